@@ -1,0 +1,33 @@
+package ingest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the ingest service's Prometheus metrics.
+type Metrics struct {
+	streams    prometheus.Gauge
+	batches    prometheus.Counter
+	samples    prometheus.Counter
+	rejected   prometheus.Counter
+	ackLatency prometheus.Histogram
+}
+
+// NewMetrics creates the metrics and registers them with reg (which may be nil).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "lifeline_ingest_streams", Help: "Agent streams currently open."}),
+		batches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lifeline_ingest_batches_total", Help: "Batches received from agents."}),
+		samples: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lifeline_ingest_samples_total", Help: "Valid samples received from agents."}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lifeline_ingest_rejected_samples_total", Help: "Samples refused as invalid (unknown point, absurd time, NaN, bad UTF-8)."}),
+		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "lifeline_ingest_ack_latency_seconds", Help: "Time from receiving a batch to acking its commit.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.streams, m.batches, m.samples, m.rejected, m.ackLatency)
+	}
+	return m
+}

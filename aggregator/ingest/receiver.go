@@ -1,0 +1,193 @@
+package ingest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// ServerConfig configures the gRPC listener.
+type ServerConfig struct {
+	Listen string    `yaml:"listen"`
+	TLS    ServerTLS `yaml:"tls"`
+	// MaxStreams bounds concurrent agent streams, so a reconnect storm
+	// queues at the door instead of exhausting the aggregator.
+	MaxStreams uint32 `yaml:"max_streams"`
+	// MaxMessageBytes bounds one received message.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
+}
+
+// ServerTLS holds the server's certificate and the CA that signs agents'
+// certificates. Insecure serves plain text, for a link on one machine.
+type ServerTLS struct {
+	Insecure     bool   `yaml:"insecure,omitempty"`
+	CertFile     string `yaml:"cert_file,omitempty"`
+	KeyFile      string `yaml:"key_file,omitempty"`
+	ClientCAFile string `yaml:"client_ca_file,omitempty"`
+}
+
+// DefaultServerConfig returns the listener's defaults.
+func DefaultServerConfig() ServerConfig {
+	return ServerConfig{Listen: "127.0.0.1:7400", MaxStreams: 2000, MaxMessageBytes: 64 << 20}
+}
+
+// Validate checks the listener configuration.
+func (c ServerConfig) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("server.listen %q: want host:port", c.Listen))
+	}
+	if !c.TLS.Insecure && (c.TLS.CertFile == "" || c.TLS.KeyFile == "" || c.TLS.ClientCAFile == "") {
+		errs = append(errs, errors.New("server.tls: cert_file, key_file and client_ca_file are required (or insecure: true for a link on one machine)"))
+	}
+	if c.MaxStreams == 0 {
+		errs = append(errs, errors.New("server.max_streams: must be > 0"))
+	}
+	if c.MaxMessageBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("server.max_message_bytes %d: want >= 1048576", c.MaxMessageBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// Receiver owns the gRPC server that serves a Service.
+type Receiver struct {
+	cfg    ServerConfig
+	svc    *Service
+	logger *slog.Logger
+
+	mu       sync.Mutex
+	server   *grpc.Server
+	listener net.Listener
+	served   chan struct{}
+}
+
+// NewReceiver returns a receiver; Start binds it.
+func NewReceiver(cfg ServerConfig, svc *Service, logger *slog.Logger) *Receiver {
+	return &Receiver{cfg: cfg, svc: svc, logger: logger}
+}
+
+// Start binds the listener and serves in the background.
+func (r *Receiver) Start(ctx context.Context) error {
+	creds, err := serverCredentials(r.cfg.TLS)
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", r.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", r.cfg.Listen, err)
+	}
+	panics := recovery.WithRecoveryHandler(func(p any) error {
+		r.logger.Error("panic in ingest handler", "panic", p)
+		return status.Error(codes.Internal, "internal error")
+	})
+	srv := grpc.NewServer(
+		grpc.Creds(creds),
+		grpc.MaxRecvMsgSize(r.cfg.MaxMessageBytes),
+		grpc.MaxConcurrentStreams(r.cfg.MaxStreams),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.ChainStreamInterceptor(
+			logging.StreamServerInterceptor(slogAdapter(r.logger), logging.WithLogOnEvents(logging.FinishCall)),
+			recovery.StreamServerInterceptor(panics),
+		),
+	)
+	lifelinev1.RegisterIngestServer(srv, r.svc)
+
+	r.mu.Lock()
+	r.server, r.listener, r.served = srv, lis, make(chan struct{})
+	served := r.served
+	r.mu.Unlock()
+	go func() {
+		defer close(served)
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			r.logger.Error("grpc serve", "err", err)
+		}
+	}()
+	r.logger.Info("ingest listening", "addr", lis.Addr().String(), "tls", !r.cfg.TLS.Insecure)
+	return nil
+}
+
+// Addr returns the bound address, or "" before Start.
+func (r *Receiver) Addr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.listener == nil {
+		return ""
+	}
+	return r.listener.Addr().String()
+}
+
+// Shutdown stops accepting streams, lets open ones end until ctx is done,
+// then cuts them. It is idempotent and safe without Start.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	srv, served := r.server, r.served
+	r.server = nil
+	r.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	stopped := make(chan struct{})
+	go func() {
+		srv.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		srv.Stop()
+		<-stopped
+	}
+	<-served
+	r.svc.Wait()
+	return nil
+}
+
+func serverCredentials(c ServerTLS) (credentials.TransportCredentials, error) {
+	if c.Insecure {
+		return insecure.NewCredentials(), nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load server certificate: %w", err)
+	}
+	pem, err := os.ReadFile(c.ClientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("read client CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("client CA %s: no PEM certificates found", c.ClientCAFile)
+	}
+	return credentials.NewTLS(&tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS12,
+	}), nil
+}
+
+func slogAdapter(l *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		l.Log(ctx, slog.Level(lvl), msg, fields...)
+	})
+}

@@ -1,0 +1,259 @@
+// Package ingest receives agents' sample streams over gRPC: it checks who is
+// speaking, validates every sample, hands batches to the store, and acks each
+// batch only after the store has committed it.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// Ledger knows what each site has committed and keeps its point catalog.
+type Ledger interface {
+	Committed(ctx context.Context, siteID string, from uint64) ([]*lifelinev1.SeqRange, error)
+	SaveCatalog(ctx context.Context, siteID, park, agentVersion string, points []*lifelinev1.Point) error
+}
+
+// Writer commits batches; done is called once the batch is committed or
+// has definitively failed.
+type Writer interface {
+	Submit(ctx context.Context, b *store.Batch, done func(error)) error
+}
+
+// Options tune the ingest service.
+type Options struct {
+	// MaxBatchSamples is the largest batch accepted; the agent is told in
+	// Welcome and a larger batch ends the stream with InvalidArgument.
+	MaxBatchSamples int
+	// RequirePeerIdentity makes every stream prove its site with a client
+	// certificate whose common name is the site ID.
+	RequirePeerIdentity bool
+}
+
+// DefaultOptions returns the options used when none are configured.
+func DefaultOptions() Options {
+	return Options{MaxBatchSamples: 50000, RequirePeerIdentity: true}
+}
+
+// Service implements lifelinev1.IngestServer.
+type Service struct {
+	lifelinev1.UnimplementedIngestServer
+
+	ledger  Ledger
+	writer  Writer
+	opts    Options
+	logger  *slog.Logger
+	metrics *Metrics
+	rules   sampleRules
+	now     func() time.Time
+
+	sessions sessions
+	// receivers are the goroutines blocked in stream.Recv; a handler that
+	// ends early cannot wait for its own, so the Service owns them.
+	receivers sync.WaitGroup
+}
+
+// NewService returns an ingest service writing through writer.
+func NewService(ledger Ledger, writer Writer, opts Options, metrics *Metrics, logger *slog.Logger) *Service {
+	return &Service{
+		ledger:  ledger,
+		writer:  writer,
+		opts:    opts,
+		logger:  logger,
+		metrics: metrics,
+		rules:   defaultRules,
+		now:     time.Now,
+	}
+}
+
+// Wait blocks until every receive goroutine has ended; the gRPC server must
+// have stopped first.
+func (s *Service) Wait() { s.receivers.Wait() }
+
+// ConnectedSites returns how many sites have a live stream.
+func (s *Service) ConnectedSites() int { return s.sessions.count() }
+
+// Stream serves one agent connection.
+func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	hello := first.GetHello()
+	if hello == nil {
+		return status.Error(codes.InvalidArgument, "first message must be a hello")
+	}
+	if err := validateHello(hello); err != nil {
+		return status.Errorf(codes.InvalidArgument, "hello: %v", err)
+	}
+	site := hello.GetSiteId()
+	if err := s.checkPeer(ctx, site); err != nil {
+		s.logger.Warn("refused agent", "site", site, "err", err)
+		return err
+	}
+	log := s.logger.With("site", site)
+
+	release, replaced := s.sessions.claim(site, cancel)
+	defer release()
+	if replaced {
+		log.Info("agent reconnected; closed its previous stream")
+	}
+	s.metrics.streams.Inc()
+	defer s.metrics.streams.Dec()
+
+	if err := s.ledger.SaveCatalog(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints()); err != nil {
+		log.Error("save catalog", "err", err)
+		return status.Errorf(codes.Unavailable, "save catalog: %v", err)
+	}
+	committed, err := s.ledger.Committed(ctx, site, hello.GetOldestSeq())
+	if err != nil {
+		log.Error("read committed batches", "err", err)
+		return status.Errorf(codes.Unavailable, "read committed batches: %v", err)
+	}
+	welcome := &lifelinev1.Welcome{Committed: committed, MaxBatchSamples: uint32(s.opts.MaxBatchSamples)}
+	if err := stream.Send(&lifelinev1.AggregatorMessage{Body: &lifelinev1.AggregatorMessage_Welcome{Welcome: welcome}}); err != nil {
+		return err
+	}
+	log.Info("agent connected", "version", hello.GetAgentVersion(), "points", len(hello.GetPoints()),
+		"buffered_from", hello.GetOldestSeq(), "buffered_to", hello.GetNewestSeq(), "already_committed", len(committed))
+
+	known := make(map[string]struct{}, len(hello.GetPoints()))
+	for _, p := range hello.GetPoints() {
+		known[p.GetId()] = struct{}{}
+	}
+	acks := newAckQueue()
+	recvDone := make(chan error, 1)
+	s.receivers.Add(1)
+	go func() {
+		defer s.receivers.Done()
+		recvDone <- s.receive(ctx, stream, site, known, acks)
+	}()
+
+	for {
+		select {
+		case err := <-recvDone:
+			return s.endStream(log, err)
+		case <-ctx.Done():
+			// Replaced by a newer stream of the same site, or the client went away.
+			return status.Error(codes.Aborted, "stream replaced or cancelled")
+		case <-acks.ready():
+			for _, ack := range acks.take() {
+				if err := stream.Send(&lifelinev1.AggregatorMessage{Body: &lifelinev1.AggregatorMessage_Ack{Ack: ack}}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func (s *Service) endStream(log *slog.Logger, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled {
+		log.Info("agent disconnected")
+		return nil
+	}
+	log.Warn("agent stream ended", "err", err)
+	return err
+}
+
+// receive reads batches until the stream ends. It hands each to the writer;
+// the ack is queued only once the writer reports the commit.
+func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, site string, known map[string]struct{}, acks *ackQueue) error {
+	var lastSeq uint64
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		batch := msg.GetBatch()
+		if batch == nil {
+			return status.Error(codes.InvalidArgument, "expected a batch after hello")
+		}
+		if n := len(batch.GetSamples()); n > s.opts.MaxBatchSamples {
+			return status.Errorf(codes.InvalidArgument, "batch %d has %d samples, more than the %d allowed", batch.GetSeq(), n, s.opts.MaxBatchSamples)
+		}
+		if batch.GetSeq() == 0 || batch.GetSeq() <= lastSeq {
+			return status.Errorf(codes.InvalidArgument, "batch sequence %d after %d: sequence numbers must grow", batch.GetSeq(), lastSeq)
+		}
+		lastSeq = batch.GetSeq()
+
+		received := s.now()
+		valid, rejected := s.filter(batch.GetSamples(), known, received)
+		if len(rejected) > 0 {
+			s.metrics.rejected.Add(float64(len(rejected)))
+			s.logger.Warn("rejected samples", "site", site, "seq", batch.GetSeq(), "count", len(rejected),
+				"first_point", rejected[0].GetPointId(), "first_reason", rejected[0].GetReason())
+		}
+		s.metrics.batches.Inc()
+		s.metrics.samples.Add(float64(len(valid)))
+		ack := &lifelinev1.Ack{Seq: batch.GetSeq(), Rejected: rejected}
+		sb := &store.Batch{SiteID: site, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid}
+		err = s.writer.Submit(ctx, sb, func(err error) {
+			if err != nil {
+				return // not committed: the agent resends after reconnecting
+			}
+			s.metrics.ackLatency.Observe(time.Since(received).Seconds())
+			acks.push(ack)
+		})
+		if err != nil {
+			return fmt.Errorf("submit batch %d: %w", batch.GetSeq(), err)
+		}
+	}
+}
+
+// filter splits samples into those to store and those refused, in place.
+func (s *Service) filter(samples []*lifelinev1.Sample, known map[string]struct{}, now time.Time) ([]*lifelinev1.Sample, []*lifelinev1.Rejection) {
+	var rejected []*lifelinev1.Rejection
+	valid := samples[:0]
+	for i, smp := range samples {
+		if reason := s.rules.check(smp, known, now); reason != "" {
+			rejected = append(rejected, &lifelinev1.Rejection{Index: uint32(i), PointId: smp.GetPointId(), Reason: reason})
+			continue
+		}
+		valid = append(valid, smp)
+	}
+	return valid, rejected
+}
+
+// validateHello checks what protobuf decoding does not: strings are valid
+// UTF-8 once decoded, but IDs must also be usable as keys and names.
+func validateHello(h *lifelinev1.Hello) error {
+	if err := validateID(h.GetSiteId()); err != nil {
+		return fmt.Errorf("site_id: %w", err)
+	}
+	seen := make(map[string]bool, len(h.GetPoints()))
+	for i, p := range h.GetPoints() {
+		if err := validateID(p.GetId()); err != nil {
+			return fmt.Errorf("points[%d].id: %w", i, err)
+		}
+		if seen[p.GetId()] {
+			return fmt.Errorf("points[%d].id %q: duplicate", i, p.GetId())
+		}
+		seen[p.GetId()] = true
+	}
+	return nil
+}
+
+func validateID(id string) error {
+	if id == "" || len(id) > 64 {
+		return fmt.Errorf("%q: want 1..64 bytes", id)
+	}
+	for _, r := range id {
+		if r <= ' ' || r == 0x7f || r == '/' || r == '\\' || r == '"' || r == '\'' {
+			return fmt.Errorf("%q: no spaces, quotes, slashes or control characters", id)
+		}
+	}
+	return nil
+}

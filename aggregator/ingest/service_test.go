@@ -1,0 +1,295 @@
+package ingest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// memLedger is an in-memory Ledger.
+type memLedger struct {
+	mu        sync.Mutex
+	committed map[string][]*lifelinev1.SeqRange
+	catalogs  map[string][]*lifelinev1.Point
+}
+
+func (l *memLedger) Committed(_ context.Context, site string, from uint64) ([]*lifelinev1.SeqRange, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.committed[site], nil
+}
+
+func (l *memLedger) SaveCatalog(_ context.Context, site, _, _ string, points []*lifelinev1.Point) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.catalogs[site] = points
+	return nil
+}
+
+// heldWriter commits a batch only when the test releases it.
+type heldWriter struct {
+	mu      sync.Mutex
+	batches []*store.Batch
+	dones   []func(error)
+	added   chan struct{}
+}
+
+func (w *heldWriter) Submit(_ context.Context, b *store.Batch, done func(error)) error {
+	w.mu.Lock()
+	w.batches = append(w.batches, b)
+	w.dones = append(w.dones, done)
+	w.mu.Unlock()
+	w.added <- struct{}{}
+	return nil
+}
+
+func (w *heldWriter) commitAll() {
+	w.mu.Lock()
+	dones := w.dones
+	w.dones = nil
+	w.mu.Unlock()
+	for _, d := range dones {
+		d(nil)
+	}
+}
+
+type fixture struct {
+	ledger *memLedger
+	writer *heldWriter
+	client lifelinev1.IngestClient
+}
+
+func start(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{
+		ledger: &memLedger{committed: map[string][]*lifelinev1.SeqRange{}, catalogs: map[string][]*lifelinev1.Point{}},
+		writer: &heldWriter{added: make(chan struct{}, 100)},
+	}
+	logger := slog.New(slog.DiscardHandler)
+	opts := DefaultOptions()
+	opts.RequirePeerIdentity = false
+	opts.MaxBatchSamples = 100
+	svc := NewService(f.ledger, f.writer, opts, NewMetrics(nil), logger)
+	cfg := DefaultServerConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.TLS.Insecure = true
+	recv := NewReceiver(cfg, svc, logger)
+	if err := recv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(recv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = recv.Shutdown(ctx)
+	})
+	f.client = lifelinev1.NewIngestClient(conn)
+	return f
+}
+
+func hello(site string, points ...string) *lifelinev1.AgentMessage {
+	h := &lifelinev1.Hello{SiteId: site, Park: "园区", AgentVersion: "test"}
+	for _, p := range points {
+		h.Points = append(h.Points, &lifelinev1.Point{Id: p, Name: "液位"})
+	}
+	return &lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Hello{Hello: h}}
+}
+
+func batch(seq uint64, samples ...*lifelinev1.Sample) *lifelinev1.AgentMessage {
+	return &lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Batch{Batch: &lifelinev1.Batch{Seq: seq, Samples: samples}}}
+}
+
+func num(point string, ts time.Time, v float64) *lifelinev1.Sample {
+	return &lifelinev1.Sample{PointId: point, SourceTimeNs: ts.UnixNano(), Value: &lifelinev1.Sample_Number{Number: v}}
+}
+
+func open(t *testing.T, f *fixture, site string, points ...string) (lifelinev1.Ingest_StreamClient, *lifelinev1.Welcome) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	st, err := f.client.Stream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Send(hello(site, points...)); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := st.Recv()
+	if err != nil {
+		t.Fatalf("await welcome: %v", err)
+	}
+	if msg.GetWelcome() == nil {
+		t.Fatalf("want welcome, got %v", msg)
+	}
+	return st, msg.GetWelcome()
+}
+
+func TestAckOnlyAfterCommit(t *testing.T) {
+	f := start(t)
+	f.ledger.committed["S1"] = []*lifelinev1.SeqRange{{First: 1, Last: 3}}
+	st, welcome := open(t, f, "S1", "T101.LT")
+	if len(welcome.GetCommitted()) != 1 || welcome.GetCommitted()[0].GetLast() != 3 {
+		t.Fatalf("welcome did not report committed batches: %v", welcome)
+	}
+	now := time.Now()
+	if err := st.Send(batch(4, num("T101.LT", now, 1.5))); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	// Not committed yet: no ack may arrive.
+	got := make(chan *lifelinev1.Ack, 1)
+	go func() {
+		msg, err := st.Recv()
+		if err == nil {
+			got <- msg.GetAck()
+		}
+		close(got)
+	}()
+	select {
+	case a := <-got:
+		t.Fatalf("ack %v before commit", a)
+	case <-time.After(300 * time.Millisecond):
+	}
+	f.writer.commitAll()
+	select {
+	case a := <-got:
+		if a.GetSeq() != 4 {
+			t.Fatalf("ack for %d, want 4", a.GetSeq())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ack after commit")
+	}
+	st.CloseSend()
+}
+
+func TestRejectsBadSamplesKeepsGoodOnes(t *testing.T) {
+	f := start(t)
+	st, _ := open(t, f, "S1", "T101.LT", "AI.TXT")
+	now := time.Now()
+	samples := []*lifelinev1.Sample{
+		num("T101.LT", now, 2), // good
+		num("NOPE", now, 1),    // unknown point
+		num("T101.LT", now.Add(time.Millisecond), math.NaN()), // NaN
+		num("T101.LT", now.Add(2*time.Millisecond), math.Inf(1)),
+		num("T101.LT", time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC), 1), // absurd time
+		num("T101.LT", now.Add(48*time.Hour), 1),                       // future
+		{PointId: "AI.TXT", SourceTimeNs: now.UnixNano(), Value: &lifelinev1.Sample_Text{Text: strings.Repeat("液", 2000)}},
+		{PointId: "AI.TXT", SourceTimeNs: now.UnixNano() + 1, Value: &lifelinev1.Sample_Text{Text: "正常运行"}}, // good
+	}
+	if err := st.Send(batch(1, samples...)); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	msg, err := st.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack := msg.GetAck()
+	wantReasons := map[uint32]string{1: "unknown point", 2: "not a finite number", 3: "not a finite number", 4: "outside", 5: "outside", 6: "exceeds 4096"}
+	if len(ack.GetRejected()) != len(wantReasons) {
+		t.Fatalf("rejected %v", ack.GetRejected())
+	}
+	for _, r := range ack.GetRejected() {
+		if !strings.Contains(r.GetReason(), wantReasons[r.GetIndex()]) {
+			t.Errorf("sample %d: reason %q, want it to mention %q", r.GetIndex(), r.GetReason(), wantReasons[r.GetIndex()])
+		}
+	}
+	f.writer.mu.Lock()
+	stored := f.writer.batches[0].Samples
+	f.writer.mu.Unlock()
+	if len(stored) != 2 || stored[1].GetText() != "正常运行" {
+		t.Fatalf("stored %v", stored)
+	}
+	st.CloseSend()
+}
+
+func TestProtocolErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		msgs []*lifelinev1.AgentMessage
+		code codes.Code
+		want string
+	}{
+		{"batch before hello", []*lifelinev1.AgentMessage{batch(1)}, codes.InvalidArgument, "first message must be a hello"},
+		{"bad site id", []*lifelinev1.AgentMessage{hello("bad site")}, codes.InvalidArgument, "site_id"},
+		{"duplicate point", []*lifelinev1.AgentMessage{hello("S1", "A", "A")}, codes.InvalidArgument, "duplicate"},
+		{"sequence goes back", []*lifelinev1.AgentMessage{hello("S1", "A"), batch(5), batch(5)}, codes.InvalidArgument, "must grow"},
+		{"oversized batch", []*lifelinev1.AgentMessage{hello("S1", "A"), batch(1, make([]*lifelinev1.Sample, 101)...)}, codes.InvalidArgument, "more than the 100 allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := start(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			st, err := f.client.Stream(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range tt.msgs {
+				if m.GetBatch() != nil {
+					for i := range m.GetBatch().Samples {
+						m.GetBatch().Samples[i] = num("A", time.Now(), 1)
+					}
+				}
+				if err := st.Send(m); err != nil && err != io.EOF {
+					t.Fatal(err)
+				}
+			}
+			for {
+				_, err = st.Recv()
+				if err != nil {
+					break
+				}
+			}
+			for len(f.writer.added) > 0 {
+				<-f.writer.added
+			}
+			f.writer.commitAll()
+			if status.Code(err) != tt.code || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %s mentioning %q", err, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// A second stream of the same site replaces the first: the first is most
+// likely a half-open link.
+func TestNewStreamReplacesOld(t *testing.T) {
+	f := start(t)
+	old, _ := open(t, f, "S1", "A")
+	fresh, _ := open(t, f, "S1", "A")
+	_, err := old.Recv()
+	if status.Code(err) != codes.Aborted {
+		t.Fatalf("old stream ended with %v, want Aborted", err)
+	}
+	if err := fresh.Send(batch(1, num("A", time.Now(), 1))); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	if msg, err := fresh.Recv(); err != nil || msg.GetAck().GetSeq() != 1 {
+		t.Fatalf("fresh stream: %v %v", msg, err)
+	}
+	fresh.CloseSend()
+}
