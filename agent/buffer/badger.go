@@ -1,0 +1,192 @@
+package buffer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Badger settings for an industrial PC: little RAM, a small SSD or eMMC.
+const (
+	// valueThreshold keeps every batch up to 1 MiB (Badger's maximum
+	// threshold) inside the LSM tree rather than in the value log.
+	//
+	// Why the LSM tree: Badger writes a deleted value-log entry off only when
+	// compaction drops its pointer, and compaction needs the memtable flushed
+	// first. With values in the value log a memtable holds only ~100-byte
+	// pointers, so a 32 MiB memtable flushes once per ~300,000 batches (about
+	// 12 GB of 40 KiB batches): the value log would never shrink in practice.
+	// In the LSM tree the memtable fills every ~800 batches, a batch acked
+	// soon after it was written dies in its first L0 compaction, each commit
+	// needs one fsync (the WAL) instead of two (value log and WAL), and
+	// reclaiming a drained backlog is a Flatten that our maintenance loop runs
+	// (see gc.go). The cost: after a long outage the backlog is rewritten as
+	// it moves down the levels, and Open reads it once to recount sizes.
+	// Batches above 1 MiB still go to the value log, which the same loop
+	// cleans with RunValueLogGC.
+	valueThreshold = 1 << 20
+
+	// memTableSize bounds a memtable and its write-ahead log. Badger keeps up
+	// to numMemtables of them in RAM and refuses transactions larger than 15 %
+	// of it (4.8 MiB here), which must stay above valueThreshold.
+	memTableSize = 32 << 20
+	numMemtables = 3
+
+	// valueLogFileSize only matters for batches above valueThreshold; value
+	// log GC works a whole file at a time, so keep files small.
+	valueLogFileSize = 64 << 20
+
+	blockCacheSize = 16 << 20
+)
+
+func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{log}).
+		WithLoggingLevel(badger.WARNING).
+		WithSyncWrites(o.SyncWrites).
+		WithNumVersionsToKeep(1).
+		WithValueThreshold(valueThreshold).
+		WithMemTableSize(memTableSize).
+		WithNumMemtables(numMemtables).
+		WithValueLogFileSize(valueLogFileSize).
+		WithBlockCacheSize(blockCacheSize).
+		WithNumCompactors(2).
+		// Append and Delete are serialised by the queue, so Badger need not
+		// track read sets for conflicts.
+		WithDetectConflicts(false).
+		// Badger's metrics are process-wide expvar globals; the caller reads
+		// Stats instead.
+		WithMetricsEnabled(false)
+}
+
+// badgerLogger passes Badger's log lines to slog. Badger filters by its own
+// level (WARNING) before calling; Info and Debug map to Debug in case that
+// level is ever lowered.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) { b.log(slog.LevelError, f, a) }
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.log(slog.LevelWarn, f, a)
+}
+func (b badgerLogger) Infof(f string, a ...any)  { b.log(slog.LevelDebug, f, a) }
+func (b badgerLogger) Debugf(f string, a ...any) { b.log(slog.LevelDebug, f, a) }
+
+func (b badgerLogger) log(level slog.Level, f string, a []any) {
+	msg := strings.TrimSpace(fmt.Sprintf(f, a...))
+	b.l.Log(context.Background(), level, msg, "component", "badger")
+}
+
+// openBadger opens the Badger database in dir. If Badger reports damaged
+// files, the directory is moved aside and a fresh database is opened; the
+// returned *CorruptionError says so.
+func openBadger(dir string, o Options, log *slog.Logger) (*badger.DB, *CorruptionError, error) {
+	db, err := tryOpen(dir, o, log)
+	if err == nil {
+		return db, nil, nil
+	}
+	if isLocked(err) {
+		return nil, nil, fmt.Errorf("open buffer %s: %w: %v", dir, ErrLocked, err)
+	}
+	if !isCorruption(err) {
+		return nil, nil, fmt.Errorf("open buffer %s: %w", dir, err)
+	}
+
+	// Sequence numbers restart at 1 in the fresh queue: the high-water mark
+	// lived in the damaged files. The caller learns of it through the
+	// CorruptionError and must treat the new queue as a new stream.
+	cerr := &CorruptionError{Dir: dir, Err: err}
+	to := fmt.Sprintf("%s.corrupt-%s", dir, time.Now().UTC().Format("20060102T150405.000000000Z"))
+	if rerr := os.Rename(dir, to); rerr != nil {
+		log.Error("buffer is corrupt and cannot be moved aside", "dir", dir, "err", err, "rename_err", rerr)
+		return nil, nil, fmt.Errorf("open buffer %s: %w (moving it aside: %v)", dir, cerr, rerr)
+	}
+	cerr.QuarantinedTo = to
+	log.Error("BUFFER CORRUPT: damaged queue moved aside, starting an empty queue; its unsent data is lost unless recovered by hand",
+		"dir", dir, "moved_to", to, "err", err)
+
+	db, err = tryOpen(dir, o, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open buffer %s after moving corrupt files to %s: %w", dir, to, err)
+	}
+	return db, cerr, nil
+}
+
+// errOpenPanic marks a panic inside badger.Open, which Badger raises for
+// some damaged files (for example an unreadable table index).
+var errOpenPanic = errors.New("badger panicked while opening")
+
+func tryOpen(dir string, o Options, log *slog.Logger) (db *badger.DB, err error) {
+	if err := checkTables(dir, log); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("%w: %v", errOpenPanic, r)
+		}
+	}()
+	return badger.Open(badgerOptions(dir, o, log))
+}
+
+func isLocked(err error) bool {
+	return strings.Contains(err.Error(), "Cannot acquire directory lock")
+}
+
+// Badger formats the errors it wraps with %+v instead of %w, so errors.Is
+// cannot see y.ErrChecksumMismatch and friends: recognise the text.
+var (
+	// Faults of the environment, never a reason to throw data away.
+	notCorruption = []string{
+		"Cannot acquire directory lock",
+		"permission denied",
+		"no space left",
+		"read-only file system",
+		"too many open files",
+		"cannot allocate memory",
+		"unsupported version",           // written by a newer Badger
+		"external magic number doesn't", // written by another application
+	}
+	corruption = []string{
+		"checksum mismatch",
+		"manifest has bad magic",
+		"MANIFEST invalid",
+		"MANIFEST file has invalid",
+		"MANIFEST removes non-existing table",
+		"file does not exist for table",
+		"Opening table:",
+		"failed to read index",
+		"Data corrupted",
+		"invalid checksum length",
+		"While opening memtable",
+		"while iterating wal",
+		"During db.vlog.open",
+		"might be corrupted",
+		"Error while reading sanity text",
+		"Error while reading IV for key registry",
+		"Encryption key mismatch", // the queue never encrypts: a damaged KEYREGISTRY
+		"unexpected EOF",
+	}
+)
+
+func isCorruption(err error) bool {
+	if errors.Is(err, errOpenPanic) || errors.Is(err, errDamagedTable) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range notCorruption {
+		if strings.Contains(msg, s) {
+			return false
+		}
+	}
+	for _, s := range corruption {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,60 @@
+package buffer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Options configures a Queue. Start from DefaultOptions and change what differs.
+type Options struct {
+	// MaxBytes bounds the queue's content: the sum of value lengths plus a
+	// fixed per-entry overhead (see Stats.Bytes). When an Append would pass it,
+	// the oldest entries are dropped first. 0 means unbounded.
+	//
+	// The files on disk are larger than this figure: the write-ahead log of
+	// the current memtable, LSM levels that still hold deleted data until
+	// compaction and the fixed Badger files. Budget about twice MaxBytes plus
+	// 128 MiB of disk.
+	MaxBytes int64
+
+	// SyncWrites makes Append durable when it returns (fsync per commit).
+	SyncWrites bool
+
+	// GCInterval is how often the queue runs value-log GC and, after large
+	// deletions, compacts the LSM tree so that disk space is returned.
+	GCInterval time.Duration
+
+	// OnDrop, if set, is called once per entry dropped to respect MaxBytes,
+	// oldest first, after the drop is committed, so the caller can record a
+	// gap. It runs while Append holds the queue's write lock: it must not call
+	// Append or Delete. data is a copy the callee may keep.
+	OnDrop func(seq uint64, data []byte)
+
+	// Logger receives the queue's and Badger's messages (Badger's at warn
+	// level and above). Nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns the defaults: a 1 GiB bound, synchronous writes and
+// a GC pass every minute.
+func DefaultOptions() Options {
+	return Options{
+		MaxBytes:   1 << 30,
+		SyncWrites: true,
+		GCInterval: time.Minute,
+	}
+}
+
+// Validate reports the first invalid option. It does not fill in defaults.
+func (o Options) Validate() error {
+	var errs []error
+	if o.MaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("MaxBytes %d: must be 0 (unbounded) or positive", o.MaxBytes))
+	}
+	if o.GCInterval <= 0 {
+		errs = append(errs, fmt.Errorf("GCInterval %v: must be positive", o.GCInterval))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,575 @@
+package buffer
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Key layout. Data keys sort in sequence order; the meta key sorts apart.
+const (
+	dataPrefix = 'd'
+	keyLen     = 1 + 8
+
+	// entryOverhead is what Stats.Bytes charges per entry on top of its
+	// value: the key, Badger's 8-byte version and its per-entry header.
+	entryOverhead = 32
+)
+
+var (
+	dataPrefixBytes = []byte{dataPrefix}
+	// metaNextKey holds the next sequence number to hand out, written in the
+	// same transaction as every Append, so numbering survives a full drain
+	// and a restart.
+	metaNextKey = []byte("m/next")
+)
+
+func dataKey(seq uint64) []byte {
+	k := make([]byte, keyLen)
+	k[0] = dataPrefix
+	binary.BigEndian.PutUint64(k[1:], seq)
+	return k
+}
+
+func seqOf(key []byte) uint64 { return binary.BigEndian.Uint64(key[1:]) }
+
+func cost(valueLen int64) int64 { return valueLen + entryOverhead }
+
+// Entry is one queued batch.
+type Entry struct {
+	Seq  uint64
+	Data []byte
+}
+
+// Stats describes the queue's content. Oldest and Newest are 0 when the queue
+// is empty.
+type Stats struct {
+	Entries int64
+	Bytes   int64 // sum of value lengths plus a fixed per-entry overhead
+	Oldest  uint64
+	Newest  uint64
+}
+
+// Queue is a durable FIFO of opaque batches. All methods are safe for
+// concurrent use.
+type Queue struct {
+	dir  string
+	db   *badger.DB
+	opts Options
+	log  *slog.Logger
+
+	quarantined *CorruptionError
+
+	// life guards db against Close: operations hold it shared.
+	life   sync.RWMutex
+	closed bool
+
+	// wmu serialises Append and Delete: sequence numbers become visible in
+	// order, and the size accounting sees each key removed once.
+	wmu sync.Mutex
+
+	mu      sync.Mutex // guards the fields below
+	next    uint64     // next sequence number to hand out
+	head    uint64     // oldest stored seq, 0 when empty
+	tail    uint64     // newest stored seq, 0 when empty
+	entries int64
+	bytes   int64
+	notify  chan struct{}
+	// deleted counts bytes deleted or dropped since the last Flatten;
+	// flattened says whether one ran since Open.
+	deleted   int64
+	flattened bool
+
+	stopGC context.CancelFunc
+	gcDone chan struct{}
+}
+
+// Open opens (creating if needed) the queue in dir and starts its
+// maintenance goroutine; Close stops it. A directory another open queue holds
+// fails with ErrLocked. A directory Badger reports as damaged is moved aside
+// and replaced by an empty queue (see Quarantined).
+func Open(dir string, opts Options) (*Queue, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("open buffer %s: %w", dir, err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("buffer", dir)
+
+	db, cerr, err := openBadger(dir, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue{
+		dir:         dir,
+		db:          db,
+		opts:        opts,
+		log:         log,
+		quarantined: cerr,
+		notify:      make(chan struct{}),
+	}
+	if err := q.recover(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open buffer %s: %w", dir, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	q.stopGC = cancel
+	q.gcDone = make(chan struct{})
+	go q.maintain(ctx)
+	return q, nil
+}
+
+// recover rebuilds the in-memory state: head and tail by seeking, size by a
+// keys-only pass over the live entries, the next sequence number from the
+// meta key.
+func (q *Queue) recover() error {
+	return q.db.View(func(txn *badger.Txn) error {
+		var next uint64 = 1
+		switch item, err := txn.Get(metaNextKey); {
+		case err == nil:
+			if err := item.Value(func(v []byte) error {
+				if len(v) != 8 {
+					return fmt.Errorf("meta key %q: %d bytes, want 8", metaNextKey, len(v))
+				}
+				next = binary.BigEndian.Uint64(v)
+				return nil
+			}); err != nil {
+				return err
+			}
+		case !errors.Is(err, badger.ErrKeyNotFound):
+			return fmt.Errorf("read next sequence: %w", err)
+		}
+
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = dataPrefixBytes
+		opt.PrefetchValues = false
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			seq := seqOf(item.Key())
+			if q.head == 0 {
+				q.head = seq
+			}
+			q.tail = seq
+			q.entries++
+			q.bytes += cost(item.ValueSize())
+		}
+		q.next = max(next, q.tail+1)
+		return nil
+	})
+}
+
+// Quarantined returns the corruption Open recovered from by moving the
+// damaged directory aside, or nil. The queue behind it started empty and its
+// sequence numbers restarted at 1.
+func (q *Queue) Quarantined() *CorruptionError { return q.quarantined }
+
+// Dir returns the queue's directory.
+func (q *Queue) Dir() string { return q.dir }
+
+// acquire holds the queue open for one operation.
+func (q *Queue) acquire() error {
+	q.life.RLock()
+	if q.closed {
+		q.life.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (q *Queue) release() { q.life.RUnlock() }
+
+// Append stores data under the next sequence number and returns it. With
+// Options.SyncWrites the entry is on disk when Append returns. If MaxBytes
+// would be exceeded, the oldest entries are dropped first, in the same
+// commit, and reported to Options.OnDrop.
+func (q *Queue) Append(data []byte) (uint64, error) {
+	if err := q.acquire(); err != nil {
+		return 0, err
+	}
+	defer q.release()
+	c := cost(int64(len(data)))
+	if q.opts.MaxBytes > 0 && c > q.opts.MaxBytes {
+		return 0, fmt.Errorf("append %d bytes to buffer %s (MaxBytes %d): %w", len(data), q.dir, q.opts.MaxBytes, ErrTooLarge)
+	}
+
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+
+	q.mu.Lock()
+	seq, head, over := q.next, q.head, int64(0)
+	if q.opts.MaxBytes > 0 {
+		over = q.bytes + c - q.opts.MaxBytes
+	}
+	q.mu.Unlock()
+
+	txn := q.db.NewTransaction(true)
+	defer func() { txn.Discard() }() // dropOldest may replace txn
+
+	var dropped []Entry
+	var droppedBytes int64
+	newHead := head
+	if over > 0 {
+		var err error
+		txn, dropped, droppedBytes, newHead, err = q.dropOldest(txn, head, over)
+		if err != nil {
+			return 0, err
+		}
+	}
+	var nb [8]byte
+	binary.BigEndian.PutUint64(nb[:], seq+1)
+	if err := txn.Set(dataKey(seq), data); err != nil {
+		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
+	}
+	if err := txn.Set(metaNextKey, nb[:]); err != nil {
+		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
+	}
+	if err := txn.Commit(); err != nil {
+		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
+	}
+
+	q.mu.Lock()
+	q.next = seq + 1
+	q.tail = seq
+	q.entries += 1 - int64(len(dropped))
+	q.bytes += c - droppedBytes
+	q.deleted += droppedBytes
+	if newHead == 0 {
+		newHead = seq
+	}
+	q.head = newHead
+	close(q.notify)
+	q.notify = make(chan struct{})
+	q.mu.Unlock()
+
+	if q.opts.OnDrop != nil {
+		for _, e := range dropped {
+			q.opts.OnDrop(e.Seq, e.Data)
+		}
+	}
+	if len(dropped) > 0 {
+		q.log.Warn("buffer full: dropped oldest entries",
+			"count", len(dropped), "first_seq", dropped[0].Seq, "last_seq", dropped[len(dropped)-1].Seq,
+			"bytes", droppedBytes, "max_bytes", q.opts.MaxBytes)
+	}
+	return seq, nil
+}
+
+// dropOldest deletes entries from head on until at least need bytes are
+// freed. It returns the transaction to continue with (a new one if the
+// deletions overflowed a transaction and part had to be committed), the
+// dropped entries, their cost and the first seq that remains (0 if none).
+func (q *Queue) dropOldest(txn *badger.Txn, head uint64, need int64) (*badger.Txn, []Entry, int64, uint64, error) {
+	// Read the victims in a separate snapshot: the write transaction's
+	// own iterator would also see its pending deletes.
+	var victims []Entry
+	var freed int64
+	var newHead uint64
+	err := q.db.View(func(rt *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = dataPrefixBytes
+		opt.PrefetchValues = q.opts.OnDrop != nil
+		opt.PrefetchSize = 16
+		it := rt.NewIterator(opt)
+		defer it.Close()
+		for it.Seek(dataKey(head)); it.Valid(); it.Next() {
+			item := it.Item()
+			seq := seqOf(item.Key())
+			if freed >= need {
+				newHead = seq
+				return nil
+			}
+			e := Entry{Seq: seq}
+			if q.opts.OnDrop != nil {
+				v, err := item.ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				e.Data = v
+			}
+			victims = append(victims, e)
+			freed += cost(item.ValueSize())
+		}
+		return nil
+	})
+	if err != nil {
+		return txn, nil, 0, 0, fmt.Errorf("read oldest entries of buffer %s: %w", q.dir, err)
+	}
+	for _, e := range victims {
+		k := dataKey(e.Seq)
+		err := txn.Delete(k)
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			// Commit the drops so far; they are reported with the rest
+			// once the append commits.
+			if err := txn.Commit(); err != nil {
+				return txn, nil, 0, 0, fmt.Errorf("drop oldest entries of buffer %s: %w", q.dir, err)
+			}
+			txn = q.db.NewTransaction(true)
+			err = txn.Delete(k)
+		}
+		if err != nil {
+			return txn, nil, 0, 0, fmt.Errorf("drop oldest entries of buffer %s: %w", q.dir, err)
+		}
+	}
+	return txn, victims, freed, newHead, nil
+}
+
+// Read returns up to max entries with seq >= from, oldest first. The
+// entries' Data are copies the caller may keep.
+func (q *Queue) Read(from uint64, max int) ([]Entry, error) {
+	return q.read(from, max, false)
+}
+
+// ReadNewest returns up to max of the newest entries, newest first, for
+// sending live data ahead of a backlog.
+func (q *Queue) ReadNewest(max int) ([]Entry, error) {
+	return q.read(math.MaxUint64, max, true)
+}
+
+func (q *Queue) read(from uint64, limit int, reverse bool) ([]Entry, error) {
+	if err := q.acquire(); err != nil {
+		return nil, err
+	}
+	defer q.release()
+	if limit <= 0 {
+		return nil, nil
+	}
+	q.mu.Lock()
+	head, tail := q.head, q.tail
+	q.mu.Unlock()
+	if head == 0 {
+		return nil, nil
+	}
+	if reverse {
+		from = min(from, tail)
+	} else {
+		if from > tail {
+			return nil, nil
+		}
+		// Seeking to the head skips the delete markers of acked entries.
+		from = max(from, head)
+	}
+
+	var out []Entry
+	err := q.db.View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = dataPrefixBytes
+		opt.Reverse = reverse
+		opt.PrefetchSize = min(limit, 64)
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Seek(dataKey(from)); it.Valid() && len(out) < limit; it.Next() {
+			item := it.Item()
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, Entry{Seq: seqOf(item.Key()), Data: v})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read buffer %s: %w", q.dir, err)
+	}
+	return out, nil
+}
+
+// Delete removes acknowledged entries, in any order. Sequence numbers that
+// are not stored are ignored.
+func (q *Queue) Delete(seqs ...uint64) error {
+	if err := q.acquire(); err != nil {
+		return err
+	}
+	defer q.release()
+	if len(seqs) == 0 {
+		return nil
+	}
+
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+
+	q.mu.Lock()
+	head, tail := q.head, q.tail
+	q.mu.Unlock()
+
+	// done counts what is committed, pending what the open transaction holds.
+	var done, pending tally
+	txn := q.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	commit := func() error {
+		if err := txn.Commit(); err != nil {
+			return err
+		}
+		done.add(pending)
+		pending = tally{}
+		return nil
+	}
+
+	var err error
+	for _, seq := range seqs {
+		if head == 0 || seq < head || seq > tail {
+			continue
+		}
+		k := dataKey(seq)
+		item, gerr := txn.Get(k)
+		if errors.Is(gerr, badger.ErrKeyNotFound) {
+			continue // already deleted or dropped, or listed twice
+		}
+		if gerr != nil {
+			err = gerr
+			break
+		}
+		size := item.ValueSize()
+		derr := txn.Delete(k)
+		if errors.Is(derr, badger.ErrTxnTooBig) {
+			if derr = commit(); derr == nil {
+				txn = q.db.NewTransaction(true)
+				derr = txn.Delete(k)
+			}
+		}
+		if derr != nil {
+			err = derr
+			break
+		}
+		pending.add(tally{n: 1, freed: cost(size), headGone: seq == head, tailGone: seq == tail})
+	}
+	if err == nil {
+		err = commit()
+	}
+	// Account for whatever was committed, even if a later part failed.
+	if uerr := q.afterDelete(done); uerr != nil && err == nil {
+		err = uerr
+	}
+	if err != nil {
+		return fmt.Errorf("delete from buffer %s: %w", q.dir, err)
+	}
+	return nil
+}
+
+// tally sums what a Delete removed.
+type tally struct {
+	n, freed           int64
+	headGone, tailGone bool
+}
+
+func (t *tally) add(o tally) {
+	t.n += o.n
+	t.freed += o.freed
+	t.headGone = t.headGone || o.headGone
+	t.tailGone = t.tailGone || o.tailGone
+}
+
+// afterDelete updates the in-memory state after a committed deletion,
+// seeking the new head and tail if those went.
+func (q *Queue) afterDelete(t tally) error {
+	if t.n == 0 {
+		return nil
+	}
+	headGone, tailGone := t.headGone, t.tailGone
+	q.mu.Lock()
+	q.entries -= t.n
+	q.bytes -= t.freed
+	q.deleted += t.freed
+	empty := q.entries == 0
+	head, tail := q.head, q.tail
+	q.mu.Unlock()
+
+	newHead, newTail := head, tail
+	var err error
+	switch {
+	case empty:
+		newHead, newTail = 0, 0
+	case headGone || tailGone:
+		err = q.db.View(func(txn *badger.Txn) error {
+			if headGone {
+				s, err := seek(txn, head, false)
+				if err != nil {
+					return err
+				}
+				newHead = s
+			}
+			if tailGone {
+				s, err := seek(txn, tail, true)
+				if err != nil {
+					return err
+				}
+				newTail = s
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	q.head, q.tail = newHead, newTail
+	q.mu.Unlock()
+	return nil
+}
+
+// seek returns the first stored seq at or after from (at or before it when
+// reverse), or 0.
+func seek(txn *badger.Txn, from uint64, reverse bool) (uint64, error) {
+	opt := badger.DefaultIteratorOptions
+	opt.Prefix = dataPrefixBytes
+	opt.PrefetchValues = false
+	opt.Reverse = reverse
+	it := txn.NewIterator(opt)
+	defer it.Close()
+	it.Seek(dataKey(from))
+	if !it.Valid() {
+		return 0, nil
+	}
+	return seqOf(it.Item().Key()), nil
+}
+
+// Stats returns the queue's current size and bounds.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return Stats{Entries: q.entries, Bytes: q.bytes, Oldest: q.head, Newest: q.tail}
+}
+
+// Notify returns a channel that is closed by the next Append (and by Close).
+// Take the channel before reading, then wait on it if the read came back
+// empty:
+//
+//	ch := q.Notify()
+//	if es, _ := q.Read(next, n); len(es) == 0 {
+//		select { case <-ch: case <-ctx.Done(): }
+//	}
+func (q *Queue) Notify() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.notify
+}
+
+// Close stops the maintenance goroutine, waits for operations in flight and
+// closes Badger, flushing its memtable. It is safe to call more than once.
+func (q *Queue) Close() error {
+	q.stopGC()
+	<-q.gcDone
+
+	q.life.Lock()
+	defer q.life.Unlock()
+	if q.closed {
+		return nil
+	}
+	q.closed = true
+	q.mu.Lock()
+	close(q.notify)
+	q.mu.Unlock()
+	if err := q.db.Close(); err != nil {
+		return fmt.Errorf("close buffer %s: %w", q.dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,295 @@
+// Package uplink streams buffered batches to the aggregator over gRPC and
+// deletes each from the buffer only once the aggregator acks its commit.
+package uplink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/lifeline-telemetry/lifeline/agent/buffer"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// Queue is the durable buffer the uplink drains.
+type Queue interface {
+	Read(from uint64, max int) ([]buffer.Entry, error)
+	Delete(seqs ...uint64) error
+	Stats() buffer.Stats
+	Notify() <-chan struct{}
+}
+
+// Options configure the uplink.
+type Options struct {
+	Address      string
+	Credentials  credentials.TransportCredentials
+	Hello        *lifelinev1.Hello // site, park, version and point catalog; sequence fields are filled per connection
+	MaxInFlight  int
+	ReconnectMin time.Duration
+	ReconnectMax time.Duration
+	// Keepalive pings an idle link; no answer within KeepaliveTimeout
+	// marks it dead, which is how a half-open WAN link is noticed.
+	Keepalive        time.Duration
+	KeepaliveTimeout time.Duration
+}
+
+// Stats describe the uplink's progress.
+type Stats struct {
+	Connected     bool
+	AckedBatches  uint64
+	AckedSamples  uint64
+	Rejected      uint64
+	Reconnects    uint64
+	InFlight      int
+	LastConnected time.Time
+}
+
+// Uplink owns the connection to the aggregator.
+type Uplink struct {
+	q      Queue
+	opts   Options
+	logger *slog.Logger
+
+	connected    atomic.Bool
+	ackedBatches atomic.Uint64
+	ackedSamples atomic.Uint64
+	rejected     atomic.Uint64
+	reconnects   atomic.Uint64
+	inFlight     atomic.Int64
+	lastUp       atomic.Int64
+}
+
+// New returns an uplink draining q.
+func New(q Queue, opts Options, logger *slog.Logger) *Uplink {
+	return &Uplink{q: q, opts: opts, logger: logger}
+}
+
+// Stats returns a snapshot of the uplink's counters.
+func (u *Uplink) Stats() Stats {
+	s := Stats{
+		Connected:    u.connected.Load(),
+		AckedBatches: u.ackedBatches.Load(),
+		AckedSamples: u.ackedSamples.Load(),
+		Rejected:     u.rejected.Load(),
+		Reconnects:   u.reconnects.Load(),
+		InFlight:     int(u.inFlight.Load()),
+	}
+	if t := u.lastUp.Load(); t != 0 {
+		s.LastConnected = time.Unix(0, t)
+	}
+	return s
+}
+
+// Run keeps a session with the aggregator until ctx is done, reconnecting
+// with jittered exponential backoff after any failure.
+func (u *Uplink) Run(ctx context.Context) error {
+	conn, err := grpc.NewClient(u.opts.Address,
+		grpc.WithTransportCredentials(u.opts.Credentials),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{
+			Time:                u.opts.Keepalive,
+			Timeout:             u.opts.KeepaliveTimeout,
+			PermitWithoutStream: true,
+		}),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
+	)
+	if err != nil {
+		return fmt.Errorf("uplink to %s: %w", u.opts.Address, err)
+	}
+	defer conn.Close()
+	client := lifelinev1.NewIngestClient(conn)
+
+	backoff := u.opts.ReconnectMin
+	for {
+		started := time.Now()
+		err := u.session(ctx, client)
+		u.connected.Store(false)
+		if ctx.Err() != nil {
+			return nil
+		}
+		u.reconnects.Add(1)
+		if time.Since(started) > 30*time.Second {
+			backoff = u.opts.ReconnectMin
+		}
+		// Full jitter: many agents cut off together must not return together.
+		wait := time.Duration(rand.Int64N(int64(backoff))) + u.opts.ReconnectMin/2
+		u.logger.Warn("aggregator link down", "addr", u.opts.Address, "err", err, "retry_in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, u.opts.ReconnectMax)
+	}
+}
+
+// session runs one stream: hello, welcome, then batches out and acks in.
+func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := client.Stream(ctx, grpc.WaitForReady(false))
+	if err != nil {
+		return fmt.Errorf("open stream: %w", err)
+	}
+	st := u.q.Stats()
+	hello := proto.Clone(u.opts.Hello).(*lifelinev1.Hello)
+	hello.OldestSeq, hello.NewestSeq = st.Oldest, st.Newest
+	if err := stream.Send(&lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Hello{Hello: hello}}); err != nil {
+		return fmt.Errorf("send hello: %w", err)
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return fmt.Errorf("await welcome: %w", err)
+	}
+	welcome := first.GetWelcome()
+	if welcome == nil {
+		return errors.New("aggregator did not answer hello with welcome")
+	}
+	if err := u.dropCommitted(welcome.GetCommitted(), st); err != nil {
+		return err
+	}
+	u.connected.Store(true)
+	u.lastUp.Store(time.Now().UnixNano())
+	u.logger.Info("aggregator link up", "addr", u.opts.Address, "backlog_batches", st.Entries, "backlog_bytes", st.Bytes)
+
+	maxSamples := int(welcome.GetMaxBatchSamples())
+	w := &window{slots: make(chan struct{}, u.opts.MaxInFlight), sizes: make(map[uint64]int)}
+	errs := make(chan error, 2)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errs <- u.send(ctx, stream, w, st.Newest, maxSamples)
+	}()
+	go func() {
+		defer wg.Done()
+		errs <- u.receiveAcks(stream, w)
+	}()
+	err = <-errs
+	cancel()
+	wg.Wait()
+	u.inFlight.Store(0)
+	return err
+}
+
+// dropCommitted deletes batches the aggregator already has: their ack was
+// lost, but their rows are in ClickHouse.
+func (u *Uplink) dropCommitted(ranges []*lifelinev1.SeqRange, st buffer.Stats) error {
+	var seqs []uint64
+	for _, r := range ranges {
+		first, last := max(r.GetFirst(), st.Oldest), min(r.GetLast(), st.Newest)
+		for s := first; s <= last && s != 0; s++ {
+			seqs = append(seqs, s)
+		}
+	}
+	if len(seqs) == 0 {
+		return nil
+	}
+	if err := u.q.Delete(seqs...); err != nil {
+		return fmt.Errorf("delete committed batches: %w", err)
+	}
+	u.logger.Info("dropped batches the aggregator had already committed", "batches", len(seqs))
+	return nil
+}
+
+// window bounds the batches awaiting an ack and remembers their sizes.
+type window struct {
+	slots chan struct{}
+	mu    sync.Mutex
+	sizes map[uint64]int
+}
+
+// readAhead bounds how many entries are read from the buffer at once.
+const readAhead = 16
+
+func (u *Uplink) send(ctx context.Context, stream lifelinev1.Ingest_StreamClient, w *window, liveAfter uint64, maxSamples int) error {
+	cursor := uint64(0)
+	for {
+		// Take the notification channel before reading, so an append
+		// between an empty read and the wait is not missed.
+		notify := u.q.Notify()
+		entries, err := u.q.Read(cursor, readAhead)
+		if err != nil {
+			return fmt.Errorf("read buffer: %w", err)
+		}
+		if len(entries) == 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-notify:
+			}
+			continue
+		}
+		for _, e := range entries {
+			batch := &lifelinev1.Batch{}
+			if err := proto.Unmarshal(e.Data, batch); err != nil {
+				// A damaged entry can never be sent; keeping it would stall the
+				// link forever. It is removed loudly and counted.
+				u.logger.Error("discarding unreadable buffer entry", "seq", e.Seq, "bytes", len(e.Data), "err", err)
+				if err := u.q.Delete(e.Seq); err != nil {
+					return fmt.Errorf("delete unreadable entry %d: %w", e.Seq, err)
+				}
+				cursor = e.Seq + 1
+				continue
+			}
+			if maxSamples > 0 && len(batch.Samples) > maxSamples {
+				return fmt.Errorf("batch %d has %d samples, the aggregator accepts %d", e.Seq, len(batch.Samples), maxSamples)
+			}
+			batch.Seq = e.Seq
+			batch.Backfill = e.Seq <= liveAfter
+			select {
+			case w.slots <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			w.mu.Lock()
+			w.sizes[e.Seq] = len(batch.Samples)
+			w.mu.Unlock()
+			u.inFlight.Add(1)
+			if err := stream.Send(&lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Batch{Batch: batch}}); err != nil {
+				return fmt.Errorf("send batch %d: %w", e.Seq, err)
+			}
+			cursor = e.Seq + 1
+		}
+	}
+}
+
+func (u *Uplink) receiveAcks(stream lifelinev1.Ingest_StreamClient, w *window) error {
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			return fmt.Errorf("receive: %w", err)
+		}
+		ack := msg.GetAck()
+		if ack == nil {
+			continue
+		}
+		if err := u.q.Delete(ack.GetSeq()); err != nil {
+			return fmt.Errorf("delete acked batch %d: %w", ack.GetSeq(), err)
+		}
+		w.mu.Lock()
+		n, ok := w.sizes[ack.GetSeq()]
+		delete(w.sizes, ack.GetSeq())
+		w.mu.Unlock()
+		if ok {
+			<-w.slots
+			u.inFlight.Add(-1)
+		}
+		if rej := ack.GetRejected(); len(rej) > 0 {
+			u.rejected.Add(uint64(len(rej)))
+			u.logger.Warn("aggregator refused samples", "seq", ack.GetSeq(), "count", len(rej),
+				"point", rej[0].GetPointId(), "reason", rej[0].GetReason())
+		}
+		u.ackedBatches.Add(1)
+		u.ackedSamples.Add(uint64(n - len(ack.GetRejected())))
+	}
+}
