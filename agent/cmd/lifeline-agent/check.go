@@ -65,4 +65,3 @@ func dash(s string) string {
 	}
 	return s
 }
-
