@@ -147,8 +147,11 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 		case err := <-recvDone:
 			return s.endStream(log, err)
 		case <-ctx.Done():
-			// Replaced by a newer stream of the same site, or the client went away.
-			return status.Error(codes.Aborted, "stream replaced or cancelled")
+			if stream.Context().Err() != nil {
+				log.Info("agent disconnected")
+				return nil
+			}
+			return status.Error(codes.Aborted, "replaced by a newer stream of the same site")
 		case <-acks.ready():
 			for _, ack := range acks.take() {
 				if err := stream.Send(&lifelinev1.AggregatorMessage{Body: &lifelinev1.AggregatorMessage_Ack{Ack: ack}}); err != nil {

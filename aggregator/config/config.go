@@ -1,0 +1,161 @@
+// Package config defines the aggregator's configuration file: the gRPC
+// listener, ClickHouse, the insert batching, metrics and logging.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+)
+
+// Environment variables that override the file, so operators and CI can
+// point every command at an existing ClickHouse.
+const (
+	EnvClickHouseAddr     = "LIFELINE_CLICKHOUSE_ADDR"
+	EnvClickHouseDatabase = "LIFELINE_CLICKHOUSE_DATABASE"
+)
+
+// Config is the whole aggregator configuration.
+type Config struct {
+	Server     ingest.ServerConfig `yaml:"server"`
+	ClickHouse ClickHouse          `yaml:"clickhouse"`
+	Writer     Writer              `yaml:"writer"`
+	Metrics    Metrics             `yaml:"metrics"`
+	Log        Log                 `yaml:"log"`
+}
+
+// ClickHouse says where samples are stored.
+type ClickHouse struct {
+	Addr        string        `yaml:"addr"`
+	Database    string        `yaml:"database"`
+	Username    string        `yaml:"username"`
+	Password    string        `yaml:"password"`
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+}
+
+// Writer groups batches from all agents into large inserts.
+type Writer struct {
+	MaxRows        int           `yaml:"max_rows"`
+	MaxDelay       time.Duration `yaml:"max_delay"`
+	MaxPendingRows int           `yaml:"max_pending_rows"`
+}
+
+// Metrics configures the Prometheus endpoint; empty Listen disables it.
+type Metrics struct {
+	Listen string `yaml:"listen"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Default returns the configuration with every default filled in.
+func Default() Config {
+	sc := store.DefaultConfig()
+	wo := store.DefaultWriterOptions()
+	return Config{
+		Server: ingest.DefaultServerConfig(),
+		ClickHouse: ClickHouse{Addr: sc.Addr, Database: sc.Database, Username: sc.Username,
+			DialTimeout: sc.DialTimeout, ReadTimeout: sc.ReadTimeout},
+		Writer:  Writer{MaxRows: wo.MaxRows, MaxDelay: wo.MaxDelay, MaxPendingRows: wo.MaxPendingRows},
+		Metrics: Metrics{Listen: "127.0.0.1:9465"},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads a configuration file (or only defaults when path is empty),
+// applies the environment overrides, and validates the result.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	cfg.ApplyEnv(os.Getenv)
+	if err := cfg.Validate(); err != nil {
+		if path == "" {
+			path = "(defaults)"
+		}
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ApplyEnv overrides ClickHouse settings from the environment.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	if v := getenv(EnvClickHouseAddr); v != "" {
+		c.ClickHouse.Addr = v
+	}
+	if v := getenv(EnvClickHouseDatabase); v != "" {
+		c.ClickHouse.Database = v
+	}
+}
+
+// Store returns the store's configuration.
+func (c Config) Store() store.Config {
+	return store.Config{Addr: c.ClickHouse.Addr, Database: c.ClickHouse.Database, Username: c.ClickHouse.Username,
+		Password: c.ClickHouse.Password, DialTimeout: c.ClickHouse.DialTimeout, ReadTimeout: c.ClickHouse.ReadTimeout}
+}
+
+// WriterOptions returns the insert batching options.
+func (c Config) WriterOptions() store.WriterOptions {
+	o := store.DefaultWriterOptions()
+	o.MaxRows, o.MaxDelay, o.MaxPendingRows = c.Writer.MaxRows, c.Writer.MaxDelay, c.Writer.MaxPendingRows
+	return o
+}
+
+// Validate reports every problem, each naming its option. It changes nothing.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Server.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Store().Validate(); err != nil {
+		errs = append(errs, prefixed("clickhouse.", err))
+	}
+	if c.Writer.MaxRows < 1 || c.Writer.MaxDelay <= 0 || c.Writer.MaxPendingRows < c.Writer.MaxRows {
+		errs = append(errs, errors.New("writer: want max_rows >= 1, max_delay > 0 and max_pending_rows >= max_rows"))
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics.listen %q: want host:port or empty", c.Metrics.Listen))
+		}
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level))
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("log.format %q: want text or json", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}
+
+func prefixed(prefix string, err error) error {
+	var out []error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		out = append(out, errors.New(prefix+line))
+	}
+	return errors.Join(out...)
+}

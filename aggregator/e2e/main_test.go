@@ -1,0 +1,9 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }

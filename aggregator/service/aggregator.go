@@ -1,0 +1,151 @@
+// Package service assembles the aggregator: the gRPC ingest receiver feeds
+// the ClickHouse writer; the store keeps the schema and the committed ledger.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/config"
+	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+)
+
+// Aggregator runs the ingest pipeline.
+type Aggregator struct {
+	cfg      config.Config
+	logger   *slog.Logger
+	registry *prometheus.Registry
+
+	mu    sync.Mutex
+	addr  string
+	ready chan struct{}
+}
+
+// New returns an aggregator for cfg.
+func New(cfg config.Config, logger *slog.Logger) *Aggregator {
+	return &Aggregator{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), ready: make(chan struct{})}
+}
+
+// Ready is closed once the aggregator accepts agent streams.
+func (a *Aggregator) Ready() <-chan struct{} { return a.ready }
+
+// Addr returns the bound gRPC address once Ready.
+func (a *Aggregator) Addr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.addr
+}
+
+// Run serves until ctx is done. It waits for ClickHouse at start, so the
+// aggregator and its database may be started in any order.
+func (a *Aggregator) Run(ctx context.Context) error {
+	st := store.New(a.cfg.Store(), a.logger.With("component", "store"))
+	defer st.Close()
+	if err := openWithRetry(ctx, st, a.logger); err != nil {
+		return err
+	}
+
+	writer := store.NewWriter(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
+	writeCtx, stopWriter := context.WithCancel(context.Background())
+	defer stopWriter()
+	var writing sync.WaitGroup
+	writing.Go(func() { _ = writer.Run(writeCtx) })
+
+	opts := ingest.DefaultOptions()
+	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
+	svc := ingest.NewService(st, writer, opts, ingest.NewMetrics(a.registry), a.logger.With("component", "ingest"))
+	recv := ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"))
+	a.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+
+	stopMetrics, err := a.serveMetrics()
+	if err != nil {
+		stopWriter()
+		writing.Wait()
+		return err
+	}
+	defer stopMetrics()
+
+	if err := recv.Start(ctx); err != nil {
+		stopWriter()
+		writing.Wait()
+		return err
+	}
+	a.mu.Lock()
+	a.addr = recv.Addr()
+	a.mu.Unlock()
+	close(a.ready)
+
+	<-ctx.Done()
+	// Stop taking batches, give streams a moment to receive the acks of
+	// what is being committed, then commit what the writer holds. An ack
+	// that no longer reaches its agent is not lost: the agent asks on
+	// reconnect and learns the batch is committed.
+	grace, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = recv.Shutdown(grace)
+	drain, cancelDrain := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelDrain()
+	if err := writer.Drain(drain); err != nil {
+		a.logger.Warn("pending batches not committed at shutdown; agents will resend them", "err", err)
+	}
+	stopWriter()
+	writing.Wait()
+	a.logger.Info("aggregator stopped")
+	return nil
+}
+
+func openWithRetry(ctx context.Context, st *store.Store, logger *slog.Logger) error {
+	wait := 500 * time.Millisecond
+	for {
+		err := st.Open(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("open ClickHouse: %w", err)
+		}
+		logger.Warn("ClickHouse not ready", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("open ClickHouse: %w", err)
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 10*time.Second)
+	}
+}
+
+func (a *Aggregator) serveMetrics() (stop func(), err error) {
+	if a.cfg.Metrics.Listen == "" {
+		return func() {}, nil
+	}
+	lis, err := net.Listen("tcp", a.cfg.Metrics.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen %s: %w", a.cfg.Metrics.Listen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.logger.Error("metrics server", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
+}

@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Capabilities are the features of the connected server that the schema and
+// the inserts depend on.
+type Capabilities struct {
+	// Version is the server's version string, e.g. "18.16.1" or "24.8.4.13".
+	Version string
+	// DateTime64 means samples.ts is DateTime64(3, 'UTC'); otherwise it is
+	// DateTime('UTC') with whole seconds (ts_ns stays exact either way).
+	DateTime64 bool
+	// LowCardinality means site_id and point_id are LowCardinality(String).
+	LowCardinality bool
+	// LowCardinalitySetting means CREATE needs
+	// allow_experimental_low_cardinality_type = 1 (18.x).
+	LowCardinalitySetting bool
+	// Codecs means column CODECs (Delta, DoubleDelta, Gorilla, ZSTD).
+	Codecs bool
+	// TTL means table TTL clauses.
+	TTL bool
+}
+
+// Versions from which features are taken for granted. They are conservative:
+// every release at or after them has the feature.
+var (
+	codecsSince = [2]int{20, 1}
+	ttlSince    = [2]int{19, 6}
+)
+
+// detectCapabilities asks the server what it supports. Type support comes
+// from system.data_type_families; features without a system table follow
+// from the version.
+func detectCapabilities(ctx context.Context, conn driver.Conn) (Capabilities, error) {
+	var c Capabilities
+	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&c.Version); err != nil {
+		return c, fmt.Errorf("server version: %w", err)
+	}
+	major, minor := parseVersion(c.Version)
+	atLeast := func(v [2]int) bool { return major > v[0] || major == v[0] && minor >= v[1] }
+	c.Codecs = atLeast(codecsSince)
+	c.TTL = atLeast(ttlSince)
+
+	rows, err := conn.Query(ctx, "SELECT name FROM system.data_type_families WHERE name IN ('DateTime64', 'LowCardinality')")
+	if err != nil {
+		return c, fmt.Errorf("type families: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return c, fmt.Errorf("type families: %w", err)
+		}
+		switch name {
+		case "DateTime64":
+			c.DateTime64 = true
+		case "LowCardinality":
+			c.LowCardinality = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("type families: %w", err)
+	}
+
+	if c.LowCardinality {
+		// Present and "0" on 18.x; obsolete (or absent) and harmless later.
+		var value string
+		err := conn.QueryRow(ctx, "SELECT value FROM system.settings WHERE name = 'allow_experimental_low_cardinality_type'").Scan(&value)
+		switch {
+		case err == nil:
+			c.LowCardinalitySetting = value == "0"
+		case errors.Is(err, sql.ErrNoRows):
+		default:
+			return c, fmt.Errorf("low cardinality setting: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// parseVersion returns the first two numbers of a version string; 0, 0 when
+// it cannot be read, which turns version-gated features off.
+func parseVersion(v string) (major, minor int) {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return 0, 0
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return 0, 0
+	}
+	return major, minor
+}

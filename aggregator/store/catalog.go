@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+const insertPoints = "INSERT INTO points (site_id, point_id, name, description, unit, kind, " +
+	"range_low, range_high, ll, l, h, hh, stage1, stage2, deadband, " +
+	"hazard_code, hazard_name, hazard_level, equipment, endpoint, node_id, out_of_service, updated_at)"
+
+const insertSites = "INSERT INTO sites (site_id, park, agent_version, updated_at)"
+
+// SaveCatalog records a site and its point list as the agent announced them.
+// Rows replace earlier ones with the same key (read them with FINAL); points
+// the agent no longer lists are left as they were.
+func (s *Store) SaveCatalog(ctx context.Context, siteID, park, agentVersion string, points []*lifelinev1.Point) error {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return err
+	}
+	if siteID == "" {
+		return permanent(fmt.Errorf("save catalog: empty site id"))
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+
+	if len(points) > 0 {
+		batch, err := conn.PrepareBatch(ctx, insertPoints)
+		if err != nil {
+			return fmt.Errorf("save points of %s: prepare: %w", siteID, err)
+		}
+		defer batch.Abort()
+		for i, p := range points {
+			if p == nil {
+				return permanent(fmt.Errorf("save points of %s: point %d is nil", siteID, i))
+			}
+			lim := p.GetLimits()
+			if lim == nil {
+				lim = &lifelinev1.Limits{}
+			}
+			hz := p.GetHazardSource()
+			level := min(hz.GetLevel(), 255)
+			var oos uint8
+			if p.GetOutOfService() {
+				oos = 1
+			}
+			if err := batch.Append(siteID, p.GetId(), p.GetName(), p.GetDescription(), p.GetUnit(), p.GetKind(),
+				p.RangeLow, p.RangeHigh, lim.LowLow, lim.Low, lim.High, lim.HighHigh, lim.Stage1, lim.Stage2,
+				lim.GetDeadband(), hz.GetCode(), hz.GetName(), uint8(level),
+				p.GetEquipment(), p.GetEndpoint(), p.GetNodeId(), oos, now); err != nil {
+				return permanent(fmt.Errorf("save points of %s: point %q: %w", siteID, p.GetId(), err))
+			}
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("save points of %s: %w", siteID, err)
+		}
+	}
+
+	batch, err := conn.PrepareBatch(ctx, insertSites)
+	if err != nil {
+		return fmt.Errorf("save site %s: prepare: %w", siteID, err)
+	}
+	defer batch.Abort()
+	if err := batch.Append(siteID, park, agentVersion, now); err != nil {
+		return permanent(fmt.Errorf("save site %s: %w", siteID, err))
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("save site %s: %w", siteID, err)
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// Table names. They, and their column names, are public API for analysts and
+// dashboards: the same on every server version.
+const (
+	TableSamples       = "samples"
+	TableIngestBatches = "ingest_batches"
+	ViewIngestBatches  = "ingest_batches_mv"
+	TablePoints        = "points"
+	TableSites         = "sites"
+)
+
+// ddl returns the CREATE statements for caps, in order. Every statement is
+// idempotent (IF NOT EXISTS).
+func ddl(caps Capabilities) []string {
+	lc := func(t string) string {
+		if caps.LowCardinality {
+			return "LowCardinality(" + t + ")"
+		}
+		return t
+	}
+	codec := func(c string) string {
+		if caps.Codecs {
+			return " CODEC(" + c + ")"
+		}
+		return ""
+	}
+	ts := "DateTime('UTC')"
+	if caps.DateTime64 {
+		ts = "DateTime64(3, 'UTC')"
+	}
+
+	samples := `CREATE TABLE IF NOT EXISTS samples (
+    site_id     ` + lc("String") + `,
+    point_id    ` + lc("String") + `,
+    ts          ` + ts + codec("DoubleDelta, ZSTD(1)") + `,
+    ts_ns       Int64` + codec("DoubleDelta, ZSTD(1)") + `,
+    server_ns   Int64` + codec("Delta, ZSTD(1)") + `,
+    recv_ns     Int64` + codec("Delta, ZSTD(1)") + `,
+    value       Float64` + codec("Gorilla, ZSTD(1)") + `,
+    value_text  String` + codec("ZSTD(1)") + `,
+    value_type  Enum8('number' = 1, 'bool' = 2, 'text' = 3),
+    status      UInt32` + codec("ZSTD(1)") + `,
+    good        UInt8,
+    seq         UInt64` + codec("Delta, ZSTD(1)") + `,
+    backfill    UInt8,
+    inserted_at DateTime('UTC') DEFAULT now()
+) ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (site_id, point_id, ts_ns)
+SETTINGS index_granularity = 8192`
+
+	// SummingMergeTree drops rows whose summed columns are all zero on
+	// merge; inserts is never zero, so empty batches (rows = 0) stay.
+	ingestBatches := `CREATE TABLE IF NOT EXISTS ingest_batches (
+    site_id ` + lc("String") + `,
+    seq     UInt64,
+    rows    UInt64,
+    inserts UInt64
+) ENGINE = SummingMergeTree((rows, inserts))
+ORDER BY (site_id, seq)
+SETTINGS index_granularity = 8192`
+
+	ingestBatchesMV := `CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_batches_mv TO ingest_batches AS
+SELECT site_id, seq, count() AS rows, toUInt64(1) AS inserts
+FROM samples
+GROUP BY site_id, seq`
+
+	points := `CREATE TABLE IF NOT EXISTS points (
+    site_id        ` + lc("String") + `,
+    point_id       String,
+    name           String,
+    description    String,
+    unit           String,
+    kind           ` + lc("String") + `,
+    range_low      Nullable(Float64),
+    range_high     Nullable(Float64),
+    ll             Nullable(Float64),
+    l              Nullable(Float64),
+    h              Nullable(Float64),
+    hh             Nullable(Float64),
+    stage1         Nullable(Float64),
+    stage2         Nullable(Float64),
+    deadband       Float64,
+    hazard_code    String,
+    hazard_name    String,
+    hazard_level   UInt8,
+    equipment      String,
+    endpoint       String,
+    node_id        String,
+    out_of_service UInt8,
+    updated_at     DateTime('UTC')
+) ENGINE = ReplacingMergeTree(updated_at)
+ORDER BY (site_id, point_id)`
+
+	sites := `CREATE TABLE IF NOT EXISTS sites (
+    site_id       String,
+    park          String,
+    agent_version String,
+    updated_at    DateTime('UTC')
+) ENGINE = ReplacingMergeTree(updated_at)
+ORDER BY site_id`
+
+	return []string{samples, ingestBatches, ingestBatchesMV, points, sites}
+}
+
+// Migrate creates every table and view that is missing. It is idempotent
+// and does not alter existing tables.
+func (s *Store) Migrate(ctx context.Context) error {
+	conn, caps, err := s.connCaps()
+	if err != nil {
+		return err
+	}
+	if caps.LowCardinalitySetting {
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+			"allow_experimental_low_cardinality_type": 1,
+		}))
+	}
+	for _, stmt := range ddl(caps) {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate %s: %w", objectName(stmt), err)
+		}
+	}
+	return nil
+}
+
+// objectName extracts the table or view name from a CREATE statement.
+func objectName(stmt string) string {
+	const marker = "IF NOT EXISTS "
+	i := strings.Index(stmt, marker)
+	if i < 0 {
+		return "?"
+	}
+	name, _, _ := strings.Cut(stmt[i+len(marker):], " ")
+	return name
+}

@@ -1,0 +1,145 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// ErrNotOpen is returned by methods that need a connection before Open
+// succeeded or after Close.
+var ErrNotOpen = errors.New("store: not open")
+
+// Store is Lifeline's ClickHouse database. Its methods are safe for
+// concurrent use once Open has returned.
+type Store struct {
+	cfg    Config
+	logger *slog.Logger
+	pool   sync.Pool // *columns reused by Insert
+
+	mu     sync.RWMutex
+	conn   driver.Conn
+	caps   Capabilities
+	closed bool
+}
+
+// New returns a Store for cfg. It does no I/O; call Open.
+func New(cfg Config, logger *slog.Logger) *Store {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{cfg: cfg, logger: logger}
+}
+
+// Open validates the config, connects, creates the database if missing,
+// detects the server's capabilities and migrates the schema.
+func (s *Store) Open(ctx context.Context) error {
+	if err := s.cfg.Validate(); err != nil {
+		return fmt.Errorf("store config: %w", err)
+	}
+	s.mu.Lock()
+	if s.conn != nil || s.closed {
+		s.mu.Unlock()
+		return errors.New("store: Open called twice")
+	}
+	s.mu.Unlock()
+
+	if err := s.createDatabase(ctx); err != nil {
+		return err
+	}
+	conn, err := clickhouse.Open(s.options(s.cfg.Database))
+	if err != nil {
+		return fmt.Errorf("connect clickhouse %s: %w", s.cfg.Addr, err)
+	}
+	caps, err := detectCapabilities(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("clickhouse %s: %w", s.cfg.Addr, err)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close()
+		return ErrNotOpen
+	}
+	s.conn, s.caps = conn, caps
+	s.mu.Unlock()
+	s.logger.Info("clickhouse connected", "addr", s.cfg.Addr, "database", s.cfg.Database,
+		"version", caps.Version, "datetime64", caps.DateTime64, "low_cardinality", caps.LowCardinality,
+		"codecs", caps.Codecs)
+	return s.Migrate(ctx)
+}
+
+// createDatabase connects to the "default" database to create ours, which
+// may not exist yet.
+func (s *Store) createDatabase(ctx context.Context) error {
+	conn, err := clickhouse.Open(s.options("default"))
+	if err != nil {
+		return fmt.Errorf("connect clickhouse %s: %w", s.cfg.Addr, err)
+	}
+	defer conn.Close()
+	// Database is validated as a plain identifier.
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.cfg.Database); err != nil {
+		return fmt.Errorf("create database %s on %s: %w", s.cfg.Database, s.cfg.Addr, err)
+	}
+	return nil
+}
+
+func (s *Store) options(database string) *clickhouse.Options {
+	return &clickhouse.Options{
+		Protocol: clickhouse.Native,
+		Addr:     []string{s.cfg.Addr},
+		Auth: clickhouse.Auth{
+			Database: database,
+			Username: s.cfg.Username,
+			Password: s.cfg.Password,
+		},
+		DialTimeout:  s.cfg.DialTimeout,
+		ReadTimeout:  s.cfg.ReadTimeout,
+		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		MaxOpenConns: 16,
+		MaxIdleConns: 8,
+	}
+}
+
+// Close closes the connection. It is idempotent and safe without Open.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.Close()
+	s.conn = nil
+	return err
+}
+
+// Conn is the open connection, for packages that read Lifeline's tables;
+// nil before Open and after Close. Its default database is Config.Database.
+func (s *Store) Conn() driver.Conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.conn
+}
+
+// Capabilities are the server features detected by Open.
+func (s *Store) Capabilities() Capabilities {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.caps
+}
+
+func (s *Store) connCaps() (driver.Conn, Capabilities, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.conn == nil {
+		return nil, Capabilities{}, ErrNotOpen
+	}
+	return s.conn, s.caps, nil
+}

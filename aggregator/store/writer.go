@@ -1,0 +1,355 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Inserter stores a group of batches atomically per batch; *Store is one.
+type Inserter interface {
+	Insert(ctx context.Context, batches []*Batch) error
+}
+
+// ErrWriterStopped is returned by Submit once the Writer drains or stops.
+var ErrWriterStopped = errors.New("store: writer stopped")
+
+// WriterOptions tune a Writer. Zero fields take the defaults of
+// DefaultWriterOptions.
+type WriterOptions struct {
+	// MaxRows flushes as soon as this many sample rows are waiting; one
+	// insert holds at most this many (or one larger batch).
+	MaxRows int
+	// MaxDelay flushes this long after the oldest waiting batch arrived.
+	MaxDelay time.Duration
+	// MaxPendingRows bounds the rows queued or being inserted: Submit blocks
+	// beyond it (back-pressure on the agents' streams).
+	MaxPendingRows int
+	// RetryBackoff is the first wait after a failed insert; it doubles up to
+	// MaxRetryBackoff.
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
+}
+
+// DefaultWriterOptions returns the defaults.
+func DefaultWriterOptions() WriterOptions {
+	return WriterOptions{
+		MaxRows:         100_000,
+		MaxDelay:        200 * time.Millisecond,
+		MaxPendingRows:  1_000_000,
+		RetryBackoff:    100 * time.Millisecond,
+		MaxRetryBackoff: 5 * time.Second,
+	}
+}
+
+// Validate reports negative fields. It changes nothing.
+func (o WriterOptions) Validate() error {
+	var errs []error
+	if o.MaxRows < 0 {
+		errs = append(errs, fmt.Errorf("max_rows %d: must be positive (0 for the default)", o.MaxRows))
+	}
+	if o.MaxDelay < 0 {
+		errs = append(errs, fmt.Errorf("max_delay %s: must be positive (0 for the default)", o.MaxDelay))
+	}
+	if o.MaxPendingRows < 0 {
+		errs = append(errs, fmt.Errorf("max_pending_rows %d: must be positive (0 for the default)", o.MaxPendingRows))
+	}
+	if o.RetryBackoff < 0 || o.MaxRetryBackoff < 0 {
+		errs = append(errs, fmt.Errorf("retry_backoff %s, max_retry_backoff %s: must be positive (0 for the default)",
+			o.RetryBackoff, o.MaxRetryBackoff))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills zero (or negative) fields from DefaultWriterOptions.
+func (o WriterOptions) withDefaults() WriterOptions {
+	d := DefaultWriterOptions()
+	if o.MaxRows <= 0 {
+		o.MaxRows = d.MaxRows
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = d.MaxDelay
+	}
+	if o.MaxPendingRows <= 0 {
+		o.MaxPendingRows = d.MaxPendingRows
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = d.RetryBackoff
+	}
+	if o.MaxRetryBackoff <= 0 {
+		o.MaxRetryBackoff = max(d.MaxRetryBackoff, o.RetryBackoff)
+	}
+	return o
+}
+
+// Writer gathers batches from many agent streams into large inserts. Submit
+// queues; Run flushes by size or age, retries failed inserts until they
+// succeed, and reports each batch's outcome through its done callback.
+type Writer struct {
+	ins    Inserter
+	opts   WriterOptions
+	logger *slog.Logger
+
+	running atomic.Bool
+	wake    chan struct{} // capacity 1: something changed for the flusher
+
+	mu       sync.Mutex
+	queue    []pending     // waiting for a flush, oldest first
+	queued   int           // rows in queue
+	inFlight int           // rows queued or being inserted
+	space    chan struct{} // closed (and replaced) when inFlight shrinks
+	stopped  bool          // no more Submits
+	stopCh   chan struct{} // closed when stopped is set
+	drained  chan struct{} // closed when stopped and inFlight is 0 and queue is empty
+}
+
+type pending struct {
+	b    *Batch
+	done func(error)
+	at   time.Time
+}
+
+// NewWriter returns a Writer inserting through ins. Invalid options are
+// replaced by defaults; check them with WriterOptions.Validate first.
+func NewWriter(ins Inserter, opts WriterOptions, logger *slog.Logger) *Writer {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Writer{
+		ins:     ins,
+		opts:    opts.withDefaults(),
+		logger:  logger,
+		wake:    make(chan struct{}, 1),
+		space:   make(chan struct{}),
+		stopCh:  make(chan struct{}),
+		drained: make(chan struct{}),
+	}
+}
+
+// Submit queues b. done is called exactly once, from the Writer's goroutine,
+// when the insert holding b committed (nil) or b definitively failed (a
+// permanent error, or the Writer stopped first); it must not block. Submit
+// blocks while the pending rows exceed MaxPendingRows, and returns an error
+// (without calling done) if ctx ends first or the Writer is stopped.
+func (w *Writer) Submit(ctx context.Context, b *Batch, done func(error)) error {
+	if b == nil || done == nil {
+		return errors.New("store: Submit needs a batch and a done callback")
+	}
+	n := len(b.Samples)
+	for {
+		w.mu.Lock()
+		if w.stopped {
+			w.mu.Unlock()
+			return ErrWriterStopped
+		}
+		// A batch larger than the bound still passes when nothing is pending.
+		if w.inFlight == 0 || w.inFlight+n <= w.opts.MaxPendingRows {
+			w.queue = append(w.queue, pending{b: b, done: done, at: time.Now()})
+			w.queued += n
+			w.inFlight += n
+			w.mu.Unlock()
+			w.signal()
+			return nil
+		}
+		space := w.space
+		w.mu.Unlock()
+		select {
+		case <-space:
+		case <-w.stopCh:
+		case <-ctx.Done():
+			return fmt.Errorf("store: waiting for writer capacity: %w", ctx.Err())
+		}
+	}
+}
+
+// Drain stops accepting batches, flushes what is queued without waiting for
+// MaxDelay, and returns when all of it is done or ctx ends. Run must be
+// running for the queue to drain. Drain is safe to call more than once.
+func (w *Writer) Drain(ctx context.Context) error {
+	w.stop()
+	w.signal()
+	select {
+	case <-w.drained:
+		return nil
+	case <-ctx.Done():
+		w.mu.Lock()
+		left := w.inFlight
+		w.mu.Unlock()
+		return fmt.Errorf("store: drain writer (%d rows left): %w", left, ctx.Err())
+	}
+}
+
+func (w *Writer) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped {
+		w.stopped = true
+		close(w.stopCh)
+		w.checkDrainedLocked()
+	}
+}
+
+func (w *Writer) checkDrainedLocked() {
+	if w.stopped && w.inFlight == 0 && len(w.queue) == 0 {
+		select {
+		case <-w.drained:
+		default:
+			close(w.drained)
+		}
+	}
+}
+
+func (w *Writer) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run flushes until ctx ends. It then stops accepting batches, calls done
+// with an error for every batch not yet committed, and returns nil. Run may
+// be called once.
+func (w *Writer) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("store: Writer.Run called twice")
+	}
+	defer w.abandon(ctx)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		group, wait := w.take(time.Now())
+		if len(group) > 0 {
+			w.write(ctx, group)
+			continue
+		}
+		var tick <-chan time.Time
+		if wait > 0 {
+			timer.Reset(wait)
+			tick = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.wake:
+		case <-tick:
+		}
+	}
+}
+
+// take removes the next group to insert from the queue when one is due: at
+// least MaxRows rows, or the oldest batch MaxDelay old, or draining.
+// Otherwise it returns how long until the oldest batch is due (0: nothing
+// queued).
+func (w *Writer) take(now time.Time) ([]pending, time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) == 0 {
+		return nil, 0
+	}
+	age := now.Sub(w.queue[0].at)
+	if w.queued < w.opts.MaxRows && age < w.opts.MaxDelay && !w.stopped {
+		return nil, w.opts.MaxDelay - age
+	}
+	k, rows := 0, 0
+	for k < len(w.queue) && (k == 0 || rows+len(w.queue[k].b.Samples) <= w.opts.MaxRows) {
+		rows += len(w.queue[k].b.Samples)
+		k++
+	}
+	group := make([]pending, k)
+	copy(group, w.queue)
+	n := copy(w.queue, w.queue[k:])
+	clear(w.queue[n:])
+	w.queue = w.queue[:n]
+	w.queued -= rows
+	return group, 0
+}
+
+// write inserts group, retrying transient failures until ctx ends. A
+// permanent failure of several batches is retried batch by batch so that
+// one bad batch fails alone.
+func (w *Writer) write(ctx context.Context, group []pending) {
+	batches := make([]*Batch, len(group))
+	for i, p := range group {
+		batches[i] = p.b
+	}
+	err := w.insert(ctx, batches)
+	if err != nil && IsPermanent(err) && len(group) > 1 {
+		w.logger.Warn("insert failed permanently; retrying batch by batch", "batches", len(group), "error", err)
+		for _, p := range group {
+			w.write(ctx, []pending{p})
+		}
+		return
+	}
+	if err != nil && IsPermanent(err) {
+		w.logger.Error("batch rejected", "site", group[0].b.SiteID, "seq", group[0].b.Seq, "error", err)
+	}
+	w.finish(group, err)
+}
+
+// insert calls the Inserter until it succeeds, fails permanently or ctx
+// ends, waiting RetryBackoff (doubling) between attempts.
+func (w *Writer) insert(ctx context.Context, batches []*Batch) error {
+	backoff := w.opts.RetryBackoff
+	for attempt := 1; ; attempt++ {
+		err := w.ins.Insert(ctx, batches)
+		if err == nil || IsPermanent(err) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("store: writer stopped: %w (last insert error: %v)", ctx.Err(), err)
+		}
+		w.logger.Warn("insert failed; retrying", "attempt", attempt, "batches", len(batches),
+			"backoff", backoff, "error", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("store: writer stopped: %w (last insert error: %v)", ctx.Err(), err)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, w.opts.MaxRetryBackoff)
+	}
+}
+
+// finish reports err to every batch of group and releases their rows.
+func (w *Writer) finish(group []pending, err error) {
+	rows := 0
+	for _, p := range group {
+		rows += len(p.b.Samples)
+	}
+	w.mu.Lock()
+	w.inFlight -= rows
+	close(w.space)
+	w.space = make(chan struct{})
+	w.checkDrainedLocked()
+	w.mu.Unlock()
+	for _, p := range group {
+		p.done(err)
+	}
+}
+
+// abandon stops the Writer and fails everything still queued.
+func (w *Writer) abandon(ctx context.Context) {
+	w.stop()
+	w.mu.Lock()
+	group := w.queue
+	w.queue = nil
+	w.queued = 0
+	w.mu.Unlock()
+	if len(group) == 0 {
+		return
+	}
+	err := ErrWriterStopped
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w", ErrWriterStopped, ctx.Err())
+	}
+	w.logger.Warn("writer stopped with batches pending", "batches", len(group))
+	w.finish(group, err)
+}
