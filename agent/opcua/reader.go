@@ -1,0 +1,247 @@
+package opcua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopcua/opcua"
+
+	"github.com/lifeline-telemetry/lifeline/agent/config"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// Sink receives the samples the reader produces, one call per OPC UA
+// notification message. Calls come from the reader's own goroutine, one at
+// a time, so Write must not block for long: a slow sink delays the next
+// publish request. The reader does not touch the slice or the samples after
+// Write returns.
+type Sink interface {
+	Write(samples []*lifelinev1.Sample)
+}
+
+// Timeouts for the steps of a connection. Publish requests are bounded by
+// the subscription's watchdog instead.
+const (
+	dialTimeout    = 10 * time.Second
+	connectTimeout = 20 * time.Second
+	callTimeout    = 15 * time.Second
+	closeTimeout   = 2 * time.Second
+)
+
+// Reader reads the points of one source. Create it with New and start it
+// with Run; Stats may be called from any goroutine.
+type Reader struct {
+	src    config.Source
+	sink   Sink
+	logger *slog.Logger
+
+	running atomic.Bool
+
+	received   atomic.Uint64
+	reconnects atomic.Uint64
+	fallbacks  atomic.Uint64
+	connected  atomic.Bool
+	badItems   atomic.Int64
+	unresolved atomic.Int64
+
+	// problems holds the last problem logged per point index, so that each
+	// is logged once and not on every reconnect. Only Run's goroutine uses it.
+	problems map[int]string
+	// fellBack marks points whose source time was not the SourceTimestamp
+	// (logged once per point). Only Run's goroutine uses it.
+	fellBack map[int]bool
+}
+
+// Stats is a snapshot of a reader's counters.
+type Stats struct {
+	// Received counts samples delivered to the sink.
+	Received uint64
+	// Connected is true while a session with a live subscription exists.
+	Connected bool
+	// Reconnects counts how often the reader gave up a connection, or an
+	// attempt to make one, and tried again.
+	Reconnects uint64
+	// BadItems is how many points the server refused to monitor on the
+	// current (or last) connection, e.g. with BadNodeIdUnknown.
+	BadItems int
+	// Unresolved is how many points could not be resolved against the
+	// server's namespace array on the current (or last) connection.
+	Unresolved int
+	// SourceTimeFallbacks counts samples that carried no SourceTimestamp,
+	// whose source time is the ServerTimestamp or the receive time instead.
+	SourceTimeFallbacks uint64
+}
+
+// New returns a reader for src that delivers samples to sink. It does no
+// I/O; a nil logger discards log output.
+func New(src config.Source, sink Sink, logger *slog.Logger) *Reader {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Reader{
+		src:      src,
+		sink:     sink,
+		logger:   logger.With("source", src.Name, "endpoint", src.Endpoint),
+		problems: map[int]string{},
+		fellBack: map[int]bool{},
+	}
+}
+
+// Stats returns the reader's counters.
+func (r *Reader) Stats() Stats {
+	return Stats{
+		Received:            r.received.Load(),
+		Connected:           r.connected.Load(),
+		Reconnects:          r.reconnects.Load(),
+		BadItems:            int(r.badItems.Load()),
+		Unresolved:          int(r.unresolved.Load()),
+		SourceTimeFallbacks: r.fallbacks.Load(),
+	}
+}
+
+// Run reads the source until ctx is done. It connects, reads the namespace
+// array, resolves every point, subscribes and delivers samples to the sink;
+// on any failure (dial error, lost channel or session, a subscription the
+// server reports dead, no publish response within the watchdog period) it
+// closes the client and connects again after a jittered exponential backoff
+// between the source's ReconnectMin and ReconnectMax.
+//
+// Run owns reconnection: gopcua's own auto-reconnect is turned off, so every
+// connection starts from scratch and re-resolves node IDs against the
+// namespace array the server has now.
+//
+// Run returns nil once ctx is done and the client is closed. It returns an
+// error only for a problem retrying cannot fix, such as an unsupported
+// security setting (ErrUnsupportedSecurity), or when called while already
+// running.
+func (r *Reader) Run(ctx context.Context) error {
+	if _, err := securityOptions(r.src); err != nil {
+		return err
+	}
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("opcua: Run called while the reader is already running")
+	}
+	defer r.running.Store(false)
+
+	bo := newBackoff(r.src.ReconnectMin.D(), r.src.ReconnectMax.D())
+	for {
+		healthy, err := r.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, ErrUnsupportedSecurity) {
+			return err
+		}
+		if healthy {
+			bo.Reset()
+		}
+		delay := bo.Delay()
+		r.reconnects.Add(1)
+		r.logger.Warn("OPC UA connection failed; reconnecting", "err", err, "retry_in", delay.Round(time.Millisecond))
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// session runs one connection from dial to failure. healthy reports whether
+// the subscription delivered at least one publish response, which resets
+// the backoff.
+func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
+	sub := newSubscriptionParams(r.src.PublishingInterval.D())
+	c, err := newClient(r.src, sub.requestTimeout())
+	if err != nil {
+		return false, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	err = c.Connect(cctx)
+	cancel()
+	if err != nil {
+		closeClient(ctx, c)
+		return false, fmt.Errorf("connect: %w", err)
+	}
+	defer closeClient(ctx, c)
+
+	cctx, cancel = context.WithTimeout(ctx, callTimeout)
+	info, err := readServerInfo(cctx, c)
+	cancel()
+	if err != nil {
+		return false, err
+	}
+	nodes := r.resolve(info.namespaces)
+
+	s, err := r.subscribe(ctx, c, sub, info, nodes)
+	if err != nil {
+		return false, err
+	}
+	defer s.delete(ctx)
+	r.connected.Store(true)
+	defer r.connected.Store(false)
+	r.logger.Info("OPC UA subscription running",
+		"namespaces", len(info.namespaces), "points", len(r.src.Points), "monitored", s.monitoredCount(),
+		"unresolved", r.unresolved.Load(), "refused", r.badItems.Load(),
+		"publishing_interval", s.publishingInterval, "keep_alive", s.keepAlive, "watchdog", s.watchdog)
+	return s.run(ctx)
+}
+
+// newClient builds a gopcua client for src with gopcua's auto-reconnect
+// turned off (the reader reconnects by itself).
+func newClient(src config.Source, requestTimeout time.Duration) (*opcua.Client, error) {
+	sec, err := securityOptions(src)
+	if err != nil {
+		return nil, err
+	}
+	opts := append(sec,
+		opcua.AutoReconnect(false),
+		opcua.DialTimeout(dialTimeout),
+		opcua.RequestTimeout(requestTimeout),
+		opcua.SessionTimeout(max(time.Minute, 2*requestTimeout)),
+		opcua.ApplicationName("lifeline-agent"),
+		opcua.ApplicationURI("urn:lifeline-telemetry:agent"),
+		opcua.ProductURI("urn:lifeline-telemetry"),
+		opcua.SessionName("lifeline-agent "+src.Name),
+	)
+	c, err := opcua.NewClient(src.Endpoint, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("client for %s: %w", src.Endpoint, err)
+	}
+	return c, nil
+}
+
+// closeClient closes the session (which deletes its subscription on the
+// server) and the channel, giving a server that no longer answers at most
+// closeTimeout.
+func closeClient(ctx context.Context, c *opcua.Client) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	_ = c.Close(cctx)
+}
+
+// problem logs a point's problem once: again only when it changes.
+func (r *Reader) problem(i int, msg string, args ...any) {
+	text := fmt.Sprint(append([]any{msg}, args...)...)
+	if r.problems[i] == text {
+		return
+	}
+	r.problems[i] = text
+	p := r.src.Points[i]
+	r.logger.Warn(msg, append([]any{"point", p.ID, "node", p.Node}, args...)...)
+}
+
+// recovered forgets a point's logged problem, logging the recovery.
+func (r *Reader) recovered(i int) {
+	if _, ok := r.problems[i]; !ok {
+		return
+	}
+	delete(r.problems, i)
+	p := r.src.Points[i]
+	r.logger.Info("point monitored again", "point", p.ID, "node", p.Node)
+}

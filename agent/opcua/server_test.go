@@ -1,0 +1,324 @@
+package opcua
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gopcua/opcua/id"
+	"github.com/gopcua/opcua/server"
+	"github.com/gopcua/opcua/ua"
+	"github.com/gopcua/opcua/uasc"
+)
+
+const plantNS = "urn:test:plant"
+
+// maxNodesPerRead is the limit gopcua's server states (and the test server
+// enforces).
+const maxNodesPerRead = 32
+
+// testVar is one variable of the test server. Its values encode its
+// identity so that a value delivered under the wrong point ID is detected.
+type testVar struct {
+	name  string
+	value func(n int) any // the n-th value
+}
+
+// identityFloat returns values k*1e6 + n: the point is recoverable from
+// the value.
+func identityFloat(k int) func(int) any {
+	return func(n int) any { return float64(k)*1e6 + float64(n) }
+}
+
+func identityText(prefix string) func(int) any {
+	return func(n int) any { return fmt.Sprintf("%s#%d", prefix, n) }
+}
+
+var plantVars = []testVar{
+	{"T101.LT", identityFloat(1)},
+	{"T102.PT", identityFloat(2)},
+	{"T101.LSHH", func(n int) any { return n%2 == 0 }},
+	{"T101.TAG", identityText("T101.TAG")},
+	{"T101.描述", identityText("储罐液位")},
+	{"T101.CNT", func(n int) any { return int32(n) }},
+}
+
+// serverOptions configure a test server.
+type serverOptions struct {
+	port int // 0: pick a free port
+	// before are namespace URIs registered ahead of urn:test:plant, which
+	// shifts its index. Each holds decoys: variables with the same names
+	// as the plant's but values no plant variable has.
+	before []string
+	vars   []testVar
+	// update is the update period; 0 leaves the values constant.
+	update time.Duration
+}
+
+// testServer is a gopcua server on 127.0.0.1 with the namespace
+// urn:test:plant, reached through a proxy on port so that stopping it drops
+// the clients' connections. Unlike plain gopcua it refuses monitored items for nodes
+// that do not exist (BadNodeIdUnknown), as real servers do, and it can be
+// told to stop answering publish requests.
+type testServer struct {
+	t        *testing.T
+	port     int
+	endpoint string
+	srv      *server.Server
+	proxy    *proxy
+	cancel   context.CancelFunc // stops the server's loops
+	halt     context.CancelFunc // stops the value updates
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+
+	mu     sync.Mutex
+	nodes  map[string]*ua.DataValue
+	ids    map[string]*ua.NodeID
+	n      int
+	nsIdx  uint16
+	muted  atomic.Bool  // swallow publish requests
+	calls  atomic.Int64 // CreateMonitoredItems calls
+	reads  atomic.Int64 // Read calls
+	maxReq atomic.Int64 // largest CreateMonitoredItems call
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startServer(t *testing.T, o serverOptions) *testServer {
+	t.Helper()
+	if o.port == 0 {
+		o.port = freePort(t)
+	}
+	if o.vars == nil {
+		o.vars = plantVars
+	}
+	ts := &testServer{
+		t:        t,
+		port:     o.port,
+		endpoint: fmt.Sprintf("opc.tcp://127.0.0.1:%d", o.port),
+		nodes:    map[string]*ua.DataValue{},
+		ids:      map[string]*ua.NodeID{},
+	}
+	backend := freePort(t)
+	srv := server.New(
+		server.EndPoint("127.0.0.1", backend),
+		server.EnableSecurity("None", ua.MessageSecurityModeNone),
+		server.EnableAuthMode(ua.UserTokenTypeAnonymous),
+	)
+	ts.srv = srv
+	for _, uri := range o.before {
+		decoys := server.NewNodeNameSpace(srv, uri)
+		for _, v := range o.vars {
+			dv := &ua.DataValue{Value: ua.MustVariant(decoyValue(v.value(0))), SourceTimestamp: time.Now()}
+			dv.UpdateMask()
+			decoys.AddNode(server.NewVariableNode(ua.NewStringNodeID(decoys.ID(), v.name), v.name, func() *ua.DataValue { return dv }))
+		}
+	}
+	ns := server.NewNodeNameSpace(srv, plantNS)
+	ts.nsIdx = ns.ID()
+	for _, v := range o.vars {
+		nid := ua.NewStringNodeID(ns.ID(), v.name)
+		ts.ids[v.name] = nid
+		ts.set(v, 0, time.Now())
+		ns.AddNode(server.NewVariableNode(nid, v.name, func() *ua.DataValue {
+			ts.mu.Lock()
+			defer ts.mu.Unlock()
+			dv := *ts.nodes[v.name]
+			return &dv
+		}))
+	}
+	srv.RegisterHandler(id.CreateMonitoredItemsRequest_Encoding_DefaultBinary, ts.createMonitoredItems)
+	srv.RegisterHandler(id.ReadRequest_Encoding_DefaultBinary, func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
+		return ts.read(r)
+	})
+	srv.RegisterHandler(id.PublishRequest_Encoding_DefaultBinary, func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
+		if ts.muted.Load() {
+			return nil, nil
+		}
+		return srv.SubscriptionService.Publish(sc, r, reqID)
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ts.cancel = cancel
+	err := srv.Start(ctx)
+	if err != nil {
+		cancel()
+		t.Fatalf("start server: %v", err)
+	}
+	ts.proxy = listenProxy(t, o.port, net.JoinHostPort("127.0.0.1", itoa(backend)))
+	uctx, halt := context.WithCancel(context.Background())
+	ts.halt = halt
+	if o.update > 0 {
+		ts.wg.Add(1)
+		go ts.updates(uctx, o.vars, o.update)
+	}
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+func (ts *testServer) set(v testVar, n int, now time.Time) {
+	dv := &ua.DataValue{
+		Value:           ua.MustVariant(v.value(n)),
+		SourceTimestamp: now,
+		ServerTimestamp: now,
+	}
+	dv.UpdateMask()
+	ts.mu.Lock()
+	ts.nodes[v.name] = dv
+	ts.mu.Unlock()
+}
+
+func (ts *testServer) updates(ctx context.Context, vars []testVar, every time.Duration) {
+	defer ts.wg.Done()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		for _, v := range vars {
+			ts.set(v, n, now)
+			ts.srv.ChangeNotification(ts.ids[v.name])
+		}
+	}
+}
+
+// read is gopcua's Read service (which cannot be wrapped) with the
+// MaxNodesPerRead limit enforced.
+func (ts *testServer) read(r ua.Request) (ua.Response, error) {
+	req, ok := r.(*ua.ReadRequest)
+	if !ok {
+		return nil, ua.StatusBadRequestTypeInvalid
+	}
+	if len(req.NodesToRead) > maxNodesPerRead {
+		return nil, ua.StatusBadTooManyOperations
+	}
+	ts.reads.Add(1)
+	results := make([]*ua.DataValue, len(req.NodesToRead))
+	for i, n := range req.NodesToRead {
+		ns, err := ts.srv.Namespace(int(n.NodeID.Namespace()))
+		if err != nil {
+			results[i] = &ua.DataValue{EncodingMask: ua.DataValueStatusCode, Status: ua.StatusBadNodeIDUnknown}
+			continue
+		}
+		results[i] = ns.Attribute(n.NodeID, n.AttributeID)
+	}
+	return &ua.ReadResponse{
+		ResponseHeader: &ua.ResponseHeader{
+			Timestamp:          time.Now(),
+			RequestHandle:      req.RequestHeader.RequestHandle,
+			ServiceResult:      ua.StatusOK,
+			ServiceDiagnostics: &ua.DiagnosticInfo{},
+			StringTable:        []string{},
+			AdditionalHeader:   ua.NewExtensionObject(nil),
+		},
+		Results: results,
+	}, nil
+}
+
+// createMonitoredItems refuses items for unknown nodes and passes the rest
+// to gopcua's handler.
+func (ts *testServer) createMonitoredItems(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
+	req, ok := r.(*ua.CreateMonitoredItemsRequest)
+	if !ok {
+		return nil, ua.StatusBadRequestTypeInvalid
+	}
+	ts.calls.Add(1)
+	if n := int64(len(req.ItemsToCreate)); n > ts.maxReq.Load() {
+		ts.maxReq.Store(n)
+	}
+	known := *req
+	known.ItemsToCreate = nil
+	var pos []int
+	for i, item := range req.ItemsToCreate {
+		if ts.srv.Node(item.ItemToMonitor.NodeID) != nil {
+			known.ItemsToCreate = append(known.ItemsToCreate, item)
+			pos = append(pos, i)
+		}
+	}
+	resp, err := ts.srv.MonitoredItemService.CreateMonitoredItems(sc, &known, reqID)
+	if err != nil {
+		return nil, err
+	}
+	res := resp.(*ua.CreateMonitoredItemsResponse)
+	results := make([]*ua.MonitoredItemCreateResult, len(req.ItemsToCreate))
+	for i := range results {
+		results[i] = &ua.MonitoredItemCreateResult{StatusCode: ua.StatusBadNodeIDUnknown, FilterResult: ua.NewExtensionObject(nil)}
+	}
+	for j, i := range pos {
+		results[i] = res.Results[j]
+	}
+	res.Results = results
+	return res, nil
+}
+
+// stop shuts the server down and ends every goroutine it runs.
+func (ts *testServer) stop() {
+	ts.stopOnce.Do(func() {
+		ts.proxy.close()
+		ts.halt()
+		ts.wg.Wait()
+		// Close before cancelling: gopcua's connection goroutines hand
+		// messages to the server loop without watching the context.
+		ts.srv.Close()
+		ts.cancel()
+		if ss := ts.srv.SubscriptionService; ss != nil {
+			ss.Mu.Lock()
+			var subs []uint32
+			for id := range ss.Subs {
+				subs = append(subs, id)
+			}
+			ss.Mu.Unlock()
+			for _, id := range subs {
+				ss.DeleteSubscription(id)
+			}
+		}
+	})
+}
+
+// decoyValue returns a value of the same type as v that no plant variable
+// ever has.
+func decoyValue(v any) any {
+	switch v.(type) {
+	case float64:
+		return float64(-1)
+	case int32:
+		return int32(-1)
+	case bool:
+		return false
+	default:
+		return "DECOY"
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// node returns the configured form of a plant variable's node ID.
+func node(name string) string { return "nsu=" + plantNS + ";s=" + name }
+
+// varOf returns the variable a point ID names ("T101.LT" → plantVars[0]).
+func varOf(name string) (testVar, bool) {
+	for _, v := range plantVars {
+		if v.name == name || strings.EqualFold(v.name, name) {
+			return v, true
+		}
+	}
+	return testVar{}, false
+}

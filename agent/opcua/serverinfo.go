@@ -1,0 +1,100 @@
+package opcua
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gopcua/opcua"
+	"github.com/gopcua/opcua/id"
+	"github.com/gopcua/opcua/ua"
+)
+
+// defaultChunk is how many nodes go into one Read or CreateMonitoredItems
+// call when the server states no smaller limit.
+const defaultChunk = 1000
+
+// serverInfo is what the reader learns from the server right after
+// connecting: the namespace array and the operation limits that bound how
+// many nodes fit in one call.
+type serverInfo struct {
+	namespaces         []string
+	maxNodesPerRead    int // 0: not stated
+	maxItemsPerMonitor int // 0: not stated
+}
+
+// readChunk is how many nodes one Read call may carry.
+func (s serverInfo) readChunk() int { return chunkSize(s.maxNodesPerRead) }
+
+// monitorChunk is how many items one CreateMonitoredItems call may carry.
+func (s serverInfo) monitorChunk() int { return chunkSize(s.maxItemsPerMonitor) }
+
+func chunkSize(limit int) int {
+	if limit > 0 && limit < defaultChunk {
+		return limit
+	}
+	return defaultChunk
+}
+
+// readServerInfo reads the namespace array (ns=0;i=2255) and the server's
+// operation limits in one Read. The namespace array is required; a limit
+// the server does not expose is left at 0.
+func readServerInfo(ctx context.Context, c *opcua.Client) (serverInfo, error) {
+	nodes := []uint32{
+		id.Server_NamespaceArray,
+		id.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
+		id.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall,
+	}
+	req := &ua.ReadRequest{TimestampsToReturn: ua.TimestampsToReturnNeither}
+	for _, n := range nodes {
+		req.NodesToRead = append(req.NodesToRead, &ua.ReadValueID{
+			NodeID:      ua.NewNumericNodeID(0, n),
+			AttributeID: ua.AttributeIDValue,
+		})
+	}
+	res, err := c.Read(ctx, req)
+	if err != nil {
+		return serverInfo{}, fmt.Errorf("read namespace array: %w", err)
+	}
+	if len(res.Results) != len(nodes) {
+		return serverInfo{}, fmt.Errorf("read namespace array: got %d results for %d nodes", len(res.Results), len(nodes))
+	}
+	var info serverInfo
+	nsv := res.Results[0]
+	if nsv.Status != ua.StatusOK {
+		return serverInfo{}, fmt.Errorf("read namespace array: %w", nsv.Status)
+	}
+	if nsv.Value != nil {
+		info.namespaces, _ = nsv.Value.Value().([]string)
+	}
+	if len(info.namespaces) == 0 {
+		return serverInfo{}, fmt.Errorf("read namespace array: server returned %T, want a non-empty string array", valueOf(nsv))
+	}
+	info.maxNodesPerRead = limitValue(res.Results[1])
+	info.maxItemsPerMonitor = limitValue(res.Results[2])
+	return info, nil
+}
+
+func valueOf(dv *ua.DataValue) any {
+	if dv == nil || dv.Value == nil {
+		return nil
+	}
+	return dv.Value.Value()
+}
+
+// limitValue reads an operation limit (UInt32; 0 means no limit).
+func limitValue(dv *ua.DataValue) int {
+	if dv == nil || dv.Status != ua.StatusOK {
+		return 0
+	}
+	switch v := valueOf(dv).(type) {
+	case uint32:
+		return int(v)
+	case uint16:
+		return int(v)
+	case int32:
+		if v > 0 {
+			return int(v)
+		}
+	}
+	return 0
+}

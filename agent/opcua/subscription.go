@@ -1,0 +1,302 @@
+package opcua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gopcua/opcua"
+	"github.com/gopcua/opcua/ua"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// The reader drives the subscription itself (CreateSubscription, Publish,
+// acknowledgements) rather than through gopcua's Subscribe: gopcua's publish
+// loop swallows keep-alive messages, so a watchdog could not tell a quiet
+// subscription from a dead one, and it delivers every NotificationData
+// separately through a channel it may block on.
+
+const (
+	// keepAliveTarget is the keep-alive period asked for when the
+	// publishing interval is short: at most ten publishing intervals and at
+	// most this long, never shorter than one publishing interval.
+	keepAliveTarget = 5 * time.Second
+	// watchdogFactor times the keep-alive period (or the publishing
+	// interval, if longer) without any publish response means the
+	// subscription is dead.
+	watchdogFactor = 3
+	// maxNotificationsPerPublish bounds one notification message.
+	maxNotificationsPerPublish = 10000
+)
+
+// subscriptionParams are the subscription settings asked of the server.
+type subscriptionParams struct {
+	publishingInterval time.Duration
+	keepAliveCount     uint32
+	lifetimeCount      uint32
+}
+
+func newSubscriptionParams(publishing time.Duration) subscriptionParams {
+	if publishing <= 0 {
+		publishing = 500 * time.Millisecond
+	}
+	ka := min(10*publishing, keepAliveTarget)
+	count := max(uint32(math.Ceil(float64(ka)/float64(publishing))), 1)
+	return subscriptionParams{
+		publishingInterval: publishing,
+		keepAliveCount:     count,
+		lifetimeCount:      10 * count,
+	}
+}
+
+// watchdogFor is how long the reader waits for any publish response.
+func watchdogFor(publishing time.Duration, keepAliveCount uint32) time.Duration {
+	return watchdogFactor * max(publishing, publishing*time.Duration(keepAliveCount))
+}
+
+// requestTimeout is the client's request timeout: long enough for a publish
+// request to wait out the watchdog, so that the watchdog (not gopcua's
+// timeout) decides when a subscription is dead. Other calls get their own
+// shorter deadlines.
+func (p subscriptionParams) requestTimeout() time.Duration {
+	return watchdogFor(p.publishingInterval, p.keepAliveCount) + 5*time.Second
+}
+
+// subscription is one live subscription on one connection.
+type subscription struct {
+	r  *Reader
+	c  *opcua.Client
+	id uint32
+
+	publishingInterval time.Duration
+	keepAlive          time.Duration
+	watchdog           time.Duration
+
+	// monitored[h] is true when the item with client handle h (the point's
+	// index in the configuration) was created.
+	monitored []bool
+}
+
+func (s *subscription) monitoredCount() int {
+	n := 0
+	for _, m := range s.monitored {
+		if m {
+			n++
+		}
+	}
+	return n
+}
+
+// subscribe creates the subscription and one monitored item per resolved
+// node, in chunks the server accepts.
+func (r *Reader) subscribe(ctx context.Context, c *opcua.Client, p subscriptionParams, info serverInfo, nodes []*ua.NodeID) (*subscription, error) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	req := &ua.CreateSubscriptionRequest{
+		RequestedPublishingInterval: float64(p.publishingInterval) / float64(time.Millisecond),
+		RequestedLifetimeCount:      p.lifetimeCount,
+		RequestedMaxKeepAliveCount:  p.keepAliveCount,
+		MaxNotificationsPerPublish:  maxNotificationsPerPublish,
+		PublishingEnabled:           true,
+	}
+	var res *ua.CreateSubscriptionResponse
+	if err := c.Send(cctx, req, assign(&res)); err != nil {
+		return nil, fmt.Errorf("create subscription: %w", err)
+	}
+	if res.SubscriptionID == 0 {
+		return nil, errors.New("create subscription: server returned subscription ID 0")
+	}
+	s := &subscription{r: r, c: c, id: res.SubscriptionID, monitored: make([]bool, len(nodes))}
+	s.publishingInterval = time.Duration(res.RevisedPublishingInterval * float64(time.Millisecond))
+	if s.publishingInterval <= 0 {
+		s.publishingInterval = p.publishingInterval
+	}
+	kac := res.RevisedMaxKeepAliveCount
+	if kac == 0 {
+		kac = p.keepAliveCount
+	}
+	s.keepAlive = s.publishingInterval * time.Duration(kac)
+	s.watchdog = watchdogFor(s.publishingInterval, kac)
+
+	if err := s.monitor(cctx, info.monitorChunk(), nodes); err != nil {
+		s.delete(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+// monitor creates the monitored items. Items the server refuses are
+// logged (once per point) and counted; they never fail the others.
+func (s *subscription) monitor(ctx context.Context, chunk int, nodes []*ua.NodeID) error {
+	src := s.r.src
+	var items []*ua.MonitoredItemCreateRequest
+	for i, id := range nodes {
+		if id == nil {
+			continue
+		}
+		items = append(items, &ua.MonitoredItemCreateRequest{
+			ItemToMonitor: &ua.ReadValueID{
+				NodeID:       id,
+				AttributeID:  ua.AttributeIDValue,
+				DataEncoding: &ua.QualifiedName{},
+			},
+			MonitoringMode: ua.MonitoringModeReporting,
+			RequestedParameters: &ua.MonitoringParameters{
+				ClientHandle:     uint32(i),
+				SamplingInterval: float64(src.SamplingInterval.D()) / float64(time.Millisecond),
+				QueueSize:        max(src.QueueSize, 1),
+				DiscardOldest:    true,
+			},
+		})
+	}
+	refused := 0
+	for len(items) > 0 {
+		n := min(chunk, len(items))
+		req := &ua.CreateMonitoredItemsRequest{
+			SubscriptionID:     s.id,
+			TimestampsToReturn: ua.TimestampsToReturnBoth,
+			ItemsToCreate:      items[:n],
+		}
+		var res *ua.CreateMonitoredItemsResponse
+		err := s.c.Send(ctx, req, assign(&res))
+		if errors.Is(err, ua.StatusBadTooManyOperations) && n > 1 {
+			chunk = n / 2 // the server's limit is lower than it said
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("create monitored items: %w", err)
+		}
+		if len(res.Results) != n {
+			return fmt.Errorf("create monitored items: got %d results for %d items", len(res.Results), n)
+		}
+		for j, result := range res.Results {
+			h := int(items[j].RequestedParameters.ClientHandle)
+			if result == nil || isBad(result.StatusCode) {
+				status := ua.StatusBad
+				if result != nil {
+					status = result.StatusCode
+				}
+				refused++
+				s.r.problem(h, "server refused to monitor point; it is not read", "status", statusText(status))
+				continue
+			}
+			s.monitored[h] = true
+			s.r.recovered(h)
+		}
+		items = items[n:]
+	}
+	s.r.badItems.Store(int64(refused))
+	return nil
+}
+
+// run sends publish requests and delivers their notifications until ctx
+// is done (nil) or the subscription fails. healthy reports whether any
+// publish response arrived.
+func (s *subscription) run(ctx context.Context) (healthy bool, err error) {
+	var acks []*ua.SubscriptionAcknowledgement
+	var lastSeq uint32
+	for {
+		pctx, cancel := context.WithTimeout(ctx, s.watchdog)
+		var res *ua.PublishResponse
+		err := s.c.Send(pctx, &ua.PublishRequest{SubscriptionAcknowledgements: acks}, assign(&res))
+		cancel()
+		received := time.Now()
+		switch {
+		case ctx.Err() != nil:
+			return healthy, nil
+		case errors.Is(err, context.DeadlineExceeded):
+			return healthy, fmt.Errorf("no publish response or keep-alive for %s (keep-alive %s): subscription presumed dead", s.watchdog, s.keepAlive)
+		case err != nil:
+			return healthy, fmt.Errorf("publish: %w", err)
+		case res.SubscriptionID != s.id:
+			return healthy, fmt.Errorf("publish: response for subscription %d, want %d", res.SubscriptionID, s.id)
+		}
+		healthy = true
+		acks = nil
+		msg := res.NotificationMessage
+		if msg == nil || len(msg.NotificationData) == 0 {
+			continue // keep-alive
+		}
+		acks = []*ua.SubscriptionAcknowledgement{{SubscriptionID: s.id, SequenceNumber: msg.SequenceNumber}}
+		if lastSeq != 0 && msg.SequenceNumber != lastSeq+1 && msg.SequenceNumber > lastSeq {
+			s.r.logger.Warn("notification messages missing", "after", lastSeq, "got", msg.SequenceNumber)
+		}
+		lastSeq = msg.SequenceNumber
+		batch, err := s.samples(msg, received)
+		if len(batch) > 0 {
+			s.r.sink.Write(batch)
+			s.r.received.Add(uint64(len(batch)))
+		}
+		if err != nil {
+			return healthy, err
+		}
+	}
+}
+
+// samples turns one notification message into samples, in the server's
+// order. A status change notification (the server ending the
+// subscription) is returned as an error after the data before it.
+func (s *subscription) samples(msg *ua.NotificationMessage, received time.Time) ([]*lifelinev1.Sample, error) {
+	var batch []*lifelinev1.Sample
+	for _, eo := range msg.NotificationData {
+		if eo == nil {
+			continue
+		}
+		switch n := eo.Value.(type) {
+		case *ua.DataChangeNotification:
+			if batch == nil {
+				batch = make([]*lifelinev1.Sample, 0, len(n.MonitoredItems))
+			}
+			for _, item := range n.MonitoredItems {
+				if item == nil {
+					continue
+				}
+				h := int(item.ClientHandle)
+				if h >= len(s.monitored) || !s.monitored[h] {
+					continue // not an item of ours
+				}
+				sample, from := newSample(s.r.src.Points[h].ID, item.Value, received)
+				if from != fromSource {
+					s.r.fallbacks.Add(1)
+					if !s.r.fellBack[h] {
+						s.r.fellBack[h] = true
+						using := "server timestamp"
+						if from == fromReceive {
+							using = "receive time"
+						}
+						s.r.logger.Info("point has no source timestamp; using another time", "point", s.r.src.Points[h].ID, "using", using)
+					}
+				}
+				batch = append(batch, sample)
+			}
+		case *ua.StatusChangeNotification:
+			return batch, fmt.Errorf("subscription %d ended by the server: %w", s.id, n.Status)
+		}
+	}
+	return batch, nil
+}
+
+// delete removes the subscription from the server before the session is
+// closed. Closing the session should do that too, but not every server
+// honours it (gopcua's own server keeps the subscription running).
+func (s *subscription) delete(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	var res *ua.DeleteSubscriptionsResponse
+	_ = s.c.Send(cctx, &ua.DeleteSubscriptionsRequest{SubscriptionIDs: []uint32{s.id}}, assign(&res))
+}
+
+// assign returns a gopcua response handler that stores a response of type T.
+func assign[T ua.Response](dst *T) func(ua.Response) error {
+	return func(v ua.Response) error {
+		r, ok := v.(T)
+		if !ok {
+			return fmt.Errorf("unexpected response %T, want %T", v, *dst)
+		}
+		*dst = r
+		return nil
+	}
+}

@@ -1,0 +1,231 @@
+// Package service assembles the agent: OPC UA readers feed the batcher, the
+// batcher fills the durable buffer, and the uplink drains it to the aggregator.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lifeline-telemetry/lifeline/agent/batcher"
+	"github.com/lifeline-telemetry/lifeline/agent/buffer"
+	"github.com/lifeline-telemetry/lifeline/agent/config"
+	"github.com/lifeline-telemetry/lifeline/agent/opcua"
+	"github.com/lifeline-telemetry/lifeline/agent/uplink"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// Agent runs one site's collection pipeline.
+type Agent struct {
+	cfg      config.Config
+	version  string
+	logger   *slog.Logger
+	registry *prometheus.Registry
+
+	tap func([]*lifelinev1.Sample)
+
+	mu      sync.Mutex
+	running *pipeline
+	metrics net.Addr
+}
+
+type pipeline struct {
+	queue   *buffer.Queue
+	batcher *batcher.Batcher
+	readers []*opcua.Reader
+	uplink  *uplink.Uplink
+}
+
+// Stats is a snapshot of the agent's progress.
+type Stats struct {
+	Read          uint64 // samples received from OPC UA
+	Stored        uint64 // samples written to the buffer
+	Acked         uint64 // samples the aggregator committed
+	BufferEntries int64
+	BufferBytes   int64
+	Connected     bool
+}
+
+// Option adjusts an Agent.
+type Option func(*Agent)
+
+// WithTap passes every sample the OPC UA readers deliver to f as well, after
+// the batcher has taken it. f must not modify or keep the slice.
+func WithTap(f func([]*lifelinev1.Sample)) Option { return func(a *Agent) { a.tap = f } }
+
+// New returns an agent for cfg. Its metrics go to a registry of its own,
+// served on cfg.Metrics.Listen.
+func New(cfg config.Config, version string, logger *slog.Logger, opts ...Option) *Agent {
+	a := &Agent{cfg: cfg, version: version, logger: logger, registry: prometheus.NewRegistry()}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
+}
+
+// tee hands samples to the batcher and then to a tap.
+type tee struct {
+	sink opcua.Sink
+	tap  func([]*lifelinev1.Sample)
+}
+
+func (t tee) Write(samples []*lifelinev1.Sample) {
+	t.sink.Write(samples)
+	t.tap(samples)
+}
+
+// Stats returns the running pipeline's counters (zero before Run).
+func (a *Agent) Stats() Stats {
+	a.mu.Lock()
+	p := a.running
+	a.mu.Unlock()
+	if p == nil {
+		return Stats{}
+	}
+	qs := p.queue.Stats()
+	us := p.uplink.Stats()
+	return Stats{
+		Read:          p.batcher.Received(),
+		Stored:        p.batcher.Stored(),
+		Acked:         us.AckedSamples,
+		BufferEntries: qs.Entries,
+		BufferBytes:   qs.Bytes,
+		Connected:     us.Connected,
+	}
+}
+
+// MetricsAddr returns the bound metrics address once Run has started it.
+func (a *Agent) MetricsAddr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.metrics == nil {
+		return ""
+	}
+	return a.metrics.String()
+}
+
+// Run collects and forwards until ctx is done. Shutdown goes with the flow:
+// readers stop first, the batcher writes what they delivered, then the
+// uplink stops and the buffer closes, so nothing read is left in memory.
+func (a *Agent) Run(ctx context.Context) error {
+	creds, err := clientCredentials(a.cfg.Aggregator.TLS)
+	if err != nil {
+		return err
+	}
+	qopts := buffer.DefaultOptions()
+	qopts.MaxBytes = a.cfg.Buffer.MaxBytes
+	qopts.Logger = a.logger.With("component", "buffer")
+	q, err := buffer.Open(a.cfg.Buffer.Dir, qopts)
+	if err != nil {
+		return fmt.Errorf("open buffer: %w", err)
+	}
+	defer q.Close()
+
+	p := &pipeline{queue: q}
+	p.batcher = batcher.New(q, batcher.Options{MaxSamples: a.cfg.Buffer.BatchSamples, MaxWait: a.cfg.Buffer.BatchWait.D()},
+		a.logger.With("component", "batcher"))
+	var sink opcua.Sink = p.batcher
+	if a.tap != nil {
+		sink = tee{sink: p.batcher, tap: a.tap}
+	}
+	for _, src := range a.cfg.Sources {
+		p.readers = append(p.readers, opcua.New(src, sink, a.logger.With("component", "opcua", "source", src.Name)))
+	}
+	p.uplink = uplink.New(q, uplink.Options{
+		Address:          a.cfg.Aggregator.Address,
+		Credentials:      creds,
+		Hello:            Hello(a.cfg, a.version),
+		MaxInFlight:      a.cfg.Aggregator.MaxInFlight,
+		ReconnectMin:     a.cfg.Aggregator.ReconnectMin.D(),
+		ReconnectMax:     a.cfg.Aggregator.ReconnectMax.D(),
+		Keepalive:        a.cfg.Aggregator.Keepalive.D(),
+		KeepaliveTimeout: a.cfg.Aggregator.KeepaliveTimeout.D(),
+	}, a.logger.With("component", "uplink"))
+	a.mu.Lock()
+	a.running = p
+	a.mu.Unlock()
+	a.registerMetrics(p)
+
+	stopMetrics, err := a.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+
+	readCtx, stopReaders := context.WithCancel(context.Background())
+	batchCtx, stopBatcher := context.WithCancel(context.Background())
+	upCtx, stopUplink := context.WithCancel(context.Background())
+	defer stopReaders()
+	defer stopBatcher()
+	defer stopUplink()
+
+	var readers, batching, up sync.WaitGroup
+	fatal := make(chan error, len(p.readers)+2)
+	for _, r := range p.readers {
+		readers.Go(func() {
+			if err := r.Run(readCtx); err != nil {
+				fatal <- err
+			}
+		})
+	}
+	batching.Go(func() { _ = p.batcher.Run(batchCtx) })
+	up.Go(func() {
+		if err := p.uplink.Run(upCtx); err != nil {
+			fatal <- err
+		}
+	})
+	a.logger.Info("agent running", "site", a.cfg.Site.ID, "sources", len(a.cfg.Sources), "aggregator", a.cfg.Aggregator.Address, "buffer", a.cfg.Buffer.Dir)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-fatal:
+		a.logger.Error("agent stopping", "err", runErr)
+	}
+	stopReaders()
+	readers.Wait()
+	stopBatcher()
+	batching.Wait()
+	stopUplink()
+	up.Wait()
+	st := q.Stats()
+	a.logger.Info("agent stopped", "buffered_batches", st.Entries, "buffered_bytes", st.Bytes)
+	return runErr
+}
+
+func (a *Agent) serveMetrics() (stop func(), err error) {
+	if a.cfg.Metrics.Listen == "" {
+		return func() {}, nil
+	}
+	lis, err := net.Listen("tcp", a.cfg.Metrics.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen %s: %w", a.cfg.Metrics.Listen, err)
+	}
+	a.mu.Lock()
+	a.metrics = lis.Addr()
+	a.mu.Unlock()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.logger.Error("metrics server", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
+}

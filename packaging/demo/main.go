@@ -1,0 +1,330 @@
+// Command demo brings up a whole Lifeline on one machine: ClickHouse, the
+// plant simulator, an aggregator and an agent, and shows data flowing.
+//
+// It is what `make demo` runs. DEMO_SECONDS=N stops it after N seconds;
+// Ctrl-C stops it at any time. Every process it starts is stopped on exit.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+)
+
+const (
+	site     = "DEMO01"
+	database = "lifeline"
+	// Load points beside the modelled plant, so the flow is plain to see.
+	loadPoints = "1000"
+	loadRate   = "2"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "demo: failed: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	root, err := filepath.Abs("var/demo")
+	if err != nil {
+		return err
+	}
+	logs := filepath.Join(root, "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		return err
+	}
+	// The agent's buffer and the demo database start empty each run, so the
+	// counts shown are this run's.
+	_ = os.RemoveAll(filepath.Join(root, "agent-buffer"))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if s, _ := strconv.Atoi(os.Getenv("DEMO_SECONDS")); s > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(s)*time.Second)
+		defer cancel()
+	}
+
+	chAddr := os.Getenv(chtest.AddrEnv)
+	if chAddr == "" {
+		fmt.Println("demo: starting clickhouse-server in var/demo/clickhouse …")
+		srv, err := chtest.StartServer(filepath.Join(root, "clickhouse"))
+		if err != nil {
+			return fmt.Errorf("start ClickHouse: %w", err)
+		}
+		defer srv.Stop()
+		chAddr = srv.Addr()
+	}
+	db := database
+	if v := os.Getenv("LIFELINE_CLICKHOUSE_DATABASE"); v != "" {
+		db = v
+	}
+	if err := clickhouseQuery(chAddr, "DROP DATABASE IF EXISTS "+db); err != nil {
+		return fmt.Errorf("reset demo database: %w", err)
+	}
+	fmt.Printf("demo: ClickHouse at %s, database %s\n", chAddr, db)
+
+	ports, err := freePorts(4)
+	if err != nil {
+		return err
+	}
+	simAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	aggAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
+	aggMetrics := fmt.Sprintf("127.0.0.1:%d", ports[2])
+	agentMetrics := fmt.Sprintf("127.0.0.1:%d", ports[3])
+
+	var procs []*process
+	defer func() {
+		// Stop against the flow: agent first, so it flushes to its buffer.
+		for i := len(procs) - 1; i >= 0; i-- {
+			procs[i].stop()
+		}
+	}()
+
+	sim, err := start(logs, "lifeline-plantsim", "run", "--listen", simAddr, "--points", loadPoints, "--rate", loadRate)
+	if err != nil {
+		return err
+	}
+	procs = append(procs, sim)
+
+	aggCfg := filepath.Join(root, "aggregator.yaml")
+	if err := os.WriteFile(aggCfg, []byte(fmt.Sprintf(`server:
+  listen: %s
+  tls:
+    insecure: true   # the demo's link stays on this machine
+clickhouse:
+  addr: %s
+  database: %s
+metrics:
+  listen: %s
+`, aggAddr, chAddr, db, aggMetrics)), 0o644); err != nil {
+		return err
+	}
+	agg, err := start(logs, "lifeline-aggregator", "run", "--config", aggCfg)
+	if err != nil {
+		return err
+	}
+	procs = append(procs, agg)
+
+	agentCfg, err := agentConfig(root, simAddr, aggAddr, agentMetrics)
+	if err != nil {
+		return err
+	}
+	if err := waitTCP(ctx, simAddr, 20*time.Second); err != nil {
+		return fmt.Errorf("plant simulator: %w (see var/demo/logs/lifeline-plantsim.log)", err)
+	}
+	agent, err := start(logs, "lifeline-agent", "run", "--config", agentCfg)
+	if err != nil {
+		return err
+	}
+	procs = append(procs, agent)
+	fmt.Println("demo: plantsim, aggregator and agent started; logs in var/demo/logs (Ctrl-C stops)")
+
+	tick := time.NewTicker(3 * time.Second)
+	defer tick.Stop()
+	var rows uint64
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-tick.C:
+		}
+		for _, p := range procs {
+			if p.exited() {
+				return fmt.Errorf("%s exited early (see var/demo/logs/%s.log)", p.name, p.name)
+			}
+		}
+		m := scrape(agentMetrics)
+		rows, _ = countRows(chAddr, db)
+		fmt.Printf("demo: read %d  buffered %d  acked %d  rows in ClickHouse %d\n",
+			uint64(m["lifeline_agent_samples_read_total"]), uint64(m["lifeline_agent_samples_buffered_total"]),
+			uint64(m["lifeline_agent_samples_acked_total"]), rows)
+	}
+	for i := len(procs) - 1; i >= 0; i-- {
+		procs[i].stop()
+	}
+	rows, err = countRows(chAddr, db)
+	if err != nil {
+		return fmt.Errorf("count rows: %w", err)
+	}
+	if rows == 0 {
+		return errors.New("no rows reached ClickHouse (see var/demo/logs)")
+	}
+	fmt.Printf("demo: ok, %d rows in ClickHouse %s database %s\n", rows, chAddr, db)
+	return nil
+}
+
+// agentConfig writes the agent's config the way a plant rehearsing an
+// installation would: printed by the simulator, then adjusted.
+func agentConfig(root, simAddr, aggAddr, metricsAddr string) (string, error) {
+	out, err := exec.Command(binary("lifeline-plantsim"), "config",
+		"--endpoint", "opc.tcp://"+simAddr, "--aggregator", aggAddr,
+		"--buffer", filepath.Join(root, "agent-buffer"), "--site", site, "--points", loadPoints).Output()
+	if err != nil {
+		return "", fmt.Errorf("lifeline-plantsim config: %w", err)
+	}
+	cfg, err := agentconfig.Parse(out)
+	if err != nil {
+		return "", fmt.Errorf("plantsim's agent config: %w", err)
+	}
+	cfg.Metrics.Listen = metricsAddr
+	data, err := cfg.Marshal()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(root, "agent.yaml")
+	return path, os.WriteFile(path, data, 0o644)
+}
+
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func binary(name string) string { return filepath.Join("bin", name) }
+
+func start(logs, name string, args ...string) (*process, error) {
+	f, err := os.Create(filepath.Join(logs, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(binary(name), args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop asks the process to end and kills it if it has not within 10 s.
+func (p *process) stop() {
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func scrape(addr string) map[string]float64 {
+	out := map[string]float64{}
+	client := http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseFloat(val, 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// countRows counts with clickhouse-client, the tool an analyst would use.
+func countRows(addr, db string) (uint64, error) {
+	out, err := clickhouseOutput(addr, "SELECT count() FROM "+db+".samples")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(out), 10, 64)
+}
+
+func clickhouseQuery(addr, query string) error {
+	_, err := clickhouseOutput(addr, query)
+	return err
+}
+
+func clickhouseOutput(addr, query string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command("clickhouse-client", "--host", host, "--port", port, "--query", query).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("clickhouse-client: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+func waitTCP(ctx context.Context, addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s not listening: %w", addr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
