@@ -106,10 +106,21 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	}
 	log := s.logger.With("site", site)
 
-	release, replaced := s.sessions.claim(site, cancel)
+	pending := &sync.WaitGroup{}
+	pending.Add(1) // the receive loop; released if it never starts
+	started := false
+	defer func() {
+		if !started {
+			pending.Done()
+		}
+	}()
+	release, previous := s.sessions.claim(site, cancel, pending)
 	defer release()
-	if replaced {
-		log.Info("agent reconnected; closed its previous stream")
+	if previous != nil {
+		log.Info("agent reconnected; closing its previous stream")
+		if err := waitGroup(ctx, previous); err != nil {
+			return status.Error(codes.Unavailable, "previous stream's batches are still being committed; retry")
+		}
 	}
 	s.metrics.streams.Inc()
 	defer s.metrics.streams.Dec()
@@ -137,9 +148,11 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	acks := newAckQueue()
 	recvDone := make(chan error, 1)
 	s.receivers.Add(1)
+	started = true
 	go func() {
 		defer s.receivers.Done()
-		recvDone <- s.receive(ctx, stream, site, known, acks)
+		defer pending.Done()
+		recvDone <- s.receive(ctx, stream, site, known, acks, pending)
 	}()
 
 	for {
@@ -173,7 +186,7 @@ func (s *Service) endStream(log *slog.Logger, err error) error {
 
 // receive reads batches until the stream ends. It hands each to the writer;
 // the ack is queued only once the writer reports the commit.
-func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, site string, known map[string]struct{}, acks *ackQueue) error {
+func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, site string, known map[string]struct{}, acks *ackQueue, pending *sync.WaitGroup) error {
 	var lastSeq uint64
 	for {
 		msg, err := stream.Recv()
@@ -202,8 +215,13 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 		s.metrics.batches.Inc()
 		s.metrics.samples.Add(float64(len(valid)))
 		ack := &lifelinev1.Ack{Seq: batch.GetSeq(), Rejected: rejected}
+		if err := ctx.Err(); err != nil {
+			return err // replaced: the newer stream owns this site's sequence now
+		}
 		sb := &store.Batch{SiteID: site, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid}
+		pending.Add(1)
 		err = s.writer.Submit(ctx, sb, func(err error) {
+			defer pending.Done()
 			if err != nil {
 				return // not committed: the agent resends after reconnecting
 			}
@@ -211,6 +229,7 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 			acks.push(ack)
 		})
 		if err != nil {
+			pending.Done()
 			return fmt.Errorf("submit batch %d: %w", batch.GetSeq(), err)
 		}
 	}
@@ -259,4 +278,19 @@ func validateID(id string) error {
 		}
 	}
 	return nil
+}
+
+// waitGroup waits for wg or ctx, whichever comes first.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -293,3 +293,48 @@ func TestNewStreamReplacesOld(t *testing.T) {
 	}
 	fresh.CloseSend()
 }
+
+// A reconnecting agent is told what is committed only once the batches its
+// previous stream handed to the writer are done; otherwise it would resend
+// a batch still being inserted and the rows would be stored twice.
+func TestReconnectWaitsForPreviousStreamsBatches(t *testing.T) {
+	f := start(t)
+	old, _ := open(t, f, "S1", "A")
+	if err := old.Send(batch(1, num("A", time.Now(), 1))); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fresh, err := f.client.Stream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.Send(hello("S1", "A")); err != nil {
+		t.Fatal(err)
+	}
+	welcome := make(chan error, 1)
+	go func() {
+		msg, err := fresh.Recv()
+		if err == nil && msg.GetWelcome() == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		welcome <- err
+	}()
+	select {
+	case err := <-welcome:
+		t.Fatalf("welcome (%v) while the previous stream's batch was still uncommitted", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	f.writer.commitAll()
+	select {
+	case err := <-welcome:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no welcome after the previous batch committed")
+	}
+	fresh.CloseSend()
+}

@@ -18,11 +18,17 @@ type sessions struct {
 type session struct {
 	id     uint64
 	cancel context.CancelFunc
+	// pending counts the stream's receive loop and every batch it handed to
+	// the writer that is not yet committed or failed.
+	pending *sync.WaitGroup
 }
 
-// claim registers a stream for site and cancels any earlier one. The
-// returned release must be called when the stream ends.
-func (s *sessions) claim(site string, cancel context.CancelFunc) (release func(), replaced bool) {
+// claim registers a stream for site and cancels any earlier one, returning
+// the earlier one's pending work. The new stream must wait for it before it
+// tells the agent what is committed: a batch still in the writer would
+// otherwise be reported missing, resent, and stored twice.
+// The returned release must be called when the stream ends.
+func (s *sessions) claim(site string, cancel context.CancelFunc, pending *sync.WaitGroup) (release func(), previous *sync.WaitGroup) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.active == nil {
@@ -31,17 +37,18 @@ func (s *sessions) claim(site string, cancel context.CancelFunc) (release func()
 	old, replaced := s.active[site]
 	if replaced {
 		old.cancel()
+		previous = old.pending
 	}
 	s.next++
 	id := s.next
-	s.active[site] = session{id: id, cancel: cancel}
+	s.active[site] = session{id: id, cancel: cancel, pending: pending}
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if cur, ok := s.active[site]; ok && cur.id == id {
 			delete(s.active, site)
 		}
-	}, replaced
+	}, previous
 }
 
 // count returns the number of connected sites.
