@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func execute(args ...string) (string, error) {
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	out, err := execute("--version")
+	if err != nil || !strings.Contains(out, "lifeline-agent version") {
+		t.Fatalf("--version: %q %v", out, err)
+	}
+	out, err = execute("--help")
+	if err != nil || !strings.Contains(out, "run") || !strings.Contains(out, "check") {
+		t.Fatalf("--help: %q %v", out, err)
+	}
+}
+
+func TestCheckRejectsInvalidConfig(t *testing.T) {
+	out, err := execute("check", "--config", "../../../testdata/agent/bad-nodes.yaml")
+	if err == nil || !strings.Contains(out, "uses a namespace index") {
+		t.Fatalf("check accepted an invalid config: %q %v", out, err)
+	}
+}
+
+// check against an unreachable server fails, naming the endpoint.
+func TestCheckUnreachableServer(t *testing.T) {
+	cfg := strings.ReplaceAll(`site: {id: S1, park: 园区}
+aggregator: {address: 127.0.0.1:7400, tls: {insecure: true}}
+buffer: {dir: DIR}
+sources:
+  - name: dcs
+    endpoint: opc.tcp://127.0.0.1:1
+    points: [{id: T1, node: "nsu=urn:x;s=T1"}]
+`, "DIR", t.TempDir())
+	path := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := execute("check", "--config", path)
+	if err == nil || !strings.Contains(out, "opc.tcp://127.0.0.1:1") {
+		t.Fatalf("got %q %v", out, err)
+	}
+}

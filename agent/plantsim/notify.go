@@ -1,0 +1,76 @@
+package plantsim
+
+import (
+	"context"
+	"time"
+
+	"github.com/gopcua/opcua/server"
+	"github.com/gopcua/opcua/ua"
+)
+
+// notifyStall bounds how long one batch of notifications waits for
+// subscriptions whose queues are full.
+const notifyStall = 200 * time.Millisecond
+
+// notify tells the server's subscriptions that vars changed.
+//
+// gopcua's own Server.ChangeNotification sends to each subscription's
+// channel while holding the monitored-item lock and never gives up: once a
+// subscription's publishing goroutine has died (a client that went away)
+// and its queue of 100 is full, the sender blocks forever with the lock
+// held, and the subscription's own cleanup then waits for that lock. This
+// version takes the lock once per batch, waits at most notifyStall per
+// batch for full queues, and counts what it had to drop.
+func (s *Sim) notify(ctx context.Context, mis *server.MonitoredItemService, vars []*variable) {
+	mis.Mu.Lock()
+	defer mis.Mu.Unlock()
+	if len(mis.Nodes) == 0 {
+		return
+	}
+	var (
+		timer   *time.Timer
+		expired bool
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for _, v := range vars {
+		items := mis.Nodes[v.key]
+		if len(items) == 0 {
+			continue
+		}
+		dv := v.current()
+		for _, it := range items {
+			if it == nil || it.Sub == nil || it.Req == nil || it.Req.ItemToMonitor == nil || it.Req.RequestedParameters == nil {
+				continue
+			}
+			val := dv
+			if attr := it.Req.ItemToMonitor.AttributeID; attr != ua.AttributeIDValue {
+				val = s.ns.Attribute(v.id, attr)
+			}
+			n := &ua.MonitoredItemNotification{ClientHandle: it.Req.RequestedParameters.ClientHandle, Value: val}
+			select {
+			case it.Sub.NotifyChannel <- n:
+				continue
+			default:
+			}
+			if expired {
+				s.dropped.Add(1)
+				continue
+			}
+			if timer == nil {
+				timer = time.NewTimer(notifyStall)
+			}
+			select {
+			case it.Sub.NotifyChannel <- n:
+			case <-timer.C:
+				expired = true
+				s.dropped.Add(1)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}

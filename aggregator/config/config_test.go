@@ -1,0 +1,68 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+const sample = "../../packaging/config/aggregator.yaml"
+
+// The sample config shows every default; it must say what Default() says.
+func TestSampleConfigMatchesDefaults(t *testing.T) {
+	cfg, err := Load(sample)
+	if err != nil {
+		t.Fatalf("sample config: %v", err)
+	}
+	def := Default()
+	got := cfg
+	got.Server.TLS = def.Server.TLS // the sample names certificate files; the default has none
+	if got != def {
+		t.Fatalf("sample differs from defaults:\n got %+v\nwant %+v", got, def)
+	}
+}
+
+func TestEnvironmentOverridesFile(t *testing.T) {
+	t.Setenv(EnvClickHouseAddr, "127.0.0.1:19000")
+	t.Setenv(EnvClickHouseDatabase, "analytics")
+	cfg, err := Load(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ClickHouse.Addr != "127.0.0.1:19000" || cfg.ClickHouse.Database != "analytics" {
+		t.Fatalf("environment ignored: %+v", cfg.ClickHouse)
+	}
+	if st := cfg.Store(); st.Addr != "127.0.0.1:19000" || st.Database != "analytics" {
+		t.Fatalf("store config: %+v", st)
+	}
+}
+
+func TestInvalidConfigNamesEveryProblem(t *testing.T) {
+	_, err := Load("../../testdata/aggregator/invalid.yaml")
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	for _, want := range []string{
+		`server.listen "nowhere"`,
+		"server.tls: cert_file, key_file and client_ca_file are required",
+		"server.max_streams",
+		`clickhouse.database "drop table"`,
+		"writer: want max_rows >= 1",
+		`log.level "loud"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestUnknownKeyIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/a.yaml"
+	if err := os.WriteFile(path, []byte("clickhouse:\n  adress: x:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "field adress not found") {
+		t.Fatalf("got %v", err)
+	}
+}
