@@ -36,6 +36,7 @@ type AgentMessage struct {
 	//
 	//	*AgentMessage_Hello
 	//	*AgentMessage_Batch
+	//	*AgentMessage_Status
 	Body          isAgentMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -96,6 +97,15 @@ func (x *AgentMessage) GetBatch() *Batch {
 	return nil
 }
 
+func (x *AgentMessage) GetStatus() *Status {
+	if x != nil {
+		if x, ok := x.Body.(*AgentMessage_Status); ok {
+			return x.Status
+		}
+	}
+	return nil
+}
+
 type isAgentMessage_Body interface {
 	isAgentMessage_Body()
 }
@@ -108,9 +118,15 @@ type AgentMessage_Batch struct {
 	Batch *Batch `protobuf:"bytes,2,opt,name=batch,proto3,oneof"`
 }
 
+type AgentMessage_Status struct {
+	Status *Status `protobuf:"bytes,3,opt,name=status,proto3,oneof"`
+}
+
 func (*AgentMessage_Hello) isAgentMessage_Body() {}
 
 func (*AgentMessage_Batch) isAgentMessage_Body() {}
+
+func (*AgentMessage_Status) isAgentMessage_Body() {}
 
 type AggregatorMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -694,7 +710,10 @@ type Batch struct {
 	Samples []*Sample              `protobuf:"bytes,2,rep,name=samples,proto3" json:"samples,omitempty"`
 	// Set when the batch was read before the current connection began, so
 	// consumers can tell back-filled data from live data.
-	Backfill      bool `protobuf:"varint,3,opt,name=backfill,proto3" json:"backfill,omitempty"`
+	Backfill bool `protobuf:"varint,3,opt,name=backfill,proto3" json:"backfill,omitempty"`
+	// Data known lost on the agent, recorded so a hole in a chart is
+	// explained. Gaps travel in batches so they are as durable as samples.
+	Gaps          []*Gap `protobuf:"bytes,4,rep,name=gaps,proto3" json:"gaps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -750,6 +769,269 @@ func (x *Batch) GetBackfill() bool {
 	return false
 }
 
+func (x *Batch) GetGaps() []*Gap {
+	if x != nil {
+		return x.Gaps
+	}
+	return nil
+}
+
+// Gap is a span of data the agent knows it lost.
+type Gap struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The points affected; empty means the whole site.
+	PointIds      []string `protobuf:"bytes,1,rep,name=point_ids,json=pointIds,proto3" json:"point_ids,omitempty"`
+	FromNs        int64    `protobuf:"varint,2,opt,name=from_ns,json=fromNs,proto3" json:"from_ns,omitempty"` // oldest source time lost, Unix ns
+	ToNs          int64    `protobuf:"varint,3,opt,name=to_ns,json=toNs,proto3" json:"to_ns,omitempty"`       // newest source time lost, Unix ns
+	Samples       uint64   `protobuf:"varint,4,opt,name=samples,proto3" json:"samples,omitempty"`             // how many samples were lost
+	Reason        string   `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`                // e.g. buffer_full, buffer_corrupt
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Gap) Reset() {
+	*x = Gap{}
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Gap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Gap) ProtoMessage() {}
+
+func (x *Gap) ProtoReflect() protoreflect.Message {
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Gap.ProtoReflect.Descriptor instead.
+func (*Gap) Descriptor() ([]byte, []int) {
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Gap) GetPointIds() []string {
+	if x != nil {
+		return x.PointIds
+	}
+	return nil
+}
+
+func (x *Gap) GetFromNs() int64 {
+	if x != nil {
+		return x.FromNs
+	}
+	return 0
+}
+
+func (x *Gap) GetToNs() int64 {
+	if x != nil {
+		return x.ToNs
+	}
+	return 0
+}
+
+func (x *Gap) GetSamples() uint64 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *Gap) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Status is the agent's periodic heartbeat: its backlog and its sources.
+type Status struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TimeNs         int64                  `protobuf:"varint,1,opt,name=time_ns,json=timeNs,proto3" json:"time_ns,omitempty"`
+	BacklogBatches uint64                 `protobuf:"varint,2,opt,name=backlog_batches,json=backlogBatches,proto3" json:"backlog_batches,omitempty"`
+	BacklogBytes   uint64                 `protobuf:"varint,3,opt,name=backlog_bytes,json=backlogBytes,proto3" json:"backlog_bytes,omitempty"`
+	OldestNs       int64                  `protobuf:"varint,4,opt,name=oldest_ns,json=oldestNs,proto3" json:"oldest_ns,omitempty"`             // source time of the oldest buffered sample (0 if none)
+	DrainRate      float64                `protobuf:"fixed64,5,opt,name=drain_rate,json=drainRate,proto3" json:"drain_rate,omitempty"`         // samples/s acked over the last interval
+	SamplesRead    uint64                 `protobuf:"varint,6,opt,name=samples_read,json=samplesRead,proto3" json:"samples_read,omitempty"`    // since the agent started
+	SamplesAcked   uint64                 `protobuf:"varint,7,opt,name=samples_acked,json=samplesAcked,proto3" json:"samples_acked,omitempty"` // since the agent started
+	Sources        []*SourceStatus        `protobuf:"bytes,8,rep,name=sources,proto3" json:"sources,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Status) Reset() {
+	*x = Status{}
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Status) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Status) ProtoMessage() {}
+
+func (x *Status) ProtoReflect() protoreflect.Message {
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Status.ProtoReflect.Descriptor instead.
+func (*Status) Descriptor() ([]byte, []int) {
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Status) GetTimeNs() int64 {
+	if x != nil {
+		return x.TimeNs
+	}
+	return 0
+}
+
+func (x *Status) GetBacklogBatches() uint64 {
+	if x != nil {
+		return x.BacklogBatches
+	}
+	return 0
+}
+
+func (x *Status) GetBacklogBytes() uint64 {
+	if x != nil {
+		return x.BacklogBytes
+	}
+	return 0
+}
+
+func (x *Status) GetOldestNs() int64 {
+	if x != nil {
+		return x.OldestNs
+	}
+	return 0
+}
+
+func (x *Status) GetDrainRate() float64 {
+	if x != nil {
+		return x.DrainRate
+	}
+	return 0
+}
+
+func (x *Status) GetSamplesRead() uint64 {
+	if x != nil {
+		return x.SamplesRead
+	}
+	return 0
+}
+
+func (x *Status) GetSamplesAcked() uint64 {
+	if x != nil {
+		return x.SamplesAcked
+	}
+	return 0
+}
+
+func (x *Status) GetSources() []*SourceStatus {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+// SourceStatus describes one OPC UA source as the agent sees it.
+type SourceStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Endpoint      string                 `protobuf:"bytes,2,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	Connected     bool                   `protobuf:"varint,3,opt,name=connected,proto3" json:"connected,omitempty"`
+	LastDataNs    int64                  `protobuf:"varint,4,opt,name=last_data_ns,json=lastDataNs,proto3" json:"last_data_ns,omitempty"`    // when the last sample arrived (agent clock)
+	ClockSkewNs   int64                  `protobuf:"varint,5,opt,name=clock_skew_ns,json=clockSkewNs,proto3" json:"clock_skew_ns,omitempty"` // server clock minus agent clock, as last measured
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SourceStatus) Reset() {
+	*x = SourceStatus{}
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SourceStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SourceStatus) ProtoMessage() {}
+
+func (x *SourceStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SourceStatus.ProtoReflect.Descriptor instead.
+func (*SourceStatus) Descriptor() ([]byte, []int) {
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SourceStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SourceStatus) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *SourceStatus) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+func (x *SourceStatus) GetLastDataNs() int64 {
+	if x != nil {
+		return x.LastDataNs
+	}
+	return 0
+}
+
+func (x *SourceStatus) GetClockSkewNs() int64 {
+	if x != nil {
+		return x.ClockSkewNs
+	}
+	return 0
+}
+
 // Sample is one value of one point as the OPC UA server reported it.
 type Sample struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -770,7 +1052,7 @@ type Sample struct {
 
 func (x *Sample) Reset() {
 	*x = Sample{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +1064,7 @@ func (x *Sample) String() string {
 func (*Sample) ProtoMessage() {}
 
 func (x *Sample) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +1077,7 @@ func (x *Sample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sample.ProtoReflect.Descriptor instead.
 func (*Sample) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{9}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Sample) GetPointId() string {
@@ -901,7 +1183,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -913,7 +1195,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -926,7 +1208,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{10}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -955,7 +1237,7 @@ type Rejection struct {
 
 func (x *Rejection) Reset() {
 	*x = Rejection{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1249,7 @@ func (x *Rejection) String() string {
 func (*Rejection) ProtoMessage() {}
 
 func (x *Rejection) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1262,7 @@ func (x *Rejection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rejection.ProtoReflect.Descriptor instead.
 func (*Rejection) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{11}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Rejection) GetIndex() uint32 {
@@ -1008,10 +1290,11 @@ var File_lifeline_v1_lifeline_proto protoreflect.FileDescriptor
 
 const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\n" +
-	"\x1alifeline/v1/lifeline.proto\x12\vlifeline.v1\"n\n" +
+	"\x1alifeline/v1/lifeline.proto\x12\vlifeline.v1\"\x9d\x01\n" +
 	"\fAgentMessage\x12*\n" +
 	"\x05hello\x18\x01 \x01(\v2\x12.lifeline.v1.HelloH\x00R\x05hello\x12*\n" +
-	"\x05batch\x18\x02 \x01(\v2\x12.lifeline.v1.BatchH\x00R\x05batchB\x06\n" +
+	"\x05batch\x18\x02 \x01(\v2\x12.lifeline.v1.BatchH\x00R\x05batch\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x13.lifeline.v1.StatusH\x00R\x06statusB\x06\n" +
 	"\x04body\"s\n" +
 	"\x11AggregatorMessage\x120\n" +
 	"\awelcome\x18\x01 \x01(\v2\x14.lifeline.v1.WelcomeH\x00R\awelcome\x12$\n" +
@@ -1070,11 +1353,35 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x04last\x18\x02 \x01(\x04R\x04last\"j\n" +
 	"\aWelcome\x123\n" +
 	"\tcommitted\x18\x01 \x03(\v2\x15.lifeline.v1.SeqRangeR\tcommitted\x12*\n" +
-	"\x11max_batch_samples\x18\x02 \x01(\rR\x0fmaxBatchSamples\"d\n" +
+	"\x11max_batch_samples\x18\x02 \x01(\rR\x0fmaxBatchSamples\"\x8a\x01\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
 	"\asamples\x18\x02 \x03(\v2\x13.lifeline.v1.SampleR\asamples\x12\x1a\n" +
-	"\bbackfill\x18\x03 \x01(\bR\bbackfill\"\xfe\x01\n" +
+	"\bbackfill\x18\x03 \x01(\bR\bbackfill\x12$\n" +
+	"\x04gaps\x18\x04 \x03(\v2\x10.lifeline.v1.GapR\x04gaps\"\x82\x01\n" +
+	"\x03Gap\x12\x1b\n" +
+	"\tpoint_ids\x18\x01 \x03(\tR\bpointIds\x12\x17\n" +
+	"\afrom_ns\x18\x02 \x01(\x03R\x06fromNs\x12\x13\n" +
+	"\x05to_ns\x18\x03 \x01(\x03R\x04toNs\x12\x18\n" +
+	"\asamples\x18\x04 \x01(\x04R\asamples\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xa8\x02\n" +
+	"\x06Status\x12\x17\n" +
+	"\atime_ns\x18\x01 \x01(\x03R\x06timeNs\x12'\n" +
+	"\x0fbacklog_batches\x18\x02 \x01(\x04R\x0ebacklogBatches\x12#\n" +
+	"\rbacklog_bytes\x18\x03 \x01(\x04R\fbacklogBytes\x12\x1b\n" +
+	"\toldest_ns\x18\x04 \x01(\x03R\boldestNs\x12\x1d\n" +
+	"\n" +
+	"drain_rate\x18\x05 \x01(\x01R\tdrainRate\x12!\n" +
+	"\fsamples_read\x18\x06 \x01(\x04R\vsamplesRead\x12#\n" +
+	"\rsamples_acked\x18\a \x01(\x04R\fsamplesAcked\x123\n" +
+	"\asources\x18\b \x03(\v2\x19.lifeline.v1.SourceStatusR\asources\"\xa2\x01\n" +
+	"\fSourceStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x1c\n" +
+	"\tconnected\x18\x03 \x01(\bR\tconnected\x12 \n" +
+	"\flast_data_ns\x18\x04 \x01(\x03R\n" +
+	"lastDataNs\x12\"\n" +
+	"\rclock_skew_ns\x18\x05 \x01(\x03R\vclockSkewNs\"\xfe\x01\n" +
 	"\x06Sample\x12\x19\n" +
 	"\bpoint_id\x18\x01 \x01(\tR\apointId\x12$\n" +
 	"\x0esource_time_ns\x18\x02 \x01(\x03R\fsourceTimeNs\x12$\n" +
@@ -1107,7 +1414,7 @@ func file_lifeline_v1_lifeline_proto_rawDescGZIP() []byte {
 	return file_lifeline_v1_lifeline_proto_rawDescData
 }
 
-var file_lifeline_v1_lifeline_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_lifeline_v1_lifeline_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_lifeline_v1_lifeline_proto_goTypes = []any{
 	(*AgentMessage)(nil),      // 0: lifeline.v1.AgentMessage
 	(*AggregatorMessage)(nil), // 1: lifeline.v1.AggregatorMessage
@@ -1118,28 +1425,34 @@ var file_lifeline_v1_lifeline_proto_goTypes = []any{
 	(*SeqRange)(nil),          // 6: lifeline.v1.SeqRange
 	(*Welcome)(nil),           // 7: lifeline.v1.Welcome
 	(*Batch)(nil),             // 8: lifeline.v1.Batch
-	(*Sample)(nil),            // 9: lifeline.v1.Sample
-	(*Ack)(nil),               // 10: lifeline.v1.Ack
-	(*Rejection)(nil),         // 11: lifeline.v1.Rejection
+	(*Gap)(nil),               // 9: lifeline.v1.Gap
+	(*Status)(nil),            // 10: lifeline.v1.Status
+	(*SourceStatus)(nil),      // 11: lifeline.v1.SourceStatus
+	(*Sample)(nil),            // 12: lifeline.v1.Sample
+	(*Ack)(nil),               // 13: lifeline.v1.Ack
+	(*Rejection)(nil),         // 14: lifeline.v1.Rejection
 }
 var file_lifeline_v1_lifeline_proto_depIdxs = []int32{
 	2,  // 0: lifeline.v1.AgentMessage.hello:type_name -> lifeline.v1.Hello
 	8,  // 1: lifeline.v1.AgentMessage.batch:type_name -> lifeline.v1.Batch
-	7,  // 2: lifeline.v1.AggregatorMessage.welcome:type_name -> lifeline.v1.Welcome
-	10, // 3: lifeline.v1.AggregatorMessage.ack:type_name -> lifeline.v1.Ack
-	3,  // 4: lifeline.v1.Hello.points:type_name -> lifeline.v1.Point
-	4,  // 5: lifeline.v1.Point.limits:type_name -> lifeline.v1.Limits
-	5,  // 6: lifeline.v1.Point.hazard_source:type_name -> lifeline.v1.HazardSource
-	6,  // 7: lifeline.v1.Welcome.committed:type_name -> lifeline.v1.SeqRange
-	9,  // 8: lifeline.v1.Batch.samples:type_name -> lifeline.v1.Sample
-	11, // 9: lifeline.v1.Ack.rejected:type_name -> lifeline.v1.Rejection
-	0,  // 10: lifeline.v1.Ingest.Stream:input_type -> lifeline.v1.AgentMessage
-	1,  // 11: lifeline.v1.Ingest.Stream:output_type -> lifeline.v1.AggregatorMessage
-	11, // [11:12] is the sub-list for method output_type
-	10, // [10:11] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	10, // 2: lifeline.v1.AgentMessage.status:type_name -> lifeline.v1.Status
+	7,  // 3: lifeline.v1.AggregatorMessage.welcome:type_name -> lifeline.v1.Welcome
+	13, // 4: lifeline.v1.AggregatorMessage.ack:type_name -> lifeline.v1.Ack
+	3,  // 5: lifeline.v1.Hello.points:type_name -> lifeline.v1.Point
+	4,  // 6: lifeline.v1.Point.limits:type_name -> lifeline.v1.Limits
+	5,  // 7: lifeline.v1.Point.hazard_source:type_name -> lifeline.v1.HazardSource
+	6,  // 8: lifeline.v1.Welcome.committed:type_name -> lifeline.v1.SeqRange
+	12, // 9: lifeline.v1.Batch.samples:type_name -> lifeline.v1.Sample
+	9,  // 10: lifeline.v1.Batch.gaps:type_name -> lifeline.v1.Gap
+	11, // 11: lifeline.v1.Status.sources:type_name -> lifeline.v1.SourceStatus
+	14, // 12: lifeline.v1.Ack.rejected:type_name -> lifeline.v1.Rejection
+	0,  // 13: lifeline.v1.Ingest.Stream:input_type -> lifeline.v1.AgentMessage
+	1,  // 14: lifeline.v1.Ingest.Stream:output_type -> lifeline.v1.AggregatorMessage
+	14, // [14:15] is the sub-list for method output_type
+	13, // [13:14] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_lifeline_v1_lifeline_proto_init() }
@@ -1150,6 +1463,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 	file_lifeline_v1_lifeline_proto_msgTypes[0].OneofWrappers = []any{
 		(*AgentMessage_Hello)(nil),
 		(*AgentMessage_Batch)(nil),
+		(*AgentMessage_Status)(nil),
 	}
 	file_lifeline_v1_lifeline_proto_msgTypes[1].OneofWrappers = []any{
 		(*AggregatorMessage_Welcome)(nil),
@@ -1157,7 +1471,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 	}
 	file_lifeline_v1_lifeline_proto_msgTypes[3].OneofWrappers = []any{}
 	file_lifeline_v1_lifeline_proto_msgTypes[4].OneofWrappers = []any{}
-	file_lifeline_v1_lifeline_proto_msgTypes[9].OneofWrappers = []any{
+	file_lifeline_v1_lifeline_proto_msgTypes[12].OneofWrappers = []any{
 		(*Sample_Number)(nil),
 		(*Sample_Flag)(nil),
 		(*Sample_Text)(nil),
@@ -1168,7 +1482,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lifeline_v1_lifeline_proto_rawDesc), len(file_lifeline_v1_lifeline_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
