@@ -93,8 +93,30 @@ type Source struct {
 	QueueSize    uint32   `yaml:"queue_size"`
 	ReconnectMin Duration `yaml:"reconnect_min"`
 	ReconnectMax Duration `yaml:"reconnect_max"`
+	// PKIDir holds the agent's application instance certificate and the
+	// trusted and rejected server certificates (own/, trusted/,
+	// rejected/); it is used when SecurityPolicy is not None or when the
+	// user token is a certificate.
+	PKIDir string `yaml:"pki_dir"`
+	// Auth is the user identity: anonymous, username (Username with
+	// Password or PasswordFile) or certificate (UserCertFile and
+	// UserKeyFile).
+	Auth         string `yaml:"auth"`
+	Username     string `yaml:"username,omitempty"`
+	Password     string `yaml:"password,omitempty"`
+	PasswordFile string `yaml:"password_file,omitempty"`
+	UserCertFile string `yaml:"user_cert_file,omitempty"`
+	UserKeyFile  string `yaml:"user_key_file,omitempty"`
+	// ReadMode is subscribe (monitored items) or poll (cyclic Read every
+	// PollInterval, for servers whose subscriptions cannot be relied on).
+	ReadMode     string   `yaml:"read_mode"`
+	PollInterval Duration `yaml:"poll_interval"`
 	Points       []Point  `yaml:"points"`
 }
+
+// DefaultPKIDir is where the agent keeps its OPC UA certificates unless a
+// source says otherwise.
+const DefaultPKIDir = "/var/lib/lifeline-agent/pki"
 
 // Point is one monitored variable (位号).
 type Point struct {
@@ -109,6 +131,19 @@ type Point struct {
 	HazardSource string  `yaml:"hazard_source,omitempty"`
 	Equipment    string  `yaml:"equipment,omitempty"`
 	OutOfService bool    `yaml:"out_of_service,omitempty"`
+	// SamplingInterval overrides the source's sampling interval for this
+	// point; Deadband filters changes on the server (subscribe mode).
+	SamplingInterval Duration      `yaml:"sampling_interval,omitempty"`
+	Deadband         *DataDeadband `yaml:"deadband,omitempty"`
+}
+
+// DataDeadband is an OPC UA data change filter: a change smaller than
+// Value is not reported. Type absolute compares in the point's unit;
+// percent compares in percent of the node's EURange (the server must
+// expose one).
+type DataDeadband struct {
+	Type  string  `yaml:"type"`
+	Value float64 `yaml:"value"`
 }
 
 // Range is the instrument's measuring range.
@@ -188,6 +223,18 @@ func SourceDefaults(s *Source) {
 	}
 	if s.ReconnectMax == 0 {
 		s.ReconnectMax = Duration(30 * time.Second)
+	}
+	if s.PKIDir == "" {
+		s.PKIDir = DefaultPKIDir
+	}
+	if s.Auth == "" {
+		s.Auth = "anonymous"
+	}
+	if s.ReadMode == "" {
+		s.ReadMode = "subscribe"
+	}
+	if s.PollInterval == 0 {
+		s.PollInterval = Duration(time.Second)
 	}
 }
 
@@ -334,6 +381,28 @@ func (c Config) Validate() error {
 		if s.ReconnectMin <= 0 || s.ReconnectMax < s.ReconnectMin {
 			add("%s.reconnect_min/reconnect_max: want 0 < min <= max", where)
 		}
+		switch s.Auth {
+		case "anonymous":
+		case "username":
+			if s.Username == "" || (s.Password == "") == (s.PasswordFile == "") {
+				add("%s: auth username needs username and one of password or password_file", where)
+			}
+		case "certificate":
+			if s.UserCertFile == "" || s.UserKeyFile == "" {
+				add("%s: auth certificate needs user_cert_file and user_key_file", where)
+			}
+		default:
+			add("%s.auth %q: want anonymous, username or certificate", where, s.Auth)
+		}
+		if s.PKIDir == "" && (s.SecurityPolicy != "None" || s.Auth == "certificate") {
+			add("%s.pki_dir: must be set for a secure channel or a certificate user token", where)
+		}
+		if !oneOf(s.ReadMode, "subscribe", "poll") {
+			add("%s.read_mode %q: want subscribe or poll", where, s.ReadMode)
+		}
+		if s.ReadMode == "poll" && s.PollInterval < Duration(10*time.Millisecond) {
+			add("%s.poll_interval %s: want at least 10ms", where, s.PollInterval)
+		}
 		if len(s.Points) == 0 {
 			add("%s.points: at least one point is required", where)
 		}
@@ -363,6 +432,17 @@ func (c Config) Validate() error {
 			if p.Limits != nil {
 				if err := p.Limits.validate(); err != nil {
 					add("%s.limits: %w", pw, err)
+				}
+			}
+			if p.SamplingInterval < 0 {
+				add("%s.sampling_interval: want >= 0", pw)
+			}
+			if d := p.Deadband; d != nil {
+				if !oneOf(d.Type, "absolute", "percent") {
+					add("%s.deadband.type %q: want absolute or percent", pw, d.Type)
+				}
+				if !(d.Value >= 0) || math.IsInf(d.Value, 0) || (d.Type == "percent" && d.Value > 100) {
+					add("%s.deadband.value %g: want >= 0 (percent: 0..100)", pw, d.Value)
 				}
 			}
 			for field, text := range map[string]string{"name": p.Name, "description": p.Description, "unit": p.Unit, "equipment": p.Equipment} {

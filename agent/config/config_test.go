@@ -118,3 +118,55 @@ func unwrapAll(err error) error {
 		err = u.Unwrap()
 	}
 }
+
+func TestSourceSecurityAndReadOptions(t *testing.T) {
+	base := `site: {id: S1, park: P}
+aggregator: {tls: {insecure: true}}
+sources:
+  - name: dcs
+    endpoint: opc.tcp://127.0.0.1:4840
+`
+	tests := []struct {
+		extra string
+		want  string // "" when valid
+	}{
+		{"", ""},
+		{"    auth: username\n    username: op\n    password: x\n", ""},
+		{"    auth: username\n    username: op\n", "needs username and one of password or password_file"},
+		{"    auth: username\n    username: op\n    password: x\n    password_file: /f\n", "one of password or password_file"},
+		{"    auth: certificate\n    user_cert_file: /c\n", "user_cert_file and user_key_file"},
+		{"    auth: kerberos\n", `auth "kerberos": want anonymous, username or certificate`},
+		{"    read_mode: poll\n    poll_interval: 1ms\n", "poll_interval 1ms"},
+		{"    read_mode: push\n", `read_mode "push"`},
+	}
+	for _, tt := range tests {
+		data := base + tt.extra + "    points: [{id: T1, node: \"nsu=urn:x;s=T1\"}]\n"
+		cfg, err := Parse([]byte(data))
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tt.extra, err)
+			} else if s := cfg.Sources[0]; s.PKIDir != DefaultPKIDir || s.ReadMode != "subscribe" && s.ReadMode != "poll" {
+				t.Errorf("defaults not applied: %+v", s)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: got %v, want %q", tt.extra, err, tt.want)
+		}
+	}
+	pts := []struct {
+		point string
+		want  string
+	}{
+		{`{id: T1, node: "nsu=urn:x;s=T1", sampling_interval: 1s, deadband: {type: percent, value: 0.5}}`, ""},
+		{`{id: T1, node: "nsu=urn:x;s=T1", deadband: {type: relative, value: 1}}`, `deadband.type "relative"`},
+		{`{id: T1, node: "nsu=urn:x;s=T1", deadband: {type: percent, value: 150}}`, "deadband.value 150"},
+		{`{id: T1, node: "nsu=urn:x;s=T1", deadband: {type: absolute, value: -1}}`, "deadband.value -1"},
+	}
+	for _, tt := range pts {
+		_, err := Parse([]byte(base + "    points: [" + tt.point + "]\n"))
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: got %v, want %q", tt.point, err, tt.want)
+		}
+	}
+}
