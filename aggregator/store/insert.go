@@ -18,6 +18,8 @@ type Batch struct {
 	Seq      uint64
 	Backfill bool
 	Samples  []*lifelinev1.Sample
+	// Gaps are spans of data the agent lost, stored in the gaps table.
+	Gaps []*lifelinev1.Gap
 }
 
 // Values of samples.value_type.
@@ -168,8 +170,7 @@ func (s *Store) Insert(ctx context.Context, batches []*Batch) error {
 	if err != nil {
 		return err
 	}
-	rows := 0
-	empty := 0
+	rows, empty, gaps := 0, 0, 0
 	for i, b := range batches {
 		switch {
 		case b == nil:
@@ -183,8 +184,16 @@ func (s *Store) Insert(ctx context.Context, batches []*Batch) error {
 			}
 		}
 		rows += len(b.Samples)
+		gaps += len(b.Gaps)
 		if len(b.Samples) == 0 {
 			empty++
+		}
+	}
+	// Gaps go first: should the samples insert fail, the batch is retried
+	// and its gap rows, keyed by (site, seq, index), collapse on merge.
+	if gaps > 0 {
+		if err := s.insertGaps(ctx, conn, caps, batches, gaps); err != nil {
+			return err
 		}
 	}
 	if rows > 0 {

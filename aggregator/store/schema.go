@@ -109,7 +109,9 @@ ORDER BY (site_id, point_id)`
 ) ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY site_id`
 
-	return []string{samples, ingestBatches, ingestBatchesMV, points, sites}
+	stmts := []string{samples, ingestBatches, ingestBatchesMV, points, sites}
+	stmts = append(stmts, gapsDDL(caps), agentsDDL(caps))
+	return stmts
 }
 
 // Migrate creates every table and view that is missing. It is idempotent

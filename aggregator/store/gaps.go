@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// TableGaps holds spans of data agents know they lost (buffer full, a
+// damaged buffer quarantined), so a hole in a chart is explained.
+const TableGaps = "gaps"
+
+func gapsDDL(caps Capabilities) string {
+	lc := "String"
+	if caps.LowCardinality {
+		lc = "LowCardinality(String)"
+	}
+	return `CREATE TABLE IF NOT EXISTS gaps (
+    site_id     ` + lc + `,
+    seq         UInt64,
+    idx         UInt32,
+    point_ids   Array(String),
+    from_ts     DateTime('UTC'),
+    to_ts       DateTime('UTC'),
+    from_ns     Int64,
+    to_ns       Int64,
+    samples     UInt64,
+    reason      ` + lc + `,
+    recorded_at DateTime('UTC') DEFAULT now()
+) ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(from_ts)
+ORDER BY (site_id, seq, idx)`
+}
+
+const insertGapsSQL = "INSERT INTO gaps (site_id, seq, idx, point_ids, from_ts, to_ts, from_ns, to_ns, samples, reason)"
+
+func (s *Store) insertGaps(ctx context.Context, conn driver.Conn, caps Capabilities, batches []*Batch, n int) error {
+	var (
+		sites   = make([]string, 0, n)
+		seqs    = make([]uint64, 0, n)
+		idxs    = make([]uint32, 0, n)
+		points  = make([][]string, 0, n)
+		fromTs  = make([]time.Time, 0, n)
+		toTs    = make([]time.Time, 0, n)
+		fromNs  = make([]int64, 0, n)
+		toNs    = make([]int64, 0, n)
+		counts  = make([]uint64, 0, n)
+		reasons = make([]string, 0, n)
+	)
+	for _, b := range batches {
+		for i, g := range b.Gaps {
+			sites = append(sites, b.SiteID)
+			seqs = append(seqs, b.Seq)
+			idxs = append(idxs, uint32(i))
+			points = append(points, append([]string{}, g.GetPointIds()...))
+			fromTs = append(fromTs, clampDateTime(g.GetFromNs()))
+			toTs = append(toTs, clampDateTime(g.GetToNs()))
+			fromNs = append(fromNs, g.GetFromNs())
+			toNs = append(toNs, g.GetToNs())
+			counts = append(counts, g.GetSamples())
+			reasons = append(reasons, g.GetReason())
+		}
+	}
+	batch, err := conn.PrepareBatch(ctx, insertGapsSQL)
+	if err != nil {
+		return fmt.Errorf("insert gaps: prepare: %w", err)
+	}
+	defer batch.Abort()
+	for i, col := range []any{sites, seqs, idxs, points, fromTs, toTs, fromNs, toNs, counts, reasons} {
+		if err := batch.Column(i).Append(col); err != nil {
+			return permanent(fmt.Errorf("insert gaps: column %d: %w", i, err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert gaps (%d): %w", n, err)
+	}
+	return nil
+}
+
+// clampDateTime converts Unix ns to a time a DateTime column can hold.
+func clampDateTime(ns int64) time.Time {
+	t := time.Unix(0, ns).UTC()
+	if t.Before(dateTimeMin) {
+		return dateTimeMin
+	}
+	if t.After(dateTimeMax) {
+		return dateTimeMax
+	}
+	return t
+}
