@@ -38,24 +38,30 @@ type Options struct {
 	// RequirePeerIdentity makes every stream prove its site with a client
 	// certificate whose common name is the site ID.
 	RequirePeerIdentity bool
+	// MaxHandshakes bounds streams doing their hello at once (each costs
+	// ClickHouse queries), so a reconnect storm after a network outage
+	// queues instead of swamping the database.
+	MaxHandshakes int
 }
 
 // DefaultOptions returns the options used when none are configured.
 func DefaultOptions() Options {
-	return Options{MaxBatchSamples: 50000, RequirePeerIdentity: true}
+	return Options{MaxBatchSamples: 50000, RequirePeerIdentity: true, MaxHandshakes: 16}
 }
 
 // Service implements lifelinev1.IngestServer.
 type Service struct {
 	lifelinev1.UnimplementedIngestServer
 
-	ledger  Ledger
-	writer  Writer
-	opts    Options
-	logger  *slog.Logger
-	metrics *Metrics
-	rules   sampleRules
-	now     func() time.Time
+	ledger     Ledger
+	writer     Writer
+	heartbeats *Heartbeats
+	handshakes chan struct{}
+	opts       Options
+	logger     *slog.Logger
+	metrics    *Metrics
+	rules      sampleRules
+	now        func() time.Time
 
 	sessions sessions
 	// receivers are the goroutines blocked in stream.Recv; a handler that
@@ -63,16 +69,19 @@ type Service struct {
 	receivers sync.WaitGroup
 }
 
-// NewService returns an ingest service writing through writer.
-func NewService(ledger Ledger, writer Writer, opts Options, metrics *Metrics, logger *slog.Logger) *Service {
+// NewService returns an ingest service writing through writer and
+// recording agents' heartbeats in heartbeats (which may be nil).
+func NewService(ledger Ledger, writer Writer, heartbeats *Heartbeats, opts Options, metrics *Metrics, logger *slog.Logger) *Service {
 	return &Service{
-		ledger:  ledger,
-		writer:  writer,
-		opts:    opts,
-		logger:  logger,
-		metrics: metrics,
-		rules:   defaultRules,
-		now:     time.Now,
+		ledger:     ledger,
+		writer:     writer,
+		heartbeats: heartbeats,
+		handshakes: make(chan struct{}, max(opts.MaxHandshakes, 1)),
+		opts:       opts,
+		logger:     logger,
+		metrics:    metrics,
+		rules:      defaultRules,
+		now:        time.Now,
 	}
 }
 
@@ -125,14 +134,10 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	s.metrics.streams.Inc()
 	defer s.metrics.streams.Dec()
 
-	if err := s.ledger.SaveCatalog(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints()); err != nil {
-		log.Error("save catalog", "err", err)
-		return status.Errorf(codes.Unavailable, "save catalog: %v", err)
-	}
-	committed, err := s.ledger.Committed(ctx, site, hello.GetOldestSeq())
+	committed, err := s.handshake(ctx, site, hello)
 	if err != nil {
-		log.Error("read committed batches", "err", err)
-		return status.Errorf(codes.Unavailable, "read committed batches: %v", err)
+		log.Error("handshake", "err", err)
+		return err
 	}
 	welcome := &lifelinev1.Welcome{Committed: committed, MaxBatchSamples: uint32(s.opts.MaxBatchSamples)}
 	if err := stream.Send(&lifelinev1.AggregatorMessage{Body: &lifelinev1.AggregatorMessage_Welcome{Welcome: welcome}}); err != nil {
@@ -140,6 +145,9 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	}
 	log.Info("agent connected", "version", hello.GetAgentVersion(), "points", len(hello.GetPoints()),
 		"buffered_from", hello.GetOldestSeq(), "buffered_to", hello.GetNewestSeq(), "already_committed", len(committed))
+
+	s.recordConnection(site, hello.GetAgentVersion(), true)
+	defer s.recordConnection(site, hello.GetAgentVersion(), false)
 
 	known := make(map[string]struct{}, len(hello.GetPoints()))
 	for _, p := range hello.GetPoints() {
@@ -152,7 +160,7 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	go func() {
 		defer s.receivers.Done()
 		defer pending.Done()
-		recvDone <- s.receive(ctx, stream, site, known, acks, pending)
+		recvDone <- s.receive(ctx, stream, hello, known, acks, pending)
 	}()
 
 	for {
@@ -186,24 +194,40 @@ func (s *Service) endStream(log *slog.Logger, err error) error {
 
 // receive reads batches until the stream ends. It hands each to the writer;
 // the ack is queued only once the writer reports the commit.
-func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, site string, known map[string]struct{}, acks *ackQueue, pending *sync.WaitGroup) error {
-	var lastSeq uint64
+func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, hello *lifelinev1.Hello, known map[string]struct{}, acks *ackQueue, pending *sync.WaitGroup) error {
+	site := hello.GetSiteId()
+	// Live batches and back-filled ones each arrive in ascending order; the
+	// two interleave, since the agent sends live data first after an outage.
+	var lastLive, lastBackfill uint64
 	for {
 		msg, err := stream.Recv()
 		if err != nil {
 			return err
 		}
+		if st := msg.GetStatus(); st != nil {
+			if s.heartbeats != nil {
+				s.heartbeats.Record(store.AgentStatus{SiteID: site, AgentVersion: hello.GetAgentVersion(), Connected: true, Time: s.now(), Status: st})
+			}
+			continue
+		}
 		batch := msg.GetBatch()
 		if batch == nil {
-			return status.Error(codes.InvalidArgument, "expected a batch after hello")
+			return status.Error(codes.InvalidArgument, "expected a batch or status after hello")
 		}
 		if n := len(batch.GetSamples()); n > s.opts.MaxBatchSamples {
 			return status.Errorf(codes.InvalidArgument, "batch %d has %d samples, more than the %d allowed", batch.GetSeq(), n, s.opts.MaxBatchSamples)
 		}
-		if batch.GetSeq() == 0 || batch.GetSeq() <= lastSeq {
-			return status.Errorf(codes.InvalidArgument, "batch sequence %d after %d: sequence numbers must grow", batch.GetSeq(), lastSeq)
+		last := &lastLive
+		if batch.GetBackfill() {
+			last = &lastBackfill
 		}
-		lastSeq = batch.GetSeq()
+		if batch.GetSeq() == 0 || batch.GetSeq() <= *last {
+			return status.Errorf(codes.InvalidArgument, "batch sequence %d after %d: sequence numbers must grow", batch.GetSeq(), *last)
+		}
+		*last = batch.GetSeq()
+		if err := validateGaps(batch.GetGaps()); err != nil {
+			return status.Errorf(codes.InvalidArgument, "batch %d: %v", batch.GetSeq(), err)
+		}
 
 		received := s.now()
 		valid, rejected := s.filter(batch.GetSamples(), known, received)
@@ -218,7 +242,11 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 		if err := ctx.Err(); err != nil {
 			return err // replaced: the newer stream owns this site's sequence now
 		}
-		sb := &store.Batch{SiteID: site, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid}
+		if len(batch.GetGaps()) > 0 {
+			s.logger.Warn("agent reports lost data", "site", site, "seq", batch.GetSeq(), "gaps", len(batch.GetGaps()),
+				"samples", batch.GetGaps()[0].GetSamples(), "reason", batch.GetGaps()[0].GetReason())
+		}
+		sb := &store.Batch{SiteID: site, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: batch.GetGaps()}
 		pending.Add(1)
 		err = s.writer.Submit(ctx, sb, func(err error) {
 			defer pending.Done()
@@ -293,4 +321,46 @@ func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// handshake saves the agent's catalog and reads what is committed, with at
+// most MaxHandshakes running at once.
+func (s *Service) handshake(ctx context.Context, site string, hello *lifelinev1.Hello) ([]*lifelinev1.SeqRange, error) {
+	select {
+	case s.handshakes <- struct{}{}:
+		defer func() { <-s.handshakes }()
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	if err := s.ledger.SaveCatalog(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints()); err != nil {
+		return nil, status.Errorf(codes.Unavailable, "save catalog: %v", err)
+	}
+	committed, err := s.ledger.Committed(ctx, site, hello.GetOldestSeq())
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "read committed batches: %v", err)
+	}
+	return committed, nil
+}
+
+func (s *Service) recordConnection(site, version string, connected bool) {
+	if s.heartbeats != nil {
+		s.heartbeats.Record(store.AgentStatus{SiteID: site, AgentVersion: version, Connected: connected, Time: s.now()})
+	}
+}
+
+func validateGaps(gaps []*lifelinev1.Gap) error {
+	for i, g := range gaps {
+		if g.GetReason() == "" {
+			return fmt.Errorf("gaps[%d]: reason must be set", i)
+		}
+		if g.GetFromNs() > g.GetToNs() {
+			return fmt.Errorf("gaps[%d]: from %d after to %d", i, g.GetFromNs(), g.GetToNs())
+		}
+		for _, p := range g.GetPointIds() {
+			if err := validateID(p); err != nil {
+				return fmt.Errorf("gaps[%d].point_ids: %w", i, err)
+			}
+		}
+	}
+	return nil
 }

@@ -85,7 +85,7 @@ func start(t *testing.T) *fixture {
 	opts := DefaultOptions()
 	opts.RequirePeerIdentity = false
 	opts.MaxBatchSamples = 100
-	svc := NewService(f.ledger, f.writer, opts, NewMetrics(nil), logger)
+	svc := NewService(f.ledger, f.writer, nil, opts, NewMetrics(nil), logger)
 	cfg := DefaultServerConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TLS.Insecure = true
@@ -337,4 +337,88 @@ func TestReconnectWaitsForPreviousStreamsBatches(t *testing.T) {
 		t.Fatal("no welcome after the previous batch committed")
 	}
 	fresh.CloseSend()
+}
+
+// After an outage the agent sends live batches first and the backlog beside
+// them: each class ascends on its own, and a repeat within one is refused.
+func TestLiveAndBackfillInterleave(t *testing.T) {
+	f := start(t)
+	st, _ := open(t, f, "S1", "A")
+	now := time.Now()
+	send := func(seq uint64, backfill bool) {
+		m := batch(seq, num("A", now.Add(time.Duration(seq)*time.Millisecond), 1))
+		m.GetBatch().Backfill = backfill
+		if err := st.Send(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(100, false) // live
+	send(1, true)    // oldest of the backlog
+	send(101, false)
+	send(2, true)
+	for range 4 {
+		<-f.writer.added
+	}
+	f.writer.commitAll()
+	acked := map[uint64]bool{}
+	for len(acked) < 4 {
+		msg, err := st.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked[msg.GetAck().GetSeq()] = true
+	}
+	send(2, true) // a repeat of the backfill class
+	if _, err := st.Recv(); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("repeated backfill seq: %v", err)
+	}
+}
+
+type memStatus struct {
+	mu   sync.Mutex
+	rows []store.AgentStatus
+	fail bool
+}
+
+func (m *memStatus) SaveAgentStatus(_ context.Context, rows []store.AgentStatus) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return io.ErrUnexpectedEOF
+	}
+	m.rows = append(m.rows, rows...)
+	return nil
+}
+
+func TestHeartbeatsKeptUntilSaved(t *testing.T) {
+	saver := &memStatus{fail: true}
+	h := NewHeartbeats(saver, time.Hour, slog.New(slog.DiscardHandler))
+	h.Record(store.AgentStatus{SiteID: "S1", Connected: true})
+	h.flush(context.Background())
+	saver.mu.Lock()
+	saver.fail = false
+	saver.mu.Unlock()
+	h.Record(store.AgentStatus{SiteID: "S1", Connected: false})
+	h.flush(context.Background())
+	if len(saver.rows) != 2 || !saver.rows[0].Connected || saver.rows[1].Connected {
+		t.Fatalf("rows %+v", saver.rows)
+	}
+}
+
+func TestGapValidation(t *testing.T) {
+	for _, tt := range []struct {
+		gap  *lifelinev1.Gap
+		want string
+	}{
+		{&lifelinev1.Gap{FromNs: 1, ToNs: 2}, "reason must be set"},
+		{&lifelinev1.Gap{FromNs: 3, ToNs: 2, Reason: "buffer_full"}, "after to"},
+		{&lifelinev1.Gap{FromNs: 1, ToNs: 2, Reason: "buffer_full", PointIds: []string{"a b"}}, "no spaces"},
+	} {
+		if err := validateGaps([]*lifelinev1.Gap{tt.gap}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: got %v, want %q", tt.gap, err, tt.want)
+		}
+	}
+	if err := validateGaps([]*lifelinev1.Gap{{FromNs: 1, ToNs: 1, Reason: "buffer_full", Samples: 3}}); err != nil {
+		t.Error(err)
+	}
 }

@@ -63,7 +63,9 @@ func (a *Aggregator) Run(ctx context.Context) error {
 
 	opts := ingest.DefaultOptions()
 	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
-	svc := ingest.NewService(st, writer, opts, ingest.NewMetrics(a.registry), a.logger.With("component", "ingest"))
+	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, a.logger.With("component", "heartbeats"))
+	writing.Go(func() { heartbeats.Run(writeCtx) })
+	svc := ingest.NewService(st, writer, heartbeats, opts, ingest.NewMetrics(a.registry), a.logger.With("component", "ingest"))
 	recv := ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"))
 	a.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 
