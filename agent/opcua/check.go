@@ -42,7 +42,7 @@ type PointReport struct {
 // the check itself failed: the server could not be reached, the session or
 // a read failed as a whole, or the security setting is unsupported.
 func Check(ctx context.Context, src config.Source) ([]PointReport, error) {
-	c, err := newClient(src, callTimeout)
+	c, err := newClient(ctx, src, callTimeout)
 	if err != nil {
 		return nil, err
 	}

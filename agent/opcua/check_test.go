@@ -110,7 +110,7 @@ func TestCheckUnreachable(t *testing.T) {
 
 func TestCheckUnsupportedSecurity(t *testing.T) {
 	src := plantSource("opc.tcp://127.0.0.1:1")
-	src.SecurityPolicy, src.SecurityMode = "Aes128_Sha256_RsaOaep", "Sign"
+	src.SecurityPolicy, src.SecurityMode = "Basic128Rsa15", "Sign"
 	if _, err := Check(context.Background(), src); !errors.Is(err, ErrUnsupportedSecurity) {
 		t.Fatalf("Check = %v, want ErrUnsupportedSecurity", err)
 	}

@@ -119,7 +119,7 @@ func (r *Reader) Stats() Stats {
 // security setting (ErrUnsupportedSecurity), or when called while already
 // running.
 func (r *Reader) Run(ctx context.Context) error {
-	if _, err := securityOptions(r.src); err != nil {
+	if _, _, err := securityOptions(r.src); err != nil {
 		return err
 	}
 	if !r.running.CompareAndSwap(false, true) {
@@ -157,7 +157,7 @@ func (r *Reader) Run(ctx context.Context) error {
 // the backoff.
 func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	sub := newSubscriptionParams(r.src.PublishingInterval.D())
-	c, err := newClient(r.src, sub.requestTimeout())
+	c, err := newClient(ctx, r.src, sub.requestTimeout())
 	if err != nil {
 		return false, err
 	}
@@ -193,22 +193,23 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 }
 
 // newClient builds a gopcua client for src with gopcua's auto-reconnect
-// turned off (the reader reconnects by itself).
-func newClient(src config.Source, requestTimeout time.Duration) (*opcua.Client, error) {
-	sec, err := securityOptions(src)
+// turned off (the reader reconnects by itself). For a secure channel or a
+// non-anonymous user it first fetches and verifies the server's endpoint
+// (see clientSecurity).
+func newClient(ctx context.Context, src config.Source, requestTimeout time.Duration) (*opcua.Client, error) {
+	sec, err := clientSecurity(ctx, src)
 	if err != nil {
 		return nil, err
 	}
-	opts := append(sec,
+	opts := append([]opcua.Option{
 		opcua.AutoReconnect(false),
 		opcua.DialTimeout(dialTimeout),
 		opcua.RequestTimeout(requestTimeout),
 		opcua.SessionTimeout(max(time.Minute, 2*requestTimeout)),
 		opcua.ApplicationName("lifeline-agent"),
-		opcua.ApplicationURI("urn:lifeline-telemetry:agent"),
 		opcua.ProductURI("urn:lifeline-telemetry"),
-		opcua.SessionName("lifeline-agent "+src.Name),
-	)
+		opcua.SessionName("lifeline-agent " + src.Name),
+	}, sec...)
 	c, err := opcua.NewClient(src.Endpoint, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("client for %s: %w", src.Endpoint, err)

@@ -312,7 +312,7 @@ func TestReaderManyPoints(t *testing.T) {
 
 func TestRunUnsupportedSecurity(t *testing.T) {
 	src := plantSource("opc.tcp://127.0.0.1:1")
-	src.SecurityPolicy, src.SecurityMode = "Basic256Sha256", "SignAndEncrypt"
+	src.SecurityPolicy, src.SecurityMode = "Basic256Sha256", "None"
 	err := New(src, &recorder{}, nil).Run(context.Background())
 	if !errors.Is(err, ErrUnsupportedSecurity) {
 		t.Fatalf("Run = %v, want ErrUnsupportedSecurity", err)

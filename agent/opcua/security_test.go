@@ -17,17 +17,18 @@ func TestSecurityOptions(t *testing.T) {
 		{"", "", ""},
 		{"None", "Sign", "security_policy None with security_mode Sign"},
 		{"Basic256Sha256", "None", "security_mode None"},
-		{"Basic256Sha256", "Sign", "client certificate"},
-		{"Basic256Sha256", "SignAndEncrypt", "client certificate"},
-		{"Aes128_Sha256_RsaOaep", "SignAndEncrypt", "client certificate"},
+		{"Basic256Sha256", "Sign", ""},
+		{"Basic256Sha256", "SignAndEncrypt", ""},
+		{"Aes128_Sha256_RsaOaep", "Sign", ""},
+		{"Aes128_Sha256_RsaOaep", "SignAndEncrypt", ""},
 		{"Basic128Rsa15", "Sign", `security_policy "Basic128Rsa15"`},
 		{"None", "Encrypt", `security_mode "Encrypt"`},
 	}
 	for _, tt := range tests {
 		src := config.Source{Name: "s", SecurityPolicy: tt.policy, SecurityMode: tt.mode}
-		opts, err := securityOptions(src)
+		uri, _, err := securityOptions(src)
 		if tt.wantErr == "" {
-			if err != nil || len(opts) == 0 {
+			if err != nil || uri == "" {
 				t.Errorf("%s/%s: %v, want options", tt.policy, tt.mode, err)
 			}
 			continue

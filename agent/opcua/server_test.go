@@ -15,6 +15,8 @@ import (
 	"github.com/gopcua/opcua/server"
 	"github.com/gopcua/opcua/ua"
 	"github.com/gopcua/opcua/uasc"
+
+	"github.com/lifeline-telemetry/lifeline/agent/pki"
 )
 
 const plantNS = "urn:test:plant"
@@ -59,6 +61,10 @@ type serverOptions struct {
 	vars   []testVar
 	// update is the update period; 0 leaves the values constant.
 	update time.Duration
+	// identity, when set, makes the server offer Basic256Sha256 and
+	// Aes128_Sha256_RsaOaep with Sign and SignAndEncrypt (besides None)
+	// and username and certificate user tokens, with this certificate.
+	identity *pki.Own
 }
 
 // testServer is a gopcua server on 127.0.0.1 with the namespace
@@ -114,11 +120,28 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		ids:      map[string]*ua.NodeID{},
 	}
 	backend := freePort(t)
-	srv := server.New(
+	opts := []server.Option{
 		server.EndPoint("127.0.0.1", backend),
+		// gopcua's GetEndpoints answers only for an exact endpoint URL,
+		// so the proxy's address is advertised too.
+		server.EndPoint("127.0.0.1", o.port),
 		server.EnableSecurity("None", ua.MessageSecurityModeNone),
 		server.EnableAuthMode(ua.UserTokenTypeAnonymous),
-	)
+	}
+	if o.identity != nil {
+		opts = append(opts,
+			server.Certificate(o.identity.Cert),
+			server.PrivateKey(o.identity.Key),
+			server.EnableAuthMode(ua.UserTokenTypeUserName),
+			server.EnableAuthMode(ua.UserTokenTypeCertificate),
+		)
+		for _, p := range []string{"Basic256Sha256", "Aes128_Sha256_RsaOaep"} {
+			opts = append(opts,
+				server.EnableSecurity(p, ua.MessageSecurityModeSign),
+				server.EnableSecurity(p, ua.MessageSecurityModeSignAndEncrypt))
+		}
+	}
+	srv := server.New(opts...)
 	ts.srv = srv
 	for _, uri := range o.before {
 		decoys := server.NewNodeNameSpace(srv, uri)
