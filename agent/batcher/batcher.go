@@ -38,11 +38,15 @@ type Batcher struct {
 	mu      sync.Mutex
 	pending []*lifelinev1.Sample
 	started time.Time // when the first pending sample arrived
+	gaps    gapLog
+	carried []*lifelinev1.Gap // gap records to send again as they are
 	full    chan struct{}
 
 	received atomic.Uint64
 	stored   atomic.Uint64
 	failed   atomic.Uint64
+	dropped  atomic.Uint64
+	bytes    atomic.Uint64
 }
 
 // New returns a batcher writing to out.
@@ -64,10 +68,14 @@ func (b *Batcher) Write(samples []*lifelinev1.Sample) {
 	full := len(b.pending) >= b.opts.MaxSamples
 	b.mu.Unlock()
 	if full {
-		select {
-		case b.full <- struct{}{}:
-		default:
-		}
+		b.signal()
+	}
+}
+
+func (b *Batcher) signal() {
+	select {
+	case b.full <- struct{}{}:
+	default:
 	}
 }
 
@@ -76,6 +84,20 @@ func (b *Batcher) Received() uint64 { return b.received.Load() }
 
 // Stored returns how many samples are durably in the buffer.
 func (b *Batcher) Stored() uint64 { return b.stored.Load() }
+
+// DroppedSamples returns how many buffered samples were dropped to keep
+// the buffer within its bound.
+func (b *Batcher) DroppedSamples() uint64 { return b.dropped.Load() }
+
+// BytesPerSample returns the average encoded size of a stored sample, for
+// estimating how many samples a backlog of bytes holds.
+func (b *Batcher) BytesPerSample() float64 {
+	n := b.stored.Load()
+	if n == 0 {
+		return 0
+	}
+	return float64(b.bytes.Load()) / float64(n)
+}
 
 // Run flushes batches until ctx is done, then flushes what is pending once
 // more, so a clean shutdown loses nothing that was read.
@@ -92,6 +114,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 		case <-tick.C:
 			b.mu.Lock()
 			due := len(b.pending) > 0 && time.Since(b.started) >= b.opts.MaxWait
+			due = due || b.owesGaps()
 			b.mu.Unlock()
 			if due {
 				b.flush(true)
@@ -105,7 +128,7 @@ func (b *Batcher) flush(all bool) {
 	for {
 		b.mu.Lock()
 		n := len(b.pending)
-		if n == 0 || (!all && n < b.opts.MaxSamples) {
+		if !b.owesGaps() && (n == 0 || (!all && n < b.opts.MaxSamples)) {
 			b.mu.Unlock()
 			return
 		}
@@ -120,26 +143,32 @@ func (b *Batcher) flush(all bool) {
 		if rest > 0 {
 			b.started = time.Now()
 		}
+		gaps := append(b.carried, b.gaps.take()...)
+		b.carried = nil
 		b.mu.Unlock()
 
-		if err := b.store(batch); err != nil {
+		if err := b.store(batch, gaps); err != nil {
 			// The samples stay in memory to be retried on the next flush:
 			// a full or failing disk must not silently discard what was read.
 			b.failed.Add(1)
 			b.logger.Error("write batch to buffer", "samples", len(batch), "err", err)
 			b.mu.Lock()
 			b.pending = append(batch, b.pending...)
+			b.carried = append(gaps, b.carried...)
 			b.mu.Unlock()
 			return
 		}
 	}
 }
 
-func (b *Batcher) store(samples []*lifelinev1.Sample) error {
+// owesGaps reports whether gap records wait to be written; b.mu is held.
+func (b *Batcher) owesGaps() bool { return len(b.carried) > 0 || len(b.gaps.byReason) > 0 }
+
+func (b *Batcher) store(samples []*lifelinev1.Sample, gaps []*lifelinev1.Gap) error {
 	for _, s := range samples {
 		sanitize(s)
 	}
-	data, err := proto.Marshal(&lifelinev1.Batch{Samples: samples})
+	data, err := proto.Marshal(&lifelinev1.Batch{Samples: samples, Gaps: gaps})
 	if err != nil {
 		return fmt.Errorf("encode batch: %w", err)
 	}
@@ -147,6 +176,7 @@ func (b *Batcher) store(samples []*lifelinev1.Sample) error {
 		return err
 	}
 	b.stored.Add(uint64(len(samples)))
+	b.bytes.Add(uint64(len(data)))
 	return nil
 }
 

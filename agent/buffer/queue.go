@@ -573,3 +573,13 @@ func (q *Queue) Close() error {
 	}
 	return nil
 }
+
+// Sync flushes every Append so far to disk. With Options.SyncWrites off,
+// the caller runs it on a timer: the bound of what a power cut can lose.
+func (q *Queue) Sync() error {
+	if err := q.acquire(); err != nil {
+		return err
+	}
+	defer q.release()
+	return q.db.Sync()
+}

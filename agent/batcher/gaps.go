@@ -1,0 +1,99 @@
+package batcher
+
+import (
+	"cmp"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// maxGapPoints bounds the point list of one gap record; a gap touching more
+// points is recorded for the whole site.
+const maxGapPoints = 1000
+
+// gapLog accumulates what was lost until the next batch carries it.
+type gapLog struct {
+	byReason map[string]*gapAcc
+}
+
+type gapAcc struct {
+	gap    *lifelinev1.Gap
+	points map[string]struct{}
+	whole  bool
+}
+
+func (l *gapLog) add(reason string, samples []*lifelinev1.Sample) {
+	if len(samples) == 0 {
+		return
+	}
+	if l.byReason == nil {
+		l.byReason = make(map[string]*gapAcc)
+	}
+	acc := l.byReason[reason]
+	if acc == nil {
+		first := samples[0].GetSourceTimeNs()
+		acc = &gapAcc{gap: &lifelinev1.Gap{Reason: reason, FromNs: first, ToNs: first}, points: map[string]struct{}{}}
+		l.byReason[reason] = acc
+	}
+	for _, s := range samples {
+		ts := s.GetSourceTimeNs()
+		acc.gap.FromNs = min(acc.gap.FromNs, ts)
+		acc.gap.ToNs = max(acc.gap.ToNs, ts)
+		if !acc.whole {
+			acc.points[s.GetPointId()] = struct{}{}
+			if len(acc.points) > maxGapPoints {
+				acc.whole, acc.points = true, nil
+			}
+		}
+	}
+	acc.gap.Samples += uint64(len(samples))
+}
+
+// take returns the accumulated gaps and starts afresh.
+func (l *gapLog) take() []*lifelinev1.Gap {
+	if len(l.byReason) == 0 {
+		return nil
+	}
+	out := make([]*lifelinev1.Gap, 0, len(l.byReason))
+	for _, acc := range l.byReason {
+		if !acc.whole {
+			for p := range acc.points {
+				acc.gap.PointIds = append(acc.gap.PointIds, p)
+			}
+			slices.Sort(acc.gap.PointIds)
+		}
+		out = append(out, acc.gap)
+	}
+	slices.SortFunc(out, func(a, b *lifelinev1.Gap) int { return cmp.Compare(a.FromNs, b.FromNs) })
+	l.byReason = nil
+	return out
+}
+
+// Dropped records that the buffer dropped an entry to stay within its
+// bound. It is the buffer's OnDrop callback: the lost samples become a gap
+// record that travels in the next batch.
+func (b *Batcher) Dropped(seq uint64, data []byte) {
+	var batch lifelinev1.Batch
+	if err := proto.Unmarshal(data, &batch); err != nil {
+		b.logger.Error("dropped buffer entry is unreadable; its gap cannot be described", "seq", seq, "err", err)
+		return
+	}
+	b.dropped.Add(uint64(len(batch.Samples)))
+	b.mu.Lock()
+	b.gaps.add("buffer_full", batch.Samples)
+	// Gaps the dropped batch itself carried are still owed to the aggregator.
+	b.carried = append(b.carried, batch.Gaps...)
+	b.mu.Unlock()
+	b.logger.Warn("buffer full: dropped the oldest batch", "seq", seq, "samples", len(batch.Samples))
+	b.signal()
+}
+
+// RecordGap records a loss found elsewhere (e.g. a damaged buffer).
+func (b *Batcher) RecordGap(g *lifelinev1.Gap) {
+	b.mu.Lock()
+	b.carried = append(b.carried, g)
+	b.mu.Unlock()
+	b.signal()
+}
