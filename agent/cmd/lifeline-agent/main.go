@@ -34,7 +34,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newRunCmd(), newCheckCmd())
+	root.AddCommand(newRunCmd(), newCheckCmd(), newCertsCmd())
 	return root
 }
 
