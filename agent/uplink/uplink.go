@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,9 @@ type Options struct {
 	// marks it dead, which is how a half-open WAN link is noticed.
 	Keepalive        time.Duration
 	KeepaliveTimeout time.Duration
+	// Status, if set, is sent to the aggregator every StatusInterval.
+	Status         func() *lifelinev1.Status
+	StatusInterval time.Duration
 }
 
 // Stats describe the uplink's progress.
@@ -52,6 +56,9 @@ type Stats struct {
 	Reconnects    uint64
 	InFlight      int
 	LastConnected time.Time
+	// Draining is set while batches buffered before the connection are
+	// still being sent beside live ones.
+	Draining bool
 }
 
 // Uplink owns the connection to the aggregator.
@@ -67,6 +74,7 @@ type Uplink struct {
 	reconnects   atomic.Uint64
 	inFlight     atomic.Int64
 	lastUp       atomic.Int64
+	draining     atomic.Bool
 }
 
 // New returns an uplink draining q.
@@ -83,6 +91,7 @@ func (u *Uplink) Stats() Stats {
 		Rejected:     u.rejected.Load(),
 		Reconnects:   u.reconnects.Load(),
 		InFlight:     int(u.inFlight.Load()),
+		Draining:     u.draining.Load(),
 	}
 	if t := u.lastUp.Load(); t != 0 {
 		s.LastConnected = time.Unix(0, t)
@@ -162,7 +171,11 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 	u.logger.Info("aggregator link up", "addr", u.opts.Address, "backlog_batches", st.Entries, "backlog_bytes", st.Bytes)
 
 	maxSamples := int(welcome.GetMaxBatchSamples())
-	w := &window{slots: make(chan struct{}, u.opts.MaxInFlight), sizes: make(map[uint64]int)}
+	w := &window{
+		backlog: make(chan struct{}, u.opts.MaxInFlight),
+		live:    make(chan struct{}, liveWindow),
+		sent:    make(map[uint64]sent),
+	}
 	errs := make(chan error, 2)
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -178,6 +191,7 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 	cancel()
 	wg.Wait()
 	u.inFlight.Store(0)
+	u.draining.Store(false)
 	return err
 }
 
@@ -201,66 +215,161 @@ func (u *Uplink) dropCommitted(ranges []*lifelinev1.SeqRange, st buffer.Stats) e
 	return nil
 }
 
-// window bounds the batches awaiting an ack and remembers their sizes.
+// liveWindow is how many live batches may await an ack beside the backlog's
+// window: live data never queues behind a drain.
+const liveWindow = 4
+
+// window bounds the batches awaiting an ack, live and backlog apart.
 type window struct {
-	slots chan struct{}
-	mu    sync.Mutex
-	sizes map[uint64]int
+	backlog chan struct{}
+	live    chan struct{}
+	mu      sync.Mutex
+	sent    map[uint64]sent
+}
+
+type sent struct {
+	samples int
+	live    bool
 }
 
 // readAhead bounds how many entries are read from the buffer at once.
 const readAhead = 16
 
-func (u *Uplink) send(ctx context.Context, stream lifelinev1.Ingest_StreamClient, w *window, liveAfter uint64, maxSamples int) error {
-	cursor := uint64(0)
+// send streams the buffer. Batches written before this connection (up to
+// backlogEnd) are the backlog, sent oldest first; newer ones are live and
+// always go first, so after an outage the dashboards show the present
+// within seconds while the past fills in beside it.
+func (u *Uplink) send(ctx context.Context, stream lifelinev1.Ingest_StreamClient, w *window, backlogEnd uint64, maxSamples int) error {
+	liveCursor, backlogCursor := backlogEnd+1, uint64(0)
+	drain := drainProgress{started: time.Now()}
+	u.draining.Store(backlogEnd > 0)
+	var status <-chan time.Time
+	if u.opts.Status != nil && u.opts.StatusInterval > 0 {
+		t := time.NewTicker(u.opts.StatusInterval)
+		defer t.Stop()
+		status = t.C
+		if err := u.sendStatus(stream); err != nil {
+			return err
+		}
+	}
 	for {
+		select {
+		case <-status:
+			if err := u.sendStatus(stream); err != nil {
+				return err
+			}
+		default:
+		}
 		// Take the notification channel before reading, so an append
 		// between an empty read and the wait is not missed.
 		notify := u.q.Notify()
-		entries, err := u.q.Read(cursor, readAhead)
+		live, err := u.q.Read(liveCursor, readAhead)
 		if err != nil {
 			return fmt.Errorf("read buffer: %w", err)
 		}
-		if len(entries) == 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-notify:
+		if len(live) > 0 {
+			next, err := u.sendEntries(ctx, stream, w, live, true, maxSamples)
+			liveCursor = max(liveCursor, next)
+			if err != nil {
+				return err
 			}
 			continue
 		}
-		for _, e := range entries {
-			batch := &lifelinev1.Batch{}
-			if err := proto.Unmarshal(e.Data, batch); err != nil {
-				// A damaged entry can never be sent; keeping it would stall the
-				// link forever. It is removed loudly and counted.
-				u.logger.Error("discarding unreadable buffer entry", "seq", e.Seq, "bytes", len(e.Data), "err", err)
-				if err := u.q.Delete(e.Seq); err != nil {
-					return fmt.Errorf("delete unreadable entry %d: %w", e.Seq, err)
-				}
-				cursor = e.Seq + 1
+		if backlogCursor <= backlogEnd {
+			entries, err := u.q.Read(backlogCursor, readAhead)
+			if err != nil {
+				return fmt.Errorf("read buffer: %w", err)
+			}
+			entries = slices.DeleteFunc(entries, func(e buffer.Entry) bool { return e.Seq > backlogEnd })
+			if len(entries) == 0 {
+				backlogCursor = backlogEnd + 1
+				u.draining.Store(false)
+				drain.done(u.logger)
 				continue
 			}
-			if maxSamples > 0 && len(batch.Samples) > maxSamples {
-				return fmt.Errorf("batch %d has %d samples, the aggregator accepts %d", e.Seq, len(batch.Samples), maxSamples)
+			next, err := u.sendEntries(ctx, stream, w, entries, false, maxSamples)
+			backlogCursor = max(backlogCursor, next)
+			drain.batches += len(entries)
+			if err != nil {
+				return err
 			}
-			batch.Seq = e.Seq
-			batch.Backfill = e.Seq <= liveAfter
-			select {
-			case w.slots <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-notify:
+		case <-status:
+			if err := u.sendStatus(stream); err != nil {
+				return err
 			}
-			w.mu.Lock()
-			w.sizes[e.Seq] = len(batch.Samples)
-			w.mu.Unlock()
-			u.inFlight.Add(1)
-			if err := stream.Send(&lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Batch{Batch: batch}}); err != nil {
-				return fmt.Errorf("send batch %d: %w", e.Seq, err)
-			}
-			cursor = e.Seq + 1
 		}
 	}
+}
+
+// sendEntries sends entries in order, each once a window slot is free, and
+// returns the sequence number to read from next.
+func (u *Uplink) sendEntries(ctx context.Context, stream lifelinev1.Ingest_StreamClient, w *window, entries []buffer.Entry, live bool, maxSamples int) (uint64, error) {
+	slots := w.backlog
+	if live {
+		slots = w.live
+	}
+	var next uint64
+	for _, e := range entries {
+		next = e.Seq + 1
+		batch := &lifelinev1.Batch{}
+		if err := proto.Unmarshal(e.Data, batch); err != nil {
+			// A damaged entry can never be sent; keeping it would stall the
+			// link forever. It is removed loudly and counted.
+			u.logger.Error("discarding unreadable buffer entry", "seq", e.Seq, "bytes", len(e.Data), "err", err)
+			if err := u.q.Delete(e.Seq); err != nil {
+				return next, fmt.Errorf("delete unreadable entry %d: %w", e.Seq, err)
+			}
+			continue
+		}
+		if maxSamples > 0 && len(batch.Samples) > maxSamples {
+			return next, fmt.Errorf("batch %d has %d samples, the aggregator accepts %d", e.Seq, len(batch.Samples), maxSamples)
+		}
+		batch.Seq = e.Seq
+		batch.Backfill = !live
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return e.Seq, ctx.Err()
+		}
+		w.mu.Lock()
+		w.sent[e.Seq] = sent{samples: len(batch.Samples), live: live}
+		w.mu.Unlock()
+		u.inFlight.Add(1)
+		if err := stream.Send(&lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Batch{Batch: batch}}); err != nil {
+			return next, fmt.Errorf("send batch %d: %w", e.Seq, err)
+		}
+	}
+	return next, nil
+}
+
+func (u *Uplink) sendStatus(stream lifelinev1.Ingest_StreamClient) error {
+	st := u.opts.Status()
+	if err := stream.Send(&lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Status{Status: st}}); err != nil {
+		return fmt.Errorf("send status: %w", err)
+	}
+	return nil
+}
+
+// drainProgress reports the end of a backlog drain once.
+type drainProgress struct {
+	started  time.Time
+	batches  int
+	reported bool
+}
+
+func (d *drainProgress) done(log *slog.Logger) {
+	if d.reported || d.batches == 0 {
+		d.reported = true
+		return
+	}
+	d.reported = true
+	log.Info("backlog sent", "batches", d.batches, "took", time.Since(d.started).Round(time.Millisecond))
 }
 
 func (u *Uplink) receiveAcks(stream lifelinev1.Ingest_StreamClient, w *window) error {
@@ -277,13 +386,18 @@ func (u *Uplink) receiveAcks(stream lifelinev1.Ingest_StreamClient, w *window) e
 			return fmt.Errorf("delete acked batch %d: %w", ack.GetSeq(), err)
 		}
 		w.mu.Lock()
-		n, ok := w.sizes[ack.GetSeq()]
-		delete(w.sizes, ack.GetSeq())
+		b, ok := w.sent[ack.GetSeq()]
+		delete(w.sent, ack.GetSeq())
 		w.mu.Unlock()
 		if ok {
-			<-w.slots
+			if b.live {
+				<-w.live
+			} else {
+				<-w.backlog
+			}
 			u.inFlight.Add(-1)
 		}
+		n := b.samples
 		if rej := ack.GetRejected(); len(rej) > 0 {
 			u.rejected.Add(uint64(len(rej)))
 			u.logger.Warn("aggregator refused samples", "seq", ack.GetSeq(), "count", len(rej),

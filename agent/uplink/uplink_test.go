@@ -34,6 +34,9 @@ type fakeAggregator struct {
 	backfill    map[uint64]bool
 	maxInFlight int
 	hellos      []*lifelinev1.Hello
+	order       []uint64 // batch seqs in arrival order
+	statuses    int
+	ackDelay    time.Duration
 }
 
 func (f *fakeAggregator) Stream(st lifelinev1.Ingest_StreamServer) error {
@@ -58,9 +61,17 @@ func (f *fakeAggregator) Stream(st lifelinev1.Ingest_StreamServer) error {
 		if err != nil {
 			return err
 		}
+		if msg.GetStatus() != nil {
+			f.mu.Lock()
+			f.statuses++
+			f.mu.Unlock()
+			continue
+		}
 		b := msg.GetBatch()
 		n++
+		time.Sleep(f.ackDelay)
 		f.mu.Lock()
+		f.order = append(f.order, b.GetSeq())
 		f.seen[b.GetSeq()]++
 		f.backfill[b.GetSeq()] = b.GetBackfill()
 		f.mu.Unlock()
@@ -120,8 +131,8 @@ func openQueue(t *testing.T) *buffer.Queue {
 	return q
 }
 
-func runUplink(t *testing.T, q *buffer.Queue, addr string) (*Uplink, func()) {
-	u := New(q, Options{
+func runUplink(t *testing.T, q *buffer.Queue, addr string, adjust ...func(*Options)) (*Uplink, func()) {
+	opts := Options{
 		Address:          addr,
 		Credentials:      insecure.NewCredentials(),
 		Hello:            &lifelinev1.Hello{SiteId: "S1", Park: "园区"},
@@ -130,7 +141,11 @@ func runUplink(t *testing.T, q *buffer.Queue, addr string) (*Uplink, func()) {
 		ReconnectMax:     100 * time.Millisecond,
 		Keepalive:        10 * time.Second,
 		KeepaliveTimeout: 5 * time.Second,
-	}, slog.New(slog.DiscardHandler))
+	}
+	for _, f := range adjust {
+		f(&opts)
+	}
+	u := New(q, opts, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = u.Run(ctx); close(done) }()
@@ -223,4 +238,61 @@ func TestResendsUnackedAfterCut(t *testing.T) {
 	if u.Stats().Reconnects < 1 {
 		t.Errorf("no reconnect counted")
 	}
+}
+
+// Live data overtakes a backlog: a batch written after the link came back
+// reaches the aggregator before the backlog has finished.
+func TestLiveFirst(t *testing.T) {
+	f := &fakeAggregator{seen: map[uint64]int{}, backfill: map[uint64]bool{}, ackDelay: 20 * time.Millisecond}
+	q := openQueue(t)
+	fill(t, q, 60) // the backlog of an outage
+	u, stop := runUplink(t, q, serve(t, f))
+	deadline := time.Now().Add(5 * time.Second)
+	for !u.Stats().Connected && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	fill(t, q, 2) // seqs 61 and 62: live (the fake acks in pairs)
+	waitEmpty(t, q)
+	stop()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pos := map[uint64]int{}
+	for i, s := range f.order {
+		pos[s] = i
+	}
+	if pos[61] >= pos[60] {
+		t.Fatalf("live batch 61 arrived at %d, after the backlog's last batch (at %d): %v", pos[61], pos[60], f.order)
+	}
+	if f.backfill[61] || !f.backfill[60] {
+		t.Fatalf("backfill flags: live=%v backlog=%v", f.backfill[61], f.backfill[60])
+	}
+	for i := 1; i < len(f.order); i++ {
+		a, b := f.order[i-1], f.order[i]
+		if a <= 60 && b <= 60 && b < a {
+			t.Fatalf("backlog out of order: %d after %d", b, a)
+		}
+	}
+}
+
+func TestSendsStatusHeartbeats(t *testing.T) {
+	f := &fakeAggregator{seen: map[uint64]int{}, backfill: map[uint64]bool{}}
+	q := openQueue(t)
+	_, stop := runUplink(t, q, serve(t, f), func(o *Options) {
+		o.Status = func() *lifelinev1.Status { return &lifelinev1.Status{BacklogBatches: 3} }
+		o.StatusInterval = 20 * time.Millisecond
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f.mu.Lock()
+		n := f.statuses
+		f.mu.Unlock()
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d heartbeats in 5 s", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
 }
