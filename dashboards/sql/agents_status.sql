@@ -1,0 +1,20 @@
+-- columns: site_id, online, last_seen, agent_version, backlog_batches, backlog_bytes, backlog_age_s, drain_rate, sources_connected, sources_total
+-- Each enterprise's data link: the agent's latest heartbeat, its backlog on
+-- disk (batches, bytes, age of the oldest sample) and how fast it drains.
+SELECT site_id,
+    toUInt8(connected = 1 AND last_seen >= now() - 300) AS online,
+    last_seen, agent_version, backlog_batches, backlog_bytes,
+    if(oldest_ns = 0, 0, greatest(toInt64(toUInt32(now())) - intDiv(oldest_ns, 1000000000), 0)) AS backlog_age_s,
+    drain_rate, sources_connected, sources_total
+FROM (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+ANY LEFT JOIN
+(
+    SELECT site_id, max(time) AS last_seen,
+        argMax(connected, time_ns) AS connected, argMax(agent_version, time_ns) AS agent_version,
+        argMax(backlog_batches, time_ns) AS backlog_batches, argMax(backlog_bytes, time_ns) AS backlog_bytes,
+        argMax(oldest_ns, time_ns) AS oldest_ns, argMax(drain_rate, time_ns) AS drain_rate,
+        argMax(sources_connected, time_ns) AS sources_connected, argMax(sources_total, time_ns) AS sources_total
+    FROM agents
+    GROUP BY site_id
+) USING site_id
+ORDER BY online, site_id

@@ -1,0 +1,10 @@
+-- columns: time, point_id, value
+-- Trends of the hazard source's points of kind pressure (average per bucket).
+SELECT toDateTime(intDiv(toUInt32(ts), $__interval_s) * $__interval_s) AS time, point_id, avg(value) AS value
+FROM samples
+WHERE site_id = '${site}' AND $__timeFilter(ts) AND value_type = 'number'
+  AND point_id IN (SELECT point_id FROM points FINAL
+                   WHERE site_id = '${site}' AND hazard_code = '${hazard}' AND kind IN ('pressure'))
+  AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+GROUP BY time, point_id
+ORDER BY time, point_id

@@ -1,0 +1,21 @@
+-- columns: time, value, low, high, LL, L, H, HH, S1, S2
+-- The point's trend (average, min and max per bucket of good samples) with
+-- its alarm limits as flat series; a limit the point does not have is NULL.
+SELECT time, avg_value AS value, low, high, ll AS LL, l AS L, h AS H, hh AS HH, stage1 AS S1, stage2 AS S2
+FROM
+(
+    SELECT toDateTime(intDiv(toUInt32(ts), $__interval_s) * $__interval_s) AS time, site_id, point_id,
+        avg(value) AS avg_value, min(value) AS low, max(value) AS high
+    FROM samples
+    WHERE site_id = '${site}' AND point_id = '${point}' AND $__timeFilter(ts)
+      AND value_type = 'number' AND good = 1
+      AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+    GROUP BY time, site_id, point_id
+)
+ANY LEFT JOIN
+(
+    SELECT site_id, point_id, ll, l, h, hh, stage1, stage2
+    FROM points FINAL
+    WHERE site_id = '${site}' AND point_id = '${point}'
+) USING site_id, point_id
+ORDER BY time

@@ -1,0 +1,5 @@
+-- columns: __value, __text
+SELECT point_id AS __value, concat(point_id, ' ', name) AS __text
+FROM points FINAL
+WHERE site_id = '${site}'
+ORDER BY point_id

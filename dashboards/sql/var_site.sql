@@ -1,0 +1,5 @@
+-- columns: site_id
+SELECT site_id
+FROM sites FINAL
+WHERE park = '${park}'
+ORDER BY site_id

@@ -1,0 +1,292 @@
+package dashboards_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+	"github.com/lifeline-telemetry/lifeline/dashboards"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
+
+const (
+	parkA = "江北化工园区"
+	parkB = "OtherPark"
+)
+
+// preferred values for the drop-downs: the seeded site, hazard source and
+// point that have data of every kind. Each must be among the values the
+// variable's own query returns.
+var preferred = map[string]string{"site": "ENT01", "hazard": "HZ-01", "point": "T101.LT"}
+
+func TestEveryPanelQueryRunsOnClickHouse(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, now := seeded(t, ctx)
+
+	for _, lang := range []dashboards.Lang{dashboards.Chinese, dashboards.English} {
+		ds, err := dashboards.Build(dashboards.Park{Name: parkA, Sites: []string{"ENT01", "ENT02"}},
+			dashboards.Options{Lang: lang, DatasourceUID: "lifeline-clickhouse"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lang == dashboards.English {
+			continue // the queries are the same; the Chinese run executes them
+		}
+		for _, d := range ds {
+			t.Run(d.UID, func(t *testing.T) {
+				e := expander{from: now.Add(-6 * time.Hour), to: now.Add(time.Minute), interval: time.Minute,
+					vars: map[string][]string{}}
+				for k, v := range d.Constants() {
+					e.vars[k] = []string{v}
+				}
+				for _, q := range d.Queries() {
+					sql, err := e.expand(q.SQL)
+					if err != nil {
+						t.Errorf("%s (%s): %v", q.Name, q.File, err)
+						continue
+					}
+					cols, rows, err := run(ctx, conn, sql)
+					if err != nil {
+						t.Errorf("%s (%s): %v\n%s", q.Name, q.File, err, sql)
+						continue
+					}
+					if !slices.Equal(cols, q.Columns) {
+						t.Errorf("%s (%s): columns %v, file declares %v", q.Name, q.File, cols, q.Columns)
+					}
+					if len(rows) == 0 {
+						t.Errorf("%s (%s): no rows on the seeded data", q.Name, q.File)
+						continue
+					}
+					if name, ok := strings.CutPrefix(q.Name, "variable "); ok {
+						want := preferred[name]
+						var vals []string
+						for _, r := range rows {
+							vals = append(vals, r[0])
+						}
+						if !slices.Contains(vals, want) {
+							t.Fatalf("variable %s offers %v, want %s among them", name, vals, want)
+						}
+						e.vars[name] = []string{want}
+					}
+				}
+			})
+		}
+	}
+}
+
+// A park's dashboards show only that park's enterprises.
+func TestParkSeesOnlyItsEnterprises(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, now := seeded(t, ctx)
+	for park, want := range map[string][]string{parkA: {"ENT01", "ENT02"}, parkB: {"OTHER1"}} {
+		ds, err := dashboards.Build(dashboards.Park{Name: park}, dashboards.Options{DatasourceUID: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if d.Kind != dashboards.KindOverview {
+				continue
+			}
+			e := expander{from: now.Add(-6 * time.Hour), to: now.Add(time.Minute), interval: time.Minute,
+				vars: map[string][]string{"park": {park}}}
+			for _, q := range d.Queries() {
+				if q.File != "overview_sites.sql" {
+					continue
+				}
+				sql, err := e.expand(q.SQL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, rows, err := run(ctx, conn, sql)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, r := range rows {
+					got = append(got, r[0])
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Errorf("park %s overview lists %v, want %v", park, got, want)
+				}
+			}
+		}
+	}
+}
+
+// run executes sql and returns its column names and rows as text.
+func run(ctx context.Context, conn driver.Conn, sql string) ([]string, [][]string, error) {
+	rows, err := conn.Query(ctx, sql)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	cols := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		for i, ct := range rows.ColumnTypes() {
+			vals[i] = newScanTarget(ct.ScanType())
+		}
+		if err := rows.Scan(vals...); err != nil {
+			return nil, nil, err
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = text(v)
+		}
+		out = append(out, row)
+	}
+	return cols, out, rows.Err()
+}
+
+// seeded opens a fresh database with the Lifeline schema and fills it with
+// two parks: park A with ENT01 (online, every kind of point, a gap, values
+// beyond limits, bad quality) and ENT02 (offline with a backlog), park B
+// with OTHER1.
+func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
+	t.Helper()
+	addr := chtest.Addr(t)
+	db := chtest.Database(t, addr)
+	cfg := store.DefaultConfig()
+	cfg.Addr, cfg.Database = addr, db
+	st := store.New(cfg, slog.New(slog.DiscardHandler))
+	if err := st.Open(ctx); err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	f := func(v float64) *float64 { return &v }
+	hz := &lifelinev1.HazardSource{Code: "HZ-01", Name: "罐区一", Level: 2}
+	pts := []*lifelinev1.Point{
+		{Id: "T101.LT", Name: "1#储罐液位", Unit: "m", Kind: "level", RangeLow: f(0), RangeHigh: f(10),
+			Limits: &lifelinev1.Limits{LowLow: f(0.5), Low: f(1), High: f(8), HighHigh: f(9)}, HazardSource: hz, Equipment: "T101"},
+		{Id: "T101.TT", Name: "1#储罐温度", Unit: "℃", Kind: "temperature",
+			Limits: &lifelinev1.Limits{High: f(40), HighHigh: f(50)}, HazardSource: hz, Equipment: "T101"},
+		{Id: "T101.PT", Name: "1#储罐压力", Unit: "kPa", Kind: "pressure",
+			Limits: &lifelinev1.Limits{High: f(20)}, HazardSource: hz, Equipment: "T101"},
+		{Id: "GT101", Name: "罐区可燃气体", Unit: "%LEL", Kind: "gas_combustible",
+			Limits: &lifelinev1.Limits{Stage1: f(25), Stage2: f(50)}, HazardSource: hz},
+		{Id: "P201.FT", Name: "出料流量", Unit: "m3/h", Kind: "flow"},
+	}
+	if err := st.SaveCatalog(ctx, "ENT01", parkA, "1.0.0", pts); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveCatalog(ctx, "ENT02", parkA, "0.9.0", []*lifelinev1.Point{
+		{Id: "R1.TT", Name: "反应釜温度", Unit: "℃", Kind: "temperature",
+			HazardSource: &lifelinev1.HazardSource{Code: "HZ-07", Name: "氯化装置", Level: 1}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveCatalog(ctx, "OTHER1", parkB, "1.0.0", []*lifelinev1.Point{{Id: "X1", Kind: "level"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+
+	now := time.Now().UTC().Truncate(time.Second)
+	// Two hours of samples every 30 s; the level ends above HH, the gas
+	// detector above stage 1, and every tenth temperature sample is bad.
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO samples (site_id, point_id, ts, ts_ns, server_ns, recv_ns, value, "+
+		"value_text, value_type, status, good, seq, backfill)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(site, point string, ts time.Time, v float64, good bool) {
+		var g uint8
+		var status uint32 = 0x80000000
+		if good {
+			g, status = 1, 0
+		}
+		if err := b.Append(site, point, ts, ts.UnixNano(), ts.UnixNano(), ts.UnixNano(), v, "", "number", status, g, uint64(1), uint8(0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 240; i++ {
+		ts := now.Add(-2 * time.Hour).Add(time.Duration(i) * 30 * time.Second)
+		frac := float64(i) / 239
+		add("ENT01", "T101.LT", ts, 5+4.5*frac, true)
+		add("ENT01", "T101.TT", ts, 25+frac, i%10 != 0)
+		add("ENT01", "T101.PT", ts, 12, true)
+		add("ENT01", "GT101", ts, 30*frac, true)
+		add("ENT01", "P201.FT", ts, 40, true)
+		add("ENT02", "R1.TT", ts, 80, true)
+		add("OTHER1", "X1", ts, 1, true)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+
+	ab, err := conn.PrepareBatch(ctx, "INSERT INTO agents (site_id, time, time_ns, connected, agent_version, "+
+		"backlog_batches, backlog_bytes, oldest_ns, drain_rate, samples_read, samples_acked, sources_total, sources_connected)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 12; i++ {
+		ts := now.Add(-time.Hour).Add(time.Duration(i) * 5 * time.Minute)
+		backlog := uint64(120 - 10*i)
+		if err := ab.Append("ENT01", ts, ts.UnixNano(), uint8(1), "1.0.0", backlog, backlog*4096,
+			now.Add(-3*time.Hour).UnixNano(), 5000.0, uint64(1000*i), uint64(900*i), uint16(2), uint16(2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := now.Add(-2 * time.Hour)
+	if err := ab.Append("ENT02", old, old.UnixNano(), uint8(0), "0.9.0", uint64(500), uint64(1<<20),
+		now.Add(-4*time.Hour).UnixNano(), 0.0, uint64(10), uint64(5), uint16(1), uint16(0)); err != nil {
+		t.Fatal(err)
+	}
+	last := now.Add(-30 * time.Second)
+	if err := ab.Append("ENT01", last, last.UnixNano(), uint8(1), "1.0.0", uint64(0), uint64(0),
+		int64(0), 0.0, uint64(13000), uint64(13000), uint16(2), uint16(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ab.Send(); err != nil {
+		t.Fatal(err)
+	}
+
+	gb, err := conn.PrepareBatch(ctx, "INSERT INTO gaps (site_id, seq, idx, point_ids, from_ts, to_ts, from_ns, to_ns, samples, reason)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gf, gt := now.Add(-90*time.Minute), now.Add(-80*time.Minute)
+	if err := gb.Append("ENT01", uint64(7), uint32(0), []string{"T101.LT", "T101.TT"}, gf, gt, gf.UnixNano(), gt.UnixNano(),
+		uint64(40), "buffer_full"); err != nil {
+		t.Fatal(err)
+	}
+	if err := gb.Send(); err != nil {
+		t.Fatal(err)
+	}
+	return conn, now
+}
+
+func newScanTarget(t reflect.Type) any { return reflect.New(t).Interface() }
+
+// text renders a scanned value, dereferencing pointers (NULL is "NULL").
+func text(v any) string {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return "NULL"
+		}
+		rv = rv.Elem()
+	}
+	return fmt.Sprint(rv.Interface())
+}
