@@ -49,6 +49,12 @@ type Aggregator struct {
 	KeepaliveTimeout Duration `yaml:"keepalive_timeout"`
 	// MaxInFlight is how many batches may await an ack at once.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// StatusInterval is how often the agent reports its backlog and
+	// sources to the aggregator.
+	StatusInterval Duration `yaml:"status_interval"`
+	// ShutdownDrain is how long a stopping agent waits for the aggregator
+	// to ack what it has buffered; the rest stays on disk for next time.
+	ShutdownDrain Duration `yaml:"shutdown_drain"`
 }
 
 // TLS configures the agent's side of mutual TLS. Insecure sends in plain
@@ -69,6 +75,13 @@ type Buffer struct {
 	// it holds BatchSamples samples or its first sample is BatchWait old.
 	BatchSamples int      `yaml:"batch_samples"`
 	BatchWait    Duration `yaml:"batch_wait"`
+	// Sync is when writes reach the disk: "batch" fsyncs every batch
+	// before it counts as buffered, so a power cut loses at most the batch
+	// being gathered (batch_wait); "interval" fsyncs every sync_interval,
+	// cheaper on slow disks, and a power cut may lose that much more. A
+	// crash of the agent alone loses nothing written in either mode.
+	Sync         string   `yaml:"sync"`
+	SyncInterval Duration `yaml:"sync_interval"`
 }
 
 // HazardSource is a major hazard source (危险化学品重大危险源) per GB 18218.
@@ -189,12 +202,16 @@ func Default() Config {
 			Keepalive:        Duration(10 * time.Second),
 			KeepaliveTimeout: Duration(5 * time.Second),
 			MaxInFlight:      32,
+			StatusInterval:   Duration(10 * time.Second),
+			ShutdownDrain:    Duration(5 * time.Second),
 		},
 		Buffer: Buffer{
 			Dir:          "/var/lib/lifeline-agent/buffer",
 			MaxBytes:     1 << 30,
 			BatchSamples: 2000,
 			BatchWait:    Duration(200 * time.Millisecond),
+			Sync:         "batch",
+			SyncInterval: Duration(time.Second),
 		},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 		Log:     Log{Level: "info", Format: "text"},
@@ -318,6 +335,15 @@ func (c Config) Validate() error {
 	}
 	if !oneOf(c.Log.Format, "text", "json") {
 		add("log.format %q: want text or json", c.Log.Format)
+	}
+	if c.Aggregator.StatusInterval < Duration(time.Second) || c.Aggregator.ShutdownDrain < 0 {
+		add("aggregator.status_interval/shutdown_drain: want status_interval >= 1s and shutdown_drain >= 0")
+	}
+	if !oneOf(c.Buffer.Sync, "batch", "interval") {
+		add("buffer.sync %q: want batch or interval", c.Buffer.Sync)
+	}
+	if c.Buffer.Sync == "interval" && (c.Buffer.SyncInterval <= 0 || c.Buffer.SyncInterval > Duration(time.Minute)) {
+		add("buffer.sync_interval %s: want >0 and <=1m", c.Buffer.SyncInterval)
 	}
 	if c.Buffer.Dir == "" {
 		add("buffer.dir: must be set")

@@ -42,6 +42,7 @@ type pipeline struct {
 	batcher *batcher.Batcher
 	readers []*opcua.Reader
 	uplink  *uplink.Uplink
+	drain   *rateMeter
 }
 
 // Stats is a snapshot of the agent's progress.
@@ -120,18 +121,29 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p := &pipeline{}
 	qopts := buffer.DefaultOptions()
 	qopts.MaxBytes = a.cfg.Buffer.MaxBytes
+	qopts.SyncWrites = a.cfg.Buffer.Sync == "batch"
 	qopts.Logger = a.logger.With("component", "buffer")
+	// The batcher exists before the first Append can drop anything.
+	qopts.OnDrop = func(seq uint64, data []byte) { p.batcher.Dropped(seq, data) }
 	q, err := buffer.Open(a.cfg.Buffer.Dir, qopts)
 	if err != nil {
 		return fmt.Errorf("open buffer: %w", err)
 	}
 	defer q.Close()
 
-	p := &pipeline{queue: q}
+	p.queue = q
 	p.batcher = batcher.New(q, batcher.Options{MaxSamples: a.cfg.Buffer.BatchSamples, MaxWait: a.cfg.Buffer.BatchWait.D()},
 		a.logger.With("component", "batcher"))
+	if qe := q.Quarantined(); qe != nil {
+		// What the damaged buffer held is unknown; the gap marks when.
+		now := time.Now().UnixNano()
+		p.batcher.RecordGap(&lifelinev1.Gap{FromNs: now, ToNs: now, Reason: "buffer_corrupt"})
+		a.logger.Error("buffer was damaged and has been set aside; its unsent data is lost", "moved_to", qe.QuarantinedTo, "err", qe.Err)
+	}
+	p.drain = newRateMeter()
 	var sink opcua.Sink = p.batcher
 	if a.tap != nil {
 		sink = tee{sink: p.batcher, tap: a.tap}
@@ -148,6 +160,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		ReconnectMax:     a.cfg.Aggregator.ReconnectMax.D(),
 		Keepalive:        a.cfg.Aggregator.Keepalive.D(),
 		KeepaliveTimeout: a.cfg.Aggregator.KeepaliveTimeout.D(),
+		Status:           func() *lifelinev1.Status { return a.status(p) },
+		StatusInterval:   a.cfg.Aggregator.StatusInterval.D(),
 	}, a.logger.With("component", "uplink"))
 	a.mu.Lock()
 	a.running = p
@@ -177,6 +191,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 	}
 	batching.Go(func() { _ = p.batcher.Run(batchCtx) })
+	if a.cfg.Buffer.Sync == "interval" {
+		batching.Go(func() { syncEvery(batchCtx, q, a.cfg.Buffer.SyncInterval.D(), a.logger) })
+	}
 	up.Go(func() {
 		if err := p.uplink.Run(upCtx); err != nil {
 			fatal <- err
@@ -194,6 +211,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	readers.Wait()
 	stopBatcher()
 	batching.Wait()
+	if err := q.Sync(); err != nil {
+		a.logger.Error("sync buffer", "err", err)
+	}
+	a.drainBeforeStop(p)
 	stopUplink()
 	up.Wait()
 	st := q.Stats()

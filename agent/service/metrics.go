@@ -40,5 +40,17 @@ func (a *Agent) registerMetrics(p *pipeline) {
 			func() float64 { return float64(p.queue.Stats().Entries) }),
 		gauge("lifeline_agent_buffer_bytes", "Bytes of batches in the on-disk buffer.",
 			func() float64 { return float64(p.queue.Stats().Bytes) }),
+		gauge("lifeline_agent_backlog_samples", "Samples waiting in the buffer (estimated from the average sample size).",
+			func() float64 { return float64(a.backlog(p).Samples) }),
+		gauge("lifeline_agent_backlog_oldest_age_seconds", "Source age of the oldest buffered sample.",
+			func() float64 { return a.backlog(p).OldestAge.Seconds() }),
+		gauge("lifeline_agent_drain_rate_samples_per_second", "Samples acked per second over the last 30 s.",
+			func() float64 { return a.backlog(p).Rate }),
+		gauge("lifeline_agent_backlog_eta_seconds", "Time to send the backlog at the current drain rate (0 if unknown).",
+			func() float64 { return a.backlog(p).ETA.Seconds() }),
+		gauge("lifeline_agent_uplink_draining", "1 while a backlog from before the connection is being sent.",
+			func() float64 { return boolf(p.uplink.Stats().Draining) }),
+		counter("lifeline_agent_samples_dropped_total", "Buffered samples dropped because the buffer reached max_bytes (each recorded as a gap).",
+			func() float64 { return float64(p.batcher.DroppedSamples()) }),
 	)
 }
