@@ -55,3 +55,12 @@ sources:
 		t.Fatalf("got %q %v", out, err)
 	}
 }
+
+func TestProgressLine(t *testing.T) {
+	line := progressLine(1000, 250, 125, 2)
+	for _, want := range []string{"[######################........]", " 75%", "250 samples left", "125/s", "ETA 2s"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("%q lacks %q", line, want)
+		}
+	}
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/spf13/cobra"
+
+	"github.com/lifeline-telemetry/lifeline/agent/config"
+)
+
+func newStatusCmd() *cobra.Command {
+	var (
+		path     string
+		watch    bool
+		interval time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the running agent's link, backlog, drain rate and ETA",
+		Long: "status reads the running agent's metrics endpoint (metrics.listen in its config).\n" +
+			"In a terminal, or with --watch, it shows a live progress bar of the backlog drain\n" +
+			"until the backlog is empty or you press Ctrl-C.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				return err
+			}
+			if cfg.Metrics.Listen == "" {
+				return fmt.Errorf("metrics.listen is empty in %s: the agent exposes no status", path)
+			}
+			url := "http://" + cfg.Metrics.Listen + "/metrics"
+			ctx, stop := runContext(cmd)
+			defer stop()
+			m, err := scrape(ctx, url)
+			if err != nil {
+				return err
+			}
+			printStatus(cmd.OutOrStdout(), cfg.Site.ID, cfg.Metrics.Listen, m)
+			if !watch && !isTerminal(cmd.OutOrStdout()) {
+				return nil
+			}
+			return watchDrain(ctx, cmd.OutOrStdout(), url, m, interval)
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "/etc/lifeline/agent.yaml", "the agent's configuration file")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the backlog drain (default in a terminal)")
+	cmd.Flags().DurationVar(&interval, "interval", time.Second, "refresh interval when watching")
+	return cmd
+}
+
+// metrics are the agent's gauges and counters by name.
+type metrics map[string]float64
+
+func scrape(ctx context.Context, url string) (metrics, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	client := http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("agent not reachable at %s (is it running?): %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", url, err)
+	}
+	m := metrics{}
+	for name, f := range families {
+		for _, mt := range f.GetMetric() {
+			switch {
+			case mt.GetGauge() != nil:
+				m[name] += mt.GetGauge().GetValue()
+			case mt.GetCounter() != nil:
+				m[name] += mt.GetCounter().GetValue()
+			}
+		}
+	}
+	return m, nil
+}
+
+func printStatus(w io.Writer, site, addr string, m metrics) {
+	link := "disconnected"
+	if m["lifeline_agent_uplink_connected"] == 1 {
+		link = "connected"
+		if m["lifeline_agent_uplink_draining"] == 1 {
+			link += ", sending backlog beside live data"
+		}
+	}
+	fmt.Fprintf(w, "agent %s (metrics %s)\n", site, addr)
+	fmt.Fprintf(w, "  aggregator  %s (reconnects %.0f)\n", link, m["lifeline_agent_uplink_reconnects_total"])
+	fmt.Fprintf(w, "  backlog     %.0f batches, %s, ~%s samples, oldest %s\n",
+		m["lifeline_agent_buffer_batches"], bytesText(m["lifeline_agent_buffer_bytes"]),
+		countText(m["lifeline_agent_backlog_samples"]), durationText(m["lifeline_agent_backlog_oldest_age_seconds"]))
+	fmt.Fprintf(w, "  drain       %s samples/s, ETA %s\n",
+		countText(m["lifeline_agent_drain_rate_samples_per_second"]), durationText(m["lifeline_agent_backlog_eta_seconds"]))
+	fmt.Fprintf(w, "  samples     read %s, buffered %s, acked %s, refused %s, dropped %s\n",
+		countText(m["lifeline_agent_samples_read_total"]), countText(m["lifeline_agent_samples_buffered_total"]),
+		countText(m["lifeline_agent_samples_acked_total"]), countText(m["lifeline_agent_samples_rejected_total"]),
+		countText(m["lifeline_agent_samples_dropped_total"]))
+}
+
+// watchDrain redraws a progress bar of the backlog until it is empty.
+func watchDrain(ctx context.Context, w io.Writer, url string, first metrics, every time.Duration) error {
+	start := first["lifeline_agent_backlog_samples"]
+	t := time.NewTicker(every)
+	defer t.Stop()
+	m := first
+	for {
+		left := m["lifeline_agent_backlog_samples"]
+		start = max(start, left)
+		fmt.Fprintf(w, "\r%s", progressLine(start, left, m["lifeline_agent_drain_rate_samples_per_second"], m["lifeline_agent_backlog_eta_seconds"]))
+		if m["lifeline_agent_buffer_batches"] == 0 {
+			fmt.Fprintln(w, "\nbacklog empty")
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(w)
+			return nil
+		case <-t.C:
+		}
+		next, err := scrape(ctx, url)
+		if err != nil {
+			fmt.Fprintln(w)
+			return err
+		}
+		m = next
+	}
+}
+
+func progressLine(start, left, rate, eta float64) string {
+	const width = 30
+	done := 1.0
+	if start > 0 {
+		done = (start - left) / start
+	}
+	filled := int(done * width)
+	bar := strings.Repeat("#", filled) + strings.Repeat(".", width-filled)
+	return fmt.Sprintf("[%s] %3.0f%%  %s samples left  %s/s  ETA %s   ", bar, done*100, countText(left), countText(rate), durationText(eta))
+}
+
+func countText(v float64) string {
+	switch {
+	case v >= 1e9:
+		return fmt.Sprintf("%.1fG", v/1e9)
+	case v >= 1e6:
+		return fmt.Sprintf("%.1fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	default:
+		return fmt.Sprintf("%.0f", v)
+	}
+}
+
+func bytesText(v float64) string {
+	switch {
+	case v >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", v/(1<<30))
+	case v >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", v/(1<<20))
+	case v >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", v/(1<<10))
+	default:
+		return fmt.Sprintf("%.0f B", v)
+	}
+}
+
+func durationText(seconds float64) string {
+	if seconds <= 0 {
+		return "-"
+	}
+	return time.Duration(seconds * float64(time.Second)).Round(time.Second).String()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
