@@ -11,7 +11,12 @@ TOOLS     := $(CURDIR)/bin/tools
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.1
 
-.PHONY: help build test vet fmt-check demo proto bench clean
+# node-opcua, an independent OPC UA server for the interoperability tests,
+# installed into a git-ignored folder (the tests install it too when missing).
+NODE_OPCUA_VERSION := 2.182.2
+NODE_OPCUA_DIR     := var/node-opcua
+
+.PHONY: help build test vet fmt-check demo proto bench clean node-opcua
 
 help:
 	@echo "make build   build $(BINARIES) into $(BIN)/"
@@ -51,6 +56,12 @@ proto:
 		--go_out=proto --go_opt=paths=source_relative \
 		--go-grpc_out=proto --go-grpc_opt=paths=source_relative \
 		proto/lifeline/v1/lifeline.proto
+
+node-opcua:
+	@command -v npm >/dev/null || { echo "npm missing: apt-get install -y nodejs npm"; exit 1; }
+	@mkdir -p $(NODE_OPCUA_DIR)
+	@test -f $(NODE_OPCUA_DIR)/node_modules/node-opcua/package.json || \
+		(cd $(NODE_OPCUA_DIR) && npm install --no-audit --no-fund --loglevel=error node-opcua@$(NODE_OPCUA_VERSION))
 
 clean:
 	rm -rf $(BIN) dist
