@@ -45,6 +45,12 @@ type Options struct {
 	// ExtraNamespaces are registered before the simulator's namespace, so
 	// that its index differs from the usual 1.
 	ExtraNamespaces []string
+	// DecoyValues fills each extra namespace with a copy of every numeric
+	// and text node of the plant, under the same identifier, holding a
+	// value no plant point has (DecoyNumber, DecoyText). A client that
+	// kept a stale namespace index after a restart then reads visibly
+	// wrong values rather than an error.
+	DecoyValues bool
 	// Points is the number of extra load points (Load.P00001 …).
 	Points int
 	// Rate is how often each load point changes, in Hz (at most 100).
@@ -360,7 +366,10 @@ func (s *Sim) newServer(private, host string, port int) (*server.Server, *server
 	}
 	srv := server.New(opts...)
 	for _, uri := range s.opts.ExtraNamespaces {
-		server.NewNodeNameSpace(srv, uri)
+		extra := server.NewNodeNameSpace(srv, uri)
+		if s.opts.DecoyValues {
+			addDecoys(extra, s.catalog)
+		}
 	}
 	ns := server.NewNodeNameSpace(srv, s.opts.NamespaceURI)
 	fastest := s.opts.Tick

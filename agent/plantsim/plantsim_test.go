@@ -192,6 +192,21 @@ func TestExtraNamespacesShiftIndex(t *testing.T) {
 	}
 }
 
+// With DecoyValues the extra namespaces answer for the plant's
+// identifiers with values no plant point has.
+func TestDecoyValues(t *testing.T) {
+	sim := startSim(t, plantsim.Options{ExtraNamespaces: []string{"urn:test:first"}, DecoyValues: true})
+	c := connect(t, sim)
+	p := spec(t, sim, "T102.LT")
+	dv := read(t, c, ua.AttributeIDValue, ua.NewStringNodeID(1, p.Identifier), resolve(t, c, p.Node))
+	if got := dv[0].Value.Value(); got != plantsim.DecoyNumber {
+		t.Fatalf("decoy in namespace 1: %v, want %v", got, plantsim.DecoyNumber)
+	}
+	if got := dv[1].Value.Value(); got == plantsim.DecoyNumber {
+		t.Fatalf("the plant's own node reads the decoy value")
+	}
+}
+
 func TestChineseTextRoundTrips(t *testing.T) {
 	sim := startSim(t, plantsim.Options{})
 	c := connect(t, sim)
