@@ -348,8 +348,8 @@ func (c Config) Validate() error {
 	if c.Buffer.Dir == "" {
 		add("buffer.dir: must be set")
 	}
-	if c.Buffer.MaxBytes < 64<<20 {
-		add("buffer.max_bytes %d: want at least 67108864 (64 MiB)", c.Buffer.MaxBytes)
+	if c.Buffer.MaxBytes < 1<<20 {
+		add("buffer.max_bytes %d: want at least 1048576 (1 MiB)", c.Buffer.MaxBytes)
 	}
 	if c.Buffer.BatchSamples < 1 || c.Buffer.BatchSamples > MaxBatchSamples {
 		add("buffer.batch_samples %d: want 1..%d", c.Buffer.BatchSamples, MaxBatchSamples)
@@ -483,6 +483,10 @@ func (c Config) Validate() error {
 
 // MaxBatchSamples is the largest batch the protocol carries.
 const MaxBatchSamples = 50000
+
+// Validate checks the limits on their own: finite, ordered ll <= l <= h
+// <= hh and stage1 <= stage2, deadband >= 0.
+func (l Limits) Validate() error { return l.validate() }
 
 func (l Limits) validate() error {
 	vals := []*float64{l.LowLow, l.Low, l.High, l.HighHigh, l.Stage1, l.Stage2}
