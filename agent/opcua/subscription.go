@@ -78,6 +78,9 @@ type subscription struct {
 	// monitored[h] is true when the item with client handle h (the point's
 	// index in the configuration) was created.
 	monitored []bool
+	// delivered[h] is true once item h delivered its first value, which the
+	// server sends on creation even when it is not new (see Sample.Initial).
+	delivered []bool
 }
 
 func (s *subscription) monitoredCount() int {
@@ -259,6 +262,13 @@ func (s *subscription) samples(msg *ua.NotificationMessage, received time.Time) 
 					continue // not an item of ours
 				}
 				sample, from := newSample(s.r.src.Points[h].ID, item.Value, received)
+				if s.delivered == nil {
+					s.delivered = make([]bool, len(s.monitored))
+				}
+				if !s.delivered[h] {
+					s.delivered[h] = true
+					sample.Initial = true
+				}
 				if from != fromSource {
 					s.r.fallbacks.Add(1)
 					if !s.r.fellBack[h] {

@@ -1044,8 +1044,12 @@ type Sample struct {
 	//	*Sample_Number
 	//	*Sample_Flag
 	//	*Sample_Text
-	Value         isSample_Value `protobuf_oneof:"value"`
-	Status        uint32         `protobuf:"varint,8,opt,name=status,proto3" json:"status,omitempty"` // OPC UA StatusCode, as received
+	Value  isSample_Value `protobuf_oneof:"value"`
+	Status uint32         `protobuf:"varint,8,opt,name=status,proto3" json:"status,omitempty"` // OPC UA StatusCode, as received
+	// Set on the first value of a monitored item after a subscription is
+	// (re)created: servers send the current value again then, with its old
+	// source timestamp, so it may already be stored.
+	Initial       bool `protobuf:"varint,9,opt,name=initial,proto3" json:"initial,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1147,6 +1151,13 @@ func (x *Sample) GetStatus() uint32 {
 		return x.Status
 	}
 	return 0
+}
+
+func (x *Sample) GetInitial() bool {
+	if x != nil {
+		return x.Initial
+	}
+	return false
 }
 
 type isSample_Value interface {
@@ -1381,7 +1392,7 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\tconnected\x18\x03 \x01(\bR\tconnected\x12 \n" +
 	"\flast_data_ns\x18\x04 \x01(\x03R\n" +
 	"lastDataNs\x12\"\n" +
-	"\rclock_skew_ns\x18\x05 \x01(\x03R\vclockSkewNs\"\xfe\x01\n" +
+	"\rclock_skew_ns\x18\x05 \x01(\x03R\vclockSkewNs\"\x98\x02\n" +
 	"\x06Sample\x12\x19\n" +
 	"\bpoint_id\x18\x01 \x01(\tR\apointId\x12$\n" +
 	"\x0esource_time_ns\x18\x02 \x01(\x03R\fsourceTimeNs\x12$\n" +
@@ -1390,7 +1401,8 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x06number\x18\x05 \x01(\x01H\x00R\x06number\x12\x14\n" +
 	"\x04flag\x18\x06 \x01(\bH\x00R\x04flag\x12\x14\n" +
 	"\x04text\x18\a \x01(\tH\x00R\x04text\x12\x16\n" +
-	"\x06status\x18\b \x01(\rR\x06statusB\a\n" +
+	"\x06status\x18\b \x01(\rR\x06status\x12\x18\n" +
+	"\ainitial\x18\t \x01(\bR\ainitialB\a\n" +
 	"\x05value\"K\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x122\n" +
