@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/agent/config"
+	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
+)
+
+func startSim(t *testing.T) *plantsim.Sim {
+	t.Helper()
+	sim := plantsim.New(plantsim.Options{Addr: "127.0.0.1:0", ExcursionsPerHour: -1})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sim.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		sim.Shutdown(ctx)
+	})
+	return sim
+}
+
+// browse → template CSV → points import into a configuration → a valid
+// configuration with the simulator's tank-farm points.
+func TestBrowseTemplateImport(t *testing.T) {
+	sim := startSim(t)
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "points.csv")
+	out, err := execute("browse", sim.Endpoint(), "--root", "nsu="+sim.NamespaceURI()+";s=TankFarm", "--depth", "4", "--csv", csvPath)
+	if err != nil {
+		t.Fatalf("browse: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "nsu=urn:lifeline:plantsim;s=TankFarm.T101.Level") || strings.Contains(out, "Reactor") {
+		t.Fatalf("browse output:\n%s", out)
+	}
+	data, err := os.ReadFile(csvPath)
+	if err != nil || !strings.HasPrefix(string(data), "\ufeff位号(id),") {
+		t.Fatalf("template: %v\n%.200s", err, data)
+	}
+
+	cfgPath := filepath.Join(dir, "agent.yaml")
+	cfgData, err := sim.AgentConfig("127.0.0.1:7400", filepath.Join(dir, "buf"), "SITE01").Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, cfgData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	newPath := filepath.Join(dir, "agent-new.yaml")
+	if out, err := execute("points", "import", csvPath, "--config", cfgPath, "-o", newPath); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	cfg, err := config.Load(newPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := cfg.Sources[0].Points
+	found := false
+	for _, p := range pts {
+		if !strings.Contains(p.Node, "TankFarm") {
+			t.Errorf("point outside the browsed root: %+v", p)
+		}
+		if p.ID == "TankFarm.T101.Level" && p.Name != "" {
+			found = true
+		}
+	}
+	if !found || len(pts) < 10 {
+		t.Fatalf("%d points imported, T101 level found: %v", len(pts), found)
+	}
+	// check reads every imported point from the live simulator.
+	if out, err := execute("check", "--config", newPath); err != nil {
+		t.Fatalf("check of the imported configuration: %v\n%s", err, out)
+	}
+}
+
+func TestPointsImportGBKFragmentAndErrors(t *testing.T) {
+	out, err := execute("points", "import", "../../pointlist/testdata/points-gbk.csv")
+	if err != nil || !strings.Contains(out, "甲醇储罐区") || !strings.Contains(out, "GB18030") || !strings.Contains(out, "node: nsu=urn:vendor:dcs;s=T101.LT") {
+		t.Fatalf("import GBK: %v\n%s", err, out)
+	}
+	out, err = execute("points", "import", "../../pointlist/testdata/points-bad.csv")
+	if err == nil || !strings.Contains(out, "row 3, column 节点") {
+		t.Fatalf("import of a bad list: %v\n%s", err, out)
+	}
+}
