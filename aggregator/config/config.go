@@ -32,6 +32,7 @@ type Config struct {
 	Writer     Writer              `yaml:"writer"`
 	Metrics    Metrics             `yaml:"metrics"`
 	Log        Log                 `yaml:"log"`
+	Grafana    Grafana             `yaml:"grafana"`
 }
 
 // ClickHouse says where samples are stored.
@@ -56,6 +57,32 @@ type Metrics struct {
 	Listen string `yaml:"listen"`
 }
 
+// Grafana is the Grafana that `lifeline-aggregator provision` writes the
+// park folders, teams and dashboards to. Empty URL: provision only with
+// --dry-run (files).
+type Grafana struct {
+	URL        string            `yaml:"url"`
+	Token      string            `yaml:"token"` // service account token
+	Username   string            `yaml:"username"`
+	Password   string            `yaml:"password"`
+	OrgID      int64             `yaml:"org_id"`
+	Lang       string            `yaml:"lang"`
+	Timeout    time.Duration     `yaml:"timeout"`
+	Datasource GrafanaDatasource `yaml:"datasource"`
+}
+
+// GrafanaDatasource is how Grafana reaches ClickHouse. Empty Addr and
+// Database mean clickhouse.addr and clickhouse.database.
+type GrafanaDatasource struct {
+	UID      string `yaml:"uid"`
+	Name     string `yaml:"name"`
+	Addr     string `yaml:"addr"`
+	Database string `yaml:"database"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	Secure   bool   `yaml:"secure"`
+}
+
 // Log configures logging.
 type Log struct {
 	Level  string `yaml:"level"`
@@ -73,6 +100,8 @@ func Default() Config {
 		Writer:  Writer{MaxRows: wo.MaxRows, MaxDelay: wo.MaxDelay, MaxPendingRows: wo.MaxPendingRows},
 		Metrics: Metrics{Listen: "127.0.0.1:9465"},
 		Log:     Log{Level: "info", Format: "text"},
+		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, Datasource: GrafanaDatasource{
+			UID: "lifeline-clickhouse", Name: "Lifeline ClickHouse", Username: "lifeline_readonly"}},
 	}
 }
 
@@ -148,6 +177,17 @@ func (c Config) Validate() error {
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("log.format %q: want text or json", c.Log.Format))
+	}
+	if c.Grafana.URL != "" && !strings.HasPrefix(c.Grafana.URL, "http://") && !strings.HasPrefix(c.Grafana.URL, "https://") {
+		errs = append(errs, fmt.Errorf("grafana.url %q: want http(s)://host[:port][/path] or empty", c.Grafana.URL))
+	}
+	switch strings.ToLower(c.Grafana.Lang) {
+	case "zh", "zh-cn", "en":
+	default:
+		errs = append(errs, fmt.Errorf("grafana.lang %q: want zh or en", c.Grafana.Lang))
+	}
+	if c.Grafana.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("grafana.timeout %s: want > 0", c.Grafana.Timeout))
 	}
 	return errors.Join(errs...)
 }

@@ -66,3 +66,17 @@ func TestUnknownKeyIsAnError(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestGrafanaSectionIsValidated(t *testing.T) {
+	path := t.TempDir() + "/a.yaml"
+	data := "grafana:\n  url: grafana.local:3000\n  lang: fr\n  timeout: 0s\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	for _, want := range []string{`grafana.url "grafana.local:3000"`, `grafana.lang "fr"`, "grafana.timeout"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q: %v", want, err)
+		}
+	}
+}
