@@ -70,6 +70,7 @@ func newRoot() *cobra.Command {
 		},
 	}
 	root.AddCommand(run, migrate)
+	root.AddCommand(newProvision(&path))
 	return root
 }
 
