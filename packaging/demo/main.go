@@ -136,6 +136,9 @@ metrics:
 	procs = append(procs, agent)
 	fmt.Println("demo: plantsim, aggregator and agent started; logs in var/demo/logs (Ctrl-C stops)")
 
+	// Grafana: the park's dashboards (live with GRAFANA_URL and GRAFANA_TOKEN, else files).
+	grafana(root, aggCfg)
+
 	tick := time.NewTicker(3 * time.Second)
 	defer tick.Stop()
 	var rows uint64
