@@ -40,6 +40,7 @@ type Batcher struct {
 	started time.Time // when the first pending sample arrived
 	gaps    gapLog
 	carried []*lifelinev1.Gap // gap records to send again as they are
+	marks   marks
 	full    chan struct{}
 
 	received atomic.Uint64
@@ -47,11 +48,12 @@ type Batcher struct {
 	failed   atomic.Uint64
 	dropped  atomic.Uint64
 	bytes    atomic.Uint64
+	repeats  atomic.Uint64
 }
 
 // New returns a batcher writing to out.
 func New(out Appender, opts Options, logger *slog.Logger) *Batcher {
-	return &Batcher{out: out, opts: opts, logger: logger, full: make(chan struct{}, 1)}
+	return &Batcher{out: out, opts: opts, logger: logger, full: make(chan struct{}, 1), marks: marks{}}
 }
 
 // Write queues samples for the next batch.
@@ -64,7 +66,14 @@ func (b *Batcher) Write(samples []*lifelinev1.Sample) {
 	if len(b.pending) == 0 {
 		b.started = time.Now()
 	}
-	b.pending = append(b.pending, samples...)
+	for _, s := range samples {
+		if b.marks.repeat(s) {
+			b.repeats.Add(1)
+			continue
+		}
+		b.marks.note(s)
+		b.pending = append(b.pending, s)
+	}
 	full := len(b.pending) >= b.opts.MaxSamples
 	b.mu.Unlock()
 	if full {

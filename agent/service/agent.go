@@ -137,6 +137,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	p.queue = q
 	p.batcher = batcher.New(q, batcher.Options{MaxSamples: a.cfg.Buffer.BatchSamples, MaxWait: a.cfg.Buffer.BatchWait.D()},
 		a.logger.With("component", "batcher"))
+	seedMarks(q, p.batcher, a.logger)
 	if qe := q.Quarantined(); qe != nil {
 		// What the damaged buffer held is unknown; the gap marks when.
 		now := time.Now().UnixNano()

@@ -50,6 +50,8 @@ func (a *Agent) registerMetrics(p *pipeline) {
 			func() float64 { return a.backlog(p).ETA.Seconds() }),
 		gauge("lifeline_agent_uplink_draining", "1 while a backlog from before the connection is being sent.",
 			func() float64 { return boolf(p.uplink.Stats().Draining) }),
+		counter("lifeline_agent_samples_duplicate_total", "Values an OPC UA server sent again after a resubscribe that were already buffered or stored.",
+			func() float64 { return float64(p.batcher.Repeats() + p.uplink.Stats().Duplicates) }),
 		counter("lifeline_agent_samples_dropped_total", "Buffered samples dropped because the buffer reached max_bytes (each recorded as a gap).",
 			func() float64 { return float64(p.batcher.DroppedSamples()) }),
 	)

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lifeline-telemetry/lifeline/agent/batcher"
 	"github.com/lifeline-telemetry/lifeline/agent/buffer"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -139,4 +140,23 @@ func (m *rateMeter) rate(now time.Time, total uint64) float64 {
 		return 0
 	}
 	return float64(total-first.total) / dt
+}
+
+// seedEntries bounds how many of the buffer's newest batches are read at
+// start to recognise values servers re-send after a restart.
+const seedEntries = 256
+
+// seedMarks shows the batcher the newest buffered values of an earlier run.
+// Values already acked and deleted are recognised by the aggregator instead.
+func seedMarks(q *buffer.Queue, b *batcher.Batcher, logger *slog.Logger) {
+	entries, err := q.ReadNewest(seedEntries)
+	if err != nil {
+		logger.Warn("read newest buffered batches", "err", err)
+		return
+	}
+	data := make([][]byte, len(entries))
+	for i, e := range entries {
+		data[i] = e.Data
+	}
+	b.Seed(data)
 }

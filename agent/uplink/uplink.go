@@ -53,6 +53,7 @@ type Stats struct {
 	AckedBatches  uint64
 	AckedSamples  uint64
 	Rejected      uint64
+	Duplicates    uint64 // re-sent values the aggregator already held
 	Reconnects    uint64
 	InFlight      int
 	LastConnected time.Time
@@ -71,6 +72,7 @@ type Uplink struct {
 	ackedBatches atomic.Uint64
 	ackedSamples atomic.Uint64
 	rejected     atomic.Uint64
+	duplicates   atomic.Uint64
 	reconnects   atomic.Uint64
 	inFlight     atomic.Int64
 	lastUp       atomic.Int64
@@ -89,6 +91,7 @@ func (u *Uplink) Stats() Stats {
 		AckedBatches: u.ackedBatches.Load(),
 		AckedSamples: u.ackedSamples.Load(),
 		Rejected:     u.rejected.Load(),
+		Duplicates:   u.duplicates.Load(),
 		Reconnects:   u.reconnects.Load(),
 		InFlight:     int(u.inFlight.Load()),
 		Draining:     u.draining.Load(),
@@ -403,7 +406,8 @@ func (u *Uplink) receiveAcks(stream lifelinev1.Ingest_StreamClient, w *window) e
 			u.logger.Warn("aggregator refused samples", "seq", ack.GetSeq(), "count", len(rej),
 				"point", rej[0].GetPointId(), "reason", rej[0].GetReason())
 		}
+		u.duplicates.Add(uint64(ack.GetDuplicates()))
 		u.ackedBatches.Add(1)
-		u.ackedSamples.Add(uint64(n - len(ack.GetRejected())))
+		u.ackedSamples.Add(uint64(n - len(ack.GetRejected()) - int(ack.GetDuplicates())))
 	}
 }

@@ -8,6 +8,7 @@ type Metrics struct {
 	batches    prometheus.Counter
 	samples    prometheus.Counter
 	rejected   prometheus.Counter
+	duplicates prometheus.Counter
 	ackLatency prometheus.Histogram
 }
 
@@ -22,12 +23,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "lifeline_ingest_samples_total", Help: "Valid samples received from agents."}),
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lifeline_ingest_rejected_samples_total", Help: "Samples refused as invalid (unknown point, absurd time, NaN, bad UTF-8)."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lifeline_ingest_duplicate_samples_total", Help: "Re-sent initial values already stored, not stored again."}),
 		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "lifeline_ingest_ack_latency_seconds", Help: "Time from receiving a batch to acking its commit.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.streams, m.batches, m.samples, m.rejected, m.ackLatency)
+		reg.MustRegister(m.streams, m.batches, m.samples, m.rejected, m.duplicates, m.ackLatency)
 	}
 	return m
 }

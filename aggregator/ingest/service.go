@@ -22,6 +22,8 @@ import (
 type Ledger interface {
 	Committed(ctx context.Context, siteID string, from uint64) ([]*lifelinev1.SeqRange, error)
 	SaveCatalog(ctx context.Context, siteID, park, agentVersion string, points []*lifelinev1.Point) error
+	// Existing reports which samples are already stored.
+	Existing(ctx context.Context, siteID string, keys []store.SampleKey) (map[store.SampleKey]struct{}, error)
 }
 
 // Writer commits batches; done is called once the batch is committed or
@@ -236,9 +238,14 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 			s.logger.Warn("rejected samples", "site", site, "seq", batch.GetSeq(), "count", len(rejected),
 				"first_point", rejected[0].GetPointId(), "first_reason", rejected[0].GetReason())
 		}
+		valid, duplicates, err := s.dropStored(ctx, site, valid)
+		if err != nil {
+			return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
+		}
 		s.metrics.batches.Inc()
 		s.metrics.samples.Add(float64(len(valid)))
-		ack := &lifelinev1.Ack{Seq: batch.GetSeq(), Rejected: rejected}
+		s.metrics.duplicates.Add(float64(duplicates))
+		ack := &lifelinev1.Ack{Seq: batch.GetSeq(), Rejected: rejected, Duplicates: uint32(duplicates)}
 		if err := ctx.Err(); err != nil {
 			return err // replaced: the newer stream owns this site's sequence now
 		}
@@ -363,4 +370,32 @@ func validateGaps(gaps []*lifelinev1.Gap) error {
 		}
 	}
 	return nil
+}
+
+// dropStored removes initial values (re-sent by an OPC UA server after a
+// resubscribe) that ClickHouse already holds.
+func (s *Service) dropStored(ctx context.Context, site string, samples []*lifelinev1.Sample) ([]*lifelinev1.Sample, int, error) {
+	var keys []store.SampleKey
+	for _, smp := range samples {
+		if smp.GetInitial() {
+			keys = append(keys, store.SampleKey{PointID: smp.GetPointId(), TsNs: smp.GetSourceTimeNs()})
+		}
+	}
+	if len(keys) == 0 {
+		return samples, 0, nil
+	}
+	stored, err := s.ledger.Existing(ctx, site, keys)
+	if err != nil || len(stored) == 0 {
+		return samples, 0, err
+	}
+	kept := samples[:0]
+	for _, smp := range samples {
+		if smp.GetInitial() {
+			if _, ok := stored[store.SampleKey{PointID: smp.GetPointId(), TsNs: smp.GetSourceTimeNs()}]; ok {
+				continue
+			}
+		}
+		kept = append(kept, smp)
+	}
+	return kept, len(samples) - len(kept), nil
 }

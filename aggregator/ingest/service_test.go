@@ -27,12 +27,25 @@ type memLedger struct {
 	mu        sync.Mutex
 	committed map[string][]*lifelinev1.SeqRange
 	catalogs  map[string][]*lifelinev1.Point
+	stored    map[store.SampleKey]struct{}
 }
 
 func (l *memLedger) Committed(_ context.Context, site string, from uint64) ([]*lifelinev1.SeqRange, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.committed[site], nil
+}
+
+func (l *memLedger) Existing(_ context.Context, site string, keys []store.SampleKey) (map[store.SampleKey]struct{}, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[store.SampleKey]struct{}{}
+	for _, k := range keys {
+		if _, ok := l.stored[k]; ok {
+			out[k] = struct{}{}
+		}
+	}
+	return out, nil
 }
 
 func (l *memLedger) SaveCatalog(_ context.Context, site, _, _ string, points []*lifelinev1.Point) error {
@@ -78,7 +91,7 @@ type fixture struct {
 func start(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
-		ledger: &memLedger{committed: map[string][]*lifelinev1.SeqRange{}, catalogs: map[string][]*lifelinev1.Point{}},
+		ledger: &memLedger{committed: map[string][]*lifelinev1.SeqRange{}, catalogs: map[string][]*lifelinev1.Point{}, stored: map[store.SampleKey]struct{}{}},
 		writer: &heldWriter{added: make(chan struct{}, 100)},
 	}
 	logger := slog.New(slog.DiscardHandler)
@@ -421,4 +434,36 @@ func TestGapValidation(t *testing.T) {
 	if err := validateGaps([]*lifelinev1.Gap{{FromNs: 1, ToNs: 1, Reason: "buffer_full", Samples: 3}}); err != nil {
 		t.Error(err)
 	}
+}
+
+// An initial value (re-sent after a resubscribe) that is already stored is
+// dropped and counted; a new initial value is kept.
+func TestInitialValuesAlreadyStoredAreDropped(t *testing.T) {
+	f := start(t)
+	now := time.Now()
+	f.ledger.stored[store.SampleKey{PointID: "A", TsNs: now.UnixNano()}] = struct{}{}
+	st, _ := open(t, f, "S1", "A", "B")
+	old := num("A", now, 1)
+	old.Initial = true
+	fresh := num("B", now, 2)
+	fresh.Initial = true
+	if err := st.Send(batch(1, old, fresh, num("A", now.Add(time.Second), 3))); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	msg, err := st.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.GetAck().GetDuplicates() != 1 {
+		t.Fatalf("ack %v, want 1 duplicate", msg.GetAck())
+	}
+	f.writer.mu.Lock()
+	got := f.writer.batches[0].Samples
+	f.writer.mu.Unlock()
+	if len(got) != 2 || got[0].GetPointId() != "B" {
+		t.Fatalf("stored %v", got)
+	}
+	st.CloseSend()
 }

@@ -72,3 +72,24 @@ func TestSaveAgentStatus(t *testing.T) {
 		t.Fatalf("got connected=%d backlog=%d sources=%d/%d rate=%v", connected, backlog, up, total, rate)
 	}
 }
+
+func TestExisting(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	b := &store.Batch{SiteID: "s1", Seq: 1, Samples: []*lifelinev1.Sample{num("T101.LT", 100, 1), num("储罐'2", 200, 2)}}
+	if err := s.Insert(ctx, []*store.Batch{b}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := s.Existing(ctx, "s1", []store.SampleKey{{"T101.LT", 100}, {"T101.LT", 101}, {"储罐'2", 200}, {"X", 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, a := found[store.SampleKey{"T101.LT", 100}]
+	_, c := found[store.SampleKey{"储罐'2", 200}]
+	if len(found) != 2 || !a || !c {
+		t.Fatalf("found %v", found)
+	}
+	if other, err := s.Existing(ctx, "s2", []store.SampleKey{{"T101.LT", 100}}); err != nil || len(other) != 0 {
+		t.Fatalf("another site: %v %v", other, err)
+	}
+}

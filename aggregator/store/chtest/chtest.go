@@ -28,12 +28,15 @@ var shared struct {
 
 // Main runs the tests, stops the server Addr started (if any), removes its
 // directory and exits with the tests' code. Call it from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit, for a TestMain with cleanup of its own.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if err := stopShared(); err != nil {
 		fmt.Fprintln(os.Stderr, "chtest:", err)
 	}
-	os.Exit(code)
+	return code
 }
 
 func stopShared() error {

@@ -1187,7 +1187,10 @@ type Ack struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Seq   uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	// Samples of the batch that were not stored, each with the reason.
-	Rejected      []*Rejection `protobuf:"bytes,2,rep,name=rejected,proto3" json:"rejected,omitempty"`
+	Rejected []*Rejection `protobuf:"bytes,2,rep,name=rejected,proto3" json:"rejected,omitempty"`
+	// Samples flagged initial that ClickHouse already held (same point and
+	// source time): re-sent by an OPC UA server, not stored twice.
+	Duplicates    uint32 `protobuf:"varint,3,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1234,6 +1237,13 @@ func (x *Ack) GetRejected() []*Rejection {
 		return x.Rejected
 	}
 	return nil
+}
+
+func (x *Ack) GetDuplicates() uint32 {
+	if x != nil {
+		return x.Duplicates
+	}
+	return 0
 }
 
 // Rejection names a sample the aggregator refused and why.
@@ -1403,10 +1413,13 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x04text\x18\a \x01(\tH\x00R\x04text\x12\x16\n" +
 	"\x06status\x18\b \x01(\rR\x06status\x12\x18\n" +
 	"\ainitial\x18\t \x01(\bR\ainitialB\a\n" +
-	"\x05value\"K\n" +
+	"\x05value\"k\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x122\n" +
-	"\brejected\x18\x02 \x03(\v2\x16.lifeline.v1.RejectionR\brejected\"T\n" +
+	"\brejected\x18\x02 \x03(\v2\x16.lifeline.v1.RejectionR\brejected\x12\x1e\n" +
+	"\n" +
+	"duplicates\x18\x03 \x01(\rR\n" +
+	"duplicates\"T\n" +
 	"\tRejection\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x19\n" +
 	"\bpoint_id\x18\x02 \x01(\tR\apointId\x12\x16\n" +

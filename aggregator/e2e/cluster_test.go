@@ -1,0 +1,388 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+)
+
+// binDir holds the binaries the fault tests run; TestMain removes it.
+var (
+	binDir   string
+	binOnce  sync.Once
+	binError error
+)
+
+// binaries builds lifeline-agent, -aggregator and -plantsim once per run.
+func binaries(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lifeline-e2e-bin-")
+		if err != nil {
+			binError = err
+			return
+		}
+		binDir = dir
+		root, err := exec.Command("go", "env", "GOMOD").Output()
+		if err != nil {
+			binError = fmt.Errorf("go env GOMOD: %w", err)
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", dir, "./agent/cmd/lifeline-agent", "./aggregator/cmd/lifeline-aggregator", "./agent/cmd/lifeline-plantsim")
+		cmd.Dir = filepath.Dir(strings.TrimSpace(string(root)))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binError = fmt.Errorf("build binaries: %v\n%s", err, out)
+		}
+	})
+	if binError != nil {
+		t.Fatal(binError)
+	}
+	return binDir
+}
+
+// proc is a Lifeline process started by a test.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func startProc(t *testing.T, dir, name string, args ...string) *proc {
+	t.Helper()
+	logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binaries(t), name), args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.kill() })
+	return p
+}
+
+func (p *proc) kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// stop sends SIGTERM and waits up to limit before killing.
+func (p *proc) stop(limit time.Duration) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(limit):
+		p.kill()
+	}
+}
+
+func (p *proc) tail() string {
+	data, _ := os.ReadFile(p.log)
+	if len(data) > 4000 {
+		data = data[len(data)-4000:]
+	}
+	return string(data)
+}
+
+// clusterOptions shape one fault scenario.
+type clusterOptions struct {
+	points      int     // plantsim load points
+	rate        float64 // Hz per load point
+	ownServer   bool    // a ClickHouse of the test's own, to stop and start
+	bufferBytes int64   // agent buffer bound; 0 keeps the default
+}
+
+// cluster is plantsim → agent → proxy → aggregator → ClickHouse, every
+// part a real process except the proxy, on loopback.
+type cluster struct {
+	t    *testing.T
+	dir  string
+	opts clusterOptions
+
+	ch     *chtest.Server
+	chAddr string
+	db     string
+
+	simAddr, aggAddr, agentMetrics string
+	aggConfig, agentConfig         string
+
+	sim, agg, agent *proc
+	proxy           *proxy
+	site            string
+}
+
+func newCluster(t *testing.T, opts clusterOptions) *cluster {
+	t.Helper()
+	binaries(t)
+	c := &cluster{t: t, dir: t.TempDir(), opts: opts, site: "F" + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)}
+	if opts.ownServer {
+		srv, err := chtest.StartServer(filepath.Join(c.dir, "clickhouse"))
+		if err != nil {
+			if os.Getenv("CI") == "" {
+				t.Skipf("clickhouse-server: %v", err)
+			}
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Kill() })
+		c.ch, c.chAddr, c.db = srv, srv.Addr(), "lifeline"
+	} else {
+		c.chAddr = chtest.Addr(t)
+		c.db = chtest.Database(t, c.chAddr)
+	}
+	ports := freePorts(t, 4)
+	c.simAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+	c.aggAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
+	c.agentMetrics = fmt.Sprintf("127.0.0.1:%d", ports[2])
+	aggMetrics := fmt.Sprintf("127.0.0.1:%d", ports[3])
+
+	c.aggConfig = filepath.Join(c.dir, "aggregator.yaml")
+	writeFile(t, c.aggConfig, fmt.Sprintf(`server:
+  listen: %s
+  tls: {insecure: true}
+clickhouse: {addr: %s, database: %s}
+metrics: {listen: %s}
+`, c.aggAddr, c.chAddr, c.db, aggMetrics))
+
+	c.sim = startProc(t, c.dir, "lifeline-plantsim", "run", "--listen", c.simAddr,
+		"--points", strconv.Itoa(opts.points), "--rate", strconv.FormatFloat(opts.rate, 'f', -1, 64), "--excursions-per-hour", "-1")
+	c.proxy = startProxy(t, c.aggAddr)
+	c.agentConfig = c.writeAgentConfig()
+	waitListening(t, c.simAddr)
+	c.startAggregator()
+	c.startAgent()
+	return c
+}
+
+func (c *cluster) writeAgentConfig() string {
+	out, err := exec.Command(filepath.Join(binaries(c.t), "lifeline-plantsim"), "config",
+		"--endpoint", "opc.tcp://"+c.simAddr, "--aggregator", c.proxy.addr(),
+		"--buffer", filepath.Join(c.dir, "buffer"), "--site", c.site, "--points", strconv.Itoa(c.opts.points)).Output()
+	if err != nil {
+		c.t.Fatalf("plantsim config: %v", err)
+	}
+	cfg, err := agentconfig.Parse(out)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cfg.Metrics.Listen = c.agentMetrics
+	// Fast failure detection keeps the scenarios short.
+	cfg.Aggregator.Keepalive = agentconfig.Duration(5 * time.Second)
+	cfg.Aggregator.KeepaliveTimeout = agentconfig.Duration(3 * time.Second)
+	cfg.Aggregator.ReconnectMin = agentconfig.Duration(200 * time.Millisecond)
+	cfg.Aggregator.ReconnectMax = agentconfig.Duration(2 * time.Second)
+	cfg.Aggregator.StatusInterval = agentconfig.Duration(2 * time.Second)
+	if c.opts.bufferBytes > 0 {
+		cfg.Buffer.MaxBytes = c.opts.bufferBytes
+	}
+	data, err := cfg.Marshal()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	path := filepath.Join(c.dir, "agent.yaml")
+	writeFile(c.t, path, string(data))
+	return path
+}
+
+func (c *cluster) startAggregator() {
+	c.agg = startProc(c.t, c.dir, "lifeline-aggregator", "run", "--config", c.aggConfig)
+}
+
+func (c *cluster) startAgent() {
+	c.agent = startProc(c.t, c.dir, "lifeline-agent", "run", "--config", c.agentConfig)
+}
+
+// metrics scrapes the agent; an empty map when it is not answering.
+func (c *cluster) metrics() map[string]float64 {
+	out := map[string]float64{}
+	client := http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get("http://" + c.agentMetrics + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return out
+	}
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			out[name] += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+// waitMetric polls the agent until cond holds.
+func (c *cluster) waitMetric(what string, limit time.Duration, cond func(map[string]float64) bool) map[string]float64 {
+	c.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		m := c.metrics()
+		if len(m) > 0 && cond(m) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s; last metrics: read=%v acked=%v batches=%v connected=%v\nagent log:\n%s\naggregator log:\n%s",
+				what, m["lifeline_agent_samples_read_total"], m["lifeline_agent_samples_acked_total"],
+				m["lifeline_agent_buffer_batches"], m["lifeline_agent_uplink_connected"], c.agent.tail(), c.agg.tail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// flowing waits until the agent has acked at least n samples.
+func (c *cluster) flowing(n float64) {
+	c.waitMetric(fmt.Sprintf("%v samples acked", n), 60*time.Second, func(m map[string]float64) bool {
+		return m["lifeline_agent_samples_acked_total"] >= n
+	})
+}
+
+// finish stops the plant and waits until the agent has delivered all it
+// read, returning the agent's final metrics.
+func (c *cluster) finish() map[string]float64 {
+	c.sim.stop(10 * time.Second)
+	var last float64 = -1
+	return c.waitMetric("agent to drain", 120*time.Second, func(m map[string]float64) bool {
+		read := m["lifeline_agent_samples_read_total"]
+		settled := read == last
+		last = read
+		return settled && m["lifeline_agent_buffer_batches"] == 0 && m["lifeline_agent_uplink_in_flight_batches"] == 0 &&
+			m["lifeline_agent_samples_buffered_total"] == read
+	})
+}
+
+func (c *cluster) conn() clickhouse.Conn {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{c.chAddr}, Auth: clickhouse.Auth{Database: c.db}})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// counts reports rows, distinct (point, source time) pairs, and the
+// ledger's distinct and highest batch sequence numbers for the site.
+type counts struct {
+	rows, distinct, batches, maxSeq, gapSamples uint64
+}
+
+func (c *cluster) counts() counts {
+	conn := c.conn()
+	ctx := context.Background()
+	var k counts
+	if err := conn.QueryRow(ctx, "SELECT count(), uniqExact(point_id, ts_ns) FROM samples WHERE site_id = ?", c.site).Scan(&k.rows, &k.distinct); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT uniqExact(seq), max(seq) FROM ingest_batches WHERE site_id = ?", c.site).Scan(&k.batches, &k.maxSeq); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT sum(samples) FROM gaps FINAL WHERE site_id = ?", c.site).Scan(&k.gapSamples); err != nil {
+		c.t.Fatal(err)
+	}
+	return k
+}
+
+// assertExactlyOnce checks what every scenario promises: no duplicate
+// rows, no batch missing from the ledger, and — when the agent lived
+// through the scenario — exactly as many rows as samples it read.
+func (c *cluster) assertExactlyOnce(final map[string]float64, agentLived bool) counts {
+	c.t.Helper()
+	k := c.counts()
+	read := uint64(final["lifeline_agent_samples_read_total"])
+	c.t.Logf("%s: agent read %d (this run; %v re-sent values recognised), ClickHouse rows %d distinct %d, batches %d of %d, gap samples %d",
+		c.t.Name(), read, final["lifeline_agent_samples_duplicate_total"], k.rows, k.distinct, k.batches, k.maxSeq, k.gapSamples)
+	if k.rows == 0 {
+		c.t.Fatal("no rows reached ClickHouse")
+	}
+	if k.rows != k.distinct {
+		c.t.Errorf("%d duplicate rows", k.rows-k.distinct)
+	}
+	if k.batches != k.maxSeq {
+		c.t.Errorf("ledger holds %d distinct batches of 1..%d: batches lost", k.batches, k.maxSeq)
+	}
+	dup := uint64(final["lifeline_agent_samples_duplicate_total"])
+	if agentLived && k.rows+k.gapSamples+dup != read {
+		c.t.Errorf("rows %d + dropped %d + re-sent duplicates %d != %d samples the agent read", k.rows, k.gapSamples, dup, read)
+	}
+	return k
+}
+
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listening: %v", addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
