@@ -101,6 +101,7 @@ func interop(t *testing.T, src config.Source) {
 }
 
 func TestNodeOPCUAInteropNone(t *testing.T) {
+	t.Parallel()
 	ns := startNodeServer(t)
 	interop(t, nodeSource(ns.endpoint))
 }
@@ -110,6 +111,7 @@ func TestNodeOPCUAInteropNone(t *testing.T) {
 // agent's certificate, the agent's operator runs certs trust on the file
 // the agent saved in rejected/.
 func TestNodeOPCUAInteropBasic256Sha256(t *testing.T) {
+	t.Parallel()
 	agentDir, agent := newIdentity(t, "urn:test:lifeline-agent")
 	ns := startNodeServer(t, agent.Cert)
 	src := nodeSource(ns.endpoint)
@@ -154,5 +156,41 @@ func TestNodeOPCUAInteropBasic256Sha256(t *testing.T) {
 		t.Errorf("untrusted agent: %v, want the server to refuse it", err)
 	} else {
 		t.Logf("untrusted agent: %v", err)
+	}
+}
+
+// node-opcua applies data change filters (gopcua's server ignores them):
+// with an absolute deadband of 0.45 on a level that moves 0.1 every 100 ms
+// only changes of more than 0.45 are reported; a percent deadband of 3 %
+// of the EURange 0..20 is 0.6.
+func TestNodeOPCUADeadband(t *testing.T) {
+	t.Parallel()
+	ns := startNodeServer(t)
+	src := nodeSource(ns.endpoint)
+	src.Points = []config.Point{
+		{ID: "ABS", Node: src.Points[0].Node, Deadband: &config.DataDeadband{Type: "absolute", Value: 0.45}},
+		{ID: "PCT", Node: src.Points[0].Node, Deadband: &config.DataDeadband{Type: "percent", Value: 3}},
+		{ID: "ALL", Node: src.Points[0].Node},
+	}
+	rec := &recorder{}
+	r := New(src, rec, testLogger(t))
+	stop := running(t, r)
+	waitFor(t, "level changes", 20*time.Second, func() bool { return len(rec.samples(time.Time{})["ALL"]) >= 30 })
+	stop()
+	got := rec.samples(time.Time{})
+	for id, min := range map[string]float64{"ABS": 0.45, "PCT": 0.6} {
+		ss := got[id]
+		if len(ss) < 2 || len(ss) > len(got["ALL"])/2 {
+			t.Errorf("%s: %d samples against %d unfiltered", id, len(ss), len(got["ALL"]))
+		}
+		for i := 1; i < len(ss); i++ {
+			d := ss[i].GetNumber() - ss[i-1].GetNumber()
+			if d < 0 {
+				d = -d
+			}
+			if d <= min {
+				t.Errorf("%s: change %g -> %g passed a deadband of %g", id, ss[i-1].GetNumber(), ss[i].GetNumber(), min)
+			}
+		}
 	}
 }

@@ -69,6 +69,7 @@ func hasAll(got map[string][]*lifelinev1.Sample, ids []string) bool {
 // decoys. The reader re-reads the namespace array on reconnect and keeps
 // reading the right points: no decoy value ever reaches the sink.
 func TestPlantsimRestartWithReorderedNamespaces(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,16 @@ type Reader struct {
 	badItems   atomic.Int64
 	unresolved atomic.Int64
 
+	heartbeats        atomic.Uint64
+	heartbeatFailures atomic.Uint64
+	skewNs            atomic.Int64
+	skewKnown         atomic.Bool
+	polls             atomic.Uint64
+
+	// heartbeatEvery is the heartbeat period (heartbeatEvery by default).
+	heartbeatEvery time.Duration
+	states         *pointStates
+
 	// problems holds the last problem logged per point index, so that each
 	// is logged once and not on every reconnect. Only Run's goroutine uses it.
 	problems map[int]string
@@ -74,6 +84,20 @@ type Stats struct {
 	// SourceTimeFallbacks counts samples that carried no SourceTimestamp,
 	// whose source time is the ServerTimestamp or the receive time instead.
 	SourceTimeFallbacks uint64
+	// LastData is when the last sample was received (zero before the
+	// first).
+	LastData time.Time
+	// ClockSkew is the server's clock minus the agent's, measured by the
+	// last heartbeat read of the server's CurrentTime; SkewKnown is false
+	// until one succeeded.
+	ClockSkew time.Duration
+	SkewKnown bool
+	// Heartbeats and HeartbeatFailures count reads of the server's
+	// CurrentTime; heartbeatMisses failures in a row rebuild the session.
+	Heartbeats        uint64
+	HeartbeatFailures uint64
+	// Polls counts poll cycles (read_mode poll).
+	Polls uint64
 }
 
 // New returns a reader for src that delivers samples to sink. It does no
@@ -88,19 +112,41 @@ func New(src config.Source, sink Sink, logger *slog.Logger) *Reader {
 		logger:   logger.With("source", src.Name, "endpoint", src.Endpoint),
 		problems: map[int]string{},
 		fellBack: map[int]bool{},
+
+		heartbeatEvery: heartbeatEvery,
+		states:         newPointStates(pointIDs(src.Points)),
 	}
+}
+
+func pointIDs(points []config.Point) []string {
+	ids := make([]string, len(points))
+	for i, p := range points {
+		ids[i] = p.ID
+	}
+	return ids
 }
 
 // Stats returns the reader's counters.
 func (r *Reader) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Received:            r.received.Load(),
 		Connected:           r.connected.Load(),
 		Reconnects:          r.reconnects.Load(),
 		BadItems:            int(r.badItems.Load()),
 		Unresolved:          int(r.unresolved.Load()),
 		SourceTimeFallbacks: r.fallbacks.Load(),
+		ClockSkew:           time.Duration(r.skewNs.Load()),
+		SkewKnown:           r.skewKnown.Load(),
+		Heartbeats:          r.heartbeats.Load(),
+		HeartbeatFailures:   r.heartbeatFailures.Load(),
+		Polls:               r.polls.Load(),
 	}
+	r.states.mu.Lock()
+	if r.states.lastNs != 0 {
+		st.LastData = time.Unix(0, r.states.lastNs)
+	}
+	r.states.mu.Unlock()
+	return st
 }
 
 // Run reads the source until ctx is done. It connects, reads the namespace
@@ -178,7 +224,35 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	}
 	nodes := r.resolve(info.namespaces)
 
-	s, err := r.subscribe(ctx, c, sub, info, nodes)
+	// The heartbeat runs beside the subscription or the poll loop and
+	// ends the session when the server stops answering.
+	hctx, stopHeartbeat := context.WithCancel(ctx)
+	var hbErr error
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		r.heartbeat(hctx, c, r.heartbeatEvery, func(err error) {
+			hbErr = err
+			stopHeartbeat()
+		})
+	}()
+	defer func() {
+		stopHeartbeat()
+		<-hbDone
+		if hbErr != nil && ctx.Err() == nil {
+			err = hbErr
+		}
+	}()
+
+	if r.src.ReadMode == "poll" {
+		r.connected.Store(true)
+		defer r.connected.Store(false)
+		r.logger.Info("OPC UA polling running", "namespaces", len(info.namespaces), "points", len(r.src.Points),
+			"unresolved", r.unresolved.Load(), "poll_interval", r.src.PollInterval)
+		return r.poll(hctx, c, info, nodes)
+	}
+
+	s, err := r.subscribe(hctx, c, sub, info, nodes)
 	if err != nil {
 		return false, err
 	}
@@ -189,7 +263,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 		"namespaces", len(info.namespaces), "points", len(r.src.Points), "monitored", s.monitoredCount(),
 		"unresolved", r.unresolved.Load(), "refused", r.badItems.Load(),
 		"publishing_interval", s.publishingInterval, "keep_alive", s.keepAlive, "watchdog", s.watchdog)
-	return s.run(ctx)
+	return s.run(hctx)
 }
 
 // newClient builds a gopcua client for src with gopcua's auto-reconnect

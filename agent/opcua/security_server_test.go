@@ -30,6 +30,7 @@ func newIdentity(t *testing.T, uri string) (pki.Dir, pki.Own) {
 // to rejected/ with a message telling how to trust it, and connects once
 // the operator trusted it, for every policy and mode.
 func TestSecureChannelTrustFlow(t *testing.T) {
+	t.Parallel()
 	_, serverID := newIdentity(t, "urn:test:server")
 	ts := startServer(t, serverOptions{identity: &serverID})
 	agentDir, _ := newIdentity(t, "urn:test:agent")
@@ -89,6 +90,7 @@ func TestSecureChannelTrustFlow(t *testing.T) {
 // The reader of a secure source keeps retrying while the certificate is
 // untrusted and starts delivering as soon as it is trusted.
 func TestReaderSecureAfterTrust(t *testing.T) {
+	t.Parallel()
 	_, serverID := newIdentity(t, "urn:test:server")
 	ts := startServer(t, serverOptions{identity: &serverID, update: 50 * time.Millisecond})
 	agentDir, _ := newIdentity(t, "urn:test:agent")

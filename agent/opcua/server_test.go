@@ -83,15 +83,19 @@ type testServer struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 
-	mu     sync.Mutex
-	nodes  map[string]*ua.DataValue
-	ids    map[string]*ua.NodeID
-	n      int
-	nsIdx  uint16
-	muted  atomic.Bool  // swallow publish requests
-	calls  atomic.Int64 // CreateMonitoredItems calls
-	reads  atomic.Int64 // Read calls
-	maxReq atomic.Int64 // largest CreateMonitoredItems call
+	mu    sync.Mutex
+	nodes map[string]*ua.DataValue
+	ids   map[string]*ua.NodeID
+	n     int
+	nsIdx uint16
+	muted atomic.Bool // swallow publish requests
+	// clockOffset shifts the server's CurrentTime (i=2258) from the real
+	// time; clockDead makes reads of it fail.
+	clockOffset atomic.Int64
+	clockDead   atomic.Bool
+	calls       atomic.Int64 // CreateMonitoredItems calls
+	reads       atomic.Int64 // Read calls
+	maxReq      atomic.Int64 // largest CreateMonitoredItems call
 }
 
 func freePort(t *testing.T) int {
@@ -236,6 +240,14 @@ func (ts *testServer) read(r ua.Request) (ua.Response, error) {
 	ts.reads.Add(1)
 	results := make([]*ua.DataValue, len(req.NodesToRead))
 	for i, n := range req.NodesToRead {
+		if n.NodeID.Namespace() == 0 && n.NodeID.IntID() == id.Server_ServerStatus_CurrentTime {
+			if ts.clockDead.Load() {
+				return nil, ua.StatusBadInternalError
+			}
+			now := time.Now().Add(time.Duration(ts.clockOffset.Load()))
+			results[i] = &ua.DataValue{EncodingMask: ua.DataValueValue, Value: ua.MustVariant(now)}
+			continue
+		}
 		ns, err := ts.srv.Namespace(int(n.NodeID.Namespace()))
 		if err != nil {
 			results[i] = &ua.DataValue{EncodingMask: ua.DataValueStatusCode, Status: ua.StatusBadNodeIDUnknown}

@@ -10,6 +10,7 @@ import (
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/ua"
 
+	"github.com/lifeline-telemetry/lifeline/agent/config"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
@@ -146,13 +147,8 @@ func (s *subscription) monitor(ctx context.Context, chunk int, nodes []*ua.NodeI
 				AttributeID:  ua.AttributeIDValue,
 				DataEncoding: &ua.QualifiedName{},
 			},
-			MonitoringMode: ua.MonitoringModeReporting,
-			RequestedParameters: &ua.MonitoringParameters{
-				ClientHandle:     uint32(i),
-				SamplingInterval: float64(src.SamplingInterval.D()) / float64(time.Millisecond),
-				QueueSize:        max(src.QueueSize, 1),
-				DiscardOldest:    true,
-			},
+			MonitoringMode:      ua.MonitoringModeReporting,
+			RequestedParameters: monitoringParameters(src, i),
 		})
 	}
 	refused := 0
@@ -195,6 +191,34 @@ func (s *subscription) monitor(ctx context.Context, chunk int, nodes []*ua.NodeI
 	return nil
 }
 
+// monitoringParameters are point i's sampling interval (its own, or the
+// source's), queue and data change filter (its deadband, if any).
+func monitoringParameters(src config.Source, i int) *ua.MonitoringParameters {
+	p := src.Points[i]
+	sampling := src.SamplingInterval.D()
+	if p.SamplingInterval > 0 {
+		sampling = p.SamplingInterval.D()
+	}
+	mp := &ua.MonitoringParameters{
+		ClientHandle:     uint32(i),
+		SamplingInterval: float64(sampling) / float64(time.Millisecond),
+		QueueSize:        max(src.QueueSize, 1),
+		DiscardOldest:    true,
+	}
+	if d := p.Deadband; d != nil {
+		kind := ua.DeadbandTypeAbsolute
+		if d.Type == "percent" {
+			kind = ua.DeadbandTypePercent
+		}
+		mp.Filter = ua.NewExtensionObject(&ua.DataChangeFilter{
+			Trigger:       ua.DataChangeTriggerStatusValue,
+			DeadbandType:  uint32(kind),
+			DeadbandValue: d.Value,
+		})
+	}
+	return mp
+}
+
 // run sends publish requests and delivers their notifications until ctx
 // is done (nil) or the subscription fails. healthy reports whether any
 // publish response arrived.
@@ -229,10 +253,7 @@ func (s *subscription) run(ctx context.Context) (healthy bool, err error) {
 		}
 		lastSeq = msg.SequenceNumber
 		batch, err := s.samples(msg, received)
-		if len(batch) > 0 {
-			s.r.sink.Write(batch)
-			s.r.received.Add(uint64(len(batch)))
-		}
+		s.r.deliver(batch)
 		if err != nil {
 			return healthy, err
 		}

@@ -1,0 +1,91 @@
+package opcua
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/agent/config"
+)
+
+// The heartbeat measures the clock skew between the server's clock and
+// the agent's, and a server whose clock stops answering gets its session
+// rebuilt within heartbeatMisses periods.
+func TestHeartbeatSkewAndDeadServerClock(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, serverOptions{update: 50 * time.Millisecond})
+	ts.clockOffset.Store(int64(90 * time.Second))
+	rec := &recorder{}
+	r := New(plantSource(ts.endpoint), rec, testLogger(t))
+	r.heartbeatEvery = 100 * time.Millisecond
+	running(t, r)
+	waitFor(t, "a clock skew measurement", 10*time.Second, func() bool { return r.Stats().SkewKnown })
+	if skew := r.Stats().ClockSkew; skew < 89*time.Second || skew > 91*time.Second {
+		t.Fatalf("clock skew %s, want about 90s", skew)
+	}
+
+	ts.clockDead.Store(true)
+	waitFor(t, "the session to be rebuilt after the heartbeat failed", 10*time.Second, func() bool { return r.Stats().Reconnects >= 1 })
+	if st := r.Stats(); st.HeartbeatFailures < heartbeatMisses {
+		t.Errorf("stats %+v: want at least %d heartbeat failures", st, heartbeatMisses)
+	}
+	ts.clockDead.Store(false)
+	resumed := time.Now()
+	waitFor(t, "samples after the rebuild", 10*time.Second, func() bool { return everyPoint(rec.samples(resumed), 1) })
+	if st := r.Stats(); !st.Connected || st.LastData.Before(resumed) {
+		t.Errorf("stats after recovery %+v", st)
+	}
+}
+
+// A point whose value never changes is reported frozen; points that move
+// are not.
+func TestFrozenPoints(t *testing.T) {
+	t.Parallel()
+	vars := append([]testVar{{"STUCK", func(int) any { return 42.0 }}}, plantVars...)
+	ts := startServer(t, serverOptions{vars: vars, update: 50 * time.Millisecond})
+	src := plantSource(ts.endpoint, config.Point{ID: "stuck", Node: node("STUCK")})
+	rec := &recorder{}
+	r := New(src, rec, testLogger(t))
+	running(t, r)
+	waitFor(t, "samples", 10*time.Second, func() bool { return everyPoint(rec.samples(time.Time{}), 5) })
+	time.Sleep(1200 * time.Millisecond)
+	frozen := r.Frozen(time.Second, time.Now())
+	// (pt-T101.LSHH flips on every update, but gopcua's server queues one
+	// value per item, so with two updates per publishing interval it may
+	// look frozen too; it is not checked.)
+	isFrozen := map[string]bool{}
+	for _, st := range frozen {
+		isFrozen[st.PointID] = true
+	}
+	if !isFrozen["stuck"] || isFrozen["pt-T101.LT"] || isFrozen["pt-T102.PT"] || isFrozen["pt-T101.CNT"] || isFrozen["pt-T101.TAG"] {
+		t.Fatalf("frozen %+v, want the stuck point and none of the moving ones", frozen)
+	}
+	for _, st := range r.PointStates() {
+		if st.LastSample.IsZero() || st.LastChange.IsZero() {
+			t.Errorf("state %+v", st)
+		}
+	}
+}
+
+// Poll mode reads every point each poll interval and delivers only what
+// changed: every point arrives, source times strictly increase per point.
+func TestReaderPollMode(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, serverOptions{update: 100 * time.Millisecond})
+	src := plantSource(ts.endpoint)
+	src.ReadMode, src.PollInterval = "poll", config.Duration(30*time.Millisecond)
+	rec := &recorder{}
+	r := New(src, rec, testLogger(t))
+	stop := running(t, r)
+	waitFor(t, "polled samples", 10*time.Second, func() bool { return everyPoint(rec.samples(time.Time{}), 4) })
+	stop()
+	got := rec.samples(time.Time{})
+	checkPlantSamples(t, got)
+	polls := r.Stats().Polls
+	// about three polls per update: most find nothing new.
+	if n := len(got["pt-T101.LT"]); uint64(n) >= polls {
+		t.Errorf("%d samples in %d polls: unchanged values were sent again", n, polls)
+	}
+	if ts.reads.Load() < int64(polls) {
+		t.Errorf("%d reads for %d polls", ts.reads.Load(), polls)
+	}
+}
