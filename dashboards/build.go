@@ -78,7 +78,7 @@ func build(park, kind, site string, o Options) (Dashboard, error) {
 	case KindAgents:
 		agents(b)
 	case KindAlarms:
-		b.variable("site", "var_site.sql")
+		b.multiVariable("site", "var_site.sql")
 		alarms(b)
 	default:
 		return Dashboard{}, fmt.Errorf("unknown dashboard kind %q", kind)
@@ -163,6 +163,18 @@ func (b *builder) variable(name, file string) {
 		"definition": sql,
 		"refresh":    1, "sort": 1, "multi": false, "includeAll": false, "hide": 0,
 	})
+}
+
+// multiVariable adds a drop-down of several values with "All"; queries
+// read it as IN (${name:singlequote}).
+func (b *builder) multiVariable(name, file string) {
+	b.variable(name, file)
+	if b.err != nil {
+		return
+	}
+	v := b.vars[len(b.vars)-1].(map[string]any)
+	v["multi"], v["includeAll"] = true, true
+	v["current"] = map[string]any{"text": []any{"All"}, "value": []any{"$__all"}}
 }
 
 // annotation overlays a query's time spans on every time-series panel.
@@ -281,7 +293,7 @@ func unitOverride(column, unit string) map[string]any {
 // H/L orange.
 var stateColors = map[string]string{
 	"OK": green, "H": orange, "L": orange, "S1": orange, "HH": red, "LL": red, "S2": red,
-	"OOS": grey, "NODATA": grey,
+	"OOS": grey, "NODATA": grey, "bad_quality": grey, "stale": grey,
 }
 
 // levelColors colour a hazard source's level (GB 18218: 1 is the most
@@ -289,6 +301,9 @@ var stateColors = map[string]string{
 var levelColors = map[string]string{"1": red, "2": orange, "3": yellow, "4": blue}
 
 var onlineColors = map[string]string{"1": green, "0": red}
+
+// priorityColors colour alarm priorities, 1 the most urgent.
+var priorityColors = map[string]string{"1": red, "2": orange, "3": yellow, "4": blue}
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))

@@ -20,7 +20,15 @@ func overview(b *builder) {
 			colored("state", b.valueMap("state", stateColors)),
 		},
 		trans: b.rename("level", "hazard_code", "hazard_name", "site_id", "points", "alarming", "state")})
-	b.add(panel{typ: "table", key: "overview.gaps", file: "overview_gaps.sql", w: 24, h: 8,
+	b.add(panel{typ: "bargauge", key: "overview.alarms", file: "overview_alarms.sql", w: 8, h: 8,
+		opts: map[string]any{"orientation": "horizontal", "displayMode": "basic",
+			"reduceOptions": map[string]any{"calcs": []any{"lastNotNull"}, "values": true, "fields": "/^active$/"}},
+		field: map[string]any{"displayName": "${__data.fields.priority}",
+			"color": map[string]any{"mode": "thresholds"},
+			"thresholds": map[string]any{"mode": "absolute", "steps": []any{
+				map[string]any{"color": green, "value": nil}, map[string]any{"color": red, "value": 1}}}},
+		over: []any{colored("priority", b.valueMap("priority", priorityColors))}})
+	b.add(panel{typ: "table", key: "overview.gaps", file: "overview_gaps.sql", w: 16, h: 8,
 		trans: b.rename("from_ts", "to_ts", "site_id", "points", "samples", "reason")})
 }
 
@@ -108,6 +116,37 @@ func agents(b *builder) {
 }
 
 func alarms(b *builder) {
-	b.add(panel{typ: "table", key: "overview.gaps", file: "overview_gaps.sql", w: 24, h: 8,
-		trans: b.rename("from_ts", "to_ts", "site_id", "points", "samples", "reason")})
+	b.add(panel{typ: "table", key: "alarms.kpi", file: "alarms_kpi.sql", w: 24, h: 4,
+		over:  []any{unitOverride("flood_share", "percentunit"), unitOverride("avg_per_10min", "none")},
+		trans: b.rename("alarms", "avg_per_10min", "max_per_10min", "flood_share", "chattering", "stale")})
+	b.add(panel{typ: "table", key: "alarms.active", file: "alarms_active.sql", w: 24, h: 9,
+		over: []any{
+			colored("priority", b.valueMap("priority", priorityColors)),
+			colored("condition", b.valueMap("state", stateColors)),
+			unitOverride("active_s", "s"),
+		},
+		trans: b.rename("raised_at", "site_id", "point_id", "condition", "priority", "value", "limit_value",
+			"active_s", "hazard_code", "backfill")})
+	// ISA-18.2: about one alarm per 10 minutes is manageable, more than 10 a flood.
+	b.add(panel{typ: "timeseries", key: "alarms.rate", file: "alarms_rate.sql", w: 12, h: 8,
+		field: map[string]any{
+			"custom": map[string]any{"drawStyle": "bars", "thresholdsStyle": map[string]any{"mode": "line+area"}},
+			"thresholds": map[string]any{"mode": "absolute", "steps": []any{
+				map[string]any{"color": "transparent", "value": nil},
+				map[string]any{"color": orange, "value": 2},
+				map[string]any{"color": red, "value": 10}}}}})
+	b.add(panel{typ: "table", key: "alarms.bad_actors", file: "alarms_bad_actors.sql", w: 12, h: 8,
+		over: []any{
+			colored("condition", b.valueMap("state", stateColors)),
+			unitOverride("total_active_s", "s"),
+		},
+		trans: b.rename("site_id", "point_id", "condition", "raises", "max_per_minute", "total_active_s")})
+	b.add(panel{typ: "table", key: "alarms.history", file: "alarms_history.sql", w: 24, h: 10,
+		over: []any{
+			colored("priority", b.valueMap("priority", priorityColors)),
+			colored("condition", b.valueMap("state", stateColors)),
+			unitOverride("duration_s", "s"),
+		},
+		trans: b.rename("raised_at", "cleared_at", "site_id", "point_id", "condition", "priority", "value",
+			"limit_value", "peak_value", "duration_s", "state")})
 }

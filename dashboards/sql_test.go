@@ -31,6 +31,15 @@ const (
 // variable's own query returns.
 var preferred = map[string]string{"site": "ENT01", "hazard": "HZ-01", "point": "T101.LT"}
 
+// ranges are the dashboard time ranges every query runs with, each with the
+// interval Grafana would choose for about 1000 points: the point trend
+// reads raw samples, minute and hour rollups across them.
+var ranges = []struct{ span, interval time.Duration }{
+	{6 * time.Hour, 20 * time.Second},
+	{3 * 24 * time.Hour, 5 * time.Minute},
+	{60 * 24 * time.Hour, 90 * time.Minute},
+}
+
 func TestEveryPanelQueryRunsOnClickHouse(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -46,43 +55,45 @@ func TestEveryPanelQueryRunsOnClickHouse(t *testing.T) {
 			continue // the queries are the same; the Chinese run executes them
 		}
 		for _, d := range ds {
-			t.Run(d.UID, func(t *testing.T) {
-				e := expander{from: now.Add(-6 * time.Hour), to: now.Add(time.Minute), interval: time.Minute,
-					vars: map[string][]string{}}
-				for k, v := range d.Constants() {
-					e.vars[k] = []string{v}
-				}
-				for _, q := range d.Queries() {
-					sql, err := e.expand(q.SQL)
-					if err != nil {
-						t.Errorf("%s (%s): %v", q.Name, q.File, err)
-						continue
+			for _, rg := range ranges {
+				t.Run(d.UID+"/"+rg.span.String(), func(t *testing.T) {
+					e := expander{from: now.Add(-rg.span), to: now.Add(time.Minute), interval: rg.interval,
+						vars: map[string][]string{}}
+					for k, v := range d.Constants() {
+						e.vars[k] = []string{v}
 					}
-					cols, rows, err := run(ctx, conn, sql)
-					if err != nil {
-						t.Errorf("%s (%s): %v\n%s", q.Name, q.File, err, sql)
-						continue
-					}
-					if !slices.Equal(cols, q.Columns) {
-						t.Errorf("%s (%s): columns %v, file declares %v", q.Name, q.File, cols, q.Columns)
-					}
-					if len(rows) == 0 {
-						t.Errorf("%s (%s): no rows on the seeded data", q.Name, q.File)
-						continue
-					}
-					if name, ok := strings.CutPrefix(q.Name, "variable "); ok {
-						want := preferred[name]
-						var vals []string
-						for _, r := range rows {
-							vals = append(vals, r[0])
+					for _, q := range d.Queries() {
+						sql, err := e.expand(q.SQL)
+						if err != nil {
+							t.Errorf("%s (%s): %v", q.Name, q.File, err)
+							continue
 						}
-						if !slices.Contains(vals, want) {
-							t.Fatalf("variable %s offers %v, want %s among them", name, vals, want)
+						cols, rows, err := run(ctx, conn, sql)
+						if err != nil {
+							t.Errorf("%s (%s): %v\n%s", q.Name, q.File, err, sql)
+							continue
 						}
-						e.vars[name] = []string{want}
+						if !slices.Equal(cols, q.Columns) {
+							t.Errorf("%s (%s): columns %v, file declares %v", q.Name, q.File, cols, q.Columns)
+						}
+						if len(rows) == 0 {
+							t.Errorf("%s (%s): no rows on the seeded data", q.Name, q.File)
+							continue
+						}
+						if name, ok := strings.CutPrefix(q.Name, "variable "); ok {
+							want := preferred[name]
+							var vals []string
+							for _, r := range rows {
+								vals = append(vals, r[0])
+							}
+							if !slices.Contains(vals, want) {
+								t.Fatalf("variable %s offers %v, want %s among them", name, vals, want)
+							}
+							e.vars[name] = []string{want}
+						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
 }
@@ -125,6 +136,55 @@ func TestParkSeesOnlyItsEnterprises(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The alarm KPIs count what was seeded, and a site of another park named in
+// the drop-down (e.g. through the URL) still shows nothing of it.
+func TestAlarmKPIsAndIsolation(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, now := seeded(t, ctx)
+	ds, err := dashboards.Build(dashboards.Park{Name: parkA}, dashboards.Options{DatasourceUID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := expander{from: now.Add(-6 * time.Hour), to: now.Add(time.Minute), interval: time.Minute,
+		vars: map[string][]string{"park": {parkA}, "site": {"ENT01", "ENT02", "OTHER1"}}}
+	got := map[string][][]string{}
+	for _, d := range ds {
+		if d.Kind != dashboards.KindAlarms {
+			continue
+		}
+		for _, q := range d.Queries() {
+			if !strings.HasPrefix(q.Name, "panel ") {
+				continue
+			}
+			sql, err := e.expand(q.SQL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, rows, err := run(ctx, conn, sql)
+			if err != nil {
+				t.Fatalf("%s: %v", q.File, err)
+			}
+			got[q.File] = rows
+		}
+	}
+	// alarms, avg per 10 min, max per 10 min, flood share, chattering, stale
+	kpi := got["alarms_kpi.sql"]
+	if len(kpi) != 1 || kpi[0][0] != "6" || kpi[0][2] != "4" || kpi[0][4] != "1" || kpi[0][5] != "1" {
+		t.Errorf("KPIs: %v, want 6 alarms, peak 4 per 10 min, 1 chattering, 1 stale", kpi)
+	}
+	for file, rows := range got {
+		for _, r := range rows {
+			if slices.Contains(r, "OTHER1") || slices.Contains(r, "X1") {
+				t.Errorf("%s shows park B's alarm: %v", file, r)
+			}
+		}
+	}
+	if n := len(got["alarms_active.sql"]); n != 2 { // the level HH and the stale bad-quality alarm
+		t.Errorf("%d active alarms, want 2: %v", n, got["alarms_active.sql"])
 	}
 }
 
@@ -272,6 +332,34 @@ func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 		t.Fatal(err)
 	}
 	if err := gb.Send(); err != nil {
+		t.Fatal(err)
+	}
+	// Alarms of ENT01: the level HH still active, a chattering gas
+	// detector, a temperature H raised and cleared, one stale alarm; and
+	// one of the other park, which park A must never see.
+	eb, err := conn.PrepareBatch(ctx, "INSERT INTO alarm_events (site_id, point_id, condition, priority, state, "+
+		"raised_at, raised_ns, cleared_at, cleared_ns, duration_s, value, limit_value, peak_value, hazard_code, version)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alarm := func(site, point, cond string, prio uint8, raised time.Time, cleared time.Duration, v, limit float64) {
+		state, version, clearedAt := "active", uint8(1), time.Unix(0, 0).UTC()
+		if cleared > 0 {
+			state, version, clearedAt = "cleared", 2, raised.Add(cleared)
+		}
+		if err := eb.Append(site, point, cond, prio, state, raised, raised.UnixNano(), clearedAt, clearedAt.UnixNano(),
+			cleared.Seconds(), v, limit, v, "HZ-01", version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alarm("ENT01", "T101.LT", "HH", 1, now.Add(-10*time.Minute), 0, 9.1, 9)
+	for i := range 4 {
+		alarm("ENT01", "GT101", "S1", 2, now.Truncate(time.Minute).Add(-30*time.Minute).Add(time.Duration(i)*10*time.Second), 5*time.Second, 26, 25)
+	}
+	alarm("ENT01", "T101.TT", "H", 3, now.Add(-100*time.Minute), 20*time.Minute, 41, 40)
+	alarm("ENT01", "T101.PT", "bad_quality", 4, now.Add(-30*time.Hour), 0, 0, 0)
+	alarm("OTHER1", "X1", "HH", 1, now.Add(-5*time.Minute), 0, 9, 8)
+	if err := eb.Send(); err != nil {
 		t.Fatal(err)
 	}
 	return conn, now
