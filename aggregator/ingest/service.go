@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -44,11 +45,14 @@ type Options struct {
 	// ClickHouse queries), so a reconnect storm after a network outage
 	// queues instead of swamping the database.
 	MaxHandshakes int
+	// MaxStreams bounds agent streams open at once; more are refused with
+	// ResourceExhausted and the agents retry with backoff.
+	MaxStreams int
 }
 
 // DefaultOptions returns the options used when none are configured.
 func DefaultOptions() Options {
-	return Options{MaxBatchSamples: 50000, RequirePeerIdentity: true, MaxHandshakes: 16}
+	return Options{MaxBatchSamples: 50000, RequirePeerIdentity: true, MaxHandshakes: 16, MaxStreams: int(DefaultServerConfig().MaxStreams)}
 }
 
 // Service implements lifelinev1.IngestServer.
@@ -66,6 +70,7 @@ type Service struct {
 	now        func() time.Time
 
 	sessions sessions
+	open     atomic.Int64
 	// receivers are the goroutines blocked in stream.Recv; a handler that
 	// ends early cannot wait for its own, so the Service owns them.
 	receivers sync.WaitGroup
@@ -98,6 +103,11 @@ func (s *Service) ConnectedSites() int { return s.sessions.count() }
 func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
+	if n := s.open.Add(1); s.opts.MaxStreams > 0 && n > int64(s.opts.MaxStreams) {
+		s.open.Add(-1)
+		return status.Errorf(codes.ResourceExhausted, "aggregator serves %d agent streams already; retry later", s.opts.MaxStreams)
+	}
+	defer s.open.Add(-1)
 
 	first, err := stream.Recv()
 	if err != nil {

@@ -88,7 +88,7 @@ type fixture struct {
 	client lifelinev1.IngestClient
 }
 
-func start(t *testing.T) *fixture {
+func start(t *testing.T, adjust ...func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{
 		ledger: &memLedger{committed: map[string][]*lifelinev1.SeqRange{}, catalogs: map[string][]*lifelinev1.Point{}, stored: map[store.SampleKey]struct{}{}},
@@ -98,6 +98,9 @@ func start(t *testing.T) *fixture {
 	opts := DefaultOptions()
 	opts.RequirePeerIdentity = false
 	opts.MaxBatchSamples = 100
+	for _, a := range adjust {
+		a(&opts)
+	}
 	svc := NewService(f.ledger, f.writer, nil, opts, NewMetrics(nil), logger)
 	cfg := DefaultServerConfig()
 	cfg.Listen = "127.0.0.1:0"
@@ -466,4 +469,22 @@ func TestInitialValuesAlreadyStoredAreDropped(t *testing.T) {
 		t.Fatalf("stored %v", got)
 	}
 	st.CloseSend()
+}
+
+func TestStreamLimit(t *testing.T) {
+	f := start(t, func(o *Options) { o.MaxStreams = 1 })
+	first, _ := open(t, f, "S1", "A")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	second, err := f.client.Stream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Send(hello("S2", "A")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.Recv(); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("second agent: %v, want ResourceExhausted", err)
+	}
+	first.CloseSend()
 }

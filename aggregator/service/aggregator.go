@@ -63,6 +63,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 
 	opts := ingest.DefaultOptions()
 	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
+	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
 	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, a.logger.With("component", "heartbeats"))
 	writing.Go(func() { heartbeats.Run(writeCtx) })
 	svc := ingest.NewService(st, writer, heartbeats, opts, ingest.NewMetrics(a.registry), a.logger.With("component", "ingest"))
