@@ -111,6 +111,9 @@ ORDER BY site_id`
 
 	stmts := []string{samples, ingestBatches, ingestBatchesMV, points, sites}
 	stmts = append(stmts, gapsDDL(caps), agentsDDL(caps))
+	stmts = append(stmts, rollupDDL(caps)...)
+	stmts = append(stmts, registryDDL(caps)...)
+	stmts = append(stmts, alarmDDL(caps)...)
 	return stmts
 }
 

@@ -1,0 +1,79 @@
+package store
+
+// Rollup tables: per point and per minute or hour, maintained by ClickHouse
+// through materialized views on samples, so long trends read rollups rather
+// than raw rows.
+const (
+	TableSamples1m = "samples_1m"
+	TableSamples1h = "samples_1h"
+	ViewSamples1m  = "samples_1m_mv"
+	ViewSamples1h  = "samples_1h_mv"
+)
+
+// rollupDDL returns the rollup tables and the views that feed them.
+//
+// Every column is an aggregate state, read with the matching -Merge
+// function (see docs/schema.md). min, max and last are idempotent; the
+// counts and the sum would count a batch inserted twice, which Insert
+// prevents by skipping batches the ledger already holds (see skipCommitted
+// and docs/schema.md, "Deduplication").
+func rollupDDL(caps Capabilities) []string {
+	lc := lowCardinality(caps)
+	table := func(name string) string {
+		return `CREATE TABLE IF NOT EXISTS ` + name + ` (
+    site_id    ` + lc("String") + `,
+    point_id   ` + lc("String") + `,
+    bucket     DateTime('UTC'),
+    samples    AggregateFunction(count),
+    bad        AggregateFunction(sum, UInt64),
+    numeric    AggregateFunction(sum, UInt64),
+    sum_value  AggregateFunction(sum, Float64),
+    min_value  AggregateFunction(min, Float64),
+    max_value  AggregateFunction(max, Float64),
+    last_value AggregateFunction(argMax, Float64, Int64),
+    last_ns    AggregateFunction(max, Int64)
+) ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (site_id, point_id, bucket)`
+	}
+	// Numeric aggregates take good, finite number and bool samples only:
+	// the others become NULL, which the aggregate functions skip (and the
+	// state types stay plain, so 18.16 and current servers agree). 18.16
+	// cannot push a block through a view whose FROM is a subquery, so the
+	// condition is written out in each column.
+	const ok = "(good = 1 AND value_type != 'text' AND isFinite(value))"
+	view := func(name, target, bucket string) string {
+		return `CREATE MATERIALIZED VIEW IF NOT EXISTS ` + name + ` TO ` + target + ` AS
+SELECT
+    site_id,
+    point_id,
+    ` + bucket + ` AS bucket,
+    countState() AS samples,
+    sumState(toUInt64(good = 0)) AS bad,
+    sumState(toUInt64(` + ok + `)) AS numeric,
+    sumState(if(` + ok + `, value, NULL)) AS sum_value,
+    minState(if(` + ok + `, value, NULL)) AS min_value,
+    maxState(if(` + ok + `, value, NULL)) AS max_value,
+    argMaxState(if(` + ok + `, value, NULL), ts_ns) AS last_value,
+    maxState(if(` + ok + `, ts_ns, NULL)) AS last_ns
+FROM samples
+GROUP BY site_id, point_id, bucket`
+	}
+	return []string{
+		table(TableSamples1m),
+		view(ViewSamples1m, TableSamples1m, "toStartOfMinute(ts)"),
+		table(TableSamples1h),
+		view(ViewSamples1h, TableSamples1h, "toStartOfHour(ts)"),
+	}
+}
+
+// lowCardinality returns a function wrapping a type in LowCardinality when
+// the server has it.
+func lowCardinality(caps Capabilities) func(string) string {
+	return func(t string) string {
+		if caps.LowCardinality {
+			return "LowCardinality(" + t + ")"
+		}
+		return t
+	}
+}
