@@ -24,7 +24,7 @@ type gapAcc struct {
 	whole  bool
 }
 
-func (l *gapLog) add(reason string, samples []*lifelinev1.Sample) {
+func (l *gapLog) add(reason string, seq uint64, samples []*lifelinev1.Sample) {
 	if len(samples) == 0 {
 		return
 	}
@@ -49,6 +49,7 @@ func (l *gapLog) add(reason string, samples []*lifelinev1.Sample) {
 		}
 	}
 	acc.gap.Samples += uint64(len(samples))
+	acc.gap.Batches = append(acc.gap.Batches, &lifelinev1.DroppedBatch{Seq: seq, Samples: uint64(len(samples))})
 }
 
 // take returns the accumulated gaps and starts afresh.
@@ -82,7 +83,7 @@ func (b *Batcher) Dropped(seq uint64, data []byte) {
 	}
 	b.dropped.Add(uint64(len(batch.Samples)))
 	b.mu.Lock()
-	b.gaps.add("buffer_full", batch.Samples)
+	b.gaps.add("buffer_full", seq, batch.Samples)
 	// Gaps the dropped batch itself carried are still owed to the aggregator.
 	b.carried = append(b.carried, batch.Gaps...)
 	b.mu.Unlock()

@@ -259,11 +259,15 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 		if err := ctx.Err(); err != nil {
 			return err // replaced: the newer stream owns this site's sequence now
 		}
-		if len(batch.GetGaps()) > 0 {
-			s.logger.Warn("agent reports lost data", "site", site, "seq", batch.GetSeq(), "gaps", len(batch.GetGaps()),
-				"samples", batch.GetGaps()[0].GetSamples(), "reason", batch.GetGaps()[0].GetReason())
+		gaps, err := s.settleGaps(ctx, site, batch.GetGaps())
+		if err != nil {
+			return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
 		}
-		sb := &store.Batch{SiteID: site, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: batch.GetGaps()}
+		if len(gaps) > 0 {
+			s.logger.Warn("agent reports lost data", "site", site, "seq", batch.GetSeq(), "gaps", len(gaps),
+				"samples", gaps[0].GetSamples(), "reason", gaps[0].GetReason())
+		}
+		sb := &store.Batch{SiteID: site, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
 		pending.Add(1)
 		err = s.writer.Submit(ctx, sb, func(err error) {
 			defer pending.Done()
@@ -408,4 +412,51 @@ func (s *Service) dropStored(ctx context.Context, site string, samples []*lifeli
 		kept = append(kept, smp)
 	}
 	return kept, len(samples) - len(kept), nil
+}
+
+// settleGaps removes from gap records the dropped batches ClickHouse has
+// after all: a batch sent just before a link failed may have committed
+// while its ack was lost, and then been dropped from the full buffer.
+func (s *Service) settleGaps(ctx context.Context, site string, gaps []*lifelinev1.Gap) ([]*lifelinev1.Gap, error) {
+	var from uint64
+	for _, g := range gaps {
+		for _, b := range g.GetBatches() {
+			if from == 0 || b.GetSeq() < from {
+				from = b.GetSeq()
+			}
+		}
+	}
+	if from == 0 {
+		return gaps, nil
+	}
+	committed, err := s.ledger.Committed(ctx, site, from)
+	if err != nil {
+		return nil, fmt.Errorf("check dropped batches: %w", err)
+	}
+	isCommitted := func(seq uint64) bool {
+		for _, r := range committed {
+			if seq >= r.GetFirst() && seq <= r.GetLast() {
+				return true
+			}
+		}
+		return false
+	}
+	kept := gaps[:0]
+	for _, g := range gaps {
+		listed := len(g.GetBatches()) > 0
+		batches := g.GetBatches()[:0]
+		for _, b := range g.GetBatches() {
+			if isCommitted(b.GetSeq()) {
+				g.Samples -= min(g.Samples, b.GetSamples())
+				continue
+			}
+			batches = append(batches, b)
+		}
+		g.Batches = batches
+		// A gap that listed no batches (a damaged buffer) stands as sent.
+		if !listed || g.GetSamples() > 0 {
+			kept = append(kept, g)
+		}
+	}
+	return kept, nil
 }

@@ -780,11 +780,16 @@ func (x *Batch) GetGaps() []*Gap {
 type Gap struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The points affected; empty means the whole site.
-	PointIds      []string `protobuf:"bytes,1,rep,name=point_ids,json=pointIds,proto3" json:"point_ids,omitempty"`
-	FromNs        int64    `protobuf:"varint,2,opt,name=from_ns,json=fromNs,proto3" json:"from_ns,omitempty"` // oldest source time lost, Unix ns
-	ToNs          int64    `protobuf:"varint,3,opt,name=to_ns,json=toNs,proto3" json:"to_ns,omitempty"`       // newest source time lost, Unix ns
-	Samples       uint64   `protobuf:"varint,4,opt,name=samples,proto3" json:"samples,omitempty"`             // how many samples were lost
-	Reason        string   `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`                // e.g. buffer_full, buffer_corrupt
+	PointIds []string `protobuf:"bytes,1,rep,name=point_ids,json=pointIds,proto3" json:"point_ids,omitempty"`
+	FromNs   int64    `protobuf:"varint,2,opt,name=from_ns,json=fromNs,proto3" json:"from_ns,omitempty"` // oldest source time lost, Unix ns
+	ToNs     int64    `protobuf:"varint,3,opt,name=to_ns,json=toNs,proto3" json:"to_ns,omitempty"`       // newest source time lost, Unix ns
+	Samples  uint64   `protobuf:"varint,4,opt,name=samples,proto3" json:"samples,omitempty"`             // how many samples were lost
+	Reason   string   `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`                // e.g. buffer_full, buffer_corrupt
+	// The buffered batches dropped, when the loss was of whole batches. A
+	// batch sent just before the link failed may have been committed after
+	// all; the aggregator checks these against its ledger and counts only
+	// what it never stored.
+	Batches       []*DroppedBatch `protobuf:"bytes,6,rep,name=batches,proto3" json:"batches,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -854,6 +859,65 @@ func (x *Gap) GetReason() string {
 	return ""
 }
 
+func (x *Gap) GetBatches() []*DroppedBatch {
+	if x != nil {
+		return x.Batches
+	}
+	return nil
+}
+
+type DroppedBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Samples       uint64                 `protobuf:"varint,2,opt,name=samples,proto3" json:"samples,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DroppedBatch) Reset() {
+	*x = DroppedBatch{}
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DroppedBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DroppedBatch) ProtoMessage() {}
+
+func (x *DroppedBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DroppedBatch.ProtoReflect.Descriptor instead.
+func (*DroppedBatch) Descriptor() ([]byte, []int) {
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DroppedBatch) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *DroppedBatch) GetSamples() uint64 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
 // Status is the agent's periodic heartbeat: its backlog and its sources.
 type Status struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -871,7 +935,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +947,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +960,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{10}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Status) GetTimeNs() int64 {
@@ -969,7 +1033,7 @@ type SourceStatus struct {
 
 func (x *SourceStatus) Reset() {
 	*x = SourceStatus{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1045,7 @@ func (x *SourceStatus) String() string {
 func (*SourceStatus) ProtoMessage() {}
 
 func (x *SourceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1058,7 @@ func (x *SourceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceStatus.ProtoReflect.Descriptor instead.
 func (*SourceStatus) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{11}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SourceStatus) GetName() string {
@@ -1056,7 +1120,7 @@ type Sample struct {
 
 func (x *Sample) Reset() {
 	*x = Sample{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1132,7 @@ func (x *Sample) String() string {
 func (*Sample) ProtoMessage() {}
 
 func (x *Sample) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1145,7 @@ func (x *Sample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sample.ProtoReflect.Descriptor instead.
 func (*Sample) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{12}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Sample) GetPointId() string {
@@ -1197,7 +1261,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1273,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1286,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{13}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1258,7 +1322,7 @@ type Rejection struct {
 
 func (x *Rejection) Reset() {
 	*x = Rejection{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1334,7 @@ func (x *Rejection) String() string {
 func (*Rejection) ProtoMessage() {}
 
 func (x *Rejection) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1347,7 @@ func (x *Rejection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rejection.ProtoReflect.Descriptor instead.
 func (*Rejection) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{14}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Rejection) GetIndex() uint32 {
@@ -1379,13 +1443,17 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
 	"\asamples\x18\x02 \x03(\v2\x13.lifeline.v1.SampleR\asamples\x12\x1a\n" +
 	"\bbackfill\x18\x03 \x01(\bR\bbackfill\x12$\n" +
-	"\x04gaps\x18\x04 \x03(\v2\x10.lifeline.v1.GapR\x04gaps\"\x82\x01\n" +
+	"\x04gaps\x18\x04 \x03(\v2\x10.lifeline.v1.GapR\x04gaps\"\xb7\x01\n" +
 	"\x03Gap\x12\x1b\n" +
 	"\tpoint_ids\x18\x01 \x03(\tR\bpointIds\x12\x17\n" +
 	"\afrom_ns\x18\x02 \x01(\x03R\x06fromNs\x12\x13\n" +
 	"\x05to_ns\x18\x03 \x01(\x03R\x04toNs\x12\x18\n" +
 	"\asamples\x18\x04 \x01(\x04R\asamples\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xa8\x02\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x123\n" +
+	"\abatches\x18\x06 \x03(\v2\x19.lifeline.v1.DroppedBatchR\abatches\":\n" +
+	"\fDroppedBatch\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x18\n" +
+	"\asamples\x18\x02 \x01(\x04R\asamples\"\xa8\x02\n" +
 	"\x06Status\x12\x17\n" +
 	"\atime_ns\x18\x01 \x01(\x03R\x06timeNs\x12'\n" +
 	"\x0fbacklog_batches\x18\x02 \x01(\x04R\x0ebacklogBatches\x12#\n" +
@@ -1439,7 +1507,7 @@ func file_lifeline_v1_lifeline_proto_rawDescGZIP() []byte {
 	return file_lifeline_v1_lifeline_proto_rawDescData
 }
 
-var file_lifeline_v1_lifeline_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_lifeline_v1_lifeline_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_lifeline_v1_lifeline_proto_goTypes = []any{
 	(*AgentMessage)(nil),      // 0: lifeline.v1.AgentMessage
 	(*AggregatorMessage)(nil), // 1: lifeline.v1.AggregatorMessage
@@ -1451,33 +1519,35 @@ var file_lifeline_v1_lifeline_proto_goTypes = []any{
 	(*Welcome)(nil),           // 7: lifeline.v1.Welcome
 	(*Batch)(nil),             // 8: lifeline.v1.Batch
 	(*Gap)(nil),               // 9: lifeline.v1.Gap
-	(*Status)(nil),            // 10: lifeline.v1.Status
-	(*SourceStatus)(nil),      // 11: lifeline.v1.SourceStatus
-	(*Sample)(nil),            // 12: lifeline.v1.Sample
-	(*Ack)(nil),               // 13: lifeline.v1.Ack
-	(*Rejection)(nil),         // 14: lifeline.v1.Rejection
+	(*DroppedBatch)(nil),      // 10: lifeline.v1.DroppedBatch
+	(*Status)(nil),            // 11: lifeline.v1.Status
+	(*SourceStatus)(nil),      // 12: lifeline.v1.SourceStatus
+	(*Sample)(nil),            // 13: lifeline.v1.Sample
+	(*Ack)(nil),               // 14: lifeline.v1.Ack
+	(*Rejection)(nil),         // 15: lifeline.v1.Rejection
 }
 var file_lifeline_v1_lifeline_proto_depIdxs = []int32{
 	2,  // 0: lifeline.v1.AgentMessage.hello:type_name -> lifeline.v1.Hello
 	8,  // 1: lifeline.v1.AgentMessage.batch:type_name -> lifeline.v1.Batch
-	10, // 2: lifeline.v1.AgentMessage.status:type_name -> lifeline.v1.Status
+	11, // 2: lifeline.v1.AgentMessage.status:type_name -> lifeline.v1.Status
 	7,  // 3: lifeline.v1.AggregatorMessage.welcome:type_name -> lifeline.v1.Welcome
-	13, // 4: lifeline.v1.AggregatorMessage.ack:type_name -> lifeline.v1.Ack
+	14, // 4: lifeline.v1.AggregatorMessage.ack:type_name -> lifeline.v1.Ack
 	3,  // 5: lifeline.v1.Hello.points:type_name -> lifeline.v1.Point
 	4,  // 6: lifeline.v1.Point.limits:type_name -> lifeline.v1.Limits
 	5,  // 7: lifeline.v1.Point.hazard_source:type_name -> lifeline.v1.HazardSource
 	6,  // 8: lifeline.v1.Welcome.committed:type_name -> lifeline.v1.SeqRange
-	12, // 9: lifeline.v1.Batch.samples:type_name -> lifeline.v1.Sample
+	13, // 9: lifeline.v1.Batch.samples:type_name -> lifeline.v1.Sample
 	9,  // 10: lifeline.v1.Batch.gaps:type_name -> lifeline.v1.Gap
-	11, // 11: lifeline.v1.Status.sources:type_name -> lifeline.v1.SourceStatus
-	14, // 12: lifeline.v1.Ack.rejected:type_name -> lifeline.v1.Rejection
-	0,  // 13: lifeline.v1.Ingest.Stream:input_type -> lifeline.v1.AgentMessage
-	1,  // 14: lifeline.v1.Ingest.Stream:output_type -> lifeline.v1.AggregatorMessage
-	14, // [14:15] is the sub-list for method output_type
-	13, // [13:14] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	10, // 11: lifeline.v1.Gap.batches:type_name -> lifeline.v1.DroppedBatch
+	12, // 12: lifeline.v1.Status.sources:type_name -> lifeline.v1.SourceStatus
+	15, // 13: lifeline.v1.Ack.rejected:type_name -> lifeline.v1.Rejection
+	0,  // 14: lifeline.v1.Ingest.Stream:input_type -> lifeline.v1.AgentMessage
+	1,  // 15: lifeline.v1.Ingest.Stream:output_type -> lifeline.v1.AggregatorMessage
+	15, // [15:16] is the sub-list for method output_type
+	14, // [14:15] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_lifeline_v1_lifeline_proto_init() }
@@ -1496,7 +1566,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 	}
 	file_lifeline_v1_lifeline_proto_msgTypes[3].OneofWrappers = []any{}
 	file_lifeline_v1_lifeline_proto_msgTypes[4].OneofWrappers = []any{}
-	file_lifeline_v1_lifeline_proto_msgTypes[12].OneofWrappers = []any{
+	file_lifeline_v1_lifeline_proto_msgTypes[13].OneofWrappers = []any{
 		(*Sample_Number)(nil),
 		(*Sample_Flag)(nil),
 		(*Sample_Text)(nil),
@@ -1507,7 +1577,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lifeline_v1_lifeline_proto_rawDesc), len(file_lifeline_v1_lifeline_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
