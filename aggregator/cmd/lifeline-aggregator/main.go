@@ -69,6 +69,7 @@ func newRoot() *cobra.Command {
 			return nil
 		},
 	}
+	root.AddCommand(newCertsCmd())
 	root.AddCommand(run, migrate)
 	root.AddCommand(newProvision(&path))
 	return root
