@@ -103,17 +103,23 @@ func run() error {
 	}
 	procs = append(procs, sim)
 
+	tlsDir, err := makeCerts(root)
+	if err != nil {
+		return err
+	}
 	aggCfg := filepath.Join(root, "aggregator.yaml")
 	if err := os.WriteFile(aggCfg, []byte(fmt.Sprintf(`server:
-  listen: %s
-  tls:
-    insecure: true   # the demo's link stays on this machine
+  listen: %[1]s
+  tls:               # mutual TLS, certificates made by 'lifeline-aggregator certs'
+    cert_file: %[5]s/aggregator.crt
+    key_file: %[5]s/aggregator.key
+    client_ca_file: %[5]s/ca/ca.crt
 clickhouse:
-  addr: %s
-  database: %s
+  addr: %[2]s
+  database: %[3]s
 metrics:
-  listen: %s
-`, aggAddr, chAddr, db, aggMetrics)), 0o644); err != nil {
+  listen: %[4]s
+`, aggAddr, chAddr, db, aggMetrics, tlsDir)), 0o644); err != nil {
 		return err
 	}
 	agg, err := start(logs, "lifeline-aggregator", "run", "--config", aggCfg)
@@ -122,7 +128,7 @@ metrics:
 	}
 	procs = append(procs, agg)
 
-	agentCfg, err := agentConfig(root, simAddr, aggAddr, agentMetrics)
+	agentCfg, err := agentConfig(root, simAddr, aggAddr, agentMetrics, tlsDir)
 	if err != nil {
 		return err
 	}
@@ -175,7 +181,7 @@ metrics:
 
 // agentConfig writes the agent's config the way a plant rehearsing an
 // installation would: printed by the simulator, then adjusted.
-func agentConfig(root, simAddr, aggAddr, metricsAddr string) (string, error) {
+func agentConfig(root, simAddr, aggAddr, metricsAddr, tlsDir string) (string, error) {
 	out, err := exec.Command(binary("lifeline-plantsim"), "config",
 		"--endpoint", "opc.tcp://"+simAddr, "--aggregator", aggAddr,
 		"--buffer", filepath.Join(root, "agent-buffer"), "--site", site, "--points", loadPoints).Output()
@@ -187,12 +193,39 @@ func agentConfig(root, simAddr, aggAddr, metricsAddr string) (string, error) {
 		return "", fmt.Errorf("plantsim's agent config: %w", err)
 	}
 	cfg.Metrics.Listen = metricsAddr
+	cfg.Aggregator.TLS = agentconfig.TLS{
+		CAFile:     filepath.Join(tlsDir, "ca", "ca.crt"),
+		CertFile:   filepath.Join(tlsDir, site+".crt"),
+		KeyFile:    filepath.Join(tlsDir, site+".key"),
+		ServerName: "127.0.0.1",
+	}
 	data, err := cfg.Marshal()
 	if err != nil {
 		return "", err
 	}
 	path := filepath.Join(root, "agent.yaml")
 	return path, os.WriteFile(path, data, 0o644)
+}
+
+// makeCerts makes the link's CA, the aggregator's certificate and the demo
+// site's agent certificate the way an operator would, once per checkout.
+func makeCerts(root string) (string, error) {
+	dir := filepath.Join(root, "tls")
+	if _, err := os.Stat(filepath.Join(dir, site+".crt")); err == nil {
+		return dir, nil
+	}
+	_ = os.RemoveAll(dir)
+	ca := filepath.Join(dir, "ca")
+	for _, args := range [][]string{
+		{"certs", "init", "--dir", ca, "--name", "Lifeline demo CA"},
+		{"certs", "server", "--dir", ca, "--out", dir, "--host", "127.0.0.1", "--host", "localhost"},
+		{"certs", "agent", "--dir", ca, "--out", dir, "--site", site},
+	} {
+		if out, err := exec.Command(binary("lifeline-aggregator"), args...).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("lifeline-aggregator %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	return dir, nil
 }
 
 type process struct {
