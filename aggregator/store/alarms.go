@@ -1,5 +1,13 @@
 package store
 
+import (
+	"context"
+	"fmt"
+	"time"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
 // Alarm tables.
 const (
 	TableAlarmEvents = "alarm_events"
@@ -51,4 +59,203 @@ ORDER BY (site_id, point_id, condition, raised_ns)`
 ) ENGINE = ReplacingMergeTree(updated_ns)
 ORDER BY (site_id, point_id)`
 	return []string{events, state}
+}
+
+// AlarmEvent is one row of alarm_events: an alarm as raised, or as cleared.
+type AlarmEvent struct {
+	SiteID     string
+	PointID    string // "" for a site-wide alarm
+	Condition  string
+	Priority   uint8
+	Active     bool
+	RaisedNs   int64
+	ClearedNs  int64 // 0 while active
+	Value      float64
+	Limit      float64
+	Deadband   float64
+	Peak       float64
+	ClearValue float64
+	EndReason  string
+	Backfill   bool
+	Kind       string
+	Unit       string
+	HazardCode string
+	Equipment  string
+}
+
+const insertAlarmEvents = "INSERT INTO alarm_events (site_id, point_id, condition, priority, state, " +
+	"raised_at, raised_ns, cleared_at, cleared_ns, duration_s, value, limit_value, deadband, peak_value, " +
+	"clear_value, end_reason, backfill, kind, unit, hazard_code, equipment, evaluated_at, version)"
+
+// SaveAlarmEvents writes alarm rows. Writing the same event again is
+// harmless: rows with the same key collapse, the cleared one winning.
+func (s *Store) SaveAlarmEvents(ctx context.Context, events []AlarmEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return err
+	}
+	batch, err := conn.PrepareBatch(ctx, insertAlarmEvents)
+	if err != nil {
+		return fmt.Errorf("insert alarm events: prepare: %w", err)
+	}
+	defer batch.Abort()
+	now := time.Now().UTC()
+	for _, e := range events {
+		state, version := int8(1), uint8(1)
+		var cleared time.Time = dateTimeMin
+		var duration float64
+		if !e.Active {
+			state, version = 2, 2
+			cleared = clampDateTime(e.ClearedNs)
+			duration = float64(e.ClearedNs-e.RaisedNs) / 1e9
+		}
+		var backfill uint8
+		if e.Backfill {
+			backfill = 1
+		}
+		if err := batch.Append(e.SiteID, e.PointID, e.Condition, e.Priority, state,
+			clampDateTime(e.RaisedNs), e.RaisedNs, cleared, e.ClearedNs, duration,
+			e.Value, e.Limit, e.Deadband, e.Peak, e.ClearValue, e.EndReason, backfill,
+			e.Kind, e.Unit, e.HazardCode, e.Equipment, now, version); err != nil {
+			return permanent(fmt.Errorf("insert alarm events: %w", err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert alarm events (%d): %w", len(events), err)
+	}
+	return nil
+}
+
+// AlarmState is one checkpoint row of alarm_state.
+type AlarmState struct {
+	SiteID  string
+	PointID string
+	State   string
+}
+
+// SaveAlarmStates writes checkpoint rows; the newest per key wins.
+func (s *Store) SaveAlarmStates(ctx context.Context, states []AlarmState) error {
+	if len(states) == 0 {
+		return nil
+	}
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return err
+	}
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO alarm_state (site_id, point_id, state, updated_ns)")
+	if err != nil {
+		return fmt.Errorf("insert alarm state: prepare: %w", err)
+	}
+	defer batch.Abort()
+	version := uint64(time.Now().UnixNano())
+	for _, st := range states {
+		if err := batch.Append(st.SiteID, st.PointID, st.State, version); err != nil {
+			return permanent(fmt.Errorf("insert alarm state: %w", err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert alarm state (%d): %w", len(states), err)
+	}
+	return nil
+}
+
+// LoadAlarmStates reads the newest checkpoint row of every point and site.
+func (s *Store) LoadAlarmStates(ctx context.Context) ([]AlarmState, error) {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, "SELECT site_id, point_id, argMax(state, updated_ns) FROM alarm_state GROUP BY site_id, point_id")
+	if err != nil {
+		return nil, fmt.Errorf("load alarm state: %w", err)
+	}
+	defer rows.Close()
+	var out []AlarmState
+	for rows.Next() {
+		var st AlarmState
+		if err := rows.Scan(&st.SiteID, &st.PointID, &st.State); err != nil {
+			return nil, fmt.Errorf("load alarm state: %w", err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load alarm state: %w", err)
+	}
+	return out, nil
+}
+
+// LatestSeq returns the largest committed sequence number of a site (0 if
+// none).
+func (s *Store) LatestSeq(ctx context.Context, siteID string) (uint64, error) {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return 0, err
+	}
+	var seq uint64
+	if err := conn.QueryRow(ctx, "SELECT max(seq) FROM ingest_batches WHERE site_id = ?", siteID).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("latest batch of %s: %w", siteID, err)
+	}
+	return seq, nil
+}
+
+// ReplayBatches reads back the committed batches of a site with sequence
+// numbers in [from, to], in sequence order, and calls fn with each (samples
+// in point and source-time order). A batch stored twice comes back with
+// each sample twice. Memory is bounded by one batch.
+func (s *Store) ReplayBatches(ctx context.Context, siteID string, from, to uint64, fn func(*Batch) error) error {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return err
+	}
+	rows, err := conn.Query(ctx, `SELECT seq, backfill, point_id, ts_ns, value, value_text, value_type, status
+FROM samples WHERE site_id = ? AND seq >= ? AND seq <= ? ORDER BY seq, point_id, ts_ns`, siteID, from, to)
+	if err != nil {
+		return fmt.Errorf("replay batches of %s: %w", siteID, err)
+	}
+	defer rows.Close()
+	var cur *Batch
+	for rows.Next() {
+		var (
+			seq      uint64
+			backfill uint8
+			point    string
+			tsNs     int64
+			value    float64
+			text     string
+			vtype    string
+			status   uint32
+		)
+		if err := rows.Scan(&seq, &backfill, &point, &tsNs, &value, &text, &vtype, &status); err != nil {
+			return fmt.Errorf("replay batches of %s: %w", siteID, err)
+		}
+		if cur != nil && cur.Seq != seq {
+			if err := fn(cur); err != nil {
+				return err
+			}
+			cur = nil
+		}
+		if cur == nil {
+			cur = &Batch{SiteID: siteID, Seq: seq, Backfill: backfill == 1}
+		}
+		smp := &lifelinev1.Sample{PointId: point, SourceTimeNs: tsNs, Status: status}
+		switch vtype {
+		case "bool":
+			smp.Value = &lifelinev1.Sample_Flag{Flag: value != 0}
+		case "text":
+			smp.Value = &lifelinev1.Sample_Text{Text: text}
+		default:
+			smp.Value = &lifelinev1.Sample_Number{Number: value}
+		}
+		cur.Samples = append(cur.Samples, smp)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("replay batches of %s: %w", siteID, err)
+	}
+	if cur != nil {
+		return fn(cur)
+	}
+	return nil
 }

@@ -189,6 +189,22 @@ func (s *Store) Insert(ctx context.Context, batches []*Batch) error {
 			empty++
 		}
 	}
+	if len(batches) > 0 {
+		kept, err := s.skipCommitted(ctx, conn, batches)
+		if err != nil {
+			return err
+		}
+		if len(kept) < len(batches) {
+			batches, rows, empty, gaps = kept, 0, 0, 0
+			for _, b := range batches {
+				rows += len(b.Samples)
+				gaps += len(b.Gaps)
+				if len(b.Samples) == 0 {
+					empty++
+				}
+			}
+		}
+	}
 	// Gaps go first: should the samples insert fail, the batch is retried
 	// and its gap rows, keyed by (site, seq, index), collapse on merge.
 	if gaps > 0 {

@@ -1,5 +1,11 @@
 package store
 
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
 // Registry tables: what each site, hazard source, piece of equipment and
 // point is, with history. The agents' catalogs fill points (and through
 // point_versions_mv, point_versions); the aggregator's registry file fills
@@ -104,4 +110,192 @@ GROUP BY site_id, point_id, version, name, description, unit, kind, range_low, r
 ORDER BY (site_id, point_id, from_time)`
 
 	return []string{enterprises, hazardSources, equipment, pointVersions, pointVersionsMV, outOfService}
+}
+
+// PointConfig is what alarm evaluation needs to know about a point.
+type PointConfig struct {
+	SiteID, PointID       string
+	Kind, Unit            string
+	HazardCode, Equipment string
+	LL, L, H, HH          *float64
+	Stage1, Stage2        *float64
+	Deadband              float64
+	OutOfService          bool
+	OutOfServicePeriods   []Period
+}
+
+// Period is a half-open span [From, To) of Unix nanoseconds.
+type Period struct{ From, To int64 }
+
+// Contains reports whether ns is inside p.
+func (p Period) Contains(ns int64) bool { return p.From <= ns && ns < p.To }
+
+// OutOfServicePeriod is one 停用 period of a point.
+type OutOfServicePeriod struct {
+	SiteID, PointID string
+	From, To        time.Time // zero To: open-ended
+	Reason, SetBy   string
+	Deleted         bool
+}
+
+// PointConfigs returns the current configuration of every point with its
+// out-of-service periods.
+func (s *Store) PointConfigs(ctx context.Context) ([]PointConfig, error) {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, `SELECT site_id, point_id, kind, unit, hazard_code, equipment,
+    ll, l, h, hh, stage1, stage2, deadband, out_of_service
+FROM points FINAL`)
+	if err != nil {
+		return nil, fmt.Errorf("read points: %w", err)
+	}
+	defer rows.Close()
+	var out []PointConfig
+	index := map[[2]string]int{}
+	for rows.Next() {
+		var p PointConfig
+		var oos uint8
+		if err := rows.Scan(&p.SiteID, &p.PointID, &p.Kind, &p.Unit, &p.HazardCode, &p.Equipment,
+			&p.LL, &p.L, &p.H, &p.HH, &p.Stage1, &p.Stage2, &p.Deadband, &oos); err != nil {
+			return nil, fmt.Errorf("read points: %w", err)
+		}
+		p.OutOfService = oos == 1
+		index[[2]string{p.SiteID, p.PointID}] = len(out)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read points: %w", err)
+	}
+	rows.Close()
+
+	prow, err := conn.Query(ctx, `SELECT site_id, point_id, toInt64(from_time), toInt64(to_time)
+FROM point_out_of_service FINAL WHERE deleted = 0 ORDER BY site_id, point_id, from_time`)
+	if err != nil {
+		return nil, fmt.Errorf("read out-of-service periods: %w", err)
+	}
+	defer prow.Close()
+	for prow.Next() {
+		var site, point string
+		var from, to int64
+		if err := prow.Scan(&site, &point, &from, &to); err != nil {
+			return nil, fmt.Errorf("read out-of-service periods: %w", err)
+		}
+		if i, ok := index[[2]string{site, point}]; ok {
+			out[i].OutOfServicePeriods = append(out[i].OutOfServicePeriods, Period{From: from * 1e9, To: to * 1e9})
+		}
+	}
+	if err := prow.Err(); err != nil {
+		return nil, fmt.Errorf("read out-of-service periods: %w", err)
+	}
+	return out, nil
+}
+
+// SaveOutOfService records 停用 periods; a period with the same site, point
+// and From replaces the earlier one.
+func (s *Store) SaveOutOfService(ctx context.Context, periods []OutOfServicePeriod) error {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return err
+	}
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO point_out_of_service (site_id, point_id, from_time, to_time, reason, set_by, deleted, updated_ns)")
+	if err != nil {
+		return fmt.Errorf("save out-of-service periods: prepare: %w", err)
+	}
+	defer batch.Abort()
+	open, _ := time.Parse(time.DateTime, OpenEnded)
+	version := uint64(time.Now().UnixNano())
+	for _, p := range periods {
+		if p.SiteID == "" || p.PointID == "" || p.From.IsZero() {
+			return permanent(fmt.Errorf("save out-of-service period %q/%q: site, point and from are required", p.SiteID, p.PointID))
+		}
+		to := p.To
+		if to.IsZero() {
+			to = open
+		}
+		var deleted uint8
+		if p.Deleted {
+			deleted = 1
+		}
+		if err := batch.Append(p.SiteID, p.PointID, p.From.UTC(), to.UTC(), p.Reason, p.SetBy, deleted, version); err != nil {
+			return permanent(fmt.Errorf("save out-of-service periods: %w", err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("save out-of-service periods: %w", err)
+	}
+	return nil
+}
+
+// Enterprise, HazardSource and Equipment are registry entries.
+type (
+	Enterprise struct {
+		SiteID, Code, Name, Park string
+	}
+	HazardSource struct {
+		SiteID, Code, Name string
+		Level              uint8
+		// UnitType is tank_farm, warehouse, production_unit or unknown.
+		UnitType string
+	}
+	Equipment struct {
+		SiteID, Name, Type, Medium, HazardCode string
+	}
+)
+
+// SaveRegistry writes registry entries; each replaces the earlier entry
+// with the same key.
+func (s *Store) SaveRegistry(ctx context.Context, ents []Enterprise, hazards []HazardSource, equip []Equipment) error {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return err
+	}
+	version := uint64(time.Now().UnixNano())
+	insert := func(query string, n int, row func(i int) []any) error {
+		if n == 0 {
+			return nil
+		}
+		batch, err := conn.PrepareBatch(ctx, query)
+		if err != nil {
+			return fmt.Errorf("save registry: prepare: %w", err)
+		}
+		defer batch.Abort()
+		for i := range n {
+			if err := batch.Append(row(i)...); err != nil {
+				return permanent(fmt.Errorf("save registry: %w", err))
+			}
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("save registry: %w", err)
+		}
+		return nil
+	}
+	if err := insert("INSERT INTO enterprises (site_id, enterprise_code, name, park, updated_ns)", len(ents), func(i int) []any {
+		e := ents[i]
+		return []any{e.SiteID, e.Code, e.Name, e.Park, version}
+	}); err != nil {
+		return err
+	}
+	for _, h := range hazards {
+		switch h.UnitType {
+		case "", "unknown", "tank_farm", "warehouse", "production_unit":
+		default:
+			return permanent(fmt.Errorf("hazard source %s/%s: unit type %q: want tank_farm, warehouse or production_unit", h.SiteID, h.Code, h.UnitType))
+		}
+	}
+	if err := insert("INSERT INTO hazard_sources (site_id, code, name, level, unit_type, updated_ns)", len(hazards), func(i int) []any {
+		h := hazards[i]
+		ut := h.UnitType
+		if ut == "" {
+			ut = "unknown"
+		}
+		return []any{h.SiteID, h.Code, h.Name, h.Level, ut, version}
+	}); err != nil {
+		return err
+	}
+	return insert("INSERT INTO equipment (site_id, equipment, type, medium, hazard_code, updated_ns)", len(equip), func(i int) []any {
+		e := equip[i]
+		return []any{e.SiteID, e.Name, e.Type, e.Medium, e.HazardCode, version}
+	})
 }

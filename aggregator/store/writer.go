@@ -94,8 +94,9 @@ type Writer struct {
 	opts   WriterOptions
 	logger *slog.Logger
 
-	running atomic.Bool
-	wake    chan struct{} // capacity 1: something changed for the flusher
+	running  atomic.Bool
+	observer CommitObserver // optional; set by Observe before Run
+	wake     chan struct{}  // capacity 1: something changed for the flusher
 
 	mu       sync.Mutex
 	queue    []pending     // waiting for a flush, oldest first
@@ -129,6 +130,10 @@ func NewWriter(ins Inserter, opts WriterOptions, logger *slog.Logger) *Writer {
 		drained: make(chan struct{}),
 	}
 }
+
+// Observe makes the Writer tell o about every committed group of batches.
+// Call it before Run.
+func (w *Writer) Observe(o CommitObserver) { w.observer = o }
 
 // Submit queues b. done is called exactly once, from the Writer's goroutine,
 // when the insert holding b committed (nil) or b definitively failed (a
@@ -330,6 +335,13 @@ func (w *Writer) finish(group []pending, err error) {
 	w.space = make(chan struct{})
 	w.checkDrainedLocked()
 	w.mu.Unlock()
+	if err == nil && w.observer != nil {
+		batches := make([]*Batch, len(group))
+		for i, p := range group {
+			batches[i] = p.b
+		}
+		w.observer.Committed(batches)
+	}
 	for _, p := range group {
 		p.done(err)
 	}
