@@ -47,7 +47,8 @@ type Aggregator struct {
 	// answer within KeepaliveTimeout is treated as dead.
 	Keepalive        Duration `yaml:"keepalive"`
 	KeepaliveTimeout Duration `yaml:"keepalive_timeout"`
-	// MaxInFlight is how many batches may await an ack at once.
+	// MaxInFlight is how many batches may await an ack at once, live and
+	// backlog each (a drain runs beside live data, never ahead of it).
 	MaxInFlight int `yaml:"max_in_flight"`
 	// StatusInterval is how often the agent reports its backlog and
 	// sources to the aggregator.

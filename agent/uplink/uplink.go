@@ -176,7 +176,7 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 	maxSamples := int(welcome.GetMaxBatchSamples())
 	w := &window{
 		backlog: make(chan struct{}, u.opts.MaxInFlight),
-		live:    make(chan struct{}, liveWindow),
+		live:    make(chan struct{}, u.opts.MaxInFlight),
 		sent:    make(map[uint64]sent),
 	}
 	errs := make(chan error, 2)
@@ -218,11 +218,10 @@ func (u *Uplink) dropCommitted(ranges []*lifelinev1.SeqRange, st buffer.Stats) e
 	return nil
 }
 
-// liveWindow is how many live batches may await an ack beside the backlog's
-// window: live data never queues behind a drain.
-const liveWindow = 4
-
-// window bounds the batches awaiting an ack, live and backlog apart.
+// window bounds the batches awaiting an ack, live and backlog apart, each
+// to MaxInFlight: live data never queues behind a drain, and a live stream
+// of many batches a second is not throttled to a few per round trip of
+// the aggregator's commit.
 type window struct {
 	backlog chan struct{}
 	live    chan struct{}
