@@ -1,0 +1,289 @@
+package alarm
+
+import (
+	"math"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+)
+
+// Conditions an alarm can be raised for.
+const (
+	HH         = "HH"
+	H          = "H"
+	L          = "L"
+	LL         = "LL"
+	Stage1     = "stage1"
+	Stage2     = "stage2"
+	BadQuality = "bad_quality"
+	Stale      = "stale"
+	Frozen     = "frozen"
+	CommLoss   = "comm_loss"
+)
+
+// Priority of a condition: 1 high, 2 medium, 3 low.
+func Priority(condition string) uint8 {
+	switch condition {
+	case HH, LL, Stage2, CommLoss:
+		return 1
+	case H, L, Stage1, BadQuality:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// limit is one configured limit of a point.
+type limit struct {
+	cond  string
+	value float64
+	high  bool
+}
+
+// limits lists the configured limits of p.
+func limits(p *store.PointConfig) []limit {
+	var out []limit
+	add := func(cond string, v *float64, high bool) {
+		if v != nil && !math.IsNaN(*v) {
+			out = append(out, limit{cond, *v, high})
+		}
+	}
+	add(HH, p.HH, true)
+	add(H, p.H, true)
+	add(L, p.L, false)
+	add(LL, p.LL, false)
+	add(Stage1, p.Stage1, true)
+	add(Stage2, p.Stage2, true)
+	return out
+}
+
+// cond is the state of one condition of one point. Pending is the source
+// time at which the value went beyond (while inactive) or returned (while
+// active); 0 when nothing is pending.
+type cond struct {
+	Active   bool    `json:"a,omitempty"`
+	Pending  int64   `json:"p,omitempty"`
+	RaisedNs int64   `json:"r,omitempty"`
+	Value    float64 `json:"v,omitempty"`
+	Limit    float64 `json:"l,omitempty"`
+	Deadband float64 `json:"d,omitempty"`
+	Peak     float64 `json:"k,omitempty"`
+	Backfill bool    `json:"b,omitempty"`
+	// Meta copied from the point at raise time.
+	Kind       string `json:"kind,omitempty"`
+	Unit       string `json:"unit,omitempty"`
+	HazardCode string `json:"hz,omitempty"`
+	Equipment  string `json:"eq,omitempty"`
+}
+
+// machine is the alarm state of one point over source time.
+type machine struct {
+	LastNs    int64            `json:"t,omitempty"`
+	LastValue float64          `json:"v,omitempty"`
+	Conds     map[string]*cond `json:"c,omitempty"`
+	// History evaluates samples older than LastNs (back-filled data).
+	History *machine `json:"h,omitempty"`
+	// HistoryIdle counts ticks without history input; at historyIdleTicks
+	// the history's open alarms are closed.
+	HistoryIdle int `json:"hi,omitempty"`
+}
+
+// sample is the part of a sample alarm evaluation reads.
+type sample struct {
+	ts       int64
+	value    float64
+	numeric  bool
+	good     bool
+	backfill bool
+}
+
+// emitter receives the events a machine produces.
+type emitter func(store.AlarmEvent)
+
+func (m *machine) cond(name string) *cond {
+	if m.Conds == nil {
+		m.Conds = map[string]*cond{}
+	}
+	c := m.Conds[name]
+	if c == nil {
+		c = &cond{}
+		m.Conds[name] = c
+	}
+	return c
+}
+
+// delays are the on- and off-delay in ns.
+type delays struct{ on, off int64 }
+
+// evaluate runs one in-order sample (s.ts > m.LastNs) through m.
+func (m *machine) evaluate(p *store.PointConfig, s sample, d delays, emit emitter) {
+	m.LastNs = s.ts
+	if s.numeric {
+		m.LastValue = s.value
+	}
+	if outOfService(p, s.ts) {
+		for name, c := range m.Conds {
+			if c.Active {
+				m.clear(p, name, c, s.ts, s.value, "out_of_service", emit)
+			}
+			c.Pending = 0
+		}
+		return
+	}
+	if c := m.Conds[Stale]; c != nil && c.Active {
+		m.clear(p, Stale, c, s.ts, s.value, "data", emit)
+	}
+	m.step(p, BadQuality, !s.good, s.good, s, math.NaN(), 0, d, emit)
+	if !s.good || !s.numeric {
+		return
+	}
+	seen := map[string]bool{}
+	for _, l := range limits(p) {
+		seen[l.cond] = true
+		var beyond, returned bool
+		if l.high {
+			beyond, returned = s.value >= l.value, s.value < l.value-p.Deadband
+		} else {
+			beyond, returned = s.value <= l.value, s.value > l.value+p.Deadband
+		}
+		m.step(p, l.cond, beyond, returned, s, l.value, p.Deadband, d, emit)
+	}
+	// A limit no longer configured cannot stay active.
+	for name, c := range m.Conds {
+		switch name {
+		case HH, H, L, LL, Stage1, Stage2:
+			if !seen[name] {
+				if c.Active {
+					m.clear(p, name, c, s.ts, s.value, "limit_removed", emit)
+				}
+				c.Pending = 0
+			}
+		}
+	}
+}
+
+// step advances one condition with a sample that is beyond the limit,
+// returned inside it (beyond the deadband), or neither (inside the
+// deadband: nothing changes while active, a pending raise is cancelled).
+func (m *machine) step(p *store.PointConfig, name string, beyond, returned bool, s sample, lim, db float64, d delays, emit emitter) {
+	c := m.Conds[name]
+	if c == nil {
+		if !beyond {
+			return
+		}
+		c = m.cond(name)
+	}
+	if !c.Active {
+		if !beyond {
+			c.Pending = 0
+			return
+		}
+		if c.Pending == 0 {
+			c.Pending = s.ts
+		}
+		if s.ts-c.Pending >= d.on {
+			m.raise(p, name, c, c.Pending+d.on, s.value, lim, db, s.backfill, emit)
+		}
+		return
+	}
+	if s.numeric && !math.IsNaN(lim) {
+		if isHigh(name) && s.value > c.Peak || !isHigh(name) && s.value < c.Peak {
+			c.Peak = s.value
+		}
+	}
+	if !returned {
+		c.Pending = 0
+		return
+	}
+	if c.Pending == 0 {
+		c.Pending = s.ts
+	}
+	if s.ts-c.Pending >= d.off {
+		reason := "value"
+		if name == BadQuality {
+			reason = "quality"
+		}
+		m.clear(p, name, c, c.Pending+d.off, s.value, reason, emit)
+	}
+}
+
+func isHigh(name string) bool {
+	switch name {
+	case L, LL:
+		return false
+	}
+	return true
+}
+
+// elapse raises conditions whose on-delay passed without a contrary
+// sample by now (source-time clock), and clears those whose off-delay did.
+func (m *machine) elapse(p *store.PointConfig, now int64, d delays, emit emitter) {
+	for name, c := range m.Conds {
+		if c.Pending == 0 || c.Pending > m.LastNs {
+			continue
+		}
+		if !c.Active && d.on > 0 && now-c.Pending >= d.on {
+			m.raise(p, name, c, c.Pending+d.on, m.LastValue, limitOf(p, name), p.Deadband, false, emit)
+		} else if c.Active && d.off > 0 && now-c.Pending >= d.off {
+			reason := "value"
+			if name == BadQuality {
+				reason = "quality"
+			}
+			m.clear(p, name, c, c.Pending+d.off, m.LastValue, reason, emit)
+		}
+	}
+}
+
+func limitOf(p *store.PointConfig, name string) float64 {
+	for _, l := range limits(p) {
+		if l.cond == name {
+			return l.value
+		}
+	}
+	return math.NaN()
+}
+
+func (m *machine) raise(p *store.PointConfig, name string, c *cond, at int64, value, lim, db float64, backfill bool, emit emitter) {
+	*c = cond{Active: true, RaisedNs: at, Value: value, Limit: lim, Deadband: db, Peak: value, Backfill: backfill,
+		Kind: p.Kind, Unit: p.Unit, HazardCode: p.HazardCode, Equipment: p.Equipment}
+	emit(c.event(p.SiteID, p.PointID, name, 0, 0, ""))
+}
+
+func (m *machine) clear(p *store.PointConfig, name string, c *cond, at int64, value float64, reason string, emit emitter) {
+	if at < c.RaisedNs {
+		at = c.RaisedNs
+	}
+	emit(c.event(p.SiteID, p.PointID, name, at, value, reason))
+	delete(m.Conds, name)
+}
+
+func (c *cond) event(site, point, name string, clearedNs int64, clearValue float64, reason string) store.AlarmEvent {
+	return store.AlarmEvent{
+		SiteID: site, PointID: point, Condition: name, Priority: Priority(name),
+		Active: clearedNs == 0, RaisedNs: c.RaisedNs, ClearedNs: clearedNs,
+		Value: c.Value, Limit: c.Limit, Deadband: c.Deadband, Peak: c.Peak, ClearValue: clearValue,
+		EndReason: reason, Backfill: c.Backfill,
+		Kind: c.Kind, Unit: c.Unit, HazardCode: c.HazardCode, Equipment: c.Equipment,
+	}
+}
+
+// closeAll clears every active condition at ts with reason.
+func (m *machine) closeAll(p *store.PointConfig, ts int64, reason string, emit emitter) {
+	for name, c := range m.Conds {
+		if c.Active {
+			m.clear(p, name, c, ts, m.LastValue, reason, emit)
+		}
+	}
+	m.Conds = nil
+}
+
+func outOfService(p *store.PointConfig, ts int64) bool {
+	if p.OutOfService {
+		return true
+	}
+	for _, per := range p.OutOfServicePeriods {
+		if per.Contains(ts) {
+			return true
+		}
+	}
+	return false
+}
