@@ -22,7 +22,7 @@ help:
 	@echo "make build   build $(BINARIES) into $(BIN)/"
 	@echo "make test    run every test (starts its own clickhouse-server)"
 	@echo "make demo    ClickHouse + plant simulator + aggregator + agent, data flowing (DEMO_SECONDS=N to stop after N s)"
-	@echo "make bench   benchmarks and load runs (minutes; not part of make test)"
+	@echo "make bench   load runs and micro-benchmarks into docs/benchmarks.md (minutes; not part of make test)"
 	@echo "make proto   regenerate protobuf code with pinned generators"
 
 build:
@@ -45,8 +45,12 @@ demo: build
 	@$(GO) build -o $(BIN)/lifeline-demo ./packaging/demo
 	@$(BIN)/lifeline-demo
 
+# Load runs against a ClickHouse of their own (or LIFELINE_CLICKHOUSE_ADDR)
+# and the Go micro-benchmarks; rewrites docs/benchmarks.md and .json.
+# BENCH_FLAGS=-short checks the run in a minute; -only ingest,agent picks sections.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...
+	$(GO) build -o $(BIN)/lifeline-bench ./aggregator/cmd/lifeline-bench
+	$(BIN)/lifeline-bench -bin $(BIN) -markdown docs/benchmarks.md -json docs/benchmarks.json $(BENCH_FLAGS)
 
 proto:
 	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install -y protobuf-compiler"; exit 1; }

@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// aggregatorProc is a lifeline-aggregator process writing to one database.
+type aggregatorProc struct {
+	*process
+	addr, metrics string
+}
+
+// startAggregator runs lifeline-aggregator with its defaults, plain-text
+// gRPC on loopback, writing to db.
+func (r *Runner) startAggregator(ctx context.Context, db string) (*aggregatorProc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(r.dir, "aggregator-"+db+".yaml")
+	data := fmt.Sprintf("server:\n  listen: %s\n  tls: {insecure: true}\nclickhouse: {addr: %s, database: %s}\nmetrics: {listen: %s}\nlog: {level: warn}\n",
+		addr, r.ch.addr, db, metrics)
+	if err := os.WriteFile(cfg, []byte(data), 0o644); err != nil {
+		return nil, err
+	}
+	p, err := startProcess(r.opts.BinDir, r.dir, "lifeline-aggregator", "run", "--config", cfg)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := waitListening(wctx, addr, p); err != nil {
+		p.stop(5 * time.Second)
+		return nil, err
+	}
+	return &aggregatorProc{process: p, addr: addr, metrics: metrics}, nil
+}

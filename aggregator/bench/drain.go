@@ -1,0 +1,118 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	agentbuffer "github.com/lifeline-telemetry/lifeline/agent/buffer"
+)
+
+const drainTarget = 300_000 // samples/s
+
+// drain fills an agent's buffer with 5,000,000 samples, as an outage
+// would, measures Badger's raw read rate of that buffer, then starts the
+// agent and times the backlog until all of it is acked.
+func (r *Runner) drain(ctx context.Context, sec *Section) error {
+	const size, points = 2000, 1000
+	total := 5_000_000
+	if r.opts.Short {
+		total = 500_000
+	}
+	n := total / size
+	// plantsim runs (the agent needs its source) but nearly idle: the
+	// backlog is what is measured.
+	p, err := r.startPlant(ctx, "lifeline_bench_drain", "DRAIN01", points, 0.01, nil)
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	defer r.ch.dropDatabase(p.database)
+	dir := filepath.Join(r.dir, "buffer-"+p.site)
+
+	// The backlog: a 5,000-second outage of 1,000 points at 1 Hz.
+	r.opts.Logf("drain: writing %d samples to the agent's buffer", total)
+	start := time.Now().Add(-3 * time.Hour)
+	opts := agentbuffer.DefaultOptions()
+	opts.SyncWrites = false
+	q, err := agentbuffer.Open(dir, opts)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i += 100 {
+		k := min(100, n-i)
+		batches, err := encodedBatches(k, size, points, start.Add(time.Duration(i*size/points)*time.Second), time.Second)
+		if err != nil {
+			q.Close()
+			return err
+		}
+		for _, b := range batches {
+			if _, err := q.Append(b); err != nil {
+				q.Close()
+				return err
+			}
+		}
+	}
+	if err := q.Sync(); err != nil {
+		q.Close()
+		return err
+	}
+	bytes := q.Stats().Bytes
+	if err := q.Close(); err != nil {
+		return err
+	}
+
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLoggingLevel(badger.WARNING).WithMetricsEnabled(false))
+	if err != nil {
+		return fmt.Errorf("open the buffer with badger: %w", err)
+	}
+	rawRead, err := rawBadgerRead(db, n)
+	db.Close()
+	if err != nil {
+		return err
+	}
+	rawRead *= size
+
+	r.opts.Logf("drain: starting the agent")
+	if err := r.startAgent(p); err != nil {
+		return err
+	}
+	use := meterUsage(p.agent.pid())
+	m, err := p.waitAgent(ctx, "the uplink to connect", 2*time.Minute, func(m map[string]float64) bool {
+		return m["lifeline_agent_uplink_connected"] == 1
+	})
+	if err != nil {
+		return err
+	}
+	t0, acked0 := time.Now(), m["lifeline_agent_samples_acked_total"]
+	if _, err := p.waitAgent(ctx, "the backlog to drain", 10*time.Minute, func(m map[string]float64) bool {
+		return m["lifeline_agent_samples_acked_total"]-acked0 >= float64(total)
+	}); err != nil {
+		return err
+	}
+	took := time.Since(t0)
+	u := use.stop()
+	rate := float64(total) / took.Seconds()
+
+	conn, err := r.ch.open(p.database)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var rows uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM samples WHERE site_id = ? AND backfill = 1", p.site).Scan(&rows); err != nil {
+		return err
+	}
+	sec.add(Row{Measure: "drain", Value: rate, Unit: "samples/s", Target: "≥ 300,000", Met: atLeast(rate, drainTarget),
+		Versus: fmt.Sprintf("raw Badger read of the same buffer %s samples/s", human(rawRead)), Ratio: rate / rawRead})
+	sec.add(Row{Measure: "time to drain", Value: took.Seconds(), Unit: "s"})
+	sec.add(Row{Measure: "raw Badger read of the backlog", Value: rawRead, Unit: "samples/s"})
+	sec.add(Row{Measure: "agent CPU while draining", Value: u.CPUCores, Unit: "cores"})
+	sec.add(Row{Measure: "agent RSS while draining (max)", Value: float64(u.RSSMax) / 1e6, Unit: "MB"})
+	sec.note("Backlog: %d entries of %d samples (%s MB in the queue's accounting) written by the agent's queue before the agent starts; plantsim runs nearly idle (0.01 Hz) so the agent has its source. Timed from the uplink connecting until the agent's acked counter grew by %d; %d back-filled rows were in ClickHouse afterwards.",
+		n, size, human(float64(bytes)/1e6), total, rows)
+	return nil
+}

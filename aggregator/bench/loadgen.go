@@ -1,0 +1,243 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// LoadOptions shape a load run: Agents concurrent agents, each a gRPC
+// stream of its own connection, speaking the real protocol (hello,
+// batches, acks awaited up to MaxInFlight).
+type LoadOptions struct {
+	Addr           string
+	Site           string // prefix of the agents' site IDs
+	Agents         int
+	PointsPerAgent int
+	BatchSamples   int
+	MaxInFlight    int
+	Warmup         time.Duration
+	Duration       time.Duration
+	// Rate caps the samples per second all agents send together; 0 sends
+	// as fast as acks allow.
+	Rate float64
+}
+
+// LoadResult is what the window measured.
+type LoadResult struct {
+	Samples        uint64 // acked within the window
+	Elapsed        time.Duration
+	Rate           float64 // acked samples per second
+	AckP50, AckP99 time.Duration
+	Acks           int
+}
+
+// loadGen is the shared state of one run's agents.
+type loadGen struct {
+	opts      LoadOptions
+	ready     sync.WaitGroup // each agent's welcome
+	measuring atomic.Bool
+	acked     atomic.Uint64
+	mu        sync.Mutex
+	latencies []time.Duration
+}
+
+// runLoad runs the agents for Warmup+Duration and reports the window.
+func runLoad(ctx context.Context, opts LoadOptions) (LoadResult, error) {
+	g := &loadGen{opts: opts}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, opts.Agents)
+	var wg sync.WaitGroup
+	g.ready.Add(opts.Agents)
+	for i := range opts.Agents {
+		wg.Go(func() {
+			welcomed := false
+			err := g.agent(ctx, i, func() { welcomed = true; g.ready.Done() })
+			if !welcomed {
+				g.ready.Done()
+			}
+			if err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("agent %d: %w", i, err)
+				cancel()
+			}
+		})
+	}
+	var res LoadResult
+	wait := func(d time.Duration) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+			return nil
+		}
+	}
+	// Handshakes (the catalog is saved, the ledger read) are not part of
+	// the window: it starts Warmup after the last agent was welcomed.
+	if err := waitGroup(ctx, &g.ready); err != nil {
+		cancel()
+		wg.Wait()
+		return res, err
+	}
+	err := wait(opts.Warmup)
+	if err == nil {
+		start, before := time.Now(), g.acked.Load()
+		g.measuring.Store(true)
+		err = wait(opts.Duration)
+		g.measuring.Store(false)
+		res.Elapsed = time.Since(start)
+		res.Samples = g.acked.Load() - before
+	}
+	cancel()
+	wg.Wait()
+	close(errs)
+	if first := <-errs; first != nil {
+		return res, first
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return res, err
+	}
+	res.Rate = float64(res.Samples) / res.Elapsed.Seconds()
+	g.mu.Lock()
+	res.Acks = len(g.latencies)
+	res.AckP50 = quantile(g.latencies, 0.50)
+	res.AckP99 = quantile(g.latencies, 0.99)
+	g.mu.Unlock()
+	return res, nil
+}
+
+// agent is one simulated agent: it reuses one Batch message, changing the
+// sequence number and timestamps, so the generator costs little beside
+// the aggregator it measures.
+func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
+	o := g.opts
+	conn, err := grpc.NewClient(o.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stream, err := lifelinev1.NewIngestClient(conn).Stream(ctx)
+	if err != nil {
+		return fmt.Errorf("open stream: %w", err)
+	}
+	site := fmt.Sprintf("%s%03d", o.Site, i)
+	hello := &lifelinev1.Hello{SiteId: site, Park: "BENCH", AgentVersion: "bench"}
+	for p := range o.PointsPerAgent {
+		hello.Points = append(hello.Points, &lifelinev1.Point{Id: pointID(p), Kind: "level", Unit: "m"})
+	}
+	if err := stream.Send(&lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Hello{Hello: hello}}); err != nil {
+		return fmt.Errorf("send hello: %w", err)
+	}
+	if m, err := stream.Recv(); err != nil || m.GetWelcome() == nil {
+		return fmt.Errorf("await welcome: %v", err)
+	}
+	welcomed()
+
+	slots := make(chan struct{}, o.MaxInFlight)
+	var mu sync.Mutex
+	sentAt := map[uint64]time.Time{}
+	recvDone := make(chan error, 1)
+	go func() {
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				recvDone <- err
+				return
+			}
+			ack := m.GetAck()
+			if ack == nil {
+				continue
+			}
+			now := time.Now()
+			mu.Lock()
+			at, ok := sentAt[ack.GetSeq()]
+			delete(sentAt, ack.GetSeq())
+			mu.Unlock()
+			if !ok {
+				continue
+			}
+			<-slots
+			if g.measuring.Load() {
+				g.acked.Add(uint64(o.BatchSamples - len(ack.GetRejected())))
+				g.mu.Lock()
+				g.latencies = append(g.latencies, now.Sub(at))
+				g.mu.Unlock()
+			}
+		}
+	}()
+
+	batch := &lifelinev1.Batch{Samples: make([]*lifelinev1.Sample, o.BatchSamples)}
+	for j := range batch.Samples {
+		batch.Samples[j] = &lifelinev1.Sample{PointId: pointID(j % o.PointsPerAgent), Value: &lifelinev1.Sample_Number{}}
+	}
+	msg := &lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Batch{Batch: batch}}
+	// Each point advances 100 ms per round, as a 10 Hz source would; the
+	// start is in the past so no timestamp lands in the future.
+	base := time.Now().Add(-time.Hour).UnixNano()
+	var interval time.Duration
+	if o.Rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(o.BatchSamples) * float64(o.Agents) / o.Rate)
+	}
+	start := time.Now()
+	k := 0
+	for seq := uint64(1); ; seq++ {
+		if interval > 0 {
+			if d := time.Until(start.Add(time.Duration(seq-1) * interval)); d > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(d):
+				}
+			}
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		case err := <-recvDone:
+			return fmt.Errorf("receive: %w", err)
+		}
+		recv := time.Now().UnixNano()
+		for _, s := range batch.Samples {
+			ts := base + int64(k/o.PointsPerAgent)*int64(100*time.Millisecond)
+			s.SourceTimeNs, s.ServerTimeNs, s.ReceiveTimeNs = ts, ts, recv
+			s.Value.(*lifelinev1.Sample_Number).Number = float64(k%1000) / 10
+			k++
+		}
+		batch.Seq = seq
+		mu.Lock()
+		sentAt[seq] = time.Now()
+		mu.Unlock()
+		if err := stream.Send(msg); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("send batch %d: %w", seq, err)
+		}
+	}
+}
+
+func pointID(i int) string { return fmt.Sprintf("P%05d", i+1) }
+
+// waitGroup waits for wg or ctx.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,97 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Options configure a run.
+type Options struct {
+	// BinDir holds lifeline-aggregator, lifeline-agent and lifeline-plantsim.
+	BinDir string
+	// RepoDir is the repository root, for the dashboards' SQL files.
+	RepoDir string
+	// Only, when not empty, runs just the named sections (ingest, agent,
+	// buffer, drain, storage, query, micro).
+	Only map[string]bool
+	// Short shortens every window, for a quick check that the run works.
+	Short bool
+	// Logf reports progress.
+	Logf func(format string, args ...any)
+}
+
+// Runner owns one run: its temporary directory and its ClickHouse.
+type Runner struct {
+	opts   Options
+	dir    string
+	ch     *clickHouse
+	report *Report
+	// agentDB is the database the agent run filled with plantsim data,
+	// measured by the storage section.
+	agentDB string
+}
+
+// Run performs every section and returns the report. A section that fails
+// is reported as not measured; the others still run.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	dir, err := os.MkdirTemp("", "lifeline-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	r := &Runner{opts: opts, dir: dir, report: &Report{Started: time.Now()}}
+	r.report.Machine = describeMachine(dir)
+	opts.Logf("starting ClickHouse")
+	ch, err := startClickHouse(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	defer ch.stop()
+	r.ch = ch
+	r.report.Machine.ClickHouse = ch.version
+
+	sections := []struct {
+		id, title string
+		run       func(context.Context, *Section) error
+	}{
+		{"ingest", "1. Aggregator ingest (K agents → aggregator → ClickHouse)", r.ingest},
+		{"agent", "2. Agent (plantsim 10,000 points at 10 Hz → agent → aggregator → ClickHouse)", r.agent},
+		{"buffer", "3. Agent buffer (Badger queue)", r.buffer},
+		{"drain", "4. Backlog drain of 5,000,000 samples", r.drain},
+		{"storage", "5. Storage in ClickHouse", r.storage},
+		{"query", "6. Query latency", r.query},
+		{"micro", "7. Go micro-benchmarks of the hot paths", r.micro},
+	}
+	for _, s := range sections {
+		if len(opts.Only) > 0 && !opts.Only[s.id] {
+			continue
+		}
+		sec := &Section{ID: s.id, Title: s.title}
+		r.report.Sections = append(r.report.Sections, sec)
+		opts.Logf("section %s", s.id)
+		start := time.Now()
+		if err := s.run(ctx, sec); err != nil {
+			sec.Error = err.Error()
+			opts.Logf("section %s failed: %v", s.id, err)
+		}
+		opts.Logf("section %s done in %s", s.id, time.Since(start).Round(time.Second))
+		if ctx.Err() != nil {
+			return r.report, ctx.Err()
+		}
+	}
+	r.report.Seconds = time.Since(r.report.Started).Seconds()
+	return r.report, nil
+}
+
+// window returns d, or a fraction of it for a short run.
+func (r *Runner) window(d time.Duration) time.Duration {
+	if r.opts.Short {
+		return max(d/5, time.Second)
+	}
+	return d
+}

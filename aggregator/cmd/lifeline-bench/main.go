@@ -1,0 +1,84 @@
+// lifeline-bench runs Lifeline's load runs and writes the results as JSON
+// and as the markdown page docs/benchmarks.md. `make bench` runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/bench"
+)
+
+func main() {
+	var (
+		bin      = flag.String("bin", "bin", "directory holding lifeline-aggregator, lifeline-agent and lifeline-plantsim")
+		repo     = flag.String("repo", ".", "repository root (for the dashboards' SQL)")
+		markdown = flag.String("markdown", "docs/benchmarks.md", "markdown report to write")
+		jsonOut  = flag.String("json", "docs/benchmarks.json", "JSON report to write")
+		only     = flag.String("only", "", "comma-separated sections to run: ingest, agent, buffer, drain, storage, query, micro (default all)")
+		short    = flag.Bool("short", false, "short windows: checks the run works, figures are rough")
+	)
+	flag.Parse()
+	if err := run(*bin, *repo, *markdown, *jsonOut, *only, *short); err != nil {
+		fmt.Fprintln(os.Stderr, "lifeline-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bin, repo, markdown, jsonOut, only string, short bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	opts := bench.Options{BinDir: bin, RepoDir: repo, Short: short, Only: map[string]bool{}}
+	for _, s := range strings.Split(only, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			opts.Only[s] = true
+		}
+	}
+	start := time.Now()
+	opts.Logf = func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "%6.1fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	}
+	report, err := bench.Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(jsonOut, report.WriteJSON); err != nil {
+		return err
+	}
+	if err := writeFile(markdown, report.WriteMarkdown); err != nil {
+		return err
+	}
+	return report.WriteMarkdown(os.Stdout)
+}
+
+// writeFile writes through a temporary file renamed into place.
+func writeFile(path string, write func(io.Writer) error) error {
+	if path == "" {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".bench-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
