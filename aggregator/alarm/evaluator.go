@@ -440,8 +440,7 @@ func (e *Evaluator) tick(ctx context.Context) {
 	if e.opts.CommLossAfter > 0 {
 		for id, ss := range e.sites {
 			if ss.CommLoss == nil && ss.LastBatch > 0 && nowNs-ss.LastBatch >= int64(e.opts.CommLossAfter) {
-				c := &cond{Active: true, RaisedNs: ss.LastBatch + int64(e.opts.CommLossAfter), Value: math.NaN(),
-					Limit: math.NaN(), Peak: math.NaN()}
+				c := &cond{Active: true, RaisedNs: ss.LastBatch + int64(e.opts.CommLossAfter)}
 				ss.CommLoss = c
 				e.emit(c.event(id, "", CommLoss, 0, 0, ""))
 				e.dirty[[2]string{id, ""}] = true

@@ -243,6 +243,14 @@ func limitOf(p *store.PointConfig, name string) float64 {
 }
 
 func (m *machine) raise(p *store.PointConfig, name string, c *cond, at int64, value, lim, db float64, backfill bool, emit emitter) {
+	if math.IsNaN(value) {
+		value = m.LastValue
+	}
+	// The state is checkpointed as JSON, which has no NaN: a condition
+	// without a limit keeps 0 here and reports NaN in its events.
+	if math.IsNaN(lim) {
+		lim = 0
+	}
 	*c = cond{Active: true, RaisedNs: at, Value: value, Limit: lim, Deadband: db, Peak: value, Backfill: backfill,
 		Kind: p.Kind, Unit: p.Unit, HazardCode: p.HazardCode, Equipment: p.Equipment}
 	emit(c.event(p.SiteID, p.PointID, name, 0, 0, ""))
@@ -257,10 +265,16 @@ func (m *machine) clear(p *store.PointConfig, name string, c *cond, at int64, va
 }
 
 func (c *cond) event(site, point, name string, clearedNs int64, clearValue float64, reason string) store.AlarmEvent {
+	lim := c.Limit
+	switch name {
+	case HH, H, L, LL, Stage1, Stage2:
+	default:
+		lim = math.NaN()
+	}
 	return store.AlarmEvent{
 		SiteID: site, PointID: point, Condition: name, Priority: Priority(name),
 		Active: clearedNs == 0, RaisedNs: c.RaisedNs, ClearedNs: clearedNs,
-		Value: c.Value, Limit: c.Limit, Deadband: c.Deadband, Peak: c.Peak, ClearValue: clearValue,
+		Value: c.Value, Limit: lim, Deadband: c.Deadband, Peak: c.Peak, ClearValue: clearValue,
 		EndReason: reason, Backfill: c.Backfill,
 		Kind: c.Kind, Unit: c.Unit, HazardCode: c.HazardCode, Equipment: c.Equipment,
 	}

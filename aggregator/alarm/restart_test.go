@@ -1,0 +1,133 @@
+package alarm_test
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// lossyCheckpoints is a store whose checkpoints stop persisting once
+// frozen: what a crash right after writing events looks like.
+type lossyCheckpoints struct {
+	*store.Store
+	frozen atomic.Bool
+}
+
+func (l *lossyCheckpoints) SaveAlarmStates(ctx context.Context, s []store.AlarmState) error {
+	if l.frozen.Load() {
+		return nil
+	}
+	return l.Store.SaveAlarmStates(ctx, s)
+}
+
+func TestRestartInTheMiddleOfAnActiveAlarm(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// crash: the first evaluator's checkpoint after the raise is lost,
+		// so the second re-evaluates the batches committed since.
+		crash bool
+	}{{"clean stop", false}, {"crash before checkpoint", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openStore(t)
+			savePoint(t, st, &lifelinev1.Limits{High: f(80), Deadband: 1})
+			opts := testOptions()
+			opts.OffDelay = 3 * time.Second
+			lossy := &lossyCheckpoints{Store: st}
+
+			ev1, stop1 := startEvaluator(t, lossy, opts)
+			var seq uint64
+			feed(t, st, ev1, &seq, []step{{samples: []smp{{0, 50, false}}}})
+			lossy.frozen.Store(tt.crash)
+			// Raised, and the clear is pending (off-delay) when it stops.
+			feed(t, st, ev1, &seq, []step{{samples: []smp{{1, 85, false}, {2, 86, false}}}, {samples: []smp{{4, 60, false}}}})
+			stop1()
+			if got, want := alarms(t, st), []row{{alarm.H, 1, -1, "", false}}; !slices.Equal(got, want) {
+				t.Fatalf("after the first evaluator: %v, want %v", got, want)
+			}
+			lossy.frozen.Store(false)
+
+			ev2, _ := startEvaluator(t, st, opts)
+			feed(t, st, ev2, &seq, []step{{samples: []smp{{8, 60, false}}}})
+			want := []row{{alarm.H, 1, 7, "value", false}}
+			if got := alarms(t, st); !slices.Equal(got, want) {
+				t.Fatalf("after restart: %v, want %v", got, want)
+			}
+			if r, c := ev2.Counts(); tt.crash && (r != 1 || c != 1) || !tt.crash && (r != 0 || c != 1) {
+				t.Fatalf("second evaluator raised %d, cleared %d", r, c)
+			}
+			var n uint64
+			if err := st.Conn().QueryRow(context.Background(), "SELECT count() FROM alarm_events FINAL").Scan(&n); err != nil || n != 1 {
+				t.Fatalf("alarm rows = %d (%v), want 1", n, err)
+			}
+		})
+	}
+}
+
+// The Writer hands committed batches to the evaluator; stale and comm_loss
+// follow the clock.
+func TestWriterFeedsEvaluatorStaleAndCommLoss(t *testing.T) {
+	st := openStore(t)
+	savePoint(t, st, &lifelinev1.Limits{High: f(80)})
+	var now atomic.Int64
+	now.Store(base.Add(2 * time.Second).UnixNano())
+	opts := testOptions()
+	opts.Now = func() time.Time { return time.Unix(0, now.Load()) }
+	opts.Grace = 0
+	opts.StaleAfter = 30 * time.Second
+	opts.CommLossAfter = 60 * time.Second
+	opts.Tick = 5 * time.Millisecond
+	ev, _ := startEvaluator(t, st, opts)
+
+	w := store.NewWriter(st, store.WriterOptions{MaxDelay: time.Millisecond}, nil)
+	w.Observe(ev)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = w.Run(ctx) }()
+	done := make(chan error, 1)
+	if err := w.Submit(ctx, batch(1, step{samples: []smp{{0, 85, false}, {1, 50, false}}}), func(err error) { done <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Sync(ctx); err != nil { // evaluated at base + 2 s
+		t.Fatal(err)
+	}
+	now.Store(base.Add(40 * time.Second).UnixNano()) // stale at 1 + 30 s
+	waitFor(t, ev, st, []row{{alarm.H, 0, 1, "value", false}, {alarm.Stale, 31, -1, "", false}})
+	now.Store(base.Add(70 * time.Second).UnixNano()) // comm loss at 2 + 60 s
+	waitFor(t, ev, st, []row{{alarm.H, 0, 1, "value", false}, {alarm.Stale, 31, -1, "", false}, {alarm.CommLoss, 62, -1, "", false}})
+	// Data returns: the point's stale clears at the sample, the site's
+	// comm_loss when the batch arrives (aggregator clock).
+	if err := w.Submit(ctx, batch(2, step{samples: []smp{{69, 50, false}}}), func(err error) { done <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ev, st, []row{{alarm.H, 0, 1, "value", false}, {alarm.Stale, 31, 69, "data", false}, {alarm.CommLoss, 62, 70, "connected", false}})
+}
+
+func waitFor(t *testing.T, ev *alarm.Evaluator, st *store.Store, want []row) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := ev.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got := alarms(t, st)
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alarms:\n got %v\nwant %v", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
