@@ -1,0 +1,28 @@
+-- Online rate per park for one hour, over the in-service points of its enterprises.
+SELECT
+    park,
+    sum(online) AS online_minutes,
+    count() * 60 AS due_minutes,
+    round(online_minutes / due_minutes, 4) AS online_rate
+FROM (
+    SELECT site_id, point_id, online
+    FROM (
+        SELECT site_id, point_id FROM points FINAL
+        WHERE out_of_service = 0 AND (site_id, point_id) NOT IN (
+            SELECT site_id, point_id FROM point_out_of_service FINAL
+            WHERE deleted = 0 AND from_time < '2026-03-02 09:00:00' AND to_time > '2026-03-02 08:00:00')
+    )
+    ANY LEFT JOIN (
+        SELECT site_id, point_id, toUInt64(countIf(good > 0)) AS online
+        FROM (
+            SELECT site_id, point_id, bucket, countMerge(samples) - sumMerge(bad) AS good
+            FROM samples_1m
+            WHERE bucket >= '2026-03-02 08:00:00' AND bucket < '2026-03-02 09:00:00'
+            GROUP BY site_id, point_id, bucket
+        )
+        GROUP BY site_id, point_id
+    ) USING (site_id, point_id)
+)
+ANY LEFT JOIN (SELECT site_id, park FROM sites FINAL) USING (site_id)
+GROUP BY park
+ORDER BY park

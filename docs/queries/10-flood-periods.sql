@@ -1,0 +1,10 @@
+-- Alarm floods: 10-minute periods with more than 10 alarms raised.
+SELECT
+    site_id,
+    toDateTime(intDiv(toUInt32(raised_at), 600) * 600, 'UTC') AS period,
+    count() AS alarms
+FROM alarm_events FINAL
+WHERE raised_at >= '2026-03-02 00:00:00' AND raised_at < '2026-03-03 00:00:00' AND backfill = 0
+GROUP BY site_id, period
+HAVING alarms > 10
+ORDER BY site_id, period
