@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
@@ -31,6 +32,8 @@ type Config struct {
 	ClickHouse ClickHouse          `yaml:"clickhouse"`
 	Writer     Writer              `yaml:"writer"`
 	Metrics    Metrics             `yaml:"metrics"`
+	Alarms     Alarms              `yaml:"alarms"`
+	Retention  Retention           `yaml:"retention"`
 	Log        Log                 `yaml:"log"`
 	Grafana    Grafana             `yaml:"grafana"`
 }
@@ -50,6 +53,21 @@ type Writer struct {
 	MaxRows        int           `yaml:"max_rows"`
 	MaxDelay       time.Duration `yaml:"max_delay"`
 	MaxPendingRows int           `yaml:"max_pending_rows"`
+}
+
+// Alarms tune alarm evaluation (see docs/schema.md, "Alarms").
+type Alarms struct {
+	OnDelay       time.Duration `yaml:"on_delay"`
+	OffDelay      time.Duration `yaml:"off_delay"`
+	StaleAfter    time.Duration `yaml:"stale_after"`
+	CommLossAfter time.Duration `yaml:"comm_loss_after"`
+}
+
+// Retention says how many days data is kept; 0 keeps it forever.
+type Retention struct {
+	RawDays    int `yaml:"raw_days"`
+	MinuteDays int `yaml:"minute_days"`
+	HourDays   int `yaml:"hour_days"`
 }
 
 // Metrics configures the Prometheus endpoint; empty Listen disables it.
@@ -93,13 +111,18 @@ type Log struct {
 func Default() Config {
 	sc := store.DefaultConfig()
 	wo := store.DefaultWriterOptions()
+	ao := alarm.DefaultOptions()
+	rd := store.DefaultRetention()
 	return Config{
 		Server: ingest.DefaultServerConfig(),
 		ClickHouse: ClickHouse{Addr: sc.Addr, Database: sc.Database, Username: sc.Username,
 			DialTimeout: sc.DialTimeout, ReadTimeout: sc.ReadTimeout},
 		Writer:  Writer{MaxRows: wo.MaxRows, MaxDelay: wo.MaxDelay, MaxPendingRows: wo.MaxPendingRows},
 		Metrics: Metrics{Listen: "127.0.0.1:9465"},
-		Log:     Log{Level: "info", Format: "text"},
+		Alarms: Alarms{OnDelay: ao.OnDelay, OffDelay: ao.OffDelay, StaleAfter: ao.StaleAfter,
+			CommLossAfter: ao.CommLossAfter},
+		Retention: Retention{RawDays: rd.RawDays, MinuteDays: rd.MinuteDays, HourDays: rd.HourDays},
+		Log:       Log{Level: "info", Format: "text"},
 		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, Datasource: GrafanaDatasource{
 			UID: "lifeline-clickhouse", Name: "Lifeline ClickHouse", Username: "lifeline_readonly"}},
 	}
@@ -153,6 +176,19 @@ func (c Config) WriterOptions() store.WriterOptions {
 	return o
 }
 
+// AlarmOptions returns the alarm evaluator's options.
+func (c Config) AlarmOptions() alarm.Options {
+	o := alarm.DefaultOptions()
+	o.OnDelay, o.OffDelay = c.Alarms.OnDelay, c.Alarms.OffDelay
+	o.StaleAfter, o.CommLossAfter = c.Alarms.StaleAfter, c.Alarms.CommLossAfter
+	return o
+}
+
+// RetentionPolicy returns the data retention.
+func (c Config) RetentionPolicy() store.Retention {
+	return store.Retention{RawDays: c.Retention.RawDays, MinuteDays: c.Retention.MinuteDays, HourDays: c.Retention.HourDays}
+}
+
 // Validate reports every problem, each naming its option. It changes nothing.
 func (c Config) Validate() error {
 	var errs []error
@@ -164,6 +200,12 @@ func (c Config) Validate() error {
 	}
 	if c.Writer.MaxRows < 1 || c.Writer.MaxDelay <= 0 || c.Writer.MaxPendingRows < c.Writer.MaxRows {
 		errs = append(errs, errors.New("writer: want max_rows >= 1, max_delay > 0 and max_pending_rows >= max_rows"))
+	}
+	if c.Alarms.OnDelay < 0 || c.Alarms.OffDelay < 0 || c.Alarms.StaleAfter < 0 || c.Alarms.CommLossAfter < 0 {
+		errs = append(errs, errors.New("alarms: on_delay, off_delay, stale_after and comm_loss_after must be 0 (off) or positive"))
+	}
+	if err := c.RetentionPolicy().Validate(); err != nil {
+		errs = append(errs, prefixed("retention.", err))
 	}
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -56,6 +57,20 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	}
 
 	writer := store.NewWriter(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
+	// Alarms are evaluated from committed batches; they stop after the
+	// writer, so the last commits are evaluated and checkpointed.
+	var evaluating sync.WaitGroup
+	defer evaluating.Wait()
+	alarmCtx, stopAlarms := context.WithCancel(context.Background())
+	defer stopAlarms()
+	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
+	writer.Observe(evaluator)
+	evaluating.Go(func() {
+		if err := evaluator.Run(alarmCtx); err != nil {
+			a.logger.Error("alarm evaluation stopped", "err", err)
+		}
+	})
+	evaluating.Go(func() { runRetention(alarmCtx, st, a.cfg.RetentionPolicy(), a.logger.With("component", "retention")) })
 	writeCtx, stopWriter := context.WithCancel(context.Background())
 	defer stopWriter()
 	var writing sync.WaitGroup
@@ -103,6 +118,8 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	}
 	stopWriter()
 	writing.Wait()
+	stopAlarms()
+	evaluating.Wait()
 	a.logger.Info("aggregator stopped")
 	return nil
 }
