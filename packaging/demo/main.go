@@ -97,7 +97,8 @@ func run() error {
 		}
 	}()
 
-	sim, err := start(logs, "lifeline-plantsim", "run", "--listen", simAddr, "--points", loadPoints, "--rate", loadRate)
+	sim, err := start(logs, "lifeline-plantsim", "run", "--listen", simAddr, "--points", loadPoints, "--rate", loadRate,
+		"--excursions-per-hour", "900") // alarms within a short demo
 	if err != nil {
 		return err
 	}
@@ -161,9 +162,9 @@ metrics:
 		}
 		m := scrape(agentMetrics)
 		rows, _ = countRows(chAddr, db)
-		fmt.Printf("demo: read %d  buffered %d  acked %d  rows in ClickHouse %d\n",
+		fmt.Printf("demo: read %d  buffered %d  acked %d  rows in ClickHouse %d  %s\n",
 			uint64(m["lifeline_agent_samples_read_total"]), uint64(m["lifeline_agent_samples_buffered_total"]),
-			uint64(m["lifeline_agent_samples_acked_total"]), rows)
+			uint64(m["lifeline_agent_samples_acked_total"]), rows, safetyLine(chAddr, db))
 	}
 	for i := len(procs) - 1; i >= 0; i-- {
 		procs[i].stop()
@@ -363,4 +364,26 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// safetyLine reports the alarms raised and cleared so far and the online
+// rate over the last minute (in-service points with a good sample in it,
+// over all in-service points; docs/schema.md defines the hourly figure).
+func safetyLine(addr, db string) string {
+	out, err := clickhouseOutput(addr, `SELECT count(), countIf(state = 'cleared'), countIf(state = 'active')
+FROM `+db+`.alarm_events FINAL`)
+	alarms := "alarms ?"
+	if f := strings.Fields(out); err == nil && len(f) == 3 {
+		alarms = fmt.Sprintf("alarms raised %s cleared %s active %s", f[0], f[1], f[2])
+	}
+	out, err = clickhouseOutput(addr, `SELECT round(100 *
+    (SELECT uniqExact(site_id, point_id) FROM `+db+`.samples
+     WHERE ts >= now() - 60 AND good = 1
+       AND (site_id, point_id) IN (SELECT site_id, point_id FROM `+db+`.points FINAL WHERE out_of_service = 0))
+    / (SELECT count() FROM `+db+`.points FINAL WHERE out_of_service = 0), 2)`)
+	online := "online ?"
+	if v := strings.TrimSpace(out); err == nil && v != "" && v != "nan" {
+		online = "online " + v + " %"
+	}
+	return alarms + "  " + online
 }
