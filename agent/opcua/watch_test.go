@@ -89,3 +89,20 @@ func TestReaderPollMode(t *testing.T) {
 		t.Errorf("%d reads for %d polls", ts.reads.Load(), polls)
 	}
 }
+
+// Two readers, one per server: the one whose server is down keeps
+// retrying while the other delivers.
+func TestServersIndependent(t *testing.T) {
+	t.Parallel()
+	up := startServer(t, serverOptions{update: 50 * time.Millisecond})
+	down := plantSource("opc.tcp://127.0.0.1:" + itoa(freePort(t)))
+	down.Name = "down"
+	recUp, recDown := &recorder{}, &recorder{}
+	rUp, rDown := New(plantSource(up.endpoint), recUp, testLogger(t)), New(down, recDown, testLogger(t))
+	running(t, rDown)
+	running(t, rUp)
+	waitFor(t, "samples from the server that is up", 10*time.Second, func() bool { return everyPoint(recUp.samples(time.Time{}), 3) })
+	if recDown.count() != 0 || rDown.Stats().Connected || rDown.Stats().Reconnects == 0 {
+		t.Errorf("down reader: %+v", rDown.Stats())
+	}
+}
