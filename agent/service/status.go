@@ -72,9 +72,16 @@ func (a *Agent) status(p *pipeline) *lifelinev1.Status {
 	}
 	for i, r := range p.readers {
 		rs := r.Stats()
-		st.Sources = append(st.Sources, &lifelinev1.SourceStatus{
+		src := &lifelinev1.SourceStatus{
 			Name: a.cfg.Sources[i].Name, Endpoint: a.cfg.Sources[i].Endpoint, Connected: rs.Connected,
-		})
+		}
+		if !rs.LastData.IsZero() {
+			src.LastDataNs = rs.LastData.UnixNano()
+		}
+		if rs.SkewKnown {
+			src.ClockSkewNs = rs.ClockSkew.Nanoseconds()
+		}
+		st.Sources = append(st.Sources, src)
 	}
 	return st
 }
