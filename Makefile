@@ -37,7 +37,7 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: fmt-check vet build
+test: fmt-check vet build node-opcua
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 demo: build
