@@ -68,6 +68,10 @@ func DefaultOptions() Options {
 // history machines close their open alarms.
 const historyIdleTicks = 30
 
+// newSiteRefresh is the least time between refreshes caused by batches of
+// a site without known points.
+const newSiteRefresh = 2 * time.Second
+
 // maxSeqRanges bounds the remembered evaluated batches per site.
 const maxSeqRanges = 64
 
@@ -101,6 +105,8 @@ type Evaluator struct {
 	outbox  []store.AlarmEvent
 	lastCkp time.Time
 	lastRef time.Time
+	known   map[string]bool // sites with points in the last refresh
+	metrics *Metrics
 }
 
 // siteState is the per-site part of the checkpoint.
@@ -161,6 +167,9 @@ func (e *Evaluator) Committed(batches []*store.Batch) {
 			}
 		}
 		e.queued.Add(-n)
+		if e.metrics != nil {
+			e.metrics.dropped.Inc()
+		}
 		e.dropMu.Lock()
 		if len(e.dropped[b.SiteID]) < 100_000 {
 			e.dropped[b.SiteID] = append(e.dropped[b.SiteID], b.Seq)
@@ -268,7 +277,8 @@ func (e *Evaluator) replay(ctx context.Context, site string, ss *siteState, late
 			return nil
 		}
 		n++
-		e.evaluateBatch(b, false)
+		e.replayedOne()
+		e.evaluateBatch(ctx, b, false)
 		return nil
 	})
 	if n > 0 {
@@ -285,7 +295,7 @@ func (e *Evaluator) handle(ctx context.Context, it item) {
 		return
 	}
 	e.queued.Add(-int64(len(it.batch.Samples)))
-	e.evaluateBatch(it.batch, true)
+	e.evaluateBatch(ctx, it.batch, true)
 }
 
 // drainQueue evaluates every batch already queued (not sync requests
@@ -299,7 +309,7 @@ func (e *Evaluator) drainQueue(ctx context.Context) {
 				continue
 			}
 			e.queued.Add(-int64(len(it.batch.Samples)))
-			e.evaluateBatch(it.batch, true)
+			e.evaluateBatch(ctx, it.batch, true)
 		default:
 			return
 		}
@@ -319,7 +329,8 @@ func (e *Evaluator) replayDropped(ctx context.Context) {
 		ss := e.site(site)
 		if err := e.st.ReplayBatches(ctx, site, lo, hi, func(b *store.Batch) error {
 			if !ss.done(b.Seq) {
-				e.evaluateBatch(b, false)
+				e.replayedOne()
+				e.evaluateBatch(ctx, b, false)
 			}
 			return nil
 		}); err != nil {
@@ -343,7 +354,7 @@ func (e *Evaluator) site(id string) *siteState {
 // evaluateBatch runs a batch through the state machines once; a batch
 // already evaluated is skipped. live means it arrived just now (so it
 // proves the site is communicating).
-func (e *Evaluator) evaluateBatch(b *store.Batch, live bool) {
+func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool) {
 	ss := e.site(b.SiteID)
 	if ss.done(b.Seq) {
 		return
@@ -358,6 +369,13 @@ func (e *Evaluator) evaluateBatch(b *store.Batch, live bool) {
 			c := ss.CommLoss
 			ss.CommLoss = nil
 			e.emit(c.event(p.SiteID, "", CommLoss, max(now, c.RaisedNs), math.NaN(), "connected"))
+		}
+	}
+	// A site that just announced its points: read them now rather than
+	// at the next refresh, so its first samples meet their limits.
+	if !e.known[b.SiteID] && e.opts.Now().Sub(e.lastRef) >= newSiteRefresh {
+		if err := e.refresh(ctx); err != nil {
+			e.logger.Warn("read point configurations of a new site", "site", b.SiteID, "err", err)
 		}
 	}
 	d := delays{on: int64(e.opts.OnDelay), off: int64(e.opts.OffDelay)}
@@ -394,11 +412,29 @@ func (e *Evaluator) evaluateBatch(b *store.Batch, live bool) {
 	}
 }
 
+func (e *Evaluator) replayedOne() {
+	if e.metrics != nil {
+		e.metrics.replayed.Inc()
+	}
+}
+
+func (e *Evaluator) failed() {
+	if e.metrics != nil {
+		e.metrics.failures.Inc()
+	}
+}
+
 func (e *Evaluator) emit(ev store.AlarmEvent) {
 	if ev.Active {
 		e.raised.Add(1)
+		if e.metrics != nil {
+			e.metrics.raised.WithLabelValues(ev.Condition).Inc()
+		}
 	} else {
 		e.cleared.Add(1)
+		if e.metrics != nil {
+			e.metrics.cleared.WithLabelValues(ev.Condition).Inc()
+		}
 	}
 	e.outbox = append(e.outbox, ev)
 }
@@ -449,11 +485,13 @@ func (e *Evaluator) tick(ctx context.Context) {
 	}
 	e.replayDropped(ctx)
 	if err := e.flush(ctx); err != nil {
+		e.failed()
 		e.logger.Warn("write alarm events; will retry", "events", len(e.outbox), "err", err)
 		return
 	}
 	if now.Sub(e.lastCkp) >= e.opts.CheckpointEvery {
 		if err := e.checkpoint(ctx); err != nil {
+			e.failed()
 			e.logger.Warn("checkpoint alarm state; will retry", "err", err)
 		}
 	}
@@ -470,10 +508,12 @@ func (e *Evaluator) refresh(ctx context.Context) error {
 		return fmt.Errorf("alarm: point configurations: %w", err)
 	}
 	points := make(map[[2]string]*store.PointConfig, len(pcs))
+	known := map[string]bool{}
 	for i := range pcs {
 		points[[2]string{pcs[i].SiteID, pcs[i].PointID}] = &pcs[i]
+		known[pcs[i].SiteID] = true
 	}
-	e.points = points
+	e.points, e.known = points, known
 	e.lastRef = e.opts.Now()
 	return nil
 }

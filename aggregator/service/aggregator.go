@@ -64,6 +64,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	alarmCtx, stopAlarms := context.WithCancel(context.Background())
 	defer stopAlarms()
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
+	alarm.NewMetrics(evaluator, a.registry)
 	writer.Observe(evaluator)
 	evaluating.Go(func() {
 		if err := evaluator.Run(alarmCtx); err != nil {
