@@ -378,7 +378,6 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 			e.logger.Warn("read point configurations of a new site", "site", b.SiteID, "err", err)
 		}
 	}
-	d := delays{on: int64(e.opts.OnDelay), off: int64(e.opts.OffDelay)}
 	for _, smp := range b.Samples {
 		key := [2]string{b.SiteID, smp.GetPointId()}
 		p := e.points[key]
@@ -392,6 +391,7 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 			m = &machine{}
 			e.states[key] = m
 		}
+		d := e.delaysFor(p)
 		switch {
 		case s.ts == m.LastNs:
 			continue // a duplicate of the newest sample
@@ -446,19 +446,19 @@ func (e *Evaluator) tick(ctx context.Context) {
 	now := e.opts.Now()
 	nowNs := now.UnixNano()
 	decided := nowNs - int64(e.opts.Grace)
-	d := delays{on: int64(e.opts.OnDelay), off: int64(e.opts.OffDelay)}
 	for key, m := range e.states {
 		p := e.points[key]
 		if p == nil {
 			p = &store.PointConfig{SiteID: key[0], PointID: key[1]}
 		}
 		before := len(e.outbox)
-		m.elapse(p, decided, d, e.emit)
+		m.elapse(p, decided, e.delaysFor(p), e.emit)
+		staleAfter := pick(e.opts.StaleAfter, p.StaleAfter)
 		ss := e.sites[key[0]]
 		commLost := ss != nil && ss.CommLoss != nil
-		if e.opts.StaleAfter > 0 && m.LastNs > 0 && !commLost && !outOfService(p, nowNs) &&
-			decided-m.LastNs >= int64(e.opts.StaleAfter) && (m.Conds[Stale] == nil || !m.Conds[Stale].Active) {
-			m.raise(p, Stale, m.cond(Stale), m.LastNs+int64(e.opts.StaleAfter), m.LastValue, math.NaN(), 0, false, e.emit)
+		if staleAfter > 0 && m.LastNs > 0 && !commLost && !outOfService(p, nowNs) &&
+			decided-m.LastNs >= staleAfter && (m.Conds[Stale] == nil || !m.Conds[Stale].Active) {
+			m.raise(p, Stale, m.cond(Stale), m.LastNs+staleAfter, m.LastValue, math.NaN(), 0, false, e.emit)
 		}
 		if m.History != nil {
 			m.HistoryIdle++
@@ -610,4 +610,21 @@ func sampleNumber(smp *lifelinev1.Sample) (float64, bool) {
 	default:
 		return math.NaN(), false
 	}
+}
+
+// delaysFor returns the on- and off-delay of p: its own, or the default.
+func (e *Evaluator) delaysFor(p *store.PointConfig) delays {
+	return delays{on: pick(e.opts.OnDelay, p.OnDelay), off: pick(e.opts.OffDelay, p.OffDelay)}
+}
+
+// pick returns a point's own duration in ns when set (negative: off), or
+// the default.
+func pick(def, own time.Duration) int64 {
+	switch {
+	case own < 0:
+		return 0
+	case own > 0:
+		return int64(own)
+	}
+	return int64(def)
 }

@@ -177,12 +177,13 @@ func TestAlarmSemantics(t *testing.T) {
 	noDeadband := &lifelinev1.Limits{High: f(80)}
 	gas := &lifelinev1.Limits{Stage1: f(25), Stage2: f(50), Deadband: 1}
 	tests := []struct {
-		name    string
-		limits  *lifelinev1.Limits
-		on, off time.Duration
-		oos     *store.OutOfServicePeriod
-		steps   []step
-		want    []row
+		name     string
+		limits   *lifelinev1.Limits
+		on, off  time.Duration
+		oos      *store.OutOfServicePeriod
+		settings *store.PointSettings
+		steps    []step
+		want     []row
 	}{
 		{
 			name: "deadband holds the alarm until the value is below limit minus deadband", limits: analog,
@@ -193,6 +194,12 @@ func TestAlarmSemantics(t *testing.T) {
 			name: "on-delay: a return inside the delay cancels; raised at onset plus delay", limits: analog, on: 5 * time.Second,
 			steps: []step{{samples: []smp{{0, 81, false}, {2, 70, false}, {10, 81, false}, {13, 82, false}}}, {samples: []smp{{16, 83, false}}}},
 			want:  []row{{alarm.H, 15, -1, "", false}},
+		},
+		{
+			name: "a point's own on-delay from the registry", limits: analog,
+			settings: &store.PointSettings{SiteID: site, PointID: "P1", OnDelay: 5 * time.Second},
+			steps:    []step{{samples: []smp{{0, 81, false}, {6, 82, false}}}},
+			want:     []row{{alarm.H, 5, -1, "", false}},
 		},
 		{
 			name: "off-delay: cleared at return plus delay", limits: analog, off: 5 * time.Second,
@@ -246,6 +253,11 @@ func TestAlarmSemantics(t *testing.T) {
 			savePoint(t, st, tt.limits)
 			if tt.oos != nil {
 				if err := st.SaveOutOfService(context.Background(), []store.OutOfServicePeriod{*tt.oos}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.settings != nil {
+				if err := st.SaveRegistry(context.Background(), nil, nil, nil, []store.PointSettings{*tt.settings}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -34,8 +34,12 @@ type Config struct {
 	Metrics    Metrics             `yaml:"metrics"`
 	Alarms     Alarms              `yaml:"alarms"`
 	Retention  Retention           `yaml:"retention"`
-	Log        Log                 `yaml:"log"`
-	Grafana    Grafana             `yaml:"grafana"`
+	// RegistryFile names the registry file (enterprises, hazard source unit
+	// types, equipment, out-of-service periods, per-point alarm timing),
+	// applied at every start; empty for none.
+	RegistryFile string  `yaml:"registry_file"`
+	Log          Log     `yaml:"log"`
+	Grafana      Grafana `yaml:"grafana"`
 }
 
 // ClickHouse says where samples are stored.

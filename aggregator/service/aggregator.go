@@ -18,6 +18,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/registry"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
 
@@ -54,6 +55,16 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	defer st.Close()
 	if err := openWithRetry(ctx, st, a.logger); err != nil {
 		return err
+	}
+
+	if path := a.cfg.RegistryFile; path != "" {
+		reg, err := registry.Load(path)
+		if err != nil {
+			return err
+		}
+		if err := reg.Apply(ctx, st); err != nil {
+			return err
+		}
 	}
 
 	writer := store.NewWriter(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))

@@ -17,6 +17,7 @@ const (
 	TablePointVersions     = "point_versions"
 	ViewPointVersions      = "point_versions_mv"
 	TablePointOutOfService = "point_out_of_service"
+	TablePointSettings     = "point_settings"
 )
 
 // OpenEnded is the to_time of an out-of-service period without an end.
@@ -109,7 +110,19 @@ GROUP BY site_id, point_id, version, name, description, unit, kind, range_low, r
 ) ENGINE = ReplacingMergeTree(updated_ns)
 ORDER BY (site_id, point_id, from_time)`
 
-	return []string{enterprises, hazardSources, equipment, pointVersions, pointVersionsMV, outOfService}
+	// Per-point alarm timing from the registry file, in ms; 0 means "use
+	// the aggregator's default", a negative value "off".
+	settings := `CREATE TABLE IF NOT EXISTS point_settings (
+    site_id        String,
+    point_id       String,
+    on_delay_ms    Int64,
+    off_delay_ms   Int64,
+    stale_after_ms Int64,
+    updated_ns     UInt64
+) ENGINE = ReplacingMergeTree(updated_ns)
+ORDER BY (site_id, point_id)`
+
+	return []string{enterprises, hazardSources, equipment, pointVersions, pointVersionsMV, outOfService, settings}
 }
 
 // PointConfig is what alarm evaluation needs to know about a point.
@@ -122,6 +135,9 @@ type PointConfig struct {
 	Deadband              float64
 	OutOfService          bool
 	OutOfServicePeriods   []Period
+	// Alarm timing of this point; 0 takes the evaluator's default and a
+	// negative value turns the delay or the staleness check off.
+	OnDelay, OffDelay, StaleAfter time.Duration
 }
 
 // Period is a half-open span [From, To) of Unix nanoseconds.
@@ -169,6 +185,27 @@ FROM points FINAL`)
 		return nil, fmt.Errorf("read points: %w", err)
 	}
 	rows.Close()
+
+	srow, err := conn.Query(ctx, `SELECT site_id, point_id, on_delay_ms, off_delay_ms, stale_after_ms FROM point_settings FINAL`)
+	if err != nil {
+		return nil, fmt.Errorf("read point settings: %w", err)
+	}
+	defer srow.Close()
+	for srow.Next() {
+		var site, point string
+		var on, off, stale int64
+		if err := srow.Scan(&site, &point, &on, &off, &stale); err != nil {
+			return nil, fmt.Errorf("read point settings: %w", err)
+		}
+		if i, ok := index[[2]string{site, point}]; ok {
+			out[i].OnDelay, out[i].OffDelay = time.Duration(on)*time.Millisecond, time.Duration(off)*time.Millisecond
+			out[i].StaleAfter = time.Duration(stale) * time.Millisecond
+		}
+	}
+	if err := srow.Err(); err != nil {
+		return nil, fmt.Errorf("read point settings: %w", err)
+	}
+	srow.Close()
 
 	prow, err := conn.Query(ctx, `SELECT site_id, point_id, toInt64(from_time), toInt64(to_time)
 FROM point_out_of_service FINAL WHERE deleted = 0 ORDER BY site_id, point_id, from_time`)
@@ -244,9 +281,15 @@ type (
 	}
 )
 
+// PointSettings is a point's alarm timing; see PointConfig.
+type PointSettings struct {
+	SiteID, PointID               string
+	OnDelay, OffDelay, StaleAfter time.Duration
+}
+
 // SaveRegistry writes registry entries; each replaces the earlier entry
 // with the same key.
-func (s *Store) SaveRegistry(ctx context.Context, ents []Enterprise, hazards []HazardSource, equip []Equipment) error {
+func (s *Store) SaveRegistry(ctx context.Context, ents []Enterprise, hazards []HazardSource, equip []Equipment, settings []PointSettings) error {
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return err
@@ -294,8 +337,14 @@ func (s *Store) SaveRegistry(ctx context.Context, ents []Enterprise, hazards []H
 	}); err != nil {
 		return err
 	}
-	return insert("INSERT INTO equipment (site_id, equipment, type, medium, hazard_code, updated_ns)", len(equip), func(i int) []any {
+	if err := insert("INSERT INTO equipment (site_id, equipment, type, medium, hazard_code, updated_ns)", len(equip), func(i int) []any {
 		e := equip[i]
 		return []any{e.SiteID, e.Name, e.Type, e.Medium, e.HazardCode, version}
+	}); err != nil {
+		return err
+	}
+	return insert("INSERT INTO point_settings (site_id, point_id, on_delay_ms, off_delay_ms, stale_after_ms, updated_ns)", len(settings), func(i int) []any {
+		p := settings[i]
+		return []any{p.SiteID, p.PointID, p.OnDelay.Milliseconds(), p.OffDelay.Milliseconds(), p.StaleAfter.Milliseconds(), version}
 	})
 }
