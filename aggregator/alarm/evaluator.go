@@ -93,7 +93,7 @@ type Evaluator struct {
 	running atomic.Bool
 
 	dropMu  sync.Mutex
-	dropped map[string][]uint64 // site → seqs dropped from the queue
+	dropped map[string]seqRange // site → batches to read back from ClickHouse
 
 	raised, cleared atomic.Uint64
 
@@ -142,7 +142,7 @@ func New(st Store, opts Options, logger *slog.Logger) *Evaluator {
 	return &Evaluator{
 		st: st, opts: opts, logger: logger,
 		queue:   make(chan item, 4096),
-		dropped: map[string][]uint64{},
+		dropped: map[string]seqRange{},
 		points:  map[[2]string]*store.PointConfig{},
 		sites:   map[string]*siteState{},
 		states:  map[[2]string]*machine{},
@@ -155,25 +155,34 @@ func (e *Evaluator) Counts() (raised, cleared uint64) { return e.raised.Load(), 
 
 // Committed queues committed batches for evaluation without blocking. A
 // batch that does not fit is remembered by sequence number and read back
-// from ClickHouse later.
+// from ClickHouse later; so are the site's next batches until then, so a
+// site's batches are evaluated in order.
 func (e *Evaluator) Committed(batches []*store.Batch) {
 	for _, b := range batches {
 		n := int64(len(b.Samples))
-		if e.queued.Add(n) <= int64(e.opts.MaxQueuedSamples) || n == 0 {
+		e.dropMu.Lock()
+		r, behind := e.dropped[b.SiteID]
+		e.dropMu.Unlock()
+		if !behind && (e.queued.Add(n) <= int64(e.opts.MaxQueuedSamples) || n == 0) {
 			select {
 			case e.queue <- item{batch: b}:
 				continue
 			default:
 			}
 		}
-		e.queued.Add(-n)
+		if !behind {
+			e.queued.Add(-n)
+		}
 		if e.metrics != nil {
 			e.metrics.dropped.Inc()
 		}
 		e.dropMu.Lock()
-		if len(e.dropped[b.SiteID]) < 100_000 {
-			e.dropped[b.SiteID] = append(e.dropped[b.SiteID], b.Seq)
+		r, behind = e.dropped[b.SiteID]
+		if !behind {
+			r = seqRange{b.Seq, b.Seq}
 		}
+		r.First, r.Last = min(r.First, b.Seq), max(r.Last, b.Seq)
+		e.dropped[b.SiteID] = r
 		e.dropMu.Unlock()
 	}
 }
@@ -195,14 +204,26 @@ func (e *Evaluator) Sync(ctx context.Context) error {
 	}
 }
 
-// Run evaluates until ctx ends, then writes the remaining events and the
-// checkpoint (bounded by a few seconds) and returns. It may be called once.
+// Run loads the checkpoint (retrying until ClickHouse answers), evaluates
+// until ctx ends, then writes the remaining events and the checkpoint
+// (bounded by a few seconds) and returns. It may be called once.
 func (e *Evaluator) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return errors.New("alarm: Run called twice")
 	}
-	if err := e.start(ctx); err != nil {
-		return err
+	// Until the checkpoint is loaded nothing is evaluated; batches
+	// committed meanwhile wait in the queue or are re-read later.
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		err := e.start(ctx)
+		if err == nil {
+			break
+		}
+		e.logger.Warn("alarm evaluation cannot start; retrying", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
 	}
 	tick := time.NewTicker(e.opts.Tick)
 	defer tick.Stop()
@@ -319,24 +340,24 @@ func (e *Evaluator) drainQueue(ctx context.Context) {
 func (e *Evaluator) replayDropped(ctx context.Context) {
 	e.dropMu.Lock()
 	dropped := e.dropped
-	e.dropped = map[string][]uint64{}
+	e.dropped = map[string]seqRange{}
 	e.dropMu.Unlock()
-	for site, seqs := range dropped {
-		lo, hi := seqs[0], seqs[0]
-		for _, s := range seqs {
-			lo, hi = min(lo, s), max(hi, s)
-		}
+	for site, r := range dropped {
 		ss := e.site(site)
-		if err := e.st.ReplayBatches(ctx, site, lo, hi, func(b *store.Batch) error {
+		if err := e.st.ReplayBatches(ctx, site, r.First, r.Last, func(b *store.Batch) error {
 			if !ss.done(b.Seq) {
 				e.replayedOne()
-				e.evaluateBatch(ctx, b, false)
+				// These batches arrived since the last tick: live.
+				e.evaluateBatch(ctx, b, true)
 			}
 			return nil
 		}); err != nil {
 			e.logger.Warn("re-read dropped batches", "site", site, "err", err)
 			e.dropMu.Lock()
-			e.dropped[site] = append(e.dropped[site], seqs...)
+			if cur, ok := e.dropped[site]; ok {
+				r.First, r.Last = min(r.First, cur.First), max(r.Last, cur.Last)
+			}
+			e.dropped[site] = r
 			e.dropMu.Unlock()
 		}
 	}

@@ -131,3 +131,23 @@ func waitFor(t *testing.T, ev *alarm.Evaluator, st *store.Store, want []row) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A full queue does not block the Writer and loses nothing: the batches
+// that did not fit are read back from ClickHouse by sequence number.
+func TestQueueOverflowReadsBatchesBack(t *testing.T) {
+	st := openStore(t)
+	savePoint(t, st, &lifelinev1.Limits{High: f(80)})
+	opts := testOptions()
+	opts.MaxQueuedSamples = 1 // every batch below has more
+	ev, _ := startEvaluator(t, st, opts)
+	var seq uint64
+	feed(t, st, ev, &seq, []step{
+		{samples: []smp{{0, 50, false}, {1, 85, false}}},
+		{samples: []smp{{2, 86, false}, {3, 50, false}}},
+		{samples: []smp{{4, 90, false}, {5, 91, false}}},
+	})
+	want := []row{{alarm.H, 1, 3, "value", false}, {alarm.H, 4, -1, "", false}}
+	if got := alarms(t, st); !slices.Equal(got, want) {
+		t.Fatalf("alarms:\n got %v\nwant %v", got, want)
+	}
+}
