@@ -68,6 +68,12 @@ func DefaultOptions() Options {
 // history machines close their open alarms.
 const historyIdleTicks = 30
 
+// progressEvery is how much source time a quiet point (nothing active or
+// pending) may advance before its state is checkpointed again. After a
+// restart such a point may look up to this much older, which only matters
+// to staleness.
+const progressEvery = time.Minute
+
 // newSiteRefresh is the least time between refreshes caused by batches of
 // a site without known points.
 const newSiteRefresh = 2 * time.Second
@@ -101,7 +107,8 @@ type Evaluator struct {
 	points  map[[2]string]*store.PointConfig
 	sites   map[string]*siteState
 	states  map[[2]string]*machine
-	dirty   map[[2]string]bool
+	dirty   map[[2]string]bool  // changed since the checkpoint; true: more than the clock
+	saved   map[[2]string]int64 // LastNs of each point at its last checkpoint
 	outbox  []store.AlarmEvent
 	lastCkp time.Time
 	lastRef time.Time
@@ -147,6 +154,7 @@ func New(st Store, opts Options, logger *slog.Logger) *Evaluator {
 		sites:   map[string]*siteState{},
 		states:  map[[2]string]*machine{},
 		dirty:   map[[2]string]bool{},
+		saved:   map[[2]string]int64{},
 	}
 }
 
@@ -413,6 +421,7 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 			e.states[key] = m
 		}
 		d := e.delaysFor(p)
+		quiet := len(m.Conds) == 0 && m.History == nil
 		switch {
 		case s.ts == m.LastNs:
 			continue // a duplicate of the newest sample
@@ -429,7 +438,10 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 			s.backfill = true
 			m.History.evaluate(p, s, d, e.emit)
 		}
-		e.dirty[key] = true
+		// A point with nothing active or pending only moved its clock:
+		// checkpointed every progressEvery of source time, not each time.
+		significant := !quiet || len(m.Conds) > 0 || m.History != nil
+		e.dirty[key] = e.dirty[key] || significant
 	}
 }
 
@@ -564,13 +576,19 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 		return nil
 	}
 	rows := make([]store.AlarmState, 0, len(e.dirty))
-	for key := range e.dirty {
+	var keys [][2]string
+	for key, significant := range e.dirty {
 		var v any
 		if key[1] == "" {
 			v = e.sites[key[0]]
 		} else {
-			v = e.states[key]
+			m := e.states[key]
+			if !significant && m.LastNs-e.saved[key] < int64(progressEvery) {
+				continue
+			}
+			v = m
 		}
+		keys = append(keys, key)
 		data, err := json.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("alarm: encode state of %s/%s: %w", key[0], key[1], err)
@@ -580,7 +598,12 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 	if err := e.st.SaveAlarmStates(ctx, rows); err != nil {
 		return fmt.Errorf("alarm: checkpoint: %w", err)
 	}
-	clear(e.dirty)
+	for _, key := range keys {
+		delete(e.dirty, key)
+		if key[1] != "" {
+			e.saved[key] = e.states[key].LastNs
+		}
+	}
 	e.lastCkp = e.opts.Now()
 	return nil
 }

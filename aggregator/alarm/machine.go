@@ -39,9 +39,18 @@ type limit struct {
 	high  bool
 }
 
+func hasLimit(lims []limit, name string) bool {
+	for _, l := range lims {
+		if l.cond == name {
+			return true
+		}
+	}
+	return false
+}
+
 // limits lists the configured limits of p.
 func limits(p *store.PointConfig) []limit {
-	var out []limit
+	out := make([]limit, 0, 6)
 	add := func(cond string, v *float64, high bool) {
 		if v != nil && !math.IsNaN(*v) {
 			out = append(out, limit{cond, *v, high})
@@ -136,9 +145,8 @@ func (m *machine) evaluate(p *store.PointConfig, s sample, d delays, emit emitte
 	if !s.good || !s.numeric {
 		return
 	}
-	seen := map[string]bool{}
-	for _, l := range limits(p) {
-		seen[l.cond] = true
+	lims := limits(p)
+	for _, l := range lims {
 		var beyond, returned bool
 		if l.high {
 			beyond, returned = s.value >= l.value, s.value < l.value-p.Deadband
@@ -151,7 +159,7 @@ func (m *machine) evaluate(p *store.PointConfig, s sample, d delays, emit emitte
 	for name, c := range m.Conds {
 		switch name {
 		case HH, H, L, LL, Stage1, Stage2:
-			if !seen[name] {
+			if !hasLimit(lims, name) {
 				if c.Active {
 					m.clear(p, name, c, s.ts, s.value, "limit_removed", emit)
 				}
