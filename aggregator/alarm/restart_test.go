@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
@@ -136,6 +138,9 @@ func waitFor(t *testing.T, ev *alarm.Evaluator, st *store.Store, want []row) {
 // that did not fit are read back from ClickHouse by sequence number.
 func TestQueueOverflowReadsBatchesBack(t *testing.T) {
 	st := openStore(t)
+	// Registered before the evaluator's cleanup, so it runs after Run ended.
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	savePoint(t, st, &lifelinev1.Limits{High: f(80)})
 	opts := testOptions()
 	opts.MaxQueuedSamples = 1 // every batch below has more

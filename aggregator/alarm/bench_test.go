@@ -1,0 +1,40 @@
+package alarm
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// BenchmarkEvaluateBatch measures evaluation without ClickHouse (building
+// each batch included): 1,000
+// points with H/HH limits, batches of 10,000 samples, a tenth beyond H.
+func BenchmarkEvaluateBatch(b *testing.B) {
+	e := New(nil, DefaultOptions(), nil)
+	h, hh := 80.0, 90.0
+	for i := range 1000 {
+		id := fmt.Sprintf("P%04d", i)
+		e.points[[2]string{"S", id}] = &store.PointConfig{SiteID: "S", PointID: id, H: &h, HH: &hh, Deadband: 1}
+	}
+	e.known = map[string]bool{"S": true}
+	ts := time.Now().UnixNano()
+	b.ReportAllocs()
+	for n := 0; b.Loop(); n++ {
+		batch := &store.Batch{SiteID: "S", Seq: uint64(n + 1)}
+		for i := range 10_000 {
+			v := 50.0
+			if i%10 == 0 && n%2 == 0 {
+				v = 85
+			}
+			batch.Samples = append(batch.Samples, &lifelinev1.Sample{PointId: fmt.Sprintf("P%04d", i%1000),
+				SourceTimeNs: ts + int64(n*10+i/1000), Value: &lifelinev1.Sample_Number{Number: v}})
+		}
+		e.evaluateBatch(context.Background(), batch, true)
+		e.outbox = e.outbox[:0]
+	}
+	b.ReportMetric(float64(b.N*10_000)/b.Elapsed().Seconds(), "samples/s")
+}
