@@ -23,6 +23,7 @@ type Store interface {
 	LoadAlarmStates(ctx context.Context) ([]store.AlarmState, error)
 	LatestSeq(ctx context.Context, siteID string) (uint64, error)
 	ReplayBatches(ctx context.Context, siteID string, from, to uint64, fn func(*store.Batch) error) error
+	LastHeartbeats(ctx context.Context, since time.Time) (map[string]int64, error)
 }
 
 // Options tune the evaluator. Zero durations disable what they time.
@@ -112,6 +113,7 @@ type Evaluator struct {
 	outbox  []store.AlarmEvent
 	lastCkp time.Time
 	lastRef time.Time
+	lastHb  time.Time
 	known   map[string]bool // sites with points in the last refresh
 	metrics *Metrics
 }
@@ -119,7 +121,7 @@ type Evaluator struct {
 // siteState is the per-site part of the checkpoint.
 type siteState struct {
 	Done      []seqRange `json:"done,omitempty"` // evaluated batches
-	LastBatch int64      `json:"last,omitempty"` // aggregator clock, ns
+	LastBatch int64      `json:"last,omitempty"` // last batch or heartbeat, aggregator clock, ns
 	CommLoss  *cond      `json:"comm,omitempty"`
 }
 
@@ -507,6 +509,7 @@ func (e *Evaluator) tick(ctx context.Context) {
 		}
 	}
 	if e.opts.CommLossAfter > 0 {
+		e.heartbeats(ctx, now)
 		for id, ss := range e.sites {
 			if ss.CommLoss == nil && ss.LastBatch > 0 && nowNs-ss.LastBatch >= int64(e.opts.CommLossAfter) {
 				c := &cond{Active: true, RaisedNs: ss.LastBatch + int64(e.opts.CommLossAfter)}
@@ -671,4 +674,35 @@ func pick(def, own time.Duration) int64 {
 		return int64(own)
 	}
 	return int64(def)
+}
+
+// heartbeatEvery is how often agent heartbeats are read for comm_loss.
+const heartbeatEvery = 10 * time.Second
+
+// heartbeats counts a connected agent's heartbeat (the agents table) as a
+// sign of life like a batch: a plant whose values all hold steady sends no
+// batches but is not out of communication. A heartbeat newer than an
+// active comm_loss clears it.
+func (e *Evaluator) heartbeats(ctx context.Context, now time.Time) {
+	if now.Sub(e.lastHb) < heartbeatEvery {
+		return
+	}
+	e.lastHb = now
+	last, err := e.st.LastHeartbeats(ctx, now.Add(-2*e.opts.CommLossAfter))
+	if err != nil {
+		e.logger.Warn("read agent heartbeats", "err", err)
+		return
+	}
+	for id, ns := range last {
+		ss := e.site(id)
+		if ns <= ss.LastBatch {
+			continue
+		}
+		ss.LastBatch = ns
+		e.dirty[[2]string{id, ""}] = true
+		if c := ss.CommLoss; c != nil && ns > c.RaisedNs {
+			ss.CommLoss = nil
+			e.emit(c.event(id, "", CommLoss, ns, math.NaN(), "connected"))
+		}
+	}
 }

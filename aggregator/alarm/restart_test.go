@@ -156,3 +156,37 @@ func TestQueueOverflowReadsBatchesBack(t *testing.T) {
 		t.Fatalf("alarms:\n got %v\nwant %v", got, want)
 	}
 }
+
+// A connected agent's heartbeats count as life: a plant whose values hold
+// steady (no batches) is not in comm_loss; when they stop, it is.
+func TestHeartbeatsKeepASiteInCommunication(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	savePoint(t, st, &lifelinev1.Limits{High: f(80)})
+	var now atomic.Int64
+	setNow := func(sec float64) { now.Store(at(sec)) }
+	setNow(2)
+	opts := testOptions()
+	opts.Now = func() time.Time { return time.Unix(0, now.Load()) }
+	opts.CommLossAfter = 60 * time.Second
+	opts.Tick = 5 * time.Millisecond
+	ev, _ := startEvaluator(t, st, opts)
+	var seq uint64
+	feed(t, st, ev, &seq, []step{{samples: []smp{{0, 50, false}}}}) // a batch at 2 s
+	beat := func(sec float64) {
+		t.Helper()
+		if err := st.SaveAgentStatus(ctx, []store.AgentStatus{{SiteID: site, Connected: true,
+			Time: time.Unix(0, at(sec)), Status: &lifelinev1.Status{}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	beat(50)
+	setNow(70) // 68 s after the batch, 20 s after the heartbeat
+	time.Sleep(50 * time.Millisecond)
+	waitFor(t, ev, st, nil)
+	setNow(115) // 65 s after the heartbeat
+	waitFor(t, ev, st, []row{{alarm.CommLoss, 110, -1, "", false}})
+	beat(120)
+	setNow(135)
+	waitFor(t, ev, st, []row{{alarm.CommLoss, 110, 120, "connected", false}})
+}
