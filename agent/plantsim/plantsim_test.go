@@ -37,7 +37,7 @@ func startSim(t *testing.T, opts plantsim.Options) *plantsim.Sim {
 		opts.Logger = testLogger(t)
 	}
 	sim := plantsim.New(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := sim.Start(ctx); err != nil {
 		t.Fatalf("Start: %v", err)
@@ -56,9 +56,12 @@ func startSim(t *testing.T, opts plantsim.Options) *plantsim.Sim {
 // ends (before the simulator shuts down).
 func connect(t *testing.T, sim *plantsim.Sim) *opcua.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Bounds are generous: under -race beside other test binaries on two
+	// cores the server's first handshake can take seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := opcua.NewClient(sim.Endpoint(), opcua.SecurityMode(ua.MessageSecurityModeNone), opcua.AutoReconnect(false))
+	c, err := opcua.NewClient(sim.Endpoint(), opcua.SecurityMode(ua.MessageSecurityModeNone), opcua.AutoReconnect(false),
+		opcua.DialTimeout(30*time.Second))
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
@@ -514,7 +517,9 @@ func TestShutdown(t *testing.T) {
 	})
 	t.Run("with a live subscription", func(t *testing.T) {
 		sim := plantsim.New(plantsim.Options{Addr: "127.0.0.1:0", Tick: 20 * time.Millisecond, Points: 100, Rate: 20, Logger: testLogger(t)})
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// Generous: under -race on a loaded machine the server's first
+		// handshake can take seconds; the bound that matters is Shutdown's.
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		if err := sim.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -522,7 +527,8 @@ func TestShutdown(t *testing.T) {
 		if err := sim.Start(ctx); err == nil {
 			t.Fatal("second Start: no error")
 		}
-		c, err := opcua.NewClient(sim.Endpoint(), opcua.SecurityMode(ua.MessageSecurityModeNone), opcua.AutoReconnect(false))
+		c, err := opcua.NewClient(sim.Endpoint(), opcua.SecurityMode(ua.MessageSecurityModeNone), opcua.AutoReconnect(false),
+			opcua.DialTimeout(30*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
