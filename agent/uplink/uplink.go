@@ -179,16 +179,21 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 		live:    make(chan struct{}, u.opts.MaxInFlight),
 		sent:    make(map[uint64]sent),
 	}
-	errs := make(chan error, 2)
+	acks := &ackBatch{ready: make(chan struct{}, 1)}
+	errs := make(chan error, 3)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		errs <- u.send(ctx, stream, w, st.Newest, maxSamples)
 	}()
 	go func() {
 		defer wg.Done()
-		errs <- u.receiveAcks(stream, w)
+		errs <- u.receiveAcks(stream, acks)
+	}()
+	go func() {
+		defer wg.Done()
+		errs <- u.deleteAcked(ctx, acks, w)
 	}()
 	err = <-errs
 	cancel()
@@ -374,19 +379,74 @@ func (d *drainProgress) done(log *slog.Logger) {
 	log.Info("backlog sent", "batches", d.batches, "took", time.Since(d.started).Round(time.Millisecond))
 }
 
-func (u *Uplink) receiveAcks(stream lifelinev1.Ingest_StreamClient, w *window) error {
+// ackBatch hands acks from the stream's receiver to the goroutine that
+// deletes them: all acks that arrive while one deletion commits are
+// deleted together by the next, in one synced transaction.
+type ackBatch struct {
+	mu      sync.Mutex
+	pending []*lifelinev1.Ack
+	ready   chan struct{} // capacity 1: pending is not empty
+}
+
+func (a *ackBatch) push(ack *lifelinev1.Ack) {
+	a.mu.Lock()
+	a.pending = append(a.pending, ack)
+	a.mu.Unlock()
+	select {
+	case a.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (a *ackBatch) take() []*lifelinev1.Ack {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := a.pending
+	a.pending = nil
+	return out
+}
+
+func (u *Uplink) receiveAcks(stream lifelinev1.Ingest_StreamClient, acks *ackBatch) error {
 	for {
 		msg, err := stream.Recv()
 		if err != nil {
 			return fmt.Errorf("receive: %w", err)
 		}
-		ack := msg.GetAck()
-		if ack == nil {
-			continue
+		if ack := msg.GetAck(); ack != nil {
+			acks.push(ack)
 		}
-		if err := u.q.Delete(ack.GetSeq()); err != nil {
-			return fmt.Errorf("delete acked batch %d: %w", ack.GetSeq(), err)
+	}
+}
+
+// deleteAcked deletes acked batches from the buffer, as many at once as
+// have arrived, and only then frees their window slots. When ctx ends it
+// deletes what was already acked and returns.
+func (u *Uplink) deleteAcked(ctx context.Context, acks *ackBatch, w *window) error {
+	for {
+		select {
+		case <-acks.ready:
+		case <-ctx.Done():
+			return u.settle(acks.take(), w)
 		}
+		if err := u.settle(acks.take(), w); err != nil {
+			return err
+		}
+	}
+}
+
+// settle deletes the batches of acks and accounts for them.
+func (u *Uplink) settle(acks []*lifelinev1.Ack, w *window) error {
+	if len(acks) == 0 {
+		return nil
+	}
+	seqs := make([]uint64, len(acks))
+	for i, ack := range acks {
+		seqs[i] = ack.GetSeq()
+	}
+	if err := u.q.Delete(seqs...); err != nil {
+		return fmt.Errorf("delete %d acked batches (%d…%d): %w", len(seqs), seqs[0], seqs[len(seqs)-1], err)
+	}
+	for _, ack := range acks {
 		w.mu.Lock()
 		b, ok := w.sent[ack.GetSeq()]
 		delete(w.sent, ack.GetSeq())
@@ -409,4 +469,5 @@ func (u *Uplink) receiveAcks(stream lifelinev1.Ingest_StreamClient, w *window) e
 		u.ackedBatches.Add(1)
 		u.ackedSamples.Add(uint64(n - len(ack.GetRejected()) - int(ack.GetDuplicates())))
 	}
+	return nil
 }
