@@ -105,6 +105,10 @@ type Source struct {
 	// QueueSize is the server-side queue per monitored item: large enough
 	// that changes faster than the publishing interval are not coalesced.
 	QueueSize    uint32   `yaml:"queue_size"`
+	// FrozenAfter reports a point as "good but frozen" to the aggregator
+	// when its value has not changed for this long; 0 turns it off (a
+	// steady tank level is not a fault everywhere).
+	FrozenAfter Duration `yaml:"frozen_after"`
 	ReconnectMin Duration `yaml:"reconnect_min"`
 	ReconnectMax Duration `yaml:"reconnect_max"`
 	// PKIDir holds the agent's application instance certificate and the
@@ -407,6 +411,9 @@ func (c Config) Validate() error {
 		}
 		if s.ReconnectMin <= 0 || s.ReconnectMax < s.ReconnectMin {
 			add("%s.reconnect_min/reconnect_max: want 0 < min <= max", where)
+		}
+		if s.FrozenAfter < 0 {
+			add("%s.frozen_after %s: want >= 0 (0 is off)", where, s.FrozenAfter)
 		}
 		switch s.Auth {
 		case "anonymous":

@@ -31,6 +31,8 @@ type Agent struct {
 	registry *prometheus.Registry
 
 	tap func([]*lifelinev1.Sample)
+	// certNotAfter is when the link certificate expires (Unix ns, 0 without TLS).
+	certNotAfter int64
 
 	mu      sync.Mutex
 	running *pipeline
@@ -117,10 +119,11 @@ func (a *Agent) MetricsAddr() string {
 // readers stop first, the batcher writes what they delivered, then the
 // uplink stops and the buffer closes, so nothing read is left in memory.
 func (a *Agent) Run(ctx context.Context) error {
-	creds, err := clientCredentials(a.cfg.Aggregator.TLS)
+	creds, notAfter, err := clientCredentials(a.cfg.Aggregator.TLS)
 	if err != nil {
 		return err
 	}
+	a.certNotAfter = notAfter
 	p := &pipeline{}
 	qopts := buffer.DefaultOptions()
 	qopts.MaxBytes = a.cfg.Buffer.MaxBytes

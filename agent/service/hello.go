@@ -42,26 +42,33 @@ func Hello(cfg config.Config, version string) *lifelinev1.Hello {
 	return h
 }
 
-func clientCredentials(c config.TLS) (credentials.TransportCredentials, error) {
+// clientCredentials loads the link's TLS settings and returns when the
+// agent's certificate expires (Unix ns; 0 without TLS), which the agent
+// reports so operators see expiries coming.
+func clientCredentials(c config.TLS) (credentials.TransportCredentials, int64, error) {
 	if c.Insecure {
-		return insecure.NewCredentials(), nil
+		return insecure.NewCredentials(), 0, nil
 	}
 	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("load agent certificate: %w", err)
+		return nil, 0, fmt.Errorf("load agent certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, 0, fmt.Errorf("parse agent certificate %s: %w", c.CertFile, err)
 	}
 	pem, err := os.ReadFile(c.CAFile)
 	if err != nil {
-		return nil, fmt.Errorf("read CA: %w", err)
+		return nil, 0, fmt.Errorf("read CA: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("CA %s: no PEM certificates found", c.CAFile)
+		return nil, 0, fmt.Errorf("CA %s: no PEM certificates found", c.CAFile)
 	}
 	return credentials.NewTLS(&tls.Config{
 		Certificates: []tls.Certificate{cert},
 		RootCAs:      pool,
 		ServerName:   c.ServerName,
 		MinVersion:   tls.VersionTLS12,
-	}), nil
+	}), leaf.NotAfter.UnixNano(), nil
 }

@@ -82,7 +82,15 @@ func (a *Agent) status(p *pipeline) *lifelinev1.Status {
 			src.ClockSkewNs = rs.ClockSkew.Nanoseconds()
 		}
 		st.Sources = append(st.Sources, src)
+		if d := a.cfg.Sources[i].FrozenAfter.D(); d > 0 {
+			for _, ps := range r.Frozen(d, time.Now()) {
+				if ps.Status>>30 == 0 { // good but frozen; bad quality is its own alarm
+					st.FrozenPoints = append(st.FrozenPoints, ps.PointID)
+				}
+			}
+		}
 	}
+	st.CertNotAfterNs = a.certNotAfter
 	return st
 }
 

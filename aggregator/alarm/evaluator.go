@@ -23,7 +23,7 @@ type Store interface {
 	LoadAlarmStates(ctx context.Context) ([]store.AlarmState, error)
 	LatestSeq(ctx context.Context, siteID string) (uint64, error)
 	ReplayBatches(ctx context.Context, siteID string, from, to uint64, fn func(*store.Batch) error) error
-	LastHeartbeats(ctx context.Context, since time.Time) (map[string]int64, error)
+	LastHeartbeats(ctx context.Context, since time.Time) (map[string]store.Heartbeat, error)
 }
 
 // Options tune the evaluator. Zero durations disable what they time.
@@ -508,8 +508,8 @@ func (e *Evaluator) tick(ctx context.Context) {
 			e.dirty[key] = true
 		}
 	}
+	e.heartbeats(ctx, now)
 	if e.opts.CommLossAfter > 0 {
-		e.heartbeats(ctx, now)
 		for id, ss := range e.sites {
 			if ss.CommLoss == nil && ss.LastBatch > 0 && nowNs-ss.LastBatch >= int64(e.opts.CommLossAfter) {
 				c := &cond{Active: true, RaisedNs: ss.LastBatch + int64(e.opts.CommLossAfter)}
@@ -676,8 +676,12 @@ func pick(def, own time.Duration) int64 {
 	return int64(def)
 }
 
-// heartbeatEvery is how often agent heartbeats are read for comm_loss.
-const heartbeatEvery = 10 * time.Second
+// heartbeatEvery is how often agent heartbeats are read (comm_loss,
+// frozen); heartbeatWindow how far back at least.
+const (
+	heartbeatEvery  = 10 * time.Second
+	heartbeatWindow = 5 * time.Minute
+)
 
 // heartbeats counts a connected agent's heartbeat (the agents table) as a
 // sign of life like a batch: a plant whose values all hold steady sends no
@@ -688,12 +692,14 @@ func (e *Evaluator) heartbeats(ctx context.Context, now time.Time) {
 		return
 	}
 	e.lastHb = now
-	last, err := e.st.LastHeartbeats(ctx, now.Add(-2*e.opts.CommLossAfter))
+	last, err := e.st.LastHeartbeats(ctx, now.Add(-max(2*e.opts.CommLossAfter, heartbeatWindow)))
 	if err != nil {
 		e.logger.Warn("read agent heartbeats", "err", err)
 		return
 	}
-	for id, ns := range last {
+	for id, hb := range last {
+		e.frozen(id, hb.Frozen, now.UnixNano())
+		ns := hb.LastNs
 		ss := e.site(id)
 		if ns <= ss.LastBatch {
 			continue
@@ -703,6 +709,35 @@ func (e *Evaluator) heartbeats(ctx context.Context, now time.Time) {
 		if c := ss.CommLoss; c != nil && ns > c.RaisedNs {
 			ss.CommLoss = nil
 			e.emit(c.event(id, "", CommLoss, ns, math.NaN(), "connected"))
+		}
+	}
+}
+
+// frozen raises "frozen" for the points a site's agent reports good but
+// unchanging, and clears it for those it no longer reports. The agent
+// judges freezing (it sees every sample); the aggregator keeps the alarm.
+func (e *Evaluator) frozen(site string, points []string, nowNs int64) {
+	reported := make(map[string]bool, len(points))
+	for _, id := range points {
+		reported[id] = true
+	}
+	for key, m := range e.states {
+		if key[0] != site {
+			continue
+		}
+		p := e.points[key]
+		if p == nil {
+			p = &store.PointConfig{SiteID: key[0], PointID: key[1]}
+		}
+		c := m.Conds[Frozen]
+		active := c != nil && c.Active
+		switch {
+		case reported[key[1]] && !active && !outOfService(p, nowNs):
+			m.raise(p, Frozen, m.cond(Frozen), nowNs, m.LastValue, math.NaN(), 0, false, e.emit)
+			e.dirty[key] = true
+		case !reported[key[1]] && active:
+			m.clear(p, Frozen, c, nowNs, m.LastValue, "changing", e.emit)
+			e.dirty[key] = true
 		}
 	}
 }

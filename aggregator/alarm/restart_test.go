@@ -190,3 +190,53 @@ func TestHeartbeatsKeepASiteInCommunication(t *testing.T) {
 	setNow(135)
 	waitFor(t, ev, st, []row{{alarm.CommLoss, 110, 120, "connected", false}})
 }
+
+// A point the agent reports good but frozen raises "frozen"; when the
+// agent stops reporting it, the alarm clears.
+func TestFrozenReportedByAgent(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	savePoint(t, st, &lifelinev1.Limits{High: f(80)})
+	var now atomic.Int64
+	setNow := func(sec float64) { now.Store(at(sec)) }
+	setNow(2)
+	opts := testOptions()
+	opts.Now = func() time.Time { return time.Unix(0, now.Load()) }
+	opts.Tick = 5 * time.Millisecond
+	ev, _ := startEvaluator(t, st, opts)
+	var seq uint64
+	feed(t, st, ev, &seq, []step{{samples: []smp{{0, 50, false}}}})
+	beat := func(sec float64, frozen ...string) {
+		t.Helper()
+		if err := st.SaveAgentStatus(ctx, []store.AgentStatus{{SiteID: site, Connected: true,
+			Time: time.Unix(0, at(sec)), Status: &lifelinev1.Status{FrozenPoints: frozen}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	beat(10, "P1")
+	setNow(100)
+	// When the heartbeat is read depends on the evaluator's ticks; the
+	// alarm's raise time is the aggregator clock then.
+	raised := waitForFrozen(t, ev, st, func(r row) bool { return r.cleared == -1 })
+	beat(110)
+	setNow(200)
+	waitFor(t, ev, st, []row{{alarm.Frozen, raised, 200, "changing", false}})
+}
+
+func waitForFrozen(t *testing.T, ev *alarm.Evaluator, st *store.Store, ok func(row) bool) float64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := ev.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got := alarms(t, st)
+		if len(got) == 1 && got[0].cond == alarm.Frozen && ok(got[0]) {
+			return got[0].raised
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alarms: %v, want one frozen", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

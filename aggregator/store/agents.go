@@ -30,14 +30,17 @@ func agentsDDL(caps Capabilities) string {
     samples_read      UInt64,
     samples_acked     UInt64,
     sources_total     UInt16,
-    sources_connected UInt16
+    sources_connected UInt16,
+    heartbeat         UInt8,
+    frozen_points     Array(String),
+    cert_not_after    DateTime('UTC')
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMM(time)
 ORDER BY (site_id, time_ns)`
 }
 
 const insertAgentSQL = "INSERT INTO agents (site_id, time, time_ns, connected, agent_version, backlog_batches, backlog_bytes, " +
-	"oldest_ns, drain_rate, samples_read, samples_acked, sources_total, sources_connected)"
+	"oldest_ns, drain_rate, samples_read, samples_acked, sources_total, sources_connected, heartbeat, frozen_points, cert_not_after)"
 
 // AgentStatus is one heartbeat row. Status is nil for a row that only
 // records a connect or disconnect.
@@ -69,13 +72,20 @@ func (s *Store) SaveAgentStatus(ctx context.Context, rows []AgentStatus) error {
 				up++
 			}
 		}
-		var connected uint8
+		var connected, heartbeat uint8
 		if r.Connected {
 			connected = 1
 		}
+		if st != nil {
+			heartbeat = 1
+		}
+		frozen := st.GetFrozenPoints()
+		if frozen == nil {
+			frozen = []string{}
+		}
 		if err := batch.Append(r.SiteID, r.Time.UTC(), r.Time.UnixNano(), connected, r.AgentVersion,
 			st.GetBacklogBatches(), st.GetBacklogBytes(), st.GetOldestNs(), st.GetDrainRate(),
-			st.GetSamplesRead(), st.GetSamplesAcked(), total, up); err != nil {
+			st.GetSamplesRead(), st.GetSamplesAcked(), total, up, heartbeat, frozen, clampDateTime(st.GetCertNotAfterNs())); err != nil {
 			return permanent(fmt.Errorf("insert agent status: %w", err))
 		}
 	}

@@ -929,6 +929,11 @@ type Status struct {
 	SamplesRead    uint64                 `protobuf:"varint,6,opt,name=samples_read,json=samplesRead,proto3" json:"samples_read,omitempty"`    // since the agent started
 	SamplesAcked   uint64                 `protobuf:"varint,7,opt,name=samples_acked,json=samplesAcked,proto3" json:"samples_acked,omitempty"` // since the agent started
 	Sources        []*SourceStatus        `protobuf:"bytes,8,rep,name=sources,proto3" json:"sources,omitempty"`
+	// Points whose samples are good but whose value has not changed for
+	// longer than their source's frozen_after: a stuck transmitter.
+	FrozenPoints []string `protobuf:"bytes,9,rep,name=frozen_points,json=frozenPoints,proto3" json:"frozen_points,omitempty"`
+	// When the agent's link certificate expires (0 without TLS).
+	CertNotAfterNs int64 `protobuf:"varint,10,opt,name=cert_not_after_ns,json=certNotAfterNs,proto3" json:"cert_not_after_ns,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1017,6 +1022,20 @@ func (x *Status) GetSources() []*SourceStatus {
 		return x.Sources
 	}
 	return nil
+}
+
+func (x *Status) GetFrozenPoints() []string {
+	if x != nil {
+		return x.FrozenPoints
+	}
+	return nil
+}
+
+func (x *Status) GetCertNotAfterNs() int64 {
+	if x != nil {
+		return x.CertNotAfterNs
+	}
+	return 0
 }
 
 // SourceStatus describes one OPC UA source as the agent sees it.
@@ -1453,7 +1472,7 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\abatches\x18\x06 \x03(\v2\x19.lifeline.v1.DroppedBatchR\abatches\":\n" +
 	"\fDroppedBatch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x18\n" +
-	"\asamples\x18\x02 \x01(\x04R\asamples\"\xa8\x02\n" +
+	"\asamples\x18\x02 \x01(\x04R\asamples\"\xf8\x02\n" +
 	"\x06Status\x12\x17\n" +
 	"\atime_ns\x18\x01 \x01(\x03R\x06timeNs\x12'\n" +
 	"\x0fbacklog_batches\x18\x02 \x01(\x04R\x0ebacklogBatches\x12#\n" +
@@ -1463,7 +1482,10 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"drain_rate\x18\x05 \x01(\x01R\tdrainRate\x12!\n" +
 	"\fsamples_read\x18\x06 \x01(\x04R\vsamplesRead\x12#\n" +
 	"\rsamples_acked\x18\a \x01(\x04R\fsamplesAcked\x123\n" +
-	"\asources\x18\b \x03(\v2\x19.lifeline.v1.SourceStatusR\asources\"\xa2\x01\n" +
+	"\asources\x18\b \x03(\v2\x19.lifeline.v1.SourceStatusR\asources\x12#\n" +
+	"\rfrozen_points\x18\t \x03(\tR\ffrozenPoints\x12)\n" +
+	"\x11cert_not_after_ns\x18\n" +
+	" \x01(\x03R\x0ecertNotAfterNs\"\xa2\x01\n" +
 	"\fSourceStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12\x1c\n" +
