@@ -108,9 +108,10 @@ func agents(b *builder) {
 			unitOverride("last_seen", "dateTimeFromNow"),
 			unitOverride("backlog_bytes", "bytes"),
 			unitOverride("backlog_age_s", "s"),
+			unitOverride("cert_days_left", "d"),
 		},
 		trans: b.rename("site_id", "online", "last_seen", "agent_version", "backlog_batches", "backlog_bytes",
-			"backlog_age_s", "drain_rate", "sources_connected", "sources_total")})
+			"backlog_age_s", "drain_rate", "sources_connected", "sources_total", "cert_days_left")})
 	b.add(panel{typ: "timeseries", key: "agents.backlog", file: "agents_backlog.sql", w: 12, h: 8, unit: "short"})
 	b.add(panel{typ: "timeseries", key: "agents.drain", file: "agents_drain.sql", w: 12, h: 8, unit: "short"})
 }

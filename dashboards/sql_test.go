@@ -296,7 +296,8 @@ func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 	}
 
 	ab, err := conn.PrepareBatch(ctx, "INSERT INTO agents (site_id, time, time_ns, connected, agent_version, "+
-		"backlog_batches, backlog_bytes, oldest_ns, drain_rate, samples_read, samples_acked, sources_total, sources_connected)")
+		"backlog_batches, backlog_bytes, oldest_ns, drain_rate, samples_read, samples_acked, sources_total, sources_connected, "+
+		"heartbeat, frozen_points, cert_not_after)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,18 +305,21 @@ func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 		ts := now.Add(-time.Hour).Add(time.Duration(i) * 5 * time.Minute)
 		backlog := uint64(120 - 10*i)
 		if err := ab.Append("ENT01", ts, ts.UnixNano(), uint8(1), "1.0.0", backlog, backlog*4096,
-			now.Add(-3*time.Hour).UnixNano(), 5000.0, uint64(1000*i), uint64(900*i), uint16(2), uint16(2)); err != nil {
+			now.Add(-3*time.Hour).UnixNano(), 5000.0, uint64(1000*i), uint64(900*i), uint16(2), uint16(2),
+			uint8(1), []string{}, now.Add(200*24*time.Hour).UTC()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	old := now.Add(-2 * time.Hour)
 	if err := ab.Append("ENT02", old, old.UnixNano(), uint8(0), "0.9.0", uint64(500), uint64(1<<20),
-		now.Add(-4*time.Hour).UnixNano(), 0.0, uint64(10), uint64(5), uint16(1), uint16(0)); err != nil {
+		now.Add(-4*time.Hour).UnixNano(), 0.0, uint64(10), uint64(5), uint16(1), uint16(0),
+		uint8(0), []string{}, time.Unix(0, 0).UTC()); err != nil {
 		t.Fatal(err)
 	}
 	last := now.Add(-30 * time.Second)
 	if err := ab.Append("ENT01", last, last.UnixNano(), uint8(1), "1.0.0", uint64(0), uint64(0),
-		int64(0), 0.0, uint64(13000), uint64(13000), uint16(2), uint16(2)); err != nil {
+		int64(0), 0.0, uint64(13000), uint64(13000), uint16(2), uint16(2),
+		uint8(1), []string{"T101.PT"}, now.Add(200*24*time.Hour).UTC()); err != nil {
 		t.Fatal(err)
 	}
 	if err := ab.Send(); err != nil {

@@ -66,6 +66,7 @@ var text = map[string][2]string{ // {zh, en}
 	"col.agent_version":     {"版本", "Version"},
 	"col.sources_connected": {"已连数据源", "Sources up"},
 	"col.sources_total":     {"数据源", "Sources"},
+	"col.cert_days_left":    {"证书剩余天数", "Certificate days left"},
 	"col.level":             {"级别", "Level"},
 	"col.hazard_code":       {"危险源编码", "Hazard code"},
 	"col.hazard_name":       {"危险源名称", "Hazard source"},
