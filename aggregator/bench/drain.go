@@ -94,6 +94,10 @@ func (r *Runner) drain(ctx context.Context, sec *Section) error {
 		return err
 	}
 	took := time.Since(t0)
+	ackMean := 0.0
+	if am, err := scrape(p.agg.metrics); err == nil && am["lifeline_ingest_ack_latency_seconds_count"] > 0 {
+		ackMean = am["lifeline_ingest_ack_latency_seconds_sum"] / am["lifeline_ingest_ack_latency_seconds_count"]
+	}
 	u := use.stop()
 	rate := float64(total) / took.Seconds()
 
@@ -110,6 +114,7 @@ func (r *Runner) drain(ctx context.Context, sec *Section) error {
 		Versus: fmt.Sprintf("raw Badger read of the same buffer %s samples/s", human(rawRead)), Ratio: rate / rawRead})
 	sec.add(Row{Measure: "time to drain", Value: took.Seconds(), Unit: "s"})
 	sec.add(Row{Measure: "raw Badger read of the backlog", Value: rawRead, Unit: "samples/s"})
+	sec.add(Row{Measure: "mean ack latency at the aggregator", Value: ackMean * 1000, Unit: "ms"})
 	sec.add(Row{Measure: "agent CPU while draining", Value: u.CPUCores, Unit: "cores"})
 	sec.add(Row{Measure: "agent RSS while draining (max)", Value: float64(u.RSSMax) / 1e6, Unit: "MB"})
 	sec.note("Backlog: %d entries of %d samples (%s MB in the queue's accounting) written by the agent's queue before the agent starts; plantsim runs nearly idle (0.01 Hz) so the agent has its source. Timed from the uplink connecting until the agent's acked counter grew by %d; %d back-filled rows were in ClickHouse afterwards.",

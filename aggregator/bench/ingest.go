@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
+	"sync"
 	"time"
 )
 
@@ -37,6 +39,12 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 		return fmt.Errorf("raw insert limit: %w", err)
 	}
 	sec.add(Row{Measure: "raw clickhouse-go insert limit (1 connection, columnar, 100,000-row blocks)", Value: limit, Unit: "rows/s"})
+	if limit2, err := rawInsertParallel(ctx, r.ch, db, block, 2, r.window(10*time.Second)); err == nil {
+		sec.add(Row{Measure: "raw insert, 2 connections at once", Value: limit2, Unit: "rows/s",
+			Versus: "1 connection", Ratio: limit2 / limit})
+	} else {
+		sec.note("Raw insert on 2 connections not measured: %v", err)
+	}
 	versus := fmt.Sprintf("raw insert limit %s rows/s", human(limit))
 
 	opts := LoadOptions{Addr: agg.addr, PointsPerAgent: 1000, BatchSamples: 2000, MaxInFlight: 32,
@@ -46,9 +54,9 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 		o := opts
 		o.Agents, o.Site = k, fmt.Sprintf("K%d_", k)
 		r.opts.Logf("ingest: %d agents", k)
-		meter := meterUsage(agg.pid())
+		meter, self := meterUsage(agg.pid()), meterUsage(os.Getpid())
 		res, err := runLoad(ctx, o)
-		use := meter.stop()
+		use, gen := meter.stop(), self.stop()
 		if err != nil {
 			return fmt.Errorf("%d agents: %w\naggregator log:\n%s", k, err, agg.tail())
 		}
@@ -68,6 +76,7 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 		sec.add(Row{Measure: fmt.Sprintf("%d agents: ack latency p99", k), Value: ms(res.AckP99), Unit: "ms"})
 		sec.add(Row{Measure: fmt.Sprintf("%d agents: aggregator CPU", k), Value: use.CPUCores, Unit: "cores"})
 		sec.add(Row{Measure: fmt.Sprintf("%d agents: aggregator RSS (max)", k), Value: mib(use.RSSMax), Unit: "MiB"})
+		sec.add(Row{Measure: fmt.Sprintf("%d agents: load generator CPU (same machine)", k), Value: gen.CPUCores, Unit: "cores"})
 	}
 	if rate10 > 0 {
 		o := opts
@@ -81,7 +90,7 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 			Value: ms(res.AckP99), Unit: "ms", Target: "< 1,000", Met: atMost(ms(res.AckP99), 999.999)})
 		sec.add(Row{Measure: "10 agents at half load: delivered", Value: res.Rate, Unit: "samples/s"})
 	}
-	sec.note("Load generator: %d points per agent, batches of %d samples (the agent's default), up to %d batches awaiting an ack per agent (the agent's default), one gRPC connection per agent, plain text on loopback; it runs in the bench process on the same cores.",
+	sec.note("Load generator: each agent encodes a few batches of samples once and then only each batch's sequence number, so that on this shared machine it takes little CPU from the aggregator and ClickHouse (remote agents encode on their own machines); %d points per agent, batches of %d samples (the agent's default), up to %d batches awaiting an ack per agent (the agent's default), one gRPC connection per agent, plain text on loopback; it runs in the bench process on the same cores.",
 		opts.PointsPerAgent, opts.BatchSamples, opts.MaxInFlight)
 	sec.note("Aggregator: a lifeline-aggregator process with its default writer (max_rows 100,000, max_delay 200 ms); an ack leaves only after ClickHouse committed the batch's insert. CPU and RSS read from /proc over the window.")
 	sec.note("Limit: the same 13 columns of the same table, inserted by clickhouse-go's columnar appends from pre-built slices in a loop, one insert at a time (the aggregator's writer also runs one insert at a time).")
@@ -118,4 +127,32 @@ func settle(ctx context.Context, ch *clickHouse, db string) error {
 		}
 	}
 	return nil
+}
+
+// rawInsertParallel runs n raw insert loops at once, each on its own
+// connection, and returns their summed rate.
+func rawInsertParallel(ctx context.Context, ch *clickHouse, db string, block *rawColumns, n int, d time.Duration) (float64, error) {
+	rates := make([]float64, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			conn, err := ch.open(db)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer conn.Close()
+			rates[i], errs[i] = rawInsertLimit(ctx, conn, block, d)
+		})
+	}
+	wg.Wait()
+	total := 0.0
+	for i := range n {
+		if errs[i] != nil {
+			return 0, errs[i]
+		}
+		total += rates[i]
+	}
+	return total, nil
 }

@@ -126,6 +126,10 @@ func scrape(addr string) (map[string]float64, error) {
 	for name, f := range families {
 		for _, m := range f.GetMetric() {
 			out[name] += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			if h := m.GetHistogram(); h != nil {
+				out[name+"_sum"] += h.GetSampleSum()
+				out[name+"_count"] += float64(h.GetSampleCount())
+			}
 		}
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
@@ -93,7 +94,31 @@ FROM system.parts WHERE database = ? AND active GROUP BY table ORDER BY table`, 
 		}
 		sec.add(row)
 	}
+	if cols, err := columnSizes(ctx, conn, db, samples); err == nil {
+		sec.note("%s, `samples` by column (compressed bytes/sample): %s.", what, cols)
+	}
 	sec.add(Row{Measure: what + ": all tables", Value: float64(total) / float64(samples), Unit: "bytes/sample",
 		Versus: fmt.Sprintf("of which %s bytes in small tables", human(float64(small)))})
 	return nil
+}
+
+// columnSizes lists the samples table's columns by compressed size, largest
+// first, in bytes per row.
+func columnSizes(ctx context.Context, conn driver.Conn, db string, rows uint64) (string, error) {
+	res, err := conn.Query(ctx, `SELECT name, data_compressed_bytes FROM system.columns
+WHERE database = ? AND table = 'samples' ORDER BY data_compressed_bytes DESC`, db)
+	if err != nil {
+		return "", err
+	}
+	defer res.Close()
+	var parts []string
+	for res.Next() {
+		var name string
+		var bytes uint64
+		if err := res.Scan(&name, &bytes); err != nil {
+			return "", err
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f", name, float64(bytes)/float64(rows)))
+	}
+	return strings.Join(parts, ", "), res.Err()
 }
