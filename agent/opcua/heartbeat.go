@@ -3,6 +3,7 @@ package opcua
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopcua/opcua"
@@ -22,7 +23,11 @@ const (
 // the clock skew between the server and the agent; after heartbeatMisses
 // failures in a row, or a CurrentTime that stops advancing, fail is called
 // once and heartbeat returns.
-func (r *Reader) heartbeat(ctx context.Context, c *opcua.Client, every time.Duration, fail func(error)) {
+//
+// Once live holds a liveness check (the subscription is running), each
+// successful heartbeat also runs it; a silent subscription is counted,
+// logged and ends the session the same way.
+func (r *Reader) heartbeat(ctx context.Context, c *opcua.Client, every time.Duration, live *atomic.Pointer[liveCheck], fail func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	misses := 0
@@ -60,6 +65,14 @@ func (r *Reader) heartbeat(ctx context.Context, c *opcua.Client, every time.Dura
 		r.heartbeats.Add(1)
 		r.skewNs.Store(int64(skew))
 		r.skewKnown.Store(true)
+		if lc := live.Load(); lc != nil {
+			if err := lc.check(ctx, c, every); err != nil && ctx.Err() == nil {
+				r.deadSubscriptions.Add(1)
+				r.logger.Warn("subscription sends keep-alives but no data changes; rebuilding the session", "err", err)
+				fail(err)
+				return
+			}
+		}
 	}
 }
 

@@ -27,12 +27,13 @@ type pointStates struct {
 	mu     sync.Mutex
 	index  map[string]int
 	states []PointState
-	last   []any // the last value (float64, bool, string or nil)
-	lastNs int64 // receive time of the last sample of any point
+	last   []any   // the last value (float64, bool, string or nil)
+	source []int64 // the source time of the last sample (Unix ns)
+	lastNs int64   // receive time of the last sample of any point
 }
 
 func newPointStates(ids []string) *pointStates {
-	p := &pointStates{index: make(map[string]int, len(ids)), states: make([]PointState, len(ids)), last: make([]any, len(ids))}
+	p := &pointStates{index: make(map[string]int, len(ids)), states: make([]PointState, len(ids)), last: make([]any, len(ids)), source: make([]int64, len(ids))}
 	for i, id := range ids {
 		p.index[id] = i
 		p.states[i].PointID = id
@@ -66,9 +67,20 @@ func (p *pointStates) update(batch []*lifelinev1.Sample) {
 		if st.LastSample.IsZero() || st.Status != s.Status || !sameValue(p.last[i], v) {
 			st.LastChange = at
 		}
-		st.LastSample, st.Status, p.last[i] = at, s.Status, v
+		st.LastSample, st.Status, p.last[i], p.source[i] = at, s.Status, v, s.SourceTimeNs
 		p.lastNs = max(p.lastNs, s.ReceiveTimeNs)
 	}
+}
+
+// delivered returns what was last delivered of point i: its source time,
+// status and value; ok is false before its first sample.
+func (p *pointStates) delivered(i int) (sourceNs int64, status uint32, value any, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.states[i].LastSample.IsZero() {
+		return 0, 0, nil, false
+	}
+	return p.source[i], p.states[i].Status, p.last[i], true
 }
 
 // sameValue compares two sample values; NaN equals NaN (a stuck NaN is

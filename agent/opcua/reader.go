@@ -53,6 +53,7 @@ type Reader struct {
 	skewNs            atomic.Int64
 	skewKnown         atomic.Bool
 	polls             atomic.Uint64
+	deadSubscriptions atomic.Uint64
 
 	// heartbeatEvery is the heartbeat period (heartbeatEvery by default).
 	heartbeatEvery time.Duration
@@ -98,6 +99,11 @@ type Stats struct {
 	HeartbeatFailures uint64
 	// Polls counts poll cycles (read_mode poll).
 	Polls uint64
+	// DeadSubscriptions counts subscriptions found silently dead: keep-alives
+	// kept coming, but a point's value changed on the server (as read by the
+	// heartbeat) and the subscription did not deliver it in time. Each one
+	// rebuilt the session.
+	DeadSubscriptions uint64
 }
 
 // New returns a reader for src that delivers samples to sink. It does no
@@ -140,6 +146,7 @@ func (r *Reader) Stats() Stats {
 		Heartbeats:          r.heartbeats.Load(),
 		HeartbeatFailures:   r.heartbeatFailures.Load(),
 		Polls:               r.polls.Load(),
+		DeadSubscriptions:   r.deadSubscriptions.Load(),
 	}
 	r.states.mu.Lock()
 	if r.states.lastNs != 0 {
@@ -229,9 +236,10 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	hctx, stopHeartbeat := context.WithCancel(ctx)
 	var hbErr error
 	hbDone := make(chan struct{})
+	var live atomic.Pointer[liveCheck]
 	go func() {
 		defer close(hbDone)
-		r.heartbeat(hctx, c, r.heartbeatEvery, func(err error) {
+		r.heartbeat(hctx, c, r.heartbeatEvery, &live, func(err error) {
 			hbErr = err
 			stopHeartbeat()
 		})
@@ -257,6 +265,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 		return false, err
 	}
 	defer s.delete(ctx)
+	live.Store(newLiveCheck(s, nodes))
 	r.connected.Store(true)
 	defer r.connected.Store(false)
 	r.logger.Info("OPC UA subscription running",

@@ -89,6 +89,14 @@ type testServer struct {
 	n     int
 	nsIdx uint16
 	muted atomic.Bool // swallow publish requests
+	// deaf, once set, makes the next connection that sends a publish
+	// request get only keep-alives from then on (deafChan): a
+	// subscription that stays "alive" but delivers no data. Other
+	// connections are served normally.
+	deaf     atomic.Bool
+	deafChan *uasc.SecureChannel // guarded by mu
+	replies  sync.WaitGroup      // delayed keep-alives
+	uctx     context.Context     // done when the server stops
 	// clockOffset shifts the server's CurrentTime (i=2258) from the real
 	// time; clockDead makes reads of it fail.
 	clockOffset atomic.Int64
@@ -176,19 +184,23 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		if ts.muted.Load() {
 			return nil, nil
 		}
+		if ts.deafTo(sc) {
+			return ts.keepAlive(sc, r, reqID)
+		}
 		return srv.SubscriptionService.Publish(sc, r, reqID)
 	})
 
+	ts.uctx, ts.halt = context.WithCancel(context.Background())
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
 	err := srv.Start(ctx)
 	if err != nil {
 		cancel()
+		ts.halt()
 		t.Fatalf("start server: %v", err)
 	}
 	ts.proxy = listenProxy(t, o.port, net.JoinHostPort("127.0.0.1", itoa(backend)))
-	uctx, halt := context.WithCancel(context.Background())
-	ts.halt = halt
+	uctx := ts.uctx
 	if o.update > 0 {
 		ts.wg.Add(1)
 		go ts.updates(uctx, o.vars, o.update)
@@ -225,6 +237,70 @@ func (ts *testServer) updates(ctx context.Context, vars []testVar, every time.Du
 			ts.srv.ChangeNotification(ts.ids[v.name])
 		}
 	}
+}
+
+// deafTo reports whether publish requests on sc get only keep-alives.
+func (ts *testServer) deafTo(sc *uasc.SecureChannel) bool {
+	if !ts.deaf.Load() {
+		return false
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.deafChan == nil {
+		ts.deafChan = sc
+	}
+	return ts.deafChan == sc
+}
+
+// keepAlive answers a publish request on sc, a keep-alive period later,
+// with a keep-alive of the channel's subscription (as a server whose
+// subscription lost its monitored items would).
+func (ts *testServer) keepAlive(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
+	req, ok := r.(*ua.PublishRequest)
+	if !ok {
+		return nil, ua.StatusBadRequestTypeInvalid
+	}
+	ss := ts.srv.SubscriptionService
+	var subID, seq uint32
+	var every time.Duration
+	ss.Mu.Lock()
+	for _, sub := range ss.Subs {
+		if sub.Channel == sc {
+			subID, seq = sub.ID, sub.SequenceID+1
+			every = time.Duration(sub.RevisedPublishingInterval*float64(sub.RevisedMaxKeepAliveCount)) * time.Millisecond
+		}
+	}
+	ss.Mu.Unlock()
+	if subID == 0 {
+		return nil, nil
+	}
+	res := &ua.PublishResponse{
+		ResponseHeader: &ua.ResponseHeader{
+			Timestamp:          time.Now(),
+			RequestHandle:      req.RequestHeader.RequestHandle,
+			ServiceResult:      ua.StatusOK,
+			ServiceDiagnostics: &ua.DiagnosticInfo{},
+			StringTable:        []string{},
+			AdditionalHeader:   ua.NewExtensionObject(nil),
+		},
+		SubscriptionID:           subID,
+		NotificationMessage:      &ua.NotificationMessage{SequenceNumber: seq, PublishTime: time.Now(), NotificationData: []*ua.ExtensionObject{}},
+		AvailableSequenceNumbers: []uint32{},
+		Results:                  []ua.StatusCode{},
+		DiagnosticInfos:          []*ua.DiagnosticInfo{},
+	}
+	ts.replies.Add(1)
+	go func() {
+		defer ts.replies.Done()
+		t := time.NewTimer(every)
+		defer t.Stop()
+		select {
+		case <-ts.uctx.Done():
+		case <-t.C:
+			_ = sc.SendResponseWithContext(ts.uctx, reqID, res)
+		}
+	}()
+	return nil, nil
 }
 
 // read is gopcua's Read service (which cannot be wrapped) with the
@@ -314,6 +390,7 @@ func (ts *testServer) stop() {
 		// messages to the server loop without watching the context.
 		ts.srv.Close()
 		ts.cancel()
+		ts.replies.Wait()
 		if ss := ts.srv.SubscriptionService; ss != nil {
 			ss.Mu.Lock()
 			var subs []uint32

@@ -79,6 +79,8 @@ type subscription struct {
 	// monitored[h] is true when the item with client handle h (the point's
 	// index in the configuration) was created.
 	monitored []bool
+	// sampling[h] is item h's sampling interval as revised by the server.
+	sampling []time.Duration
 	// delivered[h] is true once item h delivered its first value, which the
 	// server sends on creation even when it is not new (see Sample.Initial).
 	delivered []bool
@@ -113,7 +115,7 @@ func (r *Reader) subscribe(ctx context.Context, c *opcua.Client, p subscriptionP
 	if res.SubscriptionID == 0 {
 		return nil, errors.New("create subscription: server returned subscription ID 0")
 	}
-	s := &subscription{r: r, c: c, id: res.SubscriptionID, monitored: make([]bool, len(nodes))}
+	s := &subscription{r: r, c: c, id: res.SubscriptionID, monitored: make([]bool, len(nodes)), sampling: make([]time.Duration, len(nodes))}
 	s.publishingInterval = time.Duration(res.RevisedPublishingInterval * float64(time.Millisecond))
 	if s.publishingInterval <= 0 {
 		s.publishingInterval = p.publishingInterval
@@ -183,6 +185,10 @@ func (s *subscription) monitor(ctx context.Context, chunk int, nodes []*ua.NodeI
 				continue
 			}
 			s.monitored[h] = true
+			s.sampling[h] = time.Duration(result.RevisedSamplingInterval * float64(time.Millisecond))
+			if s.sampling[h] <= 0 {
+				s.sampling[h] = time.Duration(items[j].RequestedParameters.SamplingInterval * float64(time.Millisecond))
+			}
 			s.r.recovered(h)
 		}
 		items = items[n:]

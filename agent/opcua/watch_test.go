@@ -106,3 +106,36 @@ func TestServersIndependent(t *testing.T) {
 		t.Errorf("down reader: %+v", rDown.Stats())
 	}
 }
+
+// A subscription that keeps sending keep-alives but no data while the
+// values change is found by the heartbeat's sample reads and the session
+// is rebuilt; a healthy subscription under the same checks is left alone.
+func TestSilentSubscriptionRebuilt(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, serverOptions{update: 50 * time.Millisecond})
+	rec := &recorder{}
+	r := New(plantSource(ts.endpoint), rec, testLogger(t))
+	r.heartbeatEvery = 100 * time.Millisecond
+	running(t, r)
+	waitFor(t, "samples", 10*time.Second, func() bool { return everyPoint(rec.samples(time.Time{}), 1) })
+	// A second of healthy data, checked ten times: no false alarm.
+	time.Sleep(time.Second)
+	if st := r.Stats(); st.DeadSubscriptions != 0 || st.Reconnects != 0 || st.Heartbeats < 5 {
+		t.Fatalf("healthy subscription: stats %+v, want no dead subscription or reconnect", st)
+	}
+
+	ts.deaf.Store(true)
+	deafened := time.Now()
+	waitFor(t, "the silent subscription to be found", 5*time.Second, func() bool { return r.Stats().DeadSubscriptions >= 1 })
+	found := time.Since(deafened)
+	waitFor(t, "the session to be rebuilt", 5*time.Second, func() bool { return r.Stats().Reconnects >= 1 })
+	if st := r.Stats(); st.DeadSubscriptions != 1 {
+		t.Errorf("stats %+v, want exactly one dead subscription", st)
+	}
+	resumed := time.Now()
+	waitFor(t, "samples on the new session", 10*time.Second, func() bool { return everyPoint(rec.samples(resumed), 2) })
+	if st := r.Stats(); st.DeadSubscriptions != 1 || !st.Connected {
+		t.Errorf("stats after recovery %+v, want one dead subscription and connected", st)
+	}
+	t.Logf("silent subscription found after %s", found.Round(time.Millisecond))
+}

@@ -1,0 +1,142 @@
+package opcua
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gopcua/opcua"
+	"github.com/gopcua/opcua/ua"
+)
+
+// A subscription can go "silently dead": the server keeps answering
+// publish requests with keep-alives, so the watchdog is satisfied, but it
+// no longer sends the data changes of the monitored items. The liveness
+// check finds it by reading a few monitored points directly (on each
+// heartbeat) and comparing them with what the subscription delivered.
+
+// livenessSample is how many points one heartbeat reads at most.
+const livenessSample = 10
+
+// pendingChange is a value seen on the server that the subscription had
+// not delivered yet.
+type pendingChange struct {
+	sourceNs int64     // the server's source time of the value
+	seen     time.Time // when the read saw it
+}
+
+// liveCheck compares a rotating sample of monitored points with the
+// subscription's deliveries. Only the heartbeat's goroutine uses it.
+type liveCheck struct {
+	r     *Reader
+	nodes []*ua.NodeID // per point index
+	// points are the indexes that can be checked: monitored, and without
+	// a deadband (a change within the deadband is rightly not sent).
+	points []int
+	// grace[i] is how long point i's change may take to arrive: its
+	// (revised) sampling interval plus watchdogFactor publishing intervals.
+	grace   map[int]time.Duration
+	next    int
+	pending map[int]pendingChange
+}
+
+// newLiveCheck returns the check for subscription s, or nil when no point
+// can be checked.
+func newLiveCheck(s *subscription, nodes []*ua.NodeID) *liveCheck {
+	lc := &liveCheck{r: s.r, nodes: nodes, grace: map[int]time.Duration{}, pending: map[int]pendingChange{}}
+	for i, ok := range s.monitored {
+		if !ok || s.r.src.Points[i].Deadband != nil {
+			continue
+		}
+		lc.points = append(lc.points, i)
+		lc.grace[i] = s.sampling[i] + watchdogFactor*s.publishingInterval
+	}
+	if len(lc.points) == 0 {
+		return nil
+	}
+	return lc
+}
+
+// batch picks the points to read: those with a pending change first, then
+// the next ones in turn.
+func (lc *liveCheck) batch() []int {
+	n := min(livenessSample, len(lc.points))
+	out := make([]int, 0, n)
+	for i := range lc.pending {
+		if len(out) == n {
+			return out
+		}
+		out = append(out, i)
+	}
+	for tries := 0; len(out) < n && tries < len(lc.points); tries++ {
+		i := lc.points[lc.next]
+		lc.next = (lc.next + 1) % len(lc.points)
+		if _, ok := lc.pending[i]; !ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// errSubscriptionSilent reports a subscription that delivers no data
+// changes although the server's values change.
+type errSubscriptionSilent struct {
+	point     string
+	server    time.Time
+	delivered time.Time
+	waited    time.Duration
+}
+
+func (e *errSubscriptionSilent) Error() string {
+	return fmt.Sprintf("subscription silent: point %s changed on the server at %s but the last value delivered is from %s (waited %s): subscription presumed dead",
+		e.point, e.server.UTC().Format(time.RFC3339Nano), e.delivered.UTC().Format(time.RFC3339Nano), e.waited.Round(time.Millisecond))
+}
+
+// check reads a sample of points and returns an *errSubscriptionSilent
+// when one of them has held a value on the server, newer than and different
+// from the last delivered, for longer than its grace period. A failed read
+// is not a verdict (the heartbeat judges the session) and returns nil.
+func (lc *liveCheck) check(ctx context.Context, c *opcua.Client, timeout time.Duration) error {
+	pts := lc.batch()
+	req := &ua.ReadRequest{TimestampsToReturn: ua.TimestampsToReturnBoth}
+	for _, i := range pts {
+		req.NodesToRead = append(req.NodesToRead, &ua.ReadValueID{NodeID: lc.nodes[i], AttributeID: ua.AttributeIDValue})
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	res, err := c.Read(cctx, req)
+	cancel()
+	now := time.Now()
+	if err != nil || len(res.Results) != len(pts) {
+		return nil
+	}
+	for j, dv := range res.Results {
+		i := pts[j]
+		srcNs, status, value, ok := lc.r.states.delivered(i)
+		if !ok || dv == nil {
+			continue // nothing delivered yet: the initial value is on its way
+		}
+		s, _ := newSample("", dv, now)
+		p, isPending := lc.pending[i]
+		if isPending && srcNs >= p.sourceNs {
+			delete(lc.pending, i) // the subscription caught up
+			isPending = false
+		}
+		if (s.Status == status && sameValue(sampleValue(s), value)) || s.SourceTimeNs <= srcNs {
+			delete(lc.pending, i) // nothing newer than what was delivered
+			continue
+		}
+		if !isPending {
+			lc.pending[i] = pendingChange{sourceNs: s.SourceTimeNs, seen: now}
+			continue
+		}
+		if waited := now.Sub(p.seen); waited > lc.grace[i] {
+			return &errSubscriptionSilent{
+				point:     lc.r.src.Points[i].ID,
+				server:    time.Unix(0, s.SourceTimeNs),
+				delivered: time.Unix(0, srcNs),
+				waited:    waited,
+			}
+		}
+	}
+	return nil
+}
