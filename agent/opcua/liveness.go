@@ -40,9 +40,9 @@ type liveCheck struct {
 	pending map[int]pendingChange
 }
 
-// newLiveCheck returns the check for subscription s, or nil when no point
+// newLiveCheck returns the check for the subscriptions s, or nil when no point
 // can be checked.
-func newLiveCheck(s *subscription, nodes []*ua.NodeID) *liveCheck {
+func newLiveCheck(s *subscriptions, nodes []*ua.NodeID) *liveCheck {
 	lc := &liveCheck{r: s.r, nodes: nodes, grace: map[int]time.Duration{}, pending: map[int]pendingChange{}}
 	for i, ok := range s.monitored {
 		if !ok || s.r.src.Points[i].Deadband != nil {

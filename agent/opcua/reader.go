@@ -57,7 +57,11 @@ type Reader struct {
 
 	// heartbeatEvery is the heartbeat period (heartbeatEvery by default).
 	heartbeatEvery time.Duration
-	states         *pointStates
+	// monitorPause is the pause between CreateMonitoredItems calls
+	// (monitorPause by default), so that a large point list does not
+	// flood a weak server.
+	monitorPause time.Duration
+	states       *pointStates
 
 	// problems holds the last problem logged per point index, so that each
 	// is logged once and not on every reconnect. Only Run's goroutine uses it.
@@ -120,6 +124,7 @@ func New(src config.Source, sink Sink, logger *slog.Logger) *Reader {
 		fellBack: map[int]bool{},
 
 		heartbeatEvery: heartbeatEvery,
+		monitorPause:   monitorPause,
 		states:         newPointStates(pointIDs(src.Points)),
 	}
 }
@@ -269,7 +274,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	r.connected.Store(true)
 	defer r.connected.Store(false)
 	r.logger.Info("OPC UA subscription running",
-		"namespaces", len(info.namespaces), "points", len(r.src.Points), "monitored", s.monitoredCount(),
+		"namespaces", len(info.namespaces), "points", len(r.src.Points), "monitored", s.monitoredCount(), "subscriptions", len(s.subs),
 		"unresolved", r.unresolved.Load(), "refused", r.badItems.Load(),
 		"publishing_interval", s.publishingInterval, "keep_alive", s.keepAlive, "watchdog", s.watchdog)
 	return s.run(hctx)

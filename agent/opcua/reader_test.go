@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -331,5 +333,72 @@ func TestRunCancelWhileServerDown(t *testing.T) {
 	stop()
 	if d := time.Since(begin); d > time.Second {
 		t.Errorf("Run took %s to return after cancel", d)
+	}
+}
+
+// A server that allows 50 monitored items per subscription gets 120
+// points spread over three subscriptions, created in paced calls, and
+// every point delivers.
+func TestReaderSplitsSubscriptions(t *testing.T) {
+	t.Parallel()
+	const n, limit = 120, 50
+	vars := make([]testVar, n)
+	src := plantSource("")
+	src.Points = nil
+	for i := range vars {
+		vars[i] = testVar{name: fmt.Sprintf("S%03d", i), value: identityFloat(i + 1)}
+		src.Points = append(src.Points, config.Point{ID: fmt.Sprintf("s%03d", i), Node: node(vars[i].name)})
+	}
+	ts := startServer(t, serverOptions{vars: vars, maxItemsPerSub: limit, update: 100 * time.Millisecond})
+	src.Endpoint = ts.endpoint
+	sink := &recorder{}
+	r := New(src, sink, testLogger(t))
+	r.monitorPause = 50 * time.Millisecond
+	start := time.Now()
+	stop := running(t, r)
+	waitFor(t, "two samples of every point", 10*time.Second, func() bool {
+		got := sink.samples(start)
+		if len(got) < n {
+			return false
+		}
+		for _, ss := range got {
+			if len(ss) < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	stop()
+	ts.mu.Lock()
+	perSub := maps.Clone(ts.perSub)
+	calls := slices.Clone(ts.callTimes)
+	ts.mu.Unlock()
+	if len(calls) != 3 {
+		t.Errorf("%d CreateMonitoredItems calls, want 3", len(calls))
+	}
+	for i := 1; i < len(calls); i++ {
+		if gap := calls[i].Sub(calls[i-1]); gap < r.monitorPause {
+			t.Errorf("CreateMonitoredItems call %d came %s after the previous one, want a pause of at least %s", i+1, gap, r.monitorPause)
+		}
+	}
+	if len(perSub) != 3 {
+		t.Errorf("items per subscription %v, want 3 subscriptions", perSub)
+	}
+	for id, k := range perSub {
+		if k > limit {
+			t.Errorf("subscription %d has %d items, over the limit of %d", id, k, limit)
+		}
+	}
+	if st := r.Stats(); st.BadItems != 0 || st.Reconnects != 0 {
+		t.Errorf("stats %+v, want no refused items and no reconnect", st)
+	}
+	for id, ss := range sink.samples(start) {
+		var i int
+		fmt.Sscanf(id, "s%03d", &i)
+		for _, s := range ss {
+			if k := int(s.GetNumber() / 1e6); k != i+1 {
+				t.Fatalf("%s got value %v of variable %d", id, s.GetNumber(), k)
+			}
+		}
 	}
 }

@@ -65,6 +65,10 @@ type serverOptions struct {
 	// Aes128_Sha256_RsaOaep with Sign and SignAndEncrypt (besides None)
 	// and username and certificate user tokens, with this certificate.
 	identity *pki.Own
+	// maxItemsPerSub, when set, is the server's
+	// MaxMonitoredItemsPerSubscription: stated, and enforced with
+	// BadTooManyMonitoredItems.
+	maxItemsPerSub int
 }
 
 // testServer is a gopcua server on 127.0.0.1 with the namespace
@@ -104,6 +108,9 @@ type testServer struct {
 	calls       atomic.Int64 // CreateMonitoredItems calls
 	reads       atomic.Int64 // Read calls
 	maxReq      atomic.Int64 // largest CreateMonitoredItems call
+	maxPerSub   int
+	perSub      map[uint32]int // monitored items per subscription; guarded by mu
+	callTimes   []time.Time    // of CreateMonitoredItems calls; guarded by mu
 }
 
 func freePort(t *testing.T) int {
@@ -125,11 +132,13 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		o.vars = plantVars
 	}
 	ts := &testServer{
-		t:        t,
-		port:     o.port,
-		endpoint: fmt.Sprintf("opc.tcp://127.0.0.1:%d", o.port),
-		nodes:    map[string]*ua.DataValue{},
-		ids:      map[string]*ua.NodeID{},
+		t:         t,
+		port:      o.port,
+		endpoint:  fmt.Sprintf("opc.tcp://127.0.0.1:%d", o.port),
+		nodes:     map[string]*ua.DataValue{},
+		ids:       map[string]*ua.NodeID{},
+		perSub:    map[uint32]int{},
+		maxPerSub: o.maxItemsPerSub,
 	}
 	backend := freePort(t)
 	opts := []server.Option{
@@ -324,6 +333,10 @@ func (ts *testServer) read(r ua.Request) (ua.Response, error) {
 			results[i] = &ua.DataValue{EncodingMask: ua.DataValueValue, Value: ua.MustVariant(now)}
 			continue
 		}
+		if n.NodeID.Namespace() == 0 && n.NodeID.IntID() == id.Server_ServerCapabilities_MaxMonitoredItemsPerSubscription && ts.maxPerSub > 0 {
+			results[i] = &ua.DataValue{EncodingMask: ua.DataValueValue, Value: ua.MustVariant(uint32(ts.maxPerSub))}
+			continue
+		}
 		ns, err := ts.srv.Namespace(int(n.NodeID.Namespace()))
 		if err != nil {
 			results[i] = &ua.DataValue{EncodingMask: ua.DataValueStatusCode, Status: ua.StatusBadNodeIDUnknown}
@@ -344,8 +357,8 @@ func (ts *testServer) read(r ua.Request) (ua.Response, error) {
 	}, nil
 }
 
-// createMonitoredItems refuses items for unknown nodes and passes the rest
-// to gopcua's handler.
+// createMonitoredItems refuses items for unknown nodes, and items beyond
+// maxPerSub in one subscription, and passes the rest to gopcua's handler.
 func (ts *testServer) createMonitoredItems(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
 	req, ok := r.(*ua.CreateMonitoredItemsRequest)
 	if !ok {
@@ -358,7 +371,16 @@ func (ts *testServer) createMonitoredItems(sc *uasc.SecureChannel, r ua.Request,
 	known := *req
 	known.ItemsToCreate = nil
 	var pos []int
+	ts.mu.Lock()
+	ts.callTimes = append(ts.callTimes, time.Now())
+	room := ts.maxPerSub - ts.perSub[req.SubscriptionID]
+	ts.mu.Unlock()
+	full := make([]bool, len(req.ItemsToCreate))
 	for i, item := range req.ItemsToCreate {
+		if ts.maxPerSub > 0 && len(pos) >= room {
+			full[i] = true
+			continue
+		}
 		if ts.srv.Node(item.ItemToMonitor.NodeID) != nil {
 			known.ItemsToCreate = append(known.ItemsToCreate, item)
 			pos = append(pos, i)
@@ -371,11 +393,18 @@ func (ts *testServer) createMonitoredItems(sc *uasc.SecureChannel, r ua.Request,
 	res := resp.(*ua.CreateMonitoredItemsResponse)
 	results := make([]*ua.MonitoredItemCreateResult, len(req.ItemsToCreate))
 	for i := range results {
-		results[i] = &ua.MonitoredItemCreateResult{StatusCode: ua.StatusBadNodeIDUnknown, FilterResult: ua.NewExtensionObject(nil)}
+		status := ua.StatusBadNodeIDUnknown
+		if full[i] {
+			status = ua.StatusBadTooManyMonitoredItems
+		}
+		results[i] = &ua.MonitoredItemCreateResult{StatusCode: status, FilterResult: ua.NewExtensionObject(nil)}
 	}
 	for j, i := range pos {
 		results[i] = res.Results[j]
 	}
+	ts.mu.Lock()
+	ts.perSub[req.SubscriptionID] += len(pos)
+	ts.mu.Unlock()
 	res.Results = results
 	return res, nil
 }

@@ -20,6 +20,9 @@ type serverInfo struct {
 	namespaces         []string
 	maxNodesPerRead    int // 0: not stated
 	maxItemsPerMonitor int // 0: not stated
+	// maxItemsPerSubscription is MaxMonitoredItemsPerSubscription (0: not
+	// stated); more points are spread over several subscriptions.
+	maxItemsPerSubscription int
 }
 
 // readChunk is how many nodes one Read call may carry.
@@ -35,14 +38,16 @@ func chunkSize(limit int) int {
 	return defaultChunk
 }
 
-// readServerInfo reads the namespace array (ns=0;i=2255) and the server's
-// operation limits in one Read. The namespace array is required; a limit
+// readServerInfo reads the namespace array (ns=0;i=2255), the server's
+// operation limits and its MaxMonitoredItemsPerSubscription (i=24104, new
+// in OPC UA 1.05; older servers answer BadNodeIdUnknown) in one Read. The namespace array is required; a limit
 // the server does not expose is left at 0.
 func readServerInfo(ctx context.Context, c *opcua.Client) (serverInfo, error) {
 	nodes := []uint32{
 		id.Server_NamespaceArray,
 		id.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
 		id.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall,
+		id.Server_ServerCapabilities_MaxMonitoredItemsPerSubscription,
 	}
 	req := &ua.ReadRequest{TimestampsToReturn: ua.TimestampsToReturnNeither}
 	for _, n := range nodes {
@@ -71,6 +76,7 @@ func readServerInfo(ctx context.Context, c *opcua.Client) (serverInfo, error) {
 	}
 	info.maxNodesPerRead = limitValue(res.Results[1])
 	info.maxItemsPerMonitor = limitValue(res.Results[2])
+	info.maxItemsPerSubscription = limitValue(res.Results[3])
 	return info, nil
 }
 

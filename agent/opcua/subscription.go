@@ -31,6 +31,8 @@ const (
 	watchdogFactor = 3
 	// maxNotificationsPerPublish bounds one notification message.
 	maxNotificationsPerPublish = 10000
+	// monitorPause is the default pause between CreateMonitoredItems calls.
+	monitorPause = 20 * time.Millisecond
 )
 
 // subscriptionParams are the subscription settings asked of the server.
@@ -66,12 +68,20 @@ func (p subscriptionParams) requestTimeout() time.Duration {
 	return watchdogFor(p.publishingInterval, p.keepAliveCount) + 5*time.Second
 }
 
-// subscription is one live subscription on one connection.
-type subscription struct {
-	r  *Reader
-	c  *opcua.Client
-	id uint32
+// subscriptions are the live subscriptions of one connection: one, or
+// several when the server limits the monitored items per subscription.
+// They share one stream of publish requests.
+type subscriptions struct {
+	r    *Reader
+	c    *opcua.Client
+	subs []*subscription
+	// pause is the pause between CreateMonitoredItems calls; calls
+	// counts them.
+	pause time.Duration
+	calls int
 
+	// publishingInterval, keepAlive and watchdog are the longest of the
+	// subscriptions'.
 	publishingInterval time.Duration
 	keepAlive          time.Duration
 	watchdog           time.Duration
@@ -86,7 +96,18 @@ type subscription struct {
 	delivered []bool
 }
 
-func (s *subscription) monitoredCount() int {
+// subscription is one subscription on the server.
+type subscription struct {
+	id                 uint32
+	publishingInterval time.Duration
+	keepAlive          time.Duration
+	watchdog           time.Duration
+	items              int
+	lastSeq            uint32
+	last               time.Time // last publish response for it
+}
+
+func (s *subscriptions) monitoredCount() int {
 	n := 0
 	for _, m := range s.monitored {
 		if m {
@@ -96,48 +117,17 @@ func (s *subscription) monitoredCount() int {
 	return n
 }
 
-// subscribe creates the subscription and one monitored item per resolved
-// node, in chunks the server accepts.
-func (r *Reader) subscribe(ctx context.Context, c *opcua.Client, p subscriptionParams, info serverInfo, nodes []*ua.NodeID) (*subscription, error) {
-	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	req := &ua.CreateSubscriptionRequest{
-		RequestedPublishingInterval: float64(p.publishingInterval) / float64(time.Millisecond),
-		RequestedLifetimeCount:      p.lifetimeCount,
-		RequestedMaxKeepAliveCount:  p.keepAliveCount,
-		MaxNotificationsPerPublish:  maxNotificationsPerPublish,
-		PublishingEnabled:           true,
+// subscribe creates the subscriptions and one monitored item per resolved
+// node: at most the server's MaxMonitoredItemsPerSubscription items per
+// subscription, created in chunks the server accepts with a pause of
+// r.monitorPause between calls.
+func (r *Reader) subscribe(ctx context.Context, c *opcua.Client, p subscriptionParams, info serverInfo, nodes []*ua.NodeID) (*subscriptions, error) {
+	s := &subscriptions{
+		r: r, c: c, pause: r.monitorPause,
+		monitored: make([]bool, len(nodes)),
+		sampling:  make([]time.Duration, len(nodes)),
+		delivered: make([]bool, len(nodes)),
 	}
-	var res *ua.CreateSubscriptionResponse
-	if err := c.Send(cctx, req, assign(&res)); err != nil {
-		return nil, fmt.Errorf("create subscription: %w", err)
-	}
-	if res.SubscriptionID == 0 {
-		return nil, errors.New("create subscription: server returned subscription ID 0")
-	}
-	s := &subscription{r: r, c: c, id: res.SubscriptionID, monitored: make([]bool, len(nodes)), sampling: make([]time.Duration, len(nodes))}
-	s.publishingInterval = time.Duration(res.RevisedPublishingInterval * float64(time.Millisecond))
-	if s.publishingInterval <= 0 {
-		s.publishingInterval = p.publishingInterval
-	}
-	kac := res.RevisedMaxKeepAliveCount
-	if kac == 0 {
-		kac = p.keepAliveCount
-	}
-	s.keepAlive = s.publishingInterval * time.Duration(kac)
-	s.watchdog = watchdogFor(s.publishingInterval, kac)
-
-	if err := s.monitor(cctx, info.monitorChunk(), nodes); err != nil {
-		s.delete(ctx)
-		return nil, err
-	}
-	return s, nil
-}
-
-// monitor creates the monitored items. Items the server refuses are
-// logged (once per point) and counted; they never fail the others.
-func (s *subscription) monitor(ctx context.Context, chunk int, nodes []*ua.NodeID) error {
-	src := s.r.src
 	var items []*ua.MonitoredItemCreateRequest
 	for i, id := range nodes {
 		if id == nil {
@@ -150,28 +140,102 @@ func (s *subscription) monitor(ctx context.Context, chunk int, nodes []*ua.NodeI
 				DataEncoding: &ua.QualifiedName{},
 			},
 			MonitoringMode:      ua.MonitoringModeReporting,
-			RequestedParameters: monitoringParameters(src, i),
+			RequestedParameters: monitoringParameters(r.src, i),
 		})
 	}
+	per := len(items)
+	if info.maxItemsPerSubscription > 0 && info.maxItemsPerSubscription < per {
+		per = info.maxItemsPerSubscription
+	}
 	refused := 0
+	for first := true; first || len(items) > 0; first = false {
+		n := min(per, len(items))
+		sub, err := s.create(ctx, p)
+		if err != nil {
+			s.delete(ctx)
+			return nil, err
+		}
+		bad, err := s.monitor(ctx, sub, info.monitorChunk(), items[:n])
+		if err != nil {
+			s.delete(ctx)
+			return nil, err
+		}
+		refused += bad
+		items = items[n:]
+	}
+	r.badItems.Store(int64(refused))
+	return s, nil
+}
+
+// create creates one subscription on the server.
+func (s *subscriptions) create(ctx context.Context, p subscriptionParams) (*subscription, error) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	req := &ua.CreateSubscriptionRequest{
+		RequestedPublishingInterval: float64(p.publishingInterval) / float64(time.Millisecond),
+		RequestedLifetimeCount:      p.lifetimeCount,
+		RequestedMaxKeepAliveCount:  p.keepAliveCount,
+		MaxNotificationsPerPublish:  maxNotificationsPerPublish,
+		PublishingEnabled:           true,
+	}
+	var res *ua.CreateSubscriptionResponse
+	if err := s.c.Send(cctx, req, assign(&res)); err != nil {
+		return nil, fmt.Errorf("create subscription: %w", err)
+	}
+	if res.SubscriptionID == 0 {
+		return nil, errors.New("create subscription: server returned subscription ID 0")
+	}
+	sub := &subscription{id: res.SubscriptionID}
+	s.subs = append(s.subs, sub)
+	sub.publishingInterval = time.Duration(res.RevisedPublishingInterval * float64(time.Millisecond))
+	if sub.publishingInterval <= 0 {
+		sub.publishingInterval = p.publishingInterval
+	}
+	kac := res.RevisedMaxKeepAliveCount
+	if kac == 0 {
+		kac = p.keepAliveCount
+	}
+	sub.keepAlive = sub.publishingInterval * time.Duration(kac)
+	sub.watchdog = watchdogFor(sub.publishingInterval, kac)
+	s.publishingInterval = max(s.publishingInterval, sub.publishingInterval)
+	s.keepAlive = max(s.keepAlive, sub.keepAlive)
+	s.watchdog = max(s.watchdog, sub.watchdog)
+	return sub, nil
+}
+
+// monitor creates items in sub and returns how many the server refused.
+// Items the server refuses are logged (once per point) and counted; they
+// never fail the others.
+func (s *subscriptions) monitor(ctx context.Context, sub *subscription, chunk int, items []*ua.MonitoredItemCreateRequest) (refused int, err error) {
 	for len(items) > 0 {
+		if s.calls++; s.calls > 1 && s.pause > 0 {
+			t := time.NewTimer(s.pause)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return refused, ctx.Err()
+			case <-t.C:
+			}
+		}
 		n := min(chunk, len(items))
 		req := &ua.CreateMonitoredItemsRequest{
-			SubscriptionID:     s.id,
+			SubscriptionID:     sub.id,
 			TimestampsToReturn: ua.TimestampsToReturnBoth,
 			ItemsToCreate:      items[:n],
 		}
 		var res *ua.CreateMonitoredItemsResponse
-		err := s.c.Send(ctx, req, assign(&res))
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		err := s.c.Send(cctx, req, assign(&res))
+		cancel()
 		if errors.Is(err, ua.StatusBadTooManyOperations) && n > 1 {
 			chunk = n / 2 // the server's limit is lower than it said
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("create monitored items: %w", err)
+			return refused, fmt.Errorf("create monitored items: %w", err)
 		}
 		if len(res.Results) != n {
-			return fmt.Errorf("create monitored items: got %d results for %d items", len(res.Results), n)
+			return refused, fmt.Errorf("create monitored items: got %d results for %d items", len(res.Results), n)
 		}
 		for j, result := range res.Results {
 			h := int(items[j].RequestedParameters.ClientHandle)
@@ -185,6 +249,7 @@ func (s *subscription) monitor(ctx context.Context, chunk int, nodes []*ua.NodeI
 				continue
 			}
 			s.monitored[h] = true
+			sub.items++
 			s.sampling[h] = time.Duration(result.RevisedSamplingInterval * float64(time.Millisecond))
 			if s.sampling[h] <= 0 {
 				s.sampling[h] = time.Duration(items[j].RequestedParameters.SamplingInterval * float64(time.Millisecond))
@@ -193,8 +258,7 @@ func (s *subscription) monitor(ctx context.Context, chunk int, nodes []*ua.NodeI
 		}
 		items = items[n:]
 	}
-	s.r.badItems.Store(int64(refused))
-	return nil
+	return refused, nil
 }
 
 // monitoringParameters are point i's sampling interval (its own, or the
@@ -225,40 +289,86 @@ func monitoringParameters(src config.Source, i int) *ua.MonitoringParameters {
 	return mp
 }
 
-// run sends publish requests and delivers their notifications until ctx
-// is done (nil) or the subscription fails. healthy reports whether any
-// publish response arrived.
-func (s *subscription) run(ctx context.Context) (healthy bool, err error) {
-	var acks []*ua.SubscriptionAcknowledgement
-	var lastSeq uint32
-	for {
-		pctx, cancel := context.WithTimeout(ctx, s.watchdog)
-		var res *ua.PublishResponse
-		err := s.c.Send(pctx, &ua.PublishRequest{SubscriptionAcknowledgements: acks}, assign(&res))
+// publishResult is the outcome of one publish request.
+type publishResult struct {
+	res      *ua.PublishResponse
+	err      error
+	received time.Time
+}
+
+// run keeps one publish request per subscription outstanding and delivers
+// the notifications, one message at a time, until ctx is done (nil) or a
+// subscription fails. A publish request that gets no answer within the
+// watchdog period, or a subscription that gets none for its own, fails
+// the connection. healthy reports whether any publish response arrived.
+func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
+	byID := make(map[uint32]*subscription, len(s.subs))
+	now := time.Now()
+	for _, sub := range s.subs {
+		byID[sub.id] = sub
+		sub.last = now
+	}
+	results := make(chan publishResult, len(s.subs))
+	pctx, cancel := context.WithCancel(ctx)
+	inflight := 0
+	defer func() {
 		cancel()
-		received := time.Now()
+		for ; inflight > 0; inflight-- {
+			<-results
+		}
+	}()
+	publish := func(acks []*ua.SubscriptionAcknowledgement) {
+		inflight++
+		go func() {
+			rctx, cancel := context.WithTimeout(pctx, s.watchdog)
+			defer cancel()
+			var res *ua.PublishResponse
+			err := s.c.Send(rctx, &ua.PublishRequest{SubscriptionAcknowledgements: acks}, assign(&res))
+			results <- publishResult{res: res, err: err, received: time.Now()}
+		}()
+	}
+	for range s.subs {
+		publish(nil)
+	}
+	for {
+		var pr publishResult
+		select {
+		case <-ctx.Done():
+			return healthy, nil
+		case pr = <-results:
+			inflight--
+		}
+		res := pr.res
 		switch {
 		case ctx.Err() != nil:
 			return healthy, nil
-		case errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(pr.err, context.DeadlineExceeded):
 			return healthy, fmt.Errorf("no publish response or keep-alive for %s (keep-alive %s): subscription presumed dead", s.watchdog, s.keepAlive)
-		case err != nil:
-			return healthy, fmt.Errorf("publish: %w", err)
-		case res.SubscriptionID != s.id:
-			return healthy, fmt.Errorf("publish: response for subscription %d, want %d", res.SubscriptionID, s.id)
+		case pr.err != nil:
+			return healthy, fmt.Errorf("publish: %w", pr.err)
+		}
+		sub := byID[res.SubscriptionID]
+		if sub == nil {
+			return healthy, fmt.Errorf("publish: response for subscription %d, not one of ours", res.SubscriptionID)
 		}
 		healthy = true
-		acks = nil
+		sub.last = pr.received
+		for _, other := range s.subs {
+			if d := pr.received.Sub(other.last); d > other.watchdog {
+				return healthy, fmt.Errorf("no publish response or keep-alive for subscription %d for %s (keep-alive %s): subscription presumed dead", other.id, d.Round(time.Millisecond), other.keepAlive)
+			}
+		}
 		msg := res.NotificationMessage
 		if msg == nil || len(msg.NotificationData) == 0 {
-			continue // keep-alive
+			publish(nil) // keep-alive
+			continue
 		}
-		acks = []*ua.SubscriptionAcknowledgement{{SubscriptionID: s.id, SequenceNumber: msg.SequenceNumber}}
-		if lastSeq != 0 && msg.SequenceNumber != lastSeq+1 && msg.SequenceNumber > lastSeq {
-			s.r.logger.Warn("notification messages missing", "after", lastSeq, "got", msg.SequenceNumber)
+		publish([]*ua.SubscriptionAcknowledgement{{SubscriptionID: sub.id, SequenceNumber: msg.SequenceNumber}})
+		if sub.lastSeq != 0 && msg.SequenceNumber != sub.lastSeq+1 && msg.SequenceNumber > sub.lastSeq {
+			s.r.logger.Warn("notification messages missing", "subscription", sub.id, "after", sub.lastSeq, "got", msg.SequenceNumber)
 		}
-		lastSeq = msg.SequenceNumber
-		batch, err := s.samples(msg, received)
+		sub.lastSeq = msg.SequenceNumber
+		batch, err := s.samples(sub, msg, pr.received)
 		s.r.deliver(batch)
 		if err != nil {
 			return healthy, err
@@ -269,7 +379,7 @@ func (s *subscription) run(ctx context.Context) (healthy bool, err error) {
 // samples turns one notification message into samples, in the server's
 // order. A status change notification (the server ending the
 // subscription) is returned as an error after the data before it.
-func (s *subscription) samples(msg *ua.NotificationMessage, received time.Time) ([]*lifelinev1.Sample, error) {
+func (s *subscriptions) samples(sub *subscription, msg *ua.NotificationMessage, received time.Time) ([]*lifelinev1.Sample, error) {
 	var batch []*lifelinev1.Sample
 	for _, eo := range msg.NotificationData {
 		if eo == nil {
@@ -289,9 +399,6 @@ func (s *subscription) samples(msg *ua.NotificationMessage, received time.Time) 
 					continue // not an item of ours
 				}
 				sample, from := newSample(s.r.src.Points[h].ID, item.Value, received)
-				if s.delivered == nil {
-					s.delivered = make([]bool, len(s.monitored))
-				}
 				if !s.delivered[h] {
 					s.delivered[h] = true
 					sample.Initial = true
@@ -310,20 +417,27 @@ func (s *subscription) samples(msg *ua.NotificationMessage, received time.Time) 
 				batch = append(batch, sample)
 			}
 		case *ua.StatusChangeNotification:
-			return batch, fmt.Errorf("subscription %d ended by the server: %w", s.id, n.Status)
+			return batch, fmt.Errorf("subscription %d ended by the server: %w", sub.id, n.Status)
 		}
 	}
 	return batch, nil
 }
 
-// delete removes the subscription from the server before the session is
+// delete removes the subscriptions from the server before the session is
 // closed. Closing the session should do that too, but not every server
 // honours it (gopcua's own server keeps the subscription running).
-func (s *subscription) delete(ctx context.Context) {
+func (s *subscriptions) delete(ctx context.Context) {
+	if len(s.subs) == 0 {
+		return
+	}
+	ids := make([]uint32, len(s.subs))
+	for i, sub := range s.subs {
+		ids[i] = sub.id
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
 	defer cancel()
 	var res *ua.DeleteSubscriptionsResponse
-	_ = s.c.Send(cctx, &ua.DeleteSubscriptionsRequest{SubscriptionIDs: []uint32{s.id}}, assign(&res))
+	_ = s.c.Send(cctx, &ua.DeleteSubscriptionsRequest{SubscriptionIDs: ids}, assign(&res))
 }
 
 // assign returns a gopcua response handler that stores a response of type T.
