@@ -83,6 +83,19 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	} {
 		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], kv[1])
 	}
+	b.WriteString("\n## Targets\n\n| section | measure | value | target | met |\n|---|---|---:|---|:-:|\n")
+	for _, s := range r.Sections {
+		for _, row := range s.Rows {
+			if row.Target == "" {
+				continue
+			}
+			met := "no"
+			if row.Met != nil && *row.Met {
+				met = "yes"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s %s | %s | %s |\n", s.ID, row.Measure, human(row.Value), row.Unit, row.Target, met)
+		}
+	}
 	for _, s := range r.Sections {
 		fmt.Fprintf(&b, "\n## %s\n\n", s.Title)
 		if s.Error != "" {
