@@ -364,7 +364,9 @@ func (q *Queue) read(from uint64, limit int, reverse bool) ([]Entry, error) {
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = dataPrefixBytes
 		opt.Reverse = reverse
-		opt.PrefetchSize = min(limit, 64)
+		// ValueCopy below copies each value once; prefetching would copy
+		// it first into the iterator's own buffer.
+		opt.PrefetchValues = false
 		it := txn.NewIterator(opt)
 		defer it.Close()
 		for it.Seek(dataKey(from)); it.Valid() && len(out) < limit; it.Next() {
