@@ -51,7 +51,7 @@ func (r *Runner) query(ctx context.Context, sec *Section) error {
 		return err
 	}
 	conn := st.Conn()
-	if err := storagePerSample(ctx, conn, db, sec, fmt.Sprintf("%d-day dataset", days)); err != nil {
+	if err := storagePerSample(ctx, conn, db, sec, fmt.Sprintf("%d-day dataset", days), false); err != nil {
 		return err
 	}
 
