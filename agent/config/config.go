@@ -104,11 +104,11 @@ type Source struct {
 	PublishingInterval Duration `yaml:"publishing_interval"`
 	// QueueSize is the server-side queue per monitored item: large enough
 	// that changes faster than the publishing interval are not coalesced.
-	QueueSize    uint32   `yaml:"queue_size"`
+	QueueSize uint32 `yaml:"queue_size"`
 	// FrozenAfter reports a point as "good but frozen" to the aggregator
 	// when its value has not changed for this long; 0 turns it off (a
 	// steady tank level is not a fault everywhere).
-	FrozenAfter Duration `yaml:"frozen_after"`
+	FrozenAfter  Duration `yaml:"frozen_after"`
 	ReconnectMin Duration `yaml:"reconnect_min"`
 	ReconnectMax Duration `yaml:"reconnect_max"`
 	// PKIDir holds the agent's application instance certificate and the
