@@ -2,6 +2,7 @@ package opcua
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -102,4 +103,31 @@ func TestPlantsimRestartWithReorderedNamespaces(t *testing.T) {
 	if st := r.Stats(); st.Unresolved != 0 || st.BadItems != 0 || st.Reconnects < 1 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// Repeated connection drops with a few thousand monitored items: the
+// simulator keeps answering, and each new subscription delivers every
+// point (gopcua's server used to wedge or lose the new subscription after
+// a few drops).
+func TestPlantsimSurvivesConnectionDrops(t *testing.T) {
+	t.Parallel()
+	const points, drops = 1000, 10
+	sim := startSim(t, plantsim.Options{Addr: "127.0.0.1:0", Points: points, Rate: 5})
+	src := loadSource(sim.Endpoint(), points)
+	src.ReconnectMin, src.ReconnectMax = config.Duration(10*time.Millisecond), config.Duration(20*time.Millisecond)
+	sink := &counter{}
+	r := New(src, sink, testLogger(t))
+	r.monitorPause = 0
+	running(t, r)
+	for i := range drops {
+		n0 := sink.n.Load()
+		waitFor(t, fmt.Sprintf("a round of data after drop %d", i), 10*time.Second, func() bool {
+			return r.Stats().Connected && sink.n.Load() >= n0+points
+		})
+		before := r.Stats().Reconnects
+		sim.DropConnections()
+		waitFor(t, "the reader to notice the drop", 5*time.Second, func() bool { return r.Stats().Reconnects > before })
+	}
+	n0 := sink.n.Load()
+	waitFor(t, "data after the last drop", 10*time.Second, func() bool { return sink.n.Load() >= n0+points })
 }

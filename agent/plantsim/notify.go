@@ -12,6 +12,9 @@ import (
 // subscriptions whose queues are full.
 const notifyStall = 200 * time.Millisecond
 
+// stalledFor is how long a stalled subscription is remembered.
+const stalledFor = time.Minute
+
 // notify tells the server's subscriptions that vars changed.
 //
 // gopcua's own Server.ChangeNotification sends to each subscription's
@@ -21,11 +24,25 @@ const notifyStall = 200 * time.Millisecond
 // held, and the subscription's own cleanup then waits for that lock. This
 // version takes the lock once per batch, waits at most notifyStall per
 // batch for full queues, and counts what it had to drop.
+//
+// A subscription whose queue stayed full for notifyStall is marked stalled
+// and not waited for again until its queue has room: a subscription whose
+// goroutine has ended keeps its items until gopcua has deleted them one by
+// one, each under the lock, and waiting on it for every batch would hold
+// the lock so long that the deletion (and every service waiting behind
+// it) never finished.
 func (s *Sim) notify(ctx context.Context, mis *server.MonitoredItemService, vars []*variable) {
 	mis.Mu.Lock()
 	defer mis.Mu.Unlock()
 	if len(mis.Nodes) == 0 {
+		clear(s.stalled)
 		return
+	}
+	now := time.Now()
+	for sub, since := range s.stalled {
+		if now.Sub(since) > stalledFor {
+			delete(s.stalled, sub) // forget it: it may be gone
+		}
 	}
 	var (
 		timer   *time.Timer
@@ -53,10 +70,11 @@ func (s *Sim) notify(ctx context.Context, mis *server.MonitoredItemService, vars
 			n := &ua.MonitoredItemNotification{ClientHandle: it.Req.RequestedParameters.ClientHandle, Value: val}
 			select {
 			case it.Sub.NotifyChannel <- n:
+				delete(s.stalled, it.Sub)
 				continue
 			default:
 			}
-			if expired {
+			if _, stalled := s.stalled[it.Sub]; expired || stalled {
 				s.dropped.Add(1)
 				continue
 			}
@@ -67,6 +85,7 @@ func (s *Sim) notify(ctx context.Context, mis *server.MonitoredItemService, vars
 			case it.Sub.NotifyChannel <- n:
 			case <-timer.C:
 				expired = true
+				s.stalled[it.Sub] = now
 				s.dropped.Add(1)
 			case <-ctx.Done():
 				return

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -128,12 +129,19 @@ type Sim struct {
 	stopModel context.CancelFunc
 	stopSrv   context.CancelFunc
 	wg        sync.WaitGroup
+	// initWG tracks the goroutines that send new monitored items their
+	// initial values.
+	initWG sync.WaitGroup
+	// stalled holds the subscriptions notify no longer waits for; it is
+	// guarded by the server's monitored-item lock.
+	stalled map[*server.Subscription]time.Time
 }
 
 // New returns a simulator; it does no I/O. Start serves it.
 func New(opts Options) *Sim {
 	opts = opts.withDefaults()
 	s := &Sim{
+		stalled: map[*server.Subscription]time.Time{},
 		opts:    opts,
 		log:     opts.Logger,
 		catalog: buildCatalog(opts.NamespaceURI, opts.Points),
@@ -318,6 +326,7 @@ func (s *Sim) startServer(ctx, srvCtx context.Context, host string, port int) (*
 		}
 		srv, ns, err := s.newServer(private, host, port)
 		if err == nil {
+			s.registerServices(srvCtx, srv)
 			err = srv.Start(srvCtx)
 		}
 		if err == nil {
@@ -385,13 +394,49 @@ func (s *Sim) newServer(private, host string, port int) (*server.Server, *server
 
 // DropConnections closes every client connection at once, as a network
 // failure would. The server keeps running and clients may reconnect.
+//
+// The subscriptions of the dropped clients are deleted too. A real server
+// would keep them for their lifetime in case the client comes back for
+// them; gopcua's cannot afford that: it numbers a new subscription
+// len(subscriptions)+1, so a new client's subscription can take the number
+// of a live one, orphaning it, and an old subscription that ends deletes
+// whichever subscription now has its number. After a few drops a client
+// finds its fresh subscription gone or silent.
 func (s *Sim) DropConnections() {
 	s.mu.Lock()
-	px := s.px
+	px, srv := s.px, s.srv
 	s.mu.Unlock()
-	if px != nil {
-		px.dropAll()
-		s.log.Info("dropped every client connection")
+	if px == nil {
+		return
+	}
+	old := subscriptionsOf(srv)
+	px.dropAll()
+	deleteSubscriptions(srv, old)
+	s.log.Info("dropped every client connection", "subscriptions_deleted", len(old))
+}
+
+// subscriptionsOf returns the server's subscriptions by ID.
+func subscriptionsOf(srv *server.Server) map[uint32]*server.Subscription {
+	ss := srv.SubscriptionService
+	if ss == nil {
+		return nil
+	}
+	ss.Mu.Lock()
+	defer ss.Mu.Unlock()
+	return maps.Clone(ss.Subs)
+}
+
+// deleteSubscriptions deletes the subscriptions subs that still exist
+// under their ID (gopcua reuses IDs), with their monitored items.
+func deleteSubscriptions(srv *server.Server, subs map[uint32]*server.Subscription) {
+	ss := srv.SubscriptionService
+	for id, sub := range subs {
+		ss.Mu.Lock()
+		same := ss.Subs[id] == sub
+		ss.Mu.Unlock()
+		if same {
+			ss.DeleteSubscription(id)
+		}
 	}
 }
 
@@ -458,20 +503,11 @@ func (s *Sim) Shutdown(ctx context.Context) error {
 		err = fmt.Errorf("plantsim: close OPC UA server: %w", ctx.Err())
 	}
 	s.stopSrv()
+	s.initWG.Wait()
 
 	// 4. gopcua keeps a subscription's publishing goroutine until its
 	// client deletes it or its lifetime runs out; Close does neither.
-	if subs := srv.SubscriptionService; subs != nil {
-		subs.Mu.Lock()
-		ids := make([]uint32, 0, len(subs.Subs))
-		for id := range subs.Subs {
-			ids = append(ids, id)
-		}
-		subs.Mu.Unlock()
-		for _, id := range ids {
-			subs.DeleteSubscription(id)
-		}
-	}
+	deleteSubscriptions(srv, subscriptionsOf(srv))
 	s.log.Info("plant simulator stopped", "changes", s.Changes(), "dropped_notifications", s.Dropped())
 	return err
 }

@@ -1,0 +1,122 @@
+package plantsim
+
+import (
+	"context"
+	"time"
+
+	"github.com/gopcua/opcua/id"
+	"github.com/gopcua/opcua/server"
+	"github.com/gopcua/opcua/ua"
+	"github.com/gopcua/opcua/uasc"
+)
+
+// createMonitoredItems replaces gopcua's CreateMonitoredItems service.
+//
+// gopcua's own takes the monitored-item lock and then, inside it, the
+// subscription lock, while a subscription that ends (its client went away
+// and its lifetime ran out, or a publish response could not be sent)
+// deletes itself holding the subscription lock and then takes the
+// monitored-item lock. When a client reconnects after a dropped connection
+// and creates its items just as its old subscription expires, the two wait
+// for each other forever and the server stops answering every service
+// that needs either lock. This version takes the locks one at a time,
+// subscription lock first, never both.
+//
+// It also sends each new item's initial value from one goroutine that gives
+// up after notifyStall, instead of gopcua's one goroutine per item that
+// waits forever.
+func (s *Sim) createMonitoredItems(ctx context.Context, srv *server.Server) server.Handler {
+	return func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
+		req, ok := r.(*ua.CreateMonitoredItemsRequest)
+		if !ok {
+			return nil, ua.StatusBadRequestTypeInvalid
+		}
+		ss, mis := srv.SubscriptionService, srv.MonitoredItemService
+		ss.Mu.Lock()
+		sub, ok := ss.Subs[req.SubscriptionID]
+		ss.Mu.Unlock()
+		if !ok {
+			return nil, ua.StatusBadSubscriptionIDInvalid
+		}
+		sess := srv.Session(req.RequestHeader)
+		if sess == nil || sub.Session == nil || sub.Session.AuthTokenID.String() != sess.AuthTokenID.String() {
+			return nil, ua.StatusBadSubscriptionIDInvalid
+		}
+		results := make([]*ua.MonitoredItemCreateResult, len(req.ItemsToCreate))
+		initial := make([]*server.MonitoredItem, 0, len(req.ItemsToCreate))
+		mis.Mu.Lock()
+		for i, itemReq := range req.ItemsToCreate {
+			if itemReq == nil || itemReq.ItemToMonitor == nil || itemReq.ItemToMonitor.NodeID == nil || itemReq.RequestedParameters == nil {
+				results[i] = &ua.MonitoredItemCreateResult{StatusCode: ua.StatusBadMonitoredItemFilterInvalid, FilterResult: ua.NewExtensionObject(nil)}
+				continue
+			}
+			item := &server.MonitoredItem{ID: mis.NextID(), Sub: sub, Req: itemReq}
+			key := itemReq.ItemToMonitor.NodeID.String()
+			mis.Items[item.ID] = item
+			mis.Nodes[key] = append(mis.Nodes[key], item)
+			mis.Subs[sub.ID] = append(mis.Subs[sub.ID], item)
+			initial = append(initial, item)
+			results[i] = &ua.MonitoredItemCreateResult{
+				StatusCode:              ua.StatusOK,
+				MonitoredItemID:         item.ID,
+				RevisedSamplingInterval: sub.RevisedPublishingInterval,
+				RevisedQueueSize:        1,
+				FilterResult:            ua.NewExtensionObject(nil),
+			}
+		}
+		mis.Mu.Unlock()
+
+		s.initWG.Add(1)
+		go func() {
+			defer s.initWG.Done()
+			s.sendInitial(ctx, srv, initial)
+		}()
+		return &ua.CreateMonitoredItemsResponse{
+			ResponseHeader: &ua.ResponseHeader{
+				Timestamp:          time.Now(),
+				RequestHandle:      req.RequestHeader.RequestHandle,
+				ServiceResult:      ua.StatusOK,
+				ServiceDiagnostics: &ua.DiagnosticInfo{},
+				StringTable:        []string{},
+				AdditionalHeader:   ua.NewExtensionObject(nil),
+			},
+			Results:         results,
+			DiagnosticInfos: []*ua.DiagnosticInfo{},
+		}, nil
+	}
+}
+
+// sendInitial sends the current value of each new item to its
+// subscription, as OPC UA requires after creation. A subscription whose
+// queue stays full for notifyStall (its client is gone) gets no more.
+func (s *Sim) sendInitial(ctx context.Context, srv *server.Server, items []*server.MonitoredItem) {
+	timer := time.NewTimer(notifyStall)
+	defer timer.Stop()
+	for _, it := range items {
+		n := &ua.MonitoredItemNotification{ClientHandle: it.Req.RequestedParameters.ClientHandle, Value: s.attribute(srv, it.Req.ItemToMonitor)}
+		select {
+		case it.Sub.NotifyChannel <- n:
+		case <-timer.C:
+			s.dropped.Add(1)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// attribute reads one attribute of a node for an initial value.
+func (s *Sim) attribute(srv *server.Server, rv *ua.ReadValueID) *ua.DataValue {
+	ns, err := srv.Namespace(int(rv.NodeID.Namespace()))
+	if err != nil {
+		return &ua.DataValue{EncodingMask: ua.DataValueStatusCode, Status: ua.StatusBadNodeIDUnknown}
+	}
+	return ns.Attribute(rv.NodeID, rv.AttributeID)
+}
+
+// registerServices installs the sim's replacements of gopcua's services;
+// it must run before the server starts (gopcua keeps the first handler
+// registered for a service).
+func (s *Sim) registerServices(ctx context.Context, srv *server.Server) {
+	srv.RegisterHandler(id.CreateMonitoredItemsRequest_Encoding_DefaultBinary, s.createMonitoredItems(ctx, srv))
+}
