@@ -264,18 +264,28 @@ func TestReaderReconnectsAndReresolves(t *testing.T) {
 }
 
 func TestReaderWatchdog(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, serverOptions{update: 50 * time.Millisecond})
 	sink := &recorder{}
-	r := New(plantSource(ts.endpoint), sink, testLogger(t))
+	// A 50 ms publishing interval: keep-alives every 500 ms, watchdog 1.5 s.
+	src := plantSource(ts.endpoint)
+	src.PublishingInterval = config.Duration(50 * time.Millisecond)
+	r := New(src, sink, testLogger(t))
 	start := time.Now()
 	running(t, r)
 	waitFor(t, "samples", 10*time.Second, func() bool { return everyPoint(sink.samples(start), 1) })
 
 	// The server stops answering publish requests; the channel stays up.
 	ts.muted.Store(true)
-	p := newSubscriptionParams(100 * time.Millisecond)
+	muted := time.Now()
+	p := newSubscriptionParams(src.PublishingInterval.D())
 	wd := watchdogFor(p.publishingInterval, p.keepAliveCount)
 	waitFor(t, "the watchdog to rebuild the session", wd+5*time.Second, func() bool { return r.Stats().Reconnects >= 1 })
+	// The last publish request may have been waiting up to a keep-alive
+	// period when the server went mute.
+	if d, ka := time.Since(muted), p.publishingInterval*time.Duration(p.keepAliveCount); d < wd-ka {
+		t.Errorf("session rebuilt %s after publishing stopped: too early for the %s watchdog", d, wd)
+	}
 
 	ts.muted.Store(false)
 	resumed := time.Now()
