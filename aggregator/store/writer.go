@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,7 +100,8 @@ type Writer struct {
 	wake     chan struct{}  // capacity 1: something changed for the flusher
 
 	mu       sync.Mutex
-	queue    []pending     // waiting for a flush, oldest first
+	queue    []pending     // waiting for a flush: live batches first, then back-filled ones, each oldest first
+	live     int           // how many of queue's head are live batches
 	queued   int           // rows in queue
 	inFlight int           // rows queued or being inserted
 	space    chan struct{} // closed (and replaced) when inFlight shrinks
@@ -152,8 +154,21 @@ func (w *Writer) Submit(ctx context.Context, b *Batch, done func(error)) error {
 			return ErrWriterStopped
 		}
 		// A batch larger than the bound still passes when nothing is pending.
-		if w.inFlight == 0 || w.inFlight+n <= w.opts.MaxPendingRows {
-			w.queue = append(w.queue, pending{b: b, done: done, at: time.Now()})
+		// Live batches may use twice the bound, so a drain that fills the
+		// writer never holds back what is happening now.
+		limit := w.opts.MaxPendingRows
+		if !b.Backfill {
+			limit *= 2
+		}
+		if w.inFlight == 0 || w.inFlight+n <= limit {
+			p := pending{b: b, done: done, at: time.Now()}
+			if b.Backfill {
+				w.queue = append(w.queue, p)
+			} else {
+				// Live data goes into the next insert, ahead of any backlog.
+				w.queue = slices.Insert(w.queue, w.live, p)
+				w.live++
+			}
 			w.queued += n
 			w.inFlight += n
 			w.mu.Unlock()
@@ -258,7 +273,11 @@ func (w *Writer) take(now time.Time) ([]pending, time.Duration) {
 	if len(w.queue) == 0 {
 		return nil, 0
 	}
-	age := now.Sub(w.queue[0].at)
+	oldest := w.queue[0].at
+	if w.live > 0 && w.live < len(w.queue) && w.queue[w.live].at.Before(oldest) {
+		oldest = w.queue[w.live].at
+	}
+	age := now.Sub(oldest)
 	if w.queued < w.opts.MaxRows && age < w.opts.MaxDelay && !w.stopped {
 		return nil, w.opts.MaxDelay - age
 	}
@@ -272,6 +291,7 @@ func (w *Writer) take(now time.Time) ([]pending, time.Duration) {
 	n := copy(w.queue, w.queue[k:])
 	clear(w.queue[n:])
 	w.queue = w.queue[:n]
+	w.live -= min(k, w.live)
 	w.queued -= rows
 	return group, 0
 }
@@ -353,6 +373,7 @@ func (w *Writer) abandon(ctx context.Context) {
 	w.mu.Lock()
 	group := w.queue
 	w.queue = nil
+	w.live = 0
 	w.queued = 0
 	w.mu.Unlock()
 	if len(group) == 0 {

@@ -176,6 +176,13 @@ func TestWriterFlushesByDelay(t *testing.T) {
 	})
 }
 
+func backfillOf(seq uint64, rows int) *store.Batch {
+	b := batchOf(seq, rows)
+	b.Backfill = true
+	return b
+}
+
+// The bound is on back-filled data: a drain that fills the writer waits.
 func TestWriterBackPressure(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	synctest.Test(t, func(t *testing.T) {
@@ -191,7 +198,7 @@ func TestWriterBackPressure(t *testing.T) {
 		defer stop()
 		res := newResults(t)
 		ctx := context.Background()
-		if err := w.Submit(ctx, batchOf(1, 10), res.done(1)); err != nil {
+		if err := w.Submit(ctx, backfillOf(1, 10), res.done(1)); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait() // the insert of seq 1 is now blocked
@@ -200,14 +207,14 @@ func TestWriterBackPressure(t *testing.T) {
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		start := time.Now()
-		err := w.Submit(cctx, batchOf(2, 1), res.done(2))
+		err := w.Submit(cctx, backfillOf(2, 1), res.done(2))
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != time.Second {
 			t.Fatalf("Submit over the bound = %v after %s, want deadline after 1s", err, time.Since(start))
 		}
 
 		// Another blocks until the insert completes, then passes.
 		submitted := make(chan error, 1)
-		go func() { submitted <- w.Submit(ctx, batchOf(3, 5), res.done(3)) }()
+		go func() { submitted <- w.Submit(ctx, backfillOf(3, 5), res.done(3)) }()
 		synctest.Wait()
 		select {
 		case err := <-submitted:
@@ -227,6 +234,46 @@ func TestWriterBackPressure(t *testing.T) {
 			if err, ok := res.get(seq); !ok || err != nil {
 				t.Fatalf("seq %d: done=%v err=%v", seq, ok, err)
 			}
+		}
+	})
+}
+
+// Live batches go into the next insert ahead of a queued backlog, and pass
+// a bound the backlog has filled.
+func TestWriterLiveFirst(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		ins := &fakeInserter{fn: func(ctx context.Context, call int, _ []*store.Batch) error {
+			if call == 0 {
+				<-release
+			}
+			return nil
+		}}
+		w := store.NewWriter(ins, store.WriterOptions{MaxRows: 10, MaxDelay: time.Millisecond, MaxPendingRows: 20}, nil)
+		stop := runWriter(t, w)
+		defer stop()
+		res := newResults(t)
+		ctx := context.Background()
+		if err := w.Submit(ctx, backfillOf(1, 10), res.done(1)); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the insert of seq 1 is blocked
+		for _, seq := range []uint64{2, 3} {
+			if err := w.Submit(ctx, backfillOf(seq, 5), res.done(seq)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The backlog has filled the bound; a live batch still passes.
+		if err := w.Submit(ctx, batchOf(100, 5), res.done(100)); err != nil {
+			t.Fatal(err)
+		}
+		close(release)
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		calls := ins.Calls()
+		if len(calls) < 2 || calls[1][0] != 100 {
+			t.Fatalf("inserts %v: the live batch should lead the second insert", calls)
 		}
 	})
 }
