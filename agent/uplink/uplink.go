@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/proto"
@@ -113,6 +114,18 @@ func (u *Uplink) Run(ctx context.Context) error {
 			PermitWithoutStream: true,
 		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
+		// The channel redials on a schedule of its own; left at gRPC's
+		// default (up to 120 s) it would keep the link down long after the
+		// network is back, whatever the session loop's backoff says.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{
+				BaseDelay:  u.opts.ReconnectMin,
+				Multiplier: 1.6,
+				Jitter:     0.2,
+				MaxDelay:   u.opts.ReconnectMax,
+			},
+			MinConnectTimeout: 5 * time.Second,
+		}),
 	)
 	if err != nil {
 		return fmt.Errorf("uplink to %s: %w", u.opts.Address, err)
@@ -177,6 +190,7 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 	w := &window{
 		backlog: make(chan struct{}, u.opts.MaxInFlight),
 		live:    make(chan struct{}, u.opts.MaxInFlight),
+		freed:   make(chan struct{}, 1),
 		sent:    make(map[uint64]sent),
 	}
 	acks := &ackBatch{ready: make(chan struct{}, 1)}
@@ -230,6 +244,7 @@ func (u *Uplink) dropCommitted(ranges []*lifelinev1.SeqRange, st buffer.Stats) e
 type window struct {
 	backlog chan struct{}
 	live    chan struct{}
+	freed   chan struct{} // signalled when a backlog slot frees up
 	mu      sync.Mutex
 	sent    map[uint64]sent
 }
@@ -282,6 +297,21 @@ func (u *Uplink) send(ctx context.Context, stream lifelinev1.Ingest_StreamClient
 			}
 			continue
 		}
+		if backlogCursor <= backlogEnd && len(w.backlog) == cap(w.backlog) {
+			// The backlog's window is full: wait for an ack, or for new
+			// data, which is live and must not wait behind the backlog.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-w.freed:
+			case <-notify:
+			case <-status:
+				if err := u.sendStatus(stream); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if backlogCursor <= backlogEnd {
 			entries, err := u.q.Read(backlogCursor, readAhead)
 			if err != nil {
@@ -295,8 +325,12 @@ func (u *Uplink) send(ctx context.Context, stream lifelinev1.Ingest_StreamClient
 				continue
 			}
 			next, err := u.sendEntries(ctx, stream, w, entries, false, maxSamples)
+			for _, e := range entries {
+				if e.Seq < next {
+					drain.batches++
+				}
+			}
 			backlogCursor = max(backlogCursor, next)
-			drain.batches += len(entries)
 			if err != nil {
 				return err
 			}
@@ -314,8 +348,10 @@ func (u *Uplink) send(ctx context.Context, stream lifelinev1.Ingest_StreamClient
 	}
 }
 
-// sendEntries sends entries in order, each once a window slot is free, and
-// returns the sequence number to read from next.
+// sendEntries sends entries in order and returns the sequence number to
+// read from next. Live entries wait for a slot of their window; backlog
+// entries are sent only while their window has room, so the caller can
+// turn to live data in between.
 func (u *Uplink) sendEntries(ctx context.Context, stream lifelinev1.Ingest_StreamClient, w *window, entries []buffer.Entry, live bool, maxSamples int) (uint64, error) {
 	slots := w.backlog
 	if live {
@@ -339,10 +375,18 @@ func (u *Uplink) sendEntries(ctx context.Context, stream lifelinev1.Ingest_Strea
 		}
 		batch.Seq = e.Seq
 		batch.Backfill = !live
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return e.Seq, ctx.Err()
+		if live {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return e.Seq, ctx.Err()
+			}
+		} else {
+			select {
+			case slots <- struct{}{}:
+			default:
+				return e.Seq, nil // the window is full; this entry goes next time
+			}
 		}
 		w.mu.Lock()
 		w.sent[e.Seq] = sent{samples: len(batch.Samples), live: live}
@@ -456,6 +500,10 @@ func (u *Uplink) settle(acks []*lifelinev1.Ack, w *window) error {
 				<-w.live
 			} else {
 				<-w.backlog
+				select {
+				case w.freed <- struct{}{}:
+				default:
+				}
 			}
 			u.inFlight.Add(-1)
 		}
