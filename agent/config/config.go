@@ -206,7 +206,7 @@ func Default() Config {
 			ReconnectMax:     Duration(30 * time.Second),
 			Keepalive:        Duration(10 * time.Second),
 			KeepaliveTimeout: Duration(5 * time.Second),
-			MaxInFlight:      32,
+			MaxInFlight:      64,
 			StatusInterval:   Duration(10 * time.Second),
 			ShutdownDrain:    Duration(5 * time.Second),
 		},
