@@ -182,20 +182,27 @@ func backfillOf(seq uint64, rows int) *store.Batch {
 	return b
 }
 
+// firstInsertHeld runs a Writer (MaxRows 10) whose first insert blocks
+// until release is closed; the Writer stops when the test ends.
+func firstInsertHeld(t *testing.T, maxPending int) (*store.Writer, *fakeInserter, chan struct{}) {
+	t.Helper()
+	release := make(chan struct{})
+	ins := &fakeInserter{fn: func(ctx context.Context, call int, _ []*store.Batch) error {
+		if call == 0 {
+			<-release
+		}
+		return nil
+	}}
+	w := store.NewWriter(ins, store.WriterOptions{MaxRows: 10, MaxDelay: time.Millisecond, MaxPendingRows: maxPending}, nil)
+	t.Cleanup(runWriter(t, w))
+	return w, ins, release
+}
+
 // The bound is on back-filled data: a drain that fills the writer waits.
 func TestWriterBackPressure(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		ins := &fakeInserter{fn: func(ctx context.Context, call int, _ []*store.Batch) error {
-			if call == 0 {
-				<-release
-			}
-			return nil
-		}}
-		w := store.NewWriter(ins, store.WriterOptions{MaxRows: 10, MaxDelay: time.Millisecond, MaxPendingRows: 10}, nil)
-		stop := runWriter(t, w)
-		defer stop()
+		w, _, release := firstInsertHeld(t, 10)
 		res := newResults(t)
 		ctx := context.Background()
 		if err := w.Submit(ctx, backfillOf(1, 10), res.done(1)); err != nil {
@@ -243,16 +250,7 @@ func TestWriterBackPressure(t *testing.T) {
 func TestWriterLiveFirst(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
-		ins := &fakeInserter{fn: func(ctx context.Context, call int, _ []*store.Batch) error {
-			if call == 0 {
-				<-release
-			}
-			return nil
-		}}
-		w := store.NewWriter(ins, store.WriterOptions{MaxRows: 10, MaxDelay: time.Millisecond, MaxPendingRows: 20}, nil)
-		stop := runWriter(t, w)
-		defer stop()
+		w, ins, release := firstInsertHeld(t, 20)
 		res := newResults(t)
 		ctx := context.Background()
 		if err := w.Submit(ctx, backfillOf(1, 10), res.done(1)); err != nil {
