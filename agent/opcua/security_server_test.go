@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +106,9 @@ func TestReaderSecureAfterTrust(t *testing.T) {
 	defer stop()
 	var rejected []os.DirEntry
 	waitFor(t, "certificate in rejected/", 10*time.Second, func() bool {
-		rejected, _ = os.ReadDir(agentDir.RejectedDir())
+		entries, _ := os.ReadDir(agentDir.RejectedDir())
+		// The PKI writes through a dot-named temp file and a rename.
+		rejected = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return strings.HasPrefix(e.Name(), ".") })
 		return len(rejected) == 1
 	})
 	if rec.count() != 0 {
