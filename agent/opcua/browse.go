@@ -52,24 +52,11 @@ func Browse(ctx context.Context, src config.Source, opts BrowseOptions) ([]Varia
 	if opts.MaxNodes <= 0 {
 		opts.MaxNodes = 100000
 	}
-	c, err := newClient(ctx, src, callTimeout)
+	c, info, err := connectOnce(ctx, src)
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	err = c.Connect(cctx)
-	cancel()
-	if err != nil {
-		closeClient(ctx, c)
-		return nil, fmt.Errorf("connect to %s: %w", src.Endpoint, err)
-	}
 	defer closeClient(ctx, c)
-	cctx, cancel = context.WithTimeout(ctx, callTimeout)
-	info, err := readServerInfo(cctx, c)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.Endpoint, err)
-	}
 	root := ua.NewNumericNodeID(0, id.ObjectsFolder)
 	if opts.Root != "" {
 		if root, err = ParseNodeID(opts.Root, info.namespaces); err != nil {

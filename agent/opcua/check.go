@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
@@ -42,25 +43,11 @@ type PointReport struct {
 // the check itself failed: the server could not be reached, the session or
 // a read failed as a whole, or the security setting is unsupported.
 func Check(ctx context.Context, src config.Source) ([]PointReport, error) {
-	c, err := newClient(ctx, src, callTimeout)
+	c, info, err := connectOnce(ctx, src)
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	err = c.Connect(cctx)
-	cancel()
-	if err != nil {
-		closeClient(ctx, c)
-		return nil, fmt.Errorf("connect to %s: %w", src.Endpoint, err)
-	}
 	defer closeClient(ctx, c)
-
-	cctx, cancel = context.WithTimeout(ctx, callTimeout)
-	info, err := readServerInfo(cctx, c)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.Endpoint, err)
-	}
 
 	ids, errs := resolvePoints(src.Points, info.namespaces)
 	reports := make([]PointReport, len(src.Points))
@@ -124,4 +111,28 @@ func fillReport(r *PointReport, dv *ua.DataValue) {
 	case *lifelinev1.Sample_Text:
 		r.Value = v.Text
 	}
+}
+
+// connectOnce opens a session for a one-shot command (check, browse) and
+// reads the server's namespaces and limits. The caller closes the client.
+func connectOnce(ctx context.Context, src config.Source) (*opcua.Client, serverInfo, error) {
+	c, err := newClient(ctx, src, callTimeout)
+	if err != nil {
+		return nil, serverInfo{}, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	err = c.Connect(cctx)
+	cancel()
+	if err != nil {
+		closeClient(ctx, c)
+		return nil, serverInfo{}, fmt.Errorf("connect to %s: %w", src.Endpoint, err)
+	}
+	cctx, cancel = context.WithTimeout(ctx, callTimeout)
+	info, err := readServerInfo(cctx, c)
+	cancel()
+	if err != nil {
+		closeClient(ctx, c)
+		return nil, serverInfo{}, fmt.Errorf("%s: %w", src.Endpoint, err)
+	}
+	return c, info, nil
 }
