@@ -185,6 +185,10 @@ type Limits struct {
 // Metrics configures the Prometheus endpoint; an empty Listen disables it.
 type Metrics struct {
 	Listen string `yaml:"listen"`
+	// Pprof adds Go's /debug/pprof handlers to the same listener, for
+	// diagnosing memory and CPU on a plant's PC; keep the listener on
+	// loopback when it is on.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Log configures logging.
