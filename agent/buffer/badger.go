@@ -14,31 +14,41 @@ import (
 
 // Badger settings for an industrial PC: little RAM, a small SSD or eMMC.
 const (
-	// valueThreshold keeps every batch up to 1 MiB (Badger's maximum
-	// threshold) inside the LSM tree rather than in the value log.
+	// valueThreshold keeps every batch up to 256 KiB (a default batch of
+	// 2,000 samples is ~110 KB) inside the LSM tree rather than in the value
+	// log.
 	//
 	// Why the LSM tree: Badger writes a deleted value-log entry off only when
 	// compaction drops its pointer, and compaction needs the memtable flushed
 	// first. With values in the value log a memtable holds only ~100-byte
-	// pointers, so a 16 MiB memtable flushes once per ~150,000 batches (about
-	// 6 GB of 40 KiB batches): the value log would never shrink in practice.
-	// In the LSM tree the memtable fills every ~400 batches, a batch acked
+	// pointers, so it would flush once per tens of thousands of batches
+	// (gigabytes of data): the value log would never shrink in practice.
+	// In the LSM tree the memtable fills every ~20 batches, a batch acked
 	// soon after it was written dies in its first L0 compaction, each commit
 	// needs one fsync (the WAL) instead of two (value log and WAL), and
 	// reclaiming a drained backlog is a Flatten that our maintenance loop runs
 	// (see gc.go). The cost: after a long outage the backlog is rewritten as
 	// it moves down the levels, and Open reads it once to recount sizes.
-	// Batches above 1 MiB still go to the value log, which the same loop
-	// cleans with RunValueLogGC.
-	valueThreshold = 1 << 20
+	// Larger batches go to the value log, which the same loop cleans with
+	// RunValueLogGC.
+	valueThreshold = 256 << 10
 
-	// memTableSize bounds a memtable and its write-ahead log. Badger keeps up
-	// to numMemtables of them in RAM and refuses transactions larger than 15 %
-	// of it (2.4 MiB here), which must stay above valueThreshold. Each
-	// memtable is an arena allocated whole, and flushing one allocates
-	// buffers of its size again: at 100,000 samples/s, 32 MiB and 3 of them
-	// made the agent's resident set ~650 MB, 16 MiB and 2 ~400 MB.
-	memTableSize = 16 << 20
+	// memTableSize bounds a memtable and its write-ahead log, and is what
+	// sets the agent's memory. Badger refuses transactions larger than 15 %
+	// of it (307 KiB here), which must stay above valueThreshold.
+	//
+	// Each flush builds its L0 table in a z.Allocator taken from a pool that
+	// Badger keeps (up to 8 allocators, released only after 2 s without
+	// use, which a busy agent never has). An allocator grows by doubling to
+	// hold a whole table and keeps its buffers when returned, so the pool
+	// ends up holding ~8 × (memtable rounded up to a power of two, twice):
+	// live heap that the garbage collector cannot free. Measured at 100,000
+	// samples/s (make bench, agent section): 32 MiB × 3 memtables → RSS
+	// ~650 MB; 16 MiB × 2 → ~435 MB; 4 MiB → ~215 MB; 2 MiB → ~120 MB. At
+	// 2 MiB the L0 table fits the builder's first buffer (2 × BaseTableSize,
+	// 4 MiB), so no allocator ever grows. More frequent flushes cost ~15 %
+	// more CPU (0.31 → 0.36 cores at 100,000 samples/s).
+	memTableSize = 2 << 20
 	numMemtables = 2
 
 	// valueLogFileSize only matters for batches above valueThreshold; value
@@ -47,6 +57,12 @@ const (
 
 	blockCacheSize = 16 << 20
 )
+
+// BadgerOptions returns the Badger options a Queue opens dir with, for
+// tools that compare the queue with Badger itself on equal terms.
+func BadgerOptions(dir string, sync bool) badger.Options {
+	return badgerOptions(dir, Options{SyncWrites: sync}, slog.New(slog.DiscardHandler))
+}
 
 func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 	return badger.DefaultOptions(dir).

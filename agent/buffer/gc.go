@@ -17,7 +17,7 @@ import (
 // levels while its small delete markers stay in the upper ones, where size
 // based compaction may never push them down: Flatten merges all levels into
 // one, which drops both. Delete markers still in the memtable are not
-// reached; they reach disk with the next memtable flush (16 MiB of new data)
+// reached; they reach disk with the next memtable flush (2 MiB of new data)
 // or at Close, and the next pass after that reclaims their values.
 const flattenSlack = 64 << 20
 
