@@ -103,7 +103,7 @@ type subscription struct {
 	keepAlive          time.Duration
 	watchdog           time.Duration
 	items              int
-	lastSeq            uint32
+	order              sequencer
 	last               time.Time // last publish response for it
 }
 
@@ -296,11 +296,22 @@ type publishResult struct {
 	received time.Time
 }
 
-// run keeps one publish request per subscription outstanding and delivers
-// the notifications, one message at a time, until ctx is done (nil) or a
-// subscription fails. A publish request that gets no answer within the
-// watchdog period, or a subscription that gets none for its own, fails
-// the connection. healthy reports whether any publish response arrived.
+// publishRequestsPerSubscription is how many publish requests the reader
+// keeps queued at the server for each subscription. With one, the server
+// holds nothing to answer with while the reader decodes a response and
+// sends the next request, so every publishing cycle waits a round trip,
+// and a server that keeps one value per item between publishes (gopcua's
+// does, whatever queue size is asked for) overwrites the changes made in
+// that wait. OPC UA clients keep several queued for this reason (Part 4,
+// 5.13.5).
+const publishRequestsPerSubscription = 2
+
+// run keeps publishRequestsPerSubscription publish requests per
+// subscription outstanding and delivers the notifications in each
+// subscription's sequence order (see sequencer) until ctx is done (nil) or
+// a subscription fails. A publish request that gets no answer within the
+// watchdog period, or a subscription that gets none for its own, fails the
+// connection. healthy reports whether any publish response arrived.
 func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 	byID := make(map[uint32]*subscription, len(s.subs))
 	now := time.Now()
@@ -308,7 +319,8 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 		byID[sub.id] = sub
 		sub.last = now
 	}
-	results := make(chan publishResult, len(s.subs))
+	outstanding := len(s.subs) * publishRequestsPerSubscription
+	results := make(chan publishResult, outstanding)
 	pctx, cancel := context.WithCancel(ctx)
 	inflight := 0
 	defer func() {
@@ -327,8 +339,21 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 			results <- publishResult{res: res, err: err, received: time.Now()}
 		}()
 	}
-	for range s.subs {
+	for range outstanding {
 		publish(nil)
+	}
+	deliver := func(sub *subscription, ms []message) error {
+		for _, m := range ms {
+			if m.missing > 0 {
+				s.r.logger.Warn("notification messages missing", "subscription", sub.id, "missing", m.missing, "before", m.msg.SequenceNumber)
+			}
+			batch, err := s.samples(sub, m.msg, m.received)
+			s.r.deliver(batch)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	for {
 		var pr publishResult
@@ -358,19 +383,18 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 				return healthy, fmt.Errorf("no publish response or keep-alive for subscription %d for %s (keep-alive %s): subscription presumed dead", other.id, d.Round(time.Millisecond), other.keepAlive)
 			}
 		}
+		for _, other := range s.subs {
+			if err := deliver(other, other.order.expire(outstanding)); err != nil {
+				return healthy, err
+			}
+		}
 		msg := res.NotificationMessage
 		if msg == nil || len(msg.NotificationData) == 0 {
 			publish(nil) // keep-alive
 			continue
 		}
 		publish([]*ua.SubscriptionAcknowledgement{{SubscriptionID: sub.id, SequenceNumber: msg.SequenceNumber}})
-		if sub.lastSeq != 0 && msg.SequenceNumber != sub.lastSeq+1 && msg.SequenceNumber > sub.lastSeq {
-			s.r.logger.Warn("notification messages missing", "subscription", sub.id, "after", sub.lastSeq, "got", msg.SequenceNumber)
-		}
-		sub.lastSeq = msg.SequenceNumber
-		batch, err := s.samples(sub, msg, pr.received)
-		s.r.deliver(batch)
-		if err != nil {
+		if err := deliver(sub, sub.order.push(message{msg: msg, received: pr.received})); err != nil {
 			return healthy, err
 		}
 	}
