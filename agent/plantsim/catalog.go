@@ -82,9 +82,11 @@ const (
 	reactorFeedH    = 250.0
 	reactorFeedHH   = 300.0
 	loadRangeHigh   = 100.0
-	loadIDPrefix    = "LOAD.P"
 	loadIdentPrefix = "Load.P"
 )
+
+// LoadIDPrefix starts the point ID of every extra load point (LOAD.P00001 …).
+const LoadIDPrefix = "LOAD.P"
 
 func f(v float64) *float64 { return &v }
 
@@ -190,7 +192,7 @@ func plantCatalog() []PointSpec {
 func loadPoint(i int) PointSpec {
 	n := fmt.Sprintf("%05d", i)
 	return PointSpec{
-		ID: loadIDPrefix + n, Identifier: loadIdentPrefix + n,
+		ID: LoadIDPrefix + n, Identifier: loadIdentPrefix + n,
 		Name: "负载测试点 " + n, Description: "扩展负载测试点 " + n + "，按设定频率连续变化",
 		Kind: "analog", Type: Double,
 		Range: &config.Range{Low: 0, High: loadRangeHigh},

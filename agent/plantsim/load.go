@@ -56,14 +56,27 @@ func (l *load) stepAll(now time.Time) int {
 }
 
 // runLoad changes each load point Rate times a second until ctx is done.
+//
+// Changes follow a fixed schedule, the way a DCS scans: change k (of point
+// k mod N) is due at start + k/(N·Rate) seconds and carries that time as
+// its source timestamp, whenever the tick that makes it runs. So the
+// samples of any span of source time number exactly N·Rate a second,
+// which is what lets a benchmark check delivery to the sample.
 func (s *Sim) runLoad(ctx context.Context, mis *server.MonitoredItemService, l *load) {
 	total := float64(len(l.vars)) * l.rate
 	interval := max(loadTick, time.Duration(float64(time.Second)/total))
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	changed := make([]*variable, 0, len(l.vars))
-	last := time.Now()
-	due := 0.0
+	start := time.Now()
+	due := func(k uint64) time.Time {
+		return start.Add(time.Duration(float64(k) / total * float64(time.Second)))
+	}
+	// Half a cycle of due changes per tick at most, so that no point
+	// changes twice in one notification (it would carry its newest value
+	// twice).
+	maxBehind := time.Duration(float64(time.Second) / l.rate / 2)
+	var k uint64 // the next change
 	for {
 		select {
 		case <-ctx.Done():
@@ -71,19 +84,14 @@ func (s *Sim) runLoad(ctx context.Context, mis *server.MonitoredItemService, l *
 		case <-t.C:
 		}
 		now := time.Now()
-		due += now.Sub(last).Seconds() * total
-		last = now
-		n := int(due)
-		if n >= len(l.vars) {
-			// Behind (or a long pause): step every point once, forget the rest.
-			n, due = len(l.vars), 0
-		} else {
-			due -= float64(n)
+		if behind := now.Sub(due(k)); behind > maxBehind {
+			// A long pause: skip what fell due, as a scan cycle overrun does.
+			k += uint64((behind - maxBehind).Seconds() * total)
 		}
 		changed = changed[:0]
-		for range n {
-			v := l.vars[l.next]
-			if v.set(l.value(l.next, now), now) {
+		for ; !due(k).After(now); k++ {
+			at := due(k)
+			if v := l.vars[l.next]; v.set(l.value(l.next, at), at) {
 				changed = append(changed, v)
 			}
 			l.next = (l.next + 1) % len(l.vars)
