@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -50,6 +51,7 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			logger := newLogger(cfg.Log)
+			setGCPercent()
 			ctx, stop := runContext(cmd)
 			defer stop()
 			return service.New(cfg, version, logger).Run(ctx)
@@ -57,6 +59,20 @@ func newRunCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "/etc/lifeline/agent.yaml", "configuration file")
 	return cmd
+}
+
+// agentGCPercent is the agent's GOGC unless the environment sets one.
+// The agent's live heap is small (~50 MB at 100,000 samples/s, most of it
+// Badger's memtables and table builders) but it allocates fast (decoded
+// OPC UA values, batches), so Go's default of 100 lets the heap double
+// before each collection. Measured with make bench (10,000 points at
+// 10 Hz): 100 → RSS 113–136 MB at 0.34 cores, 50 → 96 MB at 0.40 cores.
+const agentGCPercent = 50
+
+func setGCPercent() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(agentGCPercent)
+	}
 }
 
 func newLogger(c config.Log) *slog.Logger {
