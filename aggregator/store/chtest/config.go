@@ -13,7 +13,10 @@ import (
 // serverConfig holds what the generated config.xml needs. It is written once
 // per directory, so a restarted server keeps its ports and its data.
 type serverConfig struct {
-	Dir             string
+	Dir string
+	// Compression is the method for every MergeTree part; empty leaves
+	// ClickHouse's default (LZ4).
+	Compression     string
 	TCPPort         int
 	HTTPPort        int
 	InterserverPort int
@@ -54,6 +57,15 @@ var configTemplate = template.Must(template.New("config.xml").Parse(`<?xml versi
     <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
     <max_session_timeout>3600</max_session_timeout>
     <default_session_timeout>60</default_session_timeout>
+{{- if .Compression}}
+    <compression>
+        <case>
+            <min_part_size>0</min_part_size>
+            <min_part_size_ratio>0</min_part_size_ratio>
+            <method>{{.Compression}}</method>
+        </case>
+    </compression>
+{{- end}}
 </yandex>
 `))
 
@@ -98,8 +110,8 @@ const portsFile = "ports"
 
 // loadOrCreateConfig returns the config of dir, writing config.xml,
 // users.xml and the port record on first use.
-func loadOrCreateConfig(dir string) (serverConfig, error) {
-	cfg := serverConfig{Dir: dir}
+func loadOrCreateConfig(dir string, o Options) (serverConfig, error) {
+	cfg := serverConfig{Dir: dir, Compression: o.Compression}
 	if b, err := os.ReadFile(filepath.Join(dir, portsFile)); err == nil {
 		if _, err := fmt.Sscan(string(b), &cfg.TCPPort, &cfg.HTTPPort, &cfg.InterserverPort); err != nil {
 			return cfg, fmt.Errorf("read %s: %w", filepath.Join(dir, portsFile), err)

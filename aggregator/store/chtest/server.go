@@ -36,11 +36,27 @@ type Server struct {
 	err  error         // cmd.Wait's result, valid after done
 }
 
-// StartServer starts clickhouse-server with its config, data and logs in dir
-// (created if missing; config written on first use) and waits until it
-// answers SELECT 1 on its native port. It returns ErrNoServer when no binary
-// is installed.
-func StartServer(dir string) (*Server, error) {
+// Options shape a server's config.
+type Options struct {
+	// Compression is the compression method of every MergeTree part: "zstd"
+	// as packaging/clickhouse/lifeline.xml sets it, or "" for ClickHouse's
+	// default (LZ4).
+	Compression string
+}
+
+// Recommended is the configuration Lifeline ships for ClickHouse
+// (packaging/clickhouse/lifeline.xml).
+var Recommended = Options{Compression: "zstd"}
+
+// StartServer starts clickhouse-server configured as Recommended with its
+// config, data and logs in dir (created if missing; config written on first
+// use) and waits until it answers SELECT 1 on its native port. It returns
+// ErrNoServer when no binary is installed.
+func StartServer(dir string) (*Server, error) { return StartServerWith(dir, Recommended) }
+
+// StartServerWith is StartServer with the given options; they apply when
+// dir's config is first written.
+func StartServerWith(dir string, o Options) (*Server, error) {
 	bin, err := findBinary()
 	if err != nil {
 		return nil, err
@@ -52,7 +68,7 @@ func StartServer(dir string) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	cfg, err := loadOrCreateConfig(dir)
+	cfg, err := loadOrCreateConfig(dir, o)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse config in %s: %w", dir, err)
 	}
