@@ -21,7 +21,6 @@ type load struct {
 	rate  float64
 	rng   *rand.Rand
 	phase []float64
-	next  int
 }
 
 func newLoad(vars []*variable, rate float64, seed int64) *load {
@@ -58,18 +57,26 @@ func (l *load) stepAll(now time.Time) int {
 // runLoad changes each load point Rate times a second until ctx is done.
 //
 // Changes follow a fixed schedule, the way a DCS scans: change k (of point
-// k mod N) is due at start + k/(N·Rate) seconds and carries that time as
-// its source timestamp, whenever the tick that makes it runs. So the
-// samples of any span of source time number exactly N·Rate a second,
-// which is what lets a benchmark check delivery to the sample.
+// k mod N) falls due at start + k/(N·Rate) seconds, and its source
+// timestamp is the start of the loadTick slot it falls in, so the points
+// scanned in one slot share a timestamp as a controller's scan group does
+// (which is also what lets ClickHouse compress timestamps). start is a
+// multiple of loadTick in Unix time, so every whole slot holds exactly
+// N·Rate·loadTick changes: a benchmark can count delivery to the sample.
 func (s *Sim) runLoad(ctx context.Context, mis *server.MonitoredItemService, l *load) {
 	total := float64(len(l.vars)) * l.rate
 	interval := max(loadTick, time.Duration(float64(time.Second)/total))
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	changed := make([]*variable, 0, len(l.vars))
-	start := time.Now()
+	start := time.Now().Truncate(loadTick)
+	// In whole nanoseconds when the rate is a whole number of changes a
+	// second, so that slot boundaries fall exactly where they should.
+	perSecond := uint64(total)
 	due := func(k uint64) time.Time {
+		if perSecond > 0 && float64(perSecond) == total {
+			return start.Add(time.Duration(k/perSecond)*time.Second + time.Duration((k%perSecond)*uint64(time.Second)/perSecond))
+		}
 		return start.Add(time.Duration(float64(k) / total * float64(time.Second)))
 	}
 	// Half a cycle of due changes per tick at most, so that no point
@@ -90,11 +97,11 @@ func (s *Sim) runLoad(ctx context.Context, mis *server.MonitoredItemService, l *
 		}
 		changed = changed[:0]
 		for ; !due(k).After(now); k++ {
-			at := due(k)
-			if v := l.vars[l.next]; v.set(l.value(l.next, at), at) {
+			at := due(k).Truncate(loadTick)
+			i := int(k % uint64(len(l.vars)))
+			if v := l.vars[i]; v.set(l.value(i, at), at) {
 				changed = append(changed, v)
 			}
-			l.next = (l.next + 1) % len(l.vars)
 		}
 		s.changes.Add(uint64(len(changed)))
 		s.notify(ctx, mis, changed)

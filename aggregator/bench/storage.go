@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 )
 
 const storageTarget = 6.0 // bytes per sample
@@ -24,7 +28,61 @@ func (r *Runner) storage(ctx context.Context, sec *Section) error {
 		return err
 	}
 	defer conn.Close()
-	return storagePerSample(ctx, conn, r.agentDB, sec, "plantsim data", true)
+	if err := storagePerSample(ctx, conn, r.agentDB, sec, "plantsim data", true); err != nil {
+		return err
+	}
+	if r.ch.server == nil {
+		return nil // a server of someone else's: its compression is its own
+	}
+	return r.storageDefaultCompression(ctx, sec, conn)
+}
+
+// storageDefaultCompression copies the plantsim samples to a second server
+// left at ClickHouse's default compression (LZ4) and compares their size
+// with the run's server, configured as packaging/clickhouse/lifeline.xml.
+func (r *Runner) storageDefaultCompression(ctx context.Context, sec *Section, conn driver.Conn) error {
+	srv, err := chtest.StartServerWith(filepath.Join(r.dir, "clickhouse-lz4"), chtest.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = srv.Stop() }()
+	cfg := store.DefaultConfig()
+	cfg.Addr, cfg.Database = srv.Addr(), "default"
+	st := store.New(cfg, nil)
+	if err := st.Open(ctx); err != nil {
+		return err
+	}
+	defer st.Close()
+	lz4 := st.Conn()
+	if err := lz4.Exec(ctx, fmt.Sprintf("INSERT INTO samples SELECT * FROM remote('%s', %s.samples)", r.ch.addr, r.agentDB)); err != nil {
+		return fmt.Errorf("copy samples to the LZ4 server: %w", err)
+	}
+	size := func(c driver.Conn, db string) (rows, bytes uint64, err error) {
+		if err := c.Exec(ctx, "OPTIMIZE TABLE "+db+".samples FINAL"); err != nil {
+			return 0, 0, err
+		}
+		err = c.QueryRow(ctx, `SELECT sum(rows), sum(bytes_on_disk) FROM system.parts
+WHERE database = ? AND table = 'samples' AND active`, db).Scan(&rows, &bytes)
+		return rows, bytes, err
+	}
+	rows, zstdBytes, err := size(conn, r.agentDB)
+	if err != nil {
+		return err
+	}
+	lzRows, lzBytes, err := size(lz4, "default")
+	if err != nil {
+		return err
+	}
+	if lzRows != rows {
+		return fmt.Errorf("copied %d rows to the LZ4 server, have %d", lzRows, rows)
+	}
+	sec.add(Row{Measure: "plantsim data: `samples` on a server left at ClickHouse's default LZ4", Value: float64(lzBytes) / float64(rows), Unit: "bytes/sample",
+		Versus: "with packaging/clickhouse/lifeline.xml (ZSTD)", Ratio: float64(lzBytes) / float64(max(zstdBytes, 1))})
+	if cols, err := columnSizes(ctx, lz4, "default", rows); err == nil {
+		sec.note("The same rows on a second server with ClickHouse's default compression (LZ4), by column: %s.", cols)
+	}
+	sec.note("The run's ClickHouse is configured as packaging/clickhouse/lifeline.xml ships it: ZSTD for every part (ClickHouse %s). Servers before 19.1 have no per-column codecs, so the server-wide method is their only lever; on current servers the samples table's own codecs apply instead.", r.ch.version)
+	return nil
 }
 
 // storagePerSample merges every table of db and adds a row per table of
