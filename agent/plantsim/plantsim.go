@@ -31,7 +31,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/server"
+	"github.com/gopcua/opcua/server/attrs"
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
@@ -63,6 +65,12 @@ type Options struct {
 	// leak, a tank overfill, a reactor running hot) per hour of wall
 	// time; a negative value disables them.
 	ExcursionsPerHour float64
+	// MaxItemsPerSubscription, when positive, is stated as the server's
+	// MaxMonitoredItemsPerSubscription, so that clients spread their items
+	// over several subscriptions, as many DCS servers make them do. gopcua
+	// runs each subscription's publishing in its own goroutine, so large
+	// point counts then publish in parallel. It is stated, not enforced.
+	MaxItemsPerSubscription int
 	// Seed seeds the model's random numbers.
 	Seed int64
 	// Logger receives the simulator's and the OPC UA server's logs.
@@ -378,6 +386,19 @@ func (s *Sim) newServer(private, host string, port int) (*server.Server, *server
 		extra := server.NewNodeNameSpace(srv, uri)
 		if s.opts.DecoyValues {
 			addDecoys(extra, s.catalog)
+		}
+	}
+	if n := s.opts.MaxItemsPerSubscription; n > 0 {
+		if ns0, err := srv.Namespace(0); err == nil {
+			ns0.(*server.NodeNameSpace).AddNode(server.NewNode(
+				ua.NewNumericNodeID(0, id.Server_ServerCapabilities_MaxMonitoredItemsPerSubscription),
+				map[ua.AttributeID]*ua.DataValue{
+					ua.AttributeIDBrowseName: server.DataValueFromValue(attrs.BrowseName("MaxMonitoredItemsPerSubscription")),
+					ua.AttributeIDNodeClass:  server.DataValueFromValue(uint32(ua.NodeClassVariable)),
+				},
+				nil,
+				func() *ua.DataValue { return server.DataValueFromValue(uint32(n)) },
+			))
 		}
 	}
 	ns := server.NewNodeNameSpace(srv, s.opts.NamespaceURI)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gopcua/opcua"
+	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
 	"go.uber.org/goleak"
 
@@ -605,5 +606,14 @@ func TestDropConnectionsUnderLoad(t *testing.T) {
 	id := resolve(t, c2, spec(t, sim, "T101.LT").Node)
 	if dv := read(t, c2, ua.AttributeIDValue, id)[0]; dv.Status != ua.StatusOK {
 		t.Fatalf("read after the drop: %v", dv.Status)
+	}
+}
+
+func TestStatesMaxItemsPerSubscription(t *testing.T) {
+	sim := startSim(t, plantsim.Options{ExcursionsPerHour: -1, MaxItemsPerSubscription: 2500})
+	c := connect(t, sim)
+	dv := read(t, c, ua.AttributeIDValue, ua.NewNumericNodeID(0, id.Server_ServerCapabilities_MaxMonitoredItemsPerSubscription))[0]
+	if dv.Status != ua.StatusOK || dv.Value == nil || dv.Value.Value() != uint32(2500) {
+		t.Fatalf("MaxMonitoredItemsPerSubscription = %+v, want 2500", dv)
 	}
 }

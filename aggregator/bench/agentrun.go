@@ -23,6 +23,10 @@ const (
 	// period let timer jitter put two changes of a point into one publish,
 	// and the first was overwritten: ~1 % of changes never left plantsim.
 	publishingInterval = 50 * time.Millisecond
+	// maxItemsPerSubscription is what plantsim states as its
+	// MaxMonitoredItemsPerSubscription: 10,000 points then take four
+	// subscriptions, which gopcua's server publishes in parallel.
+	maxItemsPerSubscription = 2500
 	// headroomPublishingInterval is the same for changes every 67 ms.
 	headroomPublishingInterval = 33 * time.Millisecond
 
@@ -62,7 +66,8 @@ func (r *Runner) startPlant(ctx context.Context, db, site string, points int, ra
 	}
 	p.sim, err = startProcess(r.opts.BinDir, r.dir, "lifeline-plantsim", "run", "--listen", p.simAddr,
 		"--points", strconv.Itoa(points), "--rate", strconv.FormatFloat(rate, 'f', -1, 64),
-		"--excursions-per-hour", "-1", "--stats-interval", "0", "--log-level", "warn")
+		"--excursions-per-hour", "-1", "--stats-interval", "0", "--log-level", "warn",
+		"--max-items-per-subscription", strconv.Itoa(maxItemsPerSubscription))
 	if err != nil {
 		p.stop()
 		return nil, err

@@ -40,6 +40,7 @@ type simFlags struct {
 	seed       int64
 	tick       time.Duration
 	excursions float64
+	maxPerSub  int
 }
 
 func (f *simFlags) register(cmd *cobra.Command) {
@@ -56,22 +57,27 @@ func (f *simFlags) registerModel(cmd *cobra.Command) {
 	fl.Int64Var(&f.seed, "seed", 0, "seed of the model's random numbers")
 	fl.DurationVar(&f.tick, "tick", d.Tick, "period of the plant model (its rates are per tick: a shorter tick runs the plant faster)")
 	fl.Float64Var(&f.excursions, "excursions-per-hour", d.ExcursionsPerHour, "mean number of random alarm excursions per hour (negative disables them)")
+	fl.IntVar(&f.maxPerSub, "max-items-per-subscription", 0, "MaxMonitoredItemsPerSubscription the server states (0 states none); clients then spread items over subscriptions")
 }
 
 func (f *simFlags) options() plantsim.Options {
 	return plantsim.Options{
-		NamespaceURI:      f.namespace,
-		Points:            f.points,
-		Rate:              f.rate,
-		Seed:              f.seed,
-		Tick:              f.tick,
-		ExcursionsPerHour: f.excursions,
+		NamespaceURI:            f.namespace,
+		Points:                  f.points,
+		Rate:                    f.rate,
+		Seed:                    f.seed,
+		Tick:                    f.tick,
+		ExcursionsPerHour:       f.excursions,
+		MaxItemsPerSubscription: f.maxPerSub,
 	}
 }
 
 func (f *simFlags) validate() error {
 	if f.points < 0 {
 		return fmt.Errorf("--points %d: want >= 0", f.points)
+	}
+	if f.maxPerSub < 0 {
+		return fmt.Errorf("--max-items-per-subscription %d: want >= 0", f.maxPerSub)
 	}
 	if !(f.rate > 0 && f.rate <= 100) {
 		return fmt.Errorf("--rate %g: want > 0 and <= 100 Hz", f.rate)
