@@ -412,3 +412,23 @@ func TestReaderSplitsSubscriptions(t *testing.T) {
 		}
 	}
 }
+
+// A server that queues fewer publish requests than the reader offers
+// answers the extra ones with BadTooManyPublishRequests; the reader sends
+// fewer and goes on, without reconnecting.
+func TestReaderSendsFewerPublishRequestsWhenRefused(t *testing.T) {
+	ts := startServer(t, serverOptions{update: 50 * time.Millisecond, refusePublish: 1})
+	sink := &recorder{}
+	r := New(plantSource(ts.endpoint), sink, testLogger(t))
+	start := time.Now()
+	stop := running(t, r)
+	waitFor(t, "3 samples of every point", 10*time.Second, func() bool { return everyPoint(sink.samples(start), 3) })
+	stop()
+	if ts.refusePublish.Load() >= 0 {
+		t.Fatal("the server refused no publish request")
+	}
+	if n := r.Stats().Reconnects; n != 0 {
+		t.Fatalf("%d reconnects after a refused publish request, want 0", n)
+	}
+	checkPlantSamples(t, sink.samples(start))
+}

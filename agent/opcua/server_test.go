@@ -69,6 +69,10 @@ type serverOptions struct {
 	// MaxMonitoredItemsPerSubscription: stated, and enforced with
 	// BadTooManyMonitoredItems.
 	maxItemsPerSub int
+	// refusePublish is how many publish requests the server answers with
+	// BadTooManyPublishRequests, as a server that queues fewer requests
+	// than the client offers does, before it serves them.
+	refusePublish int32
 }
 
 // testServer is a gopcua server on 127.0.0.1 with the namespace
@@ -109,8 +113,10 @@ type testServer struct {
 	reads       atomic.Int64 // Read calls
 	maxReq      atomic.Int64 // largest CreateMonitoredItems call
 	maxPerSub   int
-	perSub      map[uint32]int // monitored items per subscription; guarded by mu
-	callTimes   []time.Time    // of CreateMonitoredItems calls; guarded by mu
+	// refusePublish counts down the publish requests still to refuse.
+	refusePublish atomic.Int32
+	perSub        map[uint32]int // monitored items per subscription; guarded by mu
+	callTimes     []time.Time    // of CreateMonitoredItems calls; guarded by mu
 }
 
 func freePort(t *testing.T) int {
@@ -140,6 +146,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		perSub:    map[uint32]int{},
 		maxPerSub: o.maxItemsPerSub,
 	}
+	ts.refusePublish.Store(o.refusePublish)
 	backend := freePort(t)
 	opts := []server.Option{
 		server.EndPoint("127.0.0.1", backend),
@@ -195,6 +202,9 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 		}
 		if ts.deafTo(sc) {
 			return ts.keepAlive(sc, r, reqID)
+		}
+		if ts.refusePublish.Add(-1) >= 0 {
+			return nil, ua.StatusBadTooManyPublishRequests
 		}
 		return srv.SubscriptionService.Publish(sc, r, reqID)
 	})

@@ -75,6 +75,10 @@ type subscriptions struct {
 	r    *Reader
 	c    *opcua.Client
 	subs []*subscription
+	// fewerRequests is set once the server refused a publish request as
+	// one too many.
+	fewerRequests bool
+
 	// pause is the pause between CreateMonitoredItems calls; calls
 	// counts them.
 	pause time.Duration
@@ -369,6 +373,16 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 			return healthy, nil
 		case errors.Is(pr.err, context.DeadlineExceeded):
 			return healthy, fmt.Errorf("no publish response or keep-alive for %s (keep-alive %s): subscription presumed dead", s.watchdog, s.keepAlive)
+		case errors.Is(pr.err, ua.StatusBadTooManyPublishRequests):
+			// The server queues fewer requests than we keep outstanding: it
+			// answered the oldest with this. Keep one fewer from now on.
+			if inflight == 0 {
+				publish(nil)
+			} else if !s.fewerRequests {
+				s.fewerRequests = true
+				s.r.logger.Info("server queues fewer publish requests than offered; sending fewer", "outstanding", inflight)
+			}
+			continue
 		case pr.err != nil:
 			return healthy, fmt.Errorf("publish: %w", pr.err)
 		}
