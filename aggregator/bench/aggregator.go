@@ -26,7 +26,7 @@ func (r *Runner) startAggregator(ctx context.Context, db string) (*aggregatorPro
 		return nil, err
 	}
 	cfg := filepath.Join(r.dir, "aggregator-"+db+".yaml")
-	data := fmt.Sprintf("server:\n  listen: %s\n  tls: {insecure: true}\nclickhouse: {addr: %s, database: %s}\nmetrics: {listen: %s}\nlog: {level: warn}\n",
+	data := fmt.Sprintf("server:\n  listen: %s\n  tls: {insecure: true}\nclickhouse: {addr: %s, database: %s}\nmetrics: {listen: %s, pprof: true}\nlog: {level: warn}\n",
 		addr, r.ch.addr, db, metrics)
 	if err := os.WriteFile(cfg, []byte(data), 0o644); err != nil {
 		return nil, err

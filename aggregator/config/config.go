@@ -77,6 +77,9 @@ type Retention struct {
 // Metrics configures the Prometheus endpoint; empty Listen disables it.
 type Metrics struct {
 	Listen string `yaml:"listen"`
+	// Pprof adds Go's /debug/pprof handlers to the same listener; keep the
+	// listener on loopback when it is on.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Grafana is the Grafana that `lifeline-aggregator provision` writes the
