@@ -28,7 +28,12 @@ type WriterOptions struct {
 	// MaxDelay flushes this long after the oldest waiting batch arrived.
 	MaxDelay time.Duration
 	// MaxPendingRows bounds the rows queued or being inserted: Submit blocks
-	// beyond it (back-pressure on the agents' streams).
+	// beyond it (back-pressure on the agents' streams). Waiting rows are
+	// decoded protobuf samples, ~200 bytes each in the heap, so this is
+	// mostly a memory bound; a few inserts' worth keeps ClickHouse busy.
+	// Measured with make bench, 100 agents: 1,000,000 → aggregator RSS
+	// 1.75 GB at 325,000 samples/s; 400,000 → 1.13 GB at 458,000 (less
+	// for the garbage collector to walk); 10 agents unchanged.
 	MaxPendingRows int
 	// RetryBackoff is the first wait after a failed insert; it doubles up to
 	// MaxRetryBackoff.
@@ -41,7 +46,7 @@ func DefaultWriterOptions() WriterOptions {
 	return WriterOptions{
 		MaxRows:         100_000,
 		MaxDelay:        200 * time.Millisecond,
-		MaxPendingRows:  1_000_000,
+		MaxPendingRows:  400_000,
 		RetryBackoff:    100 * time.Millisecond,
 		MaxRetryBackoff: 5 * time.Second,
 	}
