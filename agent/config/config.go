@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -56,7 +57,12 @@ type Aggregator struct {
 	// ShutdownDrain is how long a stopping agent waits for the aggregator
 	// to ack what it has buffered; the rest stays on disk for next time.
 	ShutdownDrain Duration `yaml:"shutdown_drain"`
+	// Compression of the stream to the aggregator: "zstd" or "none".
+	Compression string `yaml:"compression"`
 }
+
+// Compressions lists the accepted aggregator.compression values.
+var Compressions = []string{"zstd", "none"}
 
 // TLS configures the agent's side of mutual TLS. Insecure sends in plain
 // text and is meant only for a link that never leaves one machine.
@@ -213,6 +219,7 @@ func Default() Config {
 			MaxInFlight:      64,
 			StatusInterval:   Duration(10 * time.Second),
 			ShutdownDrain:    Duration(5 * time.Second),
+			Compression:      "zstd",
 		},
 		Buffer: Buffer{
 			Dir:          "/var/lib/lifeline-agent/buffer",
@@ -332,6 +339,9 @@ func (c Config) Validate() error {
 	}
 	if c.Aggregator.ReconnectMin <= 0 || c.Aggregator.ReconnectMax < c.Aggregator.ReconnectMin {
 		add("aggregator.reconnect_min/reconnect_max: want 0 < min <= max")
+	}
+	if !slices.Contains(Compressions, c.Aggregator.Compression) {
+		add("aggregator.compression %q: want one of %s", c.Aggregator.Compression, strings.Join(Compressions, ", "))
 	}
 	if c.Aggregator.MaxInFlight < 1 || c.Aggregator.MaxInFlight > 1024 {
 		add("aggregator.max_in_flight %d: want 1..1024", c.Aggregator.MaxInFlight)

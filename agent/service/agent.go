@@ -167,6 +167,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		KeepaliveTimeout: a.cfg.Aggregator.KeepaliveTimeout.D(),
 		Status:           func() *lifelinev1.Status { return a.status(p) },
 		StatusInterval:   a.cfg.Aggregator.StatusInterval.D(),
+		Compression:      a.cfg.Aggregator.Compression,
 	}, a.logger.With("component", "uplink"))
 	a.mu.Lock()
 	a.running = p

@@ -21,6 +21,7 @@ import (
 
 	"github.com/lifeline-telemetry/lifeline/agent/buffer"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+	_ "github.com/lifeline-telemetry/lifeline/proto/zstd" // the stream's compressor
 )
 
 // Queue is the durable buffer the uplink drains.
@@ -46,6 +47,9 @@ type Options struct {
 	// Status, if set, is sent to the aggregator every StatusInterval.
 	Status         func() *lifelinev1.Status
 	StatusInterval time.Duration
+	// Compression names the gRPC compressor of the stream (zstd.Name);
+	// empty or "none" sends it uncompressed.
+	Compression string
 }
 
 // Stats describe the uplink's progress.
@@ -103,6 +107,14 @@ func (u *Uplink) Stats() Stats {
 	return s
 }
 
+func (u *Uplink) callOptions() []grpc.CallOption {
+	opts := []grpc.CallOption{grpc.MaxCallRecvMsgSize(16 << 20)}
+	if c := u.opts.Compression; c != "" && c != "none" {
+		opts = append(opts, grpc.UseCompressor(c))
+	}
+	return opts
+}
+
 // Run keeps a session with the aggregator until ctx is done, reconnecting
 // with jittered exponential backoff after any failure.
 func (u *Uplink) Run(ctx context.Context) error {
@@ -113,7 +125,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 			Timeout:             u.opts.KeepaliveTimeout,
 			PermitWithoutStream: true,
 		}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
+		grpc.WithDefaultCallOptions(u.callOptions()...),
 		// The channel redials on a schedule of its own; left at gRPC's
 		// default (up to 120 s) it would keep the link down long after the
 		// network is back, whatever the session loop's backoff says.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+	_ "github.com/lifeline-telemetry/lifeline/proto/zstd" // agents compress their streams with it
 )
 
 // Ledger knows what each site has committed and keeps its point catalog.
