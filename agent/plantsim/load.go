@@ -79,10 +79,13 @@ func (s *Sim) runLoad(ctx context.Context, mis *server.MonitoredItemService, l *
 		}
 		return start.Add(time.Duration(float64(k) / total * float64(time.Second)))
 	}
-	// Half a cycle of due changes per tick at most, so that no point
-	// changes twice in one notification (it would carry its newest value
-	// twice).
-	maxBehind := time.Duration(float64(time.Second) / l.rate / 2)
+	// A notification carries at most half a cycle of changes, so that no
+	// point changes twice in one (it would carry its newest value twice);
+	// a tick that finds more due sends several.
+	perNotify := uint64(max(1, len(l.vars)/2))
+	// Only a long pause (a suspended process) is skipped, as a scan cycle
+	// overrun is; shorter delays are caught up in full.
+	const maxBehind = 5 * time.Second
 	var k uint64 // the next change
 	for {
 		select {
@@ -92,11 +95,15 @@ func (s *Sim) runLoad(ctx context.Context, mis *server.MonitoredItemService, l *
 		}
 		now := time.Now()
 		if behind := now.Sub(due(k)); behind > maxBehind {
-			// A long pause: skip what fell due, as a scan cycle overrun does.
 			k += uint64((behind - maxBehind).Seconds() * total)
 		}
 		changed = changed[:0]
-		for ; !due(k).After(now); k++ {
+		for first := k; !due(k).After(now); k++ {
+			if k-first == perNotify {
+				s.changes.Add(uint64(len(changed)))
+				s.notify(ctx, mis, changed)
+				changed, first = changed[:0], k
+			}
 			at := due(k).Truncate(loadTick)
 			i := int(k % uint64(len(l.vars)))
 			if v := l.vars[i]; v.set(l.value(i, at), at) {
