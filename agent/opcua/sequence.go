@@ -50,14 +50,16 @@ func after(a, b uint32) bool { return a != b && a-b < 1<<31 }
 // it is held. A message older than the last one passed on (a late
 // duplicate, or a predecessor given up on) is returned at once: it is data.
 func (q *sequencer) push(m message) []message {
+	// A subscription's first message is number 1 (next(0)), so even the
+	// first two are put in order.
 	switch seq := m.msg.SequenceNumber; {
-	case q.last == 0 || seq == next(q.last):
+	case seq == next(q.last):
 		q.last = seq
 		return q.release([]message{m})
-	case !after(seq, q.last):
+	case q.last != 0 && !after(seq, q.last):
 		return []message{m}
 	default:
-		i, _ := slices.BinarySearchFunc(q.held, seq, func(h message, s uint32) int {
+		i, held := slices.BinarySearchFunc(q.held, seq, func(h message, s uint32) int {
 			switch {
 			case h.msg.SequenceNumber == s:
 				return 0
@@ -66,6 +68,9 @@ func (q *sequencer) push(m message) []message {
 			}
 			return 1
 		})
+		if held {
+			return nil // a duplicate of one already waiting
+		}
 		q.held = slices.Insert(q.held, i, m)
 		return nil
 	}
@@ -83,6 +88,9 @@ func (q *sequencer) expire(patience int) []message {
 	m := q.held[0]
 	q.held = q.held[1:]
 	m.missing = m.msg.SequenceNumber - next(q.last)
+	if m.msg.SequenceNumber < next(q.last) {
+		m.missing-- // the gap spans the wrap, which skips 0
+	}
 	q.last = m.msg.SequenceNumber
 	return q.release([]message{m})
 }

@@ -34,7 +34,7 @@ func TestSequencerReorders(t *testing.T) {
 }
 
 func TestSequencerGivesUpOnALostMessage(t *testing.T) {
-	var q sequencer
+	q := sequencer{last: 6}
 	q.push(seqMsg(7))
 	if out := q.push(seqMsg(9)); len(out) != 0 {
 		t.Fatalf("9 passed on before 8: %v", seqs(out))
@@ -72,5 +72,41 @@ func TestSequencerWraps(t *testing.T) {
 	}
 	if want := []uint32{^uint32(0), 1, 2}; !slices.Equal(got, want) {
 		t.Fatalf("passed on %v, want %v", got, want)
+	}
+}
+
+// The first two messages of a subscription are ordered too.
+func TestSequencerOrdersTheFirstMessages(t *testing.T) {
+	var q sequencer
+	var got []uint32
+	for _, n := range []uint32{2, 1, 3} {
+		got = append(got, seqs(q.push(seqMsg(n)))...)
+	}
+	if want := []uint32{1, 2, 3}; !slices.Equal(got, want) {
+		t.Fatalf("passed on %v, want %v", got, want)
+	}
+}
+
+// A duplicate of a held message is dropped, not held a second time to
+// block those after it.
+func TestSequencerDropsHeldDuplicates(t *testing.T) {
+	var q sequencer
+	q.push(seqMsg(1))
+	q.push(seqMsg(3))
+	q.push(seqMsg(3))
+	if got := seqs(q.push(seqMsg(2))); !slices.Equal(got, []uint32{2, 3}) {
+		t.Fatalf("passed on %v, want [2 3]", got)
+	}
+	if got := seqs(q.push(seqMsg(4))); !slices.Equal(got, []uint32{4}) {
+		t.Fatalf("4 gave %v: a duplicate is still held", got)
+	}
+}
+
+func TestSequencerCountsAGapAcrossTheWrap(t *testing.T) {
+	q := sequencer{last: ^uint32(0) - 1}
+	q.push(seqMsg(2)) // max and 1 lost
+	out := q.expire(0)
+	if len(out) != 1 || out[0].missing != 2 {
+		t.Fatalf("released %v missing %v, want [2] missing 2", seqs(out), out)
 	}
 }

@@ -280,12 +280,15 @@ func (ts *testServer) keepAlive(sc *uasc.SecureChannel, r ua.Request, reqID uint
 		return nil, ua.StatusBadRequestTypeInvalid
 	}
 	ss := ts.srv.SubscriptionService
+	// The keep-alive goes out as number 0: the reader does not look at a
+	// keep-alive's number, and reading gopcua's SequenceID here would race
+	// with the subscription's own goroutine, which writes it unlocked.
 	var subID, seq uint32
 	var every time.Duration
 	ss.Mu.Lock()
 	for _, sub := range ss.Subs {
 		if sub.Channel == sc {
-			subID, seq = sub.ID, sub.SequenceID+1
+			subID = sub.ID
 			every = time.Duration(sub.RevisedPublishingInterval*float64(sub.RevisedMaxKeepAliveCount)) * time.Millisecond
 		}
 	}

@@ -336,7 +336,12 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 	publish := func(acks []*ua.SubscriptionAcknowledgement) {
 		inflight++
 		go func() {
-			rctx, cancel := context.WithTimeout(pctx, s.watchdog)
+			// A queued request is answered only after the ones before it,
+			// each of which a quiet subscription answers with a keep-alive:
+			// the later ones may wait several keep-alive periods (gopcua
+			// sends one every count+1 publishing intervals). The watchdog
+			// for the subscription as a whole is the sub.last check below.
+			rctx, cancel := context.WithTimeout(pctx, s.watchdog*publishRequestsPerSubscription)
 			defer cancel()
 			var res *ua.PublishResponse
 			err := s.c.Send(rctx, &ua.PublishRequest{SubscriptionAcknowledgements: acks}, assign(&res))
@@ -377,6 +382,13 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 			// The server queues fewer requests than we keep outstanding: it
 			// answered the oldest with this. Keep one fewer from now on.
 			if inflight == 0 {
+				// Refused with nothing else queued: try again shortly rather
+				// than in a tight loop.
+				select {
+				case <-ctx.Done():
+					return healthy, nil
+				case <-time.After(s.publishingInterval):
+				}
 				publish(nil)
 			} else if !s.fewerRequests {
 				s.fewerRequests = true

@@ -84,7 +84,11 @@ func (s *Sim) runLoad(ctx context.Context, mis *server.MonitoredItemService, l *
 	// a tick that finds more due sends several.
 	perNotify := uint64(max(1, len(l.vars)/2))
 	// Only a long pause (a suspended process) is skipped, as a scan cycle
-	// overrun is; shorter delays are caught up in full.
+	// overrun is; shorter delays are caught up in full. Caught-up changes
+	// reach subscribers only as far as their server keeps them: gopcua's
+	// keeps the newest value per item between publishes, so after a stall
+	// longer than the change period a subscriber sees each point's last
+	// value of the stall.
 	const maxBehind = 5 * time.Second
 	var k uint64 // the next change
 	for {

@@ -13,6 +13,7 @@ package zstd
 import (
 	"bytes"
 	"io"
+	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -81,13 +82,15 @@ func (c *compressor) Decompress(rd io.Reader) (io.Reader, error) {
 }
 
 // maxMessage bounds what one message may decompress to, so that a small
-// message cannot make the aggregator allocate without limit.
+// message cannot make the aggregator allocate without limit; it is the
+// aggregator's default server.max_message_bytes.
 const maxMessage = 64 << 20
 
 var decoder = sync.OnceValue(func() *zstd.Decoder {
 	// DecodeAll may be called by many streams at once; a nil reader makes
 	// a decoder for that use only.
 	d, err := zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(runtime.GOMAXPROCS(0)),
 		zstd.WithDecoderMaxWindow(maxWindow),
 		zstd.WithDecoderMaxMemory(maxMessage))
 	if err != nil {
