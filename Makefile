@@ -49,7 +49,7 @@ demo: build
 # and the Go micro-benchmarks; rewrites docs/benchmarks.md and .json.
 # BENCH_FLAGS=-short checks the run in a minute; -only ingest,agent picks sections.
 bench: build
-	$(GO) build -o $(BIN)/lifeline-bench ./aggregator/cmd/lifeline-bench
+	$(GO) build -o $(BIN)/lifeline-bench ./packaging/cmd/lifeline-bench
 	$(BIN)/lifeline-bench -bin $(BIN) -markdown docs/benchmarks.md -json docs/benchmarks.json $(BENCH_FLAGS)
 
 proto:

@@ -3,7 +3,7 @@
 // quality, stale points and site communication loss, on every committed
 // sample in source-time order.
 //
-// The Evaluator is a store.CommitObserver: the Writer hands it each group
+// The Evaluator is a writer.CommitObserver: the Writer hands it each group
 // of batches after ClickHouse committed it. Committed never blocks; the
 // queue is bounded in samples, and a batch that does not fit is read back
 // from ClickHouse by its sequence number. Events go to alarm_events, the

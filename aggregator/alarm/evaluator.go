@@ -89,7 +89,7 @@ type item struct {
 }
 
 // Evaluator raises and clears alarms from committed batches. Committed is
-// its input (a store.CommitObserver); Run does the work.
+// its input (a writer.CommitObserver); Run does the work.
 type Evaluator struct {
 	st     Store
 	opts   Options

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
@@ -86,7 +87,7 @@ func TestWriterFeedsEvaluatorStaleAndCommLoss(t *testing.T) {
 	opts.Tick = 5 * time.Millisecond
 	ev, _ := startEvaluator(t, st, opts)
 
-	w := store.NewWriter(st, store.WriterOptions{MaxDelay: time.Millisecond}, nil)
+	w := writer.New(st, writer.Options{MaxDelay: time.Millisecond}, nil)
 	w.Observe(ev)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -17,6 +17,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 )
 
 // Environment variables that override the file, so operators and CI can
@@ -117,7 +118,7 @@ type Log struct {
 // Default returns the configuration with every default filled in.
 func Default() Config {
 	sc := store.DefaultConfig()
-	wo := store.DefaultWriterOptions()
+	wo := writer.DefaultOptions()
 	ao := alarm.DefaultOptions()
 	rd := store.DefaultRetention()
 	return Config{
@@ -176,9 +177,9 @@ func (c Config) Store() store.Config {
 		Password: c.ClickHouse.Password, DialTimeout: c.ClickHouse.DialTimeout, ReadTimeout: c.ClickHouse.ReadTimeout}
 }
 
-// WriterOptions returns the insert batching options.
-func (c Config) WriterOptions() store.WriterOptions {
-	o := store.DefaultWriterOptions()
+// Options returns the insert batching options.
+func (c Config) WriterOptions() writer.Options {
+	o := writer.DefaultOptions()
 	o.MaxRows, o.MaxDelay, o.MaxPendingRows = c.Writer.MaxRows, c.Writer.MaxDelay, c.Writer.MaxPendingRows
 	return o
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/registry"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 )
 
 // Aggregator runs the ingest pipeline.
@@ -68,7 +69,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		}
 	}
 
-	writer := store.NewWriter(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
+	wr := writer.New(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
 	// Alarms are evaluated from committed batches; they stop after the
 	// writer, so the last commits are evaluated and checkpointed.
 	var evaluating sync.WaitGroup
@@ -77,7 +78,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	defer stopAlarms()
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
 	alarm.NewMetrics(evaluator, a.registry)
-	writer.Observe(evaluator)
+	wr.Observe(evaluator)
 	evaluating.Go(func() {
 		if err := evaluator.Run(alarmCtx); err != nil {
 			a.logger.Error("alarm evaluation stopped", "err", err)
@@ -87,14 +88,14 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	writeCtx, stopWriter := context.WithCancel(context.Background())
 	defer stopWriter()
 	var writing sync.WaitGroup
-	writing.Go(func() { _ = writer.Run(writeCtx) })
+	writing.Go(func() { _ = wr.Run(writeCtx) })
 
 	opts := ingest.DefaultOptions()
 	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
 	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
 	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, a.logger.With("component", "heartbeats"))
 	writing.Go(func() { heartbeats.Run(writeCtx) })
-	svc := ingest.NewService(st, writer, heartbeats, opts, ingest.NewMetrics(a.registry), a.logger.With("component", "ingest"))
+	svc := ingest.NewService(st, wr, heartbeats, opts, ingest.NewMetrics(a.registry), a.logger.With("component", "ingest"))
 	recv := ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"))
 	a.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 
@@ -126,7 +127,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	_ = recv.Shutdown(grace)
 	drain, cancelDrain := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancelDrain()
-	if err := writer.Drain(drain); err != nil {
+	if err := wr.Drain(drain); err != nil {
 		a.logger.Warn("pending batches not committed at shutdown; agents will resend them", "err", err)
 	}
 	stopWriter()

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,66 +39,6 @@ func syntheticBatches(site string, firstSeq uint64, n, size int) []*store.Batch 
 		out[i] = b
 	}
 	return out
-}
-
-func TestWriterWithStore(t *testing.T) {
-	s := openStore(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w := store.NewWriter(s, store.WriterOptions{MaxRows: 5000, MaxDelay: 50 * time.Millisecond}, nil)
-	runDone := make(chan error, 1)
-	go func() { runDone <- w.Run(ctx) }()
-
-	const sites, perSite, size = 4, 25, 300
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var failures []error
-	for i := range sites {
-		wg.Go(func() {
-			for _, b := range syntheticBatches(fmt.Sprintf("site-%d", i), 1, perSite, size) {
-				wg.Add(1)
-				err := w.Submit(ctx, b, func(err error) {
-					defer wg.Done()
-					if err != nil {
-						mu.Lock()
-						failures = append(failures, err)
-						mu.Unlock()
-					}
-				})
-				if err != nil {
-					wg.Done()
-					t.Error(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := w.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	if err := <-runDone; err != nil {
-		t.Fatal(err)
-	}
-	if len(failures) > 0 {
-		t.Fatalf("%d batches failed, first: %v", len(failures), failures[0])
-	}
-	var n uint64
-	if err := s.Conn().QueryRow(context.Background(), "SELECT count() FROM samples FINAL").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != sites*perSite*size {
-		t.Fatalf("count = %d, want %d", n, sites*perSite*size)
-	}
-	for i := range sites {
-		got, err := s.Committed(context.Background(), fmt.Sprintf("site-%d", i), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != 1 || got[0].GetFirst() != 1 || got[0].GetLast() != perSite {
-			t.Fatalf("site-%d committed %v, want [1-%d]", i, got, perSite)
-		}
-	}
 }
 
 // BenchmarkInsert measures Store.Insert with 100,000-row inserts of 100

@@ -72,3 +72,34 @@ func (s *Store) SaveCatalog(ctx context.Context, siteID, park, agentVersion stri
 	}
 	return nil
 }
+
+// Site is one enterprise as the sites table knows it.
+type Site struct {
+	ID   string
+	Park string
+}
+
+// Sites lists every known site with its park, ordered by site ID.
+func (s *Store) Sites(ctx context.Context) ([]Site, error) {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, "SELECT site_id, park FROM sites FINAL ORDER BY site_id")
+	if err != nil {
+		return nil, fmt.Errorf("list sites: %w", err)
+	}
+	defer rows.Close()
+	var out []Site
+	for rows.Next() {
+		var site Site
+		if err := rows.Scan(&site.ID, &site.Park); err != nil {
+			return nil, fmt.Errorf("list sites: %w", err)
+		}
+		out = append(out, site)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sites: %w", err)
+	}
+	return out, nil
+}

@@ -67,10 +67,3 @@ func (s *Store) skipCommitted(ctx context.Context, conn driver.Conn, batches []*
 	}
 	return kept, nil
 }
-
-// CommitObserver is told about batches once they are committed, after the
-// INSERT holding them succeeded. Committed must not block for long: it runs
-// on the Writer's goroutine.
-type CommitObserver interface {
-	Committed(batches []*Batch)
-}

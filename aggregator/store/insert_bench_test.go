@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -42,39 +41,4 @@ func BenchmarkColumnsAdd(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n*size)/b.Elapsed().Seconds(), "rows/s")
-}
-
-// nopInserter commits at once.
-type nopInserter struct{}
-
-func (nopInserter) Insert(context.Context, []*Batch) error { return nil }
-
-// BenchmarkWriterSubmit passes batches of 2,000 samples through the
-// Writer's queue, grouping and callbacks, with an insert that costs nothing.
-func BenchmarkWriterSubmit(b *testing.B) {
-	const size = 2000
-	batches := benchBatches(64, size)
-	w := NewWriter(nopInserter{}, WriterOptions{MaxRows: 100_000, MaxDelay: time.Millisecond}, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		_ = w.Run(ctx)
-		close(done)
-	}()
-	committed := make(chan struct{}, len(batches))
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if err := w.Submit(ctx, batches[i%len(batches)], func(error) { committed <- struct{}{} }); err != nil {
-			b.Fatal(err)
-		}
-		if i >= len(batches)-1 {
-			<-committed
-		}
-	}
-	if err := w.Drain(ctx); err != nil {
-		b.Fatal(err)
-	}
-	cancel()
-	<-done
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "batches/s")
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -147,22 +146,13 @@ func siteList(ctx context.Context, cfg config.Config, flags []string) ([]grafana
 	if err := st.Open(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := st.Conn().Query(ctx, "SELECT site_id, park FROM sites FINAL ORDER BY site_id")
+	sites, err := st.Sites(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list sites: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []grafana.Site
-	for rows.Next() {
-		var s grafana.Site
-		if err := rows.Scan(&s.ID, &s.Park); err != nil {
-			return nil, fmt.Errorf("list sites: %w", err)
-		}
-		out = append(out, s)
+	out := make([]grafana.Site, len(sites))
+	for i, s := range sites {
+		out[i] = grafana.Site{ID: s.ID, Park: s.Park}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list sites: %w", err)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }

@@ -134,6 +134,7 @@ type AggregatorMessage struct {
 	//
 	//	*AggregatorMessage_Welcome
 	//	*AggregatorMessage_Ack
+	//	*AggregatorMessage_Nack
 	Body          isAggregatorMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -194,6 +195,15 @@ func (x *AggregatorMessage) GetAck() *Ack {
 	return nil
 }
 
+func (x *AggregatorMessage) GetNack() *Nack {
+	if x != nil {
+		if x, ok := x.Body.(*AggregatorMessage_Nack); ok {
+			return x.Nack
+		}
+	}
+	return nil
+}
+
 type isAggregatorMessage_Body interface {
 	isAggregatorMessage_Body()
 }
@@ -206,9 +216,15 @@ type AggregatorMessage_Ack struct {
 	Ack *Ack `protobuf:"bytes,2,opt,name=ack,proto3,oneof"`
 }
 
+type AggregatorMessage_Nack struct {
+	Nack *Nack `protobuf:"bytes,3,opt,name=nack,proto3,oneof"`
+}
+
 func (*AggregatorMessage_Welcome) isAggregatorMessage_Body() {}
 
 func (*AggregatorMessage_Ack) isAggregatorMessage_Body() {}
+
+func (*AggregatorMessage_Nack) isAggregatorMessage_Body() {}
 
 // Hello identifies the agent and describes its points.
 type Hello struct {
@@ -221,7 +237,13 @@ type Hello struct {
 	// reports committed batches from here on.
 	OldestSeq uint64 `protobuf:"varint,5,opt,name=oldest_seq,json=oldestSeq,proto3" json:"oldest_seq,omitempty"`
 	// The newest sequence number the agent has written to its buffer.
-	NewestSeq     uint64 `protobuf:"varint,6,opt,name=newest_seq,json=newestSeq,proto3" json:"newest_seq,omitempty"`
+	NewestSeq uint64 `protobuf:"varint,6,opt,name=newest_seq,json=newestSeq,proto3" json:"newest_seq,omitempty"`
+	// The identity of the agent's buffer: random, made when the buffer is
+	// created and kept with it. Sequence numbers are unique within one
+	// buffer_id only, so the aggregator's ledger is keyed by site, buffer_id
+	// and seq: a new, wiped or quarantined buffer starts a new identity and
+	// can never be mistaken for batches committed under another.
+	BufferId      string `protobuf:"bytes,7,opt,name=buffer_id,json=bufferId,proto3" json:"buffer_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -296,6 +318,13 @@ func (x *Hello) GetNewestSeq() uint64 {
 		return x.NewestSeq
 	}
 	return 0
+}
+
+func (x *Hello) GetBufferId() string {
+	if x != nil {
+		return x.BufferId
+	}
+	return ""
 }
 
 // Point is one entry of a site's point list (点表).
@@ -655,6 +684,10 @@ type Welcome struct {
 	Committed []*SeqRange `protobuf:"bytes,1,rep,name=committed,proto3" json:"committed,omitempty"`
 	// The largest batch, in samples, the aggregator accepts.
 	MaxBatchSamples uint32 `protobuf:"varint,2,opt,name=max_batch_samples,json=maxBatchSamples,proto3" json:"max_batch_samples,omitempty"`
+	// The newest sequence number the ledger holds for Hello.buffer_id (0 if
+	// none). Beyond Hello.newest_seq it means the agent's buffer is older than
+	// what it once sent: a restored copy, or data lost in a power cut.
+	NewestCommitted uint64 `protobuf:"varint,3,opt,name=newest_committed,json=newestCommitted,proto3" json:"newest_committed,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -699,6 +732,13 @@ func (x *Welcome) GetCommitted() []*SeqRange {
 func (x *Welcome) GetMaxBatchSamples() uint32 {
 	if x != nil {
 		return x.MaxBatchSamples
+	}
+	return 0
+}
+
+func (x *Welcome) GetNewestCommitted() uint64 {
+	if x != nil {
+		return x.NewestCommitted
 	}
 	return 0
 }
@@ -1273,9 +1313,15 @@ type Ack struct {
 	Rejected []*Rejection `protobuf:"bytes,2,rep,name=rejected,proto3" json:"rejected,omitempty"`
 	// Samples flagged initial that ClickHouse already held (same point and
 	// source time): re-sent by an OPC UA server, not stored twice.
-	Duplicates    uint32 `protobuf:"varint,3,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Duplicates uint32 `protobuf:"varint,3,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
+	// Non-empty when ClickHouse refused rows of the batch for good: those rows
+	// were set aside with their payload and this reason (the rejected_batches
+	// table), the rest committed. The agent may delete the batch.
+	SetAside string `protobuf:"bytes,4,opt,name=set_aside,json=setAside,proto3" json:"set_aside,omitempty"`
+	// Rows of the batch set aside (see set_aside).
+	SetAsideSamples uint32 `protobuf:"varint,5,opt,name=set_aside_samples,json=setAsideSamples,proto3" json:"set_aside_samples,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Ack) Reset() {
@@ -1329,6 +1375,91 @@ func (x *Ack) GetDuplicates() uint32 {
 	return 0
 }
 
+func (x *Ack) GetSetAside() string {
+	if x != nil {
+		return x.SetAside
+	}
+	return ""
+}
+
+func (x *Ack) GetSetAsideSamples() uint32 {
+	if x != nil {
+		return x.SetAsideSamples
+	}
+	return 0
+}
+
+// Nack says a batch was not committed and the agent keeps it. Retryable
+// ones are sent again after retry_after_ms; a batch is never dropped on a
+// Nack.
+type Nack struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Retryable     bool                   `protobuf:"varint,3,opt,name=retryable,proto3" json:"retryable,omitempty"`
+	RetryAfterMs  int64                  `protobuf:"varint,4,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Nack) Reset() {
+	*x = Nack{}
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Nack) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Nack) ProtoMessage() {}
+
+func (x *Nack) ProtoReflect() protoreflect.Message {
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Nack.ProtoReflect.Descriptor instead.
+func (*Nack) Descriptor() ([]byte, []int) {
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Nack) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Nack) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Nack) GetRetryable() bool {
+	if x != nil {
+		return x.Retryable
+	}
+	return false
+}
+
+func (x *Nack) GetRetryAfterMs() int64 {
+	if x != nil {
+		return x.RetryAfterMs
+	}
+	return 0
+}
+
 // Rejection names a sample the aggregator refused and why.
 type Rejection struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1341,7 +1472,7 @@ type Rejection struct {
 
 func (x *Rejection) Reset() {
 	*x = Rejection{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1484,7 @@ func (x *Rejection) String() string {
 func (*Rejection) ProtoMessage() {}
 
 func (x *Rejection) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1497,7 @@ func (x *Rejection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rejection.ProtoReflect.Descriptor instead.
 func (*Rejection) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{15}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Rejection) GetIndex() uint32 {
@@ -1399,11 +1530,12 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x05hello\x18\x01 \x01(\v2\x12.lifeline.v1.HelloH\x00R\x05hello\x12*\n" +
 	"\x05batch\x18\x02 \x01(\v2\x12.lifeline.v1.BatchH\x00R\x05batch\x12-\n" +
 	"\x06status\x18\x03 \x01(\v2\x13.lifeline.v1.StatusH\x00R\x06statusB\x06\n" +
-	"\x04body\"s\n" +
+	"\x04body\"\x9c\x01\n" +
 	"\x11AggregatorMessage\x120\n" +
 	"\awelcome\x18\x01 \x01(\v2\x14.lifeline.v1.WelcomeH\x00R\awelcome\x12$\n" +
-	"\x03ack\x18\x02 \x01(\v2\x10.lifeline.v1.AckH\x00R\x03ackB\x06\n" +
-	"\x04body\"\xc3\x01\n" +
+	"\x03ack\x18\x02 \x01(\v2\x10.lifeline.v1.AckH\x00R\x03ack\x12'\n" +
+	"\x04nack\x18\x03 \x01(\v2\x11.lifeline.v1.NackH\x00R\x04nackB\x06\n" +
+	"\x04body\"\xe0\x01\n" +
 	"\x05Hello\x12\x17\n" +
 	"\asite_id\x18\x01 \x01(\tR\x06siteId\x12\x12\n" +
 	"\x04park\x18\x02 \x01(\tR\x04park\x12#\n" +
@@ -1412,7 +1544,8 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\n" +
 	"oldest_seq\x18\x05 \x01(\x04R\toldestSeq\x12\x1d\n" +
 	"\n" +
-	"newest_seq\x18\x06 \x01(\x04R\tnewestSeq\"\xbe\x03\n" +
+	"newest_seq\x18\x06 \x01(\x04R\tnewestSeq\x12\x1b\n" +
+	"\tbuffer_id\x18\a \x01(\tR\bbufferId\"\xbe\x03\n" +
 	"\x05Point\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -1454,10 +1587,11 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x05level\x18\x03 \x01(\rR\x05level\"4\n" +
 	"\bSeqRange\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
-	"\x04last\x18\x02 \x01(\x04R\x04last\"j\n" +
+	"\x04last\x18\x02 \x01(\x04R\x04last\"\x95\x01\n" +
 	"\aWelcome\x123\n" +
 	"\tcommitted\x18\x01 \x03(\v2\x15.lifeline.v1.SeqRangeR\tcommitted\x12*\n" +
-	"\x11max_batch_samples\x18\x02 \x01(\rR\x0fmaxBatchSamples\"\x8a\x01\n" +
+	"\x11max_batch_samples\x18\x02 \x01(\rR\x0fmaxBatchSamples\x12)\n" +
+	"\x10newest_committed\x18\x03 \x01(\x04R\x0fnewestCommitted\"\x8a\x01\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
 	"\asamples\x18\x02 \x03(\v2\x13.lifeline.v1.SampleR\asamples\x12\x1a\n" +
@@ -1503,13 +1637,20 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x04text\x18\a \x01(\tH\x00R\x04text\x12\x16\n" +
 	"\x06status\x18\b \x01(\rR\x06status\x12\x18\n" +
 	"\ainitial\x18\t \x01(\bR\ainitialB\a\n" +
-	"\x05value\"k\n" +
+	"\x05value\"\xb4\x01\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x122\n" +
 	"\brejected\x18\x02 \x03(\v2\x16.lifeline.v1.RejectionR\brejected\x12\x1e\n" +
 	"\n" +
 	"duplicates\x18\x03 \x01(\rR\n" +
-	"duplicates\"T\n" +
+	"duplicates\x12\x1b\n" +
+	"\tset_aside\x18\x04 \x01(\tR\bsetAside\x12*\n" +
+	"\x11set_aside_samples\x18\x05 \x01(\rR\x0fsetAsideSamples\"t\n" +
+	"\x04Nack\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1c\n" +
+	"\tretryable\x18\x03 \x01(\bR\tretryable\x12$\n" +
+	"\x0eretry_after_ms\x18\x04 \x01(\x03R\fretryAfterMs\"T\n" +
 	"\tRejection\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x19\n" +
 	"\bpoint_id\x18\x02 \x01(\tR\apointId\x12\x16\n" +
@@ -1529,7 +1670,7 @@ func file_lifeline_v1_lifeline_proto_rawDescGZIP() []byte {
 	return file_lifeline_v1_lifeline_proto_rawDescData
 }
 
-var file_lifeline_v1_lifeline_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_lifeline_v1_lifeline_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_lifeline_v1_lifeline_proto_goTypes = []any{
 	(*AgentMessage)(nil),      // 0: lifeline.v1.AgentMessage
 	(*AggregatorMessage)(nil), // 1: lifeline.v1.AggregatorMessage
@@ -1546,7 +1687,8 @@ var file_lifeline_v1_lifeline_proto_goTypes = []any{
 	(*SourceStatus)(nil),      // 12: lifeline.v1.SourceStatus
 	(*Sample)(nil),            // 13: lifeline.v1.Sample
 	(*Ack)(nil),               // 14: lifeline.v1.Ack
-	(*Rejection)(nil),         // 15: lifeline.v1.Rejection
+	(*Nack)(nil),              // 15: lifeline.v1.Nack
+	(*Rejection)(nil),         // 16: lifeline.v1.Rejection
 }
 var file_lifeline_v1_lifeline_proto_depIdxs = []int32{
 	2,  // 0: lifeline.v1.AgentMessage.hello:type_name -> lifeline.v1.Hello
@@ -1554,22 +1696,23 @@ var file_lifeline_v1_lifeline_proto_depIdxs = []int32{
 	11, // 2: lifeline.v1.AgentMessage.status:type_name -> lifeline.v1.Status
 	7,  // 3: lifeline.v1.AggregatorMessage.welcome:type_name -> lifeline.v1.Welcome
 	14, // 4: lifeline.v1.AggregatorMessage.ack:type_name -> lifeline.v1.Ack
-	3,  // 5: lifeline.v1.Hello.points:type_name -> lifeline.v1.Point
-	4,  // 6: lifeline.v1.Point.limits:type_name -> lifeline.v1.Limits
-	5,  // 7: lifeline.v1.Point.hazard_source:type_name -> lifeline.v1.HazardSource
-	6,  // 8: lifeline.v1.Welcome.committed:type_name -> lifeline.v1.SeqRange
-	13, // 9: lifeline.v1.Batch.samples:type_name -> lifeline.v1.Sample
-	9,  // 10: lifeline.v1.Batch.gaps:type_name -> lifeline.v1.Gap
-	10, // 11: lifeline.v1.Gap.batches:type_name -> lifeline.v1.DroppedBatch
-	12, // 12: lifeline.v1.Status.sources:type_name -> lifeline.v1.SourceStatus
-	15, // 13: lifeline.v1.Ack.rejected:type_name -> lifeline.v1.Rejection
-	0,  // 14: lifeline.v1.Ingest.Stream:input_type -> lifeline.v1.AgentMessage
-	1,  // 15: lifeline.v1.Ingest.Stream:output_type -> lifeline.v1.AggregatorMessage
-	15, // [15:16] is the sub-list for method output_type
-	14, // [14:15] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	15, // 5: lifeline.v1.AggregatorMessage.nack:type_name -> lifeline.v1.Nack
+	3,  // 6: lifeline.v1.Hello.points:type_name -> lifeline.v1.Point
+	4,  // 7: lifeline.v1.Point.limits:type_name -> lifeline.v1.Limits
+	5,  // 8: lifeline.v1.Point.hazard_source:type_name -> lifeline.v1.HazardSource
+	6,  // 9: lifeline.v1.Welcome.committed:type_name -> lifeline.v1.SeqRange
+	13, // 10: lifeline.v1.Batch.samples:type_name -> lifeline.v1.Sample
+	9,  // 11: lifeline.v1.Batch.gaps:type_name -> lifeline.v1.Gap
+	10, // 12: lifeline.v1.Gap.batches:type_name -> lifeline.v1.DroppedBatch
+	12, // 13: lifeline.v1.Status.sources:type_name -> lifeline.v1.SourceStatus
+	16, // 14: lifeline.v1.Ack.rejected:type_name -> lifeline.v1.Rejection
+	0,  // 15: lifeline.v1.Ingest.Stream:input_type -> lifeline.v1.AgentMessage
+	1,  // 16: lifeline.v1.Ingest.Stream:output_type -> lifeline.v1.AggregatorMessage
+	16, // [16:17] is the sub-list for method output_type
+	15, // [15:16] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_lifeline_v1_lifeline_proto_init() }
@@ -1585,6 +1728,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 	file_lifeline_v1_lifeline_proto_msgTypes[1].OneofWrappers = []any{
 		(*AggregatorMessage_Welcome)(nil),
 		(*AggregatorMessage_Ack)(nil),
+		(*AggregatorMessage_Nack)(nil),
 	}
 	file_lifeline_v1_lifeline_proto_msgTypes[3].OneofWrappers = []any{}
 	file_lifeline_v1_lifeline_proto_msgTypes[4].OneofWrappers = []any{}
@@ -1599,7 +1743,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lifeline_v1_lifeline_proto_rawDesc), len(file_lifeline_v1_lifeline_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,4 +1,6 @@
-package store
+// Package writer groups agents' batches into ClickHouse inserts: back-pressure,
+// live batches first, retries, and the commit callbacks that drive acks.
+package writer
 
 import (
 	"context"
@@ -9,19 +11,21 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
 
 // Inserter stores a group of batches atomically per batch; *Store is one.
 type Inserter interface {
-	Insert(ctx context.Context, batches []*Batch) error
+	Insert(ctx context.Context, batches []*store.Batch) error
 }
 
-// ErrWriterStopped is returned by Submit once the Writer drains or stops.
-var ErrWriterStopped = errors.New("store: writer stopped")
+// ErrStopped is returned by Submit once the Writer drains or stops.
+var ErrStopped = errors.New("writer: stopped")
 
-// WriterOptions tune a Writer. Zero fields take the defaults of
-// DefaultWriterOptions.
-type WriterOptions struct {
+// Options tune a Writer. Zero fields take the defaults of
+// DefaultOptions.
+type Options struct {
 	// MaxRows flushes as soon as this many sample rows are waiting; one
 	// insert holds at most this many (or one larger batch).
 	MaxRows int
@@ -41,9 +45,9 @@ type WriterOptions struct {
 	MaxRetryBackoff time.Duration
 }
 
-// DefaultWriterOptions returns the defaults.
-func DefaultWriterOptions() WriterOptions {
-	return WriterOptions{
+// DefaultOptions returns the defaults.
+func DefaultOptions() Options {
+	return Options{
 		MaxRows:         100_000,
 		MaxDelay:        200 * time.Millisecond,
 		MaxPendingRows:  400_000,
@@ -53,7 +57,7 @@ func DefaultWriterOptions() WriterOptions {
 }
 
 // Validate reports negative fields. It changes nothing.
-func (o WriterOptions) Validate() error {
+func (o Options) Validate() error {
 	var errs []error
 	if o.MaxRows < 0 {
 		errs = append(errs, fmt.Errorf("max_rows %d: must be positive (0 for the default)", o.MaxRows))
@@ -71,9 +75,9 @@ func (o WriterOptions) Validate() error {
 	return errors.Join(errs...)
 }
 
-// withDefaults fills zero (or negative) fields from DefaultWriterOptions.
-func (o WriterOptions) withDefaults() WriterOptions {
-	d := DefaultWriterOptions()
+// withDefaults fills zero (or negative) fields from DefaultOptions.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
 	if o.MaxRows <= 0 {
 		o.MaxRows = d.MaxRows
 	}
@@ -97,7 +101,7 @@ func (o WriterOptions) withDefaults() WriterOptions {
 // succeed, and reports each batch's outcome through its done callback.
 type Writer struct {
 	ins    Inserter
-	opts   WriterOptions
+	opts   Options
 	logger *slog.Logger
 
 	running  atomic.Bool
@@ -116,14 +120,14 @@ type Writer struct {
 }
 
 type pending struct {
-	b    *Batch
+	b    *store.Batch
 	done func(error)
 	at   time.Time
 }
 
-// NewWriter returns a Writer inserting through ins. Invalid options are
-// replaced by defaults; check them with WriterOptions.Validate first.
-func NewWriter(ins Inserter, opts WriterOptions, logger *slog.Logger) *Writer {
+// New returns a Writer inserting through ins. Invalid options are
+// replaced by defaults; check them with Options.Validate first.
+func New(ins Inserter, opts Options, logger *slog.Logger) *Writer {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -147,7 +151,7 @@ func (w *Writer) Observe(o CommitObserver) { w.observer = o }
 // permanent error, or the Writer stopped first); it must not block. Submit
 // blocks while the pending rows exceed MaxPendingRows, and returns an error
 // (without calling done) if ctx ends first or the Writer is stopped.
-func (w *Writer) Submit(ctx context.Context, b *Batch, done func(error)) error {
+func (w *Writer) Submit(ctx context.Context, b *store.Batch, done func(error)) error {
 	if b == nil || done == nil {
 		return errors.New("store: Submit needs a batch and a done callback")
 	}
@@ -156,7 +160,7 @@ func (w *Writer) Submit(ctx context.Context, b *Batch, done func(error)) error {
 		w.mu.Lock()
 		if w.stopped {
 			w.mu.Unlock()
-			return ErrWriterStopped
+			return ErrStopped
 		}
 		// A batch larger than the bound still passes when nothing is pending.
 		// Live batches may use twice the bound, so a drain that fills the
@@ -305,19 +309,19 @@ func (w *Writer) take(now time.Time) ([]pending, time.Duration) {
 // permanent failure of several batches is retried batch by batch so that
 // one bad batch fails alone.
 func (w *Writer) write(ctx context.Context, group []pending) {
-	batches := make([]*Batch, len(group))
+	batches := make([]*store.Batch, len(group))
 	for i, p := range group {
 		batches[i] = p.b
 	}
 	err := w.insert(ctx, batches)
-	if err != nil && IsPermanent(err) && len(group) > 1 {
+	if err != nil && store.IsPermanent(err) && len(group) > 1 {
 		w.logger.Warn("insert failed permanently; retrying batch by batch", "batches", len(group), "error", err)
 		for _, p := range group {
 			w.write(ctx, []pending{p})
 		}
 		return
 	}
-	if err != nil && IsPermanent(err) {
+	if err != nil && store.IsPermanent(err) {
 		w.logger.Error("batch rejected", "site", group[0].b.SiteID, "seq", group[0].b.Seq, "error", err)
 	}
 	w.finish(group, err)
@@ -325,11 +329,11 @@ func (w *Writer) write(ctx context.Context, group []pending) {
 
 // insert calls the Inserter until it succeeds, fails permanently or ctx
 // ends, waiting RetryBackoff (doubling) between attempts.
-func (w *Writer) insert(ctx context.Context, batches []*Batch) error {
+func (w *Writer) insert(ctx context.Context, batches []*store.Batch) error {
 	backoff := w.opts.RetryBackoff
 	for attempt := 1; ; attempt++ {
 		err := w.ins.Insert(ctx, batches)
-		if err == nil || IsPermanent(err) {
+		if err == nil || store.IsPermanent(err) {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -361,7 +365,7 @@ func (w *Writer) finish(group []pending, err error) {
 	w.checkDrainedLocked()
 	w.mu.Unlock()
 	if err == nil && w.observer != nil {
-		batches := make([]*Batch, len(group))
+		batches := make([]*store.Batch, len(group))
 		for i, p := range group {
 			batches[i] = p.b
 		}
@@ -384,10 +388,17 @@ func (w *Writer) abandon(ctx context.Context) {
 	if len(group) == 0 {
 		return
 	}
-	err := ErrWriterStopped
+	err := ErrStopped
 	if ctx.Err() != nil {
-		err = fmt.Errorf("%w: %w", ErrWriterStopped, ctx.Err())
+		err = fmt.Errorf("%w: %w", ErrStopped, ctx.Err())
 	}
 	w.logger.Warn("writer stopped with batches pending", "batches", len(group))
 	w.finish(group, err)
+}
+
+// CommitObserver is told about batches once they are committed, after the
+// INSERT holding them succeeded. Committed must not block for long: it runs
+// on the Writer's goroutine.
+type CommitObserver interface {
+	Committed(batches []*store.Batch)
 }

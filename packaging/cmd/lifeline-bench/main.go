@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lifeline-telemetry/lifeline/aggregator/bench"
+	"github.com/lifeline-telemetry/lifeline/packaging/bench"
 )
 
 func main() {

@@ -1,4 +1,4 @@
-package store_test
+package writer_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
@@ -89,7 +90,7 @@ func batchOf(seq uint64, rows int) *store.Batch {
 
 // runWriter starts w.Run in the bubble and returns a stop function that
 // cancels it and waits for Run to return.
-func runWriter(t *testing.T, w *store.Writer) (stop func()) {
+func runWriter(t *testing.T, w *writer.Writer) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- w.Run(ctx) }()
@@ -105,7 +106,7 @@ func TestWriterGroupsBySize(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	synctest.Test(t, func(t *testing.T) {
 		ins := &fakeInserter{}
-		w := store.NewWriter(ins, store.WriterOptions{MaxRows: 10, MaxDelay: time.Hour}, nil)
+		w := writer.New(ins, writer.Options{MaxRows: 10, MaxDelay: time.Hour}, nil)
 		stop := runWriter(t, w)
 		defer stop()
 		res := newResults(t)
@@ -146,7 +147,7 @@ func TestWriterFlushesByDelay(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	synctest.Test(t, func(t *testing.T) {
 		ins := &fakeInserter{}
-		w := store.NewWriter(ins, store.WriterOptions{MaxRows: 1000, MaxDelay: 200 * time.Millisecond}, nil)
+		w := writer.New(ins, writer.Options{MaxRows: 1000, MaxDelay: 200 * time.Millisecond}, nil)
 		stop := runWriter(t, w)
 		defer stop()
 		res := newResults(t)
@@ -184,7 +185,7 @@ func backfillOf(seq uint64, rows int) *store.Batch {
 
 // firstInsertHeld runs a Writer (MaxRows 10) whose first insert blocks
 // until release is closed; the Writer stops when the test ends.
-func firstInsertHeld(t *testing.T, maxPending int) (*store.Writer, *fakeInserter, chan struct{}) {
+func firstInsertHeld(t *testing.T, maxPending int) (*writer.Writer, *fakeInserter, chan struct{}) {
 	t.Helper()
 	release := make(chan struct{})
 	ins := &fakeInserter{fn: func(ctx context.Context, call int, _ []*store.Batch) error {
@@ -193,7 +194,7 @@ func firstInsertHeld(t *testing.T, maxPending int) (*store.Writer, *fakeInserter
 		}
 		return nil
 	}}
-	w := store.NewWriter(ins, store.WriterOptions{MaxRows: 10, MaxDelay: time.Millisecond, MaxPendingRows: maxPending}, nil)
+	w := writer.New(ins, writer.Options{MaxRows: 10, MaxDelay: time.Millisecond, MaxPendingRows: maxPending}, nil)
 	t.Cleanup(runWriter(t, w))
 	return w, ins, release
 }
@@ -287,7 +288,7 @@ func TestWriterRetriesUntilSuccess(t *testing.T) {
 			}
 			return nil
 		}}
-		w := store.NewWriter(ins, store.WriterOptions{MaxRows: 10, MaxDelay: time.Millisecond,
+		w := writer.New(ins, writer.Options{MaxRows: 10, MaxDelay: time.Millisecond,
 			RetryBackoff: 100 * time.Millisecond, MaxRetryBackoff: 300 * time.Millisecond}, nil)
 		stop := runWriter(t, w)
 		defer stop()
@@ -320,7 +321,7 @@ func TestWriterCancelFailsPending(t *testing.T) {
 		ins := &fakeInserter{fn: func(context.Context, int, []*store.Batch) error {
 			return errors.New("server unavailable")
 		}}
-		w := store.NewWriter(ins, store.WriterOptions{MaxRows: 5, MaxDelay: time.Hour}, nil)
+		w := writer.New(ins, writer.Options{MaxRows: 5, MaxDelay: time.Hour}, nil)
 		stop := runWriter(t, w)
 		res := newResults(t)
 		ctx := context.Background()
@@ -342,8 +343,8 @@ func TestWriterCancelFailsPending(t *testing.T) {
 				t.Errorf("seq %d: done=%v err=%v, want context.Canceled", seq, ok, err)
 			}
 		}
-		if err := w.Submit(ctx, batchOf(3, 1), res.done(3)); !errors.Is(err, store.ErrWriterStopped) {
-			t.Fatalf("Submit after Run = %v, want ErrWriterStopped", err)
+		if err := w.Submit(ctx, batchOf(3, 1), res.done(3)); !errors.Is(err, writer.ErrStopped) {
+			t.Fatalf("Submit after Run = %v, want ErrStopped", err)
 		}
 	})
 }
@@ -359,7 +360,7 @@ func TestWriterPermanentErrorIsolated(t *testing.T) {
 			}
 			return nil
 		}}
-		w := store.NewWriter(ins, store.WriterOptions{MaxRows: 100, MaxDelay: time.Millisecond}, nil)
+		w := writer.New(ins, writer.Options{MaxRows: 100, MaxDelay: time.Millisecond}, nil)
 		stop := runWriter(t, w)
 		defer stop()
 		res := newResults(t)
@@ -383,7 +384,7 @@ func TestWriterDrain(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	synctest.Test(t, func(t *testing.T) {
 		ins := &fakeInserter{}
-		w := store.NewWriter(ins, store.WriterOptions{MaxRows: 100, MaxDelay: time.Hour}, nil)
+		w := writer.New(ins, writer.Options{MaxRows: 100, MaxDelay: time.Hour}, nil)
 		stop := runWriter(t, w)
 		defer stop()
 		res := newResults(t)
@@ -400,8 +401,8 @@ func TestWriterDrain(t *testing.T) {
 		if time.Since(start) != 0 || res.count() != 3 {
 			t.Fatalf("drained %d batches after %s, want 3 at once", res.count(), time.Since(start))
 		}
-		if err := w.Submit(ctx, batchOf(4, 1), res.done(4)); !errors.Is(err, store.ErrWriterStopped) {
-			t.Fatalf("Submit after Drain = %v, want ErrWriterStopped", err)
+		if err := w.Submit(ctx, batchOf(4, 1), res.done(4)); !errors.Is(err, writer.ErrStopped) {
+			t.Fatalf("Submit after Drain = %v, want ErrStopped", err)
 		}
 		if err := w.Drain(ctx); err != nil {
 			t.Fatalf("second Drain: %v", err)
@@ -410,13 +411,13 @@ func TestWriterDrain(t *testing.T) {
 }
 
 func TestWriterOptionsValidate(t *testing.T) {
-	if err := store.DefaultWriterOptions().Validate(); err != nil {
+	if err := writer.DefaultOptions().Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if err := (store.WriterOptions{}).Validate(); err != nil {
+	if err := (writer.Options{}).Validate(); err != nil {
 		t.Fatalf("zero options (all defaults): %v", err)
 	}
-	if err := (store.WriterOptions{MaxRows: -1, MaxDelay: -1}).Validate(); err == nil {
+	if err := (writer.Options{MaxRows: -1, MaxDelay: -1}).Validate(); err == nil {
 		t.Fatal("negative options accepted")
 	}
 }
