@@ -85,6 +85,9 @@ func seedExamples(t *testing.T, s *store.Store) {
 	must(s.Insert(ctx, []*store.Batch{t101, t102, r201, gap}))
 	// T101's batch again (a retry after a lost reply): not counted twice.
 	must(s.Insert(ctx, []*store.Batch{t101}))
+	// Three minutes of R201.TT stored twice, as a reconnect race once did:
+	// the rollups count them twice.
+	must(s.Conn().Exec(ctx, "INSERT INTO samples SELECT * FROM samples WHERE site_id = 'S2' AND ts < '2026-03-02 08:03:00'"))
 	// A batch that did reach the ledger twice.
 	for range 2 {
 		b, err := s.Conn().PrepareBatch(ctx, "INSERT INTO ingest_batches (site_id, seq, rows, inserts)")
@@ -194,8 +197,15 @@ var answers = map[string]struct {
 	"14-gaps.sql": {rows: []string{
 		"S1 | 2026-03-02 07:00:00 | 2026-03-02 07:10:00 | 600 | buffer_full | []",
 	}},
-	"15-batches-stored-twice.sql": {rows: []string{
-		"S2 | 99 | 2",
+	"15-samples-stored-twice.sql": {rows: []string{
+		"S2 | 2026-03-02 08:00:00 | 1",
+		"S2 | 2026-03-02 08:01:00 | 1",
+		"S2 | 2026-03-02 08:02:00 | 1",
+	}},
+	"17-rollup-drift.sql": {rows: []string{
+		"S2 | R201.TT | 2026-03-02 08:00:00 | 2 | 1",
+		"S2 | R201.TT | 2026-03-02 08:01:00 | 2 | 1",
+		"S2 | R201.TT | 2026-03-02 08:02:00 | 2 | 1",
 	}},
 	"16-point-limit-history.sql": {count: 2, some: map[int]string{
 		0: "2026-03-01 00:00:00 | 2026-03-02 00:00:00 | 16 | 18 | 0.05",

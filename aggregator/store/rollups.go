@@ -36,28 +36,9 @@ func rollupDDL(caps Capabilities) []string {
 PARTITION BY toYYYYMM(bucket)
 ORDER BY (site_id, point_id, bucket)`
 	}
-	// Numeric aggregates take good, finite number and bool samples only:
-	// the others become NULL, which the aggregate functions skip (and the
-	// state types stay plain, so 18.16 and current servers agree). 18.16
-	// cannot push a block through a view whose FROM is a subquery, so the
-	// condition is written out in each column.
-	const ok = "(good = 1 AND value_type != 'text' AND isFinite(value))"
 	view := func(name, target, bucket string) string {
 		return `CREATE MATERIALIZED VIEW IF NOT EXISTS ` + name + ` TO ` + target + ` AS
-SELECT
-    site_id,
-    point_id,
-    ` + bucket + ` AS bucket,
-    countState() AS samples,
-    sumState(toUInt64(good = 0)) AS bad,
-    sumState(toUInt64(` + ok + `)) AS numeric,
-    sumState(if(` + ok + `, value, NULL)) AS sum_value,
-    minState(if(` + ok + `, value, NULL)) AS min_value,
-    maxState(if(` + ok + `, value, NULL)) AS max_value,
-    argMaxState(if(` + ok + `, value, NULL), ts_ns) AS last_value,
-    maxState(if(` + ok + `, ts_ns, NULL)) AS last_ns
-FROM samples
-GROUP BY site_id, point_id, bucket`
+` + rollupSelect(bucket, "samples")
 	}
 	return []string{
 		table(TableSamples1m),
@@ -76,4 +57,31 @@ func lowCardinality(caps Capabilities) func(string) string {
 		}
 		return t
 	}
+}
+
+// rollupSelect is the SELECT that turns rows of source into rollup rows
+// bucketed by the expression bucket: the body of the rollup views, and of
+// the repair that rebuilds buckets from samples FINAL.
+//
+// Numeric aggregates take good, finite number and bool samples only: the
+// others become NULL, which the aggregate functions skip (and the state
+// types stay plain, so 18.16 and current servers agree). 18.16 cannot push
+// a block through a view whose FROM is a subquery, so the condition is
+// written out in each column.
+func rollupSelect(bucket, source string) string {
+	const ok = "(good = 1 AND value_type != 'text' AND isFinite(value))"
+	return `SELECT
+    site_id,
+    point_id,
+    ` + bucket + ` AS bucket,
+    countState() AS samples,
+    sumState(toUInt64(good = 0)) AS bad,
+    sumState(toUInt64(` + ok + `)) AS numeric,
+    sumState(if(` + ok + `, value, NULL)) AS sum_value,
+    minState(if(` + ok + `, value, NULL)) AS min_value,
+    maxState(if(` + ok + `, value, NULL)) AS max_value,
+    argMaxState(if(` + ok + `, value, NULL), ts_ns) AS last_value,
+    maxState(if(` + ok + `, ts_ns, NULL)) AS last_ns
+FROM ` + source + `
+GROUP BY site_id, point_id, bucket`
 }

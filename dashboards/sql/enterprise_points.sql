@@ -20,7 +20,7 @@ FROM
 ANY LEFT JOIN
 (
     SELECT site_id, point_id, argMax(value, ts_ns) AS v, max(ts) AS last_ts, toUInt64(count()) AS value_count
-    FROM samples
+    FROM samples FINAL
     WHERE site_id = '${site}' AND $__timeFilter(ts) AND value_type = 'number' AND good = 1
     GROUP BY site_id, point_id
 ) USING site_id, point_id

@@ -1,7 +1,7 @@
 -- columns: time, point_id, value
 -- Trends of the hazard source's points of kind pressure (average per bucket).
 SELECT toDateTime(intDiv(toUInt32(ts), $__interval_s) * $__interval_s) AS time, point_id, avg(value) AS value
-FROM samples
+FROM samples FINAL
 WHERE site_id = '${site}' AND $__timeFilter(ts) AND value_type = 'number'
   AND point_id IN (SELECT point_id FROM points FINAL
                    WHERE site_id = '${site}' AND hazard_code = '${hazard}' AND kind IN ('pressure'))

@@ -31,7 +31,7 @@ FROM
     ANY LEFT JOIN
     (
         SELECT site_id, point_id, argMax(value, ts_ns) AS v, toUInt64(count()) AS value_count
-        FROM samples
+        FROM samples FINAL
         WHERE $__timeFilter(ts) AND value_type = 'number' AND good = 1
           AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
         GROUP BY site_id, point_id

@@ -32,7 +32,7 @@ FROM
         ANY LEFT JOIN
         (
             SELECT site_id, toUInt64(uniqExact(point_id)) AS reporting
-            FROM samples
+            FROM samples FINAL
             WHERE $__timeFilter(ts) AND good = 1
               AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
             GROUP BY site_id

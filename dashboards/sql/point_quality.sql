@@ -2,7 +2,7 @@
 -- Samples per bucket by OPC UA quality: bad ones are stored, never dropped.
 SELECT toDateTime(intDiv(toUInt32(ts), $__interval_s) * $__interval_s) AS time,
     toUInt64(countIf(good = 1)) AS good_samples, toUInt64(countIf(good = 0)) AS bad_samples
-FROM samples
+FROM samples FINAL
 WHERE site_id = '${site}' AND point_id = '${point}' AND $__timeFilter(ts)
   AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
 GROUP BY time

@@ -11,7 +11,7 @@ FROM
     (
         SELECT toDateTime(intDiv(toUInt32(ts), $__interval_s) * $__interval_s) AS time, site_id, point_id,
             avg(value) AS avg_value, min(value) AS low, max(value) AS high
-        FROM samples
+        FROM samples FINAL
         WHERE site_id = '${site}' AND point_id = '${point}' AND $__timeFilter(ts)
           AND value_type = 'number' AND good = 1
           AND toUInt32($__toTime) - toUInt32($__fromTime) <= 21600
