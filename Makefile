@@ -16,13 +16,14 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.1
 NODE_OPCUA_VERSION := 2.182.2
 NODE_OPCUA_DIR     := var/node-opcua
 
-.PHONY: help build test vet fmt-check demo proto bench clean node-opcua
+.PHONY: help build test vet fmt-check demo proto bench soak clean node-opcua
 
 help:
 	@echo "make build   build $(BINARIES) into $(BIN)/"
 	@echo "make test    run every test (starts its own clickhouse-server)"
 	@echo "make demo    ClickHouse + plant simulator + aggregator + agent, data flowing (DEMO_SECONDS=N to stop after N s)"
 	@echo "make bench   load runs and micro-benchmarks into docs/benchmarks.md (minutes; not part of make test)"
+	@echo "make soak    several plants through random faults, then checks every site's record (SOAK_DURATION=10m SOAK_SEED=N)"
 	@echo "make proto   regenerate protobuf code with pinned generators"
 
 build:
@@ -51,6 +52,15 @@ demo: build
 bench: build
 	$(GO) build -o $(BIN)/lifeline-bench ./packaging/cmd/lifeline-bench
 	$(BIN)/lifeline-bench -bin $(BIN) -markdown docs/benchmarks.md -json docs/benchmarks.json $(BENCH_FLAGS)
+
+# Random faults (kill -9, ClickHouse stop, cut and black-holed links, wiped
+# buffers, OPC UA restarts) against several plants; make test runs 40 s of it.
+SOAK_DURATION ?= 10m
+SOAK_SEED     ?= 0
+SOAK_SITES    ?= 3
+soak: build
+	$(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' ./packaging/e2e/ \
+		-soak.duration=$(SOAK_DURATION) -soak.seed=$(SOAK_SEED) -soak.sites=$(SOAK_SITES)
 
 proto:
 	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install -y protobuf-compiler"; exit 1; }

@@ -230,10 +230,14 @@ func (c *cluster) startAgent() {
 }
 
 // metrics scrapes the agent; an empty map when it is not answering.
-func (c *cluster) metrics() map[string]float64 {
+func (c *cluster) metrics() map[string]float64 { return scrapeMetrics(c.agentMetrics) }
+
+// scrapeMetrics reads a Prometheus endpoint, summing each family's series;
+// an empty map when nothing answers.
+func scrapeMetrics(addr string) map[string]float64 {
 	out := map[string]float64{}
 	client := http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get("http://" + c.agentMetrics + "/metrics")
+	resp, err := client.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return out
 	}
