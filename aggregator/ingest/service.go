@@ -1,6 +1,6 @@
 // Package ingest receives agents' sample streams over gRPC: it checks who is
-// speaking, validates every sample, hands batches to the store, and acks each
-// batch only after the store has committed it.
+// speaking, validates every sample, hands batches to the writer, and acks each
+// batch only after the writer reports it committed.
 package ingest
 
 import (
