@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -172,45 +171,9 @@ func (e *Evaluator) Run(ctx context.Context) error {
 func (e *Evaluator) tick(ctx context.Context) {
 	now := e.opts.Now()
 	nowNs := now.UnixNano()
-	decided := nowNs - int64(e.opts.Grace)
-	for key, m := range e.states {
-		p := e.points[key]
-		if p == nil {
-			p = &store.PointConfig{SiteID: key[0], PointID: key[1]}
-		}
-		before := len(e.outbox)
-		m.elapse(p, decided, e.delaysFor(p), e.emit)
-		staleAfter := pick(e.opts.StaleAfter, p.StaleAfter)
-		ss := e.sites[key[0]]
-		commLost := ss != nil && ss.CommLoss != nil
-		if staleAfter > 0 && m.LastNs > 0 && !commLost && !outOfService(p, nowNs) &&
-			decided-m.LastNs >= staleAfter && (m.Conds[Stale] == nil || !m.Conds[Stale].Active) {
-			m.raise(p, Stale, m.cond(Stale), m.LastNs+staleAfter, m.LastValue, math.NaN(), 0, false, e.emit)
-		}
-		if m.History != nil {
-			m.HistoryIdle++
-			if m.HistoryIdle >= historyIdleTicks {
-				m.History.closeAll(p, m.History.LastNs, "backfill_end", e.emit)
-				m.History = nil
-				m.HistoryIdle = 0
-				e.dirty[key] = true
-			}
-		}
-		if len(e.outbox) != before {
-			e.dirty[key] = true
-		}
-	}
+	e.pointTimers(nowNs)
 	e.heartbeats(ctx, now)
-	if e.opts.CommLossAfter > 0 {
-		for id, ss := range e.sites {
-			if ss.CommLoss == nil && ss.LastBatch > 0 && nowNs-ss.LastBatch >= int64(e.opts.CommLossAfter) {
-				c := &cond{Active: true, RaisedNs: ss.LastBatch + int64(e.opts.CommLossAfter)}
-				ss.CommLoss = c
-				e.emit(c.event(id, "", CommLoss, 0, 0, ""))
-				e.dirty[[2]string{id, ""}] = true
-			}
-		}
-	}
+	e.commLoss(nowNs)
 	e.replayDropped(ctx)
 	if err := e.flush(ctx); err != nil {
 		e.failed()

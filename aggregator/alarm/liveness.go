@@ -12,6 +12,55 @@ import (
 // history machines close their open alarms.
 const historyIdleTicks = 30
 
+// pointTimers decides, for every point, the on/off delays that ran out,
+// staleness, and the end of back-filled history that stopped arriving.
+func (e *Evaluator) pointTimers(nowNs int64) {
+	decided := nowNs - int64(e.opts.Grace)
+	for key, m := range e.states {
+		p := e.points[key]
+		if p == nil {
+			p = &store.PointConfig{SiteID: key[0], PointID: key[1]}
+		}
+		before := len(e.outbox)
+		m.elapse(p, decided, e.delaysFor(p), e.emit)
+		staleAfter := pick(e.opts.StaleAfter, p.StaleAfter)
+		ss := e.sites[key[0]]
+		commLost := ss != nil && ss.CommLoss != nil
+		if staleAfter > 0 && m.LastNs > 0 && !commLost && !outOfService(p, nowNs) &&
+			decided-m.LastNs >= staleAfter && (m.Conds[Stale] == nil || !m.Conds[Stale].Active) {
+			m.raise(p, Stale, m.cond(Stale), m.LastNs+staleAfter, m.LastValue, math.NaN(), 0, false, e.emit)
+		}
+		if m.History != nil {
+			m.HistoryIdle++
+			if m.HistoryIdle >= historyIdleTicks {
+				m.History.closeAll(p, m.History.LastNs, "backfill_end", e.emit)
+				m.History = nil
+				m.HistoryIdle = 0
+				e.dirty[key] = true
+			}
+		}
+		if len(e.outbox) != before {
+			e.dirty[key] = true
+		}
+	}
+}
+
+// commLoss raises comm_loss for every site silent (no batch, no heartbeat)
+// for CommLossAfter.
+func (e *Evaluator) commLoss(nowNs int64) {
+	if e.opts.CommLossAfter <= 0 {
+		return
+	}
+	for id, ss := range e.sites {
+		if ss.CommLoss == nil && ss.LastBatch > 0 && nowNs-ss.LastBatch >= int64(e.opts.CommLossAfter) {
+			c := &cond{Active: true, RaisedNs: ss.LastBatch + int64(e.opts.CommLossAfter)}
+			ss.CommLoss = c
+			e.emit(c.event(id, "", CommLoss, 0, 0, ""))
+			e.dirty[[2]string{id, ""}] = true
+		}
+	}
+}
+
 // heartbeatEvery is how often agent heartbeats are read (comm_loss,
 // frozen); heartbeatWindow how far back at least.
 const (
