@@ -15,185 +15,252 @@ import (
 // Validate reports every problem in the configuration, each naming the
 // option at fault. It changes nothing.
 func (c Config) Validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	hazards, hazardErr := validateHazardSources(c.HazardSources)
+	return errors.Join(
+		c.Site.validate(),
+		c.Aggregator.validate(),
+		c.Log.validate(),
+		c.Buffer.validate(),
+		hazardErr,
+		validateSources(c.Sources, hazards),
+	)
+}
 
-	if err := ValidateID(c.Site.ID); err != nil {
-		add("site.id: %w", err)
-	}
-	if c.Site.Park == "" {
-		add("site.park: must be set (the chemical park the site belongs to)")
-	}
-	if _, _, err := net.SplitHostPort(c.Aggregator.Address); err != nil {
-		add("aggregator.address %q: want host:port", c.Aggregator.Address)
-	}
-	if !c.Aggregator.TLS.Insecure && (c.Aggregator.TLS.CAFile == "" || c.Aggregator.TLS.CertFile == "" || c.Aggregator.TLS.KeyFile == "") {
-		add("aggregator.tls: ca_file, cert_file and key_file are required (or insecure: true for a link that stays on one machine)")
-	}
-	if c.Aggregator.ReconnectMin <= 0 || c.Aggregator.ReconnectMax < c.Aggregator.ReconnectMin {
-		add("aggregator.reconnect_min/reconnect_max: want 0 < min <= max")
-	}
-	if !slices.Contains(Compressions, c.Aggregator.Compression) {
-		add("aggregator.compression %q: want one of %s", c.Aggregator.Compression, strings.Join(Compressions, ", "))
-	}
-	if c.Aggregator.MaxInFlight < 1 || c.Aggregator.MaxInFlight > 1024 {
-		add("aggregator.max_in_flight %d: want 1..1024", c.Aggregator.MaxInFlight)
-	}
-	if c.Aggregator.Keepalive <= 0 || c.Aggregator.KeepaliveTimeout <= 0 {
-		add("aggregator.keepalive/keepalive_timeout: must be positive")
-	}
-	if !oneOf(strings.ToLower(c.Log.Level), "debug", "info", "warn", "error") {
-		add("log.level %q: want debug, info, warn or error", c.Log.Level)
-	}
-	if !oneOf(c.Log.Format, "text", "json") {
-		add("log.format %q: want text or json", c.Log.Format)
-	}
-	if c.Aggregator.StatusInterval < Duration(time.Second) || c.Aggregator.ShutdownDrain < 0 {
-		add("aggregator.status_interval/shutdown_drain: want status_interval >= 1s and shutdown_drain >= 0")
-	}
-	if !oneOf(c.Buffer.Sync, "batch", "interval") {
-		add("buffer.sync %q: want batch or interval", c.Buffer.Sync)
-	}
-	if c.Buffer.Sync == "interval" && (c.Buffer.SyncInterval <= 0 || c.Buffer.SyncInterval > Duration(time.Minute)) {
-		add("buffer.sync_interval %s: want >0 and <=1m", c.Buffer.SyncInterval)
-	}
-	if c.Buffer.Dir == "" {
-		add("buffer.dir: must be set")
-	}
-	if c.Buffer.MaxBytes < 1<<20 {
-		add("buffer.max_bytes %d: want at least 1048576 (1 MiB)", c.Buffer.MaxBytes)
-	}
-	if c.Buffer.BatchSamples < 1 || c.Buffer.BatchSamples > MaxBatchSamples {
-		add("buffer.batch_samples %d: want 1..%d", c.Buffer.BatchSamples, MaxBatchSamples)
-	}
-	if c.Buffer.BatchWait <= 0 || c.Buffer.BatchWait > Duration(10*time.Second) {
-		add("buffer.batch_wait %s: want >0 and <=10s", c.Buffer.BatchWait)
-	}
+// problems gathers a section's errors so that every one is reported.
+type problems []error
 
-	hazards := map[string]bool{}
-	for i, h := range c.HazardSources {
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Errorf(format, args...)) }
+
+func (p problems) join() error { return errors.Join(p...) }
+
+func (s Site) validate() error {
+	var p problems
+	if err := ValidateID(s.ID); err != nil {
+		p.add("site.id: %w", err)
+	}
+	if s.Park == "" {
+		p.add("site.park: must be set (the chemical park the site belongs to)")
+	}
+	return p.join()
+}
+
+func (a Aggregator) validate() error {
+	var p problems
+	if _, _, err := net.SplitHostPort(a.Address); err != nil {
+		p.add("aggregator.address %q: want host:port", a.Address)
+	}
+	if !a.TLS.Insecure && (a.TLS.CAFile == "" || a.TLS.CertFile == "" || a.TLS.KeyFile == "") {
+		p.add("aggregator.tls: ca_file, cert_file and key_file are required (or insecure: true for a link that stays on one machine)")
+	}
+	if a.ReconnectMin <= 0 || a.ReconnectMax < a.ReconnectMin {
+		p.add("aggregator.reconnect_min/reconnect_max: want 0 < min <= max")
+	}
+	if !slices.Contains(Compressions, a.Compression) {
+		p.add("aggregator.compression %q: want one of %s", a.Compression, strings.Join(Compressions, ", "))
+	}
+	if a.MaxInFlight < 1 || a.MaxInFlight > 1024 {
+		p.add("aggregator.max_in_flight %d: want 1..1024", a.MaxInFlight)
+	}
+	if a.Keepalive <= 0 || a.KeepaliveTimeout <= 0 {
+		p.add("aggregator.keepalive/keepalive_timeout: must be positive")
+	}
+	if a.StatusInterval < Duration(time.Second) || a.ShutdownDrain < 0 {
+		p.add("aggregator.status_interval/shutdown_drain: want status_interval >= 1s and shutdown_drain >= 0")
+	}
+	return p.join()
+}
+
+func (l Log) validate() error {
+	var p problems
+	if !oneOf(strings.ToLower(l.Level), "debug", "info", "warn", "error") {
+		p.add("log.level %q: want debug, info, warn or error", l.Level)
+	}
+	if !oneOf(l.Format, "text", "json") {
+		p.add("log.format %q: want text or json", l.Format)
+	}
+	return p.join()
+}
+
+func (b Buffer) validate() error {
+	var p problems
+	if !oneOf(b.Sync, "batch", "interval") {
+		p.add("buffer.sync %q: want batch or interval", b.Sync)
+	}
+	if b.Sync == "interval" && (b.SyncInterval <= 0 || b.SyncInterval > Duration(time.Minute)) {
+		p.add("buffer.sync_interval %s: want >0 and <=1m", b.SyncInterval)
+	}
+	if b.Dir == "" {
+		p.add("buffer.dir: must be set")
+	}
+	if b.MaxBytes < 1<<20 {
+		p.add("buffer.max_bytes %d: want at least 1048576 (1 MiB)", b.MaxBytes)
+	}
+	if b.BatchSamples < 1 || b.BatchSamples > MaxBatchSamples {
+		p.add("buffer.batch_samples %d: want 1..%d", b.BatchSamples, MaxBatchSamples)
+	}
+	if b.BatchWait <= 0 || b.BatchWait > Duration(10*time.Second) {
+		p.add("buffer.batch_wait %s: want >0 and <=10s", b.BatchWait)
+	}
+	return p.join()
+}
+
+// validateHazardSources checks the hazard sources and returns the set of
+// their codes, which points refer to.
+func validateHazardSources(hs []HazardSource) (map[string]bool, error) {
+	var p problems
+	codes := map[string]bool{}
+	for i, h := range hs {
 		where := fmt.Sprintf("hazard_sources[%d]", i)
 		if h.Code == "" {
-			add("%s.code: must be set", where)
+			p.add("%s.code: must be set", where)
 		}
-		if hazards[h.Code] {
-			add("%s.code %q: duplicate", where, h.Code)
+		if codes[h.Code] {
+			p.add("%s.code %q: duplicate", where, h.Code)
 		}
-		hazards[h.Code] = true
+		codes[h.Code] = true
 		if h.Level < 1 || h.Level > 4 {
-			add("%s.level %d: want 1..4 (GB 18218)", where, h.Level)
+			p.add("%s.level %d: want 1..4 (GB 18218)", where, h.Level)
 		}
 	}
+	return codes, p.join()
+}
 
-	if len(c.Sources) == 0 {
-		add("sources: at least one OPC UA source is required")
+// validateSources checks every source and its points; source names and
+// point IDs must be unique across all sources.
+func validateSources(sources []Source, hazards map[string]bool) error {
+	var p problems
+	if len(sources) == 0 {
+		p.add("sources: at least one OPC UA source is required")
 	}
 	names := map[string]bool{}
 	points := map[string]string{}
-	for i, s := range c.Sources {
+	for i, s := range sources {
 		where := fmt.Sprintf("sources[%d]", i)
 		if s.Name == "" {
-			add("%s.name: must be set", where)
+			p.add("%s.name: must be set", where)
 		} else {
 			where = fmt.Sprintf("sources[%s]", s.Name)
 		}
 		if names[s.Name] {
-			add("%s.name: duplicate", where)
+			p.add("%s.name: duplicate", where)
 		}
 		names[s.Name] = true
-		if u, err := url.Parse(s.Endpoint); err != nil || u.Scheme != "opc.tcp" || u.Host == "" {
-			add("%s.endpoint %q: want opc.tcp://host:port[/path]", where, s.Endpoint)
-		}
-		if !oneOf(s.SecurityPolicy, "None", "Basic256Sha256", "Aes128_Sha256_RsaOaep") {
-			add("%s.security_policy %q: want None, Basic256Sha256 or Aes128_Sha256_RsaOaep", where, s.SecurityPolicy)
-		}
-		if !oneOf(s.SecurityMode, "None", "Sign", "SignAndEncrypt") {
-			add("%s.security_mode %q: want None, Sign or SignAndEncrypt", where, s.SecurityMode)
-		}
-		if (s.SecurityPolicy == "None") != (s.SecurityMode == "None") {
-			add("%s: security_policy None goes with security_mode None only", where)
-		}
-		if s.SamplingInterval < 0 || s.PublishingInterval <= 0 {
-			add("%s.sampling_interval/publishing_interval: want >= 0 and > 0", where)
-		}
-		if s.ReconnectMin <= 0 || s.ReconnectMax < s.ReconnectMin {
-			add("%s.reconnect_min/reconnect_max: want 0 < min <= max", where)
-		}
-		if s.FrozenAfter < 0 {
-			add("%s.frozen_after %s: want >= 0 (0 is off)", where, s.FrozenAfter)
-		}
-		switch s.Auth {
-		case "anonymous":
-		case "username":
-			if s.Username == "" || (s.Password == "") == (s.PasswordFile == "") {
-				add("%s: auth username needs username and one of password or password_file", where)
-			}
-		case "certificate":
-			if s.UserCertFile == "" || s.UserKeyFile == "" {
-				add("%s: auth certificate needs user_cert_file and user_key_file", where)
-			}
-		default:
-			add("%s.auth %q: want anonymous, username or certificate", where, s.Auth)
-		}
-		if s.PKIDir == "" && (s.SecurityPolicy != "None" || s.Auth == "certificate") {
-			add("%s.pki_dir: must be set for a secure channel or a certificate user token", where)
-		}
-		if !oneOf(s.ReadMode, "subscribe", "poll") {
-			add("%s.read_mode %q: want subscribe or poll", where, s.ReadMode)
-		}
-		if s.ReadMode == "poll" && s.PollInterval < Duration(10*time.Millisecond) {
-			add("%s.poll_interval %s: want at least 10ms", where, s.PollInterval)
-		}
-		if len(s.Points) == 0 {
-			add("%s.points: at least one point is required", where)
-		}
-		for j, p := range s.Points {
+		p = append(p, s.validate(where))
+		for j, pt := range s.Points {
 			pw := fmt.Sprintf("%s.points[%d]", where, j)
-			if err := ValidateID(p.ID); err != nil {
-				add("%s.id: %w", pw, err)
+			if err := ValidateID(pt.ID); err != nil {
+				p.add("%s.id: %w", pw, err)
 			} else {
-				pw = fmt.Sprintf("%s.points[%s]", where, p.ID)
+				pw = fmt.Sprintf("%s.points[%s]", where, pt.ID)
 			}
-			if prev, ok := points[p.ID]; ok && p.ID != "" {
-				add("%s.id: duplicate of a point in %s", pw, prev)
+			if prev, ok := points[pt.ID]; ok && pt.ID != "" {
+				p.add("%s.id: duplicate of a point in %s", pw, prev)
 			}
-			points[p.ID] = where
-			if err := ValidateNodeID(p.Node); err != nil {
-				add("%s.node: %w", pw, err)
-			}
-			if p.Kind != "" && !oneOf(p.Kind, Kinds...) {
-				add("%s.kind %q: want one of %s", pw, p.Kind, strings.Join(Kinds, ", "))
-			}
-			if p.HazardSource != "" && !hazards[p.HazardSource] {
-				add("%s.hazard_source %q: not listed in hazard_sources", pw, p.HazardSource)
-			}
-			if p.Range != nil && !(p.Range.Low < p.Range.High) {
-				add("%s.range: want low < high, got %g..%g", pw, p.Range.Low, p.Range.High)
-			}
-			if p.Limits != nil {
-				if err := p.Limits.validate(); err != nil {
-					add("%s.limits: %w", pw, err)
-				}
-			}
-			if p.SamplingInterval < 0 {
-				add("%s.sampling_interval: want >= 0", pw)
-			}
-			if d := p.Deadband; d != nil {
-				if !oneOf(d.Type, "absolute", "percent") {
-					add("%s.deadband.type %q: want absolute or percent", pw, d.Type)
-				}
-				if !(d.Value >= 0) || math.IsInf(d.Value, 0) || (d.Type == "percent" && d.Value > 100) {
-					add("%s.deadband.value %g: want >= 0 (percent: 0..100)", pw, d.Value)
-				}
-			}
-			for field, text := range map[string]string{"name": p.Name, "description": p.Description, "unit": p.Unit, "equipment": p.Equipment} {
-				if !utf8.ValidString(text) {
-					add("%s.%s: invalid UTF-8", pw, field)
-				}
-			}
+			points[pt.ID] = where
+			p = append(p, pt.validate(pw, hazards))
 		}
 	}
-	return errors.Join(errs...)
+	return p.join()
+}
+
+// validate checks one source's connection, security, identity and read
+// mode; where names it in messages.
+func (s Source) validate(where string) error {
+	var p problems
+	if u, err := url.Parse(s.Endpoint); err != nil || u.Scheme != "opc.tcp" || u.Host == "" {
+		p.add("%s.endpoint %q: want opc.tcp://host:port[/path]", where, s.Endpoint)
+	}
+	if !oneOf(s.SecurityPolicy, "None", "Basic256Sha256", "Aes128_Sha256_RsaOaep") {
+		p.add("%s.security_policy %q: want None, Basic256Sha256 or Aes128_Sha256_RsaOaep", where, s.SecurityPolicy)
+	}
+	if !oneOf(s.SecurityMode, "None", "Sign", "SignAndEncrypt") {
+		p.add("%s.security_mode %q: want None, Sign or SignAndEncrypt", where, s.SecurityMode)
+	}
+	if (s.SecurityPolicy == "None") != (s.SecurityMode == "None") {
+		p.add("%s: security_policy None goes with security_mode None only", where)
+	}
+	if s.SamplingInterval < 0 || s.PublishingInterval <= 0 {
+		p.add("%s.sampling_interval/publishing_interval: want >= 0 and > 0", where)
+	}
+	if s.ReconnectMin <= 0 || s.ReconnectMax < s.ReconnectMin {
+		p.add("%s.reconnect_min/reconnect_max: want 0 < min <= max", where)
+	}
+	if s.FrozenAfter < 0 {
+		p.add("%s.frozen_after %s: want >= 0 (0 is off)", where, s.FrozenAfter)
+	}
+	p = append(p, s.validateAuth(where))
+	if !oneOf(s.ReadMode, "subscribe", "poll") {
+		p.add("%s.read_mode %q: want subscribe or poll", where, s.ReadMode)
+	}
+	if s.ReadMode == "poll" && s.PollInterval < Duration(10*time.Millisecond) {
+		p.add("%s.poll_interval %s: want at least 10ms", where, s.PollInterval)
+	}
+	if len(s.Points) == 0 {
+		p.add("%s.points: at least one point is required", where)
+	}
+	return p.join()
+}
+
+// validateAuth checks the user identity and the PKI directory it needs.
+func (s Source) validateAuth(where string) error {
+	var p problems
+	switch s.Auth {
+	case "anonymous":
+	case "username":
+		if s.Username == "" || (s.Password == "") == (s.PasswordFile == "") {
+			p.add("%s: auth username needs username and one of password or password_file", where)
+		}
+	case "certificate":
+		if s.UserCertFile == "" || s.UserKeyFile == "" {
+			p.add("%s: auth certificate needs user_cert_file and user_key_file", where)
+		}
+	default:
+		p.add("%s.auth %q: want anonymous, username or certificate", where, s.Auth)
+	}
+	if s.PKIDir == "" && (s.SecurityPolicy != "None" || s.Auth == "certificate") {
+		p.add("%s.pki_dir: must be set for a secure channel or a certificate user token", where)
+	}
+	return p.join()
+}
+
+// validate checks one point's own fields (its ID is checked by the
+// caller, which knows the other points); pw names it in messages.
+func (pt Point) validate(pw string, hazards map[string]bool) error {
+	var p problems
+	if err := ValidateNodeID(pt.Node); err != nil {
+		p.add("%s.node: %w", pw, err)
+	}
+	if pt.Kind != "" && !oneOf(pt.Kind, Kinds...) {
+		p.add("%s.kind %q: want one of %s", pw, pt.Kind, strings.Join(Kinds, ", "))
+	}
+	if pt.HazardSource != "" && !hazards[pt.HazardSource] {
+		p.add("%s.hazard_source %q: not listed in hazard_sources", pw, pt.HazardSource)
+	}
+	if pt.Range != nil && !(pt.Range.Low < pt.Range.High) {
+		p.add("%s.range: want low < high, got %g..%g", pw, pt.Range.Low, pt.Range.High)
+	}
+	if pt.Limits != nil {
+		if err := pt.Limits.validate(); err != nil {
+			p.add("%s.limits: %w", pw, err)
+		}
+	}
+	if pt.SamplingInterval < 0 {
+		p.add("%s.sampling_interval: want >= 0", pw)
+	}
+	if d := pt.Deadband; d != nil {
+		if !oneOf(d.Type, "absolute", "percent") {
+			p.add("%s.deadband.type %q: want absolute or percent", pw, d.Type)
+		}
+		if !(d.Value >= 0) || math.IsInf(d.Value, 0) || (d.Type == "percent" && d.Value > 100) {
+			p.add("%s.deadband.value %g: want >= 0 (percent: 0..100)", pw, d.Value)
+		}
+	}
+	for field, text := range map[string]string{"name": pt.Name, "description": pt.Description, "unit": pt.Unit, "equipment": pt.Equipment} {
+		if !utf8.ValidString(text) {
+			p.add("%s.%s: invalid UTF-8", pw, field)
+		}
+	}
+	return p.join()
 }
 
 // MaxBatchSamples is the largest batch the protocol carries.
