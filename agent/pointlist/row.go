@@ -29,31 +29,31 @@ func (p *parser) fail(row, i int, format string, args ...any) {
 	p.errs = append(p.errs, &CellError{Row: row, Column: col, Msg: fmt.Sprintf(format, args...)})
 }
 
+// draft is one row being read: the point, and the cells that are checked
+// together once the whole row is read.
+type draft struct {
+	n      int // row number
+	pt     config.Point
+	source string
+
+	lo, hi *float64
+	loCol  int
+
+	limits     config.Limits
+	haveLimits bool
+
+	hzCode, hzName, hzLevel string
+	hzCol, hzLevelCol       int
+}
+
+// row reads one record into a point. Each cell is read by the group of
+// columns it belongs to; then the cells that depend on each other are
+// checked in column-group order.
 func (p *parser) row(n int, rec []string) {
-	blank := true
-	for _, v := range rec {
-		if strings.TrimSpace(v) != "" {
-			blank = false
-		}
-	}
-	if blank {
+	if blank(rec) {
 		return
 	}
-	var pt config.Point
-	var source, hzCode, hzName, hzLevel string
-	hzCol, hzLevelCol := -1, -1
-	var limits config.Limits
-	var haveLimits bool
-	var lo, hi *float64
-	loCol := -1
-	num := func(i int, v string) *float64 {
-		f, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			p.fail(n, i, "%q is not a number", v)
-			return nil
-		}
-		return &f
-	}
+	d := &draft{n: n, loCol: -1, hzCol: -1, hzLevelCol: -1}
 	for i, c := range p.cols {
 		if i >= len(rec) || c == colNone || c == colInfo {
 			continue
@@ -62,141 +62,226 @@ func (p *parser) row(n int, rec []string) {
 		if v == "" {
 			continue
 		}
-		switch c {
-		case colID:
-			pt.ID = v
-			if err := config.ValidateID(v); err != nil {
-				p.fail(n, i, "%v", err)
-			} else if prev, dup := p.ids[v]; dup {
-				p.fail(n, i, "point %s is already on row %d", v, prev)
-			} else {
-				p.ids[v] = n
-			}
-		case colName:
-			pt.Name = v
-		case colDescription:
-			pt.Description = v
-		case colUnit:
-			pt.Unit = v
-		case colKind:
-			k := v
-			if mapped, ok := kinds[v]; ok {
-				k = mapped
-			}
-			k = strings.ToLower(k)
-			if !slices.Contains(config.Kinds, k) {
-				p.fail(n, i, "%q: want one of %s (or 液位, 温度, 压力, 流量, 可燃气体, 有毒气体, 氧气, 开关)", v, strings.Join(config.Kinds, ", "))
-			}
-			pt.Kind = k
-		case colNode:
-			pt.Node = v
-			if err := config.ValidateNodeID(v); err != nil {
-				p.fail(n, i, "%v", err)
-			}
-		case colSource:
-			source = v
-		case colRangeLow:
-			lo, loCol = num(i, v), i
-		case colRangeHigh:
-			hi = num(i, v)
-		case colLL, colL, colH, colHH, colStage1, colStage2:
-			f := num(i, v)
-			if f == nil {
-				continue
-			}
-			haveLimits = true
-			switch c {
-			case colLL:
-				limits.LowLow = f
-			case colL:
-				limits.Low = f
-			case colH:
-				limits.High = f
-			case colHH:
-				limits.HighHigh = f
-			case colStage1:
-				limits.Stage1 = f
-			case colStage2:
-				limits.Stage2 = f
-			}
-		case colDeadband:
-			if f := num(i, v); f != nil {
-				if *f < 0 {
-					p.fail(n, i, "%q: want >= 0", v)
-				}
-				limits.Deadband = *f
-				haveLimits = true
-			}
-		case colHazardCode:
-			hzCode, hzCol = v, i
-		case colHazardName:
-			hzName = v
-		case colHazardLevel:
-			hzLevel, hzLevelCol = v, i
-		case colEquipment:
-			pt.Equipment = v
-		case colOutOfService:
-			switch strings.ToLower(v) {
-			case "是", "停用", "y", "yes", "true", "1", "x", "√":
-				pt.OutOfService = true
-			case "否", "在用", "n", "no", "false", "0":
-			default:
-				p.fail(n, i, "%q: want 是/否 (yes/no)", v)
-			}
-		case colSamplingInterval:
-			d, err := parseInterval(v)
-			if err != nil {
-				p.fail(n, i, "%q: want a duration such as 500ms, 1s or a number of milliseconds", v)
-			}
-			pt.SamplingInterval = config.Duration(d)
-		case colDataDeadband:
-			db := &config.DataDeadband{Type: "absolute"}
-			s := v
-			if t, ok := strings.CutSuffix(s, "%"); ok {
-				db.Type, s = "percent", strings.TrimSpace(t)
-			}
-			if f := num(i, s); f != nil {
-				db.Value = *f
-				if *f < 0 || (db.Type == "percent" && *f > 100) {
-					p.fail(n, i, "%q: want >= 0 (percent at most 100%%)", v)
-				}
-			}
-			pt.Deadband = db
+		switch {
+		case p.identityCell(d, c, i, v):
+		case p.limitCell(d, c, i, v):
+		case hazardCell(d, c, i, v):
+		default:
+			p.sourceCell(d, c, i, v)
 		}
 	}
-	if pt.ID == "" {
-		p.fail(n, -1, "no 位号 (id): every point needs one")
+	p.checkIdentity(d)
+	p.checkLimits(d)
+	p.checkHazard(d)
+	p.list.Points = append(p.list.Points, d.pt)
+	p.list.Sources = append(p.list.Sources, d.source)
+}
+
+func blank(rec []string) bool {
+	for _, v := range rec {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
 	}
-	if pt.Node == "" {
-		p.fail(n, -1, "no 节点 (node) for point %q", pt.ID)
+	return true
+}
+
+// num reads a number cell; thousands separators are allowed.
+func (p *parser) num(n, i int, v string) *float64 {
+	f, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		p.fail(n, i, "%q is not a number", v)
+		return nil
 	}
+	return &f
+}
+
+// identityCell reads what the point is: 位号, name, description, unit,
+// kind, equipment, 停用. It reports whether c is one of those columns.
+func (p *parser) identityCell(d *draft, c column, i int, v string) bool {
+	n, pt := d.n, &d.pt
+	switch c {
+	case colID:
+		pt.ID = v
+		if err := config.ValidateID(v); err != nil {
+			p.fail(n, i, "%v", err)
+		} else if prev, dup := p.ids[v]; dup {
+			p.fail(n, i, "point %s is already on row %d", v, prev)
+		} else {
+			p.ids[v] = n
+		}
+	case colName:
+		pt.Name = v
+	case colDescription:
+		pt.Description = v
+	case colUnit:
+		pt.Unit = v
+	case colKind:
+		k := v
+		if mapped, ok := kinds[v]; ok {
+			k = mapped
+		}
+		k = strings.ToLower(k)
+		if !slices.Contains(config.Kinds, k) {
+			p.fail(n, i, "%q: want one of %s (or 液位, 温度, 压力, 流量, 可燃气体, 有毒气体, 氧气, 开关)", v, strings.Join(config.Kinds, ", "))
+		}
+		pt.Kind = k
+	case colEquipment:
+		pt.Equipment = v
+	case colOutOfService:
+		switch strings.ToLower(v) {
+		case "是", "停用", "y", "yes", "true", "1", "x", "√":
+			pt.OutOfService = true
+		case "否", "在用", "n", "no", "false", "0":
+		default:
+			p.fail(n, i, "%q: want 是/否 (yes/no)", v)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// limitCell reads the measuring range and the alarm limits. It reports
+// whether c is one of those columns.
+func (p *parser) limitCell(d *draft, c column, i int, v string) bool {
+	switch c {
+	case colRangeLow:
+		d.lo, d.loCol = p.num(d.n, i, v), i
+	case colRangeHigh:
+		d.hi = p.num(d.n, i, v)
+	case colLL, colL, colH, colHH, colStage1, colStage2:
+		f := p.num(d.n, i, v)
+		if f == nil {
+			return true
+		}
+		d.haveLimits = true
+		*limitField(&d.limits, c) = f
+	case colDeadband:
+		if f := p.num(d.n, i, v); f != nil {
+			if *f < 0 {
+				p.fail(d.n, i, "%q: want >= 0", v)
+			}
+			d.limits.Deadband = *f
+			d.haveLimits = true
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// limitField is the field of l that column c fills.
+func limitField(l *config.Limits, c column) **float64 {
+	switch c {
+	case colLL:
+		return &l.LowLow
+	case colL:
+		return &l.Low
+	case colH:
+		return &l.High
+	case colHH:
+		return &l.HighHigh
+	case colStage1:
+		return &l.Stage1
+	default:
+		return &l.Stage2
+	}
+}
+
+// hazardCell reads the major hazard source columns (code, name, level),
+// checked together by checkHazard. It reports whether c is one of them.
+func hazardCell(d *draft, c column, i int, v string) bool {
+	switch c {
+	case colHazardCode:
+		d.hzCode, d.hzCol = v, i
+	case colHazardName:
+		d.hzName = v
+	case colHazardLevel:
+		d.hzLevel, d.hzLevelCol = v, i
+	default:
+		return false
+	}
+	return true
+}
+
+// sourceCell reads where and how the point is read over OPC UA: 节点,
+// 数据源, sampling interval and data deadband.
+func (p *parser) sourceCell(d *draft, c column, i int, v string) {
+	n, pt := d.n, &d.pt
+	switch c {
+	case colNode:
+		pt.Node = v
+		if err := config.ValidateNodeID(v); err != nil {
+			p.fail(n, i, "%v", err)
+		}
+	case colSource:
+		d.source = v
+	case colSamplingInterval:
+		iv, err := parseInterval(v)
+		if err != nil {
+			p.fail(n, i, "%q: want a duration such as 500ms, 1s or a number of milliseconds", v)
+		}
+		pt.SamplingInterval = config.Duration(iv)
+	case colDataDeadband:
+		db := &config.DataDeadband{Type: "absolute"}
+		s := v
+		if t, ok := strings.CutSuffix(s, "%"); ok {
+			db.Type, s = "percent", strings.TrimSpace(t)
+		}
+		if f := p.num(n, i, s); f != nil {
+			db.Value = *f
+			if *f < 0 || (db.Type == "percent" && *f > 100) {
+				p.fail(n, i, "%q: want >= 0 (percent at most 100%%)", v)
+			}
+		}
+		pt.Deadband = db
+	}
+}
+
+// checkIdentity requires the two columns every point needs.
+func (p *parser) checkIdentity(d *draft) {
+	if d.pt.ID == "" {
+		p.fail(d.n, -1, "no 位号 (id): every point needs one")
+	}
+	if d.pt.Node == "" {
+		p.fail(d.n, -1, "no 节点 (node) for point %q", d.pt.ID)
+	}
+}
+
+// checkLimits checks the range and the limits as a whole, and takes a
+// unit in %LEL for a combustible gas detector when no kind is given.
+func (p *parser) checkLimits(d *draft) {
+	pt, lo, hi := &d.pt, d.lo, d.hi
 	if lo != nil || hi != nil {
 		switch {
 		case lo == nil || hi == nil:
-			p.fail(n, loCol, "give both 量程下限 and 量程上限 (range low and high), or neither")
+			p.fail(d.n, d.loCol, "give both 量程下限 and 量程上限 (range low and high), or neither")
 		case !(*lo < *hi):
-			p.fail(n, loCol, "range %g..%g: want low < high", *lo, *hi)
+			p.fail(d.n, d.loCol, "range %g..%g: want low < high", *lo, *hi)
 		default:
 			pt.Range = &config.Range{Low: *lo, High: *hi}
 		}
 	}
-	if haveLimits {
-		pt.Limits = &limits
-		if err := limits.Validate(); err != nil {
-			p.fail(n, -1, "alarm limits: %v", err)
+	if d.haveLimits {
+		pt.Limits = &d.limits
+		if err := d.limits.Validate(); err != nil {
+			p.fail(d.n, -1, "alarm limits: %v", err)
 		}
 	}
 	if pt.Kind == "" && strings.Contains(strings.ToUpper(pt.Unit), "LEL") {
 		pt.Kind = "gas_combustible"
 	}
-	if hzCode != "" {
-		pt.HazardSource = hzCode
-		p.hazard(n, hzCol, hzLevelCol, hzCode, hzName, hzLevel)
-	} else if hzName != "" || hzLevel != "" {
-		p.fail(n, -1, "重大危险源名称/等级 given without 重大危险源编码 (hazard source code)")
+}
+
+// checkHazard records the row's hazard source, which needs its code.
+func (p *parser) checkHazard(d *draft) {
+	if d.hzCode != "" {
+		d.pt.HazardSource = d.hzCode
+		p.hazard(d.n, d.hzCol, d.hzLevelCol, d.hzCode, d.hzName, d.hzLevel)
+	} else if d.hzName != "" || d.hzLevel != "" {
+		p.fail(d.n, -1, "重大危险源名称/等级 given without 重大危险源编码 (hazard source code)")
 	}
-	p.list.Points = append(p.list.Points, pt)
-	p.list.Sources = append(p.list.Sources, source)
 }
 
 // hazard records a hazard source; rows naming the same code must agree.
