@@ -150,6 +150,7 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 	return nil
 }
 
+// site returns the state of a site, creating it at its first batch.
 func (e *Evaluator) site(id string) *siteState {
 	ss := e.sites[id]
 	if ss == nil {
@@ -159,6 +160,7 @@ func (e *Evaluator) site(id string) *siteState {
 	return ss
 }
 
+// done reports whether batch seq was evaluated.
 func (ss *siteState) done(seq uint64) bool {
 	for _, r := range ss.Done {
 		if seq >= r.First && seq <= r.Last {

@@ -79,6 +79,7 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 	}
 }
 
+// emit counts an event and keeps it until the next flush.
 func (e *Evaluator) emit(ev store.AlarmEvent) {
 	if ev.Active {
 		e.raised.Add(1)
@@ -94,6 +95,7 @@ func (e *Evaluator) emit(ev store.AlarmEvent) {
 	e.outbox = append(e.outbox, ev)
 }
 
+// refresh re-reads the point configurations (limits, delays, 停用).
 func (e *Evaluator) refresh(ctx context.Context) error {
 	pcs, err := e.st.PointConfigs(ctx)
 	if err != nil {

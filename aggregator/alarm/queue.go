@@ -63,6 +63,8 @@ func (e *Evaluator) Sync(ctx context.Context) error {
 	}
 }
 
+// handle evaluates a queued batch, or answers a sync request once every
+// batch queued or dropped before it is evaluated and checkpointed.
 func (e *Evaluator) handle(ctx context.Context, it item) {
 	if it.sync != nil {
 		e.drainQueue(ctx)
@@ -92,6 +94,8 @@ func (e *Evaluator) drainQueue(ctx context.Context) {
 	}
 }
 
+// replayDropped reads back from ClickHouse the batches Committed could not
+// queue; a site whose read fails keeps its range for the next tick.
 func (e *Evaluator) replayDropped(ctx context.Context) {
 	e.dropMu.Lock()
 	dropped := e.dropped
