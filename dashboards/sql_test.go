@@ -230,6 +230,25 @@ func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 	}
 	t.Cleanup(func() { st.Close() })
 
+	seedCatalogs(t, ctx, st)
+
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+
+	now := time.Now().UTC().Truncate(time.Second)
+	seedSamples(t, ctx, conn, now)
+	seedAgents(t, ctx, conn, now)
+	seedGaps(t, ctx, conn, now)
+	seedAlarms(t, ctx, conn, now)
+	return conn, now
+}
+
+// seedCatalogs registers the points of ENT01, ENT02 and OTHER1.
+func seedCatalogs(t *testing.T, ctx context.Context, st *store.Store) {
+	t.Helper()
 	f := func(v float64) *float64 { return &v }
 	hz := &lifelinev1.HazardSource{Code: "HZ-01", Name: "罐区一", Level: 2}
 	pts := []*lifelinev1.Point{
@@ -255,14 +274,10 @@ func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 	if err := st.SaveCatalog(ctx, "OTHER1", parkB, "1.0.0", []*lifelinev1.Point{{Id: "X1", Kind: "level"}}); err != nil {
 		t.Fatal(err)
 	}
+}
 
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-
-	now := time.Now().UTC().Truncate(time.Second)
+func seedSamples(t *testing.T, ctx context.Context, conn driver.Conn, now time.Time) {
+	t.Helper()
 	// Two hours of samples every 30 s; the level ends above HH, the gas
 	// detector above stage 1, and every tenth temperature sample is bad.
 	b, err := conn.PrepareBatch(ctx, "INSERT INTO samples (site_id, point_id, ts, ts_ns, server_ns, recv_ns, value, "+
@@ -294,7 +309,12 @@ func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 	if err := b.Send(); err != nil {
 		t.Fatal(err)
 	}
+}
 
+// seedAgents writes ENT01's heartbeats (its backlog draining, one point
+// frozen) and ENT02's last one, two hours old.
+func seedAgents(t *testing.T, ctx context.Context, conn driver.Conn, now time.Time) {
+	t.Helper()
 	ab, err := conn.PrepareBatch(ctx, "INSERT INTO agents (site_id, time, time_ns, connected, agent_version, "+
 		"backlog_batches, backlog_bytes, oldest_ns, drain_rate, samples_read, samples_acked, sources_total, sources_connected, "+
 		"heartbeat, frozen_points, cert_not_after)")
@@ -325,7 +345,10 @@ func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 	if err := ab.Send(); err != nil {
 		t.Fatal(err)
 	}
+}
 
+func seedGaps(t *testing.T, ctx context.Context, conn driver.Conn, now time.Time) {
+	t.Helper()
 	gb, err := conn.PrepareBatch(ctx, "INSERT INTO gaps (site_id, seq, idx, point_ids, from_ts, to_ts, from_ns, to_ns, samples, reason)")
 	if err != nil {
 		t.Fatal(err)
@@ -338,6 +361,10 @@ func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 	if err := gb.Send(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func seedAlarms(t *testing.T, ctx context.Context, conn driver.Conn, now time.Time) {
+	t.Helper()
 	// Alarms of ENT01: the level HH still active, a chattering gas
 	// detector, a temperature H raised and cleared, one stale alarm; and
 	// one of the other park, which park A must never see.
@@ -366,7 +393,6 @@ func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 	if err := eb.Send(); err != nil {
 		t.Fatal(err)
 	}
-	return conn, now
 }
 
 func newScanTarget(t reflect.Type) any { return reflect.New(t).Interface() }

@@ -192,9 +192,53 @@ func (b *browser) browse(ctx context.Context, nodes []browseNode, ref uint32, cl
 // details reads each variable's data type and description, and its
 // EngineeringUnits and EURange properties where present.
 func (b *browser) details(ctx context.Context, chunk int) error {
-	// Properties.
-	units := make([]*ua.NodeID, len(b.vars))
-	ranges := make([]*ua.NodeID, len(b.vars))
+	units, ranges, err := b.properties(ctx)
+	if err != nil {
+		return err
+	}
+	// Attributes and property values in one list of reads.
+	var reads []*ua.ReadValueID
+	var wants []detail
+	for i, nid := range b.ids {
+		reads = append(reads,
+			&ua.ReadValueID{NodeID: nid, AttributeID: ua.AttributeIDDataType},
+			&ua.ReadValueID{NodeID: nid, AttributeID: ua.AttributeIDDescription})
+		wants = append(wants, detail{i, detailDataType}, detail{i, detailDescription})
+		if units[i] != nil {
+			reads = append(reads, &ua.ReadValueID{NodeID: units[i], AttributeID: ua.AttributeIDValue})
+			wants = append(wants, detail{i, detailUnit})
+		}
+		if ranges[i] != nil {
+			reads = append(reads, &ua.ReadValueID{NodeID: ranges[i], AttributeID: ua.AttributeIDValue})
+			wants = append(wants, detail{i, detailRange})
+		}
+	}
+	for start := 0; start < len(reads); start += chunk {
+		end := min(start+chunk, len(reads))
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		res, err := b.c.Read(cctx, &ua.ReadRequest{NodesToRead: reads[start:end], TimestampsToReturn: ua.TimestampsToReturnNeither})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("read variable details: %w", err)
+		}
+		if len(res.Results) != end-start {
+			return errors.New("read variable details: wrong number of results")
+		}
+		for j, dv := range res.Results {
+			if dv == nil || isBad(dv.Status) || dv.Value == nil {
+				continue
+			}
+			b.apply(wants[start+j], dv.Value.Value())
+		}
+	}
+	return nil
+}
+
+// properties finds each variable's EngineeringUnits and EURange property
+// nodes (nil where it has none).
+func (b *browser) properties(ctx context.Context) (units, ranges []*ua.NodeID, err error) {
+	units = make([]*ua.NodeID, len(b.vars))
+	ranges = make([]*ua.NodeID, len(b.vars))
 	for start := 0; start < len(b.vars); start += browseChunk {
 		end := min(start+browseChunk, len(b.vars))
 		part := make([]browseNode, 0, end-start)
@@ -203,7 +247,7 @@ func (b *browser) details(ctx context.Context, chunk int) error {
 		}
 		refs, err := b.browse(ctx, part, id.HasProperty, uint32(ua.NodeClassVariable))
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		for i, rs := range refs {
 			for _, r := range rs {
@@ -219,69 +263,51 @@ func (b *browser) details(ctx context.Context, chunk int) error {
 			}
 		}
 	}
-	// Attributes and property values in one list of reads.
-	type want struct {
-		v    int
-		kind int // 0 data type, 1 description, 2 unit, 3 range
-	}
-	var reads []*ua.ReadValueID
-	var wants []want
-	for i, nid := range b.ids {
-		reads = append(reads,
-			&ua.ReadValueID{NodeID: nid, AttributeID: ua.AttributeIDDataType},
-			&ua.ReadValueID{NodeID: nid, AttributeID: ua.AttributeIDDescription})
-		wants = append(wants, want{i, 0}, want{i, 1})
-		if units[i] != nil {
-			reads = append(reads, &ua.ReadValueID{NodeID: units[i], AttributeID: ua.AttributeIDValue})
-			wants = append(wants, want{i, 2})
+	return units, ranges, nil
+}
+
+// detail is what one read of details asks for: an attribute or property
+// of variable v.
+type detail struct {
+	v    int
+	kind detailKind
+}
+
+type detailKind int
+
+const (
+	detailDataType detailKind = iota
+	detailDescription
+	detailUnit
+	detailRange
+)
+
+// apply stores a read detail in its variable; values of an unexpected type
+// are ignored.
+func (b *browser) apply(w detail, value any) {
+	v := &b.vars[w.v]
+	switch w.kind {
+	case detailDataType:
+		if nid, ok := value.(*ua.NodeID); ok {
+			v.DataType = b.typeName(nid)
 		}
-		if ranges[i] != nil {
-			reads = append(reads, &ua.ReadValueID{NodeID: ranges[i], AttributeID: ua.AttributeIDValue})
-			wants = append(wants, want{i, 3})
+	case detailDescription:
+		if lt, ok := value.(*ua.LocalizedText); ok && lt != nil {
+			v.Description = lt.Text
 		}
-	}
-	for start := 0; start < len(reads); start += chunk {
-		end := min(start+chunk, len(reads))
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		res, err := b.c.Read(cctx, &ua.ReadRequest{NodesToRead: reads[start:end], TimestampsToReturn: ua.TimestampsToReturnNeither})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("read variable details: %w", err)
-		}
-		if len(res.Results) != end-start {
-			return errors.New("read variable details: wrong number of results")
-		}
-		for j, dv := range res.Results {
-			w := wants[start+j]
-			if dv == nil || isBad(dv.Status) || dv.Value == nil {
-				continue
+	case detailUnit:
+		if eo, ok := value.(*ua.ExtensionObject); ok && eo != nil {
+			if eu, ok := eo.Value.(*ua.EUInformation); ok && eu.DisplayName != nil {
+				v.Unit = eu.DisplayName.Text
 			}
-			v := &b.vars[w.v]
-			switch w.kind {
-			case 0:
-				if nid, ok := dv.Value.Value().(*ua.NodeID); ok {
-					v.DataType = b.typeName(nid)
-				}
-			case 1:
-				if lt, ok := dv.Value.Value().(*ua.LocalizedText); ok && lt != nil {
-					v.Description = lt.Text
-				}
-			case 2:
-				if eo, ok := dv.Value.Value().(*ua.ExtensionObject); ok && eo != nil {
-					if eu, ok := eo.Value.(*ua.EUInformation); ok && eu.DisplayName != nil {
-						v.Unit = eu.DisplayName.Text
-					}
-				}
-			case 3:
-				if eo, ok := dv.Value.Value().(*ua.ExtensionObject); ok && eo != nil {
-					if r, ok := eo.Value.(*ua.Range); ok && r.Low < r.High {
-						v.Range = &config.Range{Low: r.Low, High: r.High}
-					}
-				}
+		}
+	case detailRange:
+		if eo, ok := value.(*ua.ExtensionObject); ok && eo != nil {
+			if r, ok := eo.Value.(*ua.Range); ok && r.Low < r.High {
+				v.Range = &config.Range{Low: r.Low, High: r.High}
 			}
 		}
 	}
-	return nil
 }
 
 // typeName names a data type node: the standard name for namespace 0,

@@ -148,9 +148,24 @@ func clientSecurity(ctx context.Context, src config.Source) ([]opcua.Option, err
 		opts = append(opts, opcua.RemoteCertificate(der))
 	}
 
+	user, err := userTokenOptions(src, tt)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, user...)
+	// Last: it sets the security policy and mode, the server certificate
+	// and the token's policy ID from the selected endpoint.
+	ep.ServerCertificate = firstCert(ep.ServerCertificate)
+	opts = append(opts, opcua.SecurityFromEndpoint(ep, tt))
+	return opts, nil
+}
+
+// userTokenOptions are the options of the source's user identity: its
+// password (read from password_file when set) or its certificate and key.
+func userTokenOptions(src config.Source, tt ua.UserTokenType) ([]opcua.Option, error) {
 	switch tt {
 	case ua.UserTokenTypeAnonymous:
-		opts = append(opts, opcua.AuthAnonymous())
+		return []opcua.Option{opcua.AuthAnonymous()}, nil
 	case ua.UserTokenTypeUserName:
 		pass := src.Password
 		if src.PasswordFile != "" {
@@ -160,7 +175,7 @@ func clientSecurity(ctx context.Context, src config.Source) ([]opcua.Option, err
 			}
 			pass = strings.TrimRight(string(b), "\r\n")
 		}
-		opts = append(opts, opcua.AuthUsername(src.Username, pass))
+		return []opcua.Option{opcua.AuthUsername(src.Username, pass)}, nil
 	case ua.UserTokenTypeCertificate:
 		der, _, err := pki.ParseCertFile(src.UserCertFile)
 		if err != nil {
@@ -174,13 +189,9 @@ func clientSecurity(ctx context.Context, src config.Source) ([]opcua.Option, err
 		if err != nil {
 			return nil, fmt.Errorf("user_key_file %s: %w", src.UserKeyFile, err)
 		}
-		opts = append(opts, opcua.AuthCertificate(der), opcua.AuthPrivateKey(key))
+		return []opcua.Option{opcua.AuthCertificate(der), opcua.AuthPrivateKey(key)}, nil
 	}
-	// Last: it sets the security policy and mode, the server certificate
-	// and the token's policy ID from the selected endpoint.
-	ep.ServerCertificate = firstCert(ep.ServerCertificate)
-	opts = append(opts, opcua.SecurityFromEndpoint(ep, tt))
-	return opts, nil
+	return nil, nil
 }
 
 // selectEndpoint returns the endpoint with exactly the policy and mode, the

@@ -335,34 +335,10 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 	}()
 	publish := func(acks []*ua.SubscriptionAcknowledgement) {
 		inflight++
-		go func() {
-			// A queued request is answered only after the ones before it,
-			// each of which a quiet subscription answers with a keep-alive:
-			// the later ones may wait several keep-alive periods (gopcua
-			// sends one every count+1 publishing intervals). The watchdog
-			// for the subscription as a whole is the sub.last check below.
-			rctx, cancel := context.WithTimeout(pctx, s.watchdog*publishRequestsPerSubscription)
-			defer cancel()
-			var res *ua.PublishResponse
-			err := s.c.Send(rctx, &ua.PublishRequest{SubscriptionAcknowledgements: acks}, assign(&res))
-			results <- publishResult{res: res, err: err, received: time.Now()}
-		}()
+		go s.publish(pctx, acks, results)
 	}
 	for range outstanding {
 		publish(nil)
-	}
-	deliver := func(sub *subscription, ms []message) error {
-		for _, m := range ms {
-			if m.missing > 0 {
-				s.r.logger.Warn("notification messages missing", "subscription", sub.id, "missing", m.missing, "before", m.msg.SequenceNumber)
-			}
-			batch, err := s.samples(sub, m.msg, m.received)
-			s.r.deliver(batch)
-			if err != nil {
-				return err
-			}
-		}
-		return nil
 	}
 	for {
 		var pr publishResult
@@ -372,12 +348,9 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 		case pr = <-results:
 			inflight--
 		}
-		res := pr.res
 		switch {
 		case ctx.Err() != nil:
 			return healthy, nil
-		case errors.Is(pr.err, context.DeadlineExceeded):
-			return healthy, fmt.Errorf("no publish response or keep-alive for %s (keep-alive %s): subscription presumed dead", s.watchdog, s.keepAlive)
 		case errors.Is(pr.err, ua.StatusBadTooManyPublishRequests):
 			// The server queues fewer requests than we keep outstanding: it
 			// answered the oldest with this. Keep one fewer from now on.
@@ -396,34 +369,82 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 			}
 			continue
 		case pr.err != nil:
-			return healthy, fmt.Errorf("publish: %w", pr.err)
+			return healthy, s.publishError(pr.err)
 		}
-		sub := byID[res.SubscriptionID]
-		if sub == nil {
-			return healthy, fmt.Errorf("publish: response for subscription %d, not one of ours", res.SubscriptionID)
+		sub, err := s.answered(byID, pr, outstanding)
+		healthy = healthy || sub != nil
+		if err != nil {
+			return healthy, err
 		}
-		healthy = true
-		sub.last = pr.received
-		for _, other := range s.subs {
-			if d := pr.received.Sub(other.last); d > other.watchdog {
-				return healthy, fmt.Errorf("no publish response or keep-alive for subscription %d for %s (keep-alive %s): subscription presumed dead", other.id, d.Round(time.Millisecond), other.keepAlive)
-			}
-		}
-		for _, other := range s.subs {
-			if err := deliver(other, other.order.expire(outstanding)); err != nil {
-				return healthy, err
-			}
-		}
-		msg := res.NotificationMessage
+		msg := pr.res.NotificationMessage
 		if msg == nil || len(msg.NotificationData) == 0 {
 			publish(nil) // keep-alive
 			continue
 		}
 		publish([]*ua.SubscriptionAcknowledgement{{SubscriptionID: sub.id, SequenceNumber: msg.SequenceNumber}})
-		if err := deliver(sub, sub.order.push(message{msg: msg, received: pr.received})); err != nil {
+		if err := s.deliver(sub, sub.order.push(message{msg: msg, received: pr.received})); err != nil {
 			return healthy, err
 		}
 	}
+}
+
+// publish sends one publish request and reports its answer on results.
+func (s *subscriptions) publish(ctx context.Context, acks []*ua.SubscriptionAcknowledgement, results chan<- publishResult) {
+	// A queued request is answered only after the ones before it, each of
+	// which a quiet subscription answers with a keep-alive: the later ones
+	// may wait several keep-alive periods (gopcua sends one every count+1
+	// publishing intervals). The watchdog for the subscription as a whole
+	// is the sub.last check in answered.
+	rctx, cancel := context.WithTimeout(ctx, s.watchdog*publishRequestsPerSubscription)
+	defer cancel()
+	var res *ua.PublishResponse
+	err := s.c.Send(rctx, &ua.PublishRequest{SubscriptionAcknowledgements: acks}, assign(&res))
+	results <- publishResult{res: res, err: err, received: time.Now()}
+}
+
+// publishError is the error that ends run after a failed publish request.
+func (s *subscriptions) publishError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("no publish response or keep-alive for %s (keep-alive %s): subscription presumed dead", s.watchdog, s.keepAlive)
+	}
+	return fmt.Errorf("publish: %w", err)
+}
+
+// answered takes a publish response: it finds its subscription (nil if it
+// is not one of ours), fails when any subscription has been silent past its
+// watchdog, and delivers the messages the sequencers stopped waiting for.
+func (s *subscriptions) answered(byID map[uint32]*subscription, pr publishResult, outstanding int) (*subscription, error) {
+	sub := byID[pr.res.SubscriptionID]
+	if sub == nil {
+		return nil, fmt.Errorf("publish: response for subscription %d, not one of ours", pr.res.SubscriptionID)
+	}
+	sub.last = pr.received
+	for _, other := range s.subs {
+		if d := pr.received.Sub(other.last); d > other.watchdog {
+			return sub, fmt.Errorf("no publish response or keep-alive for subscription %d for %s (keep-alive %s): subscription presumed dead", other.id, d.Round(time.Millisecond), other.keepAlive)
+		}
+	}
+	for _, other := range s.subs {
+		if err := s.deliver(other, other.order.expire(outstanding)); err != nil {
+			return sub, err
+		}
+	}
+	return sub, nil
+}
+
+// deliver hands the samples of messages in order to the reader.
+func (s *subscriptions) deliver(sub *subscription, ms []message) error {
+	for _, m := range ms {
+		if m.missing > 0 {
+			s.r.logger.Warn("notification messages missing", "subscription", sub.id, "missing", m.missing, "before", m.msg.SequenceNumber)
+		}
+		batch, err := s.samples(sub, m.msg, m.received)
+		s.r.deliver(batch)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // samples turns one notification message into samples, in the server's

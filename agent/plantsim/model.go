@@ -204,7 +204,15 @@ func (p *plant) step(now time.Time, out []any) (started string) {
 		}
 	}
 
-	ambient := dayTemp(now)
+	p.stepTanks(dayTemp(now), first, out)
+	p.stepGases(out)
+	p.stepReactor(now, first, out)
+	return started
+}
+
+// stepTanks fills and empties the tanks with their pumps; temperatures
+// follow the ambient one. p.mu is held.
+func (p *plant) stepTanks(ambient float64, first bool, out []any) {
 	for i, t := range p.tanks {
 		wasPump := t.pump
 		if t.pump {
@@ -235,7 +243,11 @@ func (p *plant) step(now time.Time, out []any) (started string) {
 			out[t.iPump] = t.pump
 		}
 	}
+}
 
+// stepGases moves the gas detectors: noise, and the excursion running on
+// a detector, if any. p.mu is held.
+func (p *plant) stepGases(out []any) {
 	for _, g := range p.gases {
 		v := g.scaleNoise*(1.3+math.Abs(p.rng.NormFloat64())) + math.Abs(p.rng.NormFloat64())*g.scaleNoise*0.3
 		if g.excursion != nil {
@@ -249,7 +261,11 @@ func (p *plant) step(now time.Time, out []any) (started string) {
 		g.value = clamp(v, 0, g.spec.high)
 		out[g.index] = round3(g.value)
 	}
+}
 
+// stepReactor runs the reactor's batch phases, and a cooling loss when one
+// was started. p.mu is held.
+func (p *plant) stepReactor(now time.Time, first bool, out []any) {
 	r := p.reactor
 	phaseChanged := first
 	r.k++
@@ -295,7 +311,6 @@ func (p *plant) step(now time.Time, out []any) (started string) {
 	out[r.iTemp] = round3(clamp(temp, 0, 200))
 	out[r.iPress] = round3(clamp(press, 0, 1000))
 	out[r.iFeed] = round3(clamp(feed, 0, 400))
-	return started
 }
 
 func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

@@ -160,6 +160,12 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	// Every column group, with good and bad cells: limits out of order,
+	// deadbands in percent, intervals, 停用, a hazard source without code.
+	f.Add([]byte("id,node,ll,l,h,hh,stage1,stage2,alarm_deadband,deadband,sampling_interval,out_of_service,hazard_name,hazard_level,unit,kind\n" +
+		"A,i=1,1,2,3,4,5,6,0.5,5%,100,yes,,,%LEL,\n" +
+		"B,i=2,4,3,2,1,,,-1,150%,x,maybe,n,x,,温度\n"))
+	f.Add([]byte("位号,节点,量程下限,量程上限,重大危险源编码,重大危险源名称,重大危险源等级\nT1,i=1,0,10,HS1,罐区,二级\nT2,i=2,10,0,HS1,罐区,3\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := Parse(data)
 		if err != nil {

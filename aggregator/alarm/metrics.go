@@ -37,3 +37,15 @@ func NewMetrics(e *Evaluator, reg prometheus.Registerer) *Metrics {
 	e.metrics = m
 	return m
 }
+
+func (e *Evaluator) replayedOne() {
+	if e.metrics != nil {
+		e.metrics.replayed.Inc()
+	}
+}
+
+func (e *Evaluator) failed() {
+	if e.metrics != nil {
+		e.metrics.failures.Inc()
+	}
+}

@@ -117,67 +117,91 @@ const maxAttempts = 3
 // by someone else) are skipped, reported, and returned joined as the error
 // once everything else is done; any other error stops the run.
 func (p *Provisioner) Provision(ctx context.Context, sites []Site, opt Options) (Report, error) {
-	var rep Report
 	st, err := Desired(p.cfg, sites)
 	if err != nil {
-		return rep, err
+		return Report{}, err
 	}
-	var conflicts []error
-	// step records the outcome of one object: a conflict is noted and the
-	// run goes on; any other error ends it.
-	step := func(kind, id string, a Action, err error) error {
-		var ce *ConflictError
-		if errors.As(err, &ce) {
-			rep.add(kind, id, Conflict)
-			conflicts = append(conflicts, err)
-			p.logger.Warn("grafana conflict", "kind", kind, "id", id, "err", err)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		rep.add(kind, id, a)
-		if a != Unchanged {
-			p.logger.Info("grafana "+string(a), "kind", kind, "id", id)
-		}
-		return nil
-	}
-
+	r := &outcomes{logger: p.logger}
 	a, err := p.ensureDatasource(ctx, st.Datasource)
-	if err := step("datasource", st.Datasource.UID, a, err); err != nil {
-		return rep, err
+	if err := r.step("datasource", st.Datasource.UID, a, err); err != nil {
+		return r.rep, err
 	}
 	want := map[string]bool{}
 	wantFolders := map[string]bool{}
 	for _, ps := range st.Parks {
 		wantFolders[ps.FolderUID] = true
-		a, err := p.ensureFolder(ctx, ps.FolderUID, ps.FolderTitle)
-		if err := step("folder", ps.FolderUID, a, err); err != nil {
-			return rep, err
-		}
-		if a == "" { // the folder is someone else's: nothing goes in it
-			continue
-		}
-		teamID, a, err := p.ensureTeam(ctx, ps.Team)
-		if err := step("team", ps.Team, a, err); err != nil {
-			return rep, err
-		}
-		a, err = p.ensurePermissions(ctx, ps.FolderUID, teamID)
-		if err := step("permissions", ps.FolderUID, a, err); err != nil {
-			return rep, err
-		}
-		for _, d := range ps.Dashboards {
-			want[d.UID] = true
-			a, err := p.ensureDashboard(ctx, d, ps.FolderUID)
-			if err := step("dashboard", d.UID, a, err); err != nil {
-				return rep, err
-			}
+		if err := p.provisionPark(ctx, r, ps, want); err != nil {
+			return r.rep, err
 		}
 	}
+	if err := p.removeUnwanted(ctx, r, want, wantFolders, opt); err != nil {
+		return r.rep, err
+	}
+	return r.rep, errors.Join(r.conflicts...)
+}
 
+// outcomes gathers what a Provision run did to each object.
+type outcomes struct {
+	rep       Report
+	conflicts []error
+	logger    *slog.Logger
+}
+
+// step records the outcome of one object: a conflict is noted and the
+// run goes on; any other error ends it.
+func (r *outcomes) step(kind, id string, a Action, err error) error {
+	var ce *ConflictError
+	if errors.As(err, &ce) {
+		r.rep.add(kind, id, Conflict)
+		r.conflicts = append(r.conflicts, err)
+		r.logger.Warn("grafana conflict", "kind", kind, "id", id, "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r.rep.add(kind, id, a)
+	if a != Unchanged {
+		r.logger.Info("grafana "+string(a), "kind", kind, "id", id)
+	}
+	return nil
+}
+
+// provisionPark makes the park's folder, team, permissions and dashboards;
+// the dashboards it holds are added to want.
+func (p *Provisioner) provisionPark(ctx context.Context, r *outcomes, ps ParkState, want map[string]bool) error {
+	a, err := p.ensureFolder(ctx, ps.FolderUID, ps.FolderTitle)
+	if err := r.step("folder", ps.FolderUID, a, err); err != nil {
+		return err
+	}
+	if a == "" { // the folder is someone else's: nothing goes in it
+		return nil
+	}
+	teamID, a, err := p.ensureTeam(ctx, ps.Team)
+	if err := r.step("team", ps.Team, a, err); err != nil {
+		return err
+	}
+	a, err = p.ensurePermissions(ctx, ps.FolderUID, teamID)
+	if err := r.step("permissions", ps.FolderUID, a, err); err != nil {
+		return err
+	}
+	for _, d := range ps.Dashboards {
+		want[d.UID] = true
+		a, err := p.ensureDashboard(ctx, d, ps.FolderUID)
+		if err := r.step("dashboard", d.UID, a, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeUnwanted reports the dashboards Lifeline owns that are not wanted
+// any more or, with opt.Prune, deletes them and the folders they leave
+// empty.
+func (p *Provisioner) removeUnwanted(ctx context.Context, r *outcomes, want, wantFolders map[string]bool, opt Options) error {
 	owned, err := p.ownedDashboards(ctx)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	emptied := map[string]bool{}
 	for _, h := range owned {
@@ -185,14 +209,14 @@ func (p *Provisioner) Provision(ctx context.Context, sites []Site, opt Options) 
 			continue
 		}
 		if !opt.Prune {
-			rep.add("dashboard", h.UID, Stale)
+			r.rep.add("dashboard", h.UID, Stale)
 			p.logger.Warn("grafana dashboard of an unregistered site or park kept; prune removes it", "uid", h.UID, "title", h.Title)
 			continue
 		}
 		if _, err := p.api.Dashboards.DeleteDashboardByUID(h.UID, ctxOpt(ctx)); err != nil && statusOf(err) != http.StatusNotFound {
-			return rep, wrap("delete dashboard", h.UID, err)
+			return wrap("delete dashboard", h.UID, err)
 		}
-		rep.add("dashboard", h.UID, Deleted)
+		r.rep.add("dashboard", h.UID, Deleted)
 		p.logger.Info("grafana deleted", "kind", "dashboard", "uid", h.UID)
 		if h.FolderUID != "" && !wantFolders[h.FolderUID] && strings.HasPrefix(h.FolderUID, "ll-") {
 			emptied[h.FolderUID] = true
@@ -200,11 +224,11 @@ func (p *Provisioner) Provision(ctx context.Context, sites []Site, opt Options) 
 	}
 	for _, uid := range sortedKeys(emptied) {
 		a, err := p.deleteFolderIfEmpty(ctx, uid)
-		if err := step("folder", uid, a, err); err != nil {
-			return rep, err
+		if err := r.step("folder", uid, a, err); err != nil {
+			return err
 		}
 	}
-	return rep, errors.Join(conflicts...)
+	return nil
 }
 
 // ctxOpt makes a call use ctx; it fits every API package's ClientOption.

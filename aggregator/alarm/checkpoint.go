@@ -1,0 +1,194 @@
+package alarm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+)
+
+// progressEvery is how much source time a quiet point (nothing active or
+// pending) may advance before its state is checkpointed again. After a
+// restart such a point may look up to this much older, which only matters
+// to staleness.
+const progressEvery = time.Minute
+
+// maxSeqRanges bounds the remembered evaluated batches per site.
+const maxSeqRanges = 64
+
+// siteState is the per-site part of the checkpoint.
+type siteState struct {
+	Done      []seqRange `json:"done,omitempty"` // evaluated batches
+	LastBatch int64      `json:"last,omitempty"` // last batch or heartbeat, aggregator clock, ns
+	CommLoss  *cond      `json:"comm,omitempty"`
+}
+
+type seqRange struct{ First, Last uint64 }
+
+// start loads configurations and the checkpoint, then evaluates the
+// batches committed since the checkpoint.
+func (e *Evaluator) start(ctx context.Context) error {
+	if err := e.refresh(ctx); err != nil {
+		return err
+	}
+	states, err := e.st.LoadAlarmStates(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range states {
+		if s.PointID == "" {
+			ss := &siteState{}
+			if err := json.Unmarshal([]byte(s.State), ss); err != nil {
+				e.logger.Warn("unreadable site alarm state; starting afresh", "site", s.SiteID, "err", err)
+				continue
+			}
+			e.sites[s.SiteID] = ss
+			continue
+		}
+		m := &machine{}
+		if err := json.Unmarshal([]byte(s.State), m); err != nil {
+			e.logger.Warn("unreadable point alarm state; starting afresh", "site", s.SiteID, "point", s.PointID, "err", err)
+			continue
+		}
+		e.states[[2]string{s.SiteID, s.PointID}] = m
+	}
+	for site, ss := range e.sites {
+		latest, err := e.st.LatestSeq(ctx, site)
+		if err != nil {
+			return err
+		}
+		if err := e.replay(ctx, site, ss, latest); err != nil {
+			return err
+		}
+	}
+	e.lastCkp = e.opts.Now()
+	return e.checkpoint(ctx)
+}
+
+// replay evaluates the committed batches of site up to latest that the
+// checkpoint does not list as evaluated.
+func (e *Evaluator) replay(ctx context.Context, site string, ss *siteState, latest uint64) error {
+	from := uint64(1)
+	if len(ss.Done) > 0 {
+		from = ss.Done[0].Last + 1 // the first batch not known evaluated
+	}
+	if latest < from {
+		return nil
+	}
+	n := 0
+	err := e.st.ReplayBatches(ctx, site, from, latest, func(b *store.Batch) error {
+		if ss.done(b.Seq) {
+			return nil
+		}
+		n++
+		e.replayedOne()
+		e.evaluateBatch(ctx, b, false)
+		return nil
+	})
+	if n > 0 {
+		e.logger.Info("re-evaluated batches committed while not evaluated", "site", site, "batches", n)
+	}
+	return err
+}
+
+// flush writes the pending events.
+func (e *Evaluator) flush(ctx context.Context) error {
+	if len(e.outbox) == 0 {
+		return nil
+	}
+	if err := e.st.SaveAlarmEvents(ctx, e.outbox); err != nil {
+		return err
+	}
+	clear(e.outbox)
+	e.outbox = e.outbox[:0]
+	return nil
+}
+
+// checkpoint writes pending events, then the state of every point and
+// site that changed: after a crash, re-evaluation from the checkpoint
+// rewrites the same events, never different ones.
+func (e *Evaluator) checkpoint(ctx context.Context) error {
+	if err := e.flush(ctx); err != nil {
+		return fmt.Errorf("alarm: write events: %w", err)
+	}
+	if len(e.dirty) == 0 {
+		e.lastCkp = e.opts.Now()
+		return nil
+	}
+	rows := make([]store.AlarmState, 0, len(e.dirty))
+	var keys [][2]string
+	for key, significant := range e.dirty {
+		var v any
+		if key[1] == "" {
+			v = e.sites[key[0]]
+		} else {
+			m := e.states[key]
+			if !significant && m.LastNs-e.saved[key] < int64(progressEvery) {
+				continue
+			}
+			v = m
+		}
+		keys = append(keys, key)
+		data, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("alarm: encode state of %s/%s: %w", key[0], key[1], err)
+		}
+		rows = append(rows, store.AlarmState{SiteID: key[0], PointID: key[1], State: string(data)})
+	}
+	if err := e.st.SaveAlarmStates(ctx, rows); err != nil {
+		return fmt.Errorf("alarm: checkpoint: %w", err)
+	}
+	for _, key := range keys {
+		delete(e.dirty, key)
+		if key[1] != "" {
+			e.saved[key] = e.states[key].LastNs
+		}
+	}
+	e.lastCkp = e.opts.Now()
+	return nil
+}
+
+// site returns the state of a site, creating it at its first batch.
+func (e *Evaluator) site(id string) *siteState {
+	ss := e.sites[id]
+	if ss == nil {
+		ss = &siteState{}
+		e.sites[id] = ss
+	}
+	return ss
+}
+
+// done reports whether batch seq was evaluated.
+func (ss *siteState) done(seq uint64) bool {
+	for _, r := range ss.Done {
+		if seq >= r.First && seq <= r.Last {
+			return true
+		}
+	}
+	return false
+}
+
+// add records seq as evaluated, merging ranges and keeping at most
+// maxSeqRanges (the oldest ranges merge: their holes count as evaluated).
+func (ss *siteState) add(seq uint64) {
+	rs := append(ss.Done, seqRange{seq, seq})
+	// Insertion sort of the new range, then merge neighbours.
+	for i := len(rs) - 1; i > 0 && rs[i].First < rs[i-1].First; i-- {
+		rs[i], rs[i-1] = rs[i-1], rs[i]
+	}
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && r.First <= out[n-1].Last+1 {
+			out[n-1].Last = max(out[n-1].Last, r.Last)
+			continue
+		}
+		out = append(out, r)
+	}
+	for len(out) > maxSeqRanges {
+		out[1].First = out[0].First
+		out = out[1:]
+	}
+	ss.Done = out
+}

@@ -1,0 +1,146 @@
+package alarm
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// newSiteRefresh is the least time between refreshes caused by batches of
+// a site without known points.
+const newSiteRefresh = 2 * time.Second
+
+// evaluateBatch runs a batch through the state machines once; a batch
+// already evaluated is skipped. live means it arrived just now (so it
+// proves the site is communicating).
+func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool) {
+	ss := e.site(b.SiteID)
+	if ss.done(b.Seq) {
+		return
+	}
+	ss.add(b.Seq)
+	e.dirty[[2]string{b.SiteID, ""}] = true
+	if live {
+		now := e.opts.Now().UnixNano()
+		ss.LastBatch = now
+		if ss.CommLoss != nil {
+			p := &store.PointConfig{SiteID: b.SiteID}
+			c := ss.CommLoss
+			ss.CommLoss = nil
+			e.emit(c.event(p.SiteID, "", CommLoss, max(now, c.RaisedNs), math.NaN(), "connected"))
+		}
+	}
+	// A site that just announced its points: read them now rather than
+	// at the next refresh, so its first samples meet their limits.
+	if !e.known[b.SiteID] && e.opts.Now().Sub(e.lastRef) >= newSiteRefresh {
+		if err := e.refresh(ctx); err != nil {
+			e.logger.Warn("read point configurations of a new site", "site", b.SiteID, "err", err)
+		}
+	}
+	for _, smp := range b.Samples {
+		key := [2]string{b.SiteID, smp.GetPointId()}
+		p := e.points[key]
+		if p == nil {
+			p = &store.PointConfig{SiteID: b.SiteID, PointID: smp.GetPointId()}
+		}
+		s := sample{ts: smp.GetSourceTimeNs(), good: smp.GetStatus()>>30 == 0, backfill: b.Backfill}
+		s.value, s.numeric = sampleNumber(smp)
+		m := e.states[key]
+		if m == nil {
+			m = &machine{}
+			e.states[key] = m
+		}
+		d := e.delaysFor(p)
+		quiet := len(m.Conds) == 0 && m.History == nil
+		switch {
+		case s.ts == m.LastNs:
+			continue // a duplicate of the newest sample
+		case s.ts > m.LastNs:
+			m.evaluate(p, s, d, e.emit)
+		default:
+			if m.History == nil {
+				m.History = &machine{}
+			}
+			m.HistoryIdle = 0
+			if s.ts <= m.History.LastNs {
+				continue
+			}
+			s.backfill = true
+			m.History.evaluate(p, s, d, e.emit)
+		}
+		// A point with nothing active or pending only moved its clock:
+		// checkpointed every progressEvery of source time, not each time.
+		significant := !quiet || len(m.Conds) > 0 || m.History != nil
+		e.dirty[key] = e.dirty[key] || significant
+	}
+}
+
+// emit counts an event and keeps it until the next flush.
+func (e *Evaluator) emit(ev store.AlarmEvent) {
+	if ev.Active {
+		e.raised.Add(1)
+		if e.metrics != nil {
+			e.metrics.raised.WithLabelValues(ev.Condition).Inc()
+		}
+	} else {
+		e.cleared.Add(1)
+		if e.metrics != nil {
+			e.metrics.cleared.WithLabelValues(ev.Condition).Inc()
+		}
+	}
+	e.outbox = append(e.outbox, ev)
+}
+
+// refresh re-reads the point configurations (limits, delays, 停用).
+func (e *Evaluator) refresh(ctx context.Context) error {
+	pcs, err := e.st.PointConfigs(ctx)
+	if err != nil {
+		return fmt.Errorf("alarm: point configurations: %w", err)
+	}
+	points := make(map[[2]string]*store.PointConfig, len(pcs))
+	known := map[string]bool{}
+	for i := range pcs {
+		points[[2]string{pcs[i].SiteID, pcs[i].PointID}] = &pcs[i]
+		known[pcs[i].SiteID] = true
+	}
+	e.points, e.known = points, known
+	e.lastRef = e.opts.Now()
+	return nil
+}
+
+// sampleNumber returns the value limits are compared with: numbers as is,
+// bools as 0/1; text and missing values are not numeric.
+func sampleNumber(smp *lifelinev1.Sample) (float64, bool) {
+	switch v := smp.GetValue().(type) {
+	case *lifelinev1.Sample_Number:
+		return v.Number, !math.IsNaN(v.Number) && !math.IsInf(v.Number, 0)
+	case *lifelinev1.Sample_Flag:
+		if v.Flag {
+			return 1, true
+		}
+		return 0, true
+	default:
+		return math.NaN(), false
+	}
+}
+
+// delaysFor returns the on- and off-delay of p: its own, or the default.
+func (e *Evaluator) delaysFor(p *store.PointConfig) delays {
+	return delays{on: pick(e.opts.OnDelay, p.OnDelay), off: pick(e.opts.OffDelay, p.OffDelay)}
+}
+
+// pick returns a point's own duration in ns when set (negative: off), or
+// the default.
+func pick(def, own time.Duration) int64 {
+	switch {
+	case own < 0:
+		return 0
+	case own > 0:
+		return int64(own)
+	}
+	return int64(def)
+}

@@ -1,0 +1,128 @@
+package alarm
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+)
+
+// historyIdleTicks: ticks without back-filled input after which the
+// history machines close their open alarms.
+const historyIdleTicks = 30
+
+// pointTimers decides, for every point, the on/off delays that ran out,
+// staleness, and the end of back-filled history that stopped arriving.
+func (e *Evaluator) pointTimers(nowNs int64) {
+	decided := nowNs - int64(e.opts.Grace)
+	for key, m := range e.states {
+		p := e.points[key]
+		if p == nil {
+			p = &store.PointConfig{SiteID: key[0], PointID: key[1]}
+		}
+		before := len(e.outbox)
+		m.elapse(p, decided, e.delaysFor(p), e.emit)
+		staleAfter := pick(e.opts.StaleAfter, p.StaleAfter)
+		ss := e.sites[key[0]]
+		commLost := ss != nil && ss.CommLoss != nil
+		if staleAfter > 0 && m.LastNs > 0 && !commLost && !outOfService(p, nowNs) &&
+			decided-m.LastNs >= staleAfter && (m.Conds[Stale] == nil || !m.Conds[Stale].Active) {
+			m.raise(p, Stale, m.cond(Stale), m.LastNs+staleAfter, m.LastValue, math.NaN(), 0, false, e.emit)
+		}
+		if m.History != nil {
+			m.HistoryIdle++
+			if m.HistoryIdle >= historyIdleTicks {
+				m.History.closeAll(p, m.History.LastNs, "backfill_end", e.emit)
+				m.History = nil
+				m.HistoryIdle = 0
+				e.dirty[key] = true
+			}
+		}
+		if len(e.outbox) != before {
+			e.dirty[key] = true
+		}
+	}
+}
+
+// commLoss raises comm_loss for every site silent (no batch, no heartbeat)
+// for CommLossAfter.
+func (e *Evaluator) commLoss(nowNs int64) {
+	if e.opts.CommLossAfter <= 0 {
+		return
+	}
+	for id, ss := range e.sites {
+		if ss.CommLoss == nil && ss.LastBatch > 0 && nowNs-ss.LastBatch >= int64(e.opts.CommLossAfter) {
+			c := &cond{Active: true, RaisedNs: ss.LastBatch + int64(e.opts.CommLossAfter)}
+			ss.CommLoss = c
+			e.emit(c.event(id, "", CommLoss, 0, 0, ""))
+			e.dirty[[2]string{id, ""}] = true
+		}
+	}
+}
+
+// heartbeatEvery is how often agent heartbeats are read (comm_loss,
+// frozen); heartbeatWindow how far back at least.
+const (
+	heartbeatEvery  = 10 * time.Second
+	heartbeatWindow = 5 * time.Minute
+)
+
+// heartbeats counts a connected agent's heartbeat (the agents table) as a
+// sign of life like a batch: a plant whose values all hold steady sends no
+// batches but is not out of communication. A heartbeat newer than an
+// active comm_loss clears it.
+func (e *Evaluator) heartbeats(ctx context.Context, now time.Time) {
+	if now.Sub(e.lastHb) < heartbeatEvery {
+		return
+	}
+	e.lastHb = now
+	last, err := e.st.LastHeartbeats(ctx, now.Add(-max(2*e.opts.CommLossAfter, heartbeatWindow)))
+	if err != nil {
+		e.logger.Warn("read agent heartbeats", "err", err)
+		return
+	}
+	for id, hb := range last {
+		e.frozen(id, hb.Frozen, now.UnixNano())
+		ns := hb.LastNs
+		ss := e.site(id)
+		if ns <= ss.LastBatch {
+			continue
+		}
+		ss.LastBatch = ns
+		e.dirty[[2]string{id, ""}] = true
+		if c := ss.CommLoss; c != nil && ns > c.RaisedNs {
+			ss.CommLoss = nil
+			e.emit(c.event(id, "", CommLoss, ns, math.NaN(), "connected"))
+		}
+	}
+}
+
+// frozen raises "frozen" for the points a site's agent reports good but
+// unchanging, and clears it for those it no longer reports. The agent
+// judges freezing (it sees every sample); the aggregator keeps the alarm.
+func (e *Evaluator) frozen(site string, points []string, nowNs int64) {
+	reported := make(map[string]bool, len(points))
+	for _, id := range points {
+		reported[id] = true
+	}
+	for key, m := range e.states {
+		if key[0] != site {
+			continue
+		}
+		p := e.points[key]
+		if p == nil {
+			p = &store.PointConfig{SiteID: key[0], PointID: key[1]}
+		}
+		c := m.Conds[Frozen]
+		active := c != nil && c.Active
+		switch {
+		case reported[key[1]] && !active && !outOfService(p, nowNs):
+			m.raise(p, Frozen, m.cond(Frozen), nowNs, m.LastValue, math.NaN(), 0, false, e.emit)
+			e.dirty[key] = true
+		case !reported[key[1]] && active:
+			m.clear(p, Frozen, c, nowNs, m.LastValue, "changing", e.emit)
+			e.dirty[key] = true
+		}
+	}
+}
