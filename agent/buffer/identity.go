@@ -37,7 +37,11 @@ func EpochOf(seq uint64) uint64 { return seq >> EpochShift }
 // ID returns the buffer's identity: 32 hex digits, made at random when the
 // buffer was created and kept with it. A wiped or quarantined buffer has a
 // new one, so sequence numbers are unique per (ID, seq) for good.
-func (q *Queue) ID() string { return q.id }
+func (q *Queue) ID() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.id
+}
 
 // Epoch returns the epoch of this Open.
 func (q *Queue) Epoch() uint64 {
@@ -104,7 +108,9 @@ func (q *Queue) loadIdentity() error {
 	if err := q.startEpoch(id, epoch); err != nil {
 		return err
 	}
+	q.mu.Lock()
 	q.id = hex.EncodeToString(id)
+	q.mu.Unlock()
 	if created {
 		q.log.Info("buffer identity created", "buffer_id", q.id, "legacy_entries", q.entries)
 	}
@@ -173,4 +179,31 @@ func getMeta(txn *badger.Txn, key []byte) ([]byte, error) {
 		return nil, err
 	}
 	return item.ValueCopy(nil)
+}
+
+// Reidentify gives the buffer a new identity, kept from now on, and
+// returns it. The agent calls it when the aggregator's ledger shows another
+// copy of this buffer used the numbers of its current epoch: the batches
+// held under those numbers can then travel under the new identity without
+// being taken for the copy's.
+func (q *Queue) Reidentify() (string, error) {
+	if err := q.acquire(); err != nil {
+		return "", err
+	}
+	defer q.release()
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return "", fmt.Errorf("make identity: %w", err)
+	}
+	err := q.db.Update(func(txn *badger.Txn) error { return txn.Set(metaIDKey, id) })
+	if err == nil {
+		err = q.db.Sync()
+	}
+	if err != nil {
+		return "", fmt.Errorf("reidentify buffer %s: %w", q.dir, err)
+	}
+	q.mu.Lock()
+	q.id = hex.EncodeToString(id)
+	q.mu.Unlock()
+	return q.ID(), nil
 }
