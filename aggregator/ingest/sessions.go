@@ -30,6 +30,10 @@ type sessions struct {
 	mu     sync.Mutex
 	next   uint64
 	active map[string]*session
+	// ended holds, per site, the last stream that ended without being
+	// replaced: its batches (and its predecessors') may still be in the
+	// writer, and the site's next stream must wait for them.
+	ended map[string]*session
 }
 
 type session struct {
@@ -81,6 +85,7 @@ func (s *sessions) claim(site, bufferID string, newestSeq uint64, cancel context
 	defer s.mu.Unlock()
 	if s.active == nil {
 		s.active = make(map[string]*session)
+		s.ended = make(map[string]*session)
 	}
 	now := s.now()
 	cur := &session{bufferID: bufferID, cancel: cancel, pending: pending}
@@ -93,7 +98,10 @@ func (s *sessions) claim(site, bufferID string, newestSeq uint64, cancel context
 		}
 		old.cancel()
 		cur.prev = old
+	} else if e, ok := s.ended[site]; ok {
+		cur.prev = e
 	}
+	delete(s.ended, site)
 	s.next++
 	cur.id = s.next
 	s.active[site] = cur
@@ -102,6 +110,7 @@ func (s *sessions) claim(site, bufferID string, newestSeq uint64, cancel context
 		defer s.mu.Unlock()
 		if a, ok := s.active[site]; ok && a.id == cur.id {
 			delete(s.active, site)
+			s.ended[site] = cur
 		}
 	}, nil
 }
