@@ -195,7 +195,7 @@ var answers = map[string]struct {
 		"S1 | 2026-03-02 07:00:00 | 2026-03-02 07:10:00 | 600 | buffer_full | []",
 	}},
 	"15-batches-stored-twice.sql": {rows: []string{
-		"S2 | 99 | 2",
+		"S2 |  | 99 | 2",
 	}},
 	"16-point-limit-history.sql": {count: 2, some: map[int]string{
 		0: "2026-03-01 00:00:00 | 2026-03-02 00:00:00 | 16 | 18 | 0.05",
