@@ -15,8 +15,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lifeline-telemetry/lifeline/agent/buffer"
@@ -193,6 +195,10 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 	}
 	first, err := stream.Recv()
 	if err != nil {
+		if status.Code(err) == codes.AlreadyExists {
+			u.logger.Error("AGGREGATOR REFUSED THIS AGENT: another agent is live for the same site; check that no two agents share a site identity",
+				"site", hello.GetSiteId(), "buffer_id", hello.GetBufferId(), "err", err)
+		}
 		return fmt.Errorf("await welcome: %w", err)
 	}
 	welcome := first.GetWelcome()
