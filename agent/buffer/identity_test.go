@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
 var hexID = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -176,5 +178,12 @@ func copyDir(t *testing.T, from, to string) {
 		if err := os.WriteFile(filepath.Join(to, de.Name()), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// The aggregator keys its ledger by the same split of the sequence space.
+func TestSeqSpaceMatchesProtocol(t *testing.T) {
+	if LegacySeqLimit != lifelinev1.LegacySeqLimit {
+		t.Fatalf("buffer numbers new batches from %#x, the protocol from %#x", LegacySeqLimit, lifelinev1.LegacySeqLimit)
 	}
 }
