@@ -89,3 +89,28 @@ func TestMigrateLedgerToBufferIdentities(t *testing.T) {
 		t.Fatalf("committed under b2: %v, %v; want none", got, err)
 	}
 }
+
+// The ledger is pruned after LedgerDays: old months go, recent ones stay.
+func TestLedgerRetention(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if s.Capabilities().TTL {
+		t.Skip("server has TTL; retention is a table TTL there")
+	}
+	stmt := "INSERT INTO ingest_batches (site_id, buffer_id, seq, rows, inserts, day) " +
+		"SELECT 'S1', 'b', 1099511627776 + number + 1, 1, 1, if(number = 0, today() - 200, today()) FROM numbers(2)"
+	if err := s.Conn().Exec(ctx, stmt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyRetention(ctx, store.Retention{RawDays: 30, LedgerDays: 90}); err != nil {
+		t.Fatal(err)
+	}
+	second := lifelinev1.LegacySeqLimit + 2
+	got, err := s.Committed(ctx, store.Span{SiteID: "S1", BufferID: "b", From: 1, To: math.MaxUint64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].GetFirst() != second || got[0].GetLast() != second {
+		t.Fatalf("ledger after retention: %v, want only seq 2", got)
+	}
+}
