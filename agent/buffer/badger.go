@@ -129,9 +129,9 @@ func openBadger(dir string, o Options, log *slog.Logger) (*badger.DB, *Corruptio
 		return nil, nil, fmt.Errorf("open buffer %s: %w", dir, err)
 	}
 
-	// Sequence numbers restart at 1 in the fresh queue: the high-water mark
-	// lived in the damaged files. The caller learns of it through the
-	// CorruptionError and must treat the new queue as a new stream.
+	// The fresh queue gets a new identity (the old one lived in the damaged
+	// files), so its numbers can never be taken for the old queue's. The
+	// caller learns of it through the CorruptionError.
 	cerr := &CorruptionError{Dir: dir, Err: err}
 	to := fmt.Sprintf("%s.corrupt-%s", dir, time.Now().UTC().Format("20060102T150405.000000000Z"))
 	if rerr := os.Rename(dir, to); rerr != nil {

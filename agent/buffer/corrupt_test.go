@@ -67,7 +67,7 @@ func TestCorruptionIsQuarantined(t *testing.T) {
 				t.Fatalf("damaged files not kept: %v", err)
 			}
 			wantStats(t, q, 0, 0, 0)
-			if seq := mustAppend(t, q, []byte("fresh")); seq != 1 {
+			if seq := mustAppend(t, q, []byte("fresh")); seq != fresh(1) {
 				t.Fatalf("first seq in the fresh queue = %d", seq)
 			}
 		})

@@ -74,13 +74,19 @@ type Queue struct {
 	// order, and the size accounting sees each key removed once.
 	wmu sync.Mutex
 
-	mu      sync.Mutex // guards the fields below
-	next    uint64     // next sequence number to hand out
-	head    uint64     // oldest stored seq, 0 when empty
-	tail    uint64     // newest stored seq, 0 when empty
-	entries int64
-	bytes   int64
-	notify  chan struct{}
+	// id is the buffer's identity (hex), set by Open.
+	id string
+
+	mu    sync.Mutex // guards the fields below
+	next  uint64     // next sequence number to hand out
+	epoch uint64     // this Open's epoch (see identity.go)
+	// lastBefore is the newest number handed out before this epoch began.
+	lastBefore uint64
+	head       uint64 // oldest stored seq, 0 when empty
+	tail       uint64 // newest stored seq, 0 when empty
+	entries    int64
+	bytes      int64
+	notify     chan struct{}
 	// deleted counts bytes deleted or dropped since the last Flatten;
 	// flattened says whether one ran since Open.
 	deleted   int64
@@ -117,6 +123,10 @@ func Open(dir string, opts Options) (*Queue, error) {
 		notify:      make(chan struct{}),
 	}
 	if err := q.recover(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open buffer %s: %w", dir, err)
+	}
+	if err := q.loadIdentity(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open buffer %s: %w", dir, err)
 	}
@@ -169,8 +179,8 @@ func (q *Queue) recover() error {
 }
 
 // Quarantined returns the corruption Open recovered from by moving the
-// damaged directory aside, or nil. The queue behind it started empty and its
-// sequence numbers restarted at 1.
+// damaged directory aside, or nil. The queue behind it started empty, with a
+// new identity (see ID).
 func (q *Queue) Quarantined() *CorruptionError { return q.quarantined }
 
 // Dir returns the queue's directory.

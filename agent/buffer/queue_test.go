@@ -72,11 +72,11 @@ func TestAppendReadDelete(t *testing.T) {
 	wantStats(t, q, 0, 0, 0)
 
 	for i := uint64(1); i <= 10; i++ {
-		if seq := mustAppend(t, q, payload(i, 100)); seq != i {
+		if seq := mustAppend(t, q, payload(i, 100)); seq != fresh(i) {
 			t.Fatalf("Append #%d returned seq %d", i, seq)
 		}
 	}
-	wantStats(t, q, 10, 1, 10)
+	wantStats(t, q, 10, fresh(1), fresh(10))
 	if got, want := q.Stats().Bytes, int64(10*(100+entryOverhead)); got != want {
 		t.Fatalf("Bytes = %d, want %d", got, want)
 	}
@@ -96,15 +96,19 @@ func TestAppendReadDelete(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			es, err := q.Read(tc.from, tc.max)
+			from := tc.from
+			if from != 0 {
+				from = fresh(from)
+			}
+			es, err := q.Read(from, tc.max)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := seqs(es); !slices.Equal(got, tc.want) && !(len(got) == 0 && len(tc.want) == 0) {
+			if got := seqs(es); !slices.Equal(got, freshSeqs(tc.want)) && !(len(got) == 0 && len(tc.want) == 0) {
 				t.Fatalf("Read(%d, %d) = %v, want %v", tc.from, tc.max, got, tc.want)
 			}
 			for _, e := range es {
-				if !bytes.Equal(e.Data, payload(e.Seq, 100)) {
+				if !bytes.Equal(e.Data, payload(e.Seq-LegacySeqLimit, 100)) {
 					t.Fatalf("entry %d: wrong data", e.Seq)
 				}
 			}
@@ -115,26 +119,26 @@ func TestAppendReadDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := seqs(newest); !slices.Equal(got, []uint64{10, 9, 8}) {
+	if got := seqs(newest); !slices.Equal(got, freshSeqs([]uint64{10, 9, 8})) {
 		t.Fatalf("ReadNewest(3) = %v", got)
 	}
 
-	if err := q.Delete(1, 2, 3); err != nil {
+	if err := q.Delete(freshSeqs([]uint64{1, 2, 3})...); err != nil {
 		t.Fatal(err)
 	}
-	wantStats(t, q, 7, 4, 10)
+	wantStats(t, q, 7, fresh(4), fresh(10))
 	es, _ := q.Read(0, 2)
-	if got := seqs(es); !slices.Equal(got, []uint64{4, 5}) {
+	if got := seqs(es); !slices.Equal(got, freshSeqs([]uint64{4, 5})) {
 		t.Fatalf("after delete, Read = %v", got)
 	}
-	if err := q.Delete(4, 5, 6, 7, 8, 9, 10); err != nil {
+	if err := q.Delete(freshSeqs([]uint64{4, 5, 6, 7, 8, 9, 10})...); err != nil {
 		t.Fatal(err)
 	}
 	wantStats(t, q, 0, 0, 0)
 	if q.Stats().Bytes != 0 {
 		t.Fatalf("Bytes = %d after full drain", q.Stats().Bytes)
 	}
-	if seq := mustAppend(t, q, []byte("x")); seq != 11 {
+	if seq := mustAppend(t, q, []byte("x")); seq != fresh(11) {
 		t.Fatalf("seq after drain = %d, want 11", seq)
 	}
 }
@@ -160,7 +164,7 @@ func TestDeleteOutOfOrder(t *testing.T) {
 				mustAppend(t, q, payload(i, 10))
 			}
 			for _, d := range tc.deletes {
-				if err := q.Delete(d...); err != nil {
+				if err := q.Delete(freshSeqs(d)...); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -168,12 +172,13 @@ func TestDeleteOutOfOrder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := seqs(es); !slices.Equal(got, tc.want) && len(got)+len(tc.want) > 0 {
-				t.Fatalf("remaining = %v, want %v", got, tc.want)
+			want := freshSeqs(tc.want)
+			if got := seqs(es); !slices.Equal(got, want) && len(got)+len(want) > 0 {
+				t.Fatalf("remaining = %v, want %v", got, want)
 			}
 			var oldest, newest uint64
-			if len(tc.want) > 0 {
-				oldest, newest = tc.want[0], tc.want[len(tc.want)-1]
+			if len(want) > 0 {
+				oldest, newest = want[0], want[len(want)-1]
 			}
 			wantStats(t, q, int64(len(tc.want)), oldest, newest)
 			if got, want := q.Stats().Bytes, int64(len(tc.want)*(10+entryOverhead)); got != want {
@@ -193,12 +198,14 @@ func TestRestartRecovery(t *testing.T) {
 		wantOldest uint64
 		wantNewest uint64
 	}{
-		{"empty", 0, nil, nil, 1, 0, 0},
-		{"untouched", 5, nil, []uint64{1, 2, 3, 4, 5}, 6, 1, 5},
-		{"head acked", 5, []uint64{1, 2}, []uint64{3, 4, 5}, 6, 3, 5},
-		{"tail acked", 5, []uint64{5, 4}, []uint64{1, 2, 3}, 6, 1, 3},
-		{"holes", 6, []uint64{2, 4}, []uint64{1, 3, 5, 6}, 7, 1, 6},
-		{"fully drained", 5, []uint64{1, 2, 3, 4, 5}, nil, 6, 0, 0},
+		// Every Open starts a new epoch: the first number after a reopen
+		// is the second epoch's first, whatever was stored.
+		{"empty", 0, nil, nil, 2<<EpochShift | 1, 0, 0},
+		{"untouched", 5, nil, []uint64{1, 2, 3, 4, 5}, 2<<EpochShift | 1, 1, 5},
+		{"head acked", 5, []uint64{1, 2}, []uint64{3, 4, 5}, 2<<EpochShift | 1, 3, 5},
+		{"tail acked", 5, []uint64{5, 4}, []uint64{1, 2, 3}, 2<<EpochShift | 1, 1, 3},
+		{"holes", 6, []uint64{2, 4}, []uint64{1, 3, 5, 6}, 2<<EpochShift | 1, 1, 6},
+		{"fully drained", 5, []uint64{1, 2, 3, 4, 5}, nil, 2<<EpochShift | 1, 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,7 +217,7 @@ func TestRestartRecovery(t *testing.T) {
 			for i := range tc.appends {
 				mustAppend(t, q, payload(uint64(i+1), 300))
 			}
-			if err := q.Delete(tc.deletes...); err != nil {
+			if err := q.Delete(freshSeqs(tc.deletes)...); err != nil {
 				t.Fatal(err)
 			}
 			before := q.Stats()
@@ -222,16 +229,20 @@ func TestRestartRecovery(t *testing.T) {
 			if after := q.Stats(); after != before {
 				t.Fatalf("Stats after reopen = %+v, before close %+v", after, before)
 			}
-			wantStats(t, q, int64(len(tc.wantSeqs)), tc.wantOldest, tc.wantNewest)
+			var oldest, newest uint64
+			if tc.wantOldest != 0 {
+				oldest, newest = fresh(tc.wantOldest), fresh(tc.wantNewest)
+			}
+			wantStats(t, q, int64(len(tc.wantSeqs)), oldest, newest)
 			es, err := q.Read(0, 100)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := seqs(es); !slices.Equal(got, tc.wantSeqs) && len(got)+len(tc.wantSeqs) > 0 {
+			if got := seqs(es); !slices.Equal(got, freshSeqs(tc.wantSeqs)) && len(got)+len(tc.wantSeqs) > 0 {
 				t.Fatalf("entries after reopen = %v, want %v", got, tc.wantSeqs)
 			}
 			for _, e := range es {
-				if !bytes.Equal(e.Data, payload(e.Seq, 300)) {
+				if !bytes.Equal(e.Data, payload(e.Seq-LegacySeqLimit, 300)) {
 					t.Fatalf("entry %d: data changed across restart", e.Seq)
 				}
 			}
@@ -268,8 +279,8 @@ func TestSeqNeverRepeats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if last != 9 {
-		t.Fatalf("last seq = %d, want 9", last)
+	if want := uint64(3<<EpochShift | 3); last != want {
+		t.Fatalf("last seq = %d, want %d", last, want)
 	}
 }
 
@@ -296,7 +307,7 @@ func TestMaxBytesDropsOldest(t *testing.T) {
 			o := testOptions()
 			o.MaxBytes = tc.maxBytes
 			o.OnDrop = func(seq uint64, data []byte) {
-				if !bytes.Equal(data, payload(seq, size)) {
+				if !bytes.Equal(data, payload(seq-LegacySeqLimit, size)) {
 					t.Errorf("OnDrop(%d): wrong data", seq)
 				}
 				mu.Lock()
@@ -304,10 +315,11 @@ func TestMaxBytesDropsOldest(t *testing.T) {
 				mu.Unlock()
 			}
 			q := openQueue(t, t.TempDir(), o)
+			deletes, wantDropped := freshSeqs(tc.deletes), freshSeqs(tc.wantDropped)
 			for i := 1; i <= tc.appends; i++ {
 				mustAppend(t, q, payload(uint64(i), size))
 				if i == 4 && tc.deletes != nil {
-					if err := q.Delete(tc.deletes...); err != nil {
+					if err := q.Delete(deletes...); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -317,8 +329,8 @@ func TestMaxBytesDropsOldest(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if !slices.Equal(dropped, tc.wantDropped) {
-				t.Fatalf("dropped %v, want %v", dropped, tc.wantDropped)
+			if !slices.Equal(dropped, wantDropped) {
+				t.Fatalf("dropped %v, want %v", dropped, wantDropped)
 			}
 			es, err := q.Read(0, 1000)
 			if err != nil {
@@ -328,11 +340,11 @@ func TestMaxBytesDropsOldest(t *testing.T) {
 			if int64(len(es)) != s.Entries || s.Bytes != int64(len(es))*c {
 				t.Fatalf("Stats %+v disagree with %d stored entries", s, len(es))
 			}
-			if s.Oldest != es[0].Seq || s.Newest != uint64(tc.appends) {
+			if s.Oldest != es[0].Seq || s.Newest != fresh(uint64(tc.appends)) {
 				t.Fatalf("Stats %+v, first stored %d", s, es[0].Seq)
 			}
 			for _, e := range es {
-				if slices.Contains(dropped, e.Seq) || slices.Contains(tc.deletes, e.Seq) {
+				if slices.Contains(dropped, e.Seq) || slices.Contains(deletes, e.Seq) {
 					t.Fatalf("entry %d still stored", e.Seq)
 				}
 			}
@@ -348,7 +360,7 @@ func TestAppendTooLarge(t *testing.T) {
 	if _, err := q.Append(make([]byte, 1000)); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Append over MaxBytes: err = %v, want ErrTooLarge", err)
 	}
-	wantStats(t, q, 1, 1, 1) // nothing dropped for an entry that can never fit
+	wantStats(t, q, 1, fresh(1), fresh(1)) // nothing dropped for an entry that can never fit
 }
 
 // Appenders, a reader that acks what it reads, and Stats readers race; every
@@ -415,7 +427,7 @@ func TestConcurrentAppendReadDelete(t *testing.T) {
 	wg.Wait()
 
 	for i, s := range got {
-		if s != uint64(i+1) {
+		if s != fresh(uint64(i+1)) {
 			t.Fatalf("read #%d has seq %d", i, s)
 		}
 	}
@@ -515,4 +527,15 @@ func TestOpenValidates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fresh returns the i-th sequence number (from 1) of a queue's first Open.
+func fresh(i uint64) uint64 { return LegacySeqLimit + i }
+
+func freshSeqs(is []uint64) []uint64 {
+	var out []uint64
+	for _, i := range is {
+		out = append(out, fresh(i))
+	}
+	return out
 }

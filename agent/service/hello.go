@@ -14,6 +14,9 @@ import (
 )
 
 // Hello builds the agent's introduction: its site and its point catalog.
+// The uplink adds, per connection, what belongs to the buffer: its identity
+// (buffer_id, which can change while the agent runs) and its sequence
+// numbers.
 func Hello(cfg config.Config, version string) *lifelinev1.Hello {
 	hazards := make(map[string]config.HazardSource, len(cfg.HazardSources))
 	for _, h := range cfg.HazardSources {

@@ -32,6 +32,8 @@ func (a *Agent) registerMetrics(p *pipeline) {
 			func() float64 { return float64(p.uplink.Stats().Rejected) }),
 		counter("lifeline_agent_uplink_reconnects_total", "Times the aggregator link was re-established.",
 			func() float64 { return float64(p.uplink.Stats().Reconnects) }),
+		counter("lifeline_agent_buffer_behind_ledger_total", "Handshakes where the aggregator held newer batches of this buffer than the buffer knew of (a restored copy, a power cut).",
+			func() float64 { return float64(p.uplink.Stats().BehindLedger) }),
 		gauge("lifeline_agent_uplink_connected", "1 while a stream to the aggregator is open.",
 			func() float64 { return boolf(p.uplink.Stats().Connected) }),
 		gauge("lifeline_agent_uplink_in_flight_batches", "Batches sent and awaiting an ack.",

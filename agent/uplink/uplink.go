@@ -15,8 +15,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lifeline-telemetry/lifeline/agent/buffer"
@@ -30,13 +32,14 @@ type Queue interface {
 	Delete(seqs ...uint64) error
 	Stats() buffer.Stats
 	Notify() <-chan struct{}
+	Identity
 }
 
 // Options configure the uplink.
 type Options struct {
 	Address      string
 	Credentials  credentials.TransportCredentials
-	Hello        *lifelinev1.Hello // site, park, version and point catalog; sequence fields are filled per connection
+	Hello        *lifelinev1.Hello // site, park, version and point catalog; buffer_id and sequence fields are filled per connection
 	MaxInFlight  int
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
@@ -54,12 +57,15 @@ type Options struct {
 
 // Stats describe the uplink's progress.
 type Stats struct {
-	Connected     bool
-	AckedBatches  uint64
-	AckedSamples  uint64
-	Rejected      uint64
-	Duplicates    uint64 // re-sent values the aggregator already held
-	Reconnects    uint64
+	Connected    bool
+	AckedBatches uint64
+	AckedSamples uint64
+	Rejected     uint64
+	Duplicates   uint64 // re-sent values the aggregator already held
+	Reconnects   uint64
+	// BehindLedger counts handshakes where the aggregator held newer
+	// batches of this buffer than the buffer knew of (see reconcile).
+	BehindLedger  uint64
 	InFlight      int
 	LastConnected time.Time
 	// Draining is set while batches buffered before the connection are
@@ -79,6 +85,7 @@ type Uplink struct {
 	rejected     atomic.Uint64
 	duplicates   atomic.Uint64
 	reconnects   atomic.Uint64
+	behindLedger atomic.Uint64
 	inFlight     atomic.Int64
 	lastUp       atomic.Int64
 	draining     atomic.Bool
@@ -98,6 +105,7 @@ func (u *Uplink) Stats() Stats {
 		Rejected:     u.rejected.Load(),
 		Duplicates:   u.duplicates.Load(),
 		Reconnects:   u.reconnects.Load(),
+		BehindLedger: u.behindLedger.Load(),
 		InFlight:     int(u.inFlight.Load()),
 		Draining:     u.draining.Load(),
 	}
@@ -179,20 +187,33 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 	}
 	st := u.q.Stats()
 	hello := proto.Clone(u.opts.Hello).(*lifelinev1.Hello)
-	hello.OldestSeq, hello.NewestSeq = st.Oldest, st.Newest
+	// newest_seq is the newest number ever handed out, stored or not, so
+	// that the aggregator can tell a buffer that is behind its ledger.
+	hello.OldestSeq, hello.NewestSeq, hello.BufferId = st.Oldest, u.q.Last(), u.q.ID()
 	if err := stream.Send(&lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Hello{Hello: hello}}); err != nil {
 		return fmt.Errorf("send hello: %w", err)
 	}
 	first, err := stream.Recv()
 	if err != nil {
+		if status.Code(err) == codes.AlreadyExists {
+			u.logger.Error("AGGREGATOR REFUSED THIS AGENT: another agent is live for the same site; check that no two agents share a site identity",
+				"site", hello.GetSiteId(), "buffer_id", hello.GetBufferId(), "err", err)
+		}
 		return fmt.Errorf("await welcome: %w", err)
 	}
 	welcome := first.GetWelcome()
 	if welcome == nil {
 		return errors.New("aggregator did not answer hello with welcome")
 	}
-	if err := u.dropCommitted(welcome.GetCommitted(), st); err != nil {
+	committed, reidentify, err := u.reconcile(welcome, hello)
+	if err != nil {
 		return err
+	}
+	if err := u.dropCommitted(committed, st); err != nil {
+		return err
+	}
+	if reidentify {
+		return u.reidentify(hello.GetBufferId())
 	}
 	u.connected.Store(true)
 	u.lastUp.Store(time.Now().UnixNano())

@@ -23,6 +23,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // fakeAggregator acks every batch it receives, except that it can report
 // batches as already committed, and cut a stream after a number of batches.
+// It counts batches by their number within a fresh buffer's first epoch
+// (1, 2, …; see rel).
 type fakeAggregator struct {
 	lifelinev1.UnimplementedIngestServer
 
@@ -37,6 +39,22 @@ type fakeAggregator struct {
 	order       []uint64 // batch seqs in arrival order
 	statuses    int
 	ackDelay    time.Duration
+	// newestCommitted, if set, is sent in every Welcome (absolute).
+	newestCommitted uint64
+	// onlyBuffer, if set, limits committed and newestCommitted to Hellos
+	// naming this buffer, as the aggregator's ledger does.
+	onlyBuffer string
+}
+
+// rel returns the number of seq within a fresh buffer's first epoch.
+func rel(seq uint64) uint64 { return seq - lifelinev1.LegacySeqLimit }
+
+func abs(ranges []*lifelinev1.SeqRange) []*lifelinev1.SeqRange {
+	var out []*lifelinev1.SeqRange
+	for _, r := range ranges {
+		out = append(out, &lifelinev1.SeqRange{First: r.GetFirst() + lifelinev1.LegacySeqLimit, Last: r.GetLast() + lifelinev1.LegacySeqLimit})
+	}
+	return out
 }
 
 func (f *fakeAggregator) Stream(st lifelinev1.Ingest_StreamServer) error {
@@ -48,10 +66,13 @@ func (f *fakeAggregator) Stream(st lifelinev1.Ingest_StreamServer) error {
 	f.streams++
 	stream := f.streams
 	f.hellos = append(f.hellos, msg.GetHello())
-	committed := f.committed
+	committed, newest := abs(f.committed), f.newestCommitted
+	if f.onlyBuffer != "" && msg.GetHello().GetBufferId() != f.onlyBuffer {
+		committed, newest = nil, 0
+	}
 	f.mu.Unlock()
 	if err := st.Send(&lifelinev1.AggregatorMessage{Body: &lifelinev1.AggregatorMessage_Welcome{
-		Welcome: &lifelinev1.Welcome{Committed: committed, MaxBatchSamples: 1000}}}); err != nil {
+		Welcome: &lifelinev1.Welcome{Committed: committed, MaxBatchSamples: 1000, NewestCommitted: newest}}}); err != nil {
 		return err
 	}
 	var pending []uint64
@@ -71,9 +92,9 @@ func (f *fakeAggregator) Stream(st lifelinev1.Ingest_StreamServer) error {
 		n++
 		time.Sleep(f.ackDelay)
 		f.mu.Lock()
-		f.order = append(f.order, b.GetSeq())
-		f.seen[b.GetSeq()]++
-		f.backfill[b.GetSeq()] = b.GetBackfill()
+		f.order = append(f.order, rel(b.GetSeq()))
+		f.seen[rel(b.GetSeq())]++
+		f.backfill[rel(b.GetSeq())] = b.GetBackfill()
 		f.mu.Unlock()
 		if stream == 1 && f.cutAfter > 0 && n >= f.cutAfter {
 			return status.Error(codes.Unavailable, "cut")
@@ -186,8 +207,8 @@ func TestDrainsBacklogAndLiveData(t *testing.T) {
 	if f.maxInFlight > 4 {
 		t.Errorf("%d batches in flight, window is 4", f.maxInFlight)
 	}
-	if h := f.hellos[0]; h.GetOldestSeq() != 1 || h.GetNewestSeq() != 40 {
-		t.Errorf("hello announced %d..%d, want 1..40", h.GetOldestSeq(), h.GetNewestSeq())
+	if h := f.hellos[0]; rel(h.GetOldestSeq()) != 1 || rel(h.GetNewestSeq()) != 40 || h.GetBufferId() != q.ID() {
+		t.Errorf("hello announced %s %d..%d, want %s 1..40", h.GetBufferId(), rel(h.GetOldestSeq()), rel(h.GetNewestSeq()), q.ID())
 	}
 	if st := u.Stats(); st.AckedBatches != 50 || st.AckedSamples != 50 {
 		t.Errorf("stats %+v", st)

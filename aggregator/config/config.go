@@ -73,6 +73,7 @@ type Retention struct {
 	RawDays    int `yaml:"raw_days"`
 	MinuteDays int `yaml:"minute_days"`
 	HourDays   int `yaml:"hour_days"`
+	LedgerDays int `yaml:"ledger_days"`
 }
 
 // Metrics configures the Prometheus endpoint; empty Listen disables it.
@@ -129,7 +130,7 @@ func Default() Config {
 		Metrics: Metrics{Listen: "127.0.0.1:9465"},
 		Alarms: Alarms{OnDelay: ao.OnDelay, OffDelay: ao.OffDelay, StaleAfter: ao.StaleAfter,
 			CommLossAfter: ao.CommLossAfter},
-		Retention: Retention{RawDays: rd.RawDays, MinuteDays: rd.MinuteDays, HourDays: rd.HourDays},
+		Retention: Retention{RawDays: rd.RawDays, MinuteDays: rd.MinuteDays, HourDays: rd.HourDays, LedgerDays: rd.LedgerDays},
 		Log:       Log{Level: "info", Format: "text"},
 		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, Datasource: GrafanaDatasource{
 			UID: "lifeline-clickhouse", Name: "Lifeline ClickHouse", Username: "lifeline_readonly"}},
@@ -194,7 +195,8 @@ func (c Config) AlarmOptions() alarm.Options {
 
 // RetentionPolicy returns the data retention.
 func (c Config) RetentionPolicy() store.Retention {
-	return store.Retention{RawDays: c.Retention.RawDays, MinuteDays: c.Retention.MinuteDays, HourDays: c.Retention.HourDays}
+	return store.Retention{RawDays: c.Retention.RawDays, MinuteDays: c.Retention.MinuteDays, HourDays: c.Retention.HourDays,
+		LedgerDays: c.Retention.LedgerDays}
 }
 
 // Validate reports every problem, each naming its option. It changes nothing.

@@ -10,6 +10,11 @@ type Metrics struct {
 	rejected   prometheus.Counter
 	duplicates prometheus.Counter
 	ackLatency prometheus.Histogram
+	// siteInUse counts streams refused because another agent's stream of
+	// the site is live; bufferBehind counts handshakes whose agent buffer
+	// is older than what the ledger holds from it.
+	siteInUse    prometheus.Counter
+	bufferBehind prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg (which may be nil).
@@ -28,9 +33,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "lifeline_ingest_ack_latency_seconds", Help: "Time from receiving a batch to acking its commit.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+		siteInUse: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lifeline_ingest_site_in_use_refusals_total", Help: "Agent streams refused because another agent's stream of the site is live."}),
+		bufferBehind: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lifeline_ingest_buffer_behind_ledger_total", Help: "Handshakes whose agent buffer is older than what the ledger holds from it (a restored copy, a power cut)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.streams, m.batches, m.samples, m.rejected, m.duplicates, m.ackLatency)
+		reg.MustRegister(m.streams, m.batches, m.samples, m.rejected, m.duplicates, m.ackLatency, m.siteInUse, m.bufferBehind)
 	}
 	return m
 }

@@ -20,9 +20,14 @@ import (
 	_ "github.com/lifeline-telemetry/lifeline/proto/zstd" // agents compress their streams with it
 )
 
-// Ledger knows what each site has committed and keeps its point catalog.
+// Ledger knows what each agent buffer has committed and keeps its point
+// catalog.
 type Ledger interface {
-	Committed(ctx context.Context, siteID string, from uint64) ([]*lifelinev1.SeqRange, error)
+	// Committed returns the committed batches of span.
+	Committed(ctx context.Context, span store.Span) ([]*lifelinev1.SeqRange, error)
+	// NewestCommitted returns the newest committed batch of a buffer at or
+	// after from (0 if none).
+	NewestCommitted(ctx context.Context, siteID, bufferID string, from uint64) (uint64, error)
 	SaveCatalog(ctx context.Context, siteID, park, agentVersion string, points []*lifelinev1.Point) error
 	// Existing reports which samples are already stored.
 	Existing(ctx context.Context, siteID string, keys []store.SampleKey) (map[store.SampleKey]struct{}, error)
@@ -49,11 +54,15 @@ type Options struct {
 	// MaxStreams bounds agent streams open at once; more are refused with
 	// ResourceExhausted and the agents retry with backoff.
 	MaxStreams int
+	// LiveWindow: a site's stream that received a message this recently
+	// is live, and a second agent's stream for the site is refused.
+	LiveWindow time.Duration
 }
 
 // DefaultOptions returns the options used when none are configured.
 func DefaultOptions() Options {
-	return Options{MaxBatchSamples: 50000, RequirePeerIdentity: true, MaxHandshakes: 16, MaxStreams: int(DefaultServerConfig().MaxStreams)}
+	return Options{MaxBatchSamples: 50000, RequirePeerIdentity: true, MaxHandshakes: 16,
+		MaxStreams: int(DefaultServerConfig().MaxStreams), LiveWindow: DefaultLiveWindow}
 }
 
 // Service implements lifelinev1.IngestServer.
@@ -80,7 +89,12 @@ type Service struct {
 // NewService returns an ingest service writing through writer and
 // recording agents' heartbeats in heartbeats (which may be nil).
 func NewService(ledger Ledger, writer Writer, heartbeats *Heartbeats, opts Options, metrics *Metrics, logger *slog.Logger) *Service {
+	live := opts.LiveWindow
+	if live <= 0 {
+		live = DefaultLiveWindow
+	}
 	return &Service{
+		sessions:   sessions{liveWindow: live, now: time.Now},
 		ledger:     ledger,
 		writer:     writer,
 		heartbeats: heartbeats,
@@ -136,28 +150,35 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 			pending.Done()
 		}
 	}()
-	release, previous := s.sessions.claim(site, cancel, pending)
+	sess, release, err := s.sessions.claim(site, hello.GetBufferId(), hello.GetNewestSeq(), cancel, pending)
+	if err != nil {
+		s.metrics.siteInUse.Inc()
+		log.Error("SECOND AGENT FOR SITE REFUSED", "buffer_id", hello.GetBufferId(), "err", err)
+		return status.Error(codes.AlreadyExists, err.Error())
+	}
 	defer release()
-	if previous != nil {
-		log.Info("agent reconnected; closing its previous stream")
-		if err := waitGroup(ctx, previous); err != nil {
+	if sess.prev != nil {
+		log.Info("agent reconnected; closing its previous stream", "buffer_id", hello.GetBufferId())
+		if err := s.sessions.wait(ctx, sess); err != nil {
 			return status.Error(codes.Unavailable, "previous stream's batches are still being committed; retry")
 		}
 	}
 	s.metrics.streams.Inc()
 	defer s.metrics.streams.Dec()
 
-	committed, err := s.handshake(ctx, site, hello)
+	welcome, err := s.handshake(ctx, site, hello)
 	if err != nil {
 		log.Error("handshake", "err", err)
 		return err
 	}
-	welcome := &lifelinev1.Welcome{Committed: committed, MaxBatchSamples: uint32(s.opts.MaxBatchSamples)}
+	committed := welcome.GetCommitted()
+	welcome.MaxBatchSamples = uint32(s.opts.MaxBatchSamples)
 	if err := stream.Send(&lifelinev1.AggregatorMessage{Body: &lifelinev1.AggregatorMessage_Welcome{Welcome: welcome}}); err != nil {
 		return err
 	}
-	log.Info("agent connected", "version", hello.GetAgentVersion(), "points", len(hello.GetPoints()),
-		"buffered_from", hello.GetOldestSeq(), "buffered_to", hello.GetNewestSeq(), "already_committed", len(committed))
+	log.Info("agent connected", "version", hello.GetAgentVersion(), "points", len(hello.GetPoints()), "buffer_id", hello.GetBufferId(),
+		"buffered_from", hello.GetOldestSeq(), "buffered_to", hello.GetNewestSeq(), "already_committed", len(committed),
+		"newest_committed", welcome.GetNewestCommitted())
 
 	s.recordConnection(site, hello.GetAgentVersion(), true)
 	defer s.recordConnection(site, hello.GetAgentVersion(), false)
@@ -173,7 +194,7 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	go func() {
 		defer s.receivers.Done()
 		defer pending.Done()
-		recvDone <- s.receive(ctx, stream, hello, known, acks, pending)
+		recvDone <- s.receive(ctx, stream, hello, known, acks, pending, sess)
 	}()
 
 	for {
@@ -207,7 +228,7 @@ func (s *Service) endStream(log *slog.Logger, err error) error {
 
 // receive reads batches until the stream ends. It hands each to the writer;
 // the ack is queued only once the writer reports the commit.
-func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, hello *lifelinev1.Hello, known map[string]struct{}, acks *ackQueue, pending *sync.WaitGroup) error {
+func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, hello *lifelinev1.Hello, known map[string]struct{}, acks *ackQueue, pending *sync.WaitGroup, sess *session) error {
 	site := hello.GetSiteId()
 	// Live batches and back-filled ones each arrive in ascending order; the
 	// two interleave, since the agent sends live data first after an outage.
@@ -217,6 +238,7 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 		if err != nil {
 			return err
 		}
+		sess.received(s.now(), msg.GetBatch().GetSeq())
 		if st := msg.GetStatus(); st != nil {
 			if s.heartbeats != nil {
 				s.heartbeats.Record(store.AgentStatus{SiteID: site, AgentVersion: hello.GetAgentVersion(), Connected: true, Time: s.now(), Status: st})
@@ -260,7 +282,7 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 		if err := ctx.Err(); err != nil {
 			return err // replaced: the newer stream owns this site's sequence now
 		}
-		gaps, err := s.settleGaps(ctx, site, batch.GetGaps())
+		gaps, err := s.settleGaps(ctx, site, hello.GetBufferId(), batch.GetGaps())
 		if err != nil {
 			return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
 		}
@@ -268,7 +290,7 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 			s.logger.Warn("agent reports lost data", "site", site, "seq", batch.GetSeq(), "gaps", len(gaps),
 				"samples", gaps[0].GetSamples(), "reason", gaps[0].GetReason())
 		}
-		sb := &store.Batch{SiteID: site, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
+		sb := &store.Batch{SiteID: site, BufferID: hello.GetBufferId(), Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
 		pending.Add(1)
 		err = s.writer.Submit(ctx, sb, func(err error) {
 			defer pending.Done()
@@ -304,6 +326,11 @@ func (s *Service) filter(samples []*lifelinev1.Sample, known map[string]struct{}
 func validateHello(h *lifelinev1.Hello) error {
 	if err := validateID(h.GetSiteId()); err != nil {
 		return fmt.Errorf("site_id: %w", err)
+	}
+	if id := h.GetBufferId(); id != "" {
+		if err := validateID(id); err != nil {
+			return fmt.Errorf("buffer_id: %w", err)
+		}
 	}
 	seen := make(map[string]bool, len(h.GetPoints()))
 	for i, p := range h.GetPoints() {
@@ -346,8 +373,10 @@ func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
 }
 
 // handshake saves the agent's catalog and reads what is committed, with at
-// most MaxHandshakes running at once.
-func (s *Service) handshake(ctx context.Context, site string, hello *lifelinev1.Hello) ([]*lifelinev1.SeqRange, error) {
+// most MaxHandshakes running at once. It reads only the agent buffer's
+// span of the ledger: the batches it holds (oldest..newest) and, to tell a
+// buffer older than what it once sent, whatever lies beyond its newest.
+func (s *Service) handshake(ctx context.Context, site string, hello *lifelinev1.Hello) (*lifelinev1.Welcome, error) {
 	select {
 	case s.handshakes <- struct{}{}:
 		defer func() { <-s.handshakes }()
@@ -357,11 +386,31 @@ func (s *Service) handshake(ctx context.Context, site string, hello *lifelinev1.
 	if err := s.ledger.SaveCatalog(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints()); err != nil {
 		return nil, status.Errorf(codes.Unavailable, "save catalog: %v", err)
 	}
-	committed, err := s.ledger.Committed(ctx, site, hello.GetOldestSeq())
-	if err != nil {
-		return nil, status.Errorf(codes.Unavailable, "read committed batches: %v", err)
+	w := &lifelinev1.Welcome{}
+	if oldest := hello.GetOldestSeq(); oldest != 0 { // 0: nothing buffered
+		span := store.Span{SiteID: site, BufferID: hello.GetBufferId(), From: oldest, To: hello.GetNewestSeq()}
+		committed, err := s.ledger.Committed(ctx, span)
+		if err != nil {
+			return nil, status.Errorf(codes.Unavailable, "read committed batches: %v", err)
+		}
+		w.Committed = committed
+		if n := len(committed); n > 0 {
+			w.NewestCommitted = committed[n-1].GetLast()
+		}
 	}
-	return committed, nil
+	if id := hello.GetBufferId(); id != "" { // agents without an identity do not read it
+		newest, err := s.ledger.NewestCommitted(ctx, site, id, max(hello.GetNewestSeq(), 1))
+		if err != nil {
+			return nil, status.Errorf(codes.Unavailable, "read newest committed batch: %v", err)
+		}
+		w.NewestCommitted = max(w.NewestCommitted, newest)
+		if newest > hello.GetNewestSeq() {
+			s.metrics.bufferBehind.Inc()
+			s.logger.Error("AGENT BUFFER IS OLDER THAN WHAT IT SENT: a restored copy, or batches lost in a power cut",
+				"site", site, "buffer_id", id, "agent_newest_seq", hello.GetNewestSeq(), "newest_committed", newest)
+		}
+	}
+	return w, nil
 }
 
 func (s *Service) recordConnection(site, version string, connected bool) {
@@ -418,19 +467,20 @@ func (s *Service) dropStored(ctx context.Context, site string, samples []*lifeli
 // settleGaps removes from gap records the dropped batches ClickHouse has
 // after all: a batch sent just before a link failed may have committed
 // while its ack was lost, and then been dropped from the full buffer.
-func (s *Service) settleGaps(ctx context.Context, site string, gaps []*lifelinev1.Gap) ([]*lifelinev1.Gap, error) {
-	var from uint64
+func (s *Service) settleGaps(ctx context.Context, site, bufferID string, gaps []*lifelinev1.Gap) ([]*lifelinev1.Gap, error) {
+	var from, to uint64
 	for _, g := range gaps {
 		for _, b := range g.GetBatches() {
 			if from == 0 || b.GetSeq() < from {
 				from = b.GetSeq()
 			}
+			to = max(to, b.GetSeq())
 		}
 	}
 	if from == 0 {
 		return gaps, nil
 	}
-	committed, err := s.ledger.Committed(ctx, site, from)
+	committed, err := s.ledger.Committed(ctx, store.Span{SiteID: site, BufferID: bufferID, From: from, To: to})
 	if err != nil {
 		return nil, fmt.Errorf("check dropped batches: %w", err)
 	}

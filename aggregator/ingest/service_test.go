@@ -2,9 +2,11 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,10 +19,22 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// The tests against a real ClickHouse share one server that chtest
+	// stops after them; leaks are checked once it is gone.
+	code := chtest.Run(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // memLedger is an in-memory Ledger.
 type memLedger struct {
@@ -30,10 +44,14 @@ type memLedger struct {
 	stored    map[store.SampleKey]struct{}
 }
 
-func (l *memLedger) Committed(_ context.Context, site string, from uint64) ([]*lifelinev1.SeqRange, error) {
+func (l *memLedger) Committed(_ context.Context, span store.Span) ([]*lifelinev1.SeqRange, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.committed[site], nil
+	return l.committed[span.SiteID], nil
+}
+
+func (l *memLedger) NewestCommitted(context.Context, string, string, uint64) (uint64, error) {
+	return 0, nil
 }
 
 func (l *memLedger) Existing(_ context.Context, site string, keys []store.SampleKey) (map[store.SampleKey]struct{}, error) {
@@ -141,13 +159,18 @@ func num(point string, ts time.Time, v float64) *lifelinev1.Sample {
 
 func open(t *testing.T, f *fixture, site string, points ...string) (lifelinev1.Ingest_StreamClient, *lifelinev1.Welcome) {
 	t.Helper()
+	return openWith(t, f, hello(site, points...))
+}
+
+func openWith(t *testing.T, f *fixture, hello *lifelinev1.AgentMessage) (lifelinev1.Ingest_StreamClient, *lifelinev1.Welcome) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	st, err := f.client.Stream(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Send(hello(site, points...)); err != nil {
+	if err := st.Send(hello); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := st.Recv()
@@ -163,7 +186,9 @@ func open(t *testing.T, f *fixture, site string, points ...string) (lifelinev1.I
 func TestAckOnlyAfterCommit(t *testing.T) {
 	f := start(t)
 	f.ledger.committed["S1"] = []*lifelinev1.SeqRange{{First: 1, Last: 3}}
-	st, welcome := open(t, f, "S1", "T101.LT")
+	h := hello("S1", "T101.LT")
+	h.GetHello().OldestSeq, h.GetHello().NewestSeq = 1, 3
+	st, welcome := openWith(t, f, h)
 	if len(welcome.GetCommitted()) != 1 || welcome.GetCommitted()[0].GetLast() != 3 {
 		t.Fatalf("welcome did not report committed batches: %v", welcome)
 	}

@@ -6,63 +6,83 @@ import (
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
-// skipCommitted returns the batches whose (site, seq) the ledger does not
-// hold yet. A batch is already there when an earlier INSERT of it succeeded
-// but its reply was lost (the Writer retries), or when an agent re-sent a
-// batch whose ack it missed. Inserting it again would collapse in samples
-// on merge but count twice in the rollups' materialized views, so it is
-// skipped; its done callback still reports it committed, which it is.
+// ledgerKey is a batch's key in the ledger.
+type ledgerKey struct {
+	site, buffer string
+	seq          uint64
+}
+
+func (b *Batch) ledgerKey() ledgerKey {
+	return ledgerKey{b.SiteID, b.ledgerBufferID(), b.Seq}
+}
+
+// ledgerBufferID is the identity the batch is recorded under (see
+// lifelinev1.LedgerBufferID).
+func (b *Batch) ledgerBufferID() string { return lifelinev1.LedgerBufferID(b.BufferID, b.Seq) }
+
+// skipCommitted returns the batches whose (site, buffer, seq) the ledger
+// does not hold yet. A batch is already there when an earlier INSERT of it
+// succeeded but its reply was lost (the Writer retries), or when an agent
+// re-sent a batch whose ack it missed. Inserting it again would collapse in
+// samples on merge but count twice in the rollups' materialized views, so it
+// is skipped; its done callback still reports it committed, which it is.
 func (s *Store) skipCommitted(ctx context.Context, conn driver.Conn, batches []*Batch) ([]*Batch, error) {
 	type span struct{ lo, hi uint64 }
-	spans := map[string]span{}
+	type id struct{ site, buffer string }
+	spans := map[id]span{}
 	for _, b := range batches {
-		sp, ok := spans[b.SiteID]
+		k := id{b.SiteID, b.ledgerBufferID()}
+		sp, ok := spans[k]
 		if !ok {
 			sp = span{b.Seq, b.Seq}
 		}
 		sp.lo, sp.hi = min(sp.lo, b.Seq), max(sp.hi, b.Seq)
-		spans[b.SiteID] = sp
+		spans[k] = sp
 	}
 	var where []string
 	var args []any
-	for site, sp := range spans {
-		where = append(where, "(site_id = ? AND seq >= ? AND seq <= ?)")
-		args = append(args, site, sp.lo, sp.hi)
+	for k, sp := range spans {
+		where = append(where, "(site_id = ? AND buffer_id = ? AND seq >= ? AND seq <= ?)")
+		args = append(args, k.site, k.buffer, sp.lo, sp.hi)
 	}
-	rows, err := conn.Query(ctx, "SELECT DISTINCT site_id, seq FROM ingest_batches WHERE "+strings.Join(where, " OR "), args...)
+	rows, err := conn.Query(ctx, "SELECT DISTINCT site_id, buffer_id, seq FROM ingest_batches WHERE "+strings.Join(where, " OR "), args...)
 	if err != nil {
 		return nil, fmt.Errorf("insert: check ledger: %w", err)
 	}
 	defer rows.Close()
-	type key struct {
-		site string
-		seq  uint64
-	}
-	var done map[key]bool
+	var done map[ledgerKey]bool
 	for rows.Next() {
-		var k key
-		if err := rows.Scan(&k.site, &k.seq); err != nil {
+		var k ledgerKey
+		if err := rows.Scan(&k.site, &k.buffer, &k.seq); err != nil {
 			return nil, fmt.Errorf("insert: check ledger: %w", err)
 		}
 		if done == nil {
-			done = map[key]bool{}
+			done = map[ledgerKey]bool{}
 		}
 		done[k] = true
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("insert: check ledger: %w", err)
 	}
-	if len(done) == 0 {
-		return batches, nil
-	}
+	// A group never carries one batch twice (the writer coalesces), but an
+	// Insert called directly might: keep the first.
+	seen := make(map[ledgerKey]bool, len(batches))
 	kept := make([]*Batch, 0, len(batches))
 	for _, b := range batches {
-		if done[key{b.SiteID, b.Seq}] {
-			s.logger.Info("batch already committed; not inserting it again", "site", b.SiteID, "seq", b.Seq)
+		k := b.ledgerKey()
+		if done[k] {
+			s.logger.Info("batch already committed; not inserting it again", "site", b.SiteID, "buffer_id", k.buffer, "seq", b.Seq)
 			continue
 		}
+		if seen[k] {
+			s.logger.Warn("batch twice in one insert; inserting it once", "site", b.SiteID, "buffer_id", k.buffer, "seq", b.Seq)
+			continue
+		}
+		seen[k] = true
 		kept = append(kept, b)
 	}
 	return kept, nil

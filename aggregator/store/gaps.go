@@ -21,6 +21,7 @@ func gapsDDL(caps Capabilities) string {
     site_id     ` + lc + `,
     seq         UInt64,
     idx         UInt32,
+    buffer_id   String DEFAULT '',
     point_ids   Array(String),
     from_ts     DateTime('UTC'),
     to_ts       DateTime('UTC'),
@@ -31,14 +32,15 @@ func gapsDDL(caps Capabilities) string {
     recorded_at DateTime('UTC') DEFAULT now()
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(from_ts)
-ORDER BY (site_id, seq, idx)`
+ORDER BY (site_id, buffer_id, seq, idx)`
 }
 
-const insertGapsSQL = "INSERT INTO gaps (site_id, seq, idx, point_ids, from_ts, to_ts, from_ns, to_ns, samples, reason)"
+const insertGapsSQL = "INSERT INTO gaps (site_id, buffer_id, seq, idx, point_ids, from_ts, to_ts, from_ns, to_ns, samples, reason)"
 
 func (s *Store) insertGaps(ctx context.Context, conn driver.Conn, caps Capabilities, batches []*Batch, n int) error {
 	var (
 		sites   = make([]string, 0, n)
+		buffers = make([]string, 0, n)
 		seqs    = make([]uint64, 0, n)
 		idxs    = make([]uint32, 0, n)
 		points  = make([][]string, 0, n)
@@ -52,6 +54,7 @@ func (s *Store) insertGaps(ctx context.Context, conn driver.Conn, caps Capabilit
 	for _, b := range batches {
 		for i, g := range b.Gaps {
 			sites = append(sites, b.SiteID)
+			buffers = append(buffers, b.ledgerBufferID())
 			seqs = append(seqs, b.Seq)
 			idxs = append(idxs, uint32(i))
 			points = append(points, append([]string{}, g.GetPointIds()...))
@@ -68,7 +71,7 @@ func (s *Store) insertGaps(ctx context.Context, conn driver.Conn, caps Capabilit
 		return fmt.Errorf("insert gaps: prepare: %w", err)
 	}
 	defer batch.Abort()
-	for i, col := range []any{sites, seqs, idxs, points, fromTs, toTs, fromNs, toNs, counts, reasons} {
+	for i, col := range []any{sites, buffers, seqs, idxs, points, fromTs, toTs, fromNs, toNs, counts, reasons} {
 		if err := batch.Column(i).Append(col); err != nil {
 			return permanent(fmt.Errorf("insert gaps: column %d: %w", i, err))
 		}

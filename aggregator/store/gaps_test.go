@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func TestGapsStoredOnceAndCommitted(t *testing.T) {
 	if n != 1 || samples != 7200 || reason != "buffer_full" || len(points) != 2 || points[1] != "储罐2" || !fromTs.Equal(from) {
 		t.Fatalf("gap row: n=%d points=%v samples=%d reason=%q from=%v", n, points, samples, reason, fromTs)
 	}
-	ranges, err := s.Committed(ctx, "s1", 1)
+	ranges, err := s.Committed(ctx, store.Span{SiteID: "s1", From: 1, To: math.MaxUint64})
 	if err != nil {
 		t.Fatal(err)
 	}

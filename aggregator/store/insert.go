@@ -14,7 +14,10 @@ import (
 // Batch is one agent batch to store: every sample of it is written by the
 // same INSERT, and its sequence number enters the ledger with them.
 type Batch struct {
-	SiteID   string
+	SiteID string
+	// BufferID is the agent buffer's identity from its Hello ("" from
+	// agents older than buffer identities). With Seq it keys the ledger.
+	BufferID string
 	Seq      uint64
 	Backfill bool
 	Samples  []*lifelinev1.Sample
@@ -32,9 +35,9 @@ const (
 // insertSamples lists the samples columns Insert writes, in the order of
 // columns.slices. inserted_at takes its default.
 const insertSamples = "INSERT INTO samples (site_id, point_id, ts, ts_ns, server_ns, recv_ns, " +
-	"value, value_text, value_type, status, good, seq, backfill)"
+	"value, value_text, value_type, status, good, seq, backfill, buffer_id)"
 
-const insertLedger = "INSERT INTO ingest_batches (site_id, seq, rows, inserts)"
+const insertLedger = "INSERT INTO ingest_batches (site_id, buffer_id, seq, rows, inserts)"
 
 // Range of samples.ts. Source times outside it are clamped in ts (so one
 // absurd timestamp cannot fail a whole insert); ts_ns keeps the exact value.
@@ -61,6 +64,7 @@ type columns struct {
 	good     []uint8
 	seq      []uint64
 	backfill []uint8
+	buffer   []string
 }
 
 func (c *columns) reset() {
@@ -68,10 +72,12 @@ func (c *columns) reset() {
 	clear(c.site)
 	clear(c.point)
 	clear(c.text)
+	clear(c.buffer)
 	c.site, c.point, c.ts = c.site[:0], c.point[:0], c.ts[:0]
 	c.tsNs, c.serverNs, c.recvNs = c.tsNs[:0], c.serverNs[:0], c.recvNs[:0]
 	c.value, c.text, c.vtype = c.value[:0], c.text[:0], c.vtype[:0]
 	c.status, c.good, c.seq, c.backfill = c.status[:0], c.good[:0], c.seq[:0], c.backfill[:0]
+	c.buffer = c.buffer[:0]
 }
 
 func (c *columns) grow(n int) {
@@ -88,6 +94,7 @@ func (c *columns) grow(n int) {
 	c.good = growTo(c.good, n)
 	c.seq = growTo(c.seq, n)
 	c.backfill = growTo(c.backfill, n)
+	c.buffer = growTo(c.buffer, n)
 }
 
 func growTo[T any](s []T, n int) []T {
@@ -107,6 +114,7 @@ func (c *columns) add(b *Batch, dt64 bool) {
 	if b.Backfill {
 		backfill = 1
 	}
+	buffer := b.ledgerBufferID()
 	for _, s := range b.Samples {
 		ts := time.Unix(0, s.GetSourceTimeNs()).UTC()
 		if ts.Before(lo) {
@@ -132,6 +140,7 @@ func (c *columns) add(b *Batch, dt64 bool) {
 		c.good = append(c.good, good)
 		c.seq = append(c.seq, b.Seq)
 		c.backfill = append(c.backfill, backfill)
+		c.buffer = append(c.buffer, buffer)
 	}
 }
 
@@ -157,7 +166,7 @@ func sampleValue(s *lifelinev1.Sample) (float64, string, int8) {
 // slices returns the slices in insertSamples' column order.
 func (c *columns) slices() []any {
 	return []any{c.site, c.point, c.ts, c.tsNs, c.serverNs, c.recvNs,
-		c.value, c.text, c.vtype, c.status, c.good, c.seq, c.backfill}
+		c.value, c.text, c.vtype, c.status, c.good, c.seq, c.backfill, c.buffer}
 }
 
 // Insert stores batches: all their samples in one columnar INSERT into
@@ -258,10 +267,12 @@ func (s *Store) insertSamples(ctx context.Context, conn driver.Conn, caps Capabi
 // insertEmpty records batches that have no samples in the ledger.
 func (s *Store) insertEmpty(ctx context.Context, conn driver.Conn, batches []*Batch, n int) error {
 	sites := make([]string, 0, n)
+	buffers := make([]string, 0, n)
 	seqs := make([]uint64, 0, n)
 	for _, b := range batches {
 		if len(b.Samples) == 0 {
 			sites = append(sites, b.SiteID)
+			buffers = append(buffers, b.ledgerBufferID())
 			seqs = append(seqs, b.Seq)
 		}
 	}
@@ -274,7 +285,7 @@ func (s *Store) insertEmpty(ctx context.Context, conn driver.Conn, batches []*Ba
 		return fmt.Errorf("insert empty batches: prepare: %w", err)
 	}
 	defer batch.Abort()
-	for i, col := range []any{sites, seqs, make([]uint64, n), ones} {
+	for i, col := range []any{sites, buffers, seqs, make([]uint64, n), ones} {
 		if err := batch.Column(i).Append(col); err != nil {
 			return permanent(fmt.Errorf("insert empty batches: column %d: %w", i, err))
 		}

@@ -13,12 +13,22 @@ type Retention struct {
 	RawDays    int // samples; at least 30 (Order No. 40, art. 13)
 	MinuteDays int // samples_1m
 	HourDays   int // samples_1h
+	// LedgerDays keeps ingest_batches rows (which batches are committed).
+	// It must outlast the longest an agent may hold a batch it sent: a
+	// batch whose ledger row is gone, re-sent after its ack was lost, is
+	// stored again.
+	LedgerDays int
 }
 
-// DefaultRetention keeps raw data 30 days, minute rollups 400 days and
-// hourly rollups forever.
+// DefaultLedgerDays is the ledger's default retention: longer than a
+// buffer plausibly holds a batch (a 1 GiB buffer at plant rates lasts days
+// to weeks of outage).
+const DefaultLedgerDays = 90
+
+// DefaultRetention keeps raw data 30 days, minute rollups 400 days, the
+// ledger 90 days and hourly rollups forever.
 func DefaultRetention() Retention {
-	return Retention{RawDays: 30, MinuteDays: 400}
+	return Retention{RawDays: 30, MinuteDays: 400, LedgerDays: DefaultLedgerDays}
 }
 
 // Validate refuses a raw retention below 30 days.
@@ -29,6 +39,9 @@ func (r Retention) Validate() error {
 	}
 	if r.MinuteDays < 0 || r.HourDays < 0 {
 		errs = append(errs, fmt.Errorf("minute_days %d, hour_days %d: want 0 (forever) or more", r.MinuteDays, r.HourDays))
+	}
+	if r.LedgerDays != 0 && r.LedgerDays < 7 {
+		errs = append(errs, fmt.Errorf("ledger_days %d: want 0 (forever) or at least 7, longer than an agent may hold a sent batch", r.LedgerDays))
 	}
 	return errors.Join(errs...)
 }
@@ -45,6 +58,7 @@ func (r Retention) targets() []struct {
 		{TableSamples, "ts", r.RawDays},
 		{TableSamples1m, "bucket", r.MinuteDays},
 		{TableSamples1h, "bucket", r.HourDays},
+		{TableIngestBatches, "day", r.LedgerDays},
 	}
 }
 

@@ -52,27 +52,19 @@ func ddl(caps Capabilities) []string {
     good        UInt8,
     seq         UInt64` + codec("Delta, ZSTD(1)") + `,
     backfill    UInt8,
+    buffer_id   ` + lc("String") + ` DEFAULT '',
     inserted_at DateTime('UTC') DEFAULT now()
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
 ORDER BY (site_id, point_id, ts_ns)
 SETTINGS index_granularity = 8192`
 
-	// SummingMergeTree drops rows whose summed columns are all zero on
-	// merge; inserts is never zero, so empty batches (rows = 0) stay.
-	ingestBatches := `CREATE TABLE IF NOT EXISTS ingest_batches (
-    site_id ` + lc("String") + `,
-    seq     UInt64,
-    rows    UInt64,
-    inserts UInt64
-) ENGINE = SummingMergeTree((rows, inserts))
-ORDER BY (site_id, seq)
-SETTINGS index_granularity = 8192`
+	ingestBatches := ingestBatchesDDL(lc)
 
 	ingestBatchesMV := `CREATE MATERIALIZED VIEW IF NOT EXISTS ingest_batches_mv TO ingest_batches AS
-SELECT site_id, seq, count() AS rows, toUInt64(1) AS inserts
+SELECT site_id, buffer_id, seq, count() AS rows, toUInt64(1) AS inserts, today() AS day
 FROM samples
-GROUP BY site_id, seq`
+GROUP BY site_id, buffer_id, seq`
 
 	points := `CREATE TABLE IF NOT EXISTS points (
     site_id        ` + lc("String") + `,
@@ -117,8 +109,9 @@ ORDER BY site_id`
 	return stmts
 }
 
-// Migrate creates every table and view that is missing. It is idempotent
-// and does not alter existing tables.
+// Migrate creates every table and view that is missing. It is idempotent.
+// Existing tables are altered only to bring a schema made before buffer
+// identities up to date (see migrateIdentity).
 func (s *Store) Migrate(ctx context.Context) error {
 	conn, caps, err := s.connCaps()
 	if err != nil {
@@ -128,6 +121,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 			"allow_experimental_low_cardinality_type": 1,
 		}))
+	}
+	if err := s.migrateIdentity(ctx, conn, caps); err != nil {
+		return err
 	}
 	for _, stmt := range ddl(caps) {
 		if err := conn.Exec(ctx, stmt); err != nil {
@@ -146,4 +142,23 @@ func objectName(stmt string) string {
 	}
 	name, _, _ := strings.Cut(stmt[i+len(marker):], " ")
 	return name
+}
+
+// ingestBatchesDDL is the ledger: one row per committed batch, keyed so that
+// a handshake reads one buffer's span of it (site, buffer, seq range).
+// SummingMergeTree drops rows whose summed columns are all zero on merge;
+// inserts is never zero, so empty batches (rows = 0) stay. day (when the
+// batch was committed) partitions it, so retention drops old months whole.
+func ingestBatchesDDL(lc func(string) string) string {
+	return `CREATE TABLE IF NOT EXISTS ingest_batches (
+    site_id   ` + lc("String") + `,
+    buffer_id ` + lc("String") + `,
+    seq       UInt64,
+    rows      UInt64,
+    inserts   UInt64,
+    day       Date DEFAULT today()
+) ENGINE = SummingMergeTree((rows, inserts))
+PARTITION BY toYYYYMM(day)
+ORDER BY (site_id, buffer_id, seq)
+SETTINGS index_granularity = 8192`
 }

@@ -353,7 +353,7 @@ func TestCommitted(t *testing.T) {
 		{"nobody", 0, nil},
 	}
 	for _, tt := range tests {
-		got, err := s.Committed(ctx, tt.site, tt.from)
+		got, err := s.Committed(ctx, store.Span{SiteID: tt.site, From: tt.from, To: math.MaxUint64})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -118,7 +119,7 @@ func TestWriterWithStore(t *testing.T) {
 		t.Fatalf("count = %d, want %d", n, sites*perSite*size)
 	}
 	for i := range sites {
-		got, err := s.Committed(context.Background(), fmt.Sprintf("site-%d", i), 0)
+		got, err := s.Committed(context.Background(), store.Span{SiteID: fmt.Sprintf("site-%d", i), To: math.MaxUint64})
 		if err != nil {
 			t.Fatal(err)
 		}

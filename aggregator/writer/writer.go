@@ -114,6 +114,7 @@ type Writer struct {
 	queued   int           // rows in queue
 	inFlight int           // rows queued or being inserted
 	space    chan struct{} // closed (and replaced) when inFlight shrinks
+	same     coalescer     // batches queued or in flight, by ledger key
 	stopped  bool          // no more Submits
 	stopCh   chan struct{} // closed when stopped is set
 	drained  chan struct{} // closed when stopped and inFlight is 0 and queue is empty
@@ -148,7 +149,10 @@ func (w *Writer) Observe(o CommitObserver) { w.observer = o }
 
 // Submit queues b. done is called exactly once, from the Writer's goroutine,
 // when the insert holding b committed (nil) or b definitively failed (a
-// permanent error, or the Writer stopped first); it must not block. Submit
+// permanent error, or the Writer stopped first); it must not block. A batch
+// (same site, buffer and seq) submitted while an earlier submission of it is
+// still queued or being inserted is not queued again: its done is called
+// with the earlier one's result. Submit
 // blocks while the pending rows exceed MaxPendingRows, and returns an error
 // (without calling done) if ctx ends first or the Writer is stopped.
 func (w *Writer) Submit(ctx context.Context, b *store.Batch, done func(error)) error {
@@ -161,6 +165,11 @@ func (w *Writer) Submit(ctx context.Context, b *store.Batch, done func(error)) e
 		if w.stopped {
 			w.mu.Unlock()
 			return ErrStopped
+		}
+		if w.same.join(b, done) {
+			w.mu.Unlock()
+			w.logger.Info("batch submitted again while the first is pending; coalesced", "site", b.SiteID, "seq", b.Seq)
+			return nil
 		}
 		// A batch larger than the bound still passes when nothing is pending.
 		// Live batches may use twice the bound, so a drain that fills the
@@ -180,6 +189,7 @@ func (w *Writer) Submit(ctx context.Context, b *store.Batch, done func(error)) e
 			}
 			w.queued += n
 			w.inFlight += n
+			w.same.hold(b)
 			w.mu.Unlock()
 			w.signal()
 			return nil
@@ -358,7 +368,11 @@ func (w *Writer) finish(group []pending, err error) {
 	for _, p := range group {
 		rows += len(p.b.Samples)
 	}
+	var joined []func(error)
 	w.mu.Lock()
+	for _, p := range group {
+		joined = append(joined, w.same.release(p.b)...)
+	}
 	w.inFlight -= rows
 	close(w.space)
 	w.space = make(chan struct{})
@@ -373,6 +387,9 @@ func (w *Writer) finish(group []pending, err error) {
 	}
 	for _, p := range group {
 		p.done(err)
+	}
+	for _, done := range joined {
+		done(err)
 	}
 }
 
