@@ -164,8 +164,10 @@ func (c *columns) slices() []any {
 // samples (which records their sequence numbers in the ledger through
 // ingest_batches_mv), then batches without samples straight into the
 // ledger. When Insert returns nil every batch is committed. Errors wrapping
-// a PermanentError mean the input itself is at fault.
-func (s *Store) Insert(ctx context.Context, batches []*Batch) error {
+// a PermanentError mean the input itself is at fault; a ThrottleError, that
+// the server is overloaded.
+func (s *Store) Insert(ctx context.Context, batches []*Batch) (err error) {
+	defer func() { err = classify(err) }()
 	conn, caps, err := s.connCaps()
 	if err != nil {
 		return err

@@ -306,42 +306,49 @@ func (w *Writer) take(now time.Time) ([]pending, time.Duration) {
 }
 
 // write inserts group, retrying transient failures until ctx ends. A
-// permanent failure of several batches is retried batch by batch so that
-// one bad batch fails alone.
+// group ClickHouse refuses for good is split in halves until the batches
+// at fault stand alone; those are taken apart row by row (refuse), so that
+// every valid batch commits and nothing waits behind an invalid one.
 func (w *Writer) write(ctx context.Context, group []pending) {
 	batches := make([]*store.Batch, len(group))
 	for i, p := range group {
 		batches[i] = p.b
 	}
-	err := w.insert(ctx, batches)
-	if err != nil && store.IsPermanent(err) && len(group) > 1 {
-		w.logger.Warn("insert failed permanently; retrying batch by batch", "batches", len(group), "error", err)
-		for _, p := range group {
-			w.write(ctx, []pending{p})
-		}
-		return
+	err := w.retry(ctx, len(batches), func() error { return w.ins.Insert(ctx, batches) })
+	switch {
+	case err == nil || !store.IsPermanent(err):
+		w.finish(group, err)
+	case len(group) > 1:
+		w.logger.Warn("insert refused; splitting it to find the batches at fault", "batches", len(group), "error", err)
+		h := len(group) / 2
+		w.write(ctx, group[:h])
+		w.write(ctx, group[h:])
+	default:
+		w.refuse(ctx, group[0], err)
 	}
-	if err != nil && store.IsPermanent(err) {
-		w.logger.Error("batch rejected", "site", group[0].b.SiteID, "seq", group[0].b.Seq, "error", err)
-	}
-	w.finish(group, err)
 }
 
-// insert calls the Inserter until it succeeds, fails permanently or ctx
-// ends, waiting RetryBackoff (doubling) between attempts.
-func (w *Writer) insert(ctx context.Context, batches []*store.Batch) error {
+// retry calls insert until it succeeds, fails permanently or ctx ends,
+// waiting RetryBackoff (doubling) between attempts, or longer when the
+// server asks to be throttled.
+func (w *Writer) retry(ctx context.Context, batches int, insert func() error) error {
 	backoff := w.opts.RetryBackoff
 	for attempt := 1; ; attempt++ {
-		err := w.ins.Insert(ctx, batches)
+		err := insert()
 		if err == nil || store.IsPermanent(err) {
 			return err
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("store: writer stopped: %w (last insert error: %v)", ctx.Err(), err)
 		}
-		w.logger.Warn("insert failed; retrying", "attempt", attempt, "batches", len(batches),
-			"backoff", backoff, "error", err)
-		t := time.NewTimer(backoff)
+		wait := backoff
+		var throttle *store.ThrottleError
+		if errors.As(err, &throttle) {
+			wait = max(wait, throttle.After)
+		}
+		w.logger.Warn("insert failed; retrying", "attempt", attempt, "batches", batches,
+			"backoff", wait, "error", err)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
