@@ -167,18 +167,24 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 		known[p.GetId()] = struct{}{}
 	}
 	acks := newAckQueue()
+	in := &intake{svc: s, site: site, known: known, acks: acks, pending: pending}
+	lane := newBackfillLane()
 	recvDone := make(chan error, 1)
 	s.receivers.Add(1)
 	started = true
 	go func() {
 		defer s.receivers.Done()
 		defer pending.Done()
-		recvDone <- s.receive(ctx, stream, hello, known, acks, pending)
+		defer lane.close()
+		go lane.run(ctx, in.accept)
+		recvDone <- s.receive(ctx, stream, hello, in, lane)
 	}()
 
 	for {
 		select {
 		case err := <-recvDone:
+			return s.endStream(log, err)
+		case err := <-lane.failed:
 			return s.endStream(log, err)
 		case <-ctx.Done():
 			if stream.Context().Err() != nil {
@@ -187,8 +193,8 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 			}
 			return status.Error(codes.Aborted, "replaced by a newer stream of the same site")
 		case <-acks.ready():
-			for _, ack := range acks.take() {
-				if err := stream.Send(&lifelinev1.AggregatorMessage{Body: &lifelinev1.AggregatorMessage_Ack{Ack: ack}}); err != nil {
+			for _, msg := range acks.take() {
+				if err := stream.Send(msg); err != nil {
 					return err
 				}
 			}
@@ -205,9 +211,11 @@ func (s *Service) endStream(log *slog.Logger, err error) error {
 	return err
 }
 
-// receive reads batches until the stream ends. It hands each to the writer;
-// the ack is queued only once the writer reports the commit.
-func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, hello *lifelinev1.Hello, known map[string]struct{}, acks *ackQueue, pending *sync.WaitGroup) error {
+// receive reads batches until the stream ends. Live batches are handed
+// to the writer at once; back-filled ones go through lane, so a backlog
+// held up by the writer's pending bound never holds back live data read
+// after it. Acks are queued only once the writer reports the commit.
+func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, hello *lifelinev1.Hello, in *intake, lane *backfillLane) error {
 	site := hello.GetSiteId()
 	// Live batches and back-filled ones each arrive in ascending order; the
 	// two interleave, since the agent sends live data first after an outage.
@@ -241,48 +249,69 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 		if err := validateGaps(batch.GetGaps()); err != nil {
 			return status.Errorf(codes.InvalidArgument, "batch %d: %v", batch.GetSeq(), err)
 		}
-
-		received := s.now()
-		valid, rejected := s.filter(batch.GetSamples(), known, received)
-		if len(rejected) > 0 {
-			s.metrics.rejected.Add(float64(len(rejected)))
-			s.logger.Warn("rejected samples", "site", site, "seq", batch.GetSeq(), "count", len(rejected),
-				"first_point", rejected[0].GetPointId(), "first_reason", rejected[0].GetReason())
+		if batch.GetBackfill() {
+			err = lane.put(ctx, batch)
+		} else {
+			err = in.accept(ctx, batch)
 		}
-		valid, duplicates, err := s.dropStored(ctx, site, valid)
 		if err != nil {
-			return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
-		}
-		s.metrics.batches.Inc()
-		s.metrics.samples.Add(float64(len(valid)))
-		s.metrics.duplicates.Add(float64(duplicates))
-		ack := &lifelinev1.Ack{Seq: batch.GetSeq(), Rejected: rejected, Duplicates: uint32(duplicates)}
-		if err := ctx.Err(); err != nil {
-			return err // replaced: the newer stream owns this site's sequence now
-		}
-		gaps, err := s.settleGaps(ctx, site, batch.GetGaps())
-		if err != nil {
-			return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
-		}
-		if len(gaps) > 0 {
-			s.logger.Warn("agent reports lost data", "site", site, "seq", batch.GetSeq(), "gaps", len(gaps),
-				"samples", gaps[0].GetSamples(), "reason", gaps[0].GetReason())
-		}
-		sb := &store.Batch{SiteID: site, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
-		pending.Add(1)
-		err = s.writer.Submit(ctx, sb, func(err error) {
-			defer pending.Done()
-			if err != nil {
-				return // not committed: the agent resends after reconnecting
-			}
-			s.metrics.ackLatency.Observe(time.Since(received).Seconds())
-			acks.push(ack)
-		})
-		if err != nil {
-			pending.Done()
-			return fmt.Errorf("submit batch %d: %w", batch.GetSeq(), err)
+			return err
 		}
 	}
+}
+
+// intake is what a stream needs to take a batch in.
+type intake struct {
+	svc     *Service
+	site    string
+	known   map[string]struct{}
+	acks    *ackQueue
+	pending *sync.WaitGroup
+}
+
+// accept checks the samples of a batch and submits it to the writer.
+func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
+	s, site := in.svc, in.site
+	received := s.now()
+	valid, rejected := s.filter(batch.GetSamples(), in.known, received)
+	if len(rejected) > 0 {
+		s.metrics.rejected.Add(float64(len(rejected)))
+		s.logger.Warn("rejected samples", "site", site, "seq", batch.GetSeq(), "count", len(rejected),
+			"first_point", rejected[0].GetPointId(), "first_reason", rejected[0].GetReason())
+	}
+	valid, duplicates, err := s.dropStored(ctx, site, valid)
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
+	}
+	s.metrics.batches.Inc()
+	s.metrics.samples.Add(float64(len(valid)))
+	s.metrics.duplicates.Add(float64(duplicates))
+	ack := &lifelinev1.Ack{Seq: batch.GetSeq(), Rejected: rejected, Duplicates: uint32(duplicates)}
+	if err := ctx.Err(); err != nil {
+		return err // replaced: the newer stream owns this site's sequence now
+	}
+	gaps, err := s.settleGaps(ctx, site, batch.GetGaps())
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
+	}
+	if len(gaps) > 0 {
+		s.logger.Warn("agent reports lost data", "site", site, "seq", batch.GetSeq(), "gaps", len(gaps),
+			"samples", gaps[0].GetSamples(), "reason", gaps[0].GetReason())
+	}
+	sb := &store.Batch{SiteID: site, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
+	in.pending.Add(1)
+	err = s.writer.Submit(ctx, sb, func(err error) {
+		defer in.pending.Done()
+		if err == nil {
+			s.metrics.ackLatency.Observe(time.Since(received).Seconds())
+		}
+		settle(in.acks, s.metrics, ack, err)
+	})
+	if err != nil {
+		in.pending.Done()
+		return fmt.Errorf("submit batch %d: %w", batch.GetSeq(), err)
+	}
+	return nil
 }
 
 // filter splits samples into those to store and those refused, in place.

@@ -43,6 +43,11 @@ type Options struct {
 	// MaxRetryBackoff.
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// GiveUpAfter ends the retries of a failing insert: its batches fail
+	// (their agents get a nack, keep them and send them again later), so
+	// an agent learns that ClickHouse is not committing instead of waiting
+	// on a link that looks healthy.
+	GiveUpAfter time.Duration
 }
 
 // DefaultOptions returns the defaults.
@@ -53,6 +58,7 @@ func DefaultOptions() Options {
 		MaxPendingRows:  400_000,
 		RetryBackoff:    100 * time.Millisecond,
 		MaxRetryBackoff: 5 * time.Second,
+		GiveUpAfter:     time.Minute,
 	}
 }
 
@@ -67,6 +73,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxPendingRows < 0 {
 		errs = append(errs, fmt.Errorf("max_pending_rows %d: must be positive (0 for the default)", o.MaxPendingRows))
+	}
+	if o.GiveUpAfter < 0 {
+		errs = append(errs, fmt.Errorf("give_up_after %s: must be positive (0 for the default)", o.GiveUpAfter))
 	}
 	if o.RetryBackoff < 0 || o.MaxRetryBackoff < 0 {
 		errs = append(errs, fmt.Errorf("retry_backoff %s, max_retry_backoff %s: must be positive (0 for the default)",
@@ -89,6 +98,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = d.RetryBackoff
+	}
+	if o.GiveUpAfter <= 0 {
+		o.GiveUpAfter = d.GiveUpAfter
 	}
 	if o.MaxRetryBackoff <= 0 {
 		o.MaxRetryBackoff = max(d.MaxRetryBackoff, o.RetryBackoff)
@@ -328,11 +340,12 @@ func (w *Writer) write(ctx context.Context, group []pending) {
 	}
 }
 
-// retry calls insert until it succeeds, fails permanently or ctx ends,
-// waiting RetryBackoff (doubling) between attempts, or longer when the
-// server asks to be throttled.
+// retry calls insert until it succeeds, fails permanently, ctx ends or
+// GiveUpAfter passes, waiting RetryBackoff (doubling) between attempts, or
+// longer when the server asks to be throttled.
 func (w *Writer) retry(ctx context.Context, batches int, insert func() error) error {
 	backoff := w.opts.RetryBackoff
+	giveUp := time.Now().Add(w.opts.GiveUpAfter)
 	for attempt := 1; ; attempt++ {
 		err := insert()
 		if err == nil || store.IsPermanent(err) {
@@ -340,6 +353,11 @@ func (w *Writer) retry(ctx context.Context, batches int, insert func() error) er
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("store: writer stopped: %w (last insert error: %v)", ctx.Err(), err)
+		}
+		if time.Now().After(giveUp) {
+			w.logger.Error("insert still failing; giving its batches back to their agents",
+				"attempts", attempt, "batches", batches, "error", err)
+			return fmt.Errorf("store: not committed after %d attempts in %s: %w", attempt, w.opts.GiveUpAfter, err)
 		}
 		wait := backoff
 		var throttle *store.ThrottleError
