@@ -106,7 +106,7 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	defer cancel()
 	if n := s.open.Add(1); s.opts.MaxStreams > 0 && n > int64(s.opts.MaxStreams) {
 		s.open.Add(-1)
-		return status.Errorf(codes.ResourceExhausted, "aggregator serves %d agent streams already; retry later", s.opts.MaxStreams)
+		return retryLater(codes.ResourceExhausted, 5*time.Second, "aggregator serves %d agent streams already; retry later", s.opts.MaxStreams)
 	}
 	defer s.open.Add(-1)
 
@@ -141,7 +141,7 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	if previous != nil {
 		log.Info("agent reconnected; closing its previous stream")
 		if err := waitGroup(ctx, previous); err != nil {
-			return status.Error(codes.Unavailable, "previous stream's batches are still being committed; retry")
+			return retryLater(codes.Unavailable, time.Second, "previous stream's batches are still being committed; retry")
 		}
 	}
 	s.metrics.streams.Inc()
