@@ -191,6 +191,9 @@ func (s *Store) Insert(ctx context.Context, batches []*Batch) (err error) {
 			empty++
 		}
 	}
+	if err := s.unsettled.wait(ctx, conn); err != nil {
+		return err
+	}
 	if len(batches) > 0 {
 		kept, err := s.skipCommitted(ctx, conn, batches)
 		if err != nil {
@@ -240,6 +243,7 @@ func (s *Store) insertSamples(ctx context.Context, conn driver.Conn, caps Capabi
 	for _, b := range batches {
 		c.add(b, caps.DateTime64)
 	}
+	ctx, queryID := tagInsert(ctx)
 	batch, err := conn.PrepareBatch(ctx, insertSamples)
 	if err != nil {
 		return fmt.Errorf("insert samples: prepare: %w", err)
@@ -252,6 +256,7 @@ func (s *Store) insertSamples(ctx context.Context, conn driver.Conn, caps Capabi
 		}
 	}
 	if err := batch.Send(); err != nil {
+		s.unsettled.note(queryID, err)
 		return fmt.Errorf("insert samples (%d rows, %d batches): %w", rows, len(batches), err)
 	}
 	return nil

@@ -118,6 +118,9 @@ func (s *Store) InsertPart(ctx context.Context, b *Batch) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := s.unsettled.wait(ctx, conn); err != nil {
+		return err
+	}
 	batches := []*Batch{b}
 	if len(b.Gaps) > 0 {
 		if err := s.insertGaps(ctx, conn, caps, batches, len(b.Gaps)); err != nil {
