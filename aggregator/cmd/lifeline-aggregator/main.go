@@ -72,6 +72,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newCertsCmd())
 	root.AddCommand(run, migrate)
 	root.AddCommand(newProvision(&path))
+	root.AddCommand(newReinject(&path))
 	return root
 }
 
