@@ -138,3 +138,55 @@ FROM rejected_batches FINAL WHERE site_id = 'A' AND seq = 3`).Scan(&state, &reas
 		t.Fatalf("after reinject: %d rows, want %d", rows, want)
 	}
 }
+
+// When the refused rows cannot be recorded either, the batch is failed
+// (its agent keeps it and sends it again), never dropped or acked, and the
+// other batches still commit.
+func TestRefusedBatchNotDroppedWhenSetAsideFails(t *testing.T) {
+	s := openStore(t)
+	guardSamples(t, s)
+	if err := s.Conn().Exec(context.Background(), "RENAME TABLE rejected_batches TO rejected_away"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := writer.New(s, writer.Options{MaxDelay: 50 * time.Millisecond, RetryBackoff: 20 * time.Millisecond,
+		MaxRetryBackoff: 100 * time.Millisecond, GiveUpAfter: 500 * time.Millisecond}, nil)
+	runDone := make(chan error, 1)
+	go func() { runDone <- w.Run(ctx) }()
+	batches := syntheticBatches("A", 1, 3, 50)
+	batches[1].Samples[3].Value = &lifelinev1.Sample_Number{Number: marker}
+	outcome := make(chan error, len(batches))
+	for _, b := range batches {
+		if err := w.Submit(ctx, b, func(err error) { outcome <- err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failed := 0
+	for range batches {
+		select {
+		case err := <-outcome:
+			var aside *store.SetAsideError
+			if errors.As(err, &aside) {
+				t.Fatalf("reported set aside although nothing could be recorded: %v", err)
+			}
+			if err != nil {
+				failed++
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a batch was never settled")
+		}
+	}
+	cancel()
+	<-runDone
+	if failed != 1 {
+		t.Fatalf("%d batches failed, want 1", failed)
+	}
+	var rows uint64
+	if err := s.Conn().QueryRow(context.Background(), "SELECT count() FROM samples").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 100 {
+		t.Fatalf("samples: %d rows, want the 100 of the two valid batches", rows)
+	}
+}
