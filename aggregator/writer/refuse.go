@@ -40,7 +40,8 @@ func (w *Writer) refuse(ctx context.Context, p pending, cause error) {
 		w.finish([]pending{p}, fmt.Errorf("set aside refused batch: %w", err))
 		return
 	}
-	bad, err := w.split(ctx, r, b, b.Samples)
+	budget := splitBudget
+	bad, err := w.split(ctx, r, b, b.Samples, &budget)
 	if err != nil {
 		// The record holds the whole batch; the agent resends it and the
 		// ledger, or a later split, settles what is stored.
@@ -72,31 +73,38 @@ func (w *Writer) refuse(ctx context.Context, p pending, cause error) {
 	w.finish([]pending{p}, &store.SetAsideError{Samples: len(bad), Reason: cause.Error()})
 }
 
+// splitBudget bounds the refused inserts spent on splitting one batch. A
+// few bad rows are found in a few dozen; a batch refused row after row
+// (every value out of range) would cost two inserts per row, so past the
+// budget what is left unsplit is set aside as it is.
+const splitBudget = 64
+
 // split stores what it can of samples, a part of b that ClickHouse refused
-// as a whole, and returns the samples it refuses one by one. It halves
-// them: a half that inserts is committed, one that fails is split again.
-// When the first half goes in, the second must be at fault and is split
-// without trying it whole. It fails only if ctx ends.
-func (w *Writer) split(ctx context.Context, r Refuser, b *store.Batch, samples []*lifelinev1.Sample) ([]*lifelinev1.Sample, error) {
-	if len(samples) <= 1 {
+// as a whole, and returns the samples it refuses one by one (or, once
+// budget is spent, the parts it refuses). It halves them: a half that
+// inserts is committed, one that fails is split again. When the first half
+// goes in, the second must be at fault and is split without trying it
+// whole. It fails only if ctx ends.
+func (w *Writer) split(ctx context.Context, r Refuser, b *store.Batch, samples []*lifelinev1.Sample, budget *int) ([]*lifelinev1.Sample, error) {
+	if len(samples) <= 1 || *budget <= 0 {
 		return samples, nil
 	}
 	h := len(samples) / 2
 	first, second := samples[:h], samples[h:]
-	ok, err := w.tryPart(ctx, r, b, first)
+	ok, err := w.tryPart(ctx, r, b, first, budget)
 	if err != nil {
 		return nil, err
 	}
 	var bad []*lifelinev1.Sample
 	if !ok {
-		if bad, err = w.split(ctx, r, b, first); err != nil {
+		if bad, err = w.split(ctx, r, b, first, budget); err != nil {
 			return nil, err
 		}
-		if ok, err = w.tryPart(ctx, r, b, second); err != nil || ok {
+		if ok, err = w.tryPart(ctx, r, b, second, budget); err != nil || ok {
 			return bad, err
 		}
 	}
-	rest, err := w.split(ctx, r, b, second)
+	rest, err := w.split(ctx, r, b, second, budget)
 	if err != nil {
 		return nil, err
 	}
@@ -104,8 +112,8 @@ func (w *Writer) split(ctx context.Context, r Refuser, b *store.Batch, samples [
 }
 
 // tryPart inserts samples of b and reports whether they were committed
-// (false: ClickHouse refused them for good).
-func (w *Writer) tryPart(ctx context.Context, r Refuser, b *store.Batch, samples []*lifelinev1.Sample) (bool, error) {
+// (false: ClickHouse refused them for good, which spends budget).
+func (w *Writer) tryPart(ctx context.Context, r Refuser, b *store.Batch, samples []*lifelinev1.Sample, budget *int) (bool, error) {
 	part := &store.Batch{SiteID: b.SiteID, Seq: b.Seq, Backfill: b.Backfill, Samples: samples}
 	err := w.retry(ctx, 1, func() error { return r.InsertPart(ctx, part) })
 	switch {
@@ -115,6 +123,7 @@ func (w *Writer) tryPart(ctx context.Context, r Refuser, b *store.Batch, samples
 		}
 		return true, nil
 	case store.IsPermanent(err):
+		*budget--
 		return false, nil
 	default:
 		return false, err
