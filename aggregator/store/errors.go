@@ -90,6 +90,7 @@ var retryCodes = map[int32]bool{
 	999:  true, // KEEPER_EXCEPTION
 	1000: true, // POCO_EXCEPTION
 	1001: true, // STD_EXCEPTION
+	1002: true, // UNKNOWN_EXCEPTION
 }
 
 // classify marks an error of an insert once, where ClickHouse answered:
