@@ -50,7 +50,7 @@ func (w *Writer) refuse(ctx context.Context, p pending, cause error) {
 	}
 	gaps := b.Gaps
 	if len(gaps) > 0 {
-		part := &store.Batch{SiteID: b.SiteID, Seq: b.Seq, Backfill: b.Backfill, Gaps: gaps}
+		part := partOf(b, nil, gaps)
 		err := w.retry(ctx, 1, func() error { return r.InsertPart(ctx, part) })
 		if err != nil && !store.IsPermanent(err) {
 			w.finish([]pending{p}, err)
@@ -60,7 +60,7 @@ func (w *Writer) refuse(ctx context.Context, p pending, cause error) {
 			gaps = nil
 		}
 	}
-	rec.Batch = &store.Batch{SiteID: b.SiteID, Seq: b.Seq, Backfill: b.Backfill, Samples: bad, Gaps: gaps}
+	rec.Batch = partOf(b, bad, gaps)
 	rec.State = store.RejectSetAside
 	if err := w.retry(ctx, 1, func() error { return r.SetAside(ctx, rec) }); err != nil {
 		// The first record, with the whole batch, stands.
@@ -114,7 +114,7 @@ func (w *Writer) split(ctx context.Context, r Refuser, b *store.Batch, samples [
 // tryPart inserts samples of b and reports whether they were committed
 // (false: ClickHouse refused them for good, which spends budget).
 func (w *Writer) tryPart(ctx context.Context, r Refuser, b *store.Batch, samples []*lifelinev1.Sample, budget *int) (bool, error) {
-	part := &store.Batch{SiteID: b.SiteID, Seq: b.Seq, Backfill: b.Backfill, Samples: samples}
+	part := partOf(b, samples, nil)
 	err := w.retry(ctx, 1, func() error { return r.InsertPart(ctx, part) })
 	switch {
 	case err == nil:
@@ -128,4 +128,12 @@ func (w *Writer) tryPart(ctx context.Context, r Refuser, b *store.Batch, samples
 	default:
 		return false, err
 	}
+}
+
+// partOf returns b with only the given samples and gaps; every other field
+// (the batch's identity) is b's.
+func partOf(b *store.Batch, samples []*lifelinev1.Sample, gaps []*lifelinev1.Gap) *store.Batch {
+	part := *b
+	part.Samples, part.Gaps = samples, gaps
+	return &part
 }
