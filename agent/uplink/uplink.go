@@ -71,6 +71,12 @@ type Stats struct {
 	// Draining is set while batches buffered before the connection are
 	// still being sent beside live ones.
 	Draining bool
+	// Nacks counts batches the aggregator could not commit (kept and sent
+	// again); SetAside, samples ClickHouse refused for good, kept by the
+	// aggregator in rejected_batches. LastRefusal says why, most recently.
+	Nacks       uint64
+	SetAside    uint64
+	LastRefusal string
 }
 
 // Uplink owns the connection to the aggregator.
@@ -89,6 +95,9 @@ type Uplink struct {
 	inFlight     atomic.Int64
 	lastUp       atomic.Int64
 	draining     atomic.Bool
+	nacks        atomic.Uint64
+	setAside     atomic.Uint64
+	lastRefusal  atomic.Pointer[string]
 }
 
 // New returns an uplink draining q.
@@ -108,6 +117,11 @@ func (u *Uplink) Stats() Stats {
 		BehindLedger: u.behindLedger.Load(),
 		InFlight:     int(u.inFlight.Load()),
 		Draining:     u.draining.Load(),
+		Nacks:        u.nacks.Load(),
+		SetAside:     u.setAside.Load(),
+	}
+	if r := u.lastRefusal.Load(); r != nil {
+		s.LastRefusal = *r
 	}
 	if t := u.lastUp.Load(); t != 0 {
 		s.LastConnected = time.Unix(0, t)
@@ -166,7 +180,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 			backoff = u.opts.ReconnectMin
 		}
 		// Full jitter: many agents cut off together must not return together.
-		wait := time.Duration(rand.Int64N(int64(backoff))) + u.opts.ReconnectMin/2
+		wait := u.linkWait(err, time.Duration(rand.Int64N(int64(backoff)))+u.opts.ReconnectMin/2)
 		u.logger.Warn("aggregator link down", "addr", u.opts.Address, "err", err, "retry_in", wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
@@ -492,6 +506,9 @@ func (u *Uplink) receiveAcks(stream lifelinev1.Ingest_StreamClient, acks *ackBat
 		if ack := msg.GetAck(); ack != nil {
 			acks.push(ack)
 		}
+		if nack := msg.GetNack(); nack != nil {
+			return u.nacked(nack)
+		}
 	}
 }
 
@@ -546,9 +563,10 @@ func (u *Uplink) settle(acks []*lifelinev1.Ack, w *window) error {
 			u.logger.Warn("aggregator refused samples", "seq", ack.GetSeq(), "count", len(rej),
 				"point", rej[0].GetPointId(), "reason", rej[0].GetReason())
 		}
+		u.noteSetAside(ack)
 		u.duplicates.Add(uint64(ack.GetDuplicates()))
 		u.ackedBatches.Add(1)
-		u.ackedSamples.Add(uint64(n - len(ack.GetRejected()) - int(ack.GetDuplicates())))
+		u.ackedSamples.Add(uint64(max(0, n-len(ack.GetRejected())-int(ack.GetDuplicates())-int(ack.GetSetAsideSamples()))))
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
 // Package ingest receives agents' sample streams over gRPC: it checks who is
-// speaking, validates every sample, hands batches to the writer, and acks each
-// batch only after the writer reports it committed.
+// speaking, validates every sample, hands batches to the store, and acks each
+// batch only after the store has committed it.
 package ingest
 
 import (
@@ -120,7 +120,7 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	defer cancel()
 	if n := s.open.Add(1); s.opts.MaxStreams > 0 && n > int64(s.opts.MaxStreams) {
 		s.open.Add(-1)
-		return status.Errorf(codes.ResourceExhausted, "aggregator serves %d agent streams already; retry later", s.opts.MaxStreams)
+		return retryLater(codes.ResourceExhausted, 5*time.Second, "aggregator serves %d agent streams already; retry later", s.opts.MaxStreams)
 	}
 	defer s.open.Add(-1)
 
@@ -160,7 +160,7 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	if sess.prev != nil {
 		log.Info("agent reconnected; closing its previous stream", "buffer_id", hello.GetBufferId())
 		if err := s.sessions.wait(ctx, sess); err != nil {
-			return status.Error(codes.Unavailable, "previous stream's batches are still being committed; retry")
+			return retryLater(codes.Unavailable, time.Second, "previous stream's batches are still being committed; retry")
 		}
 	}
 	s.metrics.streams.Inc()
@@ -188,18 +188,24 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 		known[p.GetId()] = struct{}{}
 	}
 	acks := newAckQueue()
+	in := &intake{svc: s, site: site, bufferID: hello.GetBufferId(), known: known, acks: acks, pending: pending}
+	lane := newBackfillLane()
 	recvDone := make(chan error, 1)
 	s.receivers.Add(1)
 	started = true
 	go func() {
 		defer s.receivers.Done()
 		defer pending.Done()
-		recvDone <- s.receive(ctx, stream, hello, known, acks, pending, sess)
+		defer lane.close()
+		go lane.run(ctx, in.accept)
+		recvDone <- s.receive(ctx, stream, hello, in, lane, sess)
 	}()
 
 	for {
 		select {
 		case err := <-recvDone:
+			return s.endStream(log, err)
+		case err := <-lane.failed:
 			return s.endStream(log, err)
 		case <-ctx.Done():
 			if stream.Context().Err() != nil {
@@ -208,8 +214,8 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 			}
 			return status.Error(codes.Aborted, "replaced by a newer stream of the same site")
 		case <-acks.ready():
-			for _, ack := range acks.take() {
-				if err := stream.Send(&lifelinev1.AggregatorMessage{Body: &lifelinev1.AggregatorMessage_Ack{Ack: ack}}); err != nil {
+			for _, msg := range acks.take() {
+				if err := stream.Send(msg); err != nil {
 					return err
 				}
 			}
@@ -226,9 +232,11 @@ func (s *Service) endStream(log *slog.Logger, err error) error {
 	return err
 }
 
-// receive reads batches until the stream ends. It hands each to the writer;
-// the ack is queued only once the writer reports the commit.
-func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, hello *lifelinev1.Hello, known map[string]struct{}, acks *ackQueue, pending *sync.WaitGroup, sess *session) error {
+// receive reads batches until the stream ends. Live batches are handed
+// to the writer at once; back-filled ones go through lane, so a backlog
+// held up by the writer's pending bound never holds back live data read
+// after it. Acks are queued only once the writer reports the commit.
+func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamServer, hello *lifelinev1.Hello, in *intake, lane *backfillLane, sess *session) error {
 	site := hello.GetSiteId()
 	// Live batches and back-filled ones each arrive in ascending order; the
 	// two interleave, since the agent sends live data first after an outage.
@@ -263,48 +271,70 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 		if err := validateGaps(batch.GetGaps()); err != nil {
 			return status.Errorf(codes.InvalidArgument, "batch %d: %v", batch.GetSeq(), err)
 		}
-
-		received := s.now()
-		valid, rejected := s.filter(batch.GetSamples(), known, received)
-		if len(rejected) > 0 {
-			s.metrics.rejected.Add(float64(len(rejected)))
-			s.logger.Warn("rejected samples", "site", site, "seq", batch.GetSeq(), "count", len(rejected),
-				"first_point", rejected[0].GetPointId(), "first_reason", rejected[0].GetReason())
+		if batch.GetBackfill() {
+			err = lane.put(ctx, batch)
+		} else {
+			err = in.accept(ctx, batch)
 		}
-		valid, duplicates, err := s.dropStored(ctx, site, valid)
 		if err != nil {
-			return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
-		}
-		s.metrics.batches.Inc()
-		s.metrics.samples.Add(float64(len(valid)))
-		s.metrics.duplicates.Add(float64(duplicates))
-		ack := &lifelinev1.Ack{Seq: batch.GetSeq(), Rejected: rejected, Duplicates: uint32(duplicates)}
-		if err := ctx.Err(); err != nil {
-			return err // replaced: the newer stream owns this site's sequence now
-		}
-		gaps, err := s.settleGaps(ctx, site, hello.GetBufferId(), batch.GetGaps())
-		if err != nil {
-			return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
-		}
-		if len(gaps) > 0 {
-			s.logger.Warn("agent reports lost data", "site", site, "seq", batch.GetSeq(), "gaps", len(gaps),
-				"samples", gaps[0].GetSamples(), "reason", gaps[0].GetReason())
-		}
-		sb := &store.Batch{SiteID: site, BufferID: hello.GetBufferId(), Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
-		pending.Add(1)
-		err = s.writer.Submit(ctx, sb, func(err error) {
-			defer pending.Done()
-			if err != nil {
-				return // not committed: the agent resends after reconnecting
-			}
-			s.metrics.ackLatency.Observe(time.Since(received).Seconds())
-			acks.push(ack)
-		})
-		if err != nil {
-			pending.Done()
-			return fmt.Errorf("submit batch %d: %w", batch.GetSeq(), err)
+			return err
 		}
 	}
+}
+
+// intake is what a stream needs to take a batch in.
+type intake struct {
+	svc      *Service
+	site     string
+	bufferID string
+	known    map[string]struct{}
+	acks     *ackQueue
+	pending  *sync.WaitGroup
+}
+
+// accept checks the samples of a batch and submits it to the writer.
+func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
+	s, site := in.svc, in.site
+	received := s.now()
+	valid, rejected := s.filter(batch.GetSamples(), in.known, received)
+	if len(rejected) > 0 {
+		s.metrics.rejected.Add(float64(len(rejected)))
+		s.logger.Warn("rejected samples", "site", site, "seq", batch.GetSeq(), "count", len(rejected),
+			"first_point", rejected[0].GetPointId(), "first_reason", rejected[0].GetReason())
+	}
+	valid, duplicates, err := s.dropStored(ctx, site, valid)
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
+	}
+	s.metrics.batches.Inc()
+	s.metrics.samples.Add(float64(len(valid)))
+	s.metrics.duplicates.Add(float64(duplicates))
+	ack := &lifelinev1.Ack{Seq: batch.GetSeq(), Rejected: rejected, Duplicates: uint32(duplicates)}
+	if err := ctx.Err(); err != nil {
+		return err // replaced: the newer stream owns this site's sequence now
+	}
+	gaps, err := s.settleGaps(ctx, site, in.bufferID, batch.GetGaps())
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "batch %d: %v", batch.GetSeq(), err)
+	}
+	if len(gaps) > 0 {
+		s.logger.Warn("agent reports lost data", "site", site, "seq", batch.GetSeq(), "gaps", len(gaps),
+			"samples", gaps[0].GetSamples(), "reason", gaps[0].GetReason())
+	}
+	sb := &store.Batch{SiteID: site, BufferID: in.bufferID, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
+	in.pending.Add(1)
+	err = s.writer.Submit(ctx, sb, func(err error) {
+		defer in.pending.Done()
+		if err == nil {
+			s.metrics.ackLatency.Observe(time.Since(received).Seconds())
+		}
+		settle(in.acks, s.metrics, ack, err)
+	})
+	if err != nil {
+		in.pending.Done()
+		return fmt.Errorf("submit batch %d: %w", batch.GetSeq(), err)
+	}
+	return nil
 }
 
 // filter splits samples into those to store and those refused, in place.

@@ -2,39 +2,22 @@ package ingest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
-	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
-
-func TestMain(m *testing.M) {
-	// The tests against a real ClickHouse share one server that chtest
-	// stops after them; leaks are checked once it is gone.
-	code := chtest.Run(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
 
 // memLedger is an in-memory Ledger.
 type memLedger struct {

@@ -13,8 +13,11 @@ type SampleKey struct {
 	TsNs    int64
 }
 
-// existingChunk bounds the keys looked up by one query.
-const existingChunk = 5000
+// existingQueryBytes bounds the text of one lookup query. ClickHouse
+// refuses a query longer than max_query_size (262,144 bytes by default):
+// 5,000 keys with 60-byte point ids already pass it, so the keys are split
+// by the size of the query they make, not by their number.
+const existingQueryBytes = 128 << 10
 
 // Existing returns which of keys ClickHouse already holds for the site. It
 // reads the primary key only, so it is cheap for the few hundred or
@@ -25,24 +28,10 @@ func (s *Store) Existing(ctx context.Context, siteID string, keys []SampleKey) (
 		return nil, err
 	}
 	found := make(map[SampleKey]struct{})
-	for start := 0; start < len(keys); start += existingChunk {
-		chunk := keys[start:min(start+existingChunk, len(keys))]
-		var b strings.Builder
-		b.WriteString("SELECT point_id, ts_ns FROM samples WHERE site_id = ? AND (point_id, ts_ns) IN (")
-		for i, k := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			// Server-side parameters do not exist on every server version,
-			// so the tuples are literals, escaped as ClickHouse strings.
-			b.WriteString("('")
-			b.WriteString(escapeString(k.PointID))
-			b.WriteString("',")
-			b.WriteString(strconv.FormatInt(k.TsNs, 10))
-			b.WriteByte(')')
-		}
-		b.WriteByte(')')
-		rows, err := conn.Query(ctx, b.String(), siteID)
+	for len(keys) > 0 {
+		query, n := existingQuery(keys, existingQueryBytes)
+		keys = keys[n:]
+		rows, err := conn.Query(ctx, query, siteID)
 		if err != nil {
 			return nil, fmt.Errorf("look up stored samples: %w", err)
 		}
@@ -61,6 +50,29 @@ func (s *Store) Existing(ctx context.Context, siteID string, keys []SampleKey) (
 		}
 	}
 	return found, nil
+}
+
+// existingQuery builds the lookup of the first keys that fit in limit bytes
+// (at least one) and returns it with how many keys it covers.
+func existingQuery(keys []SampleKey, limit int) (string, int) {
+	var b strings.Builder
+	b.WriteString("SELECT point_id, ts_ns FROM samples WHERE site_id = ? AND (point_id, ts_ns) IN (")
+	n := 0
+	for _, k := range keys {
+		// Server-side parameters do not exist on every server version,
+		// so the tuples are literals, escaped as ClickHouse strings.
+		tuple := "('" + escapeString(k.PointID) + "'," + strconv.FormatInt(k.TsNs, 10) + ")"
+		if n > 0 && b.Len()+len(tuple)+2 > limit {
+			break
+		}
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(tuple)
+		n++
+	}
+	b.WriteByte(')')
+	return b.String(), n
 }
 
 func escapeString(s string) string {

@@ -173,8 +173,10 @@ func (c *columns) slices() []any {
 // samples (which records their sequence numbers in the ledger through
 // ingest_batches_mv), then batches without samples straight into the
 // ledger. When Insert returns nil every batch is committed. Errors wrapping
-// a PermanentError mean the input itself is at fault.
-func (s *Store) Insert(ctx context.Context, batches []*Batch) error {
+// a PermanentError mean the input itself is at fault; a ThrottleError, that
+// the server is overloaded.
+func (s *Store) Insert(ctx context.Context, batches []*Batch) (err error) {
+	defer func() { err = classify(err) }()
 	conn, caps, err := s.connCaps()
 	if err != nil {
 		return err
@@ -197,6 +199,9 @@ func (s *Store) Insert(ctx context.Context, batches []*Batch) error {
 		if len(b.Samples) == 0 {
 			empty++
 		}
+	}
+	if err := s.unsettled.wait(ctx, conn); err != nil {
+		return err
 	}
 	if len(batches) > 0 {
 		kept, err := s.skipCommitted(ctx, conn, batches)
@@ -247,6 +252,7 @@ func (s *Store) insertSamples(ctx context.Context, conn driver.Conn, caps Capabi
 	for _, b := range batches {
 		c.add(b, caps.DateTime64)
 	}
+	ctx, queryID := tagInsert(ctx)
 	batch, err := conn.PrepareBatch(ctx, insertSamples)
 	if err != nil {
 		return fmt.Errorf("insert samples: prepare: %w", err)
@@ -259,6 +265,7 @@ func (s *Store) insertSamples(ctx context.Context, conn driver.Conn, caps Capabi
 		}
 	}
 	if err := batch.Send(); err != nil {
+		s.unsettled.note(queryID, err)
 		return fmt.Errorf("insert samples (%d rows, %d batches): %w", rows, len(batches), err)
 	}
 	return nil

@@ -21,6 +21,8 @@ type Store struct {
 	cfg    Config
 	logger *slog.Logger
 	pool   sync.Pool // *columns reused by Insert
+	// unsettled holds inserts whose reply was lost; see unsettledInserts.
+	unsettled unsettledInserts
 
 	mu     sync.RWMutex
 	conn   driver.Conn

@@ -43,6 +43,11 @@ type Options struct {
 	// MaxRetryBackoff.
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// GiveUpAfter ends the retries of a failing insert: its batches fail
+	// (their agents get a nack, keep them and send them again later), so
+	// an agent learns that ClickHouse is not committing instead of waiting
+	// on a link that looks healthy.
+	GiveUpAfter time.Duration
 }
 
 // DefaultOptions returns the defaults.
@@ -53,6 +58,7 @@ func DefaultOptions() Options {
 		MaxPendingRows:  400_000,
 		RetryBackoff:    100 * time.Millisecond,
 		MaxRetryBackoff: 5 * time.Second,
+		GiveUpAfter:     time.Minute,
 	}
 }
 
@@ -67,6 +73,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxPendingRows < 0 {
 		errs = append(errs, fmt.Errorf("max_pending_rows %d: must be positive (0 for the default)", o.MaxPendingRows))
+	}
+	if o.GiveUpAfter < 0 {
+		errs = append(errs, fmt.Errorf("give_up_after %s: must be positive (0 for the default)", o.GiveUpAfter))
 	}
 	if o.RetryBackoff < 0 || o.MaxRetryBackoff < 0 {
 		errs = append(errs, fmt.Errorf("retry_backoff %s, max_retry_backoff %s: must be positive (0 for the default)",
@@ -89,6 +98,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = d.RetryBackoff
+	}
+	if o.GiveUpAfter <= 0 {
+		o.GiveUpAfter = d.GiveUpAfter
 	}
 	if o.MaxRetryBackoff <= 0 {
 		o.MaxRetryBackoff = max(d.MaxRetryBackoff, o.RetryBackoff)
@@ -316,42 +328,55 @@ func (w *Writer) take(now time.Time) ([]pending, time.Duration) {
 }
 
 // write inserts group, retrying transient failures until ctx ends. A
-// permanent failure of several batches is retried batch by batch so that
-// one bad batch fails alone.
+// group ClickHouse refuses for good is split in halves until the batches
+// at fault stand alone; those are taken apart row by row (refuse), so that
+// every valid batch commits and nothing waits behind an invalid one.
 func (w *Writer) write(ctx context.Context, group []pending) {
 	batches := make([]*store.Batch, len(group))
 	for i, p := range group {
 		batches[i] = p.b
 	}
-	err := w.insert(ctx, batches)
-	if err != nil && store.IsPermanent(err) && len(group) > 1 {
-		w.logger.Warn("insert failed permanently; retrying batch by batch", "batches", len(group), "error", err)
-		for _, p := range group {
-			w.write(ctx, []pending{p})
-		}
-		return
+	err := w.retry(ctx, len(batches), func() error { return w.ins.Insert(ctx, batches) })
+	switch {
+	case err == nil || !store.IsPermanent(err):
+		w.finish(group, err)
+	case len(group) > 1:
+		w.logger.Warn("insert refused; splitting it to find the batches at fault", "batches", len(group), "error", err)
+		h := len(group) / 2
+		w.write(ctx, group[:h])
+		w.write(ctx, group[h:])
+	default:
+		w.refuse(ctx, group[0], err)
 	}
-	if err != nil && store.IsPermanent(err) {
-		w.logger.Error("batch rejected", "site", group[0].b.SiteID, "seq", group[0].b.Seq, "error", err)
-	}
-	w.finish(group, err)
 }
 
-// insert calls the Inserter until it succeeds, fails permanently or ctx
-// ends, waiting RetryBackoff (doubling) between attempts.
-func (w *Writer) insert(ctx context.Context, batches []*store.Batch) error {
+// retry calls insert until it succeeds, fails permanently, ctx ends or
+// GiveUpAfter passes, waiting RetryBackoff (doubling) between attempts, or
+// longer when the server asks to be throttled.
+func (w *Writer) retry(ctx context.Context, batches int, insert func() error) error {
 	backoff := w.opts.RetryBackoff
+	giveUp := time.Now().Add(w.opts.GiveUpAfter)
 	for attempt := 1; ; attempt++ {
-		err := w.ins.Insert(ctx, batches)
+		err := insert()
 		if err == nil || store.IsPermanent(err) {
 			return err
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("store: writer stopped: %w (last insert error: %v)", ctx.Err(), err)
 		}
-		w.logger.Warn("insert failed; retrying", "attempt", attempt, "batches", len(batches),
-			"backoff", backoff, "error", err)
-		t := time.NewTimer(backoff)
+		if time.Now().After(giveUp) {
+			w.logger.Error("insert still failing; giving its batches back to their agents",
+				"attempts", attempt, "batches", batches, "error", err)
+			return fmt.Errorf("store: not committed after %d attempts in %s: %w", attempt, w.opts.GiveUpAfter, err)
+		}
+		wait := backoff
+		var throttle *store.ThrottleError
+		if errors.As(err, &throttle) {
+			wait = max(wait, throttle.After)
+		}
+		w.logger.Warn("insert failed; retrying", "attempt", attempt, "batches", batches,
+			"backoff", wait, "error", err)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()

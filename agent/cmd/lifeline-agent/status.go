@@ -112,6 +112,10 @@ func printStatus(w io.Writer, site, addr string, m metrics) {
 		countText(m["lifeline_agent_samples_read_total"]), countText(m["lifeline_agent_samples_buffered_total"]),
 		countText(m["lifeline_agent_samples_acked_total"]), countText(m["lifeline_agent_samples_rejected_total"]),
 		countText(m["lifeline_agent_samples_dropped_total"]))
+	if nacks, aside := m["lifeline_agent_uplink_nacks_total"], m["lifeline_agent_samples_set_aside_total"]; nacks > 0 || aside > 0 {
+		fmt.Fprintf(w, "  refusals    %.0f batches not committed (kept, sent again), %s samples set aside by ClickHouse (see the agent log)\n",
+			nacks, countText(aside))
+	}
 }
 
 // watchDrain redraws a progress bar of the backlog until it is empty.

@@ -73,6 +73,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(run, migrate)
 	root.AddCommand(newProvision(&path))
 	root.AddCommand(newRollups(&path))
+	root.AddCommand(newReinject(&path))
 	return root
 }
 
