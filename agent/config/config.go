@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // Config is the whole agent configuration.
@@ -189,19 +191,10 @@ type Limits struct {
 }
 
 // Metrics configures the Prometheus endpoint; an empty Listen disables it.
-type Metrics struct {
-	Listen string `yaml:"listen"`
-	// Pprof adds Go's /debug/pprof handlers to the same listener, for
-	// diagnosing memory and CPU on a plant's PC; keep the listener on
-	// loopback when it is on.
-	Pprof bool `yaml:"pprof"`
-}
+type Metrics = obs.MetricsConfig
 
 // Log configures logging.
-type Log struct {
-	Level  string `yaml:"level"`
-	Format string `yaml:"format"`
-}
+type Log = obs.LogConfig
 
 // Kinds lists the point kinds the agent accepts.
 var Kinds = []string{"level", "temperature", "pressure", "flow", "gas_combustible", "gas_toxic", "gas_oxygen", "switch", "analog", "status"}
@@ -230,7 +223,7 @@ func Default() Config {
 			SyncInterval: Duration(time.Second),
 		},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
-		Log:     Log{Level: "info", Format: "text"},
+		Log:     obs.DefaultLog(),
 	}
 }
 
@@ -349,11 +342,11 @@ func (c Config) Validate() error {
 	if c.Aggregator.Keepalive <= 0 || c.Aggregator.KeepaliveTimeout <= 0 {
 		add("aggregator.keepalive/keepalive_timeout: must be positive")
 	}
-	if !oneOf(strings.ToLower(c.Log.Level), "debug", "info", "warn", "error") {
-		add("log.level %q: want debug, info, warn or error", c.Log.Level)
+	if err := c.Log.Validate(); err != nil {
+		add("log.%w", err)
 	}
-	if !oneOf(c.Log.Format, "text", "json") {
-		add("log.format %q: want text or json", c.Log.Format)
+	if err := c.Metrics.Validate(); err != nil {
+		add("metrics.%w", err)
 	}
 	if c.Aggregator.StatusInterval < Duration(time.Second) || c.Aggregator.ShutdownDrain < 0 {
 		add("aggregator.status_interval/shutdown_drain: want status_interval >= 1s and shutdown_drain >= 0")
