@@ -13,6 +13,7 @@ import (
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 // Targets of the agent run.
@@ -38,7 +39,7 @@ const (
 // plant is plantsim, an aggregator and an agent reading the one and
 // sending to the other, each a process.
 type plant struct {
-	sim, agent     *process
+	sim, agent     *launch.Process
 	agg            *aggregatorProc
 	simAddr        string
 	agentMetrics   string
@@ -116,10 +117,10 @@ func (r *Runner) startAgent(p *plant) error {
 }
 
 func (p *plant) stop() {
-	p.sim.stop(10 * time.Second)
-	p.agent.stop(20 * time.Second)
+	p.sim.Stop(10 * time.Second)
+	p.agent.Stop(20 * time.Second)
 	if p.agg != nil {
-		p.agg.stop(15 * time.Second)
+		p.agg.Stop(15 * time.Second)
 	}
 }
 
@@ -131,11 +132,11 @@ func (p *plant) waitAgent(ctx context.Context, what string, limit time.Duration,
 		if err == nil && cond(m) {
 			return m, nil
 		}
-		if p.agent.exited() {
-			return nil, fmt.Errorf("agent exited while waiting for %s:\n%s", what, p.agent.tail())
+		if p.agent.Exited() {
+			return nil, fmt.Errorf("agent exited while waiting for %s:\n%s", what, p.agent.Tail(3000))
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("timed out waiting for %s (metrics %v)\nagent log:\n%s", what, err, p.agent.tail())
+			return nil, fmt.Errorf("timed out waiting for %s (metrics %v)\nagent log:\n%s", what, err, p.agent.Tail(3000))
 		}
 		select {
 		case <-ctx.Done():
@@ -233,7 +234,7 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 	if err != nil {
 		return m, err
 	}
-	agentUse, simUse, aggUse := meterUsage(p.agent.pid()), meterUsage(p.sim.pid()), meterUsage(p.agg.pid())
+	agentUse, simUse, aggUse := meterUsage(p.agent.Pid()), meterUsage(p.sim.Pid()), meterUsage(p.agg.Pid())
 	start := time.Now()
 	for time.Since(start) < window {
 		var newest int64

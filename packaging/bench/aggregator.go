@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 // aggregatorProc is a lifeline-aggregator process writing to one database.
 type aggregatorProc struct {
-	*process
+	*launch.Process
 	addr, metrics string
 }
 
@@ -38,8 +40,8 @@ func (r *Runner) startAggregator(ctx context.Context, db string) (*aggregatorPro
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := waitListening(wctx, addr, p); err != nil {
-		p.stop(5 * time.Second)
+		p.Stop(5 * time.Second)
 		return nil, err
 	}
-	return &aggregatorProc{process: p, addr: addr, metrics: metrics}, nil
+	return &aggregatorProc{Process: p, addr: addr, metrics: metrics}, nil
 }

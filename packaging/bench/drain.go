@@ -80,7 +80,7 @@ func (r *Runner) drain(ctx context.Context, sec *Section) error {
 	if err := r.startAgent(p); err != nil {
 		return err
 	}
-	use := meterUsage(p.agent.pid())
+	use := meterUsage(p.agent.Pid())
 	m, err := p.waitAgent(ctx, "the uplink to connect", 2*time.Minute, func(m map[string]float64) bool {
 		return m["lifeline_agent_uplink_connected"] == 1
 	})

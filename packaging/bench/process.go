@@ -5,79 +5,19 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
-// process is a Lifeline binary the run started.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-// startProcess runs bin/name with args, its output in dir.
-func startProcess(binDir, dir, name string, args ...string) (*process, error) {
-	logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *process) pid() int { return p.cmd.Process.Pid }
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM and kills the process if it has not ended in limit.
-func (p *process) stop(limit time.Duration) {
-	if p == nil || p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(limit):
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
-	}
-}
-
-// tail returns the end of the process's log, for error messages.
-func (p *process) tail() string {
-	data, _ := os.ReadFile(p.log)
-	if len(data) > 3000 {
-		data = data[len(data)-3000:]
-	}
-	return string(data)
+// startProcess runs binDir/name with args, its output in a log in dir.
+func startProcess(binDir, dir, name string, args ...string) (*launch.Process, error) {
+	log := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
+	return launch.Start(filepath.Join(binDir, name), log, args...)
 }
 
 // freeAddr returns a loopback address with a port free at the time of asking.
@@ -91,19 +31,19 @@ func freeAddr() (string, error) {
 }
 
 // waitListening waits until something accepts connections on addr.
-func waitListening(ctx context.Context, addr string, p *process) error {
+func waitListening(ctx context.Context, addr string, p *launch.Process) error {
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
 			return nil
 		}
-		if p != nil && p.exited() {
-			return fmt.Errorf("%s exited:\n%s", p.name, p.tail())
+		if p != nil && p.Exited() {
+			return fmt.Errorf("%s exited:\n%s", p.Name, p.Tail(3000))
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not listening on %s: %w", p.name, addr, ctx.Err())
+			return fmt.Errorf("%s not listening on %s: %w", p.Name, addr, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -23,6 +23,7 @@ import (
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 const (
@@ -89,11 +90,11 @@ func run() error {
 	aggMetrics := fmt.Sprintf("127.0.0.1:%d", ports[2])
 	agentMetrics := fmt.Sprintf("127.0.0.1:%d", ports[3])
 
-	var procs []*process
+	var procs []*launch.Process
 	defer func() {
 		// Stop against the flow: agent first, so it flushes to its buffer.
 		for i := len(procs) - 1; i >= 0; i-- {
-			procs[i].stop()
+			procs[i].Stop(10 * time.Second)
 		}
 	}()
 
@@ -156,8 +157,8 @@ metrics:
 		case <-tick.C:
 		}
 		for _, p := range procs {
-			if p.exited() {
-				return fmt.Errorf("%s exited early (see var/demo/logs/%s.log)", p.name, p.name)
+			if p.Exited() {
+				return fmt.Errorf("%s exited early (see var/demo/logs/%s.log)", p.Name, p.Name)
 			}
 		}
 		m := scrape(agentMetrics)
@@ -167,7 +168,7 @@ metrics:
 			uint64(m["lifeline_agent_samples_acked_total"]), rows, safetyLine(chAddr, db))
 	}
 	for i := len(procs) - 1; i >= 0; i-- {
-		procs[i].stop()
+		procs[i].Stop(10 * time.Second)
 	}
 	rows, err = countRows(chAddr, db)
 	if err != nil {
@@ -229,56 +230,10 @@ func makeCerts(root string) (string, error) {
 	return dir, nil
 }
 
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
 func binary(name string) string { return filepath.Join("bin", name) }
 
-func start(logs, name string, args ...string) (*process, error) {
-	f, err := os.Create(filepath.Join(logs, name+".log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(binary(name), args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop asks the process to end and kills it if it has not within 10 s.
-func (p *process) stop() {
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+func start(logs, name string, args ...string) (*launch.Process, error) {
+	return launch.Start(binary(name), filepath.Join(logs, name+".log"), args...)
 }
 
 func scrape(addr string) map[string]float64 {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 // binDir holds the binaries the fault tests run; TestMain removes it.
@@ -57,69 +57,17 @@ func binaries(t *testing.T) string {
 	return binDir
 }
 
-// proc is a Lifeline process started by a test.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func startProc(t *testing.T, dir, name string, args ...string) *proc {
+// startProc runs the binary name with args, its log in dir, killed (if
+// still running) when the test ends.
+func startProc(t *testing.T, dir, name string, args ...string) *launch.Process {
 	t.Helper()
-	logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
-	f, err := os.Create(logPath)
+	log := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
+	p, err := launch.Start(filepath.Join(binaries(t), name), log, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(binaries(t), name), args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() { p.kill() })
+	t.Cleanup(p.Kill)
 	return p
-}
-
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-// stop sends SIGTERM and waits up to limit before killing.
-func (p *proc) stop(limit time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(limit):
-		p.kill()
-	}
-}
-
-func (p *proc) tail() string {
-	data, _ := os.ReadFile(p.log)
-	if len(data) > 4000 {
-		data = data[len(data)-4000:]
-	}
-	return string(data)
 }
 
 // clusterOptions shape one fault scenario.
@@ -144,7 +92,7 @@ type cluster struct {
 	simAddr, aggAddr, agentMetrics string
 	aggConfig, agentConfig         string
 
-	sim, agg, agent *proc
+	sim, agg, agent *launch.Process
 	proxy           *proxy
 	site            string
 }
@@ -263,7 +211,7 @@ func (c *cluster) waitMetric(what string, limit time.Duration, cond func(map[str
 		if time.Now().After(deadline) {
 			c.t.Fatalf("timed out waiting for %s; last metrics: read=%v acked=%v batches=%v connected=%v\nagent log:\n%s\naggregator log:\n%s",
 				what, m["lifeline_agent_samples_read_total"], m["lifeline_agent_samples_acked_total"],
-				m["lifeline_agent_buffer_batches"], m["lifeline_agent_uplink_connected"], c.agent.tail(), c.agg.tail())
+				m["lifeline_agent_buffer_batches"], m["lifeline_agent_uplink_connected"], c.agent.Tail(4000), c.agg.Tail(4000))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -279,7 +227,7 @@ func (c *cluster) flowing(n float64) {
 // finish stops the plant and waits until the agent has delivered all it
 // read, returning the agent's final metrics.
 func (c *cluster) finish() map[string]float64 {
-	c.sim.stop(10 * time.Second)
+	c.sim.Stop(10 * time.Second)
 	var last float64 = -1
 	return c.waitMetric("agent to drain", 120*time.Second, func(m map[string]float64) bool {
 		read := m["lifeline_agent_samples_read_total"]

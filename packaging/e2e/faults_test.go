@@ -16,7 +16,7 @@ func TestFaultAgentKilled(t *testing.T) {
 	c.flowing(2000)
 	for range 3 {
 		time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
-		c.agent.kill()
+		c.agent.Kill()
 		time.Sleep(time.Duration(rand.IntN(1000)) * time.Millisecond)
 		c.startAgent()
 		c.flowing(1000)
@@ -29,7 +29,7 @@ func TestFaultAggregatorKilled(t *testing.T) {
 	c.flowing(2000)
 	for range 2 {
 		time.Sleep(time.Duration(500+rand.IntN(2000)) * time.Millisecond)
-		c.agg.kill()
+		c.agg.Kill()
 		time.Sleep(2 * time.Second) // the agent buffers meanwhile
 		c.startAggregator()
 		c.waitMetric("reconnect", 60*time.Second, func(m map[string]float64) bool { return m["lifeline_agent_uplink_connected"] == 1 })
