@@ -168,7 +168,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.running = p
 	a.mu.Unlock()
-	a.registerMetrics(p)
+	a.registerMetrics(a.registry, p)
 
 	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
 	if err := ms.Start(ctx); err != nil {

@@ -1,6 +1,10 @@
 package ingest
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/metrics"
+)
 
 // Metrics are the ingest service's Prometheus metrics.
 type Metrics struct {
@@ -16,17 +20,17 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "lifeline_ingest_streams", Help: "Agent streams currently open."}),
+			Name: metrics.IngestStreams, Help: "Agent streams currently open."}),
 		batches: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "lifeline_ingest_batches_total", Help: "Batches received from agents."}),
+			Name: metrics.IngestBatchesTotal, Help: "Batches received from agents."}),
 		samples: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "lifeline_ingest_samples_total", Help: "Valid samples received from agents."}),
+			Name: metrics.IngestSamplesTotal, Help: "Valid samples received from agents."}),
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "lifeline_ingest_rejected_samples_total", Help: "Samples refused as invalid (unknown point, absurd time, NaN, bad UTF-8)."}),
+			Name: metrics.IngestRejectedSamplesTotal, Help: "Samples refused as invalid (unknown point, absurd time, NaN, bad UTF-8)."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "lifeline_ingest_duplicate_samples_total", Help: "Re-sent initial values already stored, not stored again."}),
+			Name: metrics.IngestDuplicateSamplesTotal, Help: "Re-sent initial values already stored, not stored again."}),
 		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "lifeline_ingest_ack_latency_seconds", Help: "Time from receiving a batch to acking its commit.",
+			Name: metrics.IngestAckLatencySeconds, Help: "Time from receiving a batch to acking its commit.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 	}
 	if reg != nil {

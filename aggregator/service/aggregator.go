@@ -66,6 +66,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	}
 
 	wr := writer.New(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
+	writer.NewMetrics(wr, a.registry)
 	// Alarms are evaluated from committed batches; they stop after the
 	// writer, so the last commits are evaluated and checkpointed.
 	var evaluating sync.WaitGroup

@@ -106,6 +106,7 @@ type Writer struct {
 
 	running  atomic.Bool
 	observer CommitObserver // optional; set by Observe before Run
+	metrics  *Metrics       // optional; set by NewMetrics before Run
 	wake     chan struct{}  // capacity 1: something changed for the flusher
 
 	mu       sync.Mutex
@@ -332,7 +333,9 @@ func (w *Writer) write(ctx context.Context, group []pending) {
 func (w *Writer) insert(ctx context.Context, batches []*store.Batch) error {
 	backoff := w.opts.RetryBackoff
 	for attempt := 1; ; attempt++ {
+		start := time.Now()
 		err := w.ins.Insert(ctx, batches)
+		w.metrics.attempt(ctx, batches, time.Since(start), err)
 		if err == nil || store.IsPermanent(err) {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
+	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
 	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
@@ -219,7 +220,7 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 	// Subscribing 10,000 items takes a while; the window starts once
 	// samples are being acked, after a warm-up.
 	if _, err := p.waitAgent(ctx, "first acked samples", 2*time.Minute, func(m map[string]float64) bool {
-		return m["lifeline_agent_samples_acked_total"] > 0
+		return m[agentservice.MetricSamplesAckedTotal] > 0
 	}); err != nil {
 		return m, err
 	}
@@ -258,9 +259,9 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 	}
 	r.opts.Logf("agent metrics at the end: %v", after)
 	rate1 := func(name string) float64 { return (after[name] - before[name]) / elapsed }
-	m.acked = rate1("lifeline_agent_samples_acked_total")
-	m.read = rate1("lifeline_agent_samples_read_total")
-	m.buffered = rate1("lifeline_agent_samples_buffered_total")
+	m.acked = rate1(agentservice.MetricSamplesAckedTotal)
+	m.read = rate1(agentservice.MetricSamplesReadTotal)
+	m.buffered = rate1(agentservice.MetricSamplesBufferedTotal)
 	m.agentCPU, m.simCPU, m.aggCPU = au.CPUCores, su.CPUCores, gu.CPUCores
 	m.agentRSS = float64(au.RSSMax) / 1e6
 	m.offered = float64(points) * rate

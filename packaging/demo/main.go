@@ -22,6 +22,7 @@ import (
 	"time"
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
+	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
@@ -164,8 +165,8 @@ metrics:
 		m := scrape(agentMetrics)
 		rows, _ = countRows(chAddr, db)
 		fmt.Printf("demo: read %d  buffered %d  acked %d  rows in ClickHouse %d  %s\n",
-			uint64(m["lifeline_agent_samples_read_total"]), uint64(m["lifeline_agent_samples_buffered_total"]),
-			uint64(m["lifeline_agent_samples_acked_total"]), rows, safetyLine(chAddr, db))
+			uint64(m[agentservice.MetricSamplesReadTotal]), uint64(m[agentservice.MetricSamplesBufferedTotal]),
+			uint64(m[agentservice.MetricSamplesAckedTotal]), rows, safetyLine(chAddr, db))
 	}
 	for i := len(procs) - 1; i >= 0; i-- {
 		procs[i].Stop(10 * time.Second)

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
+	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
@@ -210,8 +211,8 @@ func (c *cluster) waitMetric(what string, limit time.Duration, cond func(map[str
 		}
 		if time.Now().After(deadline) {
 			c.t.Fatalf("timed out waiting for %s; last metrics: read=%v acked=%v batches=%v connected=%v\nagent log:\n%s\naggregator log:\n%s",
-				what, m["lifeline_agent_samples_read_total"], m["lifeline_agent_samples_acked_total"],
-				m["lifeline_agent_buffer_batches"], m["lifeline_agent_uplink_connected"], c.agent.Tail(4000), c.agg.Tail(4000))
+				what, m[agentservice.MetricSamplesReadTotal], m[agentservice.MetricSamplesAckedTotal],
+				m[agentservice.MetricBufferBatches], m[agentservice.MetricUplinkConnected], c.agent.Tail(4000), c.agg.Tail(4000))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -220,7 +221,7 @@ func (c *cluster) waitMetric(what string, limit time.Duration, cond func(map[str
 // flowing waits until the agent has acked at least n samples.
 func (c *cluster) flowing(n float64) {
 	c.waitMetric(fmt.Sprintf("%v samples acked", n), 60*time.Second, func(m map[string]float64) bool {
-		return m["lifeline_agent_samples_acked_total"] >= n
+		return m[agentservice.MetricSamplesAckedTotal] >= n
 	})
 }
 
@@ -230,11 +231,11 @@ func (c *cluster) finish() map[string]float64 {
 	c.sim.Stop(10 * time.Second)
 	var last float64 = -1
 	return c.waitMetric("agent to drain", 120*time.Second, func(m map[string]float64) bool {
-		read := m["lifeline_agent_samples_read_total"]
+		read := m[agentservice.MetricSamplesReadTotal]
 		settled := read == last
 		last = read
-		return settled && m["lifeline_agent_buffer_batches"] == 0 && m["lifeline_agent_uplink_in_flight_batches"] == 0 &&
-			m["lifeline_agent_samples_buffered_total"] == read
+		return settled && m[agentservice.MetricBufferBatches] == 0 && m[agentservice.MetricUplinkInFlightBatches] == 0 &&
+			m[agentservice.MetricSamplesBufferedTotal] == read
 	})
 }
 
@@ -275,9 +276,9 @@ func (c *cluster) counts() counts {
 func (c *cluster) assertExactlyOnce(final map[string]float64, agentLived bool) counts {
 	c.t.Helper()
 	k := c.counts()
-	read := uint64(final["lifeline_agent_samples_read_total"])
+	read := uint64(final[agentservice.MetricSamplesReadTotal])
 	c.t.Logf("%s: agent read %d (this run; %v re-sent values recognised), ClickHouse rows %d distinct %d, batches %d of %d, gap samples %d",
-		c.t.Name(), read, final["lifeline_agent_samples_duplicate_total"], k.rows, k.distinct, k.batches, k.maxSeq, k.gapSamples)
+		c.t.Name(), read, final[agentservice.MetricSamplesDuplicateTotal], k.rows, k.distinct, k.batches, k.maxSeq, k.gapSamples)
 	if k.rows == 0 {
 		c.t.Fatal("no rows reached ClickHouse")
 	}
@@ -289,7 +290,7 @@ func (c *cluster) assertExactlyOnce(final map[string]float64, agentLived bool) c
 	if k.gapSamples == 0 && k.batches != k.maxSeq {
 		c.t.Errorf("ledger holds %d distinct batches of 1..%d: batches lost", k.batches, k.maxSeq)
 	}
-	dup := uint64(final["lifeline_agent_samples_duplicate_total"])
+	dup := uint64(final[agentservice.MetricSamplesDuplicateTotal])
 	if agentLived && k.rows+k.gapSamples+dup != read {
 		c.t.Errorf("rows %d + dropped %d + re-sent duplicates %d != %d samples the agent read", k.rows, k.gapSamples, dup, read)
 	}
