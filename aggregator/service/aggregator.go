@@ -66,7 +66,6 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	}
 
 	wr := writer.New(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
-	writer.NewMetrics(wr, a.registry)
 	// Alarms are evaluated from committed batches; they stop after the
 	// writer, so the last commits are evaluated and checkpointed.
 	var evaluating sync.WaitGroup
@@ -74,7 +73,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	alarmCtx, stopAlarms := context.WithCancel(context.Background())
 	defer stopAlarms()
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
-	alarm.NewMetrics(evaluator, a.registry)
+	ingestMetrics := registerMetrics(a.registry, wr, evaluator)
 	wr.Observe(evaluator)
 	evaluating.Go(func() {
 		if err := evaluator.Run(alarmCtx); err != nil {
@@ -92,9 +91,8 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
 	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, a.logger.With("component", "heartbeats"))
 	writing.Go(func() { heartbeats.Run(writeCtx) })
-	svc := ingest.NewService(st, wr, heartbeats, opts, ingest.NewMetrics(a.registry), a.logger.With("component", "ingest"))
+	svc := ingest.NewService(st, wr, heartbeats, opts, ingestMetrics, a.logger.With("component", "ingest"))
 	recv := ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"))
-	a.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 
 	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
 	defer func() {
