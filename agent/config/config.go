@@ -343,10 +343,10 @@ func (c Config) Validate() error {
 		add("aggregator.keepalive/keepalive_timeout: must be positive")
 	}
 	if err := c.Log.Validate(); err != nil {
-		add("log.%w", err)
+		add("%w", err)
 	}
 	if err := c.Metrics.Validate(); err != nil {
-		add("metrics.%w", err)
+		add("%w", err)
 	}
 	if c.Aggregator.StatusInterval < Duration(time.Second) || c.Aggregator.ShutdownDrain < 0 {
 		add("aggregator.status_interval/shutdown_drain: want status_interval >= 1s and shutdown_drain >= 0")

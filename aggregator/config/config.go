@@ -207,12 +207,7 @@ func (c Config) Validate() error {
 	if err := c.RetentionPolicy().Validate(); err != nil {
 		errs = append(errs, prefixed("retention.", err))
 	}
-	if err := c.Metrics.Validate(); err != nil {
-		errs = append(errs, prefixed("metrics.", err))
-	}
-	if err := c.Log.Validate(); err != nil {
-		errs = append(errs, prefixed("log.", err))
-	}
+	errs = append(errs, c.Metrics.Validate(), c.Log.Validate())
 	if c.Grafana.URL != "" && !strings.HasPrefix(c.Grafana.URL, "http://") && !strings.HasPrefix(c.Grafana.URL, "https://") {
 		errs = append(errs, fmt.Errorf("grafana.url %q: want http(s)://host[:port][/path] or empty", c.Grafana.URL))
 	}

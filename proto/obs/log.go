@@ -17,14 +17,15 @@ type LogConfig struct {
 // DefaultLog returns the log section's defaults.
 func DefaultLog() LogConfig { return LogConfig{Level: "info", Format: "text"} }
 
-// Validate names each invalid field and its valid options. It changes nothing.
+// Validate names each invalid field, by its key in the file, and its valid
+// options. It changes nothing.
 func (c LogConfig) Validate() error {
 	var errs []error
 	if _, err := parseLevel(c.Level); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Format != "text" && c.Format != "json" {
-		errs = append(errs, fmt.Errorf("format %q: want text or json", c.Format))
+		errs = append(errs, fmt.Errorf("log.format %q: want text or json", c.Format))
 	}
 	return errors.Join(errs...)
 }
@@ -40,7 +41,7 @@ func parseLevel(s string) (slog.Level, error) {
 	case "error":
 		return slog.LevelError, nil
 	}
-	return slog.LevelInfo, fmt.Errorf("level %q: want debug, info, warn or error", s)
+	return slog.LevelInfo, fmt.Errorf("log.level %q: want debug, info, warn or error", s)
 }
 
 // NewLogger returns a logger writing to w as c says. An invalid level logs

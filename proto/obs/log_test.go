@@ -16,8 +16,8 @@ func TestLogConfig(t *testing.T) {
 		want string // "" when valid
 	}{
 		{LogConfig{Level: "WARN", Format: "json"}, ""},
-		{LogConfig{Level: "verbose", Format: "text"}, `level "verbose": want debug, info, warn or error`},
-		{LogConfig{Level: "info", Format: "xml"}, `format "xml": want text or json`},
+		{LogConfig{Level: "verbose", Format: "text"}, `log.level "verbose": want debug, info, warn or error`},
+		{LogConfig{Level: "info", Format: "xml"}, `log.format "xml": want text or json`},
 	} {
 		err := c.cfg.Validate()
 		if (err == nil) != (c.want == "") || (err != nil && !strings.Contains(err.Error(), c.want)) {

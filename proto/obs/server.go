@@ -25,13 +25,14 @@ type MetricsConfig struct {
 	Pprof bool `yaml:"pprof"`
 }
 
-// Validate reports a Listen that is not host:port. It changes nothing.
+// Validate reports a Listen that is not host:port, by its key in the file.
+// It changes nothing.
 func (c MetricsConfig) Validate() error {
 	if c.Listen == "" {
 		return nil
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("listen %q: want host:port or empty", c.Listen)
+		return fmt.Errorf("metrics.listen %q: want host:port or empty", c.Listen)
 	}
 	return nil
 }
@@ -67,7 +68,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.started = true
 	if err := s.cfg.Validate(); err != nil {
-		return fmt.Errorf("metrics: %w", err)
+		return err
 	}
 	if s.cfg.Listen == "" {
 		return nil

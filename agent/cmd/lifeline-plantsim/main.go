@@ -138,8 +138,8 @@ func newRunCmd(stderr io.Writer) *cobra.Command {
 				return err
 			}
 			lc := obs.LogConfig{Level: logLevel, Format: "text"}
-			if err := lc.Validate(); err != nil {
-				return fmt.Errorf("--log-%w", err)
+			if lc.Validate() != nil {
+				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
 			}
 			logger := obs.NewLogger(lc, stderr)
 			// gopcua's server also writes to the standard logger (node set
