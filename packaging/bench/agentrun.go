@@ -53,13 +53,11 @@ type plant struct {
 // change the agent's configuration before it is written.
 func (r *Runner) startPlant(ctx context.Context, db, site string, points int, rate float64, tweak func(*agentconfig.Config)) (*plant, error) {
 	p := &plant{site: site, database: db}
-	var err error
-	if p.simAddr, err = freeAddr(); err != nil {
+	addrs, err := launch.FreeAddrs(2)
+	if err != nil {
 		return nil, err
 	}
-	if p.agentMetrics, err = freeAddr(); err != nil {
-		return nil, err
-	}
+	p.simAddr, p.agentMetrics = addrs[0], addrs[1]
 	if err := r.ch.freshDatabase(ctx, db); err != nil {
 		return nil, err
 	}
@@ -104,7 +102,7 @@ func (r *Runner) startPlant(ctx context.Context, db, site string, points int, ra
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := waitListening(wctx, p.simAddr, p.sim); err != nil {
+	if err := p.sim.WaitListening(wctx, p.simAddr); err != nil {
 		p.stop()
 		return nil, err
 	}
@@ -129,7 +127,7 @@ func (p *plant) stop() {
 func (p *plant) waitAgent(ctx context.Context, what string, limit time.Duration, cond func(map[string]float64) bool) (map[string]float64, error) {
 	deadline := time.Now().Add(limit)
 	for {
-		m, err := scrape(p.agentMetrics)
+		m, err := launch.Scrape(p.agentMetrics)
 		if err == nil && cond(m) {
 			return m, nil
 		}
@@ -231,7 +229,7 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 		return m, err
 	}
 	defer conn.Close()
-	before, err := scrape(p.agentMetrics)
+	before, err := launch.Scrape(p.agentMetrics)
 	if err != nil {
 		return m, err
 	}
@@ -251,7 +249,7 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	after, err := scrape(p.agentMetrics)
+	after, err := launch.Scrape(p.agentMetrics)
 	elapsed := time.Since(start).Seconds()
 	au, su, gu := agentUse.stop(), simUse.stop(), aggUse.stop()
 	if err != nil {

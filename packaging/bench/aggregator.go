@@ -19,14 +19,11 @@ type aggregatorProc struct {
 // startAggregator runs lifeline-aggregator with its defaults, plain-text
 // gRPC on loopback, writing to db.
 func (r *Runner) startAggregator(ctx context.Context, db string) (*aggregatorProc, error) {
-	addr, err := freeAddr()
+	addrs, err := launch.FreeAddrs(2)
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
+	addr, metrics := addrs[0], addrs[1]
 	cfg := filepath.Join(r.dir, "aggregator-"+db+".yaml")
 	data := fmt.Sprintf("server:\n  listen: %s\n  tls: {insecure: true}\nclickhouse: {addr: %s, database: %s}\nmetrics: {listen: %s, pprof: true}\nlog: {level: warn}\n",
 		addr, r.ch.addr, db, metrics)
@@ -39,7 +36,7 @@ func (r *Runner) startAggregator(ctx context.Context, db string) (*aggregatorPro
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := waitListening(wctx, addr, p); err != nil {
+	if err := p.WaitListening(wctx, addr); err != nil {
 		p.Stop(5 * time.Second)
 		return nil, err
 	}

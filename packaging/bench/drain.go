@@ -11,6 +11,7 @@ import (
 	agentbuffer "github.com/lifeline-telemetry/lifeline/agent/buffer"
 	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
 	aggmetrics "github.com/lifeline-telemetry/lifeline/aggregator/metrics"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 const drainTarget = 300_000 // samples/s
@@ -97,7 +98,7 @@ func (r *Runner) drain(ctx context.Context, sec *Section) error {
 	}
 	took := time.Since(t0)
 	ackMean := 0.0
-	if am, err := scrape(p.agg.metrics); err == nil && am[aggmetrics.IngestAckLatencySeconds+"_count"] > 0 {
+	if am, err := launch.Scrape(p.agg.metrics); err == nil && am[aggmetrics.IngestAckLatencySeconds+"_count"] > 0 {
 		ackMean = am[aggmetrics.IngestAckLatencySeconds+"_sum"] / am[aggmetrics.IngestAckLatencySeconds+"_count"]
 	}
 	u := use.stop()

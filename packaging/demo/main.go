@@ -6,12 +6,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -82,14 +80,11 @@ func run() error {
 	}
 	fmt.Printf("demo: ClickHouse at %s, database %s\n", chAddr, db)
 
-	ports, err := freePorts(4)
+	addrs, err := launch.FreeAddrs(4)
 	if err != nil {
 		return err
 	}
-	simAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	aggAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
-	aggMetrics := fmt.Sprintf("127.0.0.1:%d", ports[2])
-	agentMetrics := fmt.Sprintf("127.0.0.1:%d", ports[3])
+	simAddr, aggAddr, aggMetrics, agentMetrics := addrs[0], addrs[1], addrs[2], addrs[3]
 
 	var procs []*launch.Process
 	defer func() {
@@ -135,7 +130,9 @@ metrics:
 	if err != nil {
 		return err
 	}
-	if err := waitTCP(ctx, simAddr, 20*time.Second); err != nil {
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := sim.WaitListening(wctx, simAddr); err != nil {
 		return fmt.Errorf("plant simulator: %w (see var/demo/logs/lifeline-plantsim.log)", err)
 	}
 	agent, err := start(logs, "lifeline-agent", "run", "--config", agentCfg)
@@ -162,7 +159,7 @@ metrics:
 				return fmt.Errorf("%s exited early (see var/demo/logs/%s.log)", p.Name, p.Name)
 			}
 		}
-		m := scrape(agentMetrics)
+		m, _ := launch.Scrape(agentMetrics) // nil while the agent starts: zeros
 		rows, _ = countRows(chAddr, db)
 		fmt.Printf("demo: read %d  buffered %d  acked %d  rows in ClickHouse %d  %s\n",
 			uint64(m[agentservice.MetricSamplesReadTotal]), uint64(m[agentservice.MetricSamplesBufferedTotal]),
@@ -237,31 +234,6 @@ func start(logs, name string, args ...string) (*launch.Process, error) {
 	return launch.Start(binary(name), filepath.Join(logs, name+".log"), args...)
 }
 
-func scrape(addr string) map[string]float64 {
-	out := map[string]float64{}
-	client := http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return out
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, val, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		if v, err := strconv.ParseFloat(val, 64); err == nil {
-			out[name] = v
-		}
-	}
-	return out
-}
-
 // countRows counts with clickhouse-client, the tool an analyst would use.
 func countRows(addr, db string) (uint64, error) {
 	out, err := clickhouseOutput(addr, "SELECT count() FROM "+db+".samples")
@@ -286,40 +258,6 @@ func clickhouseOutput(addr, query string) (string, error) {
 		return "", fmt.Errorf("clickhouse-client: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	return string(out), nil
-}
-
-func waitTCP(ctx context.Context, addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("%s not listening: %w", addr, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // safetyLine reports the alarms raised and cleared so far and the online

@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +13,6 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
 	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
@@ -116,11 +112,12 @@ func newCluster(t *testing.T, opts clusterOptions) *cluster {
 		c.chAddr = chtest.Addr(t)
 		c.db = chtest.Database(t, c.chAddr)
 	}
-	ports := freePorts(t, 4)
-	c.simAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
-	c.aggAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
-	c.agentMetrics = fmt.Sprintf("127.0.0.1:%d", ports[2])
-	aggMetrics := fmt.Sprintf("127.0.0.1:%d", ports[3])
+	addrs, err := launch.FreeAddrs(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.simAddr, c.aggAddr, c.agentMetrics = addrs[0], addrs[1], addrs[2]
+	aggMetrics := addrs[3]
 
 	c.aggConfig = filepath.Join(c.dir, "aggregator.yaml")
 	writeFile(t, c.aggConfig, fmt.Sprintf(`server:
@@ -134,7 +131,11 @@ metrics: {listen: %s}
 		"--points", strconv.Itoa(opts.points), "--rate", strconv.FormatFloat(opts.rate, 'f', -1, 64), "--excursions-per-hour", "-1")
 	c.proxy = startProxy(t, c.aggAddr)
 	c.agentConfig = c.writeAgentConfig()
-	waitListening(t, c.simAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.sim.WaitListening(ctx, c.simAddr); err != nil {
+		t.Fatal(err)
+	}
 	c.startAggregator()
 	c.startAgent()
 	return c
@@ -180,24 +181,11 @@ func (c *cluster) startAgent() {
 
 // metrics scrapes the agent; an empty map when it is not answering.
 func (c *cluster) metrics() map[string]float64 {
-	out := map[string]float64{}
-	client := http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get("http://" + c.agentMetrics + "/metrics")
+	m, err := launch.Scrape(c.agentMetrics)
 	if err != nil {
-		return out
+		return map[string]float64{}
 	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return out
-	}
-	for name, f := range families {
-		for _, m := range f.GetMetric() {
-			out[name] += m.GetGauge().GetValue() + m.GetCounter().GetValue()
-		}
-	}
-	return out
+	return m
 }
 
 // waitMetric polls the agent until cond holds.
@@ -295,40 +283,6 @@ func (c *cluster) assertExactlyOnce(final map[string]float64, agentLived bool) c
 		c.t.Errorf("rows %d + dropped %d + re-sent duplicates %d != %d samples the agent read", k.rows, k.gapSamples, dup, read)
 	}
 	return k
-}
-
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening: %v", addr, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func writeFile(t *testing.T, path, content string) {
