@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // Config is the whole agent configuration.
@@ -184,19 +186,10 @@ type Limits struct {
 }
 
 // Metrics configures the Prometheus endpoint; an empty Listen disables it.
-type Metrics struct {
-	Listen string `yaml:"listen"`
-	// Pprof adds Go's /debug/pprof handlers to the same listener, for
-	// diagnosing memory and CPU on a plant's PC; keep the listener on
-	// loopback when it is on.
-	Pprof bool `yaml:"pprof"`
-}
+type Metrics = obs.MetricsConfig
 
 // Log configures logging.
-type Log struct {
-	Level  string `yaml:"level"`
-	Format string `yaml:"format"`
-}
+type Log = obs.LogConfig
 
 // Kinds lists the point kinds the agent accepts.
 var Kinds = []string{"level", "temperature", "pressure", "flow", "gas_combustible", "gas_toxic", "gas_oxygen", "switch", "analog", "status"}
@@ -225,7 +218,7 @@ func Default() Config {
 			SyncInterval: Duration(time.Second),
 		},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
-		Log:     Log{Level: "info", Format: "text"},
+		Log:     obs.DefaultLog(),
 	}
 }
 

@@ -19,7 +19,8 @@ func (c Config) Validate() error {
 	return errors.Join(
 		c.Site.validate(),
 		c.Aggregator.validate(),
-		c.Log.validate(),
+		c.Log.Validate(),
+		c.Metrics.Validate(),
 		c.Buffer.validate(),
 		hazardErr,
 		validateSources(c.Sources, hazards),
@@ -66,17 +67,6 @@ func (a Aggregator) validate() error {
 	}
 	if a.StatusInterval < Duration(time.Second) || a.ShutdownDrain < 0 {
 		p.add("aggregator.status_interval/shutdown_drain: want status_interval >= 1s and shutdown_drain >= 0")
-	}
-	return p.join()
-}
-
-func (l Log) validate() error {
-	var p problems
-	if !oneOf(strings.ToLower(l.Level), "debug", "info", "warn", "error") {
-		p.add("log.level %q: want debug, info, warn or error", l.Level)
-	}
-	if !oneOf(l.Format, "text", "json") {
-		p.add("log.format %q: want text or json", l.Format)
 	}
 	return p.join()
 }

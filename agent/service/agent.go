@@ -4,17 +4,12 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lifeline-telemetry/lifeline/agent/batcher"
 	"github.com/lifeline-telemetry/lifeline/agent/buffer"
@@ -22,6 +17,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/agent/opcua"
 	"github.com/lifeline-telemetry/lifeline/agent/uplink"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // Agent runs one site's collection pipeline.
@@ -37,7 +33,7 @@ type Agent struct {
 
 	mu      sync.Mutex
 	running *pipeline
-	metrics net.Addr
+	metrics *obs.Server
 }
 
 type pipeline struct {
@@ -113,7 +109,7 @@ func (a *Agent) MetricsAddr() string {
 	if a.metrics == nil {
 		return ""
 	}
-	return a.metrics.String()
+	return a.metrics.Addr()
 }
 
 // Run collects and forwards until ctx is done. Shutdown goes with the flow:
@@ -172,13 +168,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.running = p
 	a.mu.Unlock()
-	a.registerMetrics(p)
+	a.registerMetrics(a.registry, p)
 
-	stopMetrics, err := a.serveMetrics()
-	if err != nil {
+	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
+	if err := ms.Start(ctx); err != nil {
 		return err
 	}
-	defer stopMetrics()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = ms.Shutdown(ctx)
+	}()
+	a.mu.Lock()
+	a.metrics = ms
+	a.mu.Unlock()
 
 	readCtx, stopReaders := context.WithCancel(context.Background())
 	batchCtx, stopBatcher := context.WithCancel(context.Background())
@@ -226,37 +229,4 @@ func (a *Agent) Run(ctx context.Context) error {
 	st := q.Stats()
 	a.logger.Info("agent stopped", "buffered_batches", st.Entries, "buffered_bytes", st.Bytes)
 	return runErr
-}
-
-func (a *Agent) serveMetrics() (stop func(), err error) {
-	if a.cfg.Metrics.Listen == "" {
-		return func() {}, nil
-	}
-	lis, err := net.Listen("tcp", a.cfg.Metrics.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("metrics listen %s: %w", a.cfg.Metrics.Listen, err)
-	}
-	a.mu.Lock()
-	a.metrics = lis.Addr()
-	a.mu.Unlock()
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
-	if a.cfg.Metrics.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.logger.Error("metrics server", "err", err)
-		}
-	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	}, nil
 }

@@ -4,9 +4,33 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// The agent's metric names, besides Go's and the process's own (go_*,
+// process_*). docs/metrics.md describes each; a test holds the two together.
+const (
+	MetricSamplesReadTotal          = "lifeline_agent_samples_read_total"
+	MetricSamplesBufferedTotal      = "lifeline_agent_samples_buffered_total"
+	MetricSamplesAckedTotal         = "lifeline_agent_samples_acked_total"
+	MetricSamplesRejectedTotal      = "lifeline_agent_samples_rejected_total"
+	MetricUplinkReconnectsTotal     = "lifeline_agent_uplink_reconnects_total"
+	MetricUplinkConnected           = "lifeline_agent_uplink_connected"
+	MetricUplinkInFlightBatches     = "lifeline_agent_uplink_in_flight_batches"
+	MetricBufferBatches             = "lifeline_agent_buffer_batches"
+	MetricBufferBytes               = "lifeline_agent_buffer_bytes"
+	MetricBacklogSamples            = "lifeline_agent_backlog_samples"
+	MetricBacklogOldestAgeSeconds   = "lifeline_agent_backlog_oldest_age_seconds"
+	MetricDrainRateSamplesPerSecond = "lifeline_agent_drain_rate_samples_per_second"
+	MetricBacklogETASeconds         = "lifeline_agent_backlog_eta_seconds"
+	MetricUplinkDraining            = "lifeline_agent_uplink_draining"
+	MetricSamplesDuplicateTotal     = "lifeline_agent_samples_duplicate_total"
+	MetricSamplesDroppedTotal       = "lifeline_agent_samples_dropped_total"
+	MetricSamplesSetAsideTotal      = "lifeline_agent_samples_set_aside_total"
+	MetricUplinkNacksTotal          = "lifeline_agent_uplink_nacks_total"
+	MetricBufferBehindLedgerTotal   = "lifeline_agent_buffer_behind_ledger_total"
+)
+
 // registerMetrics exposes the pipeline's counters. They are read from the
 // components' own counters at scrape time, so no hot path touches a metric.
-func (a *Agent) registerMetrics(p *pipeline) {
+func (a *Agent) registerMetrics(reg prometheus.Registerer, p *pipeline) {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
@@ -19,46 +43,46 @@ func (a *Agent) registerMetrics(p *pipeline) {
 		}
 		return 0
 	}
-	a.registry.MustRegister(
+	reg.MustRegister(
 		prometheus.NewGoCollector(),
 		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
-		counter("lifeline_agent_samples_read_total", "Samples received from OPC UA servers.",
+		counter(MetricSamplesReadTotal, "Samples received from OPC UA servers.",
 			func() float64 { return float64(p.batcher.Received()) }),
-		counter("lifeline_agent_samples_buffered_total", "Samples written to the on-disk buffer.",
+		counter(MetricSamplesBufferedTotal, "Samples written to the on-disk buffer.",
 			func() float64 { return float64(p.batcher.Stored()) }),
-		counter("lifeline_agent_samples_acked_total", "Samples the aggregator acknowledged as committed.",
+		counter(MetricSamplesAckedTotal, "Samples the aggregator acknowledged as committed.",
 			func() float64 { return float64(p.uplink.Stats().AckedSamples) }),
-		counter("lifeline_agent_samples_rejected_total", "Samples the aggregator refused as invalid.",
+		counter(MetricSamplesRejectedTotal, "Samples the aggregator refused as invalid.",
 			func() float64 { return float64(p.uplink.Stats().Rejected) }),
-		counter("lifeline_agent_samples_set_aside_total", "Samples ClickHouse refused for good; the aggregator keeps them in rejected_batches.",
+		counter(MetricSamplesSetAsideTotal, "Samples ClickHouse refused for good; the aggregator keeps them in rejected_batches.",
 			func() float64 { return float64(p.uplink.Stats().SetAside) }),
-		counter("lifeline_agent_uplink_nacks_total", "Batches the aggregator could not commit; kept and sent again.",
+		counter(MetricUplinkNacksTotal, "Batches the aggregator could not commit; kept and sent again.",
 			func() float64 { return float64(p.uplink.Stats().Nacks) }),
-		counter("lifeline_agent_uplink_reconnects_total", "Times the aggregator link was re-established.",
+		counter(MetricUplinkReconnectsTotal, "Times the aggregator link was re-established.",
 			func() float64 { return float64(p.uplink.Stats().Reconnects) }),
-		counter("lifeline_agent_buffer_behind_ledger_total", "Handshakes where the aggregator held newer batches of this buffer than the buffer knew of (a restored copy, a power cut).",
+		counter(MetricBufferBehindLedgerTotal, "Handshakes where the aggregator held newer batches of this buffer than the buffer knew of (a restored copy, a power cut).",
 			func() float64 { return float64(p.uplink.Stats().BehindLedger) }),
-		gauge("lifeline_agent_uplink_connected", "1 while a stream to the aggregator is open.",
+		gauge(MetricUplinkConnected, "1 while a stream to the aggregator is open.",
 			func() float64 { return boolf(p.uplink.Stats().Connected) }),
-		gauge("lifeline_agent_uplink_in_flight_batches", "Batches sent and awaiting an ack.",
+		gauge(MetricUplinkInFlightBatches, "Batches sent and awaiting an ack.",
 			func() float64 { return float64(p.uplink.Stats().InFlight) }),
-		gauge("lifeline_agent_buffer_batches", "Batches in the on-disk buffer.",
+		gauge(MetricBufferBatches, "Batches in the on-disk buffer.",
 			func() float64 { return float64(p.queue.Stats().Entries) }),
-		gauge("lifeline_agent_buffer_bytes", "Bytes of batches in the on-disk buffer.",
+		gauge(MetricBufferBytes, "Bytes of batches in the on-disk buffer.",
 			func() float64 { return float64(p.queue.Stats().Bytes) }),
-		gauge("lifeline_agent_backlog_samples", "Samples waiting in the buffer (estimated from the average sample size).",
+		gauge(MetricBacklogSamples, "Samples waiting in the buffer (estimated from the average sample size).",
 			func() float64 { return float64(a.backlog(p).Samples) }),
-		gauge("lifeline_agent_backlog_oldest_age_seconds", "Source age of the oldest buffered sample.",
+		gauge(MetricBacklogOldestAgeSeconds, "Source age of the oldest buffered sample.",
 			func() float64 { return a.backlog(p).OldestAge.Seconds() }),
-		gauge("lifeline_agent_drain_rate_samples_per_second", "Samples acked per second over the last 30 s.",
+		gauge(MetricDrainRateSamplesPerSecond, "Samples acked per second over the last 30 s.",
 			func() float64 { return a.backlog(p).Rate }),
-		gauge("lifeline_agent_backlog_eta_seconds", "Time to send the backlog at the current drain rate (0 if unknown).",
+		gauge(MetricBacklogETASeconds, "Time to send the backlog at the current drain rate (0 if unknown).",
 			func() float64 { return a.backlog(p).ETA.Seconds() }),
-		gauge("lifeline_agent_uplink_draining", "1 while a backlog from before the connection is being sent.",
+		gauge(MetricUplinkDraining, "1 while a backlog from before the connection is being sent.",
 			func() float64 { return boolf(p.uplink.Stats().Draining) }),
-		counter("lifeline_agent_samples_duplicate_total", "Values an OPC UA server sent again after a resubscribe that were already buffered or stored.",
+		counter(MetricSamplesDuplicateTotal, "Values an OPC UA server sent again after a resubscribe that were already buffered or stored.",
 			func() float64 { return float64(p.batcher.Repeats() + p.uplink.Stats().Duplicates) }),
-		counter("lifeline_agent_samples_dropped_total", "Buffered samples dropped because the buffer reached max_bytes (each recorded as a gap).",
+		counter(MetricSamplesDroppedTotal, "Buffered samples dropped because the buffer reached max_bytes (each recorded as a gap).",
 			func() float64 { return float64(p.batcher.DroppedSamples()) }),
 	)
 }

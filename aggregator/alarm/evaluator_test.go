@@ -147,7 +147,8 @@ func feed(t *testing.T, st *store.Store, ev *alarm.Evaluator, seq *uint64, steps
 
 func alarms(t *testing.T, st *store.Store) []row {
 	t.Helper()
-	rows, err := st.Conn().Query(context.Background(), `SELECT condition, raised_ns, cleared_ns, end_reason, backfill
+	conn := chtest.Conn(t, st.Config().Addr, st.Config().Database)
+	rows, err := conn.Query(context.Background(), `SELECT condition, raised_ns, cleared_ns, end_reason, backfill
 FROM alarm_events FINAL ORDER BY raised_ns, condition`)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,10 @@
 package alarm
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/metrics"
+)
 
 // Metrics are the evaluator's Prometheus metrics.
 type Metrics struct {
@@ -17,19 +21,19 @@ type Metrics struct {
 func NewMetrics(e *Evaluator, reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		raised: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lifeline_alarm_raised_total", Help: "Alarms raised, by condition (HH, H, L, LL, stage1, stage2, bad_quality, stale, comm_loss)."},
+			Name: metrics.AlarmRaisedTotal, Help: "Alarms raised, by condition (HH, H, L, LL, stage1, stage2, bad_quality, stale, comm_loss)."},
 			[]string{"condition"}),
 		cleared: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lifeline_alarm_cleared_total", Help: "Alarms cleared, by condition."}, []string{"condition"}),
+			Name: metrics.AlarmClearedTotal, Help: "Alarms cleared, by condition."}, []string{"condition"}),
 		queued: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "lifeline_alarm_queued_samples", Help: "Committed samples waiting for alarm evaluation."},
+			Name: metrics.AlarmQueuedSamples, Help: "Committed samples waiting for alarm evaluation."},
 			func() float64 { return float64(e.queued.Load()) }),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "lifeline_alarm_dropped_batches_total", Help: "Batches that did not fit the queue and were read back from ClickHouse."}),
+			Name: metrics.AlarmDroppedBatchesTotal, Help: "Batches that did not fit the queue and were read back from ClickHouse."}),
 		replayed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "lifeline_alarm_replayed_batches_total", Help: "Batches evaluated from ClickHouse (after a restart or a full queue)."}),
+			Name: metrics.AlarmReplayedBatchesTotal, Help: "Batches evaluated from ClickHouse (after a restart or a full queue)."}),
 		failures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "lifeline_alarm_write_failures_total", Help: "Failed writes of alarm events or checkpoints (retried)."}),
+			Name: metrics.AlarmWriteFailuresTotal, Help: "Failed writes of alarm events or checkpoints (retried)."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.raised, m.cleared, m.queued, m.dropped, m.replayed, m.failures)

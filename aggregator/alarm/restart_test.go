@@ -11,6 +11,7 @@ import (
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -65,7 +66,7 @@ func TestRestartInTheMiddleOfAnActiveAlarm(t *testing.T) {
 				t.Fatalf("second evaluator raised %d, cleared %d", r, c)
 			}
 			var n uint64
-			if err := st.Conn().QueryRow(context.Background(), "SELECT count() FROM alarm_events FINAL").Scan(&n); err != nil || n != 1 {
+			if err := chtest.Conn(t, st.Config().Addr, st.Config().Database).QueryRow(context.Background(), "SELECT count() FROM alarm_events FINAL").Scan(&n); err != nil || n != 1 {
 				t.Fatalf("alarm rows = %d (%v), want 1", n, err)
 			}
 		})

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // Environment variables that override the file, so operators and CI can
@@ -77,12 +77,7 @@ type Retention struct {
 }
 
 // Metrics configures the Prometheus endpoint; empty Listen disables it.
-type Metrics struct {
-	Listen string `yaml:"listen"`
-	// Pprof adds Go's /debug/pprof handlers to the same listener; keep the
-	// listener on loopback when it is on.
-	Pprof bool `yaml:"pprof"`
-}
+type Metrics = obs.MetricsConfig
 
 // Grafana is the Grafana that `lifeline-aggregator provision` writes the
 // park folders, teams and dashboards to. Empty URL: provision only with
@@ -111,10 +106,7 @@ type GrafanaDatasource struct {
 }
 
 // Log configures logging.
-type Log struct {
-	Level  string `yaml:"level"`
-	Format string `yaml:"format"`
-}
+type Log = obs.LogConfig
 
 // Default returns the configuration with every default filled in.
 func Default() Config {
@@ -131,7 +123,7 @@ func Default() Config {
 		Alarms: Alarms{OnDelay: ao.OnDelay, OffDelay: ao.OffDelay, StaleAfter: ao.StaleAfter,
 			CommLossAfter: ao.CommLossAfter},
 		Retention: Retention{RawDays: rd.RawDays, MinuteDays: rd.MinuteDays, HourDays: rd.HourDays, LedgerDays: rd.LedgerDays},
-		Log:       Log{Level: "info", Format: "text"},
+		Log:       obs.DefaultLog(),
 		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, Datasource: GrafanaDatasource{
 			UID: "lifeline-clickhouse", Name: "Lifeline ClickHouse", Username: "lifeline_readonly"}},
 	}
@@ -217,19 +209,7 @@ func (c Config) Validate() error {
 	if err := c.RetentionPolicy().Validate(); err != nil {
 		errs = append(errs, prefixed("retention.", err))
 	}
-	if c.Metrics.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
-			errs = append(errs, fmt.Errorf("metrics.listen %q: want host:port or empty", c.Metrics.Listen))
-		}
-	}
-	switch strings.ToLower(c.Log.Level) {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level))
-	}
-	if c.Log.Format != "text" && c.Log.Format != "json" {
-		errs = append(errs, fmt.Errorf("log.format %q: want text or json", c.Log.Format))
-	}
+	errs = append(errs, c.Metrics.Validate(), c.Log.Validate())
 	if c.Grafana.URL != "" && !strings.HasPrefix(c.Grafana.URL, "http://") && !strings.HasPrefix(c.Grafana.URL, "https://") {
 		errs = append(errs, fmt.Errorf("grafana.url %q: want http(s)://host[:port][/path] or empty", c.Grafana.URL))
 	}

@@ -168,7 +168,7 @@ func (f *chFixture) counts(t *testing.T, site string) (rows, final, rollup uint6
 	t.Helper()
 	q := "SELECT (SELECT count() FROM samples WHERE site_id = ?), (SELECT count() FROM samples FINAL WHERE site_id = ?), " +
 		"(SELECT countMerge(samples) FROM samples_1m WHERE site_id = ?)"
-	if err := f.store.Conn().QueryRow(context.Background(), q, site, site, site).Scan(&rows, &final, &rollup); err != nil {
+	if err := chtest.Conn(t, f.store.Config().Addr, f.store.Config().Database).QueryRow(context.Background(), q, site, site, site).Scan(&rows, &final, &rollup); err != nil {
 		t.Fatal(err)
 	}
 	return rows, final, rollup

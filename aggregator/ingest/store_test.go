@@ -107,7 +107,7 @@ func replies(st lifelinev1.Ingest_StreamClient) <-chan *lifelinev1.AggregatorMes
 
 func (f *stored) exec(t *testing.T, q string) {
 	t.Helper()
-	if err := f.store.Conn().Exec(context.Background(), q); err != nil {
+	if err := chtest.Conn(t, f.store.Config().Addr, f.store.Config().Database).Exec(context.Background(), q); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 }

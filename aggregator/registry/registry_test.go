@@ -56,7 +56,7 @@ func TestApplyRegistry(t *testing.T) {
 		}
 	}
 	var name, unitType string
-	if err := s.Conn().QueryRow(ctx, "SELECT e.name, h.unit_type FROM enterprises AS e FINAL ANY INNER JOIN (SELECT site_id, toString(unit_type) AS unit_type FROM hazard_sources FINAL WHERE code = 'HS-02') AS h USING site_id").Scan(&name, &unitType); err != nil {
+	if err := chtest.Conn(t, cfg.Addr, cfg.Database).QueryRow(ctx, "SELECT e.name, h.unit_type FROM enterprises AS e FINAL ANY INNER JOIN (SELECT site_id, toString(unit_type) AS unit_type FROM hazard_sources FINAL WHERE code = 'HS-02') AS h USING site_id").Scan(&name, &unitType); err != nil {
 		t.Fatal(err)
 	}
 	if name != "示范化工有限公司" || unitType != "production_unit" {

@@ -4,17 +4,12 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
@@ -22,6 +17,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/registry"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // Aggregator runs the ingest pipeline.
@@ -77,7 +73,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	alarmCtx, stopAlarms := context.WithCancel(context.Background())
 	defer stopAlarms()
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
-	alarm.NewMetrics(evaluator, a.registry)
+	ingestMetrics := registerMetrics(a.registry, wr, evaluator)
 	wr.Observe(evaluator)
 	evaluating.Go(func() {
 		if err := evaluator.Run(alarmCtx); err != nil {
@@ -95,17 +91,20 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
 	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, a.logger.With("component", "heartbeats"))
 	writing.Go(func() { heartbeats.Run(writeCtx) })
-	svc := ingest.NewService(st, wr, heartbeats, opts, ingest.NewMetrics(a.registry), a.logger.With("component", "ingest"))
+	svc := ingest.NewService(st, wr, heartbeats, opts, ingestMetrics, a.logger.With("component", "ingest"))
 	recv := ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"))
-	a.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 
-	stopMetrics, err := a.serveMetrics()
-	if err != nil {
+	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = ms.Shutdown(ctx)
+	}()
+	if err := ms.Start(ctx); err != nil {
 		stopWriter()
 		writing.Wait()
 		return err
 	}
-	defer stopMetrics()
 
 	if err := recv.Start(ctx); err != nil {
 		stopWriter()
@@ -156,34 +155,4 @@ func openWithRetry(ctx context.Context, st *store.Store, logger *slog.Logger) er
 		}
 		wait = min(wait*2, 10*time.Second)
 	}
-}
-
-func (a *Aggregator) serveMetrics() (stop func(), err error) {
-	if a.cfg.Metrics.Listen == "" {
-		return func() {}, nil
-	}
-	lis, err := net.Listen("tcp", a.cfg.Metrics.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("metrics listen %s: %w", a.cfg.Metrics.Listen, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
-	if a.cfg.Metrics.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.logger.Error("metrics server", "err", err)
-		}
-	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	}, nil
 }

@@ -122,13 +122,8 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Conn is the open connection, for packages that read Lifeline's tables;
-// nil before Open and after Close. Its default database is Config.Database.
-func (s *Store) Conn() driver.Conn {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.conn
-}
+// Config returns the configuration the Store was made with.
+func (s *Store) Config() Config { return s.cfg }
 
 // Capabilities are the server features detected by Open.
 func (s *Store) Capabilities() Capabilities {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 )
 
@@ -47,7 +48,7 @@ func TestResubmittedBatchCoalesced(t *testing.T) {
 	}
 	var rows, final, rollup uint64
 	q := "SELECT (SELECT count() FROM samples), (SELECT count() FROM samples FINAL), (SELECT countMerge(samples) FROM samples_1m)"
-	if err := s.Conn().QueryRow(context.Background(), q).Scan(&rows, &final, &rollup); err != nil {
+	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).QueryRow(context.Background(), q).Scan(&rows, &final, &rollup); err != nil {
 		t.Fatal(err)
 	}
 	// Buffers a and b wrote the same samples (same points and times):

@@ -3,6 +3,7 @@ package writer
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
@@ -51,7 +52,12 @@ func (w *Writer) refuse(ctx context.Context, p pending, cause error) {
 	gaps := b.Gaps
 	if len(gaps) > 0 {
 		part := partOf(b, nil, gaps)
-		err := w.retry(ctx, 1, func() error { return r.InsertPart(ctx, part) })
+		err := w.retry(ctx, 1, func() error {
+			start := time.Now()
+			err := r.InsertPart(ctx, part)
+			w.metrics.attempt(ctx, []*store.Batch{part}, time.Since(start), err)
+			return err
+		})
 		if err != nil && !store.IsPermanent(err) {
 			w.finish([]pending{p}, err)
 			return
@@ -115,7 +121,12 @@ func (w *Writer) split(ctx context.Context, r Refuser, b *store.Batch, samples [
 // (false: ClickHouse refused them for good, which spends budget).
 func (w *Writer) tryPart(ctx context.Context, r Refuser, b *store.Batch, samples []*lifelinev1.Sample, budget *int) (bool, error) {
 	part := partOf(b, samples, nil)
-	err := w.retry(ctx, 1, func() error { return r.InsertPart(ctx, part) })
+	err := w.retry(ctx, 1, func() error {
+		start := time.Now()
+		err := r.InsertPart(ctx, part)
+		w.metrics.attempt(ctx, []*store.Batch{part}, time.Since(start), err)
+		return err
+	})
 	switch {
 	case err == nil:
 		if w.observer != nil {

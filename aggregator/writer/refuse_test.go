@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -24,7 +25,7 @@ const marker = -999.25
 func guardSamples(t *testing.T, s *store.Store) {
 	t.Helper()
 	q := fmt.Sprintf("ALTER TABLE samples ADD COLUMN guard UInt8 MATERIALIZED throwIf(value = %v)", marker)
-	if err := s.Conn().Exec(context.Background(), q); err != nil {
+	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).Exec(context.Background(), q); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -87,7 +88,7 @@ func TestRefusedRowsSetAsideOthersCommit(t *testing.T) {
 
 	bg := context.Background()
 	var rows uint64
-	if err := s.Conn().QueryRow(bg, "SELECT count() FROM samples").Scan(&rows); err != nil {
+	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).QueryRow(bg, "SELECT count() FROM samples").Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
 	if want := uint64(3*perSite*size - 1); rows != want {
@@ -107,7 +108,7 @@ func TestRefusedRowsSetAsideOthersCommit(t *testing.T) {
 		code                   int32
 		n                      uint32
 	)
-	if err := s.Conn().QueryRow(bg, `SELECT toString(state), reason, error_code, samples, payload
+	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).QueryRow(bg, `SELECT toString(state), reason, error_code, samples, payload
 FROM rejected_batches FINAL WHERE site_id = 'A' AND seq = 3`).Scan(&state, &reason, &code, &n, &payload); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ FROM rejected_batches FINAL WHERE site_id = 'A' AND seq = 3`).Scan(&state, &reas
 	}
 
 	// Once the cause is fixed, the row goes in, exactly once.
-	if err := s.Conn().Exec(bg, "ALTER TABLE samples DROP COLUMN guard"); err != nil {
+	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).Exec(bg, "ALTER TABLE samples DROP COLUMN guard"); err != nil {
 		t.Fatal(err)
 	}
 	stored, err := s.Reinject(bg, "A", "", 3)
@@ -131,7 +132,7 @@ FROM rejected_batches FINAL WHERE site_id = 'A' AND seq = 3`).Scan(&state, &reas
 	if _, err := s.Reinject(bg, "A", "", 3); !errors.Is(err, store.ErrNothingToReinject) {
 		t.Fatalf("second reinject: %v", err)
 	}
-	if err := s.Conn().QueryRow(bg, "SELECT count() FROM samples").Scan(&rows); err != nil {
+	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).QueryRow(bg, "SELECT count() FROM samples").Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
 	if want := uint64(3 * perSite * size); rows != want {
@@ -145,7 +146,7 @@ FROM rejected_batches FINAL WHERE site_id = 'A' AND seq = 3`).Scan(&state, &reas
 func TestRefusedBatchNotDroppedWhenSetAsideFails(t *testing.T) {
 	s := openStore(t)
 	guardSamples(t, s)
-	if err := s.Conn().Exec(context.Background(), "RENAME TABLE rejected_batches TO rejected_away"); err != nil {
+	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).Exec(context.Background(), "RENAME TABLE rejected_batches TO rejected_away"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -183,7 +184,7 @@ func TestRefusedBatchNotDroppedWhenSetAsideFails(t *testing.T) {
 		t.Fatalf("%d batches failed, want 1", failed)
 	}
 	var rows uint64
-	if err := s.Conn().QueryRow(context.Background(), "SELECT count() FROM samples").Scan(&rows); err != nil {
+	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).QueryRow(context.Background(), "SELECT count() FROM samples").Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
 	if rows != 100 {

@@ -112,7 +112,7 @@ func TestWriterWithStore(t *testing.T) {
 		t.Fatalf("%d batches failed, first: %v", len(failures), failures[0])
 	}
 	var n uint64
-	if err := s.Conn().QueryRow(context.Background(), "SELECT count() FROM samples FINAL").Scan(&n); err != nil {
+	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).QueryRow(context.Background(), "SELECT count() FROM samples FINAL").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != sites*perSite*size {

@@ -118,6 +118,7 @@ type Writer struct {
 
 	running  atomic.Bool
 	observer CommitObserver // optional; set by Observe before Run
+	metrics  *Metrics       // optional; set by NewMetrics before Run
 	wake     chan struct{}  // capacity 1: something changed for the flusher
 
 	mu       sync.Mutex
@@ -336,7 +337,7 @@ func (w *Writer) write(ctx context.Context, group []pending) {
 	for i, p := range group {
 		batches[i] = p.b
 	}
-	err := w.retry(ctx, len(batches), func() error { return w.ins.Insert(ctx, batches) })
+	err := w.retry(ctx, len(batches), func() error { return w.insert(ctx, batches) })
 	switch {
 	case err == nil || !store.IsPermanent(err):
 		w.finish(group, err)
@@ -348,6 +349,14 @@ func (w *Writer) write(ctx context.Context, group []pending) {
 	default:
 		w.refuse(ctx, group[0], err)
 	}
+}
+
+// insert stores batches once, counting the attempt.
+func (w *Writer) insert(ctx context.Context, batches []*store.Batch) error {
+	start := time.Now()
+	err := w.ins.Insert(ctx, batches)
+	w.metrics.attempt(ctx, batches, time.Since(start), err)
+	return err
 }
 
 // retry calls insert until it succeeds, fails permanently, ctx ends or

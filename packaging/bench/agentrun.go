@@ -13,6 +13,8 @@ import (
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
+	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 // Targets of the agent run.
@@ -38,7 +40,7 @@ const (
 // plant is plantsim, an aggregator and an agent reading the one and
 // sending to the other, each a process.
 type plant struct {
-	sim, agent     *process
+	sim, agent     *launch.Process
 	agg            *aggregatorProc
 	simAddr        string
 	agentMetrics   string
@@ -51,13 +53,11 @@ type plant struct {
 // change the agent's configuration before it is written.
 func (r *Runner) startPlant(ctx context.Context, db, site string, points int, rate float64, tweak func(*agentconfig.Config)) (*plant, error) {
 	p := &plant{site: site, database: db}
-	var err error
-	if p.simAddr, err = freeAddr(); err != nil {
+	addrs, err := launch.FreeAddrs(2)
+	if err != nil {
 		return nil, err
 	}
-	if p.agentMetrics, err = freeAddr(); err != nil {
-		return nil, err
-	}
+	p.simAddr, p.agentMetrics = addrs[0], addrs[1]
 	if err := r.ch.freshDatabase(ctx, db); err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (r *Runner) startPlant(ctx context.Context, db, site string, points int, ra
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := waitListening(wctx, p.simAddr, p.sim); err != nil {
+	if err := p.sim.WaitListening(wctx, p.simAddr); err != nil {
 		p.stop()
 		return nil, err
 	}
@@ -116,10 +116,10 @@ func (r *Runner) startAgent(p *plant) error {
 }
 
 func (p *plant) stop() {
-	p.sim.stop(10 * time.Second)
-	p.agent.stop(20 * time.Second)
+	p.sim.Stop(10 * time.Second)
+	p.agent.Stop(20 * time.Second)
 	if p.agg != nil {
-		p.agg.stop(15 * time.Second)
+		p.agg.Stop(15 * time.Second)
 	}
 }
 
@@ -127,15 +127,15 @@ func (p *plant) stop() {
 func (p *plant) waitAgent(ctx context.Context, what string, limit time.Duration, cond func(map[string]float64) bool) (map[string]float64, error) {
 	deadline := time.Now().Add(limit)
 	for {
-		m, err := scrape(p.agentMetrics)
+		m, err := launch.Scrape(p.agentMetrics)
 		if err == nil && cond(m) {
 			return m, nil
 		}
-		if p.agent.exited() {
-			return nil, fmt.Errorf("agent exited while waiting for %s:\n%s", what, p.agent.tail())
+		if p.agent.Exited() {
+			return nil, fmt.Errorf("agent exited while waiting for %s:\n%s", what, p.agent.Tail(3000))
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("timed out waiting for %s (metrics %v)\nagent log:\n%s", what, err, p.agent.tail())
+			return nil, fmt.Errorf("timed out waiting for %s (metrics %v)\nagent log:\n%s", what, err, p.agent.Tail(3000))
 		}
 		select {
 		case <-ctx.Done():
@@ -218,7 +218,7 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 	// Subscribing 10,000 items takes a while; the window starts once
 	// samples are being acked, after a warm-up.
 	if _, err := p.waitAgent(ctx, "first acked samples", 2*time.Minute, func(m map[string]float64) bool {
-		return m["lifeline_agent_samples_acked_total"] > 0
+		return m[agentservice.MetricSamplesAckedTotal] > 0
 	}); err != nil {
 		return m, err
 	}
@@ -229,11 +229,11 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 		return m, err
 	}
 	defer conn.Close()
-	before, err := scrape(p.agentMetrics)
+	before, err := launch.Scrape(p.agentMetrics)
 	if err != nil {
 		return m, err
 	}
-	agentUse, simUse, aggUse := meterUsage(p.agent.pid()), meterUsage(p.sim.pid()), meterUsage(p.agg.pid())
+	agentUse, simUse, aggUse := meterUsage(p.agent.Pid()), meterUsage(p.sim.Pid()), meterUsage(p.agg.Pid())
 	start := time.Now()
 	for time.Since(start) < window {
 		var newest int64
@@ -249,7 +249,7 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	after, err := scrape(p.agentMetrics)
+	after, err := launch.Scrape(p.agentMetrics)
 	elapsed := time.Since(start).Seconds()
 	au, su, gu := agentUse.stop(), simUse.stop(), aggUse.stop()
 	if err != nil {
@@ -257,9 +257,9 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 	}
 	r.opts.Logf("agent metrics at the end: %v", after)
 	rate1 := func(name string) float64 { return (after[name] - before[name]) / elapsed }
-	m.acked = rate1("lifeline_agent_samples_acked_total")
-	m.read = rate1("lifeline_agent_samples_read_total")
-	m.buffered = rate1("lifeline_agent_samples_buffered_total")
+	m.acked = rate1(agentservice.MetricSamplesAckedTotal)
+	m.read = rate1(agentservice.MetricSamplesReadTotal)
+	m.buffered = rate1(agentservice.MetricSamplesBufferedTotal)
 	m.agentCPU, m.simCPU, m.aggCPU = au.CPUCores, su.CPUCores, gu.CPUCores
 	m.agentRSS = float64(au.RSSMax) / 1e6
 	m.offered = float64(points) * rate

@@ -6,25 +6,24 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 // aggregatorProc is a lifeline-aggregator process writing to one database.
 type aggregatorProc struct {
-	*process
+	*launch.Process
 	addr, metrics string
 }
 
 // startAggregator runs lifeline-aggregator with its defaults, plain-text
 // gRPC on loopback, writing to db.
 func (r *Runner) startAggregator(ctx context.Context, db string) (*aggregatorProc, error) {
-	addr, err := freeAddr()
+	addrs, err := launch.FreeAddrs(2)
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
+	addr, metrics := addrs[0], addrs[1]
 	cfg := filepath.Join(r.dir, "aggregator-"+db+".yaml")
 	data := fmt.Sprintf("server:\n  listen: %s\n  tls: {insecure: true}\nclickhouse: {addr: %s, database: %s}\nmetrics: {listen: %s, pprof: true}\nlog: {level: warn}\n",
 		addr, r.ch.addr, db, metrics)
@@ -37,9 +36,9 @@ func (r *Runner) startAggregator(ctx context.Context, db string) (*aggregatorPro
 	}
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := waitListening(wctx, addr, p); err != nil {
-		p.stop(5 * time.Second)
+	if err := p.WaitListening(wctx, addr); err != nil {
+		p.Stop(5 * time.Second)
 		return nil, err
 	}
-	return &aggregatorProc{process: p, addr: addr, metrics: metrics}, nil
+	return &aggregatorProc{Process: p, addr: addr, metrics: metrics}, nil
 }

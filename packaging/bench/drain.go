@@ -9,6 +9,9 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	agentbuffer "github.com/lifeline-telemetry/lifeline/agent/buffer"
+	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
+	aggmetrics "github.com/lifeline-telemetry/lifeline/aggregator/metrics"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 const drainTarget = 300_000 // samples/s
@@ -80,23 +83,23 @@ func (r *Runner) drain(ctx context.Context, sec *Section) error {
 	if err := r.startAgent(p); err != nil {
 		return err
 	}
-	use := meterUsage(p.agent.pid())
+	use := meterUsage(p.agent.Pid())
 	m, err := p.waitAgent(ctx, "the uplink to connect", 2*time.Minute, func(m map[string]float64) bool {
-		return m["lifeline_agent_uplink_connected"] == 1
+		return m[agentservice.MetricUplinkConnected] == 1
 	})
 	if err != nil {
 		return err
 	}
-	t0, acked0 := time.Now(), m["lifeline_agent_samples_acked_total"]
+	t0, acked0 := time.Now(), m[agentservice.MetricSamplesAckedTotal]
 	if _, err := p.waitAgent(ctx, "the backlog to drain", 10*time.Minute, func(m map[string]float64) bool {
-		return m["lifeline_agent_samples_acked_total"]-acked0 >= float64(total)
+		return m[agentservice.MetricSamplesAckedTotal]-acked0 >= float64(total)
 	}); err != nil {
 		return err
 	}
 	took := time.Since(t0)
 	ackMean := 0.0
-	if am, err := scrape(p.agg.metrics); err == nil && am["lifeline_ingest_ack_latency_seconds_count"] > 0 {
-		ackMean = am["lifeline_ingest_ack_latency_seconds_sum"] / am["lifeline_ingest_ack_latency_seconds_count"]
+	if am, err := launch.Scrape(p.agg.metrics); err == nil && am[aggmetrics.IngestAckLatencySeconds+"_count"] > 0 {
+		ackMean = am[aggmetrics.IngestAckLatencySeconds+"_sum"] / am[aggmetrics.IngestAckLatencySeconds+"_count"]
 	}
 	u := use.stop()
 	rate := float64(total) / took.Seconds()

@@ -24,7 +24,7 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	if err != nil {
 		return err
 	}
-	defer agg.stop(15 * time.Second)
+	defer agg.Stop(15 * time.Second)
 
 	// The limit: the same rows, 100,000 a block (the writer's max_rows),
 	// straight into the same table.
@@ -54,11 +54,11 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 		o := opts
 		o.Agents, o.Site = k, fmt.Sprintf("K%d_", k)
 		r.opts.Logf("ingest: %d agents", k)
-		meter, self := meterUsage(agg.pid()), meterUsage(os.Getpid())
+		meter, self := meterUsage(agg.Pid()), meterUsage(os.Getpid())
 		res, err := runLoad(ctx, o)
 		use, gen := meter.stop(), self.stop()
 		if err != nil {
-			return fmt.Errorf("%d agents: %w\naggregator log:\n%s", k, err, agg.tail())
+			return fmt.Errorf("%d agents: %w\naggregator log:\n%s", k, err, agg.Tail(3000))
 		}
 		row := Row{Measure: fmt.Sprintf("%d agents: sustained", k), Value: res.Rate, Unit: "samples/s",
 			Versus: versus, Ratio: res.Rate / limit}

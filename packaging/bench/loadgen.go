@@ -43,7 +43,8 @@ type LoadResult struct {
 // loadGen is the shared state of one run's agents.
 type loadGen struct {
 	opts      LoadOptions
-	ready     sync.WaitGroup // each agent's welcome
+	ready     chan struct{} // closed once every agent was welcomed or gave up
+	unready   atomic.Int64  // agents not yet welcomed
 	measuring atomic.Bool
 	acked     atomic.Uint64
 	mu        sync.Mutex
@@ -52,18 +53,21 @@ type loadGen struct {
 
 // runLoad runs the agents for Warmup+Duration and reports the window.
 func runLoad(ctx context.Context, opts LoadOptions) (LoadResult, error) {
-	g := &loadGen{opts: opts}
+	g := &loadGen{opts: opts, ready: make(chan struct{})}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, opts.Agents)
 	var wg sync.WaitGroup
-	g.ready.Add(opts.Agents)
+	g.unready.Store(int64(opts.Agents))
+	if opts.Agents <= 0 {
+		close(g.ready)
+	}
 	for i := range opts.Agents {
 		wg.Go(func() {
 			welcomed := false
-			err := g.agent(ctx, i, func() { welcomed = true; g.ready.Done() })
+			err := g.agent(ctx, i, func() { welcomed = true; g.isReady() })
 			if !welcomed {
-				g.ready.Done()
+				g.isReady()
 			}
 			if err != nil && ctx.Err() == nil {
 				errs <- fmt.Errorf("agent %d: %w", i, err)
@@ -82,10 +86,12 @@ func runLoad(ctx context.Context, opts LoadOptions) (LoadResult, error) {
 	}
 	// Handshakes (the catalog is saved, the ledger read) are not part of
 	// the window: it starts Warmup after the last agent was welcomed.
-	if err := waitGroup(ctx, &g.ready); err != nil {
+	select {
+	case <-g.ready:
+	case <-ctx.Done():
 		cancel()
 		wg.Wait()
-		return res, err
+		return res, ctx.Err()
 	}
 	err := wait(opts.Warmup)
 	if err == nil {
@@ -237,17 +243,9 @@ func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
 
 func pointID(i int) string { return fmt.Sprintf("P%05d", i+1) }
 
-// waitGroup waits for wg or ctx.
-func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// isReady counts one agent as welcomed (or given up).
+func (g *loadGen) isReady() {
+	if g.unready.Add(-1) == 0 {
+		close(g.ready)
 	}
 }

@@ -50,7 +50,11 @@ func (r *Runner) query(ctx context.Context, sec *Section) error {
 	if err != nil {
 		return err
 	}
-	conn := st.Conn()
+	conn, err := r.ch.open(db)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
 	if err := storagePerSample(ctx, conn, db, sec, fmt.Sprintf("%d-day dataset", days), false); err != nil {
 		return err
 	}

@@ -52,8 +52,12 @@ func (r *Runner) storageDefaultCompression(ctx context.Context, sec *Section, co
 	if err := st.Open(ctx); err != nil {
 		return err
 	}
-	defer st.Close()
-	lz4 := st.Conn()
+	st.Close() // the store made the schema; the copy is raw SQL
+	lz4, err := (&clickHouse{addr: srv.Addr()}).open("default")
+	if err != nil {
+		return err
+	}
+	defer lz4.Close()
 	if err := lz4.Exec(ctx, fmt.Sprintf("INSERT INTO samples SELECT * FROM remote('%s', %s.samples)", r.ch.addr, r.agentDB)); err != nil {
 		return fmt.Errorf("copy samples to the LZ4 server: %w", err)
 	}

@@ -6,12 +6,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -22,7 +20,9 @@ import (
 	"time"
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
+	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 const (
@@ -80,20 +80,17 @@ func run() error {
 	}
 	fmt.Printf("demo: ClickHouse at %s, database %s\n", chAddr, db)
 
-	ports, err := freePorts(4)
+	addrs, err := launch.FreeAddrs(4)
 	if err != nil {
 		return err
 	}
-	simAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	aggAddr := fmt.Sprintf("127.0.0.1:%d", ports[1])
-	aggMetrics := fmt.Sprintf("127.0.0.1:%d", ports[2])
-	agentMetrics := fmt.Sprintf("127.0.0.1:%d", ports[3])
+	simAddr, aggAddr, aggMetrics, agentMetrics := addrs[0], addrs[1], addrs[2], addrs[3]
 
-	var procs []*process
+	var procs []*launch.Process
 	defer func() {
 		// Stop against the flow: agent first, so it flushes to its buffer.
 		for i := len(procs) - 1; i >= 0; i-- {
-			procs[i].stop()
+			procs[i].Stop(10 * time.Second)
 		}
 	}()
 
@@ -133,7 +130,9 @@ metrics:
 	if err != nil {
 		return err
 	}
-	if err := waitTCP(ctx, simAddr, 20*time.Second); err != nil {
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := sim.WaitListening(wctx, simAddr); err != nil {
 		return fmt.Errorf("plant simulator: %w (see var/demo/logs/lifeline-plantsim.log)", err)
 	}
 	agent, err := start(logs, "lifeline-agent", "run", "--config", agentCfg)
@@ -156,18 +155,18 @@ metrics:
 		case <-tick.C:
 		}
 		for _, p := range procs {
-			if p.exited() {
-				return fmt.Errorf("%s exited early (see var/demo/logs/%s.log)", p.name, p.name)
+			if p.Exited() {
+				return fmt.Errorf("%s exited early (see var/demo/logs/%s.log)", p.Name, p.Name)
 			}
 		}
-		m := scrape(agentMetrics)
+		m, _ := launch.Scrape(agentMetrics) // nil while the agent starts: zeros
 		rows, _ = countRows(chAddr, db)
 		fmt.Printf("demo: read %d  buffered %d  acked %d  rows in ClickHouse %d  %s\n",
-			uint64(m["lifeline_agent_samples_read_total"]), uint64(m["lifeline_agent_samples_buffered_total"]),
-			uint64(m["lifeline_agent_samples_acked_total"]), rows, safetyLine(chAddr, db))
+			uint64(m[agentservice.MetricSamplesReadTotal]), uint64(m[agentservice.MetricSamplesBufferedTotal]),
+			uint64(m[agentservice.MetricSamplesAckedTotal]), rows, safetyLine(chAddr, db))
 	}
 	for i := len(procs) - 1; i >= 0; i-- {
-		procs[i].stop()
+		procs[i].Stop(10 * time.Second)
 	}
 	rows, err = countRows(chAddr, db)
 	if err != nil {
@@ -229,81 +228,10 @@ func makeCerts(root string) (string, error) {
 	return dir, nil
 }
 
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
 func binary(name string) string { return filepath.Join("bin", name) }
 
-func start(logs, name string, args ...string) (*process, error) {
-	f, err := os.Create(filepath.Join(logs, name+".log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(binary(name), args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop asks the process to end and kills it if it has not within 10 s.
-func (p *process) stop() {
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func scrape(addr string) map[string]float64 {
-	out := map[string]float64{}
-	client := http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return out
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, val, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		if v, err := strconv.ParseFloat(val, 64); err == nil {
-			out[name] = v
-		}
-	}
-	return out
+func start(logs, name string, args ...string) (*launch.Process, error) {
+	return launch.Start(binary(name), filepath.Join(logs, name+".log"), args...)
 }
 
 // countRows counts with clickhouse-client, the tool an analyst would use.
@@ -330,40 +258,6 @@ func clickhouseOutput(addr, query string) (string, error) {
 		return "", fmt.Errorf("clickhouse-client: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	return string(out), nil
-}
-
-func waitTCP(ctx context.Context, addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("%s not listening: %w", addr, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // safetyLine reports the alarms raised and cleared so far and the online

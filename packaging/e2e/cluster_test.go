@@ -3,24 +3,21 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
+	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 // binDir holds the binaries the fault tests run; TestMain removes it.
@@ -57,69 +54,17 @@ func binaries(t *testing.T) string {
 	return binDir
 }
 
-// proc is a Lifeline process started by a test.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func startProc(t *testing.T, dir, name string, args ...string) *proc {
+// startProc runs the binary name with args, its log in dir, killed (if
+// still running) when the test ends.
+func startProc(t *testing.T, dir, name string, args ...string) *launch.Process {
 	t.Helper()
-	logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
-	f, err := os.Create(logPath)
+	log := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
+	p, err := launch.Start(filepath.Join(binaries(t), name), log, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(binaries(t), name), args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() { p.kill() })
+	t.Cleanup(p.Kill)
 	return p
-}
-
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-// stop sends SIGTERM and waits up to limit before killing.
-func (p *proc) stop(limit time.Duration) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(limit):
-		p.kill()
-	}
-}
-
-func (p *proc) tail() string {
-	data, _ := os.ReadFile(p.log)
-	if len(data) > 4000 {
-		data = data[len(data)-4000:]
-	}
-	return string(data)
 }
 
 // clusterOptions shape one fault scenario.
@@ -144,7 +89,7 @@ type cluster struct {
 	simAddr, aggAddr, agentMetrics string
 	aggConfig, agentConfig         string
 
-	sim, agg, agent *proc
+	sim, agg, agent *launch.Process
 	proxy           *proxy
 	site            string
 }
@@ -167,11 +112,12 @@ func newCluster(t *testing.T, opts clusterOptions) *cluster {
 		c.chAddr = chtest.Addr(t)
 		c.db = chtest.Database(t, c.chAddr)
 	}
-	ports := freePorts(t, 4)
-	c.simAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
-	c.aggAddr = fmt.Sprintf("127.0.0.1:%d", ports[1])
-	c.agentMetrics = fmt.Sprintf("127.0.0.1:%d", ports[2])
-	aggMetrics := fmt.Sprintf("127.0.0.1:%d", ports[3])
+	addrs, err := launch.FreeAddrs(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.simAddr, c.aggAddr, c.agentMetrics = addrs[0], addrs[1], addrs[2]
+	aggMetrics := addrs[3]
 
 	c.aggConfig = filepath.Join(c.dir, "aggregator.yaml")
 	writeFile(t, c.aggConfig, fmt.Sprintf(`server:
@@ -185,7 +131,11 @@ metrics: {listen: %s}
 		"--points", strconv.Itoa(opts.points), "--rate", strconv.FormatFloat(opts.rate, 'f', -1, 64), "--excursions-per-hour", "-1")
 	c.proxy = startProxy(t, c.aggAddr)
 	c.agentConfig = c.writeAgentConfig()
-	waitListening(t, c.simAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.sim.WaitListening(ctx, c.simAddr); err != nil {
+		t.Fatal(err)
+	}
 	c.startAggregator()
 	c.startAgent()
 	return c
@@ -230,29 +180,12 @@ func (c *cluster) startAgent() {
 }
 
 // metrics scrapes the agent; an empty map when it is not answering.
-func (c *cluster) metrics() map[string]float64 { return scrapeMetrics(c.agentMetrics) }
-
-// scrapeMetrics reads a Prometheus endpoint, summing each family's series;
-// an empty map when nothing answers.
-func scrapeMetrics(addr string) map[string]float64 {
-	out := map[string]float64{}
-	client := http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get("http://" + addr + "/metrics")
+func (c *cluster) metrics() map[string]float64 {
+	m, err := launch.Scrape(c.agentMetrics)
 	if err != nil {
-		return out
+		return map[string]float64{}
 	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return out
-	}
-	for name, f := range families {
-		for _, m := range f.GetMetric() {
-			out[name] += m.GetGauge().GetValue() + m.GetCounter().GetValue()
-		}
-	}
-	return out
+	return m
 }
 
 // waitMetric polls the agent until cond holds.
@@ -266,8 +199,8 @@ func (c *cluster) waitMetric(what string, limit time.Duration, cond func(map[str
 		}
 		if time.Now().After(deadline) {
 			c.t.Fatalf("timed out waiting for %s; last metrics: read=%v acked=%v batches=%v connected=%v\nagent log:\n%s\naggregator log:\n%s",
-				what, m["lifeline_agent_samples_read_total"], m["lifeline_agent_samples_acked_total"],
-				m["lifeline_agent_buffer_batches"], m["lifeline_agent_uplink_connected"], c.agent.tail(), c.agg.tail())
+				what, m[agentservice.MetricSamplesReadTotal], m[agentservice.MetricSamplesAckedTotal],
+				m[agentservice.MetricBufferBatches], m[agentservice.MetricUplinkConnected], c.agent.Tail(4000), c.agg.Tail(4000))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -276,21 +209,21 @@ func (c *cluster) waitMetric(what string, limit time.Duration, cond func(map[str
 // flowing waits until the agent has acked at least n samples.
 func (c *cluster) flowing(n float64) {
 	c.waitMetric(fmt.Sprintf("%v samples acked", n), 60*time.Second, func(m map[string]float64) bool {
-		return m["lifeline_agent_samples_acked_total"] >= n
+		return m[agentservice.MetricSamplesAckedTotal] >= n
 	})
 }
 
 // finish stops the plant and waits until the agent has delivered all it
 // read, returning the agent's final metrics.
 func (c *cluster) finish() map[string]float64 {
-	c.sim.stop(10 * time.Second)
+	c.sim.Stop(10 * time.Second)
 	var last float64 = -1
 	return c.waitMetric("agent to drain", 120*time.Second, func(m map[string]float64) bool {
-		read := m["lifeline_agent_samples_read_total"]
+		read := m[agentservice.MetricSamplesReadTotal]
 		settled := read == last
 		last = read
-		return settled && m["lifeline_agent_buffer_batches"] == 0 && m["lifeline_agent_uplink_in_flight_batches"] == 0 &&
-			m["lifeline_agent_samples_buffered_total"] == read
+		return settled && m[agentservice.MetricBufferBatches] == 0 && m[agentservice.MetricUplinkInFlightBatches] == 0 &&
+			m[agentservice.MetricSamplesBufferedTotal] == read
 	})
 }
 
@@ -336,9 +269,9 @@ func (c *cluster) counts() counts {
 func (c *cluster) assertExactlyOnce(final map[string]float64, agentLived bool) counts {
 	c.t.Helper()
 	k := c.counts()
-	read := uint64(final["lifeline_agent_samples_read_total"])
+	read := uint64(final[agentservice.MetricSamplesReadTotal])
 	c.t.Logf("%s: agent read %d (this run; %v re-sent values recognised), ClickHouse rows %d distinct %d, batches %d of %d, gap samples %d",
-		c.t.Name(), read, final["lifeline_agent_samples_duplicate_total"], k.rows, k.distinct, k.batches, k.maxSeq, k.gapSamples)
+		c.t.Name(), read, final[agentservice.MetricSamplesDuplicateTotal], k.rows, k.distinct, k.batches, k.maxSeq, k.gapSamples)
 	if k.rows == 0 {
 		c.t.Fatal("no rows reached ClickHouse")
 	}
@@ -350,45 +283,11 @@ func (c *cluster) assertExactlyOnce(final map[string]float64, agentLived bool) c
 	if k.gapSamples == 0 && k.batches != k.maxSeq {
 		c.t.Errorf("ledger holds %d distinct batches of %d numbered: batches lost", k.batches, k.maxSeq)
 	}
-	dup := uint64(final["lifeline_agent_samples_duplicate_total"])
+	dup := uint64(final[agentservice.MetricSamplesDuplicateTotal])
 	if agentLived && k.rows+k.gapSamples+dup != read {
 		c.t.Errorf("rows %d + dropped %d + re-sent duplicates %d != %d samples the agent read", k.rows, k.gapSamples, dup, read)
 	}
 	return k
-}
-
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening: %v", addr, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
 )
 
 // The fault-injection suite: each scenario runs plantsim → agent → proxy →
@@ -16,7 +18,7 @@ func TestFaultAgentKilled(t *testing.T) {
 	c.flowing(2000)
 	for range 3 {
 		time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
-		c.agent.kill()
+		c.agent.Kill()
 		time.Sleep(time.Duration(rand.IntN(1000)) * time.Millisecond)
 		c.startAgent()
 		c.flowing(1000)
@@ -29,10 +31,10 @@ func TestFaultAggregatorKilled(t *testing.T) {
 	c.flowing(2000)
 	for range 2 {
 		time.Sleep(time.Duration(500+rand.IntN(2000)) * time.Millisecond)
-		c.agg.kill()
+		c.agg.Kill()
 		time.Sleep(2 * time.Second) // the agent buffers meanwhile
 		c.startAggregator()
-		c.waitMetric("reconnect", 60*time.Second, func(m map[string]float64) bool { return m["lifeline_agent_uplink_connected"] == 1 })
+		c.waitMetric("reconnect", 60*time.Second, func(m map[string]float64) bool { return m[agentservice.MetricUplinkConnected] == 1 })
 	}
 	c.assertExactlyOnce(c.finish(), true)
 }
@@ -44,11 +46,11 @@ func TestFaultClickHouseDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	down := time.Now()
-	before := c.metrics()["lifeline_agent_samples_read_total"]
+	before := c.metrics()[agentservice.MetricSamplesReadTotal]
 	time.Sleep(20 * time.Second)
 	// The agent kept reading and buffering while nothing could be stored.
 	m := c.metrics()
-	if m["lifeline_agent_samples_read_total"] <= before || m["lifeline_agent_buffer_batches"] == 0 {
+	if m[agentservice.MetricSamplesReadTotal] <= before || m[agentservice.MetricBufferBatches] == 0 {
 		t.Fatalf("agent did not keep reading and buffering during the outage: %v", m)
 	}
 	if err := c.ch.Start(); err != nil {
@@ -79,12 +81,12 @@ func TestFaultLinkBlackHole(t *testing.T) {
 	c.proxy.setMode(blackhole)
 	start := time.Now()
 	c.waitMetric("the agent to notice the dead link", 60*time.Second, func(m map[string]float64) bool {
-		return m["lifeline_agent_uplink_connected"] == 0
+		return m[agentservice.MetricUplinkConnected] == 0
 	})
 	t.Logf("dead link detected after %s", time.Since(start).Round(100*time.Millisecond))
 	c.proxy.cut()
 	c.proxy.setMode(forward)
-	c.waitMetric("reconnect", 60*time.Second, func(m map[string]float64) bool { return m["lifeline_agent_uplink_connected"] == 1 })
+	c.waitMetric("reconnect", 60*time.Second, func(m map[string]float64) bool { return m[agentservice.MetricUplinkConnected] == 1 })
 	c.assertExactlyOnce(c.finish(), true)
 }
 
@@ -128,7 +130,7 @@ func TestFaultBufferFull(t *testing.T) {
 	c.proxy.setMode(refuse)
 	c.proxy.cut()
 	c.waitMetric("the buffer to overflow", 90*time.Second, func(m map[string]float64) bool {
-		return m["lifeline_agent_samples_dropped_total"] > 20000
+		return m[agentservice.MetricSamplesDroppedTotal] > 20000
 	})
 	c.proxy.setMode(forward)
 	k := c.assertExactlyOnce(c.finish(), true)
@@ -144,9 +146,9 @@ func TestFaultLiveFirst(t *testing.T) {
 	c.proxy.setMode(refuse)
 	c.proxy.cut()
 	c.waitMetric("a backlog", 120*time.Second, func(m map[string]float64) bool {
-		return m["lifeline_agent_backlog_samples"] > 200000
+		return m[agentservice.MetricBacklogSamples] > 200000
 	})
-	backlog := c.metrics()["lifeline_agent_backlog_samples"]
+	backlog := c.metrics()[agentservice.MetricBacklogSamples]
 	restored := time.Now()
 	c.proxy.setMode(forward)
 

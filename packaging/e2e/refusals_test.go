@@ -115,7 +115,7 @@ func (r *refusalRig) waitEmpty(t *testing.T, within time.Duration) {
 func (r *refusalRig) count(t *testing.T, q string) uint64 {
 	t.Helper()
 	var n uint64
-	if err := r.store.Conn().QueryRow(context.Background(), q).Scan(&n); err != nil {
+	if err := chtest.Conn(t, r.store.Config().Addr, r.store.Config().Database).QueryRow(context.Background(), q).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -128,7 +128,7 @@ func TestRefusalAgentNotStalledBySetAsideRow(t *testing.T) {
 	const marker = -999.25
 	r := startRefusalRig(t, writer.Options{MaxDelay: 50 * time.Millisecond}, func(st *store.Store) {
 		q := fmt.Sprintf("ALTER TABLE samples ADD COLUMN guard UInt8 MATERIALIZED throwIf(value = %v)", marker)
-		if err := st.Conn().Exec(context.Background(), q); err != nil {
+		if err := chtest.Conn(t, st.Config().Addr, st.Config().Database).Exec(context.Background(), q); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -156,7 +156,7 @@ func TestRefusalAgentNotStalledBySetAsideRow(t *testing.T) {
 func TestRefusalAgentKeepsNackedBatches(t *testing.T) {
 	r := startRefusalRig(t, writer.Options{MaxDelay: 50 * time.Millisecond, RetryBackoff: 50 * time.Millisecond,
 		MaxRetryBackoff: 200 * time.Millisecond, GiveUpAfter: time.Second}, func(st *store.Store) {
-		if err := st.Conn().Exec(context.Background(), "RENAME TABLE samples TO samples_away"); err != nil {
+		if err := chtest.Conn(t, st.Config().Addr, st.Config().Database).Exec(context.Background(), "RENAME TABLE samples TO samples_away"); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -171,7 +171,7 @@ func TestRefusalAgentKeepsNackedBatches(t *testing.T) {
 	if n := r.queue.Stats().Entries; n != 3 {
 		t.Fatalf("agent holds %d batches after a nack, want 3", n)
 	}
-	if err := r.store.Conn().Exec(context.Background(), "RENAME TABLE samples_away TO samples"); err != nil {
+	if err := chtest.Conn(t, r.store.Config().Addr, r.store.Config().Database).Exec(context.Background(), "RENAME TABLE samples_away TO samples"); err != nil {
 		t.Fatal(err)
 	}
 	r.waitEmpty(t, 30*time.Second)

@@ -17,6 +17,7 @@ import (
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 // make soak runs TestSoak for minutes; make test runs it short.
@@ -33,7 +34,7 @@ type soakSite struct {
 	dir, buffer          string
 	simAddr, metricsAddr string
 	agentConfig          string
-	sim, agent           *proc
+	sim, agent           *launch.Process
 	proxy                *proxy
 
 	// Per life of the agent, its counters as last scraped: the whole life
@@ -54,7 +55,7 @@ type soak struct {
 	ch      *chtest.Server
 	aggAddr string
 	aggConf string
-	agg     *proc
+	agg     *launch.Process
 	sites   []*soakSite
 	rng     *rand.Rand
 	log     []string
@@ -76,21 +77,24 @@ func newSoak(t *testing.T, seed uint64) *soak {
 	}
 	t.Cleanup(func() { _ = srv.Kill() })
 	s.ch = srv
-	ports := freePorts(t, 2+2*(*soakSites))
-	s.aggAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+	addrs, err := launch.FreeAddrs(2 + 2*(*soakSites))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.aggAddr = addrs[0]
 	s.aggConf = filepath.Join(s.dir, "aggregator.yaml")
 	writeFile(t, s.aggConf, fmt.Sprintf(`server:
   listen: %s
   tls: {insecure: true}
 clickhouse: {addr: %s, database: lifeline}
-metrics: {listen: 127.0.0.1:%d}
-`, s.aggAddr, srv.Addr(), ports[1]))
+metrics: {listen: %s}
+`, s.aggAddr, srv.Addr(), addrs[1]))
 	s.agg = startProc(t, s.dir, "lifeline-aggregator", "run", "--config", s.aggConf)
 	for i := range *soakSites {
 		site := &soakSite{
 			id:          fmt.Sprintf("SOAK%02d", i+1),
-			simAddr:     fmt.Sprintf("127.0.0.1:%d", ports[2+2*i]),
-			metricsAddr: fmt.Sprintf("127.0.0.1:%d", ports[3+2*i]),
+			simAddr:     addrs[2+2*i],
+			metricsAddr: addrs[3+2*i],
 		}
 		site.dir = filepath.Join(s.dir, site.id)
 		site.buffer = filepath.Join(site.dir, "buffer")
@@ -100,7 +104,7 @@ metrics: {listen: 127.0.0.1:%d}
 		site.proxy = startProxy(t, s.aggAddr)
 		s.startSim(site)
 		site.agentConfig = s.writeAgentConfig(site)
-		waitListening(t, site.simAddr)
+		s.waitSim(site)
 		s.startAgent(site)
 		s.sites = append(s.sites, site)
 	}
@@ -148,7 +152,7 @@ func (s *soak) writeAgentConfig(site *soakSite) string {
 // scrape records the agent's counters in its current life; it keeps the
 // last good scrape when the agent does not answer.
 func (s *soak) scrape(site *soakSite) map[string]float64 {
-	m := scrapeMetrics(site.metricsAddr)
+	m := scrape(site.metricsAddr)
 	if len(m) > 0 {
 		site.lives[len(site.lives)-1] = m
 	}
@@ -181,7 +185,7 @@ func (s *soak) faults() []struct {
 		{"agent kill -9", func() {
 			site := s.site()
 			s.scrape(site)
-			site.agent.kill()
+			site.agent.Kill()
 			site.kills++
 			site.killed[len(site.killed)-1] = true
 			d := s.pause(0, 2*time.Second)
@@ -189,7 +193,7 @@ func (s *soak) faults() []struct {
 			s.note("agent %s killed, restarted after %s", site.id, d.Round(time.Millisecond))
 		}},
 		{"aggregator kill -9", func() {
-			s.agg.kill()
+			s.agg.Kill()
 			d := s.pause(500*time.Millisecond, 3*time.Second)
 			s.agg = startProc(s.t, s.dir, "lifeline-aggregator", "run", "--config", s.aggConf)
 			s.note("aggregator killed, restarted after %s", d.Round(time.Millisecond))
@@ -223,7 +227,7 @@ func (s *soak) faults() []struct {
 		{"buffer wiped", func() {
 			site := s.site()
 			m := s.scrape(site)
-			site.agent.kill()
+			site.agent.Kill()
 			site.kills++
 			site.killed[len(site.killed)-1] = true
 			held := m["lifeline_agent_samples_buffered_total"] - m["lifeline_agent_samples_acked_total"] -
@@ -237,10 +241,10 @@ func (s *soak) faults() []struct {
 		}},
 		{"OPC UA server restart", func() {
 			site := s.site()
-			site.sim.stop(5 * time.Second)
+			site.sim.Stop(5 * time.Second)
 			d := s.pause(time.Second, 6*time.Second)
 			s.startSim(site)
-			waitListening(s.t, site.simAddr)
+			s.waitSim(site)
 			s.note("OPC UA server of %s down for %s", site.id, d.Round(time.Millisecond))
 		}},
 	}
@@ -274,7 +278,7 @@ func TestSoak(t *testing.T) {
 	}
 	s.note("faults over; stopping the plants and draining")
 	for _, site := range s.sites {
-		site.sim.stop(10 * time.Second)
+		site.sim.Stop(10 * time.Second)
 	}
 	for _, site := range s.sites {
 		s.drain(site)
@@ -291,7 +295,7 @@ func (s *soak) waitSite(site *soakSite, what string, limit time.Duration, cond f
 	s.t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		m := scrapeMetrics(site.metricsAddr)
+		m := scrape(site.metricsAddr)
 		if len(m) > 0 {
 			site.lives[len(site.lives)-1] = m
 			if cond(m) {
@@ -301,7 +305,7 @@ func (s *soak) waitSite(site *soakSite, what string, limit time.Duration, cond f
 		if time.Now().After(deadline) {
 			s.t.Fatalf("%s: timed out waiting for %s; last metrics: read=%v acked=%v batches=%v connected=%v\nagent log:\n%s\naggregator log:\n%s",
 				site.id, what, m["lifeline_agent_samples_read_total"], m["lifeline_agent_samples_acked_total"],
-				m["lifeline_agent_buffer_batches"], m["lifeline_agent_uplink_connected"], site.agent.tail(), s.agg.tail())
+				m["lifeline_agent_buffer_batches"], m["lifeline_agent_uplink_connected"], site.agent.Tail(4000), s.agg.Tail(4000))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -337,7 +341,7 @@ func (s *soak) openStore() *store.Store {
 func (s *soak) check(st *store.Store, site *soakSite) {
 	t := s.t
 	ctx := context.Background()
-	conn := st.Conn()
+	conn := chtest.Conn(t, st.Config().Addr, st.Config().Database)
 	var rows, distinct, gapSamples uint64
 	if err := conn.QueryRow(ctx, "SELECT count(), uniqExact(point_id, ts_ns) FROM samples WHERE site_id = ?", site.id).
 		Scan(&rows, &distinct); err != nil {
@@ -394,7 +398,7 @@ func (s *soak) check(st *store.Store, site *soakSite) {
 // checkAlarms: no alarm raised twice, which shows as two events of one
 // point and condition whose spans overlap.
 func (s *soak) checkAlarms(ctx context.Context, st *store.Store, site *soakSite) {
-	rows, err := st.Conn().Query(ctx, `SELECT point_id, condition, raised_ns, cleared_ns
+	rows, err := chtest.Conn(s.t, st.Config().Addr, st.Config().Database).Query(ctx, `SELECT point_id, condition, raised_ns, cleared_ns
 FROM alarm_events FINAL WHERE site_id = ? ORDER BY point_id, condition, raised_ns`, site.id)
 	if err != nil {
 		s.t.Fatal(err)
@@ -432,4 +436,21 @@ FROM alarm_events FINAL WHERE site_id = ? ORDER BY point_id, condition, raised_n
 // standard output.
 func runBinary(t *testing.T, name string, args ...string) ([]byte, error) {
 	return exec.Command(filepath.Join(binaries(t), name), args...).Output()
+}
+
+// scrape reads an agent's metrics; an empty map when it does not answer.
+func scrape(addr string) map[string]float64 {
+	m, err := launch.Scrape(addr)
+	if err != nil {
+		return map[string]float64{}
+	}
+	return m
+}
+
+func (s *soak) waitSim(site *soakSite) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := site.sim.WaitListening(ctx, site.simAddr); err != nil {
+		s.t.Fatal(err)
+	}
 }

@@ -5,17 +5,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/agent/service"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -50,7 +49,7 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			logger := newLogger(cfg.Log)
+			logger := obs.NewLogger(cfg.Log, os.Stderr)
 			setGCPercent()
 			ctx, stop := runContext(cmd)
 			defer stop()
@@ -73,16 +72,6 @@ func setGCPercent() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(agentGCPercent)
 	}
-}
-
-func newLogger(c config.Log) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(strings.ToUpper(c.Level)))
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
 func runContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {

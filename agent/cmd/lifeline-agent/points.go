@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/agent/pointlist"
+	"github.com/lifeline-telemetry/lifeline/proto/atomicfile"
 )
 
 func newPointsCmd() *cobra.Command {
@@ -56,7 +56,8 @@ func newPointsImportCmd() *cobra.Command {
 				_, err = cmd.OutOrStdout().Write(doc)
 				return err
 			}
-			if err := writeFile(out, doc); err != nil {
+			// Owner-only, as before: the agent's configuration may hold OPC UA passwords.
+			if err := atomicfile.WriteFile(out, doc, 0o600); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "written %s; check it with: lifeline-agent check --config %s\n", out, out)
@@ -133,25 +134,4 @@ func merged(path, source string, list *pointlist.List) ([]byte, error) {
 		return nil, fmt.Errorf("the configuration with the imported points is not valid:\n%w", err)
 	}
 	return cfg.Marshal()
-}
-
-// writeFile writes data to path through a temporary file and a rename.
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".import-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

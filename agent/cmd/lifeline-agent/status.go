@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
+	"github.com/lifeline-telemetry/lifeline/agent/service"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -95,24 +96,24 @@ func scrape(ctx context.Context, url string) (metrics, error) {
 
 func printStatus(w io.Writer, site, addr string, m metrics) {
 	link := "disconnected"
-	if m["lifeline_agent_uplink_connected"] == 1 {
+	if m[service.MetricUplinkConnected] == 1 {
 		link = "connected"
-		if m["lifeline_agent_uplink_draining"] == 1 {
+		if m[service.MetricUplinkDraining] == 1 {
 			link += ", sending backlog beside live data"
 		}
 	}
 	fmt.Fprintf(w, "agent %s (metrics %s)\n", site, addr)
-	fmt.Fprintf(w, "  aggregator  %s (reconnects %.0f)\n", link, m["lifeline_agent_uplink_reconnects_total"])
+	fmt.Fprintf(w, "  aggregator  %s (reconnects %.0f)\n", link, m[service.MetricUplinkReconnectsTotal])
 	fmt.Fprintf(w, "  backlog     %.0f batches, %s, ~%s samples, oldest %s\n",
-		m["lifeline_agent_buffer_batches"], bytesText(m["lifeline_agent_buffer_bytes"]),
-		countText(m["lifeline_agent_backlog_samples"]), durationText(m["lifeline_agent_backlog_oldest_age_seconds"]))
+		m[service.MetricBufferBatches], bytesText(m[service.MetricBufferBytes]),
+		countText(m[service.MetricBacklogSamples]), durationText(m[service.MetricBacklogOldestAgeSeconds]))
 	fmt.Fprintf(w, "  drain       %s samples/s, ETA %s\n",
-		countText(m["lifeline_agent_drain_rate_samples_per_second"]), durationText(m["lifeline_agent_backlog_eta_seconds"]))
+		countText(m[service.MetricDrainRateSamplesPerSecond]), durationText(m[service.MetricBacklogETASeconds]))
 	fmt.Fprintf(w, "  samples     read %s, buffered %s, acked %s, refused %s, dropped %s\n",
-		countText(m["lifeline_agent_samples_read_total"]), countText(m["lifeline_agent_samples_buffered_total"]),
-		countText(m["lifeline_agent_samples_acked_total"]), countText(m["lifeline_agent_samples_rejected_total"]),
-		countText(m["lifeline_agent_samples_dropped_total"]))
-	if nacks, aside := m["lifeline_agent_uplink_nacks_total"], m["lifeline_agent_samples_set_aside_total"]; nacks > 0 || aside > 0 {
+		countText(m[service.MetricSamplesReadTotal]), countText(m[service.MetricSamplesBufferedTotal]),
+		countText(m[service.MetricSamplesAckedTotal]), countText(m[service.MetricSamplesRejectedTotal]),
+		countText(m[service.MetricSamplesDroppedTotal]))
+	if nacks, aside := m[service.MetricUplinkNacksTotal], m[service.MetricSamplesSetAsideTotal]; nacks > 0 || aside > 0 {
 		fmt.Fprintf(w, "  refusals    %.0f batches not committed (kept, sent again), %s samples set aside by ClickHouse (see the agent log)\n",
 			nacks, countText(aside))
 	}
@@ -120,15 +121,15 @@ func printStatus(w io.Writer, site, addr string, m metrics) {
 
 // watchDrain redraws a progress bar of the backlog until it is empty.
 func watchDrain(ctx context.Context, w io.Writer, url string, first metrics, every time.Duration) error {
-	start := first["lifeline_agent_backlog_samples"]
+	start := first[service.MetricBacklogSamples]
 	t := time.NewTicker(every)
 	defer t.Stop()
 	m := first
 	for {
-		left := m["lifeline_agent_backlog_samples"]
+		left := m[service.MetricBacklogSamples]
 		start = max(start, left)
-		fmt.Fprintf(w, "\r%s", progressLine(start, left, m["lifeline_agent_drain_rate_samples_per_second"], m["lifeline_agent_backlog_eta_seconds"]))
-		if m["lifeline_agent_buffer_batches"] == 0 {
+		fmt.Fprintf(w, "\r%s", progressLine(start, left, m[service.MetricDrainRateSamplesPerSecond], m[service.MetricBacklogETASeconds]))
+		if m[service.MetricBufferBatches] == 0 {
 			fmt.Fprintln(w, "\nbacklog empty")
 			return nil
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -136,11 +137,11 @@ func newRunCmd(stderr io.Writer) *cobra.Command {
 			if err := f.validate(); err != nil {
 				return err
 			}
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+			lc := obs.LogConfig{Level: logLevel, Format: "text"}
+			if lc.Validate() != nil {
 				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
 			}
-			logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+			logger := obs.NewLogger(lc, stderr)
 			// gopcua's server also writes to the standard logger (node set
 			// import, "Started listening"); keep that at debug level.
 			log.SetFlags(0)

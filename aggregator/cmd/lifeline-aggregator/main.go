@@ -4,10 +4,8 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -15,6 +13,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/service"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -48,7 +47,7 @@ func newRoot() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return service.New(cfg, newLogger(cfg.Log)).Run(ctx)
+			return service.New(cfg, obs.NewLogger(cfg.Log, os.Stderr)).Run(ctx)
 		},
 	}
 	migrate := &cobra.Command{
@@ -60,7 +59,7 @@ func newRoot() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st := store.New(cfg.Store(), newLogger(cfg.Log))
+			st := store.New(cfg.Store(), obs.NewLogger(cfg.Log, os.Stderr))
 			defer st.Close()
 			if err := st.Open(cmd.Context()); err != nil {
 				return err
@@ -75,14 +74,4 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newRollups(&path))
 	root.AddCommand(newReinject(&path))
 	return root
-}
-
-func newLogger(c config.Log) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(strings.ToUpper(c.Level)))
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }

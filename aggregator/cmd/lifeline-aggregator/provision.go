@@ -12,6 +12,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/grafana"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // Environment variables the provision command reads when its flags are
@@ -81,7 +82,7 @@ file-provisioning YAML under --out instead of calling Grafana.`,
 					len(files), out, n, len(st.Parks))
 				return nil
 			}
-			p, err := grafana.New(gc, newLogger(cfg.Log))
+			p, err := grafana.New(gc, obs.NewLogger(cfg.Log, os.Stderr))
 			if err != nil {
 				return err
 			}
@@ -141,7 +142,7 @@ func siteList(ctx context.Context, cfg config.Config, flags []string) ([]grafana
 		}
 		return out, nil
 	}
-	st := store.New(cfg.Store(), newLogger(cfg.Log))
+	st := store.New(cfg.Store(), obs.NewLogger(cfg.Log, os.Stderr))
 	defer st.Close()
 	if err := st.Open(ctx); err != nil {
 		return nil, err

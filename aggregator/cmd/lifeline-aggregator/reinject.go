@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // newReinject stores again a batch set aside in rejected_batches, once
@@ -31,7 +33,7 @@ If ClickHouse still refuses them, the record stays as it was.`,
 			if err != nil {
 				return err
 			}
-			st := store.New(cfg.Store(), newLogger(cfg.Log))
+			st := store.New(cfg.Store(), obs.NewLogger(cfg.Log, os.Stderr))
 			defer st.Close()
 			if err := st.Open(cmd.Context()); err != nil {
 				return err

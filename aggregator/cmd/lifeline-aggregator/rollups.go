@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // newRollups is `rollups check|repair`: find rollup buckets that disagree
@@ -40,7 +42,7 @@ func newRollups(path *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st := store.New(cfg.Store(), newLogger(cfg.Log))
+			st := store.New(cfg.Store(), obs.NewLogger(cfg.Log, os.Stderr))
 			defer st.Close()
 			if err := st.Open(cmd.Context()); err != nil {
 				return err

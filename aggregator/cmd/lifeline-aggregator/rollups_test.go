@@ -52,7 +52,7 @@ func TestRollupsCheckAndRepair(t *testing.T) {
 	if err != nil || !strings.Contains(out, "0 rollup buckets disagree") {
 		t.Fatalf("check on clean data: %q %v", out, err)
 	}
-	if err := st.Conn().Exec(ctx, "INSERT INTO samples SELECT * FROM samples WHERE site_id = 'RC1'"); err != nil {
+	if err := chtest.Conn(t, st.Config().Addr, st.Config().Database).Exec(ctx, "INSERT INTO samples SELECT * FROM samples WHERE site_id = 'RC1'"); err != nil {
 		t.Fatal(err)
 	}
 	out, err = execute("rollups", "check", "--site", "RC1")

@@ -102,6 +102,23 @@ func Database(t testing.TB, addr string) string {
 	return name
 }
 
+// Conn opens a connection to database db on the server at addr, for a test
+// to check tables directly, and closes it when the test ends.
+func Conn(t testing.TB, addr, db string) clickhouse.Conn {
+	t.Helper()
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr:        []string{addr},
+		Auth:        clickhouse.Auth{Database: db},
+		DialTimeout: 5 * time.Second,
+		ReadTimeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("connect clickhouse %s: %v", addr, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
 // execSQL runs one statement on a short-lived connection.
 func execSQL(addr, query string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/packaging/bench"
+	"github.com/lifeline-telemetry/lifeline/proto/atomicfile"
 )
 
 func main() {
@@ -63,22 +64,10 @@ func run(bin, repo, markdown, jsonOut, only string, short bool) error {
 	return report.WriteMarkdown(os.Stdout)
 }
 
-// writeFile writes through a temporary file renamed into place.
+// writeFile replaces path crash-safely; an empty path writes nothing.
 func writeFile(path string, write func(io.Writer) error) error {
 	if path == "" {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".bench-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, 0o644, write)
 }

@@ -1,0 +1,36 @@
+// Package metrics names every Prometheus metric the aggregator exports, so
+// that code, dashboards and docs/metrics.md speak of the same series.
+package metrics
+
+// Ingest: agents' streams and the batches they carry (aggregator/ingest).
+const (
+	IngestStreams                 = "lifeline_ingest_streams"
+	IngestBatchesTotal            = "lifeline_ingest_batches_total"
+	IngestSamplesTotal            = "lifeline_ingest_samples_total"
+	IngestRejectedSamplesTotal    = "lifeline_ingest_rejected_samples_total"
+	IngestDuplicateSamplesTotal   = "lifeline_ingest_duplicate_samples_total"
+	IngestAckLatencySeconds       = "lifeline_ingest_ack_latency_seconds"
+	IngestSetAsideSamplesTotal    = "lifeline_ingest_set_aside_samples_total"
+	IngestNacksTotal              = "lifeline_ingest_nacks_total"
+	IngestSiteInUseRefusalsTotal  = "lifeline_ingest_site_in_use_refusals_total"
+	IngestBufferBehindLedgerTotal = "lifeline_ingest_buffer_behind_ledger_total"
+)
+
+// Writer: inserts into ClickHouse (aggregator/writer).
+const (
+	WriterInsertsTotal          = "lifeline_writer_inserts_total"
+	WriterRowsTotal             = "lifeline_writer_rows_total"
+	WriterInsertErrorsTotal     = "lifeline_writer_insert_errors_total"
+	WriterPendingRows           = "lifeline_writer_pending_rows"
+	WriterInsertDurationSeconds = "lifeline_writer_insert_duration_seconds"
+)
+
+// Alarm: evaluation of committed samples (aggregator/alarm).
+const (
+	AlarmRaisedTotal          = "lifeline_alarm_raised_total"
+	AlarmClearedTotal         = "lifeline_alarm_cleared_total"
+	AlarmQueuedSamples        = "lifeline_alarm_queued_samples"
+	AlarmDroppedBatchesTotal  = "lifeline_alarm_dropped_batches_total"
+	AlarmReplayedBatchesTotal = "lifeline_alarm_replayed_batches_total"
+	AlarmWriteFailuresTotal   = "lifeline_alarm_write_failures_total"
+)

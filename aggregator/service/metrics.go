@@ -1,0 +1,19 @@
+package service
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
+	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
+)
+
+// registerMetrics registers every metric the aggregator exports on reg
+// (their names are in aggregator/metrics, their meaning in docs/metrics.md)
+// and returns the ingest service's, which it updates itself.
+func registerMetrics(reg prometheus.Registerer, wr *writer.Writer, ev *alarm.Evaluator) *ingest.Metrics {
+	writer.NewMetrics(wr, reg)
+	alarm.NewMetrics(ev, reg)
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return ingest.NewMetrics(reg)
+}

@@ -1,0 +1,86 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/metrics"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+)
+
+// Metrics are the writer's Prometheus metrics.
+type Metrics struct {
+	inserts  prometheus.Counter
+	rows     prometheus.Counter
+	errors   *prometheus.CounterVec
+	pending  prometheus.GaugeFunc
+	duration prometheus.Histogram
+}
+
+// Classes of failed inserts, the values of the class label.
+const (
+	classTransient = "transient" // retried
+	classPermanent = "permanent" // the batch is refused
+	classStopped   = "stopped"   // the writer stopped during the insert
+)
+
+// NewMetrics creates the metrics of w and registers them with reg (which
+// may be nil). Call it before w.Run.
+func NewMetrics(w *Writer, reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		inserts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: metrics.WriterInsertsTotal, Help: "INSERTs into ClickHouse that committed."}),
+		rows: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: metrics.WriterRowsTotal, Help: "Sample rows in INSERTs that committed."}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metrics.WriterInsertErrorsTotal, Help: "Failed INSERT attempts, by class (transient: retried; permanent: the batch is refused; stopped: the writer stopped)."},
+			[]string{"class"}),
+		pending: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: metrics.WriterPendingRows, Help: "Sample rows queued or being inserted (Submit blocks at writer.max_pending_rows)."},
+			func() float64 { return float64(w.pendingRows()) }),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: metrics.WriterInsertDurationSeconds, Help: "Time of each INSERT attempt, successful or not.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+	}
+	// Every class from the start, so that rate() sees the first failure.
+	for _, c := range []string{classTransient, classPermanent, classStopped} {
+		m.errors.WithLabelValues(c)
+	}
+	if reg != nil {
+		reg.MustRegister(m.inserts, m.rows, m.errors, m.pending, m.duration)
+	}
+	w.metrics = m
+	return m
+}
+
+// attempt records one call of the Inserter.
+func (m *Metrics) attempt(ctx context.Context, batches []*store.Batch, took time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	m.duration.Observe(took.Seconds())
+	switch {
+	case err == nil:
+		m.inserts.Inc()
+		rows := 0
+		for _, b := range batches {
+			rows += len(b.Samples)
+		}
+		m.rows.Add(float64(rows))
+	case store.IsPermanent(err):
+		m.errors.WithLabelValues(classPermanent).Inc()
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		m.errors.WithLabelValues(classStopped).Inc()
+	default:
+		m.errors.WithLabelValues(classTransient).Inc()
+	}
+}
+
+func (w *Writer) pendingRows() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.inFlight
+}

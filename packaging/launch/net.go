@@ -1,0 +1,80 @@
+package launch
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// FreeAddrs returns n distinct loopback addresses whose ports were free at
+// the time of asking, for the children to listen on.
+func FreeAddrs(n int) ([]string, error) {
+	var addrs []string
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		ls = append(ls, l) // held until all are chosen, so none repeats
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
+}
+
+// WaitListening waits until something accepts connections on addr. It
+// fails early, with the end of the log, if the process exits first.
+func (p *Process) WaitListening(ctx context.Context, addr string) error {
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if p.Exited() {
+			return fmt.Errorf("%s exited:\n%s", p.Name, p.Tail(3000))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not listening on %s: %w", p.Name, addr, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Scrape reads the Prometheus endpoint at addr, summing each family's
+// series; a histogram gives name_sum and name_count.
+func Scrape(addr string) (map[string]float64, error) {
+	client := http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", addr, err)
+	}
+	out := map[string]float64{}
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			out[name] += m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			if h := m.GetHistogram(); h != nil {
+				out[name+"_sum"] += h.GetSampleSum()
+				out[name+"_count"] += float64(h.GetSampleCount())
+			}
+		}
+	}
+	return out, nil
+}

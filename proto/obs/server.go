@@ -1,0 +1,128 @@
+package obs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// MetricsConfig is the `metrics` section of a configuration file. An empty
+// Listen turns the server off.
+type MetricsConfig struct {
+	Listen string `yaml:"listen"`
+	// Pprof adds Go's /debug/pprof handlers to the same listener, for
+	// diagnosing memory and CPU on the host; keep the listener on loopback
+	// when it is on.
+	Pprof bool `yaml:"pprof"`
+}
+
+// Validate reports a Listen that is not host:port, by its key in the file.
+// It changes nothing.
+func (c MetricsConfig) Validate() error {
+	if c.Listen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("metrics.listen %q: want host:port or empty", c.Listen)
+	}
+	return nil
+}
+
+// Server serves /metrics (and /debug/pprof when configured) over HTTP.
+type Server struct {
+	cfg      MetricsConfig
+	gatherer prometheus.Gatherer
+	logger   *slog.Logger
+
+	mu      sync.Mutex
+	srv     *http.Server
+	addr    net.Addr
+	done    chan struct{} // closed when the serving goroutine returns
+	started bool
+}
+
+// NewServer returns a server for the metrics g gathers. It does no I/O.
+func NewServer(cfg MetricsConfig, g prometheus.Gatherer, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, gatherer: g, logger: logger}
+}
+
+// Start validates the configuration, binds the listener and serves in the
+// background. With an empty Listen it does nothing. It may be called once.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("metrics server: started twice")
+	}
+	s.started = true
+	if err := s.cfg.Validate(); err != nil {
+		return err
+	}
+	if s.cfg.Listen == "" {
+		return nil
+	}
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("metrics listen %s: %w", s.cfg.Listen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	if s.cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.addr = lis.Addr()
+	s.done = make(chan struct{})
+	go func(srv *http.Server, done chan struct{}) {
+		defer close(done)
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("metrics server", "err", err)
+		}
+	}(s.srv, s.done)
+	return nil
+}
+
+// Addr returns the bound address, or "" when not serving.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.addr == nil {
+		return ""
+	}
+	return s.addr.String()
+}
+
+// Shutdown stops serving, letting open scrapes finish until ctx ends, and
+// waits for the serving goroutine. It is safe without Start and more than
+// once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srv, done := s.srv, s.done
+	s.srv = nil
+	s.mu.Unlock()
+	var err error
+	if srv != nil {
+		if err = srv.Shutdown(ctx); err != nil {
+			// A scrape (or a CPU profile) outlived ctx: cut it off.
+			err = errors.Join(err, srv.Close())
+		}
+	}
+	if done != nil {
+		<-done
+	}
+	return err
+}
