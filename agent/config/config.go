@@ -255,7 +255,9 @@ func SourceDefaults(s *Source) {
 		s.ReconnectMin = Duration(time.Second)
 	}
 	if s.ReconnectMax == 0 {
-		s.ReconnectMax = Duration(30 * time.Second)
+		// A DCS back from a restart must be read within seconds: every
+		// second of backoff beyond the outage is data lost.
+		s.ReconnectMax = Duration(5 * time.Second)
 	}
 	if s.PKIDir == "" {
 		s.PKIDir = DefaultPKIDir

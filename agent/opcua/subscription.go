@@ -403,6 +403,7 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 			return healthy, fmt.Errorf("publish: response for subscription %d, not one of ours", res.SubscriptionID)
 		}
 		healthy = true
+		s.r.outage.touch(pr.received)
 		sub.last = pr.received
 		for _, other := range s.subs {
 			if d := pr.received.Sub(other.last); d > other.watchdog {

@@ -173,6 +173,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.running = p
 	a.mu.Unlock()
 	a.registerMetrics(p)
+	a.registerSourceMetrics(p)
 
 	stopMetrics, err := a.serveMetrics()
 	if err != nil {

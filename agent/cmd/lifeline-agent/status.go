@@ -57,7 +57,9 @@ func newStatusCmd() *cobra.Command {
 	return cmd
 }
 
-// metrics are the agent's gauges and counters by name.
+// metrics are the agent's gauges and counters by name, summed over their
+// labels; a metric labelled by source is also kept per source, under
+// "name/source".
 type metrics map[string]float64
 
 func scrape(ctx context.Context, url string) (metrics, error) {
@@ -82,11 +84,17 @@ func scrape(ctx context.Context, url string) (metrics, error) {
 	m := metrics{}
 	for name, f := range families {
 		for _, mt := range f.GetMetric() {
+			source := ""
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "source" {
+					source = l.GetValue()
+				}
+			}
 			switch {
 			case mt.GetGauge() != nil:
-				m[name] += mt.GetGauge().GetValue()
+				m.add(name, source, mt.GetGauge().GetValue())
 			case mt.GetCounter() != nil:
-				m[name] += mt.GetCounter().GetValue()
+				m.add(name, source, mt.GetCounter().GetValue())
 			}
 		}
 	}
@@ -94,8 +102,9 @@ func scrape(ctx context.Context, url string) (metrics, error) {
 }
 
 func printStatus(w io.Writer, site, addr string, m metrics) {
+	connected := m["lifeline_agent_uplink_connected"] == 1
 	link := "disconnected"
-	if m["lifeline_agent_uplink_connected"] == 1 {
+	if connected {
 		link = "connected"
 		if m["lifeline_agent_uplink_draining"] == 1 {
 			link += ", sending backlog beside live data"
@@ -103,11 +112,11 @@ func printStatus(w io.Writer, site, addr string, m metrics) {
 	}
 	fmt.Fprintf(w, "agent %s (metrics %s)\n", site, addr)
 	fmt.Fprintf(w, "  aggregator  %s (reconnects %.0f)\n", link, m["lifeline_agent_uplink_reconnects_total"])
+	printSources(w, m)
 	fmt.Fprintf(w, "  backlog     %.0f batches, %s, ~%s samples, oldest %s\n",
 		m["lifeline_agent_buffer_batches"], bytesText(m["lifeline_agent_buffer_bytes"]),
 		countText(m["lifeline_agent_backlog_samples"]), durationText(m["lifeline_agent_backlog_oldest_age_seconds"]))
-	fmt.Fprintf(w, "  drain       %s samples/s, ETA %s\n",
-		countText(m["lifeline_agent_drain_rate_samples_per_second"]), durationText(m["lifeline_agent_backlog_eta_seconds"]))
+	fmt.Fprintf(w, "  drain       %s\n", drainText(m, connected))
 	fmt.Fprintf(w, "  samples     read %s, buffered %s, acked %s, refused %s, dropped %s\n",
 		countText(m["lifeline_agent_samples_read_total"]), countText(m["lifeline_agent_samples_buffered_total"]),
 		countText(m["lifeline_agent_samples_acked_total"]), countText(m["lifeline_agent_samples_rejected_total"]),
