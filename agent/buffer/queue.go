@@ -47,13 +47,19 @@ type Entry struct {
 	Data []byte
 }
 
-// Stats describes the queue's content. Oldest and Newest are 0 when the queue
-// is empty.
+// Stats describes the queue's content, on disk and held in memory while
+// the disk is low. Oldest and Newest are 0 when the queue is empty.
 type Stats struct {
 	Entries int64
 	Bytes   int64 // sum of value lengths plus a fixed per-entry overhead
 	Oldest  uint64
 	Newest  uint64
+	// Memory and MemoryBytes are the part of Entries and Bytes held in
+	// memory while the disk is low (see Disk); MemoryDropped counts
+	// entries dropped from memory since Open.
+	Memory        int64
+	MemoryBytes   int64
+	MemoryDropped int64
 }
 
 // Queue is a durable FIFO of opaque batches. All methods are safe for
@@ -88,6 +94,13 @@ type Queue struct {
 
 	stopGC context.CancelFunc
 	gcDone chan struct{}
+
+	// space keeps data out of Badger while the disk is low; mem and
+	// memDropped (guarded by mu) hold what is appended meanwhile. See
+	// space.go and memory.go.
+	space      *spaceGuard
+	mem        memTier
+	memDropped int64
 }
 
 // Open opens (creating if needed) the queue in dir and starts its
@@ -104,9 +117,16 @@ func Open(dir string, opts Options) (*Queue, error) {
 	}
 	log = log.With("buffer", dir)
 
+	space := &spaceGuard{dir: dir, floor: uint64(opts.MinFreeBytes), log: log}
+	if space.low() {
+		space.releaseReserve()
+	}
 	db, cerr, err := openBadger(dir, opts, log)
 	if err != nil {
 		return nil, err
+	}
+	if err := space.keepReserve(); err != nil {
+		log.Warn("buffer reserve", "err", err)
 	}
 	q := &Queue{
 		dir:         dir,
@@ -115,6 +135,7 @@ func Open(dir string, opts Options) (*Queue, error) {
 		log:         log,
 		quarantined: cerr,
 		notify:      make(chan struct{}),
+		space:       space,
 	}
 	if err := q.recover(); err != nil {
 		_ = db.Close()
@@ -205,6 +226,17 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
 
+	if q.space.low() {
+		return q.appendMemory(data)
+	}
+	if err := q.spillBack(); err != nil {
+		if isNoSpace(err) {
+			q.space.full()
+			return q.appendMemory(data)
+		}
+		return 0, err
+	}
+
 	q.mu.Lock()
 	seq, head, over := q.next, q.head, int64(0)
 	if q.opts.MaxBytes > 0 {
@@ -234,6 +266,10 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
 	}
 	if err := txn.Commit(); err != nil {
+		if isNoSpace(err) {
+			q.space.full()
+			return q.appendMemory(data)
+		}
 		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
 	}
 
@@ -335,7 +371,7 @@ func (q *Queue) ReadNewest(max int) ([]Entry, error) {
 	return q.read(math.MaxUint64, max, true)
 }
 
-func (q *Queue) read(from uint64, limit int, reverse bool) ([]Entry, error) {
+func (q *Queue) readDisk(from uint64, limit int, reverse bool) ([]Entry, error) {
 	if err := q.acquire(); err != nil {
 		return nil, err
 	}
@@ -399,6 +435,9 @@ func (q *Queue) Delete(seqs ...uint64) error {
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
 
+	if seqs = q.deleteMemory(seqs); len(seqs) == 0 {
+		return nil
+	}
 	q.mu.Lock()
 	head, tail := q.head, q.tail
 	q.mu.Unlock()
@@ -538,7 +577,17 @@ func seek(txn *badger.Txn, from uint64, reverse bool) (uint64, error) {
 func (q *Queue) Stats() Stats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return Stats{Entries: q.entries, Bytes: q.bytes, Oldest: q.head, Newest: q.tail}
+	st := Stats{Entries: q.entries, Bytes: q.bytes, Oldest: q.head, Newest: q.tail, MemoryDropped: q.memDropped}
+	if n := len(q.mem.entries); n > 0 {
+		st.Memory, st.MemoryBytes = int64(n), q.mem.bytes
+		st.Entries += st.Memory
+		st.Bytes += st.MemoryBytes
+		if first := q.mem.entries[0].Seq; st.Oldest == 0 || first < st.Oldest {
+			st.Oldest = first
+		}
+		st.Newest = max(st.Newest, q.mem.entries[n-1].Seq)
+	}
+	return st
 }
 
 // Notify returns a channel that is closed by the next Append (and by Close).
@@ -566,6 +615,9 @@ func (q *Queue) Close() error {
 	if q.closed {
 		return nil
 	}
+	q.wmu.Lock()
+	q.closeMemory()
+	q.wmu.Unlock()
 	q.closed = true
 	q.mu.Lock()
 	close(q.notify)
