@@ -89,6 +89,12 @@ type Buffer struct {
 	// crash of the agent alone loses nothing written in either mode.
 	Sync         string   `yaml:"sync"`
 	SyncInterval Duration `yaml:"sync_interval"`
+	// MinFreeBytes is the free space the buffer leaves on its disk: below
+	// it new batches are held in memory, up to MemoryBytes, and sent from
+	// there; what does not fit is dropped and recorded as a disk_full gap.
+	// 0 turns the floor off.
+	MinFreeBytes int64 `yaml:"min_free_bytes"`
+	MemoryBytes  int64 `yaml:"memory_bytes"`
 }
 
 // HazardSource is a major hazard source (危险化学品重大危险源) per GB 18218.
@@ -228,6 +234,8 @@ func Default() Config {
 			BatchWait:    Duration(200 * time.Millisecond),
 			Sync:         "batch",
 			SyncInterval: Duration(time.Second),
+			MinFreeBytes: 256 << 20,
+			MemoryBytes:  64 << 20,
 		},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 		Log:     Log{Level: "info", Format: "text"},
@@ -368,6 +376,12 @@ func (c Config) Validate() error {
 	}
 	if c.Buffer.Dir == "" {
 		add("buffer.dir: must be set")
+	}
+	if c.Buffer.MinFreeBytes < 0 {
+		add("buffer.min_free_bytes %d: want 0 (no floor) or more", c.Buffer.MinFreeBytes)
+	}
+	if c.Buffer.MemoryBytes < 1<<20 {
+		add("buffer.memory_bytes %d: want at least 1048576 (1 MiB)", c.Buffer.MemoryBytes)
 	}
 	if c.Buffer.MaxBytes < 1<<20 {
 		add("buffer.max_bytes %d: want at least 1048576 (1 MiB)", c.Buffer.MaxBytes)

@@ -132,6 +132,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	qopts.Logger = a.logger.With("component", "buffer")
 	// The batcher exists before the first Append can drop anything.
 	qopts.OnDrop = func(seq uint64, data []byte) { p.batcher.Dropped(seq, data) }
+	qopts.OnDiskFullDrop = func(seq uint64, data []byte) { p.batcher.DiskFullDropped(seq, data) }
+	qopts.MinFreeBytes, qopts.MemoryBytes = a.cfg.Buffer.MinFreeBytes, a.cfg.Buffer.MemoryBytes
 	q, err := buffer.Open(a.cfg.Buffer.Dir, qopts)
 	if err != nil {
 		return fmt.Errorf("open buffer: %w", err)
@@ -174,6 +176,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Unlock()
 	a.registerMetrics(p)
 	a.registerSourceMetrics(p)
+	a.registerDiskMetrics(p)
 
 	stopMetrics, err := a.serveMetrics()
 	if err != nil {

@@ -52,7 +52,7 @@ func (a *Agent) registerMetrics(p *pipeline) {
 			func() float64 { return boolf(p.uplink.Stats().Draining) }),
 		counter("lifeline_agent_samples_duplicate_total", "Values an OPC UA server sent again after a resubscribe that were already buffered or stored.",
 			func() float64 { return float64(p.batcher.Repeats() + p.uplink.Stats().Duplicates) }),
-		counter("lifeline_agent_samples_dropped_total", "Buffered samples dropped because the buffer reached max_bytes (each recorded as a gap).",
+		counter("lifeline_agent_samples_dropped_total", "Samples dropped because the buffer reached max_bytes, or the disk was full and memory_bytes was reached (each recorded as a gap).",
 			func() float64 { return float64(p.batcher.DroppedSamples()) }),
 	)
 }

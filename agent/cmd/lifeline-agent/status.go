@@ -116,6 +116,9 @@ func printStatus(w io.Writer, site, addr string, m metrics) {
 	fmt.Fprintf(w, "  backlog     %.0f batches, %s, ~%s samples, oldest %s\n",
 		m["lifeline_agent_buffer_batches"], bytesText(m["lifeline_agent_buffer_bytes"]),
 		countText(m["lifeline_agent_backlog_samples"]), durationText(m["lifeline_agent_backlog_oldest_age_seconds"]))
+	if line := diskText(m); line != "" {
+		fmt.Fprintf(w, "  disk        %s\n", line)
+	}
 	fmt.Fprintf(w, "  drain       %s\n", drainText(m, connected))
 	fmt.Fprintf(w, "  samples     read %s, buffered %s, acked %s, refused %s, dropped %s\n",
 		countText(m["lifeline_agent_samples_read_total"]), countText(m["lifeline_agent_samples_buffered_total"]),

@@ -59,3 +59,13 @@ func drainText(m metrics, connected bool) string {
 	}
 	return fmt.Sprintf("%s samples/s, ETA %s", countText(rate), durationText(m["lifeline_agent_backlog_eta_seconds"]))
 }
+
+// diskText warns when the buffer's disk is low; it is empty otherwise.
+func diskText(m metrics) string {
+	if m["lifeline_agent_buffer_disk_low"] != 1 {
+		return ""
+	}
+	return fmt.Sprintf("LOW: %s free, under buffer.min_free_bytes; %.0f batches (%s) held in memory, sent from there",
+		bytesText(m["lifeline_agent_buffer_disk_free_bytes"]), m["lifeline_agent_buffer_memory_batches"],
+		bytesText(m["lifeline_agent_buffer_memory_bytes"]))
+}
