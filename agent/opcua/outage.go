@@ -1,6 +1,7 @@
 package opcua
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -98,6 +99,16 @@ func (r *Reader) reading() {
 	r.logger.Warn("OPC UA source readable again; the outage is recorded as a gap",
 		"from", from.UTC().Format(time.RFC3339Nano), "lasted", to.Sub(from).Round(time.Millisecond))
 	r.recordGap(from, to)
+}
+
+// notReading is called when a session that was delivering ends. Unless
+// the reader is stopping, the outage starts here, before Connected turns
+// false, so that no one sees the source down without a DownSince.
+func (r *Reader) notReading(ctx context.Context) {
+	if ctx.Err() == nil {
+		r.outage.lost(time.Now())
+	}
+	r.connected.Store(false)
 }
 
 // recordGap hands a source_unavailable gap for the source's points to the

@@ -273,7 +273,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 
 	if r.src.ReadMode == "poll" {
 		r.reading()
-		defer r.connected.Store(false)
+		defer r.notReading(ctx)
 		r.logger.Info("OPC UA polling running", "namespaces", len(info.namespaces), "points", len(r.src.Points),
 			"unresolved", r.unresolved.Load(), "poll_interval", r.src.PollInterval)
 		return r.poll(hctx, c, info, nodes)
@@ -286,7 +286,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	defer s.delete(ctx)
 	live.Store(newLiveCheck(s, nodes))
 	r.reading()
-	defer r.connected.Store(false)
+	defer r.notReading(ctx)
 	r.logger.Info("OPC UA subscription running",
 		"namespaces", len(info.namespaces), "points", len(r.src.Points), "monitored", s.monitoredCount(), "subscriptions", len(s.subs),
 		"unresolved", r.unresolved.Load(), "refused", r.badItems.Load(),
