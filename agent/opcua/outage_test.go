@@ -67,8 +67,8 @@ func TestSourceOutageIsRecordedAndShort(t *testing.T) {
 	}
 	time.Sleep(outageFor - time.Since(stopped))
 
-	restarted := time.Now()
 	startSim(t, plantsim.Options{Addr: addr})
+	restarted := time.Now() // listening again
 	waitFor(t, "samples after the restart", 20*time.Second, func() bool { return hasAll(rec.samples(restarted), ids) })
 	resumed := time.Now()
 	// Worst case: the attempt just before the restart failed, so the next
