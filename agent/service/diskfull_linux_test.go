@@ -202,3 +202,39 @@ func TestDiskFullLinkDownRecordsExactGap(t *testing.T) {
 	t.Logf("dropped while the disk was full and the link down: %d samples, all inside %d disk_full gap records",
 		missing, len(agg.gapsOf("disk_full")))
 }
+
+// The agent is restarted on a disk another program filled to the last
+// byte: it starts (Badger's LOCK file needs a free block, which the
+// buffer's reserve provides), reads, and live data reaches the aggregator.
+func TestAgentStartsOnAFullDisk(t *testing.T) {
+	agg := newAggregator(t)
+	agg.start(t)
+	mnt := mountTmpfs(t, 32<<20)
+	sim := startSim(t, plantsim.Options{Addr: "127.0.0.1:0"})
+	cfg := agentConfig(sim, agg.addr, filepath.Join(mnt, "buffer"))
+	cfg.Buffer.MinFreeBytes = 8 << 20
+	a, stop := runAgent(t, cfg, (&tapped{}).tap)
+	waitFor(t, "samples acked", 20*time.Second, func() bool { return a.Stats().Acked > 0 })
+	stop()
+
+	fillTo(t, mnt, 0)
+	if free := freeBytes(t, mnt); free != 0 {
+		t.Fatalf("%d bytes still free", free)
+	}
+	rec := &tapped{}
+	a, _ = runAgent(t, cfg, rec.tap)
+	started := time.Now()
+	waitFor(t, "live data from the restarted agent at the aggregator", 20*time.Second, func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for _, s := range rec.samples {
+			if s.ReceiveTimeNs > started.UnixNano() && agg.has(sampleKey{s.PointId, s.SourceTimeNs}) {
+				return true
+			}
+		}
+		return false
+	})
+	if m := scrape(t, a); m["lifeline_agent_buffer_disk_low"] != 1 {
+		t.Errorf("disk_low = %v on a full disk", m["lifeline_agent_buffer_disk_low"])
+	}
+}
