@@ -57,6 +57,22 @@ func (q *Queue) appendMemory(data []byte) (uint64, error) {
 	return seq, nil
 }
 
+// offDisk reports whether the next entry must be held in memory, first
+// moving what memory holds to disk if the disk has room again. wmu is held.
+func (q *Queue) offDisk() (bool, error) {
+	if q.space.low() {
+		return true, nil
+	}
+	if err := q.spillBack(); err != nil {
+		if isNoSpace(err) {
+			q.space.full()
+			return true, nil
+		}
+		return false, err
+	}
+	return false, nil
+}
+
 // spillBack moves the batches held in memory to disk, oldest first, once
 // the disk has room again. wmu is held. An error leaves the rest in
 // memory.

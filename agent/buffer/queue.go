@@ -226,15 +226,10 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
 
-	if q.space.low() {
-		return q.appendMemory(data)
-	}
-	if err := q.spillBack(); err != nil {
-		if isNoSpace(err) {
-			q.space.full()
-			return q.appendMemory(data)
-		}
+	if toMemory, err := q.offDisk(); err != nil {
 		return 0, err
+	} else if toMemory {
+		return q.appendMemory(data)
 	}
 
 	q.mu.Lock()
