@@ -152,7 +152,7 @@ func (b *Batcher) flush(all bool) {
 		if rest > 0 {
 			b.started = time.Now()
 		}
-		gaps := append(b.carried, b.gaps.take()...)
+		gaps := coalesceUnwritable(append(b.carried, b.gaps.take()...))
 		b.carried = nil
 		b.mu.Unlock()
 
@@ -163,7 +163,8 @@ func (b *Batcher) flush(all bool) {
 			b.logger.Error("write batch to buffer", "samples", len(batch), "err", err)
 			b.mu.Lock()
 			b.pending = append(batch, b.pending...)
-			b.carried = append(gaps, b.carried...)
+			b.carried = coalesceUnwritable(append(gaps, b.carried...))
+			b.capPending()
 			b.mu.Unlock()
 			return
 		}

@@ -49,7 +49,9 @@ func (l *gapLog) add(reason string, seq uint64, samples []*lifelinev1.Sample) {
 		}
 	}
 	acc.gap.Samples += uint64(len(samples))
-	acc.gap.Batches = append(acc.gap.Batches, &lifelinev1.DroppedBatch{Seq: seq, Samples: uint64(len(samples))})
+	if seq != 0 { // 0: samples that never had a buffer entry
+		acc.gap.Batches = append(acc.gap.Batches, &lifelinev1.DroppedBatch{Seq: seq, Samples: uint64(len(samples))})
+	}
 }
 
 // take returns the accumulated gaps and starts afresh.
@@ -75,19 +77,35 @@ func (l *gapLog) take() []*lifelinev1.Gap {
 // Dropped records that the buffer dropped an entry to stay within its
 // bound. It is the buffer's OnDrop callback: the lost samples become a gap
 // record that travels in the next batch.
-func (b *Batcher) Dropped(seq uint64, data []byte) {
+func (b *Batcher) Dropped(seq uint64, data []byte) { b.lost(GapBufferFull, seq, data) }
+
+// DiskFullDropped records that the buffer dropped an entry it held in
+// memory while the disk was full. It is the buffer's OnDiskFullDrop
+// callback.
+func (b *Batcher) DiskFullDropped(seq uint64, data []byte) { b.lost(GapDiskFull, seq, data) }
+
+// Reasons of the gaps the batcher records.
+const (
+	GapBufferFull = "buffer_full"
+	GapDiskFull   = "disk_full"
+	// GapBufferUnwritable: the buffer refused writes for another reason
+	// and the samples waiting for it passed maxPendingBatches batches.
+	GapBufferUnwritable = "buffer_unwritable"
+)
+
+func (b *Batcher) lost(reason string, seq uint64, data []byte) {
 	var batch lifelinev1.Batch
 	if err := proto.Unmarshal(data, &batch); err != nil {
-		b.logger.Error("dropped buffer entry is unreadable; its gap cannot be described", "seq", seq, "err", err)
+		b.logger.Error("dropped buffer entry is unreadable; its gap cannot be described", "seq", seq, "reason", reason, "err", err)
 		return
 	}
 	b.dropped.Add(uint64(len(batch.Samples)))
 	b.mu.Lock()
-	b.gaps.add("buffer_full", seq, batch.Samples)
+	b.gaps.add(reason, seq, batch.Samples)
 	// Gaps the dropped batch itself carried are still owed to the aggregator.
 	b.carried = append(b.carried, batch.Gaps...)
 	b.mu.Unlock()
-	b.logger.Warn("buffer full: dropped the oldest batch", "seq", seq, "samples", len(batch.Samples))
+	b.logger.Warn("buffer dropped a batch", "reason", reason, "seq", seq, "samples", len(batch.Samples))
 	b.signal()
 }
 

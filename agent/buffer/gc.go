@@ -39,6 +39,10 @@ func (q *Queue) maintain(ctx context.Context) {
 		if err := q.reclaim(ctx, false); err != nil && !errors.Is(err, ErrClosed) {
 			q.log.Warn("buffer maintenance failed", "err", err)
 		}
+		q.space.low() // notices space coming back while nothing is appended
+		if err := q.space.keepReserve(); err != nil {
+			q.log.Warn("buffer reserve", "err", err)
+		}
 	}
 }
 
@@ -56,6 +60,12 @@ func (q *Queue) reclaim(ctx context.Context, force bool) error {
 	q.mu.Unlock()
 	lsm := q.lsmSize()
 	due := lsm > 2*live+flattenSlack && (deleted >= flattenSlack || !flattened)
+	// Flatten writes the new tables before it deletes the old: it needs
+	// up to the tree's size free on top of the floor.
+	if (force || due) && !q.space.room(uint64(lsm)) {
+		q.log.Warn("buffer compaction postponed: not enough free space to rewrite the tree", "lsm_bytes", lsm)
+		force, due = false, false
+	}
 	if force || due {
 		start := time.Now()
 		if err := q.db.Flatten(1); err != nil {
@@ -69,7 +79,7 @@ func (q *Queue) reclaim(ctx context.Context, force bool) error {
 			"live_bytes", live, "took", time.Since(start).Round(time.Millisecond))
 	}
 
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && q.space.room(valueLogFileSize) {
 		err := q.db.RunValueLogGC(valueLogDiscardRatio)
 		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
 			return nil

@@ -32,18 +32,36 @@ type Options struct {
 	// Append or Delete. data is a copy the callee may keep.
 	OnDrop func(seq uint64, data []byte)
 
+	// MinFreeBytes is the free space the buffer leaves on its filesystem:
+	// below it new entries are held in memory instead of going to Badger,
+	// and they move to disk once the free space is back above it (with a
+	// margin). 0 turns the floor off, leaving only Badger's own "no space"
+	// errors to notice a full disk, which may come too late (see space.go).
+	MinFreeBytes int64
+
+	// MemoryBytes bounds the entries held in memory while the disk is low;
+	// past it the oldest are dropped and reported to OnDiskFullDrop.
+	MemoryBytes int64
+
+	// OnDiskFullDrop, if set, is called once per entry dropped from memory
+	// while the disk is low, under the same rules as OnDrop.
+	OnDiskFullDrop func(seq uint64, data []byte)
+
 	// Logger receives the queue's and Badger's messages (Badger's at warn
 	// level and above). Nil discards them.
 	Logger *slog.Logger
 }
 
-// DefaultOptions returns the defaults: a 1 GiB bound, synchronous writes and
-// a GC pass every minute.
+// DefaultOptions returns the defaults: a 1 GiB bound, synchronous writes, a
+// GC pass every minute, a 256 MiB free-space floor and 64 MiB of memory for
+// entries while the disk is below it.
 func DefaultOptions() Options {
 	return Options{
-		MaxBytes:   1 << 30,
-		SyncWrites: true,
-		GCInterval: time.Minute,
+		MaxBytes:     1 << 30,
+		SyncWrites:   true,
+		GCInterval:   time.Minute,
+		MinFreeBytes: 256 << 20,
+		MemoryBytes:  64 << 20,
 	}
 }
 
@@ -52,6 +70,12 @@ func (o Options) Validate() error {
 	var errs []error
 	if o.MaxBytes < 0 {
 		errs = append(errs, fmt.Errorf("MaxBytes %d: must be 0 (unbounded) or positive", o.MaxBytes))
+	}
+	if o.MinFreeBytes < 0 {
+		errs = append(errs, fmt.Errorf("MinFreeBytes %d: must be 0 (no floor) or positive", o.MinFreeBytes))
+	}
+	if o.MemoryBytes <= 0 {
+		errs = append(errs, fmt.Errorf("MemoryBytes %d: must be positive", o.MemoryBytes))
 	}
 	if o.GCInterval <= 0 {
 		errs = append(errs, fmt.Errorf("GCInterval %v: must be positive", o.GCInterval))

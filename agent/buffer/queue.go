@@ -47,13 +47,19 @@ type Entry struct {
 	Data []byte
 }
 
-// Stats describes the queue's content. Oldest and Newest are 0 when the queue
-// is empty.
+// Stats describes the queue's content, on disk and held in memory while
+// the disk is low. Oldest and Newest are 0 when the queue is empty.
 type Stats struct {
 	Entries int64
 	Bytes   int64 // sum of value lengths plus a fixed per-entry overhead
 	Oldest  uint64
 	Newest  uint64
+	// Memory and MemoryBytes are the part of Entries and Bytes held in
+	// memory while the disk is low (see Disk); MemoryDropped counts
+	// entries dropped from memory since Open.
+	Memory        int64
+	MemoryBytes   int64
+	MemoryDropped int64
 }
 
 // Queue is a durable FIFO of opaque batches. All methods are safe for
@@ -94,6 +100,13 @@ type Queue struct {
 
 	stopGC context.CancelFunc
 	gcDone chan struct{}
+
+	// space keeps data out of Badger while the disk is low; mem and
+	// memDropped (guarded by mu) hold what is appended meanwhile. See
+	// space.go and memory.go.
+	space      *spaceGuard
+	mem        memTier
+	memDropped int64
 }
 
 // Open opens (creating if needed) the queue in dir and starts its
@@ -110,9 +123,16 @@ func Open(dir string, opts Options) (*Queue, error) {
 	}
 	log = log.With("buffer", dir)
 
+	space := &spaceGuard{dir: dir, floor: uint64(opts.MinFreeBytes), log: log}
+	if space.low() {
+		space.releaseReserve()
+	}
 	db, cerr, err := openBadger(dir, opts, log)
 	if err != nil {
 		return nil, err
+	}
+	if err := space.keepReserve(); err != nil {
+		log.Warn("buffer reserve", "err", err)
 	}
 	q := &Queue{
 		dir:         dir,
@@ -121,6 +141,7 @@ func Open(dir string, opts Options) (*Queue, error) {
 		log:         log,
 		quarantined: cerr,
 		notify:      make(chan struct{}),
+		space:       space,
 	}
 	if err := q.recover(); err != nil {
 		_ = db.Close()
@@ -215,6 +236,12 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
 
+	if toMemory, err := q.offDisk(); err != nil {
+		return 0, err
+	} else if toMemory {
+		return q.appendMemory(data)
+	}
+
 	q.mu.Lock()
 	seq, head, over := q.next, q.head, int64(0)
 	if q.opts.MaxBytes > 0 {
@@ -244,6 +271,10 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
 	}
 	if err := txn.Commit(); err != nil {
+		if isNoSpace(err) {
+			q.space.full()
+			return q.appendMemory(data)
+		}
 		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
 	}
 
@@ -345,7 +376,7 @@ func (q *Queue) ReadNewest(max int) ([]Entry, error) {
 	return q.read(math.MaxUint64, max, true)
 }
 
-func (q *Queue) read(from uint64, limit int, reverse bool) ([]Entry, error) {
+func (q *Queue) readDisk(from uint64, limit int, reverse bool) ([]Entry, error) {
 	if err := q.acquire(); err != nil {
 		return nil, err
 	}
@@ -395,160 +426,21 @@ func (q *Queue) read(from uint64, limit int, reverse bool) ([]Entry, error) {
 	return out, nil
 }
 
-// Delete removes acknowledged entries, in any order. Sequence numbers that
-// are not stored are ignored.
-func (q *Queue) Delete(seqs ...uint64) error {
-	if err := q.acquire(); err != nil {
-		return err
-	}
-	defer q.release()
-	if len(seqs) == 0 {
-		return nil
-	}
-
-	q.wmu.Lock()
-	defer q.wmu.Unlock()
-
-	q.mu.Lock()
-	head, tail := q.head, q.tail
-	q.mu.Unlock()
-
-	// done counts what is committed, pending what the open transaction holds.
-	var done, pending tally
-	txn := q.db.NewTransaction(true)
-	defer func() { txn.Discard() }()
-	commit := func() error {
-		if err := txn.Commit(); err != nil {
-			return err
-		}
-		done.add(pending)
-		pending = tally{}
-		return nil
-	}
-
-	var err error
-	for _, seq := range seqs {
-		if head == 0 || seq < head || seq > tail {
-			continue
-		}
-		k := dataKey(seq)
-		item, gerr := txn.Get(k)
-		if errors.Is(gerr, badger.ErrKeyNotFound) {
-			continue // already deleted or dropped, or listed twice
-		}
-		if gerr != nil {
-			err = gerr
-			break
-		}
-		size := item.ValueSize()
-		derr := txn.Delete(k)
-		if errors.Is(derr, badger.ErrTxnTooBig) {
-			if derr = commit(); derr == nil {
-				txn = q.db.NewTransaction(true)
-				derr = txn.Delete(k)
-			}
-		}
-		if derr != nil {
-			err = derr
-			break
-		}
-		pending.add(tally{n: 1, freed: cost(size), headGone: seq == head, tailGone: seq == tail})
-	}
-	if err == nil {
-		err = commit()
-	}
-	// Account for whatever was committed, even if a later part failed.
-	if uerr := q.afterDelete(done); uerr != nil && err == nil {
-		err = uerr
-	}
-	if err != nil {
-		return fmt.Errorf("delete from buffer %s: %w", q.dir, err)
-	}
-	return nil
-}
-
-// tally sums what a Delete removed.
-type tally struct {
-	n, freed           int64
-	headGone, tailGone bool
-}
-
-func (t *tally) add(o tally) {
-	t.n += o.n
-	t.freed += o.freed
-	t.headGone = t.headGone || o.headGone
-	t.tailGone = t.tailGone || o.tailGone
-}
-
-// afterDelete updates the in-memory state after a committed deletion,
-// seeking the new head and tail if those went.
-func (q *Queue) afterDelete(t tally) error {
-	if t.n == 0 {
-		return nil
-	}
-	headGone, tailGone := t.headGone, t.tailGone
-	q.mu.Lock()
-	q.entries -= t.n
-	q.bytes -= t.freed
-	q.deleted += t.freed
-	empty := q.entries == 0
-	head, tail := q.head, q.tail
-	q.mu.Unlock()
-
-	newHead, newTail := head, tail
-	var err error
-	switch {
-	case empty:
-		newHead, newTail = 0, 0
-	case headGone || tailGone:
-		err = q.db.View(func(txn *badger.Txn) error {
-			if headGone {
-				s, err := seek(txn, head, false)
-				if err != nil {
-					return err
-				}
-				newHead = s
-			}
-			if tailGone {
-				s, err := seek(txn, tail, true)
-				if err != nil {
-					return err
-				}
-				newTail = s
-			}
-			return nil
-		})
-	}
-	if err != nil {
-		return err
-	}
-	q.mu.Lock()
-	q.head, q.tail = newHead, newTail
-	q.mu.Unlock()
-	return nil
-}
-
-// seek returns the first stored seq at or after from (at or before it when
-// reverse), or 0.
-func seek(txn *badger.Txn, from uint64, reverse bool) (uint64, error) {
-	opt := badger.DefaultIteratorOptions
-	opt.Prefix = dataPrefixBytes
-	opt.PrefetchValues = false
-	opt.Reverse = reverse
-	it := txn.NewIterator(opt)
-	defer it.Close()
-	it.Seek(dataKey(from))
-	if !it.Valid() {
-		return 0, nil
-	}
-	return seqOf(it.Item().Key()), nil
-}
-
 // Stats returns the queue's current size and bounds.
 func (q *Queue) Stats() Stats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return Stats{Entries: q.entries, Bytes: q.bytes, Oldest: q.head, Newest: q.tail}
+	st := Stats{Entries: q.entries, Bytes: q.bytes, Oldest: q.head, Newest: q.tail, MemoryDropped: q.memDropped}
+	if n := len(q.mem.entries); n > 0 {
+		st.Memory, st.MemoryBytes = int64(n), q.mem.bytes
+		st.Entries += st.Memory
+		st.Bytes += st.MemoryBytes
+		if first := q.mem.entries[0].Seq; st.Oldest == 0 || first < st.Oldest {
+			st.Oldest = first
+		}
+		st.Newest = max(st.Newest, q.mem.entries[n-1].Seq)
+	}
+	return st
 }
 
 // Notify returns a channel that is closed by the next Append (and by Close).
@@ -576,6 +468,9 @@ func (q *Queue) Close() error {
 	if q.closed {
 		return nil
 	}
+	q.wmu.Lock()
+	q.closeMemory()
+	q.wmu.Unlock()
 	q.closed = true
 	q.mu.Lock()
 	close(q.notify)

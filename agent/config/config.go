@@ -86,6 +86,12 @@ type Buffer struct {
 	// crash of the agent alone loses nothing written in either mode.
 	Sync         string   `yaml:"sync"`
 	SyncInterval Duration `yaml:"sync_interval"`
+	// MinFreeBytes is the free space the buffer leaves on its disk: below
+	// it new batches are held in memory, up to MemoryBytes, and sent from
+	// there; what does not fit is dropped and recorded as a disk_full gap.
+	// 0 turns the floor off.
+	MinFreeBytes int64 `yaml:"min_free_bytes"`
+	MemoryBytes  int64 `yaml:"memory_bytes"`
 }
 
 // HazardSource is a major hazard source (危险化学品重大危险源) per GB 18218.
@@ -216,6 +222,8 @@ func Default() Config {
 			BatchWait:    Duration(200 * time.Millisecond),
 			Sync:         "batch",
 			SyncInterval: Duration(time.Second),
+			MinFreeBytes: 256 << 20,
+			MemoryBytes:  64 << 20,
 		},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 		Log:     obs.DefaultLog(),
@@ -243,7 +251,9 @@ func SourceDefaults(s *Source) {
 		s.ReconnectMin = Duration(time.Second)
 	}
 	if s.ReconnectMax == 0 {
-		s.ReconnectMax = Duration(30 * time.Second)
+		// A DCS back from a restart must be read within seconds: every
+		// second of backoff beyond the outage is data lost.
+		s.ReconnectMax = Duration(5 * time.Second)
 	}
 	if s.PKIDir == "" {
 		s.PKIDir = DefaultPKIDir

@@ -82,6 +82,12 @@ func (b Buffer) validate() error {
 	if b.Dir == "" {
 		p.add("buffer.dir: must be set")
 	}
+	if b.MinFreeBytes < 0 {
+		p.add("buffer.min_free_bytes %d: want 0 (no floor) or more", b.MinFreeBytes)
+	}
+	if b.MemoryBytes < 1<<20 {
+		p.add("buffer.memory_bytes %d: want at least 1048576 (1 MiB)", b.MemoryBytes)
+	}
 	if b.MaxBytes < 1<<20 {
 		p.add("buffer.max_bytes %d: want at least 1048576 (1 MiB)", b.MaxBytes)
 	}

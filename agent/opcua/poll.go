@@ -58,6 +58,7 @@ func (r *Reader) poll(ctx context.Context, c *opcua.Client, info serverInfo, nod
 				return healthy, fmt.Errorf("poll read: %d results for %d nodes", len(res.Results), len(part))
 			}
 			healthy = true
+			r.outage.touch(received)
 			for j, dv := range res.Results {
 				i := part[j]
 				s, _ := newSample(r.src.Points[i].ID, dv, received)

@@ -26,7 +26,7 @@ type Sink interface {
 // Timeouts for the steps of a connection. Publish requests are bounded by
 // the subscription's watchdog instead.
 const (
-	dialTimeout    = 10 * time.Second
+	dialTimeout    = 5 * time.Second
 	connectTimeout = 20 * time.Second
 	callTimeout    = 15 * time.Second
 	closeTimeout   = 2 * time.Second
@@ -54,6 +54,10 @@ type Reader struct {
 	skewKnown         atomic.Bool
 	polls             atomic.Uint64
 	deadSubscriptions atomic.Uint64
+	outages           atomic.Uint64
+
+	// outage follows the source's unavailability (see outage.go).
+	outage outage
 
 	// heartbeatEvery is the heartbeat period (heartbeatEvery by default).
 	heartbeatEvery time.Duration
@@ -108,6 +112,11 @@ type Stats struct {
 	// heartbeat) and the subscription did not deliver it in time. Each one
 	// rebuilt the session.
 	DeadSubscriptions uint64
+	// Outages counts spans during which the source could not be read,
+	// each recorded as a source_unavailable gap; DownSince is when the
+	// current one began (zero while the source is read).
+	Outages   uint64
+	DownSince time.Time
 }
 
 // New returns a reader for src that delivers samples to sink. It does no
@@ -152,6 +161,8 @@ func (r *Reader) Stats() Stats {
 		HeartbeatFailures:   r.heartbeatFailures.Load(),
 		Polls:               r.polls.Load(),
 		DeadSubscriptions:   r.deadSubscriptions.Load(),
+		Outages:             r.outages.Load(),
+		DownSince:           r.outage.down(),
 	}
 	r.states.mu.Lock()
 	if r.states.lastNs != 0 {
@@ -184,6 +195,8 @@ func (r *Reader) Run(ctx context.Context) error {
 		return errors.New("opcua: Run called while the reader is already running")
 	}
 	defer r.running.Store(false)
+	r.outage.starting(time.Now())
+	defer r.stopped()
 
 	bo := newBackoff(r.src.ReconnectMin.D(), r.src.ReconnectMax.D())
 	for {
@@ -194,6 +207,7 @@ func (r *Reader) Run(ctx context.Context) error {
 		if errors.Is(err, ErrUnsupportedSecurity) {
 			return err
 		}
+		r.outage.lost(time.Now())
 		if healthy {
 			bo.Reset()
 		}
@@ -258,8 +272,8 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	}()
 
 	if r.src.ReadMode == "poll" {
-		r.connected.Store(true)
-		defer r.connected.Store(false)
+		r.reading()
+		defer r.notReading(ctx)
 		r.logger.Info("OPC UA polling running", "namespaces", len(info.namespaces), "points", len(r.src.Points),
 			"unresolved", r.unresolved.Load(), "poll_interval", r.src.PollInterval)
 		return r.poll(hctx, c, info, nodes)
@@ -271,8 +285,8 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	}
 	defer s.delete(ctx)
 	live.Store(newLiveCheck(s, nodes))
-	r.connected.Store(true)
-	defer r.connected.Store(false)
+	r.reading()
+	defer r.notReading(ctx)
 	r.logger.Info("OPC UA subscription running",
 		"namespaces", len(info.namespaces), "points", len(r.src.Points), "monitored", s.monitoredCount(), "subscriptions", len(s.subs),
 		"unresolved", r.unresolved.Load(), "refused", r.badItems.Load(),

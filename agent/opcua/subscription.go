@@ -418,6 +418,7 @@ func (s *subscriptions) answered(byID map[uint32]*subscription, pr publishResult
 	if sub == nil {
 		return nil, fmt.Errorf("publish: response for subscription %d, not one of ours", pr.res.SubscriptionID)
 	}
+	s.r.outage.touch(pr.received)
 	sub.last = pr.received
 	for _, other := range s.subs {
 		if d := pr.received.Sub(other.last); d > other.watchdog {

@@ -128,6 +128,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	qopts.Logger = a.logger.With("component", "buffer")
 	// The batcher exists before the first Append can drop anything.
 	qopts.OnDrop = func(seq uint64, data []byte) { p.batcher.Dropped(seq, data) }
+	qopts.OnDiskFullDrop = func(seq uint64, data []byte) { p.batcher.DiskFullDropped(seq, data) }
+	qopts.MinFreeBytes, qopts.MemoryBytes = a.cfg.Buffer.MinFreeBytes, a.cfg.Buffer.MemoryBytes
 	q, err := buffer.Open(a.cfg.Buffer.Dir, qopts)
 	if err != nil {
 		return fmt.Errorf("open buffer: %w", err)
@@ -169,6 +171,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.running = p
 	a.mu.Unlock()
 	a.registerMetrics(a.registry, p)
+	a.registerSourceMetrics(a.registry, p)
+	a.registerDiskMetrics(a.registry, p)
 
 	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
 	if err := ms.Start(ctx); err != nil {

@@ -26,6 +26,13 @@ const (
 	MetricSamplesSetAsideTotal      = "lifeline_agent_samples_set_aside_total"
 	MetricUplinkNacksTotal          = "lifeline_agent_uplink_nacks_total"
 	MetricBufferBehindLedgerTotal   = "lifeline_agent_buffer_behind_ledger_total"
+	MetricBufferDiskLow             = "lifeline_agent_buffer_disk_low"
+	MetricBufferDiskFreeBytes       = "lifeline_agent_buffer_disk_free_bytes"
+	MetricBufferMemoryBatches       = "lifeline_agent_buffer_memory_batches"
+	MetricBufferMemoryBytes         = "lifeline_agent_buffer_memory_bytes"
+	MetricSourceConnected           = "lifeline_agent_source_connected"
+	MetricSourceDownSeconds         = "lifeline_agent_source_down_seconds"
+	MetricSourceOutagesTotal        = "lifeline_agent_source_outages_total"
 )
 
 // registerMetrics exposes the pipeline's counters. They are read from the
@@ -82,7 +89,7 @@ func (a *Agent) registerMetrics(reg prometheus.Registerer, p *pipeline) {
 			func() float64 { return boolf(p.uplink.Stats().Draining) }),
 		counter(MetricSamplesDuplicateTotal, "Values an OPC UA server sent again after a resubscribe that were already buffered or stored.",
 			func() float64 { return float64(p.batcher.Repeats() + p.uplink.Stats().Duplicates) }),
-		counter(MetricSamplesDroppedTotal, "Buffered samples dropped because the buffer reached max_bytes (each recorded as a gap).",
+		counter(MetricSamplesDroppedTotal, "Samples dropped because the buffer reached max_bytes, or the disk was full and memory_bytes was reached (each recorded as a gap).",
 			func() float64 { return float64(p.batcher.DroppedSamples()) }),
 	)
 }

@@ -7,14 +7,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
+	"github.com/lifeline-telemetry/lifeline/agent/opcua"
 	"github.com/lifeline-telemetry/lifeline/proto/obs/obstest"
 )
 
 func TestMetricsDocumented(t *testing.T) {
-	a := New(config.Default(), "test", slog.New(slog.DiscardHandler))
+	cfg := config.Default()
+	cfg.Sources = []config.Source{{Name: "dcs"}}
+	a := New(cfg, "test", slog.New(slog.DiscardHandler))
 	names := obstest.Registered(t, func(reg prometheus.Registerer) {
 		// The metrics read the pipeline only when scraped.
-		a.registerMetrics(reg, &pipeline{})
+		p := &pipeline{readers: []*opcua.Reader{opcua.New(cfg.Sources[0], nil, slog.New(slog.DiscardHandler))}}
+		a.registerMetrics(reg, p)
+		a.registerSourceMetrics(reg, p)
+		a.registerDiskMetrics(reg, p)
 	})
 	obstest.CheckDocumented(t, "../../docs/metrics.md", "lifeline-agent", names)
 }

@@ -125,8 +125,10 @@ func syncEvery(ctx context.Context, q *buffer.Queue, every time.Duration, logger
 
 // rateMeter turns a growing counter into a rate over a sliding window.
 type rateMeter struct {
-	mu     sync.Mutex
-	points []ratePoint
+	mu      sync.Mutex
+	points  []ratePoint
+	changed time.Time // when total last grew
+	last    uint64
 }
 
 type ratePoint struct {
@@ -134,20 +136,32 @@ type ratePoint struct {
 	total uint64
 }
 
-const rateWindow = 30 * time.Second
+const (
+	rateWindow = 30 * time.Second
+	// rateStall is how long the counter may stay flat before the rate is
+	// reported as 0: a link that stopped acking has no drain rate, and an
+	// ETA computed from the acks of half a minute ago would be fiction.
+	rateStall = 5 * time.Second
+)
 
 func newRateMeter() *rateMeter { return &rateMeter{} }
 
 // rate records total at now (at most once a second) and returns the rate
-// over the window.
+// over the window, or 0 once total has not grown for rateStall.
 func (m *rateMeter) rate(now time.Time, total uint64) float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.changed.IsZero() || total != m.last {
+		m.changed, m.last = now, total
+	}
 	if n := len(m.points); n == 0 || now.Sub(m.points[n-1].at) >= time.Second {
 		m.points = append(m.points, ratePoint{now, total})
 	}
 	for len(m.points) > 2 && now.Sub(m.points[1].at) > rateWindow {
 		m.points = m.points[1:]
+	}
+	if now.Sub(m.changed) >= rateStall {
+		return 0
 	}
 	first := m.points[0]
 	dt := now.Sub(first.at).Seconds()

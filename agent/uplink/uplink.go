@@ -62,7 +62,7 @@ type Stats struct {
 	AckedSamples uint64
 	Rejected     uint64
 	Duplicates   uint64 // re-sent values the aggregator already held
-	Reconnects   uint64
+	Reconnects   uint64 // links re-established after the first; failed attempts do not count
 	// BehindLedger counts handshakes where the aggregator held newer
 	// batches of this buffer than the buffer knew of (see reconcile).
 	BehindLedger  uint64
@@ -175,7 +175,6 @@ func (u *Uplink) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		u.reconnects.Add(1)
 		if time.Since(started) > 30*time.Second {
 			backoff = u.opts.ReconnectMin
 		}
@@ -230,7 +229,9 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 		return u.reidentify(hello.GetBufferId())
 	}
 	u.connected.Store(true)
-	u.lastUp.Store(time.Now().UnixNano())
+	if u.lastUp.Swap(time.Now().UnixNano()) != 0 {
+		u.reconnects.Add(1)
+	}
 	u.logger.Info("aggregator link up", "addr", u.opts.Address, "backlog_batches", st.Entries, "backlog_bytes", st.Bytes)
 
 	maxSamples := int(welcome.GetMaxBatchSamples())
@@ -380,6 +381,11 @@ func (u *Uplink) send(ctx context.Context, stream lifelinev1.Ingest_StreamClient
 			backlogCursor = max(backlogCursor, next)
 			if err != nil {
 				return err
+			}
+			if backlogCursor > backlogEnd {
+				// The last backlog batch is out: what follows is live.
+				u.draining.Store(false)
+				drain.done(u.logger)
 			}
 			continue
 		}

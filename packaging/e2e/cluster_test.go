@@ -73,6 +73,8 @@ type clusterOptions struct {
 	rate        float64 // Hz per load point
 	ownServer   bool    // a ClickHouse of the test's own, to stop and start
 	bufferBytes int64   // agent buffer bound; 0 keeps the default
+	// agent, if set, adjusts the agent's configuration.
+	agent func(*agentconfig.Config)
 }
 
 // cluster is plantsim → agent → proxy → aggregator → ClickHouse, every
@@ -161,6 +163,9 @@ func (c *cluster) writeAgentConfig() string {
 	cfg.Aggregator.StatusInterval = agentconfig.Duration(2 * time.Second)
 	if c.opts.bufferBytes > 0 {
 		cfg.Buffer.MaxBytes = c.opts.bufferBytes
+	}
+	if c.opts.agent != nil {
+		c.opts.agent(&cfg)
 	}
 	data, err := cfg.Marshal()
 	if err != nil {

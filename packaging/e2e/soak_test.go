@@ -15,6 +15,7 @@ import (
 	"time"
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
+	"github.com/lifeline-telemetry/lifeline/agent/service"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/packaging/launch"
@@ -230,8 +231,8 @@ func (s *soak) faults() []struct {
 			site.agent.Kill()
 			site.kills++
 			site.killed[len(site.killed)-1] = true
-			held := m["lifeline_agent_samples_buffered_total"] - m["lifeline_agent_samples_acked_total"] -
-				m["lifeline_agent_samples_duplicate_total"] - m["lifeline_agent_samples_dropped_total"]
+			held := m[service.MetricSamplesBufferedTotal] - m[service.MetricSamplesAckedTotal] -
+				m[service.MetricSamplesDuplicateTotal] - m[service.MetricSamplesDroppedTotal]
 			site.wiped += max(0, held)
 			if err := os.RemoveAll(site.buffer); err != nil {
 				s.t.Fatal(err)
@@ -263,7 +264,7 @@ func TestSoak(t *testing.T) {
 	s := newSoak(t, seed)
 	for _, site := range s.sites {
 		s.waitSite(site, "first acks", 90*time.Second, func(m map[string]float64) bool {
-			return m["lifeline_agent_samples_acked_total"] > 0
+			return m[service.MetricSamplesAckedTotal] > 0
 		})
 	}
 	faults := s.faults()
@@ -304,8 +305,8 @@ func (s *soak) waitSite(site *soakSite, what string, limit time.Duration, cond f
 		}
 		if time.Now().After(deadline) {
 			s.t.Fatalf("%s: timed out waiting for %s; last metrics: read=%v acked=%v batches=%v connected=%v\nagent log:\n%s\naggregator log:\n%s",
-				site.id, what, m["lifeline_agent_samples_read_total"], m["lifeline_agent_samples_acked_total"],
-				m["lifeline_agent_buffer_batches"], m["lifeline_agent_uplink_connected"], site.agent.Tail(4000), s.agg.Tail(4000))
+				site.id, what, m[service.MetricSamplesReadTotal], m[service.MetricSamplesAckedTotal],
+				m[service.MetricBufferBatches], m[service.MetricUplinkConnected], site.agent.Tail(4000), s.agg.Tail(4000))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -316,11 +317,11 @@ func (s *soak) waitSite(site *soakSite, what string, limit time.Duration, cond f
 func (s *soak) drain(site *soakSite) {
 	last := -1.0
 	s.waitSite(site, "the agent to drain", 3*time.Minute, func(m map[string]float64) bool {
-		read := m["lifeline_agent_samples_read_total"]
+		read := m[service.MetricSamplesReadTotal]
 		settled := read == last
 		last = read
-		return settled && m["lifeline_agent_buffer_batches"] == 0 && m["lifeline_agent_uplink_in_flight_batches"] == 0 &&
-			m["lifeline_agent_samples_buffered_total"] == read
+		return settled && m[service.MetricBufferBatches] == 0 && m[service.MetricUplinkInFlightBatches] == 0 &&
+			m[service.MetricSamplesBufferedTotal] == read
 	})
 }
 
@@ -355,11 +356,11 @@ func (s *soak) check(st *store.Store, site *soakSite) {
 	// (read, not yet on disk), which is the promise for kill -9.
 	var read, owed, inMemory, dup float64
 	for i, life := range site.lives {
-		r := life["lifeline_agent_samples_read_total"]
+		r := life[service.MetricSamplesReadTotal]
 		read += r
-		dup += life["lifeline_agent_samples_duplicate_total"]
+		dup += life[service.MetricSamplesDuplicateTotal]
 		if site.killed[i] {
-			b := life["lifeline_agent_samples_buffered_total"] + life["lifeline_agent_samples_dropped_total"]
+			b := life[service.MetricSamplesBufferedTotal] + life[service.MetricSamplesDroppedTotal]
 			owed += b
 			inMemory += max(0, r-b)
 		} else {

@@ -58,7 +58,9 @@ func newStatusCmd() *cobra.Command {
 	return cmd
 }
 
-// metrics are the agent's gauges and counters by name.
+// metrics are the agent's gauges and counters by name, summed over their
+// labels; a metric labelled by source is also kept per source, under
+// "name/source".
 type metrics map[string]float64
 
 func scrape(ctx context.Context, url string) (metrics, error) {
@@ -83,11 +85,17 @@ func scrape(ctx context.Context, url string) (metrics, error) {
 	m := metrics{}
 	for name, f := range families {
 		for _, mt := range f.GetMetric() {
+			source := ""
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "source" {
+					source = l.GetValue()
+				}
+			}
 			switch {
 			case mt.GetGauge() != nil:
-				m[name] += mt.GetGauge().GetValue()
+				m.add(name, source, mt.GetGauge().GetValue())
 			case mt.GetCounter() != nil:
-				m[name] += mt.GetCounter().GetValue()
+				m.add(name, source, mt.GetCounter().GetValue())
 			}
 		}
 	}
@@ -95,8 +103,9 @@ func scrape(ctx context.Context, url string) (metrics, error) {
 }
 
 func printStatus(w io.Writer, site, addr string, m metrics) {
+	connected := m[service.MetricUplinkConnected] == 1
 	link := "disconnected"
-	if m[service.MetricUplinkConnected] == 1 {
+	if connected {
 		link = "connected"
 		if m[service.MetricUplinkDraining] == 1 {
 			link += ", sending backlog beside live data"
@@ -104,11 +113,14 @@ func printStatus(w io.Writer, site, addr string, m metrics) {
 	}
 	fmt.Fprintf(w, "agent %s (metrics %s)\n", site, addr)
 	fmt.Fprintf(w, "  aggregator  %s (reconnects %.0f)\n", link, m[service.MetricUplinkReconnectsTotal])
+	printSources(w, m)
 	fmt.Fprintf(w, "  backlog     %.0f batches, %s, ~%s samples, oldest %s\n",
 		m[service.MetricBufferBatches], bytesText(m[service.MetricBufferBytes]),
 		countText(m[service.MetricBacklogSamples]), durationText(m[service.MetricBacklogOldestAgeSeconds]))
-	fmt.Fprintf(w, "  drain       %s samples/s, ETA %s\n",
-		countText(m[service.MetricDrainRateSamplesPerSecond]), durationText(m[service.MetricBacklogETASeconds]))
+	if line := diskText(m); line != "" {
+		fmt.Fprintf(w, "  disk        %s\n", line)
+	}
+	fmt.Fprintf(w, "  drain       %s\n", drainText(m, connected))
 	fmt.Fprintf(w, "  samples     read %s, buffered %s, acked %s, refused %s, dropped %s\n",
 		countText(m[service.MetricSamplesReadTotal]), countText(m[service.MetricSamplesBufferedTotal]),
 		countText(m[service.MetricSamplesAckedTotal]), countText(m[service.MetricSamplesRejectedTotal]),

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/lifeline-telemetry/lifeline/agent/service"
+)
+
+func (m metrics) add(name, source string, v float64) {
+	m[name] += v
+	if source != "" {
+		m[name+"/"+source] += v
+	}
+}
+
+// sources returns the names of the OPC UA sources the metrics describe.
+func (m metrics) sources() []string {
+	prefix := service.MetricSourceConnected + "/"
+	var names []string
+	for k := range m {
+		if name, ok := strings.CutPrefix(k, prefix); ok {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// printSources shows each OPC UA source as read or down, and for how long.
+func printSources(w io.Writer, m metrics) {
+	for i, name := range m.sources() {
+		state := "reading"
+		if m[service.MetricSourceConnected+"/"+name] != 1 {
+			state = "NOT READING"
+			if d := m[service.MetricSourceDownSeconds+"/"+name]; d > 0 {
+				state += " for " + durationText(d)
+			}
+		}
+		label := "            "
+		if i == 0 {
+			label = "  sources   "
+		}
+		fmt.Fprintf(w, "%s  %s: %s (outages recorded as gaps: %.0f)\n", label, name, state, m[service.MetricSourceOutagesTotal+"/"+name])
+	}
+}
+
+// drainText says how the backlog leaves: at what rate and when it will be
+// gone, or why it is not leaving.
+func drainText(m metrics, connected bool) string {
+	rate := m[service.MetricDrainRateSamplesPerSecond]
+	switch {
+	case m[service.MetricBufferBatches] == 0:
+		return "nothing to send"
+	case !connected:
+		return "waiting for the aggregator (ETA unknown)"
+	case rate == 0:
+		return "stalled: no acks in the last seconds (ETA unknown)"
+	}
+	return fmt.Sprintf("%s samples/s, ETA %s", countText(rate), durationText(m[service.MetricBacklogETASeconds]))
+}
+
+// diskText warns when the buffer's disk is low; it is empty otherwise.
+func diskText(m metrics) string {
+	if m[service.MetricBufferDiskLow] != 1 {
+		return ""
+	}
+	return fmt.Sprintf("LOW: %s free, under buffer.min_free_bytes; %.0f batches (%s) held in memory, sent from there",
+		bytesText(m[service.MetricBufferDiskFreeBytes]), m[service.MetricBufferMemoryBatches],
+		bytesText(m[service.MetricBufferMemoryBytes]))
+}

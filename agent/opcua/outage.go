@@ -1,0 +1,135 @@
+package opcua
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// GapRecorder keeps a record of data known lost. A Sink that implements it
+// is told of every span during which its source could not be read, as a
+// gap with reason GapSourceUnavailable.
+type GapRecorder interface {
+	RecordGap(g *lifelinev1.Gap)
+}
+
+// GapSourceUnavailable is the reason of a gap the reader records for the
+// time its server could not be read.
+const GapSourceUnavailable = "source_unavailable"
+
+// maxGapPoints bounds the point list of one gap record. A source with more
+// points is recorded with an empty list, which means the whole site: a
+// record of a few hundred kilobytes would not fit a buffer entry.
+const maxGapPoints = 5000
+
+// outage follows a source's unavailability: from the last sign of life of
+// the server (a publish response, a poll read, the end of a connect) until
+// reading starts again. A first connection that succeeds at once is no
+// outage; one that needs a retry is, from the moment the reader started.
+type outage struct {
+	mu      sync.Mutex
+	contact time.Time // last sign of life; zero before the first
+	since   time.Time // start of the current outage; zero while reading
+	failed  bool      // an attempt failed since `since`
+}
+
+// touch notes a sign of life from the server.
+func (o *outage) touch(at time.Time) {
+	o.mu.Lock()
+	if at.After(o.contact) {
+		o.contact = at
+	}
+	o.mu.Unlock()
+}
+
+// starting marks the reader as not reading yet.
+func (o *outage) starting(now time.Time) {
+	o.mu.Lock()
+	o.since, o.failed = now, false
+	o.mu.Unlock()
+}
+
+// lost marks a failed attempt or a lost connection. A connection that
+// was reading starts an outage at its last sign of life.
+func (o *outage) lost(now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.since.IsZero() {
+		o.since = now
+		if !o.contact.IsZero() && o.contact.Before(now) {
+			o.since = o.contact
+		}
+	}
+	o.failed = true
+}
+
+// end closes the current outage at now and returns its span; ok is false
+// when there was none to record.
+func (o *outage) end(now time.Time) (from, to time.Time, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	from, ok = o.since, o.failed && !o.since.IsZero()
+	o.since, o.failed = time.Time{}, false
+	o.contact = now
+	return from, now, ok
+}
+
+// down returns since when the source has been unavailable (zero while it
+// is read, and while a first connection is still being made).
+func (o *outage) down() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.failed {
+		return time.Time{}
+	}
+	return o.since
+}
+
+// reading is called when a session starts delivering: the outage before
+// it, if any, becomes a gap record.
+func (r *Reader) reading() {
+	r.connected.Store(true)
+	from, to, ok := r.outage.end(time.Now())
+	if !ok {
+		return
+	}
+	r.outages.Add(1)
+	r.logger.Warn("OPC UA source readable again; the outage is recorded as a gap",
+		"from", from.UTC().Format(time.RFC3339Nano), "lasted", to.Sub(from).Round(time.Millisecond))
+	r.recordGap(from, to)
+}
+
+// notReading is called when a session that was delivering ends. Unless
+// the reader is stopping, the outage starts here, before Connected turns
+// false, so that no one sees the source down without a DownSince.
+func (r *Reader) notReading(ctx context.Context) {
+	if ctx.Err() == nil {
+		r.outage.lost(time.Now())
+	}
+	r.connected.Store(false)
+}
+
+// recordGap hands a source_unavailable gap for the source's points to the
+// sink, if it keeps gap records.
+func (r *Reader) recordGap(from, to time.Time) {
+	gr, ok := r.sink.(GapRecorder)
+	if !ok {
+		return
+	}
+	g := &lifelinev1.Gap{FromNs: from.UnixNano(), ToNs: to.UnixNano(), Reason: GapSourceUnavailable}
+	if len(r.src.Points) <= maxGapPoints {
+		g.PointIds = pointIDs(r.src.Points)
+	}
+	gr.RecordGap(g)
+}
+
+// stopped records an outage still open when the reader stops: it lasted
+// at least until now.
+func (r *Reader) stopped() {
+	if from, to, ok := r.outage.end(time.Now()); ok {
+		r.outages.Add(1)
+		r.recordGap(from, to)
+	}
+}
