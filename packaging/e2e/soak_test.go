@@ -33,6 +33,7 @@ var (
 type soakSite struct {
 	id                   string
 	dir, buffer          string
+	disk                 string // the buffer's own small filesystem, when the test may mount one
 	simAddr, metricsAddr string
 	agentConfig          string
 	sim, agent           *launch.Process
@@ -102,6 +103,12 @@ metrics: {listen: %s}
 		if err := os.MkdirAll(site.dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		if os.Geteuid() == 0 {
+			site.disk = mountTmpfs(t, 64<<20)
+			site.buffer = filepath.Join(site.disk, "buffer")
+		} else if os.Getenv("CI") != "" {
+			t.Fatal("the soak's full-disk fault mounts a tmpfs, which needs root, and CI is set")
+		}
 		site.proxy = startProxy(t, s.aggAddr)
 		s.startSim(site)
 		site.agentConfig = s.writeAgentConfig(site)
@@ -136,6 +143,10 @@ func (s *soak) writeAgentConfig(site *soakSite) string {
 		s.t.Fatal(err)
 	}
 	cfg.Metrics.Listen = site.metricsAddr
+	if site.disk != "" {
+		cfg.Buffer.MinFreeBytes = 16 << 20
+		cfg.Buffer.MemoryBytes = 1 << 20
+	}
 	cfg.Aggregator.Keepalive = agentconfig.Duration(5 * time.Second)
 	cfg.Aggregator.KeepaliveTimeout = agentconfig.Duration(3 * time.Second)
 	cfg.Aggregator.ReconnectMin = agentconfig.Duration(200 * time.Millisecond)
@@ -239,6 +250,19 @@ func (s *soak) faults() []struct {
 			}
 			s.startAgent(site)
 			s.note("buffer of %s wiped (a replaced PC) with about %.0f samples unsent", site.id, max(0, held))
+		}},
+		{"disk full", func() {
+			site := s.site()
+			if site.disk == "" {
+				s.note("disk of %s not filled: not root, no tmpfs of its own", site.id)
+				return
+			}
+			filler := fillTo(s.t, site.disk, 4<<20)
+			d := s.pause(2*time.Second, 8*time.Second)
+			if err := os.Remove(filler); err != nil {
+				s.t.Fatal(err)
+			}
+			s.note("buffer disk of %s full for %s", site.id, d.Round(time.Millisecond))
 		}},
 		{"OPC UA server restart", func() {
 			site := s.site()
