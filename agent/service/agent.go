@@ -146,6 +146,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		p.batcher.RecordGap(&lifelinev1.Gap{FromNs: now, ToNs: now, Reason: "buffer_corrupt"})
 		a.logger.Error("buffer was damaged and has been set aside; its unsent data is lost", "moved_to", qe.QuarantinedTo, "err", qe.Err)
 	}
+	alive := newDowntime(a.cfg.Buffer.Dir, a.logger.With("component", "downtime"))
+	if g := alive.since(time.Now()); g != nil {
+		p.batcher.RecordGap(g)
+		a.logger.Warn("the agent was not reading; recorded as an agent_stopped gap",
+			"from", time.Unix(0, g.GetFromNs()).UTC(), "for", time.Duration(g.GetToNs()-g.GetFromNs()).Round(time.Second))
+	}
 	p.drain = newRateMeter()
 	var sink opcua.Sink = p.batcher
 	if a.tap != nil {
@@ -204,6 +210,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		})
 	}
 	batching.Go(func() { _ = p.batcher.Run(batchCtx) })
+	batching.Go(func() { alive.run(batchCtx) })
 	if a.cfg.Buffer.Sync == "interval" {
 		batching.Go(func() { syncEvery(batchCtx, q, a.cfg.Buffer.SyncInterval.D(), a.logger) })
 	}

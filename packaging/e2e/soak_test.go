@@ -47,6 +47,7 @@ type soakSite struct {
 	// the disk, as a replaced PC loses them.
 	wiped float64
 	kills int
+	wipes int // kills whose buffer was wiped: the new buffer knows nothing of the stop
 }
 
 // soak is several plants → one aggregator → one ClickHouse of its own, all
@@ -245,6 +246,7 @@ func (s *soak) faults() []struct {
 			held := m[service.MetricSamplesBufferedTotal] - m[service.MetricSamplesAckedTotal] -
 				m[service.MetricSamplesDuplicateTotal] - m[service.MetricSamplesDroppedTotal]
 			site.wiped += max(0, held)
+			site.wipes++
 			if err := os.RemoveAll(site.buffer); err != nil {
 				s.t.Fatal(err)
 			}
@@ -405,6 +407,16 @@ func (s *soak) check(st *store.Store, site *soakSite) {
 	}
 	if site.kills == 0 && accounted != read {
 		t.Errorf("%s: %.0f accounted for, %.0f read", site.id, accounted, read)
+	}
+	// Every kill is explained: the restarted agent records the time it was
+	// not reading as an agent_stopped gap.
+	var stopped uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM gaps FINAL WHERE site_id = ? AND reason = 'agent_stopped'", site.id).
+		Scan(&stopped); err != nil {
+		t.Fatal(err)
+	}
+	if restarts := uint64(site.kills) - uint64(site.wipes); stopped < restarts {
+		t.Errorf("%s: %d agent_stopped gaps for %d kills of an agent that kept its buffer", site.id, stopped, restarts)
 	}
 	drift, err := st.RollupDrift(ctx, s.start.Add(-2*time.Hour), time.Now().Add(time.Hour), site.id)
 	if err != nil {
