@@ -1,5 +1,6 @@
 // Package layout holds tests of the repository's shape: which side may
-// import which, so the data flows one way and the binaries stay apart.
+// import which, so the data flows one way and the binaries stay apart, and
+// how long files and functions may grow.
 package layout
 
 import (
