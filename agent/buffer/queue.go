@@ -262,12 +262,7 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 			return 0, err
 		}
 	}
-	var nb [8]byte
-	binary.BigEndian.PutUint64(nb[:], seq+1)
-	if err := txn.Set(dataKey(seq), data); err != nil {
-		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
-	}
-	if err := txn.Set(metaNextKey, nb[:]); err != nil {
+	if err := setEntry(txn, seq, data); err != nil {
 		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
 	}
 	if err := txn.Commit(); err != nil {
@@ -278,7 +273,28 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
 	}
 
+	q.appended(seq, c, newHead, dropped, droppedBytes)
+	q.reportDropped(dropped, droppedBytes)
+	return seq, nil
+}
+
+// setEntry stages entry seq and the next sequence number in one
+// transaction, so a reopened buffer never reuses a seq it handed out.
+func setEntry(txn *badger.Txn, seq uint64, data []byte) error {
+	var nb [8]byte
+	binary.BigEndian.PutUint64(nb[:], seq+1)
+	if err := txn.Set(dataKey(seq), data); err != nil {
+		return err
+	}
+	return txn.Set(metaNextKey, nb[:])
+}
+
+// appended updates the in-memory counters once entry seq (of cost c) and
+// the drops that made room for it are committed, and wakes readers waiting for
+// new entries.
+func (q *Queue) appended(seq uint64, c int64, newHead uint64, dropped []Entry, droppedBytes int64) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.next = seq + 1
 	q.tail = seq
 	q.entries += 1 - int64(len(dropped))
@@ -290,8 +306,12 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 	q.head = newHead
 	close(q.notify)
 	q.notify = make(chan struct{})
-	q.mu.Unlock()
+}
 
+// reportDropped tells OnDrop about entries dropped to stay under MaxBytes;
+// it runs after q.mu is released, so a callback that asks the queue for
+// its stats cannot deadlock.
+func (q *Queue) reportDropped(dropped []Entry, droppedBytes int64) {
 	if q.opts.OnDrop != nil {
 		for _, e := range dropped {
 			q.opts.OnDrop(e.Seq, e.Data)
@@ -302,7 +322,6 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 			"count", len(dropped), "first_seq", dropped[0].Seq, "last_seq", dropped[len(dropped)-1].Seq,
 			"bytes", droppedBytes, "max_bytes", q.opts.MaxBytes)
 	}
-	return seq, nil
 }
 
 // dropOldest deletes entries from head on until at least need bytes are

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/lifeline-telemetry/lifeline/agent/batcher"
 	"github.com/lifeline-telemetry/lifeline/agent/buffer"
@@ -122,6 +123,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.certNotAfter = notAfter
 	p := &pipeline{}
+	q, err := a.openBuffer(p)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	a.build(p, q, creds)
+
+	stopMetrics, err := a.serveMetrics(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	return a.run(ctx, p)
+}
+
+// openBuffer opens the on-disk queue. Its drop callbacks go through p
+// because the batcher that records the drops is built after the queue.
+func (a *Agent) openBuffer(p *pipeline) (*buffer.Queue, error) {
 	qopts := buffer.DefaultOptions()
 	qopts.MaxBytes = a.cfg.Buffer.MaxBytes
 	qopts.SyncWrites = a.cfg.Buffer.Sync == "batch"
@@ -132,10 +151,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	qopts.MinFreeBytes, qopts.MemoryBytes = a.cfg.Buffer.MinFreeBytes, a.cfg.Buffer.MemoryBytes
 	q, err := buffer.Open(a.cfg.Buffer.Dir, qopts)
 	if err != nil {
-		return fmt.Errorf("open buffer: %w", err)
+		return nil, fmt.Errorf("open buffer: %w", err)
 	}
-	defer q.Close()
+	return q, nil
+}
 
+// build wires the batcher, readers and uplink around q, then publishes the
+// pipeline so Stats and the metrics see it. It starts nothing.
+func (a *Agent) build(p *pipeline, q *buffer.Queue, creds credentials.TransportCredentials) {
 	p.queue = q
 	p.batcher = batcher.New(q, batcher.Options{MaxSamples: a.cfg.Buffer.BatchSamples, MaxWait: a.cfg.Buffer.BatchWait.D()},
 		a.logger.With("component", "batcher"))
@@ -160,7 +183,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, src := range a.cfg.Sources {
 		p.readers = append(p.readers, opcua.New(src, sink, a.logger.With("component", "opcua", "source", src.Name)))
 	}
-	p.uplink = uplink.New(q, uplink.Options{
+	p.uplink = uplink.New(q, a.uplinkOptions(p, creds), a.logger.With("component", "uplink"))
+	a.mu.Lock()
+	a.running = p
+	a.mu.Unlock()
+	a.registerMetrics(a.registry, p)
+	a.registerSourceMetrics(a.registry, p)
+	a.registerDiskMetrics(a.registry, p)
+}
+
+func (a *Agent) uplinkOptions(p *pipeline, creds credentials.TransportCredentials) uplink.Options {
+	return uplink.Options{
 		Address:          a.cfg.Aggregator.Address,
 		Credentials:      creds,
 		Hello:            Hello(a.cfg, a.version),
@@ -172,27 +205,31 @@ func (a *Agent) Run(ctx context.Context) error {
 		Status:           func() *lifelinev1.Status { return a.status(p) },
 		StatusInterval:   a.cfg.Aggregator.StatusInterval.D(),
 		Compression:      a.cfg.Aggregator.Compression,
-	}, a.logger.With("component", "uplink"))
-	a.mu.Lock()
-	a.running = p
-	a.mu.Unlock()
-	a.registerMetrics(a.registry, p)
-	a.registerSourceMetrics(a.registry, p)
-	a.registerDiskMetrics(a.registry, p)
+	}
+}
 
+// serveMetrics starts the metrics endpoint; the returned stop gives it a
+// bounded time because the agent's own shutdown must not hang on a scraper.
+func (a *Agent) serveMetrics(ctx context.Context) (stop func(), err error) {
 	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
 	if err := ms.Start(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = ms.Shutdown(ctx)
-	}()
 	a.mu.Lock()
 	a.metrics = ms
 	a.mu.Unlock()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = ms.Shutdown(ctx)
+	}, nil
+}
 
+// run starts the pipeline's goroutines and, when ctx ends or one of them
+// fails, stops them stage by stage in the order the data flows. Each stage
+// has its own context (not derived from ctx) so one stage can be stopped
+// while the next still runs.
+func (a *Agent) run(ctx context.Context, p *pipeline) error {
 	readCtx, stopReaders := context.WithCancel(context.Background())
 	batchCtx, stopBatcher := context.WithCancel(context.Background())
 	upCtx, stopUplink := context.WithCancel(context.Background())
@@ -212,7 +249,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	batching.Go(func() { _ = p.batcher.Run(batchCtx) })
 	batching.Go(func() { alive.run(batchCtx) })
 	if a.cfg.Buffer.Sync == "interval" {
-		batching.Go(func() { syncEvery(batchCtx, q, a.cfg.Buffer.SyncInterval.D(), a.logger) })
+		batching.Go(func() { syncEvery(batchCtx, p.queue, a.cfg.Buffer.SyncInterval.D(), a.logger) })
 	}
 	up.Go(func() {
 		if err := p.uplink.Run(upCtx); err != nil {
@@ -231,13 +268,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	readers.Wait()
 	stopBatcher()
 	batching.Wait()
-	if err := q.Sync(); err != nil {
+	if err := p.queue.Sync(); err != nil {
 		a.logger.Error("sync buffer", "err", err)
 	}
 	a.drainBeforeStop(p)
 	stopUplink()
 	up.Wait()
-	st := q.Stats()
+	st := p.queue.Stats()
 	a.logger.Info("agent stopped", "buffered_batches", st.Entries, "buffered_bytes", st.Bytes)
 	return runErr
 }

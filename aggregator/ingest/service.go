@@ -114,7 +114,8 @@ func (s *Service) Wait() { s.receivers.Wait() }
 // ConnectedSites returns how many sites have a live stream.
 func (s *Service) ConnectedSites() int { return s.sessions.count() }
 
-// Stream serves one agent connection.
+// Stream serves one agent connection: admit it, read its hello, claim its
+// site, welcome it, then relay acks until the stream ends.
 func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
@@ -124,22 +125,11 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	}
 	defer s.open.Add(-1)
 
-	first, err := stream.Recv()
+	hello, err := s.readHello(ctx, stream)
 	if err != nil {
 		return err
 	}
-	hello := first.GetHello()
-	if hello == nil {
-		return status.Error(codes.InvalidArgument, "first message must be a hello")
-	}
-	if err := validateHello(hello); err != nil {
-		return status.Errorf(codes.InvalidArgument, "hello: %v", err)
-	}
 	site := hello.GetSiteId()
-	if err := s.checkPeer(ctx, site); err != nil {
-		s.logger.Warn("refused agent", "site", site, "err", err)
-		return err
-	}
 	log := s.logger.With("site", site)
 
 	pending := &sync.WaitGroup{}
@@ -150,23 +140,82 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 			pending.Done()
 		}
 	}()
-	sess, release, err := s.sessions.claim(site, hello.GetBufferId(), hello.GetNewestSeq(), cancel, pending)
+	sess, release, err := s.claimSite(ctx, log, hello, cancel, pending)
 	if err != nil {
-		s.metrics.siteInUse.Inc()
-		log.Error("SECOND AGENT FOR SITE REFUSED", "buffer_id", hello.GetBufferId(), "err", err)
-		return status.Error(codes.AlreadyExists, err.Error())
+		return err
 	}
 	defer release()
-	if sess.prev != nil {
-		log.Info("agent reconnected; closing its previous stream", "buffer_id", hello.GetBufferId())
-		if err := s.sessions.wait(ctx, sess); err != nil {
-			return retryLater(codes.Unavailable, time.Second, "previous stream's batches are still being committed; retry")
-		}
-	}
 	s.metrics.streams.Inc()
 	defer s.metrics.streams.Dec()
 
-	welcome, err := s.handshake(ctx, site, hello)
+	if err := s.welcome(ctx, stream, log, hello); err != nil {
+		return err
+	}
+	s.recordConnection(site, hello.GetAgentVersion(), true)
+	defer s.recordConnection(site, hello.GetAgentVersion(), false)
+
+	in := s.newIntake(hello, pending)
+	lane := newBackfillLane()
+	recvDone := make(chan error, 1)
+	s.receivers.Add(1)
+	started = true
+	go func() {
+		defer s.receivers.Done()
+		defer pending.Done()
+		defer lane.close()
+		go lane.run(ctx, in.accept)
+		recvDone <- s.receive(ctx, stream, hello, in, lane, sess)
+	}()
+	return s.serve(ctx, stream, log, recvDone, lane, in.acks)
+}
+
+// readHello reads the stream's first message, which must be a valid hello
+// from a peer allowed to speak for its site.
+func (s *Service) readHello(ctx context.Context, stream lifelinev1.Ingest_StreamServer) (*lifelinev1.Hello, error) {
+	first, err := stream.Recv()
+	if err != nil {
+		return nil, err
+	}
+	hello := first.GetHello()
+	if hello == nil {
+		return nil, status.Error(codes.InvalidArgument, "first message must be a hello")
+	}
+	if err := validateHello(hello); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "hello: %v", err)
+	}
+	site := hello.GetSiteId()
+	if err := s.checkPeer(ctx, site); err != nil {
+		s.logger.Warn("refused agent", "site", site, "err", err)
+		return nil, err
+	}
+	return hello, nil
+}
+
+// claimSite makes this stream the site's only one. A reconnecting agent's
+// previous stream is closed and its in-flight batches awaited first, so the
+// welcome's committed list cannot miss a batch still being written. On
+// success the caller owns release.
+func (s *Service) claimSite(ctx context.Context, log *slog.Logger, hello *lifelinev1.Hello, cancel context.CancelFunc, pending *sync.WaitGroup) (*session, func(), error) {
+	sess, release, err := s.sessions.claim(hello.GetSiteId(), hello.GetBufferId(), hello.GetNewestSeq(), cancel, pending)
+	if err != nil {
+		s.metrics.siteInUse.Inc()
+		log.Error("SECOND AGENT FOR SITE REFUSED", "buffer_id", hello.GetBufferId(), "err", err)
+		return nil, nil, status.Error(codes.AlreadyExists, err.Error())
+	}
+	if sess.prev != nil {
+		log.Info("agent reconnected; closing its previous stream", "buffer_id", hello.GetBufferId())
+		if err := s.sessions.wait(ctx, sess); err != nil {
+			release()
+			return nil, nil, retryLater(codes.Unavailable, time.Second, "previous stream's batches are still being committed; retry")
+		}
+	}
+	return sess, release, nil
+}
+
+// welcome answers the hello with what the store has already committed, so
+// the agent resends only the rest.
+func (s *Service) welcome(ctx context.Context, stream lifelinev1.Ingest_StreamServer, log *slog.Logger, hello *lifelinev1.Hello) error {
+	welcome, err := s.handshake(ctx, hello.GetSiteId(), hello)
 	if err != nil {
 		log.Error("handshake", "err", err)
 		return err
@@ -179,28 +228,23 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	log.Info("agent connected", "version", hello.GetAgentVersion(), "points", len(hello.GetPoints()), "buffer_id", hello.GetBufferId(),
 		"buffered_from", hello.GetOldestSeq(), "buffered_to", hello.GetNewestSeq(), "already_committed", len(committed),
 		"newest_committed", welcome.GetNewestCommitted())
+	return nil
+}
 
-	s.recordConnection(site, hello.GetAgentVersion(), true)
-	defer s.recordConnection(site, hello.GetAgentVersion(), false)
-
+// newIntake prepares the per-stream state the receive loop validates
+// against: the points the hello declared and the queue of acks to send.
+func (s *Service) newIntake(hello *lifelinev1.Hello, pending *sync.WaitGroup) *intake {
 	known := make(map[string]struct{}, len(hello.GetPoints()))
 	for _, p := range hello.GetPoints() {
 		known[p.GetId()] = struct{}{}
 	}
-	acks := newAckQueue()
-	in := &intake{svc: s, site: site, bufferID: hello.GetBufferId(), known: known, acks: acks, pending: pending}
-	lane := newBackfillLane()
-	recvDone := make(chan error, 1)
-	s.receivers.Add(1)
-	started = true
-	go func() {
-		defer s.receivers.Done()
-		defer pending.Done()
-		defer lane.close()
-		go lane.run(ctx, in.accept)
-		recvDone <- s.receive(ctx, stream, hello, in, lane, sess)
-	}()
+	return &intake{svc: s, site: hello.GetSiteId(), bufferID: hello.GetBufferId(), known: known, acks: newAckQueue(), pending: pending}
+}
 
+// serve is the stream's send side: only this goroutine calls stream.Send
+// after the welcome (gRPC forbids concurrent sends), so acks are queued by
+// the commit callbacks and flushed here until the receive side ends.
+func (s *Service) serve(ctx context.Context, stream lifelinev1.Ingest_StreamServer, log *slog.Logger, recvDone <-chan error, lane *backfillLane, acks *ackQueue) error {
 	for {
 		select {
 		case err := <-recvDone:

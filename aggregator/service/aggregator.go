@@ -51,48 +51,23 @@ func (a *Aggregator) Addr() string {
 func (a *Aggregator) Run(ctx context.Context) error {
 	st := store.New(a.cfg.Store(), a.logger.With("component", "store"))
 	defer st.Close()
-	if err := openWithRetry(ctx, st, a.logger); err != nil {
+	if err := a.openStore(ctx, st); err != nil {
 		return err
 	}
 
-	if path := a.cfg.RegistryFile; path != "" {
-		reg, err := registry.Load(path)
-		if err != nil {
-			return err
-		}
-		if err := reg.Apply(ctx, st); err != nil {
-			return err
-		}
-	}
-
 	wr := writer.New(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
-	// Alarms are evaluated from committed batches; they stop after the
-	// writer, so the last commits are evaluated and checkpointed.
-	var evaluating sync.WaitGroup
-	defer evaluating.Wait()
-	alarmCtx, stopAlarms := context.WithCancel(context.Background())
-	defer stopAlarms()
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
 	ingestMetrics := registerMetrics(a.registry, wr, evaluator)
 	wr.Observe(evaluator)
-	evaluating.Go(func() {
-		if err := evaluator.Run(alarmCtx); err != nil {
-			a.logger.Error("alarm evaluation stopped", "err", err)
-		}
-	})
-	evaluating.Go(func() { runRetention(alarmCtx, st, a.cfg.RetentionPolicy(), a.logger.With("component", "retention")) })
-	writeCtx, stopWriter := context.WithCancel(context.Background())
-	defer stopWriter()
-	var writing sync.WaitGroup
-	writing.Go(func() { _ = wr.Run(writeCtx) })
-
-	opts := ingest.DefaultOptions()
-	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
-	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
+	// Alarms are evaluated from committed batches; they stop after the
+	// writer (defers run last-in first-out), so the last commits are
+	// evaluated and checkpointed.
+	stopAlarms := a.startAlarms(st, evaluator)
+	defer stopAlarms()
 	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, a.logger.With("component", "heartbeats"))
-	writing.Go(func() { heartbeats.Run(writeCtx) })
-	svc := ingest.NewService(st, wr, heartbeats, opts, ingestMetrics, a.logger.With("component", "ingest"))
-	recv := ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"))
+	stopWriting := startWriting(wr, heartbeats)
+	defer stopWriting()
+	recv := a.newReceiver(st, wr, heartbeats, ingestMetrics)
 
 	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
 	defer func() {
@@ -101,14 +76,9 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		_ = ms.Shutdown(ctx)
 	}()
 	if err := ms.Start(ctx); err != nil {
-		stopWriter()
-		writing.Wait()
 		return err
 	}
-
 	if err := recv.Start(ctx); err != nil {
-		stopWriter()
-		writing.Wait()
 		return err
 	}
 	a.mu.Lock()
@@ -117,10 +87,75 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	close(a.ready)
 
 	<-ctx.Done()
-	// Stop taking batches, give streams a moment to receive the acks of
-	// what is being committed, then commit what the writer holds. An ack
-	// that no longer reaches its agent is not lost: the agent asks on
-	// reconnect and learns the batch is committed.
+	a.stopIngest(recv, wr)
+	stopWriting()
+	stopAlarms()
+	a.logger.Info("aggregator stopped")
+	return nil
+}
+
+// openStore waits for ClickHouse, then applies the site registry if one is
+// configured, so ingest never starts against an unknown set of sites.
+func (a *Aggregator) openStore(ctx context.Context, st *store.Store) error {
+	if err := openWithRetry(ctx, st, a.logger); err != nil {
+		return err
+	}
+	path := a.cfg.RegistryFile
+	if path == "" {
+		return nil
+	}
+	reg, err := registry.Load(path)
+	if err != nil {
+		return err
+	}
+	return reg.Apply(ctx, st)
+}
+
+// startAlarms starts alarm evaluation and retention. Their context is not
+// Run's: they must outlive it until the writer has drained. The returned
+// stop cancels and waits, and may be called more than once.
+func (a *Aggregator) startAlarms(st *store.Store, evaluator *alarm.Evaluator) (stop func()) {
+	var evaluating sync.WaitGroup
+	alarmCtx, cancel := context.WithCancel(context.Background())
+	evaluating.Go(func() {
+		if err := evaluator.Run(alarmCtx); err != nil {
+			a.logger.Error("alarm evaluation stopped", "err", err)
+		}
+	})
+	evaluating.Go(func() { runRetention(alarmCtx, st, a.cfg.RetentionPolicy(), a.logger.With("component", "retention")) })
+	return sync.OnceFunc(func() {
+		cancel()
+		evaluating.Wait()
+	})
+}
+
+// startWriting starts the writer and the heartbeat recorder on a context of
+// their own, so shutdown can drain the writer after Run's ctx has ended.
+// The returned stop cancels and waits, and may be called more than once.
+func startWriting(wr *writer.Writer, heartbeats *ingest.Heartbeats) (stop func()) {
+	writeCtx, cancel := context.WithCancel(context.Background())
+	var writing sync.WaitGroup
+	writing.Go(func() { _ = wr.Run(writeCtx) })
+	writing.Go(func() { heartbeats.Run(writeCtx) })
+	return sync.OnceFunc(func() {
+		cancel()
+		writing.Wait()
+	})
+}
+
+func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats *ingest.Heartbeats, metrics *ingest.Metrics) *ingest.Receiver {
+	opts := ingest.DefaultOptions()
+	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
+	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
+	svc := ingest.NewService(st, wr, heartbeats, opts, metrics, a.logger.With("component", "ingest"))
+	return ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"))
+}
+
+// stopIngest stops taking batches, gives streams a moment to receive the
+// acks of what is being committed, then commits what the writer holds. An
+// ack that no longer reaches its agent is not lost: the agent asks on
+// reconnect and learns the batch is committed.
+func (a *Aggregator) stopIngest(recv *ingest.Receiver, wr *writer.Writer) {
 	grace, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = recv.Shutdown(grace)
@@ -129,12 +164,6 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	if err := wr.Drain(drain); err != nil {
 		a.logger.Warn("pending batches not committed at shutdown; agents will resend them", "err", err)
 	}
-	stopWriter()
-	writing.Wait()
-	stopAlarms()
-	evaluating.Wait()
-	a.logger.Info("aggregator stopped")
-	return nil
 }
 
 func openWithRetry(ctx context.Context, st *store.Store, logger *slog.Logger) error {

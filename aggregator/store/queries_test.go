@@ -26,6 +26,24 @@ func f64(v float64) *float64 { return &v }
 func seedExamples(t *testing.T, s *store.Store) {
 	t.Helper()
 	ctx := context.Background()
+	seedCatalog(t, ctx, s)
+	seedSamples(t, ctx, s)
+	seedAlarms(t, ctx, s)
+}
+
+// mustSeed fails the test on a seeding error.
+func mustSeed(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seedCatalog: the points of sites S1 and S2 (GT101 out of service) and an
+// older configuration of T101.LT.
+func seedCatalog(t *testing.T, ctx context.Context, s *store.Store) {
+	t.Helper()
+	must := func(err error) { t.Helper(); mustSeed(t, err) }
 	hs1 := &lifelinev1.HazardSource{Code: "HS-01", Name: "甲醇储罐区", Level: 2}
 	hs2 := &lifelinev1.HazardSource{Code: "HS-02", Name: "氯化反应装置", Level: 1}
 	// An older configuration of T101.LT (H 16), announced on two days.
@@ -42,12 +60,6 @@ func seedExamples(t *testing.T, s *store.Store) {
 			t.Fatal(err)
 		}
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	must(s.SaveCatalog(ctx, "S1", "P1", "test", []*lifelinev1.Point{
 		{Id: "T101.LT", Name: "T101 液位", Unit: "m", Kind: "level", Limits: &lifelinev1.Limits{High: f64(15), HighHigh: f64(18), Deadband: 0.05}, HazardSource: hs1, Equipment: "T101 储罐"},
 		{Id: "T102.LT", Name: "T102 液位", Unit: "m", Kind: "level", Limits: &lifelinev1.Limits{Low: f64(2), High: f64(16)}, HazardSource: hs1, Equipment: "T102 储罐"},
@@ -58,7 +70,13 @@ func seedExamples(t *testing.T, s *store.Store) {
 	}))
 	must(s.SaveOutOfService(ctx, []store.OutOfServicePeriod{{SiteID: "S1", PointID: "GT101",
 		From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), Reason: "探头更换", SetBy: "李工"}}))
+}
 
+// seedSamples: one hour of samples (one bad), a gap, and the duplicates
+// the queries must not count twice (or must, where the rollups do).
+func seedSamples(t *testing.T, ctx context.Context, s *store.Store) {
+	t.Helper()
+	must := func(err error) { t.Helper(); mustSeed(t, err) }
 	hour := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	num := func(point string, at time.Time, v float64, status uint32) *lifelinev1.Sample {
 		return &lifelinev1.Sample{PointId: point, SourceTimeNs: at.UnixNano(), Value: &lifelinev1.Sample_Number{Number: v}, Status: status}
@@ -95,7 +113,13 @@ func seedExamples(t *testing.T, s *store.Store) {
 		must(b.Append("S2", uint64(99), uint64(0), uint64(1)))
 		must(b.Send())
 	}
+}
 
+// seedAlarms: standing, cleared, back-filled, chattering and flooding
+// alarms, each written twice as a re-evaluation would.
+func seedAlarms(t *testing.T, ctx context.Context, s *store.Store) {
+	t.Helper()
+	must := func(err error) { t.Helper(); mustSeed(t, err) }
 	d := func(hms string) int64 {
 		at, err := time.Parse(time.DateTime, "2026-03-02 "+hms)
 		must(err)

@@ -44,34 +44,7 @@ func TestRefusedRowsSetAsideOthersCommit(t *testing.T) {
 	go func() { runDone <- w.Run(ctx) }()
 
 	const perSite, size = 5, 100
-	var mu sync.Mutex
-	outcome := map[string]error{}
-	var wg sync.WaitGroup
-	for _, site := range []string{"A", "B", "C"} {
-		for _, b := range syntheticBatches(site, 1, perSite, size) {
-			if site == "A" && b.Seq == 3 {
-				b.Samples[37].Value = &lifelinev1.Sample_Number{Number: marker}
-			}
-			key := fmt.Sprintf("%s/%d", site, b.Seq)
-			wg.Add(1)
-			if err := w.Submit(ctx, b, func(err error) {
-				defer wg.Done()
-				mu.Lock()
-				outcome[key] = err
-				mu.Unlock()
-			}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	waited := make(chan struct{})
-	go func() { wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
-	case <-time.After(30 * time.Second):
-		mu.Lock()
-		t.Fatalf("after 30 s only %d of %d batches settled: one refused batch stalls the writer", len(outcome), 3*perSite)
-	}
+	outcome := submitWithOneRefused(t, ctx, w, perSite, size)
 	for key, err := range outcome {
 		var aside *store.SetAsideError
 		switch {
@@ -103,12 +76,60 @@ func TestRefusedRowsSetAsideOthersCommit(t *testing.T) {
 			t.Errorf("%s committed %v, want 1..%d", site, got, perSite)
 		}
 	}
+	checkSetAsideRecord(t, s)
+
+	// Once the cause is fixed, the row goes in, exactly once.
+	checkReinjectedOnce(t, s, uint64(3*perSite*size))
+}
+
+// submitWithOneRefused submits perSite batches of size samples for sites A,
+// B and C, sample 37 of A/3 carrying the refused marker, and returns each
+// batch's outcome ("A/3" → error). It fails if they do not all settle in
+// 30 s: one refused batch must not stall the writer.
+func submitWithOneRefused(t *testing.T, ctx context.Context, w *writer.Writer, perSite, size int) map[string]error {
+	t.Helper()
+	var mu sync.Mutex
+	outcome := map[string]error{}
+	var wg sync.WaitGroup
+	for _, site := range []string{"A", "B", "C"} {
+		for _, b := range syntheticBatches(site, 1, perSite, size) {
+			if site == "A" && b.Seq == 3 {
+				b.Samples[37].Value = &lifelinev1.Sample_Number{Number: marker}
+			}
+			key := fmt.Sprintf("%s/%d", site, b.Seq)
+			wg.Add(1)
+			if err := w.Submit(ctx, b, func(err error) {
+				defer wg.Done()
+				mu.Lock()
+				outcome[key] = err
+				mu.Unlock()
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(30 * time.Second):
+		mu.Lock()
+		t.Fatalf("after 30 s only %d of %d batches settled: one refused batch stalls the writer", len(outcome), 3*perSite)
+	}
+	return outcome
+}
+
+// checkSetAsideRecord checks that A/3's refused row is recorded in
+// rejected_batches with ClickHouse's error code and a payload holding
+// exactly that sample, so it can be reinjected.
+func checkSetAsideRecord(t *testing.T, s *store.Store) {
+	t.Helper()
 	var (
 		state, reason, payload string
 		code                   int32
 		n                      uint32
 	)
-	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).QueryRow(bg, `SELECT toString(state), reason, error_code, samples, payload
+	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).QueryRow(context.Background(), `SELECT toString(state), reason, error_code, samples, payload
 FROM rejected_batches FINAL WHERE site_id = 'A' AND seq = 3`).Scan(&state, &reason, &code, &n, &payload); err != nil {
 		t.Fatal(err)
 	}
@@ -120,9 +141,15 @@ FROM rejected_batches FINAL WHERE site_id = 'A' AND seq = 3`).Scan(&state, &reas
 		pb.GetSamples()[0].GetNumber() != marker || pb.GetSeq() != 3 {
 		t.Fatalf("record: state %s code %d samples %d payload %v (reason %q)", state, code, n, pb.GetSamples(), reason)
 	}
+}
 
-	// Once the cause is fixed, the row goes in, exactly once.
-	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).Exec(bg, "ALTER TABLE samples DROP COLUMN guard"); err != nil {
+// checkReinjectedOnce drops the guard, reinjects A/3 twice and checks that
+// only the first stores its row, leaving want rows in samples.
+func checkReinjectedOnce(t *testing.T, s *store.Store, want uint64) {
+	t.Helper()
+	bg := context.Background()
+	conn := chtest.Conn(t, s.Config().Addr, s.Config().Database)
+	if err := conn.Exec(bg, "ALTER TABLE samples DROP COLUMN guard"); err != nil {
 		t.Fatal(err)
 	}
 	stored, err := s.Reinject(bg, "A", "", 3)
@@ -132,10 +159,11 @@ FROM rejected_batches FINAL WHERE site_id = 'A' AND seq = 3`).Scan(&state, &reas
 	if _, err := s.Reinject(bg, "A", "", 3); !errors.Is(err, store.ErrNothingToReinject) {
 		t.Fatalf("second reinject: %v", err)
 	}
-	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).QueryRow(bg, "SELECT count() FROM samples").Scan(&rows); err != nil {
+	var rows uint64
+	if err := conn.QueryRow(bg, "SELECT count() FROM samples").Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
-	if want := uint64(3 * perSite * size); rows != want {
+	if rows != want {
 		t.Fatalf("after reinject: %d rows, want %d", rows, want)
 	}
 }

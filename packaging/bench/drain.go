@@ -38,70 +38,21 @@ func (r *Runner) drain(ctx context.Context, sec *Section) error {
 
 	// The backlog: a 5,000-second outage of 1,000 points at 1 Hz.
 	r.opts.Logf("drain: writing %d samples to the agent's buffer", total)
-	start := time.Now().Add(-3 * time.Hour)
-	opts := agentbuffer.DefaultOptions()
-	opts.SyncWrites = false
-	q, err := agentbuffer.Open(dir, opts)
+	bytes, err := writeBacklog(dir, n, size, points)
 	if err != nil {
 		return err
 	}
-	for i := 0; i < n; i += 100 {
-		k := min(100, n-i)
-		batches, err := encodedBatches(k, size, points, start.Add(time.Duration(i*size/points)*time.Second), time.Second)
-		if err != nil {
-			q.Close()
-			return err
-		}
-		for _, b := range batches {
-			if _, err := q.Append(b); err != nil {
-				q.Close()
-				return err
-			}
-		}
-	}
-	if err := q.Sync(); err != nil {
-		q.Close()
-		return err
-	}
-	bytes := q.Stats().Bytes
-	if err := q.Close(); err != nil {
-		return err
-	}
-
-	db, err := badger.Open(badger.DefaultOptions(dir).WithLoggingLevel(badger.WARNING).WithMetricsEnabled(false))
-	if err != nil {
-		return fmt.Errorf("open the buffer with badger: %w", err)
-	}
-	rawRead, err := rawBadgerRead(db, n)
-	db.Close()
+	rawRead, err := rawReadRate(dir, n)
 	if err != nil {
 		return err
 	}
 	rawRead *= size
 
 	r.opts.Logf("drain: starting the agent")
-	if err := r.startAgent(p); err != nil {
-		return err
-	}
-	use := meterUsage(p.agent.Pid())
-	m, err := p.waitAgent(ctx, "the uplink to connect", 2*time.Minute, func(m map[string]float64) bool {
-		return m[agentservice.MetricUplinkConnected] == 1
-	})
+	took, ackMean, u, err := r.timeDrain(ctx, p, total)
 	if err != nil {
 		return err
 	}
-	t0, acked0 := time.Now(), m[agentservice.MetricSamplesAckedTotal]
-	if _, err := p.waitAgent(ctx, "the backlog to drain", 10*time.Minute, func(m map[string]float64) bool {
-		return m[agentservice.MetricSamplesAckedTotal]-acked0 >= float64(total)
-	}); err != nil {
-		return err
-	}
-	took := time.Since(t0)
-	ackMean := 0.0
-	if am, err := launch.Scrape(p.agg.metrics); err == nil && am[aggmetrics.IngestAckLatencySeconds+"_count"] > 0 {
-		ackMean = am[aggmetrics.IngestAckLatencySeconds+"_sum"] / am[aggmetrics.IngestAckLatencySeconds+"_count"]
-	}
-	u := use.stop()
 	rate := float64(total) / took.Seconds()
 
 	conn, err := r.ch.open(p.database)
@@ -123,4 +74,77 @@ func (r *Runner) drain(ctx context.Context, sec *Section) error {
 	sec.note("Backlog: %d entries of %d samples (%s MB in the queue's accounting) written by the agent's queue before the agent starts; plantsim runs nearly idle (0.01 Hz) so the agent has its source. Timed from the uplink connecting until the agent's acked counter grew by %d; %d back-filled rows were in ClickHouse afterwards.",
 		n, size, human(float64(bytes)/1e6), total, rows)
 	return nil
+}
+
+// writeBacklog fills the buffer at dir with n batches of size samples
+// through the agent's own queue, so the agent finds the layout it writes,
+// and returns the queue's byte count.
+func writeBacklog(dir string, n, size, points int) (int64, error) {
+	start := time.Now().Add(-3 * time.Hour)
+	opts := agentbuffer.DefaultOptions()
+	opts.SyncWrites = false
+	q, err := agentbuffer.Open(dir, opts)
+	if err != nil {
+		return 0, err
+	}
+	for i := 0; i < n; i += 100 {
+		k := min(100, n-i)
+		batches, err := encodedBatches(k, size, points, start.Add(time.Duration(i*size/points)*time.Second), time.Second)
+		if err != nil {
+			q.Close()
+			return 0, err
+		}
+		for _, b := range batches {
+			if _, err := q.Append(b); err != nil {
+				q.Close()
+				return 0, err
+			}
+		}
+	}
+	if err := q.Sync(); err != nil {
+		q.Close()
+		return 0, err
+	}
+	bytes := q.Stats().Bytes
+	return bytes, q.Close()
+}
+
+// rawReadRate is Badger's own read rate of the n entries at dir, in
+// entries/s: the ceiling the agent's drain is compared with.
+func rawReadRate(dir string, n int) (float64, error) {
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLoggingLevel(badger.WARNING).WithMetricsEnabled(false))
+	if err != nil {
+		return 0, fmt.Errorf("open the buffer with badger: %w", err)
+	}
+	defer db.Close()
+	return rawBadgerRead(db, n)
+}
+
+// timeDrain starts the agent and times its backlog of total samples from
+// the uplink connecting (not from process start, which is not drain work)
+// until all are acked. It returns the time taken, the aggregator's mean
+// ack latency and the agent's resource use meanwhile.
+func (r *Runner) timeDrain(ctx context.Context, p *plant, total int) (time.Duration, float64, Usage, error) {
+	if err := r.startAgent(p); err != nil {
+		return 0, 0, Usage{}, err
+	}
+	use := meterUsage(p.agent.Pid())
+	m, err := p.waitAgent(ctx, "the uplink to connect", 2*time.Minute, func(m map[string]float64) bool {
+		return m[agentservice.MetricUplinkConnected] == 1
+	})
+	if err != nil {
+		return 0, 0, Usage{}, err
+	}
+	t0, acked0 := time.Now(), m[agentservice.MetricSamplesAckedTotal]
+	if _, err := p.waitAgent(ctx, "the backlog to drain", 10*time.Minute, func(m map[string]float64) bool {
+		return m[agentservice.MetricSamplesAckedTotal]-acked0 >= float64(total)
+	}); err != nil {
+		return 0, 0, Usage{}, err
+	}
+	took := time.Since(t0)
+	ackMean := 0.0
+	if am, err := launch.Scrape(p.agg.metrics); err == nil && am[aggmetrics.IngestAckLatencySeconds+"_count"] > 0 {
+		ackMean = am[aggmetrics.IngestAckLatencySeconds+"_sum"] / am[aggmetrics.IngestAckLatencySeconds+"_count"]
+	}
+	return took, ackMean, use.stop(), nil
 }

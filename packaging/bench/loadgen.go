@@ -124,16 +124,34 @@ func runLoad(ctx context.Context, opts LoadOptions) (LoadResult, error) {
 // sequence number and timestamps, so the generator costs little beside
 // the aggregator it measures.
 func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
-	o := g.opts
-	conn, err := grpc.NewClient(o.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(g.opts.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	stream, err := g.handshake(ctx, conn, i)
+	if err != nil {
+		return err
+	}
+	welcomed()
+	encoded, err := g.encodeVariants()
+	if err != nil {
+		return err
+	}
+	fl := &inFlight{slots: make(chan struct{}, g.opts.MaxInFlight), sentAt: map[uint64]time.Time{}}
+	recvDone := make(chan error, 1)
+	// Ends when the stream does: conn.Close on return ends it.
+	go func() { recvDone <- g.receiveAcks(stream, fl) }()
+	return g.sendBatches(ctx, stream, encoded, fl, recvDone)
+}
+
+// handshake opens agent i's stream and trades its hello for a welcome.
+func (g *loadGen) handshake(ctx context.Context, conn *grpc.ClientConn, i int) (grpc.ClientStream, error) {
+	o := g.opts
 	stream, err := conn.NewStream(ctx, &lifelinev1.Ingest_ServiceDesc.Streams[0], lifelinev1.Ingest_Stream_FullMethodName,
 		grpc.ForceCodec(passCodec{}))
 	if err != nil {
-		return fmt.Errorf("open stream: %w", err)
+		return nil, fmt.Errorf("open stream: %w", err)
 	}
 	site := fmt.Sprintf("%s%03d", o.Site, i)
 	hello := &lifelinev1.Hello{SiteId: site, Park: "BENCH", AgentVersion: "bench"}
@@ -141,19 +159,24 @@ func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
 		hello.Points = append(hello.Points, &lifelinev1.Point{Id: pointID(p), Kind: "level", Unit: "m"})
 	}
 	if err := stream.SendMsg(&lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Hello{Hello: hello}}); err != nil {
-		return fmt.Errorf("send hello: %w", err)
+		return nil, fmt.Errorf("send hello: %w", err)
 	}
 	var welcome lifelinev1.AggregatorMessage
 	if err := stream.RecvMsg(&welcome); err != nil || welcome.GetWelcome() == nil {
-		return fmt.Errorf("await welcome: %v", err)
+		return nil, fmt.Errorf("await welcome: %v", err)
 	}
-	welcomed()
+	return stream, nil
+}
 
-	// Each point advances 100 ms per round, as a 10 Hz source would; the
-	// start is in the past so no timestamp lands in the future. Batches
-	// cycle through a few encoded variants: rows repeat after that, which
-	// costs the insert the same.
-	const variants = 8
+// variants is how many distinct encoded batches an agent cycles through.
+const variants = 8
+
+// encodeVariants encodes the batches an agent sends. Each point advances
+// 100 ms per round, as a 10 Hz source would; the start is in the past so
+// no timestamp lands in the future. Rows repeat after a few variants,
+// which costs the insert the same.
+func (g *loadGen) encodeVariants() ([][]byte, error) {
+	o := g.opts
 	encoded := make([][]byte, variants)
 	base := time.Now().Add(-time.Hour).UnixNano()
 	recv := time.Now().UnixNano()
@@ -166,44 +189,56 @@ func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
 				ReceiveTimeNs: recv, Value: &lifelinev1.Sample_Number{Number: float64(k%1000) / 10}}
 			k++
 		}
+		var err error
 		if encoded[v], err = encodeSamples(samples); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return encoded, nil
+}
 
-	slots := make(chan struct{}, o.MaxInFlight)
-	var mu sync.Mutex
-	sentAt := map[uint64]time.Time{}
-	recvDone := make(chan error, 1)
-	go func() {
-		for {
-			var m lifelinev1.AggregatorMessage
-			if err := stream.RecvMsg(&m); err != nil {
-				recvDone <- err
-				return
-			}
-			ack := m.GetAck()
-			if ack == nil {
-				continue
-			}
-			now := time.Now()
-			mu.Lock()
-			at, ok := sentAt[ack.GetSeq()]
-			delete(sentAt, ack.GetSeq())
-			mu.Unlock()
-			if !ok {
-				continue
-			}
-			<-slots
-			if g.measuring.Load() {
-				g.acked.Add(uint64(o.BatchSamples - len(ack.GetRejected())))
-				g.mu.Lock()
-				g.latencies = append(g.latencies, now.Sub(at))
-				g.mu.Unlock()
-			}
+// inFlight bounds an agent's unacked batches and remembers when each was
+// sent, for the ack latency.
+type inFlight struct {
+	slots  chan struct{}
+	mu     sync.Mutex
+	sentAt map[uint64]time.Time
+}
+
+// receiveAcks frees a slot per ack and, while measuring, counts the acked
+// samples and the ack's latency. It returns the stream's receive error.
+func (g *loadGen) receiveAcks(stream grpc.ClientStream, fl *inFlight) error {
+	for {
+		var m lifelinev1.AggregatorMessage
+		if err := stream.RecvMsg(&m); err != nil {
+			return err
 		}
-	}()
+		ack := m.GetAck()
+		if ack == nil {
+			continue
+		}
+		now := time.Now()
+		fl.mu.Lock()
+		at, ok := fl.sentAt[ack.GetSeq()]
+		delete(fl.sentAt, ack.GetSeq())
+		fl.mu.Unlock()
+		if !ok {
+			continue
+		}
+		<-fl.slots
+		if g.measuring.Load() {
+			g.acked.Add(uint64(g.opts.BatchSamples - len(ack.GetRejected())))
+			g.mu.Lock()
+			g.latencies = append(g.latencies, now.Sub(at))
+			g.mu.Unlock()
+		}
+	}
+}
 
+// sendBatches sends batches as fast as the in-flight window allows, or at
+// the agent's share of Options.Rate, until ctx ends or the stream fails.
+func (g *loadGen) sendBatches(ctx context.Context, stream grpc.ClientStream, encoded [][]byte, fl *inFlight, recvDone <-chan error) error {
+	o := g.opts
 	var interval time.Duration
 	if o.Rate > 0 {
 		interval = time.Duration(float64(time.Second) * float64(o.BatchSamples) * float64(o.Agents) / o.Rate)
@@ -220,7 +255,7 @@ func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
 			}
 		}
 		select {
-		case slots <- struct{}{}:
+		case fl.slots <- struct{}{}:
 		case <-ctx.Done():
 			return nil
 		case err := <-recvDone:
@@ -229,9 +264,9 @@ func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
 		// A fresh buffer each time: gRPC may still hold the previous one
 		// when SendMsg returns.
 		msg := encodeBatchMessage(make([]byte, 0, len(encoded[0])+32), seq, encoded[seq%variants])
-		mu.Lock()
-		sentAt[seq] = time.Now()
-		mu.Unlock()
+		fl.mu.Lock()
+		fl.sentAt[seq] = time.Now()
+		fl.mu.Unlock()
 		if err := stream.SendMsg(preEncoded(msg)); err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -40,73 +40,154 @@ func main() {
 	}
 }
 
+// demo is one run's places and processes.
+type demo struct {
+	root, logs                                 string
+	chAddr, db                                 string
+	simAddr, aggAddr, aggMetrics, agentMetrics string
+	aggCfg                                     string
+	// procs in start order (with the flow), stopped in reverse.
+	procs []*launch.Process
+}
+
 func run() error {
 	root, err := filepath.Abs("var/demo")
 	if err != nil {
 		return err
 	}
-	logs := filepath.Join(root, "logs")
-	if err := os.MkdirAll(logs, 0o755); err != nil {
+	d := &demo{root: root, logs: filepath.Join(root, "logs")}
+	if err := os.MkdirAll(d.logs, 0o755); err != nil {
 		return err
 	}
 	// The agent's buffer and the demo database start empty each run, so the
 	// counts shown are this run's.
 	_ = os.RemoveAll(filepath.Join(root, "agent-buffer"))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if s, _ := strconv.Atoi(os.Getenv("DEMO_SECONDS")); s > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(s)*time.Second)
-		defer cancel()
+	ctx, cancel := demoContext()
+	defer cancel()
+	stopClickHouse, err := d.clickhouse()
+	if err != nil {
+		return err
 	}
-
-	chAddr := os.Getenv(chtest.AddrEnv)
-	if chAddr == "" {
-		fmt.Println("demo: starting clickhouse-server in var/demo/clickhouse …")
-		srv, err := chtest.StartServer(filepath.Join(root, "clickhouse"))
-		if err != nil {
-			return fmt.Errorf("start ClickHouse: %w", err)
-		}
-		defer srv.Stop()
-		chAddr = srv.Addr()
-	}
-	db := database
-	if v := os.Getenv("LIFELINE_CLICKHOUSE_DATABASE"); v != "" {
-		db = v
-	}
-	if err := clickhouseQuery(chAddr, "DROP DATABASE IF EXISTS "+db); err != nil {
-		return fmt.Errorf("reset demo database: %w", err)
-	}
-	fmt.Printf("demo: ClickHouse at %s, database %s\n", chAddr, db)
+	defer stopClickHouse()
 
 	addrs, err := launch.FreeAddrs(4)
 	if err != nil {
 		return err
 	}
-	simAddr, aggAddr, aggMetrics, agentMetrics := addrs[0], addrs[1], addrs[2], addrs[3]
+	d.simAddr, d.aggAddr, d.aggMetrics, d.agentMetrics = addrs[0], addrs[1], addrs[2], addrs[3]
+	defer d.stopAll()
+	if err := d.startProcesses(ctx); err != nil {
+		return err
+	}
+	fmt.Println("demo: plantsim, aggregator and agent started; logs in var/demo/logs (Ctrl-C stops)")
 
-	var procs []*launch.Process
-	defer func() {
-		// Stop against the flow: agent first, so it flushes to its buffer.
-		for i := len(procs) - 1; i >= 0; i-- {
-			procs[i].Stop(10 * time.Second)
+	// Grafana: the park's dashboards (live with GRAFANA_URL and GRAFANA_TOKEN, else files).
+	grafana(root, d.aggCfg)
+
+	if err := d.watch(ctx); err != nil {
+		return err
+	}
+	d.stopAll()
+	rows, err := countRows(d.chAddr, d.db)
+	if err != nil {
+		return fmt.Errorf("count rows: %w", err)
+	}
+	if rows == 0 {
+		return errors.New("no rows reached ClickHouse (see var/demo/logs)")
+	}
+	fmt.Printf("demo: ok, %d rows in ClickHouse %s database %s\n", rows, d.chAddr, d.db)
+	return nil
+}
+
+// demoContext ends on Ctrl-C or SIGTERM, or after DEMO_SECONDS if set.
+func demoContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	s, _ := strconv.Atoi(os.Getenv("DEMO_SECONDS"))
+	if s <= 0 {
+		return ctx, stop
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(s)*time.Second)
+	return ctx, func() {
+		cancel()
+		stop()
+	}
+}
+
+// clickhouse uses the server named by the environment or starts one of its
+// own, and empties the demo database. The returned stop stops a server it
+// started.
+func (d *demo) clickhouse() (stop func(), err error) {
+	stop = func() {}
+	d.chAddr = os.Getenv(chtest.AddrEnv)
+	if d.chAddr == "" {
+		fmt.Println("demo: starting clickhouse-server in var/demo/clickhouse …")
+		srv, err := chtest.StartServer(filepath.Join(d.root, "clickhouse"))
+		if err != nil {
+			return nil, fmt.Errorf("start ClickHouse: %w", err)
 		}
-	}()
+		stop = func() { _ = srv.Stop() }
+		d.chAddr = srv.Addr()
+	}
+	d.db = database
+	if v := os.Getenv("LIFELINE_CLICKHOUSE_DATABASE"); v != "" {
+		d.db = v
+	}
+	if err := clickhouseQuery(d.chAddr, "DROP DATABASE IF EXISTS "+d.db); err != nil {
+		stop()
+		return nil, fmt.Errorf("reset demo database: %w", err)
+	}
+	fmt.Printf("demo: ClickHouse at %s, database %s\n", d.chAddr, d.db)
+	return stop, nil
+}
 
-	sim, err := start(logs, "lifeline-plantsim", "run", "--listen", simAddr, "--points", loadPoints, "--rate", loadRate,
+// startProcesses starts the simulator, the aggregator and, once the
+// simulator listens, the agent. What it started is in d.procs even when it
+// fails, so the caller's stopAll stops it.
+func (d *demo) startProcesses(ctx context.Context) error {
+	sim, err := start(d.logs, "lifeline-plantsim", "run", "--listen", d.simAddr, "--points", loadPoints, "--rate", loadRate,
 		"--excursions-per-hour", "900") // alarms within a short demo
 	if err != nil {
 		return err
 	}
-	procs = append(procs, sim)
+	d.procs = append(d.procs, sim)
 
-	tlsDir, err := makeCerts(root)
+	tlsDir, err := makeCerts(d.root)
 	if err != nil {
 		return err
 	}
-	aggCfg := filepath.Join(root, "aggregator.yaml")
-	if err := os.WriteFile(aggCfg, []byte(fmt.Sprintf(`server:
+	d.aggCfg, err = aggregatorConfig(d.root, d.aggAddr, d.chAddr, d.db, d.aggMetrics, tlsDir)
+	if err != nil {
+		return err
+	}
+	agg, err := start(d.logs, "lifeline-aggregator", "run", "--config", d.aggCfg)
+	if err != nil {
+		return err
+	}
+	d.procs = append(d.procs, agg)
+
+	agentCfg, err := agentConfig(d.root, d.simAddr, d.aggAddr, d.agentMetrics, tlsDir)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := sim.WaitListening(wctx, d.simAddr); err != nil {
+		return fmt.Errorf("plant simulator: %w (see var/demo/logs/lifeline-plantsim.log)", err)
+	}
+	agent, err := start(d.logs, "lifeline-agent", "run", "--config", agentCfg)
+	if err != nil {
+		return err
+	}
+	d.procs = append(d.procs, agent)
+	return nil
+}
+
+// aggregatorConfig writes the aggregator's config with mutual TLS, the
+// certificates made by 'lifeline-aggregator certs'.
+func aggregatorConfig(root, listen, chAddr, db, metricsAddr, tlsDir string) (string, error) {
+	path := filepath.Join(root, "aggregator.yaml")
+	return path, os.WriteFile(path, []byte(fmt.Sprintf(`server:
   listen: %[1]s
   tls:               # mutual TLS, certificates made by 'lifeline-aggregator certs'
     cert_file: %[5]s/aggregator.crt
@@ -117,66 +198,41 @@ clickhouse:
   database: %[3]s
 metrics:
   listen: %[4]s
-`, aggAddr, chAddr, db, aggMetrics, tlsDir)), 0o644); err != nil {
-		return err
-	}
-	agg, err := start(logs, "lifeline-aggregator", "run", "--config", aggCfg)
-	if err != nil {
-		return err
-	}
-	procs = append(procs, agg)
+`, listen, chAddr, db, metricsAddr, tlsDir)), 0o644)
+}
 
-	agentCfg, err := agentConfig(root, simAddr, aggAddr, agentMetrics, tlsDir)
-	if err != nil {
-		return err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := sim.WaitListening(wctx, simAddr); err != nil {
-		return fmt.Errorf("plant simulator: %w (see var/demo/logs/lifeline-plantsim.log)", err)
-	}
-	agent, err := start(logs, "lifeline-agent", "run", "--config", agentCfg)
-	if err != nil {
-		return err
-	}
-	procs = append(procs, agent)
-	fmt.Println("demo: plantsim, aggregator and agent started; logs in var/demo/logs (Ctrl-C stops)")
-
-	// Grafana: the park's dashboards (live with GRAFANA_URL and GRAFANA_TOKEN, else files).
-	grafana(root, aggCfg)
-
+// watch prints the flow every few seconds until ctx ends, and fails as soon
+// as a process exits on its own: a demo that silently lost a part would
+// show numbers that mean nothing.
+func (d *demo) watch(ctx context.Context) error {
 	tick := time.NewTicker(3 * time.Second)
 	defer tick.Stop()
-	var rows uint64
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
 			done = true
 		case <-tick.C:
 		}
-		for _, p := range procs {
+		for _, p := range d.procs {
 			if p.Exited() {
 				return fmt.Errorf("%s exited early (see var/demo/logs/%s.log)", p.Name, p.Name)
 			}
 		}
-		m, _ := launch.Scrape(agentMetrics) // nil while the agent starts: zeros
-		rows, _ = countRows(chAddr, db)
+		m, _ := launch.Scrape(d.agentMetrics) // nil while the agent starts: zeros
+		rows, _ := countRows(d.chAddr, d.db)
 		fmt.Printf("demo: read %d  buffered %d  acked %d  rows in ClickHouse %d  %s\n",
 			uint64(m[agentservice.MetricSamplesReadTotal]), uint64(m[agentservice.MetricSamplesBufferedTotal]),
-			uint64(m[agentservice.MetricSamplesAckedTotal]), rows, safetyLine(chAddr, db))
+			uint64(m[agentservice.MetricSamplesAckedTotal]), rows, safetyLine(d.chAddr, d.db))
 	}
-	for i := len(procs) - 1; i >= 0; i-- {
-		procs[i].Stop(10 * time.Second)
-	}
-	rows, err = countRows(chAddr, db)
-	if err != nil {
-		return fmt.Errorf("count rows: %w", err)
-	}
-	if rows == 0 {
-		return errors.New("no rows reached ClickHouse (see var/demo/logs)")
-	}
-	fmt.Printf("demo: ok, %d rows in ClickHouse %s database %s\n", rows, chAddr, db)
 	return nil
+}
+
+// stopAll stops against the flow: agent first, so it flushes to its
+// buffer. Stopping a stopped process does nothing.
+func (d *demo) stopAll() {
+	for i := len(d.procs) - 1; i >= 0; i-- {
+		d.procs[i].Stop(10 * time.Second)
+	}
 }
 
 // agentConfig writes the agent's config the way a plant rehearsing an

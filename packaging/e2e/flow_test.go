@@ -65,38 +65,10 @@ func TestFlowExactlyOnce(t *testing.T) {
 	defer cancel()
 	logger := testLogger(t)
 
-	opts := plantsim.DefaultOptions()
-	opts.Addr = "127.0.0.1:0"
-	opts.Points = 500
-	opts.Rate = 2
-	opts.Logger = logger
-	sim := plantsim.New(opts)
-	if err := sim.Start(ctx); err != nil {
-		t.Fatalf("start plantsim: %v", err)
-	}
+	sim := startFlowPlant(t, ctx, logger)
 	defer sim.Shutdown(context.Background())
-
-	aggCfg := aggconfig.Default()
-	aggCfg.Server.Listen = "127.0.0.1:0"
-	aggCfg.Server.TLS.Insecure = true
-	aggCfg.ClickHouse.Addr = addr
-	aggCfg.ClickHouse.Database = db
-	aggCfg.Metrics.Listen = ""
-	if err := aggCfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	agg := aggservice.New(aggCfg, logger.With("process", "aggregator"))
-	aggCtx, stopAgg := context.WithCancel(ctx)
-	aggDone := make(chan error, 1)
-	go func() { aggDone <- agg.Run(aggCtx) }()
-	defer func() { stopAgg(); <-aggDone }()
-	select {
-	case <-agg.Ready():
-	case err := <-aggDone:
-		t.Fatalf("aggregator: %v", err)
-	case <-ctx.Done():
-		t.Fatal("aggregator not ready")
-	}
+	agg, stopAgg := startFlowAggregator(t, ctx, addr, db, logger)
+	defer stopAgg()
 
 	agentCfg := sim.AgentConfig(agg.Addr(), t.TempDir(), "E2E01")
 	agentCfg.Metrics.Listen = ""
@@ -125,7 +97,7 @@ func TestFlowExactlyOnce(t *testing.T) {
 	if err := <-agentDone; err != nil {
 		t.Fatalf("agent: %v", err)
 	}
-	agentDone <- nil
+	agentDone <- nil // for the deferred stop, which waits on it again
 
 	want, total := rec.snapshot()
 	if total < 500*2*15 {
@@ -148,7 +120,60 @@ func TestFlowExactlyOnce(t *testing.T) {
 	if rows != uint64(total) || distinct != rows {
 		t.Fatalf("ClickHouse holds %d rows (%d distinct), agent received %d", rows, distinct, total)
 	}
+	checkStoredAsReceived(t, ctx, conn, want, total)
+}
 
+// startFlowPlant starts a simulator of 500 points at 2 Hz on a free port;
+// the caller shuts it down.
+func startFlowPlant(t *testing.T, ctx context.Context, logger *slog.Logger) *plantsim.Sim {
+	t.Helper()
+	opts := plantsim.DefaultOptions()
+	opts.Addr = "127.0.0.1:0"
+	opts.Points = 500
+	opts.Rate = 2
+	opts.Logger = logger
+	sim := plantsim.New(opts)
+	if err := sim.Start(ctx); err != nil {
+		t.Fatalf("start plantsim: %v", err)
+	}
+	return sim
+}
+
+// startFlowAggregator runs an in-process aggregator on database db and
+// waits until it listens. stop ends it and waits for Run to return; the
+// caller defers it so the agent (deferred later) stops first.
+func startFlowAggregator(t *testing.T, ctx context.Context, addr, db string, logger *slog.Logger) (agg *aggservice.Aggregator, stop func()) {
+	t.Helper()
+	aggCfg := aggconfig.Default()
+	aggCfg.Server.Listen = "127.0.0.1:0"
+	aggCfg.Server.TLS.Insecure = true
+	aggCfg.ClickHouse.Addr = addr
+	aggCfg.ClickHouse.Database = db
+	aggCfg.Metrics.Listen = ""
+	if err := aggCfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	agg = aggservice.New(aggCfg, logger.With("process", "aggregator"))
+	aggCtx, stopAgg := context.WithCancel(ctx)
+	aggDone := make(chan error, 1)
+	go func() { aggDone <- agg.Run(aggCtx) }()
+	stop = func() { stopAgg(); <-aggDone }
+	select {
+	case <-agg.Ready():
+	case err := <-aggDone:
+		t.Fatalf("aggregator: %v", err)
+	case <-ctx.Done():
+		stop()
+		t.Fatal("aggregator not ready")
+	}
+	return agg, stop
+}
+
+// checkStoredAsReceived reads every row of the site back and fails on any
+// the agent never received or whose value, type or status differ from what
+// it received.
+func checkStoredAsReceived(t *testing.T, ctx context.Context, conn clickhouse.Conn, want map[sampleKey]*lifelinev1.Sample, total int) {
+	t.Helper()
 	it, err := conn.Query(ctx, "SELECT point_id, ts_ns, value, value_text, toString(value_type), status FROM samples WHERE site_id = 'E2E01'")
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
-// Package layout holds tests of the repository's shape: which side may
-// import which, so the data flows one way and the binaries stay apart.
+// Package layout tests the repository's shape: which side may import which
+// (data flows one way, the binaries stay apart) and how long code may grow.
 package layout
 
 import (
