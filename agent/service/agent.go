@@ -43,6 +43,7 @@ type pipeline struct {
 	readers []*opcua.Reader
 	uplink  *uplink.Uplink
 	drain   *rateMeter
+	alive   *downtime
 }
 
 // Stats is a snapshot of the agent's progress.
@@ -169,8 +170,8 @@ func (a *Agent) build(p *pipeline, q *buffer.Queue, creds credentials.TransportC
 		p.batcher.RecordGap(&lifelinev1.Gap{FromNs: now, ToNs: now, Reason: "buffer_corrupt"})
 		a.logger.Error("buffer was damaged and has been set aside; its unsent data is lost", "moved_to", qe.QuarantinedTo, "err", qe.Err)
 	}
-	alive := newDowntime(a.cfg.Buffer.Dir, a.logger.With("component", "downtime"))
-	if g := alive.since(time.Now()); g != nil {
+	p.alive = newDowntime(a.cfg.Buffer.Dir, a.logger.With("component", "downtime"))
+	if g := p.alive.since(time.Now()); g != nil {
 		p.batcher.RecordGap(g)
 		a.logger.Warn("the agent was not reading; recorded as an agent_stopped gap",
 			"from", time.Unix(0, g.GetFromNs()).UTC(), "for", time.Duration(g.GetToNs()-g.GetFromNs()).Round(time.Second))
@@ -247,7 +248,7 @@ func (a *Agent) run(ctx context.Context, p *pipeline) error {
 		})
 	}
 	batching.Go(func() { _ = p.batcher.Run(batchCtx) })
-	batching.Go(func() { alive.run(batchCtx) })
+	batching.Go(func() { p.alive.run(batchCtx) })
 	if a.cfg.Buffer.Sync == "interval" {
 		batching.Go(func() { syncEvery(batchCtx, p.queue, a.cfg.Buffer.SyncInterval.D(), a.logger) })
 	}
