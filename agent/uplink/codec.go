@@ -7,10 +7,10 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// codec sends an encodedBatch as the bytes it already is and everything
-// else, and everything received, through gRPC's proto codec. It is forced
-// on the uplink's stream only (grpc.ForceCodecV2), so nothing global
-// changes.
+// codec hands an encodedBatch to gRPC as the bytes it already is; every
+// other message sent, and every message received, goes through gRPC's
+// proto codec. It is set as a call option of the uplink's connection
+// (grpc.ForceCodecV2), so nothing global changes.
 type codec struct{ proto encoding.CodecV2 }
 
 // newCodec returns the codec; importing grpcproto registers the codec it

@@ -10,7 +10,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -265,5 +267,24 @@ func TestEncodedBatchFrame(t *testing.T) {
 	}
 	if c.Name() != "proto" {
 		t.Errorf("codec name %q: the aggregator looks its codec up by this name", c.Name())
+	}
+}
+
+// The field numbers framed by hand are those of the protocol.
+func TestFramedFieldNumbers(t *testing.T) {
+	for _, f := range []struct {
+		msg  proto.Message
+		name protoreflect.Name
+		num  protowire.Number
+	}{
+		{&lifelinev1.AgentMessage{}, "batch", agentMessageBatch},
+		{&lifelinev1.Batch{}, "seq", batchSeq},
+		{&lifelinev1.Batch{}, "samples", batchSamples},
+		{&lifelinev1.Batch{}, "backfill", batchBackfill},
+	} {
+		fd := f.msg.ProtoReflect().Descriptor().Fields().ByName(f.name)
+		if fd == nil || fd.Number() != f.num {
+			t.Errorf("%s.%s: the frame uses field number %d, the protocol says %v", f.msg.ProtoReflect().Descriptor().Name(), f.name, f.num, fd)
+		}
 	}
 }
