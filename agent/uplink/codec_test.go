@@ -189,32 +189,12 @@ func appendBatch(t *testing.T, q interface{ Append([]byte) (uint64, error) }, b 
 
 // The wire scan accepts exactly what protobuf decodes, and counts its
 // samples: checked on valid batches and on many damaged copies of them
-// (bytes changed, inserted, cut).
+// (bytes changed, inserted, cut). FuzzScan searches further.
 func TestScanAgreesWithProtobuf(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var seeds [][]byte
-	for _, b := range oldBatches() {
-		data, err := proto.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seeds = append(seeds, data)
-	}
-	seeds = append(seeds, nil, []byte{0x12, 0x00}) // empty batch, one empty sample
-	check := func(data []byte) {
-		t.Helper()
-		n, err := countSamples(data)
-		var b lifelinev1.Batch
-		uerr := proto.Unmarshal(data, &b)
-		if (err == nil) != (uerr == nil) {
-			t.Fatalf("% x: scan says %v, protobuf says %v", data, err, uerr)
-		}
-		if err == nil && n != len(b.Samples) {
-			t.Fatalf("% x: scan counts %d samples, protobuf decodes %d", data, n, len(b.Samples))
-		}
-	}
+	seeds := scanSeeds(t)
 	for _, s := range seeds {
-		check(s)
+		checkScan(t, s)
 	}
 	for range 20000 {
 		data := append([]byte(nil), seeds[rng.IntN(len(seeds)-2)]...)
@@ -231,7 +211,41 @@ func TestScanAgreesWithProtobuf(t *testing.T) {
 				break
 			}
 		}
-		check(data)
+		checkScan(t, data)
+	}
+}
+
+func FuzzScan(f *testing.F) {
+	for _, s := range scanSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(checkScan)
+}
+
+// scanSeeds are stored batches; the last two are an empty batch and one
+// empty sample.
+func scanSeeds(t testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, b := range oldBatches() {
+		data, err := proto.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, data)
+	}
+	return append(seeds, nil, []byte{0x12, 0x00})
+}
+
+func checkScan(t *testing.T, data []byte) {
+	t.Helper()
+	n, err := countSamples(data)
+	var b lifelinev1.Batch
+	uerr := proto.Unmarshal(data, &b)
+	if (err == nil) != (uerr == nil) {
+		t.Fatalf("% x: scan says %v, protobuf says %v", data, err, uerr)
+	}
+	if err == nil && n != len(b.Samples) {
+		t.Fatalf("% x: scan counts %d samples, protobuf decodes %d", data, n, len(b.Samples))
 	}
 }
 

@@ -78,38 +78,76 @@ func shapeOf(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]*
 func (s *shape) scan(b []byte, count protowire.Number) (int, error) {
 	found := 0
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return found, protowire.ParseError(n)
 		}
-		b = b[n:]
-		// A field of the wrong wire type is an unknown field to protobuf.
-		if num == count && typ == protowire.BytesType {
-			found++
+		if !num.IsValid() { // the decoder refuses these, known or not
+			return found, fmt.Errorf("field number %d out of range", num)
 		}
-		if f := s.field(num); typ == protowire.BytesType && (f.str || f.msg != nil) {
-			v, n := protowire.ConsumeBytes(b)
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = skipScalar(typ, b); n < 0 {
+				n = protowire.ConsumeFieldValue(num, typ, b)
+			}
 			if n < 0 {
 				return found, fmt.Errorf("field %d: %w", num, protowire.ParseError(n))
 			}
 			b = b[n:]
-			if f.str && !utf8.Valid(v) {
-				return found, fmt.Errorf("field %d: %w", num, errInvalidUTF8)
-			}
-			if f.msg != nil {
-				if _, err := f.msg.scan(v, 0); err != nil {
-					return found, fmt.Errorf("field %d: %w", num, err)
-				}
-			}
 			continue
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
+		// A field of the wrong wire type is an unknown field to protobuf,
+		// so only a length-delimited one is a sample.
+		if num == count {
+			found++
+		}
+		v, n := protowire.ConsumeBytes(b)
 		if n < 0 {
 			return found, fmt.Errorf("field %d: %w", num, protowire.ParseError(n))
 		}
 		b = b[n:]
+		switch f := s.field(num); {
+		case f.str && !utf8.Valid(v):
+			return found, fmt.Errorf("field %d: %w", num, errInvalidUTF8)
+		case f.msg != nil:
+			if _, err := f.msg.scan(v, 0); err != nil {
+				return found, fmt.Errorf("field %d: %w", num, err)
+			}
+		}
 	}
 	return found, nil
+}
+
+// consumeTag is protowire.ConsumeTag with a fast path for the one-byte
+// tags of field numbers 1 to 15, which are all a batch holds.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	if c := b[0]; c >= 1<<3 && c < 0x80 {
+		return protowire.Number(c >> 3), protowire.Type(c & 7), 1
+	}
+	return protowire.ConsumeTag(b)
+}
+
+// skipScalar returns the length of the varint or fixed-size value at the
+// start of b, or -1 for anything else (including a value cut short), for
+// protowire to measure or to report.
+func skipScalar(typ protowire.Type, b []byte) int {
+	switch typ {
+	case protowire.VarintType:
+		for i := 0; i < len(b) && i < 9; i++ {
+			if b[i] < 0x80 {
+				return i + 1
+			}
+		}
+	case protowire.Fixed64Type:
+		if len(b) >= 8 {
+			return 8
+		}
+	case protowire.Fixed32Type:
+		if len(b) >= 4 {
+			return 4
+		}
+	}
+	return -1
 }
 
 // storedBatch is the shape of a buffer entry; it is read-only once made.
