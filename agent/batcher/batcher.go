@@ -56,7 +56,8 @@ func New(out Appender, opts Options, logger *slog.Logger) *Batcher {
 	return &Batcher{out: out, opts: opts, logger: logger, full: make(chan struct{}, 1), marks: marks{}}
 }
 
-// Write queues samples for the next batch.
+// Write queues samples for the next batch. Text values must be valid UTF-8,
+// as the OPC UA readers make them; the batcher does not check them again.
 func (b *Batcher) Write(samples []*lifelinev1.Sample) {
 	if len(samples) == 0 {
 		return
@@ -175,10 +176,16 @@ func (b *Batcher) flush(all bool) {
 func (b *Batcher) owesGaps() bool { return len(b.carried) > 0 || len(b.gaps.byReason) > 0 }
 
 func (b *Batcher) store(samples []*lifelinev1.Sample, gaps []*lifelinev1.Gap) error {
-	for _, s := range samples {
-		sanitize(s)
+	batch := &lifelinev1.Batch{Samples: samples, Gaps: gaps}
+	data, err := proto.Marshal(batch)
+	if err != nil && repairText(samples) > 0 {
+		// The OPC UA readers repair text where they convert values, so this
+		// is a writer that broke the Write contract: protobuf refuses to
+		// encode invalid UTF-8, and kept pending, the batch would be
+		// retried and refused forever.
+		b.logger.Error("samples with text that is not UTF-8 reached the batcher; repaired", "samples", len(samples))
+		data, err = proto.Marshal(batch)
 	}
-	data, err := proto.Marshal(&lifelinev1.Batch{Samples: samples, Gaps: gaps})
 	if err != nil {
 		return fmt.Errorf("encode batch: %w", err)
 	}
@@ -190,11 +197,15 @@ func (b *Batcher) store(samples []*lifelinev1.Sample, gaps []*lifelinev1.Gap) er
 	return nil
 }
 
-// sanitize replaces bytes that are not UTF-8 in a text value with U+FFFD.
-// Protobuf refuses to encode such a string, and one device sending Latin-1
-// or GBK bytes must not make a whole batch unsendable.
-func sanitize(s *lifelinev1.Sample) {
-	if t, ok := s.Value.(*lifelinev1.Sample_Text); ok && !utf8.ValidString(t.Text) {
-		t.Text = strings.ToValidUTF8(t.Text, "\uFFFD")
+// repairText replaces bytes that are not UTF-8 in text values with U+FFFD
+// and returns how many values it changed.
+func repairText(samples []*lifelinev1.Sample) int {
+	n := 0
+	for _, s := range samples {
+		if t, ok := s.Value.(*lifelinev1.Sample_Text); ok && !utf8.ValidString(t.Text) {
+			t.Text = strings.ToValidUTF8(t.Text, "\uFFFD")
+			n++
+		}
 	}
+	return n
 }

@@ -116,16 +116,51 @@ func TestAppendFailureRetries(t *testing.T) {
 	}
 }
 
+// Text that is not UTF-8 is the OPC UA readers' to repair. A writer that
+// hands such text to the batcher anyway does not block the batch: it is
+// repaired and stored, and the breach is logged.
 func TestInvalidUTF8TextIsRepaired(t *testing.T) {
 	q := &memQueue{}
-	b, stop := run(t, q, Options{MaxSamples: 10, MaxWait: time.Hour})
+	logs := &errorLog{}
+	b := New(q, Options{MaxSamples: 10, MaxWait: time.Hour}, slog.New(logs))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = b.Run(ctx); close(done) }()
 	b.Write([]*lifelinev1.Sample{
 		{PointId: "A", SourceTimeNs: 1, Value: &lifelinev1.Sample_Text{Text: "运行\xff\xfe"}},
 		{PointId: "A", SourceTimeNs: 2, Value: &lifelinev1.Sample_Text{Text: "正常"}},
 	})
-	stop()
+	cancel()
+	<-done
 	got := q.decoded(t)
 	if len(got) != 1 || got[0].Samples[0].GetText() != "运行\uFFFD" || got[0].Samples[1].GetText() != "正常" {
 		t.Fatalf("got %v", got)
 	}
+	if n := logs.count(); n != 1 {
+		t.Errorf("%d errors logged, want 1 for the text the writer should have repaired", n)
+	}
+}
+
+// errorLog counts the records of level Error logged to it.
+type errorLog struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (l *errorLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *errorLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *errorLog) WithGroup(string) slog.Handler            { return l }
+func (l *errorLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		l.mu.Lock()
+		l.n++
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+func (l *errorLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
 }

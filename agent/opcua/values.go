@@ -159,6 +159,9 @@ func setValue(s *lifelinev1.Sample, v any) {
 
 func number(f float64) *lifelinev1.Sample_Number { return &lifelinev1.Sample_Number{Number: f} }
 
+// text makes a text value valid UTF-8. It is the one place text is
+// repaired: protobuf refuses to encode anything else, and the batcher
+// encodes samples as the readers deliver them.
 func text(s string) *lifelinev1.Sample_Text {
 	return &lifelinev1.Sample_Text{Text: strings.ToValidUTF8(s, "\uFFFD")}
 }

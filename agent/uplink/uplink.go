@@ -130,7 +130,7 @@ func (u *Uplink) Stats() Stats {
 }
 
 func (u *Uplink) callOptions() []grpc.CallOption {
-	opts := []grpc.CallOption{grpc.MaxCallRecvMsgSize(16 << 20)}
+	opts := []grpc.CallOption{grpc.MaxCallRecvMsgSize(16 << 20), grpc.ForceCodecV2(newCodec())}
 	if c := u.opts.Compression; c != "" && c != "none" {
 		opts = append(opts, grpc.UseCompressor(c))
 	}
@@ -413,8 +413,8 @@ func (u *Uplink) sendEntries(ctx context.Context, stream lifelinev1.Ingest_Strea
 	var next uint64
 	for _, e := range entries {
 		next = e.Seq + 1
-		batch := &lifelinev1.Batch{}
-		if err := proto.Unmarshal(e.Data, batch); err != nil {
+		samples, err := countSamples(e.Data)
+		if err != nil {
 			// A damaged entry can never be sent; keeping it would stall the
 			// link forever. It is removed loudly and counted.
 			u.logger.Error("discarding unreadable buffer entry", "seq", e.Seq, "bytes", len(e.Data), "err", err)
@@ -423,11 +423,9 @@ func (u *Uplink) sendEntries(ctx context.Context, stream lifelinev1.Ingest_Strea
 			}
 			continue
 		}
-		if maxSamples > 0 && len(batch.Samples) > maxSamples {
-			return next, fmt.Errorf("batch %d has %d samples, the aggregator accepts %d", e.Seq, len(batch.Samples), maxSamples)
+		if maxSamples > 0 && samples > maxSamples {
+			return next, fmt.Errorf("batch %d has %d samples, the aggregator accepts %d", e.Seq, samples, maxSamples)
 		}
-		batch.Seq = e.Seq
-		batch.Backfill = !live
 		if live {
 			select {
 			case slots <- struct{}{}:
@@ -442,10 +440,12 @@ func (u *Uplink) sendEntries(ctx context.Context, stream lifelinev1.Ingest_Strea
 			}
 		}
 		w.mu.Lock()
-		w.sent[e.Seq] = sent{samples: len(batch.Samples), live: live}
+		w.sent[e.Seq] = sent{samples: samples, live: live}
 		w.mu.Unlock()
 		u.inFlight.Add(1)
-		if err := stream.Send(&lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Batch{Batch: batch}}); err != nil {
+		// The stored bytes go as they are, seq and backfill beside them
+		// (see encodedBatch): no decoding and re-encoding per batch.
+		if err := stream.SendMsg(newEncodedBatch(e.Data, e.Seq, !live)); err != nil {
 			return next, fmt.Errorf("send batch %d: %w", e.Seq, err)
 		}
 	}
