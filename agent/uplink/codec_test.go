@@ -3,12 +3,10 @@ package uplink
 import (
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -85,13 +83,14 @@ func TestSendsStoredBatchesAsTheyWereWritten(t *testing.T) {
 	f := &recordingAggregator{batches: map[uint64][]*lifelinev1.Batch{}}
 	q := openQueue(t)
 	old := oldBatches()
+	var seqs []uint64
 	for _, b := range old { // written before the link came up: backlog
-		appendBatch(t, q, b)
+		seqs = append(seqs, appendBatch(t, q, b))
 	}
 	u, stop := runUplink(t, q, serveIngest(t, f))
 	waitEmpty(t, q)
 	for _, b := range old { // written while connected: live
-		appendBatch(t, q, b)
+		seqs = append(seqs, appendBatch(t, q, b))
 	}
 	waitEmpty(t, q)
 	stop()
@@ -100,7 +99,7 @@ func TestSendsStoredBatchesAsTheyWereWritten(t *testing.T) {
 	defer f.mu.Unlock()
 	total := 0
 	for i, b := range append(old, old...) {
-		seq := uint64(i + 1)
+		seq := seqs[i]
 		want := proto.Clone(b).(*lifelinev1.Batch)
 		want.Seq, want.Backfill = seq, i < len(old)
 		got := f.batches[seq]
@@ -131,18 +130,21 @@ func TestDiscardsEntriesTheAggregatorCouldNotDecode(t *testing.T) {
 	badText[i] = 0xff // inside a sample's text
 	f := &recordingAggregator{batches: map[uint64][]*lifelinev1.Batch{}}
 	q := openQueue(t)
+	var seqs []uint64
 	for _, data := range [][]byte{good[:len(good)-3], badText, good, {0x0a, 0x05, 0x0a}} {
-		if _, err := q.Append(data); err != nil {
+		seq, err := q.Append(data)
+		if err != nil {
 			t.Fatal(err)
 		}
+		seqs = append(seqs, seq)
 	}
 	u, stop := runUplink(t, q, serveIngest(t, f))
 	waitEmpty(t, q)
 	stop()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.batches) != 1 || len(f.batches[3]) != 1 {
-		t.Errorf("received batches %v, want only batch 3", f.batches)
+	if len(f.batches) != 1 || len(f.batches[seqs[2]]) != 1 {
+		t.Errorf("received batches %v, want only batch %d (the third)", f.batches, seqs[2])
 	}
 	if f.streams != 1 {
 		t.Errorf("%d streams: a damaged entry broke the link", f.streams)
@@ -150,19 +152,6 @@ func TestDiscardsEntriesTheAggregatorCouldNotDecode(t *testing.T) {
 	if st := u.Stats(); st.AckedBatches != 1 {
 		t.Errorf("stats %+v, want 1 batch acked", st)
 	}
-}
-
-func serveIngest(t *testing.T, srv lifelinev1.IngestServer) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer()
-	lifelinev1.RegisterIngestServer(s, srv)
-	go s.Serve(lis)
-	t.Cleanup(s.Stop)
-	return lis.Addr().String()
 }
 
 func indexOf(t *testing.T, b []byte, s string) int {
@@ -176,15 +165,18 @@ func indexOf(t *testing.T, b []byte, s string) int {
 	return -1
 }
 
-func appendBatch(t *testing.T, q interface{ Append([]byte) (uint64, error) }, b *lifelinev1.Batch) {
+// appendBatch stores b as the batcher does and returns its seq.
+func appendBatch(t *testing.T, q interface{ Append([]byte) (uint64, error) }, b *lifelinev1.Batch) uint64 {
 	t.Helper()
 	data, err := proto.Marshal(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := q.Append(data); err != nil {
+	seq, err := q.Append(data)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return seq
 }
 
 // The wire scan accepts exactly what protobuf decodes, and counts its
