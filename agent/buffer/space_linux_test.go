@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/lifeline-telemetry/lifeline/agent/buffer/disktest"
 )
 
 func seqsOf(es []Entry) []uint64 {
@@ -22,7 +24,7 @@ func seqsOf(es []Entry) []uint64 {
 // bounded by MemoryBytes with the oldest reported dropped; once space is
 // back they go to disk, and Badger never wrote into the full disk.
 func TestDiskLowHoldsEntriesInMemoryAndResumes(t *testing.T) {
-	mnt := mountTmpfs(t, 32<<20)
+	mnt := disktest.Tmpfs(t, 32<<20)
 	dir := filepath.Join(mnt, "buffer")
 	var mu sync.Mutex
 	var dropped []uint64
@@ -41,7 +43,7 @@ func TestDiskLowHoldsEntriesInMemoryAndResumes(t *testing.T) {
 	for i := range 5 {
 		onDisk = append(onDisk, mustAppend(t, q, entry(i)))
 	}
-	filler := fillTo(t, mnt, 4<<20)
+	filler := disktest.Fill(t, mnt, 4<<20)
 	for i := 5; i < 15; i++ {
 		inMemory = append(inMemory, mustAppend(t, q, entry(i)))
 	}
@@ -103,7 +105,7 @@ func TestDiskLowHoldsEntriesInMemoryAndResumes(t *testing.T) {
 // opens: Badger rewrites its LOCK file on Open and cannot on a full disk,
 // so the queue gives up the reserve it keeps for this.
 func TestOpensOnAFullDisk(t *testing.T) {
-	mnt := mountTmpfs(t, 32<<20)
+	mnt := disktest.Tmpfs(t, 32<<20)
 	dir := filepath.Join(mnt, "buffer")
 	o := testOptions()
 	o.MinFreeBytes = 8 << 20
@@ -112,7 +114,7 @@ func TestOpensOnAFullDisk(t *testing.T) {
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
-	fillTo(t, mnt, 0)
+	disktest.Fill(t, mnt, 0)
 	if free, _ := diskFree(mnt); free != 0 {
 		t.Fatalf("%d bytes still free", free)
 	}

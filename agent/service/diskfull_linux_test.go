@@ -2,71 +2,20 @@ package service
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lifeline-telemetry/lifeline/agent/buffer/disktest"
 
 	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
-// mountTmpfs mounts a tmpfs of size bytes on a fresh directory. It needs
-// root: without root it skips, unless CI is set, where it fails.
-func mountTmpfs(t *testing.T, size int64) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("mounting a tmpfs needs root, and CI is set")
-		}
-		t.Skip("mounting a tmpfs needs root; run as root to test a full disk")
-	}
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.FormatInt(size, 10), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("mount tmpfs on %s: %v: %s", dir, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-func freeBytes(t *testing.T, dir string) uint64 {
-	t.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Bavail * uint64(st.Bsize)
-}
-
-// fillTo writes a file in dir until about leave bytes are free.
-func fillTo(t *testing.T, dir string, leave uint64) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for free := freeBytes(t, dir); free > leave; free = freeBytes(t, dir) {
-		if _, err := f.Write(buf[:min(uint64(len(buf)), free-leave)]); err != nil {
-			break
-		}
-	}
-	return path
-}
-
 // diskFullSetup runs the simulator (2,500 samples/s) and the agent on a
 // 32 MiB tmpfs with an 8 MiB floor and 256 KiB for batches in memory.
 func diskFullSetup(t *testing.T, agg *aggregator) (*Agent, *plantsim.Sim, *tapped, string, func()) {
-	mnt := mountTmpfs(t, 32<<20)
+	mnt := disktest.Tmpfs(t, 32<<20)
 	sim := startSim(t, plantsim.Options{Addr: "127.0.0.1:0", Points: 500, Rate: 5})
 	cfg := agentConfig(sim, agg.addr, filepath.Join(mnt, "buffer"))
 	cfg.Buffer.MinFreeBytes = 8 << 20
@@ -131,7 +80,7 @@ func TestDiskFullLiveDataKeepsFlowing(t *testing.T) {
 	agg.start(t)
 	a, sim, rec, mnt, _ := diskFullSetup(t, agg)
 
-	filler := fillTo(t, mnt, 4<<20)
+	filler := disktest.Fill(t, mnt, 4<<20)
 	full := time.Now()
 	waitFor(t, "the agent to report the disk low", 5*time.Second, func() bool { return scrape(t, a)["lifeline_agent_buffer_disk_low"] == 1 })
 	time.Sleep(3 * time.Second)
@@ -172,7 +121,7 @@ func TestDiskFullLinkDownRecordsExactGap(t *testing.T) {
 	agg := newAggregator(t)
 	a, sim, rec, mnt, _ := diskFullSetup(t, agg)
 
-	filler := fillTo(t, mnt, 4<<20)
+	filler := disktest.Fill(t, mnt, 4<<20)
 	full := time.Now()
 	waitFor(t, "a batch dropped from memory", 20*time.Second, func() bool {
 		return scrape(t, a)["lifeline_agent_samples_dropped_total"] > 0
@@ -180,7 +129,7 @@ func TestDiskFullLinkDownRecordsExactGap(t *testing.T) {
 	if rec.readAfter(full.Add(time.Second)) == 0 {
 		t.Fatal("the agent stopped reading OPC UA when the disk filled")
 	}
-	if free := freeBytes(t, mnt); free < 3<<20 {
+	if free := disktest.Free(t, mnt); free < 3<<20 {
 		t.Fatalf("only %d bytes free: the buffer wrote into the full disk", free)
 	}
 	stored := a.Stats().BufferEntries
@@ -209,7 +158,7 @@ func TestDiskFullLinkDownRecordsExactGap(t *testing.T) {
 func TestAgentStartsOnAFullDisk(t *testing.T) {
 	agg := newAggregator(t)
 	agg.start(t)
-	mnt := mountTmpfs(t, 32<<20)
+	mnt := disktest.Tmpfs(t, 32<<20)
 	sim := startSim(t, plantsim.Options{Addr: "127.0.0.1:0"})
 	cfg := agentConfig(sim, agg.addr, filepath.Join(mnt, "buffer"))
 	cfg.Buffer.MinFreeBytes = 8 << 20
@@ -217,8 +166,8 @@ func TestAgentStartsOnAFullDisk(t *testing.T) {
 	waitFor(t, "samples acked", 20*time.Second, func() bool { return a.Stats().Acked > 0 })
 	stop()
 
-	fillTo(t, mnt, 0)
-	if free := freeBytes(t, mnt); free != 0 {
+	disktest.Fill(t, mnt, 0)
+	if free := disktest.Free(t, mnt); free != 0 {
 		t.Fatalf("%d bytes still free", free)
 	}
 	rec := &tapped{}

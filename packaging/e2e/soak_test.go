@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/agent/buffer/disktest"
+
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/agent/service"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -104,8 +106,8 @@ metrics: {listen: %s}
 		if err := os.MkdirAll(site.dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if os.Geteuid() == 0 {
-			site.disk = mountTmpfs(t, 64<<20)
+		if disktest.CanMount() {
+			site.disk = disktest.Tmpfs(t, 64<<20)
 			site.buffer = filepath.Join(site.disk, "buffer")
 		} else if os.Getenv("CI") != "" {
 			t.Fatal("the soak's full-disk fault mounts a tmpfs, which needs root, and CI is set")
@@ -259,7 +261,7 @@ func (s *soak) faults() []struct {
 				s.note("disk of %s not filled: not root, no tmpfs of its own", site.id)
 				return
 			}
-			filler := fillTo(s.t, site.disk, 4<<20)
+			filler := disktest.Fill(s.t, site.disk, 4<<20)
 			d := s.pause(2*time.Second, 8*time.Second)
 			if err := os.Remove(filler); err != nil {
 				s.t.Fatal(err)
