@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -71,28 +69,13 @@ func startCH(t *testing.T, wopts writer.Options, adjust ...func(*Options)) *chFi
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	svc := NewService(st, w, nil, opts, m, logger)
-	scfg := DefaultServerConfig()
-	scfg.Listen = "127.0.0.1:0"
-	scfg.TLS.Insecure = true
-	recv := NewReceiver(scfg, svc, logger)
-	if err := recv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient(recv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = recv.Shutdown(ctx)
+	client := serveLoopback(t, svc, logger, func(ctx context.Context) {
 		_ = w.Drain(ctx)
 		stopWriter()
 		<-wdone
 		_ = st.Close()
 	})
-	return &chFixture{store: st, svc: svc, reg: reg, client: lifelinev1.NewIngestClient(conn)}
+	return &chFixture{store: st, svc: svc, reg: reg, client: client}
 }
 
 // agentStream is one agent connection as the test drives it.

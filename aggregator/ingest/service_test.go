@@ -103,6 +103,15 @@ func start(t *testing.T, adjust ...func(*Options)) *fixture {
 		a(&opts)
 	}
 	svc := NewService(f.ledger, f.writer, nil, opts, NewMetrics(nil), logger)
+	f.client = serveLoopback(t, svc, logger, nil)
+	return f
+}
+
+// serveLoopback serves svc on a free loopback port without TLS and returns
+// a client of it. At cleanup the receiver shuts down, then after runs
+// (stopping what feeds svc) with the same deadline.
+func serveLoopback(t *testing.T, svc *Service, logger *slog.Logger, after func(ctx context.Context)) lifelinev1.IngestClient {
+	t.Helper()
 	cfg := DefaultServerConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TLS.Insecure = true
@@ -116,12 +125,14 @@ func start(t *testing.T, adjust ...func(*Options)) *fixture {
 	}
 	t.Cleanup(func() {
 		conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = recv.Shutdown(ctx)
+		if after != nil {
+			after(ctx)
+		}
 	})
-	f.client = lifelinev1.NewIngestClient(conn)
-	return f
+	return lifelinev1.NewIngestClient(conn)
 }
 
 func hello(site string, points ...string) *lifelinev1.AgentMessage {

@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
@@ -45,29 +42,14 @@ func startStored(t *testing.T, wopts writer.Options) *stored {
 	opts := DefaultOptions()
 	opts.RequirePeerIdentity = false
 	svc := NewService(st, w, nil, opts, NewMetrics(nil), logger)
-	scfg := DefaultServerConfig()
-	scfg.Listen = "127.0.0.1:0"
-	scfg.TLS.Insecure = true
-	recv := NewReceiver(scfg, svc, logger)
-	if err := recv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient(recv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = recv.Shutdown(ctx)
+	client := serveLoopback(t, svc, logger, func(context.Context) {
 		stop()
 		<-ran
 		if err := st.Close(); err != nil {
 			t.Errorf("close store: %v", err)
 		}
 	})
-	return &stored{store: st, client: lifelinev1.NewIngestClient(conn)}
+	return &stored{store: st, client: client}
 }
 
 // open starts a stream for site with points and returns it after Welcome.

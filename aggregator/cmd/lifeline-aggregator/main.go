@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -55,15 +56,11 @@ func newRoot() *cobra.Command {
 		Short: "Create or update the ClickHouse schema, then exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path)
+			st, cfg, err := openStore(cmd.Context(), path)
 			if err != nil {
 				return err
 			}
-			st := store.New(cfg.Store(), obs.NewLogger(cfg.Log, os.Stderr))
 			defer st.Close()
-			if err := st.Open(cmd.Context()); err != nil {
-				return err
-			}
 			fmt.Fprintf(cmd.OutOrStdout(), "schema up to date in %s database %s\n", cfg.ClickHouse.Addr, cfg.ClickHouse.Database)
 			return nil
 		},
@@ -74,4 +71,19 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newRollups(&path))
 	root.AddCommand(newReinject(&path))
 	return root
+}
+
+// openStore loads the configuration at path and opens its ClickHouse
+// store, creating or upgrading the schema; the caller closes it.
+func openStore(ctx context.Context, path string) (*store.Store, config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, cfg, err
+	}
+	st := store.New(cfg.Store(), obs.NewLogger(cfg.Log, os.Stderr))
+	if err := st.Open(ctx); err != nil {
+		st.Close()
+		return nil, cfg, err
+	}
+	return st, cfg, nil
 }

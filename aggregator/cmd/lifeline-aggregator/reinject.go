@@ -2,13 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/lifeline-telemetry/lifeline/aggregator/config"
-	"github.com/lifeline-telemetry/lifeline/aggregator/store"
-	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // newReinject stores again a batch set aside in rejected_batches, once
@@ -29,15 +24,11 @@ If ClickHouse still refuses them, the record stays as it was.`,
 			if site == "" || seq == 0 {
 				return fmt.Errorf("--site and --seq are required")
 			}
-			cfg, err := config.Load(*path)
+			st, _, err := openStore(cmd.Context(), *path)
 			if err != nil {
 				return err
 			}
-			st := store.New(cfg.Store(), obs.NewLogger(cfg.Log, os.Stderr))
 			defer st.Close()
-			if err := st.Open(cmd.Context()); err != nil {
-				return err
-			}
 			n, err := st.Reinject(cmd.Context(), site, buffer, seq)
 			if err != nil {
 				return err

@@ -2,14 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/lifeline-telemetry/lifeline/aggregator/config"
-	"github.com/lifeline-telemetry/lifeline/aggregator/store"
-	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // newRollups is `rollups check|repair`: find rollup buckets that disagree
@@ -38,15 +33,11 @@ func newRollups(path *string) *cobra.Command {
 			if !end.After(start) {
 				return fmt.Errorf("--to %s is not after --from %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
 			}
-			cfg, err := config.Load(*path)
+			st, _, err := openStore(cmd.Context(), *path)
 			if err != nil {
 				return err
 			}
-			st := store.New(cfg.Store(), obs.NewLogger(cfg.Log, os.Stderr))
 			defer st.Close()
-			if err := st.Open(cmd.Context()); err != nil {
-				return err
-			}
 			drift, err := st.RollupDrift(cmd.Context(), start, end, site)
 			if err != nil {
 				return err
