@@ -233,10 +233,11 @@ type Hello struct {
 	Park         string                 `protobuf:"bytes,2,opt,name=park,proto3" json:"park,omitempty"`
 	AgentVersion string                 `protobuf:"bytes,3,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
 	Points       []*Point               `protobuf:"bytes,4,rep,name=points,proto3" json:"points,omitempty"`
-	// The oldest sequence number still in the agent's buffer: the aggregator
-	// reports committed batches from here on.
+	// The oldest sequence number still in the agent's buffer (0 when it is
+	// empty): the aggregator reports committed batches from here on.
 	OldestSeq uint64 `protobuf:"varint,5,opt,name=oldest_seq,json=oldestSeq,proto3" json:"oldest_seq,omitempty"`
-	// The newest sequence number the agent has written to its buffer.
+	// The newest sequence number the buffer ever handed out, whether it still
+	// holds that batch or not.
 	NewestSeq uint64 `protobuf:"varint,6,opt,name=newest_seq,json=newestSeq,proto3" json:"newest_seq,omitempty"`
 	// The identity of the agent's buffer: random, made when the buffer is
 	// created and kept with it. Sequence numbers are unique within one
@@ -679,8 +680,8 @@ func (x *SeqRange) GetLast() uint64 {
 // Welcome answers Hello.
 type Welcome struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Batches at or after Hello.oldest_seq that are already committed: the
-	// agent deletes them without sending.
+	// Batches of Hello.buffer_id from Hello.oldest_seq to Hello.newest_seq
+	// that are already committed: the agent deletes them without sending.
 	Committed []*SeqRange `protobuf:"bytes,1,rep,name=committed,proto3" json:"committed,omitempty"`
 	// The largest batch, in samples, the aggregator accepts.
 	MaxBatchSamples uint32 `protobuf:"varint,2,opt,name=max_batch_samples,json=maxBatchSamples,proto3" json:"max_batch_samples,omitempty"`
