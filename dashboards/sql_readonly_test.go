@@ -29,6 +29,11 @@ func TestReadonlyUserRunsDashboardsOnly(t *testing.T) {
 	}
 
 	u := grafana.ReadonlyUser{Name: "lifeline_readonly", Password: "s3cret", Database: db, Networks: []string{"127.0.0.1/32", "::1"}}
+	strict := grafana.ReadonlyUser{Name: "lifeline_strict", Password: "s3cret", Database: db, Networks: []string{"127.0.0.1"}, Readonly: 1}
+	b1, err := grafana.ReadonlyUsersXML(strict)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, err := grafana.ReadonlyUsersXML(u)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +44,11 @@ func TestReadonlyUserRunsDashboardsOnly(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(srv.UsersDir(), "lifeline.xml"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(srv.UsersDir(), "strict.xml"), b1, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ro := readonlyConn(t, ctx, srv.Addr(), u)
+	ro1 := readonlyConn(t, ctx, srv.Addr(), strict)
 
 	ds, err := dashboards.Build(dashboards.Park{Name: parkA, Sites: []string{"ENT01", "ENT02"}},
 		dashboards.Options{DatasourceUID: "lifeline-clickhouse"})
@@ -53,6 +62,7 @@ func TestReadonlyUserRunsDashboardsOnly(t *testing.T) {
 			// the plugin sets max_execution_time with each query: readonly = 2 must allow it
 			qctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_execution_time": 30}))
 			runWith(t, qctx, ro, now, vars, q)
+			runWith(t, ctx, ro1, now, vars, q) // readonly = 1: no per-query settings
 			ran++
 		}
 	}
@@ -72,6 +82,11 @@ func TestReadonlyUserRunsDashboardsOnly(t *testing.T) {
 			t.Errorf("the read-only user may %s", stmt)
 		} else if !strings.Contains(err.Error(), "readonly") && !strings.Contains(err.Error(), "Access denied") {
 			t.Errorf("%s refused for another reason: %v", stmt, err)
+		}
+	}
+	for _, f := range []string{"url('http://127.0.0.1:1/', CSV, 'x String')", "remote('127.0.0.1', system.one)"} {
+		if err := ro1.Exec(ctx, "SELECT * FROM "+f); err == nil || !strings.Contains(err.Error(), "readonly") {
+			t.Errorf("readonly = 1 let %s through: %v", f, err)
 		}
 	}
 	var n uint64

@@ -19,6 +19,11 @@ type ReadonlyUser struct {
 	Password string // stored as its SHA-256 only
 	Database string // the only database the user may open
 	Networks []string
+	// Readonly is the profile's readonly level: 2 (the default when 0)
+	// lets the plugin set max_execution_time per query but allows table
+	// functions such as url() and remote() to other hosts; 1 refuses those
+	// and every per-query setting.
+	Readonly int
 }
 
 var xmlName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
@@ -35,6 +40,9 @@ func (u ReadonlyUser) Validate() error {
 	if u.Password == "" {
 		errs = append(errs, errors.New("the read-only user needs a password (grafana.datasource.password)"))
 	}
+	if u.Readonly < 0 || u.Readonly > 2 {
+		errs = append(errs, fmt.Errorf("readonly %d: want 1 or 2", u.Readonly))
+	}
 	if len(u.Networks) == 0 {
 		errs = append(errs, errors.New("no network may connect: give at least one address or CIDR"))
 	}
@@ -49,13 +57,15 @@ func (u ReadonlyUser) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ReadonlyUsersXML renders a users.d file holding u and its profile:
-// readonly = 2, so queries cannot write or change the schema while the
-// plugin may still set max_execution_time per query (readonly = 1 would
-// refuse that); readonly itself cannot be changed at 2.
+// ReadonlyUsersXML renders a users.d file holding u and its profile. At
+// either readonly level queries cannot write or change the schema, and the
+// readonly setting itself cannot be changed.
 func ReadonlyUsersXML(u ReadonlyUser) ([]byte, error) {
 	if err := u.Validate(); err != nil {
 		return nil, err
+	}
+	if u.Readonly == 0 {
+		u.Readonly = 2
 	}
 	sum := sha256.Sum256([]byte(u.Password))
 	var nets strings.Builder
@@ -68,7 +78,7 @@ func ReadonlyUsersXML(u ReadonlyUser) ([]byte, error) {
 <yandex>
     <profiles>
         <%[1]s>
-            <readonly>2</readonly>
+            <readonly>%[5]d</readonly>
             <max_execution_time>60</max_execution_time>
         </%[1]s>
     </profiles>
@@ -85,6 +95,6 @@ func ReadonlyUsersXML(u ReadonlyUser) ([]byte, error) {
         </%[1]s>
     </users>
 </yandex>
-`, u.Name, hex.EncodeToString(sum[:]), nets.String(), u.Database)
+`, u.Name, hex.EncodeToString(sum[:]), nets.String(), u.Database, u.Readonly)
 	return b.Bytes(), nil
 }
