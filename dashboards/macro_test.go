@@ -76,7 +76,8 @@ func (e expander) expand(sql string) (string, error) {
 
 // format renders a variable's values as Grafana's variable format options
 // do (docs: "Advanced variable format options"). A single value is a
-// one-element slice unless multi says the variable is multi-valued.
+// one-element slice (Grafana sends a multi-valued variable with one choice
+// as an array, {a} when percent-encoded; the dashboards SQL reads both).
 //
 //	sqlstring     each value quoted with ', ' doubled as ''; joined with ,
 //	singlequote   each value quoted with ', ' escaped as \'; joined with ,
