@@ -117,3 +117,41 @@ func readonlyConn(t *testing.T, ctx context.Context, addr string, u grafana.Read
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// Why there are no per-park ClickHouse users: 18.16 accepts the users.xml
+// row filter (<databases><db><table><filter>) and ignores it. When this
+// fails, the server filters rows and per-park users become possible.
+func TestUsersXMLRowFilterIgnoredOn1816(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv := chtest.Private(t)
+	admin, _, db := seededAt(t, ctx, srv.Addr())
+	ver, err := admin.ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ver.Version.Major != 18 {
+		t.Skipf("ClickHouse %s: the 18.16 limitation does not apply", ver.Version)
+	}
+	u := grafana.ReadonlyUser{Name: "park_a", Password: "s3cret", Database: db, Networks: []string{"127.0.0.1"}}
+	b, err := grafana.ReadonlyUsersXML(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter := "<databases><" + db + "><sites><filter>park = 'OtherPark'</filter></sites></" + db + "></databases>"
+	b = []byte(strings.Replace(string(b), "</allow_databases>", "</allow_databases>\n"+filter, 1))
+	if err := os.MkdirAll(srv.UsersDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(srv.UsersDir(), "park.xml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conn := readonlyConn(t, ctx, srv.Addr(), u)
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM sites FINAL").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("ClickHouse %s filtered sites to %d rows: per-park users are possible now", ver.Version, n)
+	}
+}
