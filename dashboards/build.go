@@ -166,7 +166,7 @@ func (b *builder) variable(name, file string) {
 }
 
 // multiVariable adds a drop-down of several values with "All"; queries
-// read it as IN (${name:singlequote}).
+// read it percent-encoded (see sql_escape_test.go): IN (SELECT arrayJoin(splitByChar(...)))
 func (b *builder) multiVariable(name, file string) {
 	b.variable(name, file)
 	if b.err != nil {

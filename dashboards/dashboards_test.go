@@ -75,7 +75,7 @@ func TestUIDsAreStableAndDistinct(t *testing.T) {
 
 func TestExpanderRejectsMacrosMissingOn1816(t *testing.T) {
 	e := expander{from: time.Unix(100, 0), to: time.Unix(200, 0), interval: time.Minute, vars: map[string][]string{"site": {"A", "B"}}}
-	got, err := e.expand("SELECT $__interval_s, ${site:singlequote} WHERE $__timeFilter(ts) AND x < $__toTime")
+	got, err := e.expand("SELECT $__interval_s, ${site:sqlstring} WHERE $__timeFilter(ts) AND x < $__toTime")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,19 +32,12 @@ func (e expander) expand(sql string) (string, error) {
 			errs = append(errs, "unknown variable "+m)
 			return m
 		}
-		switch g[2] {
-		case "":
-			return strings.Join(vals, ",")
-		case "singlequote":
-			q := make([]string, len(vals))
-			for i, v := range vals {
-				q[i] = "'" + strings.ReplaceAll(v, "'", `\'`) + "'"
-			}
-			return strings.Join(q, ",")
-		default:
-			errs = append(errs, "unsupported format "+m)
+		out, err := format(vals, g[2])
+		if err != nil {
+			errs = append(errs, err.Error()+" in "+m)
 			return m
 		}
+		return out
 	})
 	sql = varPlain.ReplaceAllStringFunc(sql, func(m string) string {
 		name := m[1:]
@@ -79,4 +72,53 @@ func (e expander) expand(sql string) (string, error) {
 		return "", fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return sql, nil
+}
+
+// format renders a variable's values as Grafana's variable format options
+// do (docs: "Advanced variable format options"). A single value is a
+// one-element slice (Grafana sends a multi-valued variable with one choice
+// as an array, {a} when percent-encoded; the dashboards SQL reads both).
+//
+//	sqlstring     each value quoted with ', ' doubled as ''; joined with ,
+//	singlequote   each value quoted with ', ' escaped as \'; joined with ,
+//	percentencode encodeURIComponent, plus !'()* escaped; several values as {a,b}
+//	(none)        the values joined with , (the plugin's default for one value)
+func format(vals []string, opt string) (string, error) {
+	quoteEach := func(esc func(string) string) string {
+		q := make([]string, len(vals))
+		for i, v := range vals {
+			q[i] = "'" + esc(v) + "'"
+		}
+		return strings.Join(q, ",")
+	}
+	switch opt {
+	case "":
+		return strings.Join(vals, ","), nil
+	case "sqlstring":
+		return quoteEach(func(v string) string { return strings.ReplaceAll(v, "'", "''") }), nil
+	case "singlequote":
+		return quoteEach(func(v string) string { return strings.ReplaceAll(v, "'", `\'`) }), nil
+	case "percentencode":
+		if len(vals) == 1 {
+			return encodeURIComponentStrict(vals[0]), nil
+		}
+		return encodeURIComponentStrict("{" + strings.Join(vals, ",") + "}"), nil
+	}
+	return "", fmt.Errorf("unsupported format %q", opt)
+}
+
+// encodeURIComponentStrict is JavaScript's encodeURIComponent with !'()*
+// escaped as well, as Grafana's percentencode does: only A-Z a-z 0-9 - _ . ~
+// stay as they are, every other byte of the UTF-8 text becomes %XX.
+func encodeURIComponentStrict(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }

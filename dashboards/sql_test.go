@@ -221,6 +221,13 @@ func run(ctx context.Context, conn driver.Conn, sql string) ([]string, [][]strin
 func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 	t.Helper()
 	addr := chtest.Addr(t)
+	conn, now, _ := seededAt(t, ctx, addr)
+	return conn, now
+}
+
+// seededAt is seeded on the server at addr; it also returns the database.
+func seededAt(t *testing.T, ctx context.Context, addr string) (driver.Conn, time.Time, string) {
+	t.Helper()
 	db := chtest.Database(t, addr)
 	cfg := store.DefaultConfig()
 	cfg.Addr, cfg.Database = addr, db
@@ -243,7 +250,7 @@ func seeded(t *testing.T, ctx context.Context) (driver.Conn, time.Time) {
 	seedAgents(t, ctx, conn, now)
 	seedGaps(t, ctx, conn, now)
 	seedAlarms(t, ctx, conn, now)
-	return conn, now
+	return conn, now, db
 }
 
 // seedCatalogs registers the points of ENT01, ENT02 and OTHER1.

@@ -8,8 +8,8 @@ FROM
     SELECT site_id, point_id, condition, intDiv(toUInt32(raised_at), 60) AS minute, count() AS per_minute,
         sum(duration_s) AS active_s
     FROM alarm_events FINAL
-    WHERE $__timeFilter(raised_at) AND site_id IN (${site:singlequote})
-      AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+    WHERE $__timeFilter(raised_at) AND site_id IN (SELECT arrayJoin(splitByChar(',', replaceAll(replaceAll(decodeURLComponent('${site:percentencode}'), '{', ''), '}', ''))))
+      AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
     GROUP BY site_id, point_id, condition, minute
 )
 GROUP BY site_id, point_id, condition

@@ -14,8 +14,8 @@ SELECT
         (
             SELECT site_id, point_id, condition, intDiv(toUInt32(raised_at), 60) AS minute, count() AS raises
             FROM alarm_events FINAL
-            WHERE $__timeFilter(raised_at) AND site_id IN (${site:singlequote})
-              AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+            WHERE $__timeFilter(raised_at) AND site_id IN (SELECT arrayJoin(splitByChar(',', replaceAll(replaceAll(decodeURLComponent('${site:percentencode}'), '{', ''), '}', ''))))
+              AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
             GROUP BY site_id, point_id, condition, minute
             HAVING raises >= 3
         )
@@ -23,14 +23,14 @@ SELECT
     (
         SELECT toUInt64(count())
         FROM alarm_events FINAL
-        WHERE state = 'active' AND raised_at < now() - 86400 AND site_id IN (${site:singlequote})
-          AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+        WHERE state = 'active' AND raised_at < now() - 86400 AND site_id IN (SELECT arrayJoin(splitByChar(',', replaceAll(replaceAll(decodeURLComponent('${site:percentencode}'), '{', ''), '}', ''))))
+          AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
     ) AS stale
 FROM
 (
     SELECT intDiv(toUInt32(raised_at), 600) AS slot, count() AS n
     FROM alarm_events FINAL
-    WHERE $__timeFilter(raised_at) AND site_id IN (${site:singlequote})
-      AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+    WHERE $__timeFilter(raised_at) AND site_id IN (SELECT arrayJoin(splitByChar(',', replaceAll(replaceAll(decodeURLComponent('${site:percentencode}'), '{', ''), '}', ''))))
+      AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
     GROUP BY slot
 )

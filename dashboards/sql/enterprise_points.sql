@@ -14,14 +14,14 @@ FROM
 (
     SELECT site_id, point_id, name, kind, unit, ll, l, h, hh, stage1, stage2, out_of_service
     FROM points FINAL
-    WHERE site_id = '${site}' AND hazard_code != ''
-      AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+    WHERE site_id = decodeURLComponent('${site:percentencode}') AND hazard_code != ''
+      AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
 )
 ANY LEFT JOIN
 (
     SELECT site_id, point_id, argMax(value, ts_ns) AS v, max(ts) AS last_ts, toUInt64(count()) AS value_count
     FROM samples FINAL
-    WHERE site_id = '${site}' AND $__timeFilter(ts) AND value_type = 'number' AND good = 1
+    WHERE site_id = decodeURLComponent('${site:percentencode}') AND $__timeFilter(ts) AND value_type = 'number' AND good = 1
     GROUP BY site_id, point_id
 ) USING site_id, point_id
 ORDER BY point_id

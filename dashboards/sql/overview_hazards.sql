@@ -26,14 +26,14 @@ FROM
         SELECT site_id, point_id, hazard_code, hazard_name, hazard_level, ll, l, h, hh, stage1, stage2
         FROM points FINAL
         WHERE hazard_code != '' AND out_of_service = 0
-          AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+          AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
     )
     ANY LEFT JOIN
     (
         SELECT site_id, point_id, argMax(value, ts_ns) AS v, toUInt64(count()) AS value_count
         FROM samples FINAL
         WHERE $__timeFilter(ts) AND value_type = 'number' AND good = 1
-          AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+          AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
         GROUP BY site_id, point_id
     ) USING site_id, point_id
 )

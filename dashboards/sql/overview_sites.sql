@@ -20,7 +20,7 @@ FROM
         FROM
         (
             SELECT site_id, points
-            FROM (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+            FROM (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
             ANY LEFT JOIN
             (
                 SELECT site_id, toUInt64(count()) AS points
@@ -34,7 +34,7 @@ FROM
             SELECT site_id, toUInt64(uniqExact(point_id)) AS reporting
             FROM samples FINAL
             WHERE $__timeFilter(ts) AND good = 1
-              AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+              AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
             GROUP BY site_id
         ) USING site_id
     )

@@ -12,7 +12,7 @@ FROM
         SELECT toDateTime(intDiv(toUInt32(ts), $__interval_s) * $__interval_s) AS time, site_id, point_id,
             avg(value) AS avg_value, min(value) AS low, max(value) AS high
         FROM samples FINAL
-        WHERE site_id = '${site}' AND point_id = '${point}' AND $__timeFilter(ts)
+        WHERE site_id = decodeURLComponent('${site:percentencode}') AND point_id = decodeURLComponent('${point:percentencode}') AND $__timeFilter(ts)
           AND value_type = 'number' AND good = 1
           AND toUInt32($__toTime) - toUInt32($__fromTime) <= 21600
         GROUP BY time, site_id, point_id
@@ -20,7 +20,7 @@ FROM
         SELECT toDateTime(intDiv(toUInt32(bucket), $__interval_s) * $__interval_s) AS time, site_id, point_id,
             sumMerge(sum_value) / sumMerge(numeric) AS avg_value, minMerge(min_value) AS low, maxMerge(max_value) AS high
         FROM samples_1m
-        WHERE site_id = '${site}' AND point_id = '${point}' AND $__timeFilter(bucket)
+        WHERE site_id = decodeURLComponent('${site:percentencode}') AND point_id = decodeURLComponent('${point:percentencode}') AND $__timeFilter(bucket)
           AND toUInt32($__toTime) - toUInt32($__fromTime) > 21600
           AND toUInt32($__toTime) - toUInt32($__fromTime) <= 604800
         GROUP BY time, site_id, point_id
@@ -29,17 +29,17 @@ FROM
         SELECT toDateTime(intDiv(toUInt32(bucket), $__interval_s) * $__interval_s) AS time, site_id, point_id,
             sumMerge(sum_value) / sumMerge(numeric) AS avg_value, minMerge(min_value) AS low, maxMerge(max_value) AS high
         FROM samples_1h
-        WHERE site_id = '${site}' AND point_id = '${point}' AND $__timeFilter(bucket)
+        WHERE site_id = decodeURLComponent('${site:percentencode}') AND point_id = decodeURLComponent('${point:percentencode}') AND $__timeFilter(bucket)
           AND toUInt32($__toTime) - toUInt32($__fromTime) > 604800
         GROUP BY time, site_id, point_id
         HAVING sumMerge(numeric) > 0
     )
-    WHERE site_id IN (SELECT site_id FROM sites FINAL WHERE park = '${park}')
+    WHERE site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
 )
 ANY LEFT JOIN
 (
     SELECT site_id, point_id, ll, l, h, hh, stage1, stage2
     FROM points FINAL
-    WHERE site_id = '${site}' AND point_id = '${point}'
+    WHERE site_id = decodeURLComponent('${site:percentencode}') AND point_id = decodeURLComponent('${point:percentencode}')
 ) USING site_id, point_id
 ORDER BY time

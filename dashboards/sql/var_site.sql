@@ -1,5 +1,5 @@
 -- columns: site_id
 SELECT site_id
 FROM sites FINAL
-WHERE park = '${park}'
+WHERE park = decodeURLComponent('${park:percentencode}')
 ORDER BY site_id

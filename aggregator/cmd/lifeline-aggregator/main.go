@@ -70,6 +70,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newProvision(&path))
 	root.AddCommand(newRollups(&path))
 	root.AddCommand(newReinject(&path))
+	root.AddCommand(newReadonlyUsers(&path))
 	return root
 }
 
