@@ -148,7 +148,7 @@ func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats 
 	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
 	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
 	svc := ingest.NewService(st, wr, heartbeats, opts, metrics, a.logger.With("component", "ingest"))
-	return ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"))
+	return ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"), a.registry)
 }
 
 // stopIngest stops taking batches, gives streams a moment to receive the

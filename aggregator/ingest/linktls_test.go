@@ -1,0 +1,185 @@
+package ingest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/linkca"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// countingHandler counts log records by message and cause.
+type countingHandler struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler           { return h }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	key := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "cause" {
+			key += "/" + a.Value.String()
+		}
+		return true
+	})
+	h.mu.Lock()
+	h.n[key]++
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *countingHandler) count(key string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[key]
+}
+
+// A revoked certificate is refused as soon as the deny-list changes, with
+// no restart; refused handshakes are counted by cause and logged once per
+// cause however often they repeat, while a good agent keeps being served.
+func TestRevocationAndRefusedHandshakes(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca")
+	other := filepath.Join(dir, "other")
+	for _, step := range []error{
+		linkca.Init(ca, "test CA"),
+		linkca.Server(ca, dir, "aggregator", []string{"127.0.0.1"}),
+		linkca.Agent(ca, dir, "SITE-A"),
+		linkca.Agent(ca, dir, "SITE-R"),
+		linkca.Init(other, "someone else"),
+		linkca.Agent(other, other, "SITE-A"),
+	} {
+		if step != nil {
+			t.Fatal(step)
+		}
+	}
+	revoked := filepath.Join(ca, linkca.Revoked)
+	if err := os.WriteFile(revoked, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := &countingHandler{n: map[string]int{}}
+	logger := slog.New(logs)
+	f := &fixture{
+		ledger: &memLedger{committed: map[string][]*lifelinev1.SeqRange{}, catalogs: map[string][]*lifelinev1.Point{}},
+		writer: &heldWriter{added: make(chan struct{}, 100)},
+	}
+	svc := NewService(f.ledger, f.writer, nil, DefaultOptions(), NewMetrics(nil), logger)
+	cfg := DefaultServerConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.TLS = ServerTLS{CertFile: filepath.Join(dir, "aggregator.crt"), KeyFile: filepath.Join(dir, "aggregator.key"),
+		ClientCAFile: filepath.Join(ca, linkca.CACert), RevokedFile: revoked}
+	recv := NewReceiver(cfg, svc, logger, prometheus.NewRegistry())
+	if err := recv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = recv.Shutdown(ctx)
+	})
+
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(filepath.Join(ca, linkca.CACert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(pem)
+	// accepted does one real handshake and reports whether the server
+	// went on to speak HTTP/2 (its SETTINGS frame) rather than an alert.
+	accepted := func(certDir, site string) bool {
+		tc := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12, NextProtos: []string{"h2"}}
+		if certDir != "" {
+			cert, err := tls.LoadX509KeyPair(filepath.Join(certDir, site+".crt"), filepath.Join(certDir, site+".key"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Sent even when the server does not name its issuer, as an
+			// attacker's client would.
+			tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+		}
+		conn, err := tls.Dial("tcp", recv.Addr(), tc)
+		if err != nil {
+			return false
+		}
+		defer conn.Close()
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := conn.Read(make([]byte, 1))
+		return err == nil && n == 1
+	}
+	refused := func(cause string) float64 { return value(t, recv.guard.refused.WithLabelValues(cause)) }
+	waitRefused := func(cause string, want float64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for refused(cause) < want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := refused(cause); got != want {
+			t.Fatalf("%s refusals = %v, want %v", cause, got, want)
+		}
+	}
+
+	if !accepted(dir, "SITE-R") {
+		t.Fatal("SITE-R refused before it was revoked")
+	}
+	serials, err := linkca.SerialsForSite(ca, "SITE-R")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := linkca.Revoke(revoked, serials, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if accepted(dir, "SITE-R") {
+			t.Fatal("revoked certificate accepted")
+		}
+	}
+	waitRefused(refusedRevoked, 3)
+	if accepted(other, "SITE-A") {
+		t.Fatal("certificate of another CA accepted")
+	}
+	waitRefused(refusedUnknownCA, 1)
+	if accepted("", "") {
+		t.Fatal("peer without a certificate accepted")
+	}
+	waitRefused(refusedNoClientCert, 1)
+	if !accepted(dir, "SITE-A") {
+		t.Fatal("good agent refused")
+	}
+	if got := value(t, recv.guard.revokedSize); got != 1 {
+		t.Fatalf("revoked serials gauge %v", got)
+	}
+	for cause, want := range map[string]int{refusedRevoked: 1, refusedUnknownCA: 1, refusedNoClientCert: 1, refusedOther: 0} {
+		if got := logs.count("TLS handshake refused/" + cause); got != want {
+			t.Errorf("%s logged %d times, want %d", cause, got, want)
+		}
+	}
+	if got := logs.count("revoked list reloaded"); got != 1 {
+		t.Errorf("reload logged %d times", got)
+	}
+}
+
+func value(t *testing.T, m prometheus.Metric) float64 {
+	t.Helper()
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Counter != nil {
+		return d.Counter.GetValue()
+	}
+	return d.Gauge.GetValue()
+}
