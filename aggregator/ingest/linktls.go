@@ -45,9 +45,7 @@ var (
 type linkGuard struct {
 	revokedFile string
 	logger      *slog.Logger
-	refused     *prometheus.CounterVec
-	revokedSize prometheus.Gauge
-	insecure    prometheus.Gauge
+	*LinkMetrics
 
 	mu      sync.Mutex
 	modTime time.Time
@@ -57,26 +55,39 @@ type linkGuard struct {
 	quiet   map[string]int
 }
 
-func newLinkGuard(revokedFile string, logger *slog.Logger, reg prometheus.Registerer) *linkGuard {
-	g := &linkGuard{
-		revokedFile: revokedFile,
-		logger:      logger,
+// LinkMetrics are the agent link's TLS metrics.
+type LinkMetrics struct {
+	refused     *prometheus.CounterVec
+	revokedSize prometheus.Gauge
+	insecure    prometheus.Gauge
+}
+
+// NewLinkMetrics creates the link's metrics and registers them with reg
+// (which may be nil).
+func NewLinkMetrics(reg prometheus.Registerer) *LinkMetrics {
+	m := &LinkMetrics{
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metrics.IngestTLSRefusedTotal, Help: "TLS handshakes of the agent link refused, by cause."}, []string{"cause"}),
 		revokedSize: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: metrics.IngestTLSRevokedSerials, Help: "Serials in the deny-list last read from server.tls.revoked_file."}),
 		insecure: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: metrics.IngestInsecure, Help: "1 while ingest serves plain text without client certificates."}),
-		lastLog: map[string]time.Time{},
-		quiet:   map[string]int{},
 	}
 	for _, c := range []string{refusedRevoked, refusedBadSiteID, refusedUnknownCA, refusedExpired, refusedNoClientCert, refusedOther} {
-		g.refused.WithLabelValues(c)
+		m.refused.WithLabelValues(c)
 	}
 	if reg != nil {
-		reg.MustRegister(g.refused, g.revokedSize, g.insecure)
+		reg.MustRegister(m.refused, m.revokedSize, m.insecure)
 	}
-	return g
+	return m
+}
+
+func newLinkGuard(revokedFile string, logger *slog.Logger, m *LinkMetrics) *linkGuard {
+	if m == nil {
+		m = NewLinkMetrics(nil)
+	}
+	return &linkGuard{revokedFile: revokedFile, logger: logger, LinkMetrics: m,
+		lastLog: map[string]time.Time{}, quiet: map[string]int{}}
 }
 
 // reload rereads the deny-list when its modification time or size

@@ -82,7 +82,7 @@ func TestRevocationAndRefusedHandshakes(t *testing.T) {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TLS = ServerTLS{CertFile: filepath.Join(dir, "aggregator.crt"), KeyFile: filepath.Join(dir, "aggregator.key"),
 		ClientCAFile: filepath.Join(ca, linkca.CACert), RevokedFile: revoked}
-	recv := NewReceiver(cfg, svc, logger, prometheus.NewRegistry())
+	recv := NewReceiver(cfg, svc, logger, NewLinkMetrics(prometheus.NewRegistry()))
 	if err := recv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestInsecureReceiverWarnsAndCounts(t *testing.T) {
 	cfg := DefaultServerConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TLS = ServerTLS{Insecure: true}
-	recv := NewReceiver(cfg, svc, logger, prometheus.NewRegistry())
+	recv := NewReceiver(cfg, svc, logger, NewLinkMetrics(prometheus.NewRegistry()))
 	if err := recv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

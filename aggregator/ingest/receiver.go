@@ -11,7 +11,6 @@ import (
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
@@ -83,14 +82,14 @@ type Receiver struct {
 	warned   chan struct{}
 }
 
-// NewReceiver returns a receiver; Start binds it. reg (may be nil) gets
-// the link's TLS metrics.
-func NewReceiver(cfg ServerConfig, svc *Service, logger *slog.Logger, reg ...prometheus.Registerer) *Receiver {
-	var r prometheus.Registerer
-	if len(reg) > 0 {
-		r = reg[0]
+// NewReceiver returns a receiver; Start binds it. link, if given, counts
+// refused handshakes and plaintext serving.
+func NewReceiver(cfg ServerConfig, svc *Service, logger *slog.Logger, link ...*LinkMetrics) *Receiver {
+	var m *LinkMetrics
+	if len(link) > 0 {
+		m = link[0]
 	}
-	return &Receiver{cfg: cfg, svc: svc, logger: logger, guard: newLinkGuard(cfg.TLS.RevokedFile, logger, r)}
+	return &Receiver{cfg: cfg, svc: svc, logger: logger, guard: newLinkGuard(cfg.TLS.RevokedFile, logger, m)}
 }
 
 // Start binds the listener and serves in the background.
