@@ -27,6 +27,7 @@ func newProvision(path *string) *cobra.Command {
 		dryRun, prune bool
 		out, mount    string
 		url, token    string
+		tokenFile     string
 		lang          string
 		sites         []string
 	)
@@ -44,11 +45,21 @@ file-provisioning YAML under --out instead of calling Grafana.`,
 			if err != nil {
 				return err
 			}
+			for _, w := range config.SecretWarnings(*path) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
 			gc := grafanaConfig(cfg)
 			if v := firstOf(url, os.Getenv(envGrafanaURL)); v != "" {
 				gc.URL = v
 			}
-			if v := firstOf(token, os.Getenv(envGrafanaToken)); v != "" {
+			if token != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: --token is visible to every user in ps; use --token-file or $"+envGrafanaToken)
+			}
+			fileToken, err := readSecretFile(tokenFile)
+			if err != nil {
+				return err
+			}
+			if v := firstOf(token, fileToken, os.Getenv(envGrafanaToken)); v != "" {
 				gc.Token = v
 			}
 			if lang != "" {
@@ -103,10 +114,24 @@ file-provisioning YAML under --out instead of calling Grafana.`,
 	f.StringVar(&mount, "grafana-path", "", "with --dry-run: where Grafana will read the dashboards directory (default: OUT/dashboards)")
 	f.BoolVar(&prune, "prune", false, "delete Lifeline's dashboards (and emptied folders) of sites and parks no longer registered")
 	f.StringVar(&url, "url", "", "Grafana URL (default: $"+envGrafanaURL+", then grafana.url)")
-	f.StringVar(&token, "token", "", "service account token (default: $"+envGrafanaToken+", then grafana.token)")
+	f.StringVar(&token, "token", "", "service account token; visible in ps, prefer --token-file (default: $"+envGrafanaToken+", then grafana.token)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the service account token")
 	f.StringVar(&lang, "lang", "", "dashboard language, zh or en (default: grafana.lang)")
 	f.StringSliceVar(&sites, "site", nil, "SITE=PARK, repeatable: provision these sites instead of those registered in ClickHouse")
 	return cmd
+}
+
+// readSecretFile returns the secret in path without its trailing newline,
+// or "" for no path.
+func readSecretFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	return strings.TrimRight(string(data), "\r\n"), nil
 }
 
 func firstOf(vals ...string) string {
