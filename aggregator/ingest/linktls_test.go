@@ -2,9 +2,15 @@ package ingest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"log/slog"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sync"
@@ -156,19 +162,75 @@ func TestRevocationAndRefusedHandshakes(t *testing.T) {
 		t.Fatal("peer without a certificate accepted")
 	}
 	waitRefused(refusedNoClientCert, 1)
+	// Signed by our CA but not acceptable: a common name no site ID can
+	// have (issued before the rule), and an expired certificate.
+	signByHand(t, ca, dir, "SITE 01", time.Now().Add(time.Hour))
+	if accepted(dir, "SITE 01") {
+		t.Fatal("certificate with a common name that is no site ID accepted")
+	}
+	waitRefused(refusedBadSiteID, 1)
+	signByHand(t, ca, dir, "SITE-OLD", time.Now().Add(-time.Minute))
+	if accepted(dir, "SITE-OLD") {
+		t.Fatal("expired certificate accepted")
+	}
+	waitRefused(refusedExpired, 1)
 	if !accepted(dir, "SITE-A") {
 		t.Fatal("good agent refused")
 	}
 	if got := value(t, recv.guard.revokedSize); got != 1 {
 		t.Fatalf("revoked serials gauge %v", got)
 	}
-	for cause, want := range map[string]int{refusedRevoked: 1, refusedUnknownCA: 1, refusedNoClientCert: 1, refusedOther: 0} {
+	for cause, want := range map[string]int{refusedRevoked: 1, refusedUnknownCA: 1, refusedNoClientCert: 1, refusedBadSiteID: 1,
+		refusedExpired: 1, refusedOther: 0} {
 		if got := logs.count("TLS handshake refused/" + cause); got != want {
 			t.Errorf("%s logged %d times, want %d", cause, got, want)
 		}
 	}
 	if got := logs.count("revoked list reloaded"); got != 1 {
 		t.Errorf("reload logged %d times", got)
+	}
+}
+
+// signByHand issues a client certificate with the CA in caDir the way
+// linkca would not: any common name, any expiry.
+func signByHand(t *testing.T, caDir, out, cn string, notAfter time.Time) {
+	t.Helper()
+	read := func(name string) []byte {
+		data, err := os.ReadFile(filepath.Join(caDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := pem.Decode(data)
+		return b.Bytes
+	}
+	ca, err := x509.ParseCertificate(read(linkca.CACert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := x509.ParseECPrivateKey(read(linkca.CAKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: notAfter.Add(-48 * time.Hour), NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, cn+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, cn+".key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 
