@@ -30,6 +30,10 @@ const (
 	refusedOther        = "other"
 )
 
+// revokedPollEvery is how often the revoked list is checked for changes
+// besides at every handshake.
+const revokedPollEvery = 5 * time.Second
+
 // refusalLogEvery bounds the log lines of refused handshakes to one per
 // cause per period, so a scanner or a looping revoked agent cannot flood
 // the log; the metric counts every one.
@@ -51,6 +55,9 @@ type linkGuard struct {
 	modTime time.Time
 	size    int64
 	revoked map[string]struct{}
+	// conns are the open connections by their client certificate's
+	// serial, so that revoking a serial also cuts its live connection.
+	conns   map[*trackedConn]string
 	lastLog map[string]time.Time
 	quiet   map[string]int
 }
@@ -87,7 +94,7 @@ func newLinkGuard(revokedFile string, logger *slog.Logger, m *LinkMetrics) *link
 		m = NewLinkMetrics(nil)
 	}
 	return &linkGuard{revokedFile: revokedFile, logger: logger, LinkMetrics: m,
-		lastLog: map[string]time.Time{}, quiet: map[string]int{}}
+		lastLog: map[string]time.Time{}, quiet: map[string]int{}, conns: map[*trackedConn]string{}}
 }
 
 // reload rereads the deny-list when its modification time or size
@@ -121,7 +128,61 @@ func (g *linkGuard) reload() error {
 	if changed {
 		g.logger.Info("revoked list reloaded", "file", g.revokedFile, "serials", len(list))
 	}
+	for c, serial := range g.conns {
+		if _, bad := list[serial]; bad {
+			delete(g.conns, c)
+			g.logger.Warn("closing the connection of a revoked certificate", "serial", serial, "site", c.site, "remote", c.RemoteAddr().String())
+			_ = c.Conn.Close()
+		}
+	}
 	return nil
+}
+
+// watch rereads the revoked list every period until stop closes.
+func (g *linkGuard) watch(stop <-chan struct{}, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if err := g.reload(); err != nil {
+				g.logger.Error("keeping the previous revoked list", "err", err)
+			}
+		}
+	}
+}
+
+// trackedConn is an accepted connection the guard may cut on revocation.
+type trackedConn struct {
+	net.Conn
+	guard *linkGuard
+	site  string
+	once  sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.guard.mu.Lock()
+		delete(c.guard.conns, c)
+		c.guard.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// track registers an accepted connection under its client serial.
+func (g *linkGuard) track(conn net.Conn, info credentials.AuthInfo) net.Conn {
+	ti, ok := info.(credentials.TLSInfo)
+	if !ok || len(ti.State.PeerCertificates) == 0 {
+		return conn
+	}
+	leaf := ti.State.PeerCertificates[0]
+	c := &trackedConn{Conn: conn, guard: g, site: leaf.Subject.CommonName}
+	g.mu.Lock()
+	g.conns[c] = linkca.SerialText(leaf.SerialNumber)
+	g.mu.Unlock()
+	return c
 }
 
 // verifyConnection runs after the chain is verified, on every handshake.
@@ -197,8 +258,9 @@ func (c guardedCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.Auth
 	out, info, err := c.TransportCredentials.ServerHandshake(conn)
 	if err != nil {
 		c.guard.refusal(conn.RemoteAddr(), err)
+		return out, info, err
 	}
-	return out, info, err
+	return c.guard.track(out, info), info, nil
 }
 
 func (c guardedCreds) Clone() credentials.TransportCredentials {

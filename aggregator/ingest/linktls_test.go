@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"log/slog"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -106,7 +107,9 @@ func TestRevocationAndRefusedHandshakes(t *testing.T) {
 	pool.AppendCertsFromPEM(pem)
 	// accepted does one real handshake and reports whether the server
 	// went on to speak HTTP/2 (its SETTINGS frame) rather than an alert.
-	accepted := func(certDir, site string) bool {
+	// open does one real handshake; it returns the connection when the
+	// server went on to speak HTTP/2 (its SETTINGS frame), nil on an alert.
+	open := func(certDir, site string) *tls.Conn {
 		tc := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12, NextProtos: []string{"h2"}}
 		if certDir != "" {
 			cert, err := tls.LoadX509KeyPair(filepath.Join(certDir, site+".crt"), filepath.Join(certDir, site+".key"))
@@ -119,12 +122,21 @@ func TestRevocationAndRefusedHandshakes(t *testing.T) {
 		}
 		conn, err := tls.Dial("tcp", recv.Addr(), tc)
 		if err != nil {
-			return false
+			return nil
 		}
-		defer conn.Close()
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, err := conn.Read(make([]byte, 1))
-		return err == nil && n == 1
+		if n, err := conn.Read(make([]byte, 1)); err != nil || n != 1 {
+			conn.Close()
+			return nil
+		}
+		return conn
+	}
+	accepted := func(certDir, site string) bool {
+		conn := open(certDir, site)
+		if conn != nil {
+			conn.Close()
+		}
+		return conn != nil
 	}
 	refused := func(cause string) float64 { return value(t, recv.guard.refused.WithLabelValues(cause)) }
 	waitRefused := func(cause string, want float64) {
@@ -138,9 +150,11 @@ func TestRevocationAndRefusedHandshakes(t *testing.T) {
 		}
 	}
 
-	if !accepted(dir, "SITE-R") {
+	live := open(dir, "SITE-R")
+	if live == nil {
 		t.Fatal("SITE-R refused before it was revoked")
 	}
+	defer live.Close()
 	serials, err := linkca.SerialsForSite(ca, "SITE-R")
 	if err != nil {
 		t.Fatal(err)
@@ -154,6 +168,16 @@ func TestRevocationAndRefusedHandshakes(t *testing.T) {
 		}
 	}
 	waitRefused(refusedRevoked, 3)
+	// The connection SITE-R opened before is cut, not left to live on.
+	_ = live.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, err := live.Read(make([]byte, 4096)); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("revoked agent's open connection still up")
+			}
+			break
+		}
+	}
 	if accepted(other, "SITE-A") {
 		t.Fatal("certificate of another CA accepted")
 	}

@@ -52,24 +52,33 @@ func (r *Receiver) credentials() (credentials.TransportCredentials, error) {
 	return serverCredentials(r.cfg.TLS, r.guard)
 }
 
-func (r *Receiver) startInsecureWarnings(addr string) {
-	if !r.cfg.TLS.Insecure {
+// startWatch starts the receiver's one background loop: the periodic
+// plaintext warning, or the poll of the revoked list (so that a revoked
+// agent's open connection is cut even when no handshake rereads it).
+func (r *Receiver) startWatch(addr string) {
+	var loop func(stop <-chan struct{})
+	switch {
+	case r.cfg.TLS.Insecure:
+		loop = func(stop <-chan struct{}) { warnInsecure(stop, addr, insecureWarnEvery, r.logger.Warn) }
+	case r.cfg.TLS.RevokedFile != "":
+		loop = func(stop <-chan struct{}) { r.guard.watch(stop, revokedPollEvery) }
+	default:
 		return
 	}
 	stop, done := make(chan struct{}), make(chan struct{})
 	r.mu.Lock()
-	r.stopWarn, r.warned = stop, done
+	r.stopWatch, r.watched = stop, done
 	r.mu.Unlock()
 	go func() {
 		defer close(done)
-		warnInsecure(stop, addr, insecureWarnEvery, r.logger.Warn)
+		loop(stop)
 	}()
 }
 
-func (r *Receiver) stopInsecureWarnings() {
+func (r *Receiver) stopWatching() {
 	r.mu.Lock()
-	stop, done := r.stopWarn, r.warned
-	r.stopWarn = nil
+	stop, done := r.stopWatch, r.watched
+	r.stopWatch = nil
 	r.mu.Unlock()
 	if stop != nil {
 		close(stop)

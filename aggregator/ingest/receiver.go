@@ -77,9 +77,10 @@ type Receiver struct {
 	server   *grpc.Server
 	listener net.Listener
 	served   chan struct{}
-	// stopWarn ends the periodic plaintext warning; warned closes after.
-	stopWarn chan struct{}
-	warned   chan struct{}
+	// stopWatch ends the background loop (plaintext warning or revoked
+	// list poll); watched closes after it.
+	stopWatch chan struct{}
+	watched   chan struct{}
 }
 
 // NewReceiver returns a receiver; Start binds it. link, if given, counts
@@ -131,7 +132,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 		}
 	}()
 	r.logger.Info("ingest listening", "addr", lis.Addr().String(), "tls", !r.cfg.TLS.Insecure)
-	r.startInsecureWarnings(lis.Addr().String())
+	r.startWatch(lis.Addr().String())
 	return nil
 }
 
@@ -155,7 +156,7 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	if srv == nil {
 		return nil
 	}
-	r.stopInsecureWarnings()
+	r.stopWatching()
 	stopped := make(chan struct{})
 	go func() {
 		srv.GracefulStop()
