@@ -54,121 +54,131 @@ func (h *countingHandler) count(key string) int {
 	return h.n[key]
 }
 
-// A revoked certificate is refused as soon as the deny-list changes, with
-// no restart; refused handshakes are counted by cause and logged once per
-// cause however often they repeat, while a good agent keeps being served.
-func TestRevocationAndRefusedHandshakes(t *testing.T) {
+// linkRig is a receiver on loopback with mutual TLS and a revoked list,
+// and the certificates to attack it with.
+type linkRig struct {
+	t                    *testing.T
+	dir, ca, other, list string
+	recv                 *Receiver
+	logs                 *countingHandler
+	pool                 *x509.CertPool
+}
+
+func newLinkRig(t *testing.T) *linkRig {
 	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca")
-	other := filepath.Join(dir, "other")
+	r := &linkRig{t: t, dir: dir, ca: filepath.Join(dir, "ca"), other: filepath.Join(dir, "other"),
+		logs: &countingHandler{n: map[string]int{}}}
 	for _, step := range []error{
-		linkca.Init(ca, "test CA"),
-		linkca.Server(ca, dir, "aggregator", []string{"127.0.0.1"}),
-		linkca.Agent(ca, dir, "SITE-A"),
-		linkca.Agent(ca, dir, "SITE-R"),
-		linkca.Init(other, "someone else"),
-		linkca.Agent(other, other, "SITE-A"),
+		linkca.Init(r.ca, "test CA"),
+		linkca.Server(r.ca, dir, "aggregator", []string{"127.0.0.1"}),
+		linkca.Agent(r.ca, dir, "SITE-A"),
+		linkca.Agent(r.ca, dir, "SITE-R"),
+		linkca.Init(r.other, "someone else"),
+		linkca.Agent(r.other, r.other, "SITE-A"),
 	} {
 		if step != nil {
 			t.Fatal(step)
 		}
 	}
-	revoked := filepath.Join(ca, linkca.Revoked)
-	if err := os.WriteFile(revoked, nil, 0o644); err != nil {
+	r.list = filepath.Join(r.ca, linkca.Revoked)
+	if err := os.WriteFile(r.list, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-
-	logs := &countingHandler{n: map[string]int{}}
-	logger := slog.New(logs)
-	f := &fixture{
-		ledger: &memLedger{committed: map[string][]*lifelinev1.SeqRange{}, catalogs: map[string][]*lifelinev1.Point{}},
-		writer: &heldWriter{added: make(chan struct{}, 100)},
-	}
-	svc := NewService(f.ledger, f.writer, nil, DefaultOptions(), NewMetrics(nil), logger)
+	logger := slog.New(r.logs)
+	ledger := &memLedger{committed: map[string][]*lifelinev1.SeqRange{}, catalogs: map[string][]*lifelinev1.Point{}}
+	svc := NewService(ledger, &heldWriter{added: make(chan struct{}, 100)}, nil, DefaultOptions(), NewMetrics(nil), logger)
 	cfg := DefaultServerConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.TLS = ServerTLS{CertFile: filepath.Join(dir, "aggregator.crt"), KeyFile: filepath.Join(dir, "aggregator.key"),
-		ClientCAFile: filepath.Join(ca, linkca.CACert), RevokedFile: revoked}
-	recv := NewReceiver(cfg, svc, logger, NewLinkMetrics(prometheus.NewRegistry()))
-	if err := recv.Start(context.Background()); err != nil {
+		ClientCAFile: filepath.Join(r.ca, linkca.CACert), RevokedFile: r.list}
+	r.recv = NewReceiver(cfg, svc, logger, NewLinkMetrics(prometheus.NewRegistry()))
+	if err := r.recv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_ = recv.Shutdown(ctx)
+		_ = r.recv.Shutdown(ctx)
 	})
-
-	pool := x509.NewCertPool()
-	pem, err := os.ReadFile(filepath.Join(ca, linkca.CACert))
+	r.pool = x509.NewCertPool()
+	pem, err := os.ReadFile(filepath.Join(r.ca, linkca.CACert))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool.AppendCertsFromPEM(pem)
-	// accepted does one real handshake and reports whether the server
-	// went on to speak HTTP/2 (its SETTINGS frame) rather than an alert.
-	// open does one real handshake; it returns the connection when the
-	// server went on to speak HTTP/2 (its SETTINGS frame), nil on an alert.
-	open := func(certDir, site string) *tls.Conn {
-		tc := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12, NextProtos: []string{"h2"}}
-		if certDir != "" {
-			cert, err := tls.LoadX509KeyPair(filepath.Join(certDir, site+".crt"), filepath.Join(certDir, site+".key"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Sent even when the server does not name its issuer, as an
-			// attacker's client would.
-			tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
-		}
-		conn, err := tls.Dial("tcp", recv.Addr(), tc)
-		if err != nil {
-			return nil
-		}
-		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if n, err := conn.Read(make([]byte, 1)); err != nil || n != 1 {
-			conn.Close()
-			return nil
-		}
-		return conn
-	}
-	accepted := func(certDir, site string) bool {
-		conn := open(certDir, site)
-		if conn != nil {
-			conn.Close()
-		}
-		return conn != nil
-	}
-	refused := func(cause string) float64 { return value(t, recv.guard.refused.WithLabelValues(cause)) }
-	waitRefused := func(cause string, want float64) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for refused(cause) < want && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got := refused(cause); got != want {
-			t.Fatalf("%s refusals = %v, want %v", cause, got, want)
-		}
-	}
+	r.pool.AppendCertsFromPEM(pem)
+	return r
+}
 
-	live := open(dir, "SITE-R")
+// open does one real handshake; it returns the connection when the
+// server went on to speak HTTP/2 (its SETTINGS frame), nil on an alert.
+func (r *linkRig) open(certDir, site string) *tls.Conn {
+	tc := &tls.Config{RootCAs: r.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12, NextProtos: []string{"h2"}}
+	if certDir != "" {
+		cert, err := tls.LoadX509KeyPair(filepath.Join(certDir, site+".crt"), filepath.Join(certDir, site+".key"))
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		// Sent even when the server does not name its issuer, as an
+		// attacker's client would.
+		tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+	}
+	conn, err := tls.Dial("tcp", r.recv.Addr(), tc)
+	if err != nil {
+		return nil
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := conn.Read(make([]byte, 1)); err != nil || n != 1 {
+		conn.Close()
+		return nil
+	}
+	return conn
+}
+
+func (r *linkRig) accepted(certDir, site string) bool {
+	conn := r.open(certDir, site)
+	if conn != nil {
+		conn.Close()
+	}
+	return conn != nil
+}
+
+// waitRefused waits for the refusals of cause to reach want (the server
+// counts after the client sees the alert) and checks it goes no further.
+func (r *linkRig) waitRefused(cause string, want float64) {
+	r.t.Helper()
+	refused := func() float64 { return value(r.t, r.recv.guard.refused.WithLabelValues(cause)) }
+	deadline := time.Now().Add(5 * time.Second)
+	for refused() < want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := refused(); got != want {
+		r.t.Fatalf("%s refusals = %v, want %v", cause, got, want)
+	}
+}
+
+// A revoked certificate is refused as soon as the deny-list changes, with
+// no restart, and its open connection is cut; a good agent keeps being
+// served.
+func TestRevocationWithoutRestart(t *testing.T) {
+	r := newLinkRig(t)
+	live := r.open(r.dir, "SITE-R")
 	if live == nil {
 		t.Fatal("SITE-R refused before it was revoked")
 	}
 	defer live.Close()
-	serials, err := linkca.SerialsForSite(ca, "SITE-R")
+	serials, err := linkca.SerialsForSite(r.ca, "SITE-R")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := linkca.Revoke(revoked, serials, "test"); err != nil {
+	if err := linkca.Revoke(r.list, serials, "test"); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if accepted(dir, "SITE-R") {
+		if r.accepted(r.dir, "SITE-R") {
 			t.Fatal("revoked certificate accepted")
 		}
 	}
-	waitRefused(refusedRevoked, 3)
-	// The connection SITE-R opened before is cut, not left to live on.
+	r.waitRefused(refusedRevoked, 3)
 	_ = live.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
 		if _, err := live.Read(make([]byte, 4096)); err != nil {
@@ -178,40 +188,52 @@ func TestRevocationAndRefusedHandshakes(t *testing.T) {
 			break
 		}
 	}
-	if accepted(other, "SITE-A") {
-		t.Fatal("certificate of another CA accepted")
-	}
-	waitRefused(refusedUnknownCA, 1)
-	if accepted("", "") {
-		t.Fatal("peer without a certificate accepted")
-	}
-	waitRefused(refusedNoClientCert, 1)
-	// Signed by our CA but not acceptable: a common name no site ID can
-	// have (issued before the rule), and an expired certificate.
-	signByHand(t, ca, dir, "SITE 01", time.Now().Add(time.Hour))
-	if accepted(dir, "SITE 01") {
-		t.Fatal("certificate with a common name that is no site ID accepted")
-	}
-	waitRefused(refusedBadSiteID, 1)
-	signByHand(t, ca, dir, "SITE-OLD", time.Now().Add(-time.Minute))
-	if accepted(dir, "SITE-OLD") {
-		t.Fatal("expired certificate accepted")
-	}
-	waitRefused(refusedExpired, 1)
-	if !accepted(dir, "SITE-A") {
+	if !r.accepted(r.dir, "SITE-A") {
 		t.Fatal("good agent refused")
 	}
-	if got := value(t, recv.guard.revokedSize); got != 1 {
+	if got := value(t, r.recv.guard.revokedSize); got != 1 {
 		t.Fatalf("revoked serials gauge %v", got)
 	}
-	for cause, want := range map[string]int{refusedRevoked: 1, refusedUnknownCA: 1, refusedNoClientCert: 1, refusedBadSiteID: 1,
-		refusedExpired: 1, refusedOther: 0} {
-		if got := logs.count("TLS handshake refused/" + cause); got != want {
+	if got := r.logs.count("TLS handshake refused/" + refusedRevoked); got != 1 {
+		t.Errorf("3 revoked handshakes logged %d times, want 1", got)
+	}
+	if got := r.logs.count("revoked list reloaded"); got != 1 {
+		t.Errorf("reload logged %d times", got)
+	}
+}
+
+// Each kind of bad client certificate is refused, counted under its cause
+// and logged once.
+func TestRefusedHandshakesByCause(t *testing.T) {
+	r := newLinkRig(t)
+	if r.accepted(r.other, "SITE-A") {
+		t.Fatal("certificate of another CA accepted")
+	}
+	r.waitRefused(refusedUnknownCA, 1)
+	if r.accepted("", "") {
+		t.Fatal("peer without a certificate accepted")
+	}
+	r.waitRefused(refusedNoClientCert, 1)
+	// Signed by our CA but not acceptable: a common name no site ID can
+	// have (issued before the rule), and an expired certificate.
+	signByHand(t, r.ca, r.dir, "SITE 01", time.Now().Add(time.Hour))
+	if r.accepted(r.dir, "SITE 01") {
+		t.Fatal("certificate with a common name that is no site ID accepted")
+	}
+	r.waitRefused(refusedBadSiteID, 1)
+	signByHand(t, r.ca, r.dir, "SITE-OLD", time.Now().Add(-time.Minute))
+	if r.accepted(r.dir, "SITE-OLD") {
+		t.Fatal("expired certificate accepted")
+	}
+	r.waitRefused(refusedExpired, 1)
+	if !r.accepted(r.dir, "SITE-A") {
+		t.Fatal("good agent refused")
+	}
+	for cause, want := range map[string]int{refusedUnknownCA: 1, refusedNoClientCert: 1, refusedBadSiteID: 1,
+		refusedExpired: 1, refusedRevoked: 0, refusedOther: 0} {
+		if got := r.logs.count("TLS handshake refused/" + cause); got != want {
 			t.Errorf("%s logged %d times, want %d", cause, got, want)
 		}
-	}
-	if got := logs.count("revoked list reloaded"); got != 1 {
-		t.Errorf("reload logged %d times", got)
 	}
 }
 

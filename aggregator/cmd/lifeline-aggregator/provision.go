@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -52,15 +53,8 @@ file-provisioning YAML under --out instead of calling Grafana.`,
 			if v := firstOf(url, os.Getenv(envGrafanaURL)); v != "" {
 				gc.URL = v
 			}
-			if token != "" {
-				fmt.Fprintln(cmd.ErrOrStderr(), "warning: --token is visible to every user in ps; use --token-file or $"+envGrafanaToken)
-			}
-			fileToken, err := readSecretFile(tokenFile)
-			if err != nil {
+			if err := flagToken(cmd.ErrOrStderr(), &gc, token, tokenFile); err != nil {
 				return err
-			}
-			if v := firstOf(token, fileToken, os.Getenv(envGrafanaToken)); v != "" {
-				gc.Token = v
 			}
 			if lang != "" {
 				gc.Lang = lang
@@ -119,6 +113,22 @@ file-provisioning YAML under --out instead of calling Grafana.`,
 	f.StringVar(&lang, "lang", "", "dashboard language, zh or en (default: grafana.lang)")
 	f.StringSliceVar(&sites, "site", nil, "SITE=PARK, repeatable: provision these sites instead of those registered in ClickHouse")
 	return cmd
+}
+
+// flagToken sets the Grafana token from --token, --token-file or
+// $GRAFANA_TOKEN, in that order, over the config file's.
+func flagToken(stderr io.Writer, gc *grafana.Config, token, tokenFile string) error {
+	if token != "" {
+		fmt.Fprintln(stderr, "warning: --token is visible to every user in ps; use --token-file or $"+envGrafanaToken)
+	}
+	fileToken, err := readSecretFile(tokenFile)
+	if err != nil {
+		return err
+	}
+	if v := firstOf(token, fileToken, os.Getenv(envGrafanaToken)); v != "" {
+		gc.Token = v
+	}
+	return nil
 }
 
 // readSecretFile returns the secret in path without its trailing newline,
