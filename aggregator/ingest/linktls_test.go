@@ -291,3 +291,39 @@ func value(t *testing.T, m prometheus.Metric) float64 {
 	}
 	return d.Gauge.GetValue()
 }
+
+// Without any handshake to reread it, the poll of the revoked list cuts a
+// revoked agent's open connection.
+func TestRevokedListPolled(t *testing.T) {
+	r := newLinkRig(t)
+	live := r.open(r.dir, "SITE-R")
+	if live == nil {
+		t.Fatal("SITE-R refused before it was revoked")
+	}
+	defer live.Close()
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		r.recv.guard.watch(stop, 20*time.Millisecond)
+	}()
+	defer func() { close(stop); <-done }()
+	serials, err := linkca.SerialsForSite(r.ca, "SITE-R")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := linkca.Revoke(r.list, serials, "test"); err != nil {
+		t.Fatal(err)
+	}
+	_ = live.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for {
+		if _, err := live.Read(make([]byte, 4096)); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("revoked agent's open connection still up")
+			}
+			break
+		}
+	}
+	if got := r.logs.count("closing the connection of a revoked certificate"); got != 1 {
+		t.Fatalf("cut logged %d times", got)
+	}
+}
