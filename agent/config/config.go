@@ -126,12 +126,13 @@ type Source struct {
 	// user token is a certificate.
 	PKIDir string `yaml:"pki_dir"`
 	// Auth is the user identity: anonymous, username (Username with
-	// Password or PasswordFile) or certificate (UserCertFile and
-	// UserKeyFile).
+	// Password, PasswordFile or PasswordEnv, the name of an environment
+	// variable holding it) or certificate (UserCertFile and UserKeyFile).
 	Auth         string `yaml:"auth"`
 	Username     string `yaml:"username,omitempty"`
 	Password     string `yaml:"password,omitempty"`
 	PasswordFile string `yaml:"password_file,omitempty"`
+	PasswordEnv  string `yaml:"password_env,omitempty"`
 	UserCertFile string `yaml:"user_cert_file,omitempty"`
 	UserKeyFile  string `yaml:"user_key_file,omitempty"`
 	// ReadMode is subscribe (monitored items) or poll (cyclic Read every
@@ -277,6 +278,9 @@ func Load(path string) (Config, error) {
 	}
 	cfg, err := Parse(data)
 	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.passwordsFromEnv(os.Getenv); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil

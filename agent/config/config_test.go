@@ -132,8 +132,8 @@ sources:
 	}{
 		{"", ""},
 		{"    auth: username\n    username: op\n    password: x\n", ""},
-		{"    auth: username\n    username: op\n", "needs username and one of password or password_file"},
-		{"    auth: username\n    username: op\n    password: x\n    password_file: /f\n", "one of password or password_file"},
+		{"    auth: username\n    username: op\n", "needs username and one of password, password_file or password_env"},
+		{"    auth: username\n    username: op\n    password: x\n    password_file: /f\n", "one of password, password_file or password_env"},
 		{"    auth: certificate\n    user_cert_file: /c\n", "user_cert_file and user_key_file"},
 		{"    auth: kerberos\n", `auth "kerberos": want anonymous, username or certificate`},
 		{"    read_mode: poll\n    poll_interval: 1ms\n", "poll_interval 1ms"},

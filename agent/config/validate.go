@@ -203,8 +203,14 @@ func (s Source) validateAuth(where string) error {
 	switch s.Auth {
 	case "anonymous":
 	case "username":
-		if s.Username == "" || (s.Password == "") == (s.PasswordFile == "") {
-			p.add("%s: auth username needs username and one of password or password_file", where)
+		given := 0
+		for _, v := range []string{s.Password, s.PasswordFile, s.PasswordEnv} {
+			if v != "" {
+				given++
+			}
+		}
+		if s.Username == "" || given != 1 {
+			p.add("%s: auth username needs username and one of password, password_file or password_env", where)
 		}
 	case "certificate":
 		if s.UserCertFile == "" || s.UserKeyFile == "" {

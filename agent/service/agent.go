@@ -123,6 +123,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.certNotAfter = notAfter
+	a.warnCertExpiry(time.Now())
 	p := &pipeline{}
 	q, err := a.openBuffer(p)
 	if err != nil {

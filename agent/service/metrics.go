@@ -33,6 +33,7 @@ const (
 	MetricSourceConnected           = "lifeline_agent_source_connected"
 	MetricSourceDownSeconds         = "lifeline_agent_source_down_seconds"
 	MetricSourceOutagesTotal        = "lifeline_agent_source_outages_total"
+	MetricLinkCertNotAfterSeconds   = "lifeline_agent_link_cert_not_after_seconds"
 )
 
 // registerMetrics exposes the pipeline's counters. They are read from the
@@ -91,5 +92,7 @@ func (a *Agent) registerMetrics(reg prometheus.Registerer, p *pipeline) {
 			func() float64 { return float64(p.batcher.Repeats() + p.uplink.Stats().Duplicates) }),
 		counter(MetricSamplesDroppedTotal, "Samples dropped because the buffer reached max_bytes, or the disk was full and memory_bytes was reached (each recorded as a gap).",
 			func() float64 { return float64(p.batcher.DroppedSamples()) }),
+		gauge(MetricLinkCertNotAfterSeconds, "When the agent's link certificate expires (Unix seconds; 0 without TLS).",
+			func() float64 { return float64(a.certNotAfter / 1e9) }),
 	)
 }

@@ -45,12 +45,14 @@ type Config struct {
 
 // ClickHouse says where samples are stored.
 type ClickHouse struct {
-	Addr        string        `yaml:"addr"`
-	Database    string        `yaml:"database"`
-	Username    string        `yaml:"username"`
-	Password    string        `yaml:"password"`
-	DialTimeout time.Duration `yaml:"dial_timeout"`
-	ReadTimeout time.Duration `yaml:"read_timeout"`
+	Addr     string `yaml:"addr"`
+	Database string `yaml:"database"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// PasswordFile holds the password instead ($LIFELINE_CLICKHOUSE_PASSWORD beats both).
+	PasswordFile string        `yaml:"password_file"`
+	DialTimeout  time.Duration `yaml:"dial_timeout"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
 }
 
 // Writer groups batches from all agents into large inserts.
@@ -83,26 +85,29 @@ type Metrics = obs.MetricsConfig
 // park folders, teams and dashboards to. Empty URL: provision only with
 // --dry-run (files).
 type Grafana struct {
-	URL        string            `yaml:"url"`
-	Token      string            `yaml:"token"` // service account token
-	Username   string            `yaml:"username"`
-	Password   string            `yaml:"password"`
-	OrgID      int64             `yaml:"org_id"`
-	Lang       string            `yaml:"lang"`
-	Timeout    time.Duration     `yaml:"timeout"`
-	Datasource GrafanaDatasource `yaml:"datasource"`
+	URL          string            `yaml:"url"`
+	Token        string            `yaml:"token"` // service account token
+	TokenFile    string            `yaml:"token_file"`
+	Username     string            `yaml:"username"`
+	Password     string            `yaml:"password"`
+	PasswordFile string            `yaml:"password_file"`
+	OrgID        int64             `yaml:"org_id"`
+	Lang         string            `yaml:"lang"`
+	Timeout      time.Duration     `yaml:"timeout"`
+	Datasource   GrafanaDatasource `yaml:"datasource"`
 }
 
 // GrafanaDatasource is how Grafana reaches ClickHouse. Empty Addr and
 // Database mean clickhouse.addr and clickhouse.database.
 type GrafanaDatasource struct {
-	UID      string `yaml:"uid"`
-	Name     string `yaml:"name"`
-	Addr     string `yaml:"addr"`
-	Database string `yaml:"database"`
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-	Secure   bool   `yaml:"secure"`
+	UID          string `yaml:"uid"`
+	Name         string `yaml:"name"`
+	Addr         string `yaml:"addr"`
+	Database     string `yaml:"database"`
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	Secure       bool   `yaml:"secure"`
 }
 
 // Log configures logging.
@@ -130,7 +135,8 @@ func Default() Config {
 }
 
 // Load reads a configuration file (or only defaults when path is empty),
-// applies the environment overrides, and validates the result.
+// applies the environment overrides, validates the result, then reads the
+// secrets from their environment variables or files.
 func Load(path string) (Config, error) {
 	cfg := Default()
 	if path != "" {
@@ -149,6 +155,9 @@ func Load(path string) (Config, error) {
 		if path == "" {
 			path = "(defaults)"
 		}
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.resolveSecrets(os.Getenv); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
@@ -221,6 +230,7 @@ func (c Config) Validate() error {
 	if c.Grafana.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("grafana.timeout %s: want > 0", c.Grafana.Timeout))
 	}
+	errs = append(errs, c.validateSecrets())
 	return errors.Join(errs...)
 }
 

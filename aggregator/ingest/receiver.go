@@ -2,13 +2,10 @@ package ingest
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -16,8 +13,6 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
@@ -36,12 +31,16 @@ type ServerConfig struct {
 }
 
 // ServerTLS holds the server's certificate and the CA that signs agents'
-// certificates. Insecure serves plain text, for a link on one machine.
+// certificates. Insecure serves plain text, for a link on one machine;
+// on any other address it also needs InsecureAllowRemote. RevokedFile is
+// the deny-list of agent certificate serials, reread when it changes.
 type ServerTLS struct {
-	Insecure     bool   `yaml:"insecure,omitempty"`
-	CertFile     string `yaml:"cert_file,omitempty"`
-	KeyFile      string `yaml:"key_file,omitempty"`
-	ClientCAFile string `yaml:"client_ca_file,omitempty"`
+	Insecure            bool   `yaml:"insecure,omitempty"`
+	InsecureAllowRemote bool   `yaml:"insecure_allow_remote,omitempty"`
+	CertFile            string `yaml:"cert_file,omitempty"`
+	KeyFile             string `yaml:"key_file,omitempty"`
+	ClientCAFile        string `yaml:"client_ca_file,omitempty"`
+	RevokedFile         string `yaml:"revoked_file,omitempty"`
 }
 
 // DefaultServerConfig returns the listener's defaults.
@@ -55,8 +54,8 @@ func (c ServerConfig) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("server.listen %q: want host:port", c.Listen))
 	}
-	if !c.TLS.Insecure && (c.TLS.CertFile == "" || c.TLS.KeyFile == "" || c.TLS.ClientCAFile == "") {
-		errs = append(errs, errors.New("server.tls: cert_file, key_file and client_ca_file are required (or insecure: true for a link on one machine)"))
+	if err := c.TLS.validate(c.Listen); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxStreams == 0 {
 		errs = append(errs, errors.New("server.max_streams: must be > 0"))
@@ -72,21 +71,31 @@ type Receiver struct {
 	cfg    ServerConfig
 	svc    *Service
 	logger *slog.Logger
+	guard  *linkGuard
 
 	mu       sync.Mutex
 	server   *grpc.Server
 	listener net.Listener
 	served   chan struct{}
+	// stopWatch ends the background loop (plaintext warning or revoked
+	// list poll); watched closes after it.
+	stopWatch chan struct{}
+	watched   chan struct{}
 }
 
-// NewReceiver returns a receiver; Start binds it.
-func NewReceiver(cfg ServerConfig, svc *Service, logger *slog.Logger) *Receiver {
-	return &Receiver{cfg: cfg, svc: svc, logger: logger}
+// NewReceiver returns a receiver; Start binds it. link, if given, counts
+// refused handshakes and plaintext serving.
+func NewReceiver(cfg ServerConfig, svc *Service, logger *slog.Logger, link ...*LinkMetrics) *Receiver {
+	var m *LinkMetrics
+	if len(link) > 0 {
+		m = link[0]
+	}
+	return &Receiver{cfg: cfg, svc: svc, logger: logger, guard: newLinkGuard(cfg.TLS.RevokedFile, logger, m)}
 }
 
 // Start binds the listener and serves in the background.
 func (r *Receiver) Start(ctx context.Context) error {
-	creds, err := serverCredentials(r.cfg.TLS)
+	creds, err := r.credentials()
 	if err != nil {
 		return err
 	}
@@ -123,6 +132,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 		}
 	}()
 	r.logger.Info("ingest listening", "addr", lis.Addr().String(), "tls", !r.cfg.TLS.Insecure)
+	r.startWatch(lis.Addr().String())
 	return nil
 }
 
@@ -146,6 +156,7 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	if srv == nil {
 		return nil
 	}
+	r.stopWatching()
 	stopped := make(chan struct{})
 	go func() {
 		srv.GracefulStop()
@@ -160,30 +171,6 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	<-served
 	r.svc.Wait()
 	return nil
-}
-
-func serverCredentials(c ServerTLS) (credentials.TransportCredentials, error) {
-	if c.Insecure {
-		return insecure.NewCredentials(), nil
-	}
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("load server certificate: %w", err)
-	}
-	pem, err := os.ReadFile(c.ClientCAFile)
-	if err != nil {
-		return nil, fmt.Errorf("read client CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("client CA %s: no PEM certificates found", c.ClientCAFile)
-	}
-	return credentials.NewTLS(&tls.Config{
-		Certificates: []tls.Certificate{cert},
-		ClientCAs:    pool,
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		MinVersion:   tls.VersionTLS12,
-	}), nil
 }
 
 func slogAdapter(l *slog.Logger) logging.Logger {

@@ -28,10 +28,13 @@ const (
 	CAKey  = "ca.key"
 )
 
-// Validity periods. Agents run unattended for years; the CA outlives them.
+// Validity periods. The CA outlives every certificate it signs; a leaf
+// lasts two years so that a lost key stops working on its own and renewal
+// ('certs agent --force') is a routine the operator practises. Agents warn
+// 30 days before their certificate expires.
 const (
 	caValidity   = 20 * 365 * 24 * time.Hour
-	leafValidity = 5 * 365 * 24 * time.Hour
+	LeafValidity = 2 * 365 * 24 * time.Hour
 )
 
 // Init creates a CA in dir. It refuses to overwrite an existing one, since
@@ -68,8 +71,14 @@ func Init(dir, name string) error {
 }
 
 // Server issues the aggregator's certificate for the given DNS names and IP
-// addresses, writing name.crt and name.key into out.
+// addresses, writing name.crt and name.key into out; it never replaces an
+// existing key.
 func Server(caDir, out, name string, hosts []string) error {
+	return IssueServer(caDir, out, name, hosts, false)
+}
+
+// IssueServer is Server that replaces an existing key when force (renewal).
+func IssueServer(caDir, out, name string, hosts []string, force bool) error {
 	if len(hosts) == 0 {
 		return errors.New("at least one host name or IP address is required")
 	}
@@ -84,48 +93,74 @@ func Server(caDir, out, name string, hosts []string) error {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	return issue(caDir, out, name, tmpl)
+	_, err := issue(caDir, out, name, tmpl, force)
+	return err
 }
 
-// Agent issues a site's client certificate: its common name is the site ID.
+// Agent issues a site's client certificate (its common name is the site
+// ID), never replacing an existing key.
 func Agent(caDir, out, site string) error {
-	if site == "" {
-		return errors.New("site ID is required")
+	_, err := IssueAgent(caDir, out, site, false)
+	return err
+}
+
+// IssueAgent issues a site's client certificate: its common name is the site ID.
+// It refuses a site ID the aggregator would refuse, and to replace an
+// existing key unless force (renewal). The new certificate's serial is
+// recorded in the CA's issued list for 'certs revoke --site'.
+func IssueAgent(caDir, out, site string, force bool) (*x509.Certificate, error) {
+	if err := ValidSiteID(site); err != nil {
+		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: site, Organization: []string{"Lifeline"}, OrganizationalUnit: []string{"agent"}},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	return issue(caDir, out, site, tmpl)
+	cert, err := issue(caDir, out, site, tmpl, force)
+	if err != nil {
+		return nil, err
+	}
+	if err := record(caDir, cert); err != nil {
+		return nil, err
+	}
+	return cert, nil
 }
 
-func issue(caDir, out, name string, tmpl *x509.Certificate) error {
+func issue(caDir, out, name string, tmpl *x509.Certificate, force bool) (*x509.Certificate, error) {
+	keyPath := filepath.Join(out, name+".key")
+	if _, err := os.Lstat(keyPath); err == nil && !force {
+		return nil, fmt.Errorf("%s exists: refusing to replace it without --force", keyPath)
+	}
 	ca, caKey, err := load(caDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tmpl.SerialNumber = serial()
 	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(leafValidity)
+	tmpl.NotAfter = time.Now().Add(LeafValidity)
 	if tmpl.NotAfter.After(ca.NotAfter) {
 		tmpl.NotAfter = ca.NotAfter
 	}
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
-		return fmt.Errorf("sign certificate for %s: %w", name, err)
+		return nil, fmt.Errorf("sign certificate for %s: %w", name, err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse new certificate for %s: %w", name, err)
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
+		return nil, err
 	}
-	if err := writeKey(filepath.Join(out, name+".key"), key); err != nil {
-		return err
+	if err := writeKey(keyPath, key); err != nil {
+		return nil, err
 	}
-	return writePEM(filepath.Join(out, name+".crt"), "CERTIFICATE", der, 0o644)
+	return cert, writePEM(filepath.Join(out, name+".crt"), "CERTIFICATE", der, 0o644)
 }
 
 func load(dir string) (*x509.Certificate, *ecdsa.PrivateKey, error) {

@@ -34,3 +34,10 @@ const (
 	AlarmReplayedBatchesTotal = "lifeline_alarm_replayed_batches_total"
 	AlarmWriteFailuresTotal   = "lifeline_alarm_write_failures_total"
 )
+
+// Link security: the agents' TLS link (aggregator/ingest).
+const (
+	IngestTLSRefusedTotal   = "lifeline_ingest_tls_refused_total"
+	IngestTLSRevokedSerials = "lifeline_ingest_tls_revoked_serials"
+	IngestInsecure          = "lifeline_ingest_insecure"
+)

@@ -57,7 +57,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 
 	wr := writer.New(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
-	ingestMetrics := registerMetrics(a.registry, wr, evaluator)
+	ingestMetrics, linkMetrics := registerMetrics(a.registry, wr, evaluator)
 	wr.Observe(evaluator)
 	// Alarms are evaluated from committed batches; they stop after the
 	// writer (defers run last-in first-out), so the last commits are
@@ -67,7 +67,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, a.logger.With("component", "heartbeats"))
 	stopWriting := startWriting(wr, heartbeats)
 	defer stopWriting()
-	recv := a.newReceiver(st, wr, heartbeats, ingestMetrics)
+	recv := a.newReceiver(st, wr, heartbeats, ingestMetrics, linkMetrics)
 
 	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
 	defer func() {
@@ -143,12 +143,12 @@ func startWriting(wr *writer.Writer, heartbeats *ingest.Heartbeats) (stop func()
 	})
 }
 
-func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats *ingest.Heartbeats, metrics *ingest.Metrics) *ingest.Receiver {
+func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats *ingest.Heartbeats, metrics *ingest.Metrics, link *ingest.LinkMetrics) *ingest.Receiver {
 	opts := ingest.DefaultOptions()
 	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
 	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
 	svc := ingest.NewService(st, wr, heartbeats, opts, metrics, a.logger.With("component", "ingest"))
-	return ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"))
+	return ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"), link)
 }
 
 // stopIngest stops taking batches, gives streams a moment to receive the

@@ -11,9 +11,9 @@ import (
 // registerMetrics registers every metric the aggregator exports on reg
 // (their names are in aggregator/metrics, their meaning in docs/metrics.md)
 // and returns the ingest service's, which it updates itself.
-func registerMetrics(reg prometheus.Registerer, wr *writer.Writer, ev *alarm.Evaluator) *ingest.Metrics {
+func registerMetrics(reg prometheus.Registerer, wr *writer.Writer, ev *alarm.Evaluator) (*ingest.Metrics, *ingest.LinkMetrics) {
 	writer.NewMetrics(wr, reg)
 	alarm.NewMetrics(ev, reg)
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	return ingest.NewMetrics(reg)
+	return ingest.NewMetrics(reg), ingest.NewLinkMetrics(reg)
 }

@@ -25,6 +25,9 @@ func newCheckCmd() *cobra.Command {
 				return err
 			}
 			printf(cmd, "config %s: ok (site %s, %d sources)\n", path, cfg.Site.ID, len(cfg.Sources))
+			for _, w := range config.Warnings(path, cfg) {
+				printf(cmd, "warning: %s\n", w)
+			}
 			ctx, stop := runContext(cmd)
 			defer stop()
 			var failed int

@@ -50,6 +50,9 @@ func newRunCmd() *cobra.Command {
 				return err
 			}
 			logger := obs.NewLogger(cfg.Log, os.Stderr)
+			for _, w := range config.Warnings(path, cfg) {
+				logger.Warn(w)
+			}
 			setGCPercent()
 			ctx, stop := runContext(cmd)
 			defer stop()

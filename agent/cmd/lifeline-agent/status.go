@@ -113,6 +113,11 @@ func printStatus(w io.Writer, site, addr string, m metrics) {
 	}
 	fmt.Fprintf(w, "agent %s (metrics %s)\n", site, addr)
 	fmt.Fprintf(w, "  aggregator  %s (reconnects %.0f)\n", link, m[service.MetricUplinkReconnectsTotal])
+	if ns := m[service.MetricLinkCertNotAfterSeconds]; ns > 0 {
+		if msg := service.CertExpiryWarning(time.Unix(int64(ns), 0), time.Now()); msg != "" {
+			fmt.Fprintf(w, "  WARNING     %s\n", msg)
+		}
+	}
 	printSources(w, m)
 	fmt.Fprintf(w, "  backlog     %.0f batches, %s, ~%s samples, oldest %s\n",
 		m[service.MetricBufferBatches], bytesText(m[service.MetricBufferBytes]),

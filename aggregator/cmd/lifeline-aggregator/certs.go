@@ -19,7 +19,12 @@ func newCertsCmd() *cobra.Command {
 			"aggregator accepts data for that site only.\n\n" +
 			"  lifeline-aggregator certs init --dir /etc/lifeline/ca\n" +
 			"  lifeline-aggregator certs server --dir /etc/lifeline/ca --host aggregator.example.cn --host 10.0.0.5\n" +
-			"  lifeline-aggregator certs agent --dir /etc/lifeline/ca --site SITE01",
+			"  lifeline-aggregator certs agent --dir /etc/lifeline/ca --site SITE01\n" +
+			"  lifeline-aggregator certs agent --dir /etc/lifeline/ca --site SITE01 --force   # renew\n" +
+			"  lifeline-aggregator certs revoke --dir /etc/lifeline/ca --site SITE01\n\n" +
+			"Certificates last two years; agents warn 30 days before theirs expires.\n" +
+			"Revoked serials go to a deny-list (default <dir>/revoked.txt) that the\n" +
+			"aggregator names as server.tls.revoked_file and rereads when it changes.",
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", "/etc/lifeline/ca", "CA directory (ca.crt, ca.key)")
 
@@ -40,12 +45,13 @@ func newCertsCmd() *cobra.Command {
 
 	var hosts []string
 	var out string
+	var force bool
 	server := &cobra.Command{
 		Use:   "server",
 		Short: "Issue the aggregator's server certificate",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := linkca.Server(dir, out, "aggregator", hosts); err != nil {
+			if err := linkca.IssueServer(dir, out, "aggregator", hosts, force); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s\n", filepath.Join(out, "aggregator.crt"), filepath.Join(out, "aggregator.key"))
@@ -54,6 +60,7 @@ func newCertsCmd() *cobra.Command {
 	}
 	server.Flags().StringSliceVar(&hosts, "host", nil, "DNS name or IP address agents connect to (repeatable)")
 	server.Flags().StringVar(&out, "out", ".", "output directory")
+	server.Flags().BoolVar(&force, "force", false, "replace an existing key and certificate (renewal)")
 
 	var site string
 	agent := &cobra.Command{
@@ -61,17 +68,58 @@ func newCertsCmd() *cobra.Command {
 		Short: "Issue a site's agent certificate (CN = site ID)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := linkca.Agent(dir, out, site); err != nil {
+			cert, err := linkca.IssueAgent(dir, out, site, force)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s; give them and %s to the plant\n",
-				filepath.Join(out, site+".crt"), filepath.Join(out, site+".key"), filepath.Join(dir, linkca.CACert))
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s (serial %s, valid until %s); give them and %s to the plant\n",
+				filepath.Join(out, site+".crt"), filepath.Join(out, site+".key"), linkca.SerialText(cert.SerialNumber),
+				cert.NotAfter.UTC().Format("2006-01-02"), filepath.Join(dir, linkca.CACert))
 			return nil
 		},
 	}
 	agent.Flags().StringVar(&site, "site", "", "the site ID the agent reports for")
 	agent.Flags().StringVar(&out, "out", ".", "output directory")
+	agent.Flags().BoolVar(&force, "force", false, "replace an existing key and certificate (renewal)")
 
-	cmd.AddCommand(initCmd, server, agent)
+	cmd.AddCommand(initCmd, server, agent, newRevokeCmd(&dir))
+	return cmd
+}
+
+func newRevokeCmd(dir *string) *cobra.Command {
+	var serials []string
+	var site, list, note string
+	cmd := &cobra.Command{
+		Use:   "revoke",
+		Short: "Add certificates to the deny-list the aggregator checks on every handshake",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if site != "" {
+				s, err := linkca.SerialsForSite(*dir, site)
+				if err != nil {
+					return err
+				}
+				serials = append(serials, s...)
+				if note == "" {
+					note = "site " + site
+				}
+			}
+			if len(serials) == 0 {
+				return fmt.Errorf("name a --serial or a --site")
+			}
+			if list == "" {
+				list = filepath.Join(*dir, linkca.Revoked)
+			}
+			if err := linkca.Revoke(list, serials, note); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %d serial(s) in %s; the aggregator rereads it within seconds\n", len(serials), list)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&serials, "serial", nil, "certificate serial in hex (repeatable; colons allowed)")
+	cmd.Flags().StringVar(&site, "site", "", "revoke every certificate issued to this site")
+	cmd.Flags().StringVar(&list, "list", "", "deny-list file (default <dir>/revoked.txt)")
+	cmd.Flags().StringVar(&note, "note", "", "why, kept as a comment in the list")
 	return cmd
 }

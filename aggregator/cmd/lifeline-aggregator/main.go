@@ -48,7 +48,11 @@ func newRoot() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return service.New(cfg, obs.NewLogger(cfg.Log, os.Stderr)).Run(ctx)
+			logger := obs.NewLogger(cfg.Log, os.Stderr)
+			for _, w := range config.SecretWarnings(path) {
+				logger.Warn(w)
+			}
+			return service.New(cfg, logger).Run(ctx)
 		},
 	}
 	migrate := &cobra.Command{

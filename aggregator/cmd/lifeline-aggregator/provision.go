@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -27,6 +28,7 @@ func newProvision(path *string) *cobra.Command {
 		dryRun, prune bool
 		out, mount    string
 		url, token    string
+		tokenFile     string
 		lang          string
 		sites         []string
 	)
@@ -44,12 +46,15 @@ file-provisioning YAML under --out instead of calling Grafana.`,
 			if err != nil {
 				return err
 			}
+			for _, w := range config.SecretWarnings(*path) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
 			gc := grafanaConfig(cfg)
 			if v := firstOf(url, os.Getenv(envGrafanaURL)); v != "" {
 				gc.URL = v
 			}
-			if v := firstOf(token, os.Getenv(envGrafanaToken)); v != "" {
-				gc.Token = v
+			if err := flagToken(cmd.ErrOrStderr(), &gc, token, tokenFile); err != nil {
+				return err
 			}
 			if lang != "" {
 				gc.Lang = lang
@@ -103,10 +108,40 @@ file-provisioning YAML under --out instead of calling Grafana.`,
 	f.StringVar(&mount, "grafana-path", "", "with --dry-run: where Grafana will read the dashboards directory (default: OUT/dashboards)")
 	f.BoolVar(&prune, "prune", false, "delete Lifeline's dashboards (and emptied folders) of sites and parks no longer registered")
 	f.StringVar(&url, "url", "", "Grafana URL (default: $"+envGrafanaURL+", then grafana.url)")
-	f.StringVar(&token, "token", "", "service account token (default: $"+envGrafanaToken+", then grafana.token)")
+	f.StringVar(&token, "token", "", "service account token; visible in ps, prefer --token-file (default: $"+envGrafanaToken+", then grafana.token)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the service account token")
 	f.StringVar(&lang, "lang", "", "dashboard language, zh or en (default: grafana.lang)")
 	f.StringSliceVar(&sites, "site", nil, "SITE=PARK, repeatable: provision these sites instead of those registered in ClickHouse")
 	return cmd
+}
+
+// flagToken sets the Grafana token from --token, --token-file or
+// $GRAFANA_TOKEN, in that order, over the config file's.
+func flagToken(stderr io.Writer, gc *grafana.Config, token, tokenFile string) error {
+	if token != "" {
+		fmt.Fprintln(stderr, "warning: --token is visible to every user in ps; use --token-file or $"+envGrafanaToken)
+	}
+	fileToken, err := readSecretFile(tokenFile)
+	if err != nil {
+		return err
+	}
+	if v := firstOf(token, fileToken, os.Getenv(envGrafanaToken)); v != "" {
+		gc.Token = v
+	}
+	return nil
+}
+
+// readSecretFile returns the secret in path without its trailing newline,
+// or "" for no path.
+func readSecretFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	return strings.TrimRight(string(data), "\r\n"), nil
 }
 
 func firstOf(vals ...string) string {

@@ -1,0 +1,68 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"gopkg.in/yaml.v3"
+)
+
+// passwordsFromEnv fills the passwords of sources that name an
+// environment variable (password_env).
+func (c *Config) passwordsFromEnv(getenv func(string) string) error {
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		if s.PasswordEnv == "" {
+			continue
+		}
+		v := getenv(s.PasswordEnv)
+		if v == "" {
+			return fmt.Errorf("sources[%s].password_env: $%s is empty or unset", s.Name, s.PasswordEnv)
+		}
+		s.Password = v
+	}
+	return nil
+}
+
+// Warnings returns what is allowed but unsafe in the configuration loaded
+// from path: a password sent over an OPC UA channel without security, and
+// a password inline in a file group or others may read. Both the check
+// command and the agent at start report them.
+func Warnings(path string, c Config) []string {
+	var out []string
+	for _, s := range c.Sources {
+		if s.Auth == "username" && (s.SecurityPolicy == "None" || s.SecurityMode == "None") {
+			out = append(out, fmt.Sprintf("source %s: user %q logs in over security policy %s / mode %s: the password may cross the network "+
+				"readable (unless the server encrypts the user token itself); use Basic256Sha256 with SignAndEncrypt",
+				s.Name, s.Username, s.SecurityPolicy, s.SecurityMode))
+		}
+	}
+	if path == "" {
+		return out
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm()&0o077 == 0 {
+		return out
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return out
+	}
+	var raw struct {
+		Sources []struct {
+			Name     string `yaml:"name"`
+			Password string `yaml:"password"`
+		} `yaml:"sources"`
+	}
+	if yaml.NewDecoder(bytes.NewReader(data)).Decode(&raw) != nil {
+		return out
+	}
+	for _, s := range raw.Sources {
+		if s.Password != "" {
+			out = append(out, fmt.Sprintf("%s: source %s has its password inline and the file is readable by group or others (mode %s): "+
+				"chmod 600 it, or use password_file or password_env", path, s.Name, st.Mode().Perm()))
+		}
+	}
+	return out
+}
