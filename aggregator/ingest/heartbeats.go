@@ -19,9 +19,10 @@ type StatusSaver interface {
 
 // Heartbeats gathers agents' status rows and writes them together, so a
 // thousand agents beating every ten seconds make one insert, not a hundred
-// a second. Each site keeps only its newest status per interval and may
-// send at most siteStatusQuota of them, so one site's flood cannot spend
-// the buffer all sites share. Rows beyond maxPending are dropped and
+// a second. Each site keeps only its newest status per interval, so one
+// site's flood cannot spend the buffer all sites share; a site sending
+// more than siteStatusQuota in an interval is counted and logged as
+// flooding. Rows beyond maxPending are dropped and
 // counted: heartbeats are a view of health, not data that must survive.
 type Heartbeats struct {
 	saver    StatusSaver
@@ -40,8 +41,9 @@ type Heartbeats struct {
 
 const (
 	maxPendingHeartbeats = 100000
-	// siteStatusQuota bounds one site's status messages per interval;
-	// agents send one every ten seconds.
+	// siteStatusQuota is the most status messages a site sends in an
+	// interval before it counts as flooding; agents send one every ten
+	// seconds.
 	siteStatusQuota = 100
 )
 
@@ -76,13 +78,13 @@ func (h *Heartbeats) Record(row store.AgentStatus) {
 	}
 	if row.Status != nil {
 		h.statuses[row.SiteID]++
-		if h.statuses[row.SiteID] > siteStatusQuota {
-			h.drop(dropSiteRate, 1)
-			return
-		}
 		if i, ok := h.latest[row.SiteID]; ok {
 			h.pending[i] = row
-			h.drop(dropSuperseded, 1)
+			cause := dropSuperseded
+			if h.statuses[row.SiteID] > siteStatusQuota {
+				cause = dropSiteRate
+			}
+			h.drop(cause, 1)
 			return
 		}
 	}
