@@ -372,6 +372,14 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 	}
 	sb := &store.Batch{SiteID: site, BufferID: in.bufferID, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
 	in.pending.Add(1)
+	// Released here unless the writer took the batch, also when Submit
+	// panics: the site's next stream waits for pending.
+	handed := false
+	defer func() {
+		if !handed {
+			in.pending.Done()
+		}
+	}()
 	err = s.writer.Submit(ctx, sb, func(err error) {
 		defer in.pending.Done()
 		if err == nil {
@@ -380,9 +388,9 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 		settle(in.acks, s.metrics, ack, err)
 	})
 	if err != nil {
-		in.pending.Done()
 		return fmt.Errorf("submit batch %d: %w", batch.GetSeq(), err)
 	}
+	handed = true
 	return nil
 }
 
