@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/lifeline-telemetry/lifeline/aggregator/metrics"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
 
@@ -56,16 +55,13 @@ const (
 	dropStoreUnavailable = "store_unavailable"
 )
 
-// NewHeartbeats returns a recorder flushing every interval, registering
-// its metric with reg (which may be nil).
-func NewHeartbeats(saver StatusSaver, interval time.Duration, reg prometheus.Registerer, logger *slog.Logger) *Heartbeats {
-	h := &Heartbeats{saver: saver, interval: interval, logger: logger,
-		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metrics.IngestHeartbeatsDroppedTotal,
-			Help: "Agent status rows not stored, by cause."}, []string{"cause"})}
-	if reg != nil {
-		reg.MustRegister(h.dropped)
+// NewHeartbeats returns a recorder flushing every interval, counting its
+// drops in m (nil for metrics no one reads).
+func NewHeartbeats(saver StatusSaver, interval time.Duration, m *Metrics, logger *slog.Logger) *Heartbeats {
+	if m == nil {
+		m = NewMetrics(nil)
 	}
-	return h
+	return &Heartbeats{saver: saver, interval: interval, logger: logger, dropped: m.heartbeatsDropped}
 }
 
 // Record queues one row. A status row replaces the site's earlier one of

@@ -26,6 +26,8 @@ type Metrics struct {
 	refusals     *prometheus.CounterVec
 	unidentified prometheus.Gauge
 	panics       prometheus.Counter
+	// heartbeatsDropped counts agent status rows not stored, by cause.
+	heartbeatsDropped *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (which may be nil).
@@ -58,10 +60,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: metrics.IngestUnidentifiedStreams, Help: "Agent streams open that have not yet sent their hello."}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metrics.IngestPanicsTotal, Help: "Panics recovered in ingest handlers and their goroutines; each ended its stream with Internal."}),
+		heartbeatsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metrics.IngestHeartbeatsDroppedTotal, Help: "Agent status rows not stored, by cause."}, []string{"cause"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.streams, m.batches, m.samples, m.rejected, m.duplicates, m.setAside, m.nacks, m.ackLatency,
-			m.siteInUse, m.bufferBehind, m.refusals, m.unidentified, m.panics)
+			m.siteInUse, m.bufferBehind, m.refusals, m.unidentified, m.panics, m.heartbeatsDropped)
 	}
 	return m
 }

@@ -62,9 +62,10 @@ func startSecure(t *testing.T, cfg secSetup) *secFixture {
 	var running sync.WaitGroup
 	running.Go(func() { _ = w.Run(bg) })
 	f.reg = prometheus.NewRegistry()
+	m := NewMetrics(f.reg)
 	var hb *Heartbeats
 	if cfg.heartbeats > 0 {
-		hb = NewHeartbeats(st, cfg.heartbeats, f.reg, logger)
+		hb = NewHeartbeats(st, cfg.heartbeats, m, logger)
 		running.Go(func() { hb.Run(bg) })
 	}
 	opts := DefaultOptions()
@@ -76,7 +77,7 @@ func startSecure(t *testing.T, cfg secSetup) *secFixture {
 		ledger, wr = cfg.wrap(st, w)
 	}
 	f.store = st
-	f.svc = NewService(ledger, wr, hb, opts, NewMetrics(f.reg), logger)
+	f.svc = NewService(ledger, wr, hb, opts, m, logger)
 
 	rcfg := DefaultServerConfig()
 	rcfg.Listen = "127.0.0.1:0"

@@ -64,7 +64,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	// evaluated and checkpointed.
 	stopAlarms := a.startAlarms(st, evaluator)
 	defer stopAlarms()
-	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, a.registry, a.logger.With("component", "heartbeats"))
+	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, ingestMetrics, a.logger.With("component", "heartbeats"))
 	stopWriting := startWriting(wr, heartbeats)
 	defer stopWriting()
 	recv := a.newReceiver(st, wr, heartbeats, ingestMetrics)
