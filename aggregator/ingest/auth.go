@@ -19,11 +19,13 @@ func (s *Service) authenticate(ctx context.Context) (context.Context, error) {
 	cn, ok := peerCommonName(ctx)
 	if !ok {
 		if s.opts.RequirePeerIdentity {
+			s.refuse(causeUnauthenticated, remoteHost(ctx))
 			return nil, status.Error(codes.Unauthenticated, "a client certificate is required")
 		}
 		return ctx, nil
 	}
 	if err := validateID(cn); err != nil {
+		s.refuse(causeUnauthenticated, remoteHost(ctx))
 		return nil, status.Errorf(codes.Unauthenticated, "certificate common name: %v", err)
 	}
 	return context.WithValue(ctx, identityKey{}, cn), nil

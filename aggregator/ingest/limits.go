@@ -52,6 +52,7 @@ const (
 	causeAddressStreams  = "address_streams"
 	causeHandshakeRate   = "handshake_rate"
 	causeHelloTimeout    = "hello_timeout"
+	causeUnauthenticated = "unauthenticated"
 )
 
 // streamLimiter holds the counts and buckets behind StreamLimits.

@@ -89,6 +89,9 @@ func TestSilentStreamsCannotLockOthersOut(t *testing.T) {
 		t.Fatalf("hello timeouts counted: %v, want 4", v)
 	}
 	waitUntil(t, func() bool { return f.metric(t, metrics.IngestUnidentifiedStreams) == 0 })
+	if l := f.logLines("ResourceExhausted"); l != 0 {
+		t.Fatalf("%d refused streams logged one by one", l)
+	}
 	for _, cause := range []string{causeIdentityStreams, causeHelloTimeout} {
 		if l := f.logLines("agent stream refused", "cause="+cause, "peer=ATTACK"); l != 1 {
 			t.Fatalf("%d log lines for cause %s, want 1:\n%s", l, cause, f.logs.String())

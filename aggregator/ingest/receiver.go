@@ -105,12 +105,15 @@ func (r *Receiver) Start(ctx context.Context) error {
 		grpc.MaxConcurrentStreams(r.cfg.MaxStreams),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		// Recovery wraps everything; streams refused by a limit are
+		// counted and logged by the limiter, once per cause and peer, and
+		// never reach the per-call log a flood of them would fill.
 		grpc.ChainStreamInterceptor(
-			logging.StreamServerInterceptor(slogAdapter(r.logger), logging.WithLogOnEvents(logging.FinishCall)),
 			recovery.StreamServerInterceptor(recovery.WithRecoveryHandler(r.svc.recovered)),
 			auth.StreamServerInterceptor(r.svc.authenticate),
 			ratelimit.StreamServerInterceptor(limiter),
 			limiter.stream,
+			logging.StreamServerInterceptor(slogAdapter(r.logger), logging.WithLogOnEvents(logging.FinishCall)),
 		),
 	)
 	lifelinev1.RegisterIngestServer(srv, r.svc)
