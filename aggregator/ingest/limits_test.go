@@ -142,3 +142,22 @@ func TestHandshakeRateLimitedPerIdentity(t *testing.T) {
 		t.Fatalf("%d log lines for the handshake rate, want 1", l)
 	}
 }
+
+// A stream without a verified certificate is refused by the auth
+// interceptor before any message is read, counted and logged once.
+func TestStreamWithoutCertificateRefusedByInterceptor(t *testing.T) {
+	f := startSecure(t, secSetup{insecure: true, anonymous: true, limits: DefaultStreamLimits()})
+	ended := silent(t, f.dial(t, "", "127.0.0.1"), 20)
+	if got := tally(t, ended, 20); got[codes.Unauthenticated] != 20 {
+		t.Fatalf("streams without a certificate ended with %v, want Unauthenticated", got)
+	}
+	if v := f.labelled(t, metrics.IngestStreamRefusalsTotal, causeUnauthenticated); v != 20 {
+		t.Fatalf("refusals counted: %v, want 20", v)
+	}
+	if f.metric(t, metrics.IngestUnidentifiedStreams) != 0 {
+		t.Fatal("a refused stream counts as waiting for its hello")
+	}
+	if l := f.logLines("agent stream refused", "cause="+causeUnauthenticated); l != 1 {
+		t.Fatalf("%d log lines, want 1", l)
+	}
+}

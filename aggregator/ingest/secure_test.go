@@ -38,6 +38,7 @@ type secFixture struct {
 
 type secSetup struct {
 	insecure   bool
+	anonymous  bool // a plain-text server that still requires a certificate
 	limits     StreamLimits
 	heartbeats time.Duration // flush interval; 0 for none
 	wrap       func(Ledger, Writer) (Ledger, Writer)
@@ -69,7 +70,7 @@ func startSecure(t *testing.T, cfg secSetup) *secFixture {
 		running.Go(func() { hb.Run(bg) })
 	}
 	opts := DefaultOptions()
-	opts.RequirePeerIdentity = !cfg.insecure
+	opts.RequirePeerIdentity = !cfg.insecure || cfg.anonymous
 	opts.HelloTimeout = cfg.limits.HelloTimeout
 	var ledger Ledger = st
 	var wr Writer = w
