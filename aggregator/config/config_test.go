@@ -46,6 +46,8 @@ func TestInvalidConfigNamesEveryProblem(t *testing.T) {
 		`server.listen "nowhere"`,
 		"server.tls: cert_file, key_file and client_ca_file are required",
 		"server.max_streams",
+		"server.limits.hello_timeout",
+		"server.limits: streams_per_identity",
 		`clickhouse.database "drop table"`,
 		"writer: want max_rows >= 1",
 		`log.level "loud"`,

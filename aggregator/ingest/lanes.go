@@ -62,3 +62,11 @@ func (l *backfillLane) close() {
 	close(l.batches)
 	<-l.done
 }
+
+// fail ends the stream with err unless it is ending with an earlier one.
+func (l *backfillLane) fail(err error) {
+	select {
+	case l.failed <- err:
+	default:
+	}
+}

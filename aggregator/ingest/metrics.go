@@ -21,6 +21,13 @@ type Metrics struct {
 	// is older than what the ledger holds from it.
 	siteInUse    prometheus.Counter
 	bufferBehind prometheus.Counter
+	// refusals counts streams refused by a limit, by cause; unidentified
+	// counts open streams that have not yet sent their hello.
+	refusals     *prometheus.CounterVec
+	unidentified prometheus.Gauge
+	panics       prometheus.Counter
+	// heartbeatsDropped counts agent status rows not stored, by cause.
+	heartbeatsDropped *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (which may be nil).
@@ -47,10 +54,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: metrics.IngestSiteInUseRefusalsTotal, Help: "Agent streams refused because another agent's stream of the site is live."}),
 		bufferBehind: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metrics.IngestBufferBehindLedgerTotal, Help: "Handshakes whose agent buffer is older than what the ledger holds from it (a restored copy, a power cut)."}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metrics.IngestStreamRefusalsTotal, Help: "Agent streams refused by a per-agent limit, by cause."}, []string{"cause"}),
+		unidentified: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: metrics.IngestUnidentifiedStreams, Help: "Agent streams open that have not yet sent their hello."}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: metrics.IngestPanicsTotal, Help: "Panics recovered in ingest handlers and their goroutines; each ended its stream with Internal."}),
+		heartbeatsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metrics.IngestHeartbeatsDroppedTotal, Help: "Agent status rows not stored, by cause."}, []string{"cause"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.streams, m.batches, m.samples, m.rejected, m.duplicates, m.setAside, m.nacks, m.ackLatency,
-			m.siteInUse, m.bufferBehind)
+			m.siteInUse, m.bufferBehind, m.refusals, m.unidentified, m.panics, m.heartbeatsDropped)
 	}
 	return m
 }

@@ -9,12 +9,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/ratelimit"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/status"
 
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -28,6 +28,8 @@ type ServerConfig struct {
 	MaxStreams uint32 `yaml:"max_streams"`
 	// MaxMessageBytes bounds one received message.
 	MaxMessageBytes int `yaml:"max_message_bytes"`
+	// Limits bound what one agent may hold of the listener.
+	Limits StreamLimits `yaml:"limits"`
 }
 
 // ServerTLS holds the server's certificate and the CA that signs agents'
@@ -45,7 +47,7 @@ type ServerTLS struct {
 
 // DefaultServerConfig returns the listener's defaults.
 func DefaultServerConfig() ServerConfig {
-	return ServerConfig{Listen: "127.0.0.1:7400", MaxStreams: 2000, MaxMessageBytes: 64 << 20}
+	return ServerConfig{Listen: "127.0.0.1:7400", MaxStreams: 2000, MaxMessageBytes: 64 << 20, Limits: DefaultStreamLimits()}
 }
 
 // Validate checks the listener configuration.
@@ -63,6 +65,7 @@ func (c ServerConfig) Validate() error {
 	if c.MaxMessageBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("server.max_message_bytes %d: want >= 1048576", c.MaxMessageBytes))
 	}
+	errs = append(errs, c.Limits.Validate())
 	return errors.Join(errs...)
 }
 
@@ -104,19 +107,22 @@ func (r *Receiver) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", r.cfg.Listen, err)
 	}
-	panics := recovery.WithRecoveryHandler(func(p any) error {
-		r.logger.Error("panic in ingest handler", "panic", p)
-		return status.Error(codes.Internal, "internal error")
-	})
+	limiter := newStreamLimiter(r.cfg.Limits, r.svc)
 	srv := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(r.cfg.MaxMessageBytes),
 		grpc.MaxConcurrentStreams(r.cfg.MaxStreams),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		// Recovery wraps everything; streams refused by a limit are
+		// counted and logged by the limiter, once per cause and peer, and
+		// never reach the per-call log a flood of them would fill.
 		grpc.ChainStreamInterceptor(
+			recovery.StreamServerInterceptor(recovery.WithRecoveryHandler(r.svc.recovered)),
+			auth.StreamServerInterceptor(r.svc.authenticate),
+			ratelimit.StreamServerInterceptor(limiter),
+			limiter.stream,
 			logging.StreamServerInterceptor(slogAdapter(r.logger), logging.WithLogOnEvents(logging.FinishCall)),
-			recovery.StreamServerInterceptor(panics),
 		),
 	)
 	lifelinev1.RegisterIngestServer(srv, r.svc)

@@ -57,12 +57,16 @@ type Options struct {
 	// LiveWindow: a site's stream that received a message this recently
 	// is live, and a second agent's stream for the site is refused.
 	LiveWindow time.Duration
+	// HelloTimeout ends a stream that has not sent its hello by then, so
+	// silent streams cannot hold the listener's slots.
+	HelloTimeout time.Duration
 }
 
 // DefaultOptions returns the options used when none are configured.
 func DefaultOptions() Options {
 	return Options{MaxBatchSamples: 50000, RequirePeerIdentity: true, MaxHandshakes: 16,
-		MaxStreams: int(DefaultServerConfig().MaxStreams), LiveWindow: DefaultLiveWindow}
+		MaxStreams: int(DefaultServerConfig().MaxStreams), LiveWindow: DefaultLiveWindow,
+		HelloTimeout: DefaultStreamLimits().HelloTimeout}
 }
 
 // Service implements lifelinev1.IngestServer.
@@ -79,8 +83,9 @@ type Service struct {
 	rules      sampleRules
 	now        func() time.Time
 
-	sessions sessions
-	open     atomic.Int64
+	sessions   sessions
+	refusalLog refusalLog
+	open       atomic.Int64
 	// receivers are the goroutines blocked in stream.Recv; a handler that
 	// ends early cannot wait for its own, so the Service owns them.
 	receivers sync.WaitGroup
@@ -163,8 +168,8 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 		defer s.receivers.Done()
 		defer pending.Done()
 		defer lane.close()
-		go lane.run(ctx, in.accept)
-		recvDone <- s.receive(ctx, stream, hello, in, lane, sess)
+		go s.guard(lane.fail, func() { lane.run(ctx, in.accept) })
+		s.guard(func(err error) { recvDone <- err }, func() { recvDone <- s.receive(ctx, stream, hello, in, lane, sess) })
 	}()
 	return s.serve(ctx, stream, log, recvDone, lane, in.acks)
 }
@@ -172,7 +177,7 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 // readHello reads the stream's first message, which must be a valid hello
 // from a peer allowed to speak for its site.
 func (s *Service) readHello(ctx context.Context, stream lifelinev1.Ingest_StreamServer) (*lifelinev1.Hello, error) {
-	first, err := stream.Recv()
+	first, err := s.recvHello(ctx, stream)
 	if err != nil {
 		return nil, err
 	}
@@ -367,6 +372,14 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 	}
 	sb := &store.Batch{SiteID: site, BufferID: in.bufferID, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
 	in.pending.Add(1)
+	// Released here unless the writer took the batch, also when Submit
+	// panics: the site's next stream waits for pending.
+	handed := false
+	defer func() {
+		if !handed {
+			in.pending.Done()
+		}
+	}()
 	err = s.writer.Submit(ctx, sb, func(err error) {
 		defer in.pending.Done()
 		if err == nil {
@@ -375,9 +388,9 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 		settle(in.acks, s.metrics, ack, err)
 	})
 	if err != nil {
-		in.pending.Done()
 		return fmt.Errorf("submit batch %d: %w", batch.GetSeq(), err)
 	}
+	handed = true
 	return nil
 }
 

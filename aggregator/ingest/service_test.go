@@ -427,7 +427,7 @@ func (m *memStatus) SaveAgentStatus(_ context.Context, rows []store.AgentStatus)
 
 func TestHeartbeatsKeptUntilSaved(t *testing.T) {
 	saver := &memStatus{fail: true}
-	h := NewHeartbeats(saver, time.Hour, slog.New(slog.DiscardHandler))
+	h := NewHeartbeats(saver, time.Hour, nil, slog.New(slog.DiscardHandler))
 	h.Record(store.AgentStatus{SiteID: "S1", Connected: true})
 	h.flush(context.Background())
 	saver.mu.Lock()

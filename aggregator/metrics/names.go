@@ -14,6 +14,10 @@ const (
 	IngestNacksTotal              = "lifeline_ingest_nacks_total"
 	IngestSiteInUseRefusalsTotal  = "lifeline_ingest_site_in_use_refusals_total"
 	IngestBufferBehindLedgerTotal = "lifeline_ingest_buffer_behind_ledger_total"
+	IngestStreamRefusalsTotal     = "lifeline_ingest_stream_refusals_total"
+	IngestUnidentifiedStreams     = "lifeline_ingest_unidentified_streams"
+	IngestPanicsTotal             = "lifeline_ingest_panics_total"
+	IngestHeartbeatsDroppedTotal  = "lifeline_ingest_heartbeats_dropped_total"
 )
 
 // Writer: inserts into ClickHouse (aggregator/writer).

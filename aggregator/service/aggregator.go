@@ -64,7 +64,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	// evaluated and checkpointed.
 	stopAlarms := a.startAlarms(st, evaluator)
 	defer stopAlarms()
-	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, a.logger.With("component", "heartbeats"))
+	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, ingestMetrics, a.logger.With("component", "heartbeats"))
 	stopWriting := startWriting(wr, heartbeats)
 	defer stopWriting()
 	recv := a.newReceiver(st, wr, heartbeats, ingestMetrics, linkMetrics)
@@ -147,6 +147,7 @@ func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats 
 	opts := ingest.DefaultOptions()
 	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
 	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
+	opts.HelloTimeout = a.cfg.Server.Limits.HelloTimeout
 	svc := ingest.NewService(st, wr, heartbeats, opts, metrics, a.logger.With("component", "ingest"))
 	return ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"), link)
 }
