@@ -21,6 +21,10 @@ type Metrics struct {
 	// is older than what the ledger holds from it.
 	siteInUse    prometheus.Counter
 	bufferBehind prometheus.Counter
+	// refused counts streams ended for what the agent sent, by cause.
+	refused *prometheus.CounterVec
+	// rejectedGaps counts gaps left out of a batch for absurd times.
+	rejectedGaps prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg (which may be nil).
@@ -47,10 +51,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: metrics.IngestSiteInUseRefusalsTotal, Help: "Agent streams refused because another agent's stream of the site is live."}),
 		bufferBehind: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metrics.IngestBufferBehindLedgerTotal, Help: "Handshakes whose agent buffer is older than what the ledger holds from it (a restored copy, a power cut)."}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: metrics.IngestRefusedStreamsTotal, Help: "Agent streams refused for what the agent sent (invalid hello, batch or status; a park the registry disagrees with)."},
+			[]string{"cause"}),
+		rejectedGaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: metrics.IngestRejectedGapsTotal, Help: "Gaps left out of acked batches because their times are absurd (before 2000, in the future)."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.streams, m.batches, m.samples, m.rejected, m.duplicates, m.setAside, m.nacks, m.ackLatency,
-			m.siteInUse, m.bufferBehind)
+			m.siteInUse, m.bufferBehind, m.refused, m.rejectedGaps)
 	}
 	return m
 }

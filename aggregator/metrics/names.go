@@ -14,6 +14,8 @@ const (
 	IngestNacksTotal              = "lifeline_ingest_nacks_total"
 	IngestSiteInUseRefusalsTotal  = "lifeline_ingest_site_in_use_refusals_total"
 	IngestBufferBehindLedgerTotal = "lifeline_ingest_buffer_behind_ledger_total"
+	IngestRefusedStreamsTotal     = "lifeline_ingest_refused_streams_total"
+	IngestRejectedGapsTotal       = "lifeline_ingest_rejected_gaps_total"
 )
 
 // Writer: inserts into ClickHouse (aggregator/writer).
