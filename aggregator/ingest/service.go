@@ -57,6 +57,9 @@ type Options struct {
 	// LiveWindow: a site's stream that received a message this recently
 	// is live, and a second agent's stream for the site is refused.
 	LiveWindow time.Duration
+	// RequireRegistered refuses sites the registry's enterprises do not
+	// list; without it an unlisted site keeps the park it first announced.
+	RequireRegistered bool
 }
 
 // DefaultOptions returns the options used when none are configured.
@@ -127,6 +130,9 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 
 	hello, err := s.readHello(ctx, stream)
 	if err != nil {
+		return err
+	}
+	if err := s.admitPark(ctx, hello); err != nil {
 		return err
 	}
 	site := hello.GetSiteId()
