@@ -195,9 +195,6 @@ func validateGaps(gaps []*lifelinev1.Gap, rules sampleRules, now time.Time) erro
 		if err := validateText(g.GetReason(), maxNameLen); err != nil {
 			return fmt.Errorf("gaps[%d].reason: %w", i, err)
 		}
-		if g.GetFromNs() > g.GetToNs() {
-			return fmt.Errorf("gaps[%d]: from_ns %d after to_ns %d", i, g.GetFromNs(), g.GetToNs())
-		}
 		if n := len(g.GetPointIds()); n > maxPoints {
 			return fmt.Errorf("gaps[%d].point_ids: %d, more than %d", i, n, maxPoints)
 		}
@@ -232,6 +229,10 @@ func gapTimes(gaps []*lifelinev1.Gap, rules sampleRules, now time.Time) ([]*life
 		}
 		if w := rules.checkTime("to", g.GetToNs(), now); w != "" {
 			why = append(why, fmt.Sprintf("gaps[%d].to_ns: %s", i, w))
+			continue
+		}
+		if g.GetFromNs() > g.GetToNs() {
+			why = append(why, fmt.Sprintf("gaps[%d]: from_ns %d after to_ns %d", i, g.GetFromNs(), g.GetToNs()))
 			continue
 		}
 		kept = append(kept, g)

@@ -17,7 +17,6 @@ func TestGapValidation(t *testing.T) {
 		want string
 	}{
 		{&lifelinev1.Gap{FromNs: t1, ToNs: t2}, "reason: must be set"},
-		{&lifelinev1.Gap{FromNs: t2, ToNs: t1, Reason: "buffer_full"}, "after to_ns"},
 		{&lifelinev1.Gap{FromNs: t1, ToNs: t2, Reason: "buffer_full", PointIds: []string{"a b"}}, "no spaces"},
 		{&lifelinev1.Gap{FromNs: t1, ToNs: t2, Reason: strings.Repeat("r", 8<<20)}, "gaps[0].reason: 8388608 bytes, more than 256"},
 		{&lifelinev1.Gap{FromNs: t1, ToNs: t2, Reason: "full\nlevel=ERROR msg=forged"}, "control characters"},
@@ -44,9 +43,10 @@ func TestGapTimes(t *testing.T) {
 		{FromNs: t1, ToNs: t1, Reason: "ok"},
 		{FromNs: 0, ToNs: t1, Reason: "buffer_full"},
 		{FromNs: t1, ToNs: math.MaxInt64, Reason: "buffer_full"},
+		{FromNs: t1 + 1, ToNs: t1, Reason: "buffer_full"},
 	}
 	kept, why := gapTimes(gaps, defaultRules, now)
-	if len(kept) != 1 || kept[0].GetReason() != "ok" || len(why) != 3 ||
+	if len(kept) != 1 || kept[0].GetReason() != "ok" || len(why) != 4 || !strings.Contains(why[3], "gaps[4]: from_ns") ||
 		!strings.Contains(why[0], "gaps[0].to_ns: to timestamp 1970-01-01") || !strings.Contains(why[1], "gaps[2].from_ns") || !strings.Contains(why[2], "gaps[3].to_ns") {
 		t.Fatalf("kept %v, why %q", kept, why)
 	}
