@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -105,6 +106,9 @@ func validateHello(h *lifelinev1.Hello) error {
 	}
 	if err := validateText(h.GetPark(), maxParkLen); err != nil {
 		return fmt.Errorf("park: %w", err)
+	}
+	if strings.ContainsAny(h.GetPark(), `'"\`) {
+		return fmt.Errorf("park: %s: no quotes or backslashes (it is matched in dashboard queries)", quote(h.GetPark()))
 	}
 	if err := validateText(h.GetAgentVersion(), maxVersionLen); err != nil {
 		return fmt.Errorf("agent_version: %w", err)

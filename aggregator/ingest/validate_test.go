@@ -61,6 +61,7 @@ func TestHelloLimits(t *testing.T) {
 		{func(h *lifelinev1.Hello) { h.AgentVersion = big }, "agent_version: 8388608 bytes, more than 64"},
 		{func(h *lifelinev1.Hello) { h.Park = big }, "park: 8388608 bytes"},
 		{func(h *lifelinev1.Hello) { h.Park = "P1\x1b[2J" }, "park: \"P1\\x1b[2J\": control characters"},
+		{func(h *lifelinev1.Hello) { h.Park = "P' OR park != '" }, "park: \"P' OR park != '\": no quotes"},
 		{func(h *lifelinev1.Hello) { h.SiteId = big }, "site_id: \"xxx"},
 		{func(h *lifelinev1.Hello) { h.Points[0].Description = big }, "points[0].description: 8388608 bytes, more than 1024"},
 		{func(h *lifelinev1.Hello) { h.Points[0].Name = big }, "points[0].name"},
