@@ -39,6 +39,7 @@ func recvErr(a *agentStream) error {
 // keeps being acked with all its rows.
 func TestOversizedAndAbsurdFieldsRefused(t *testing.T) {
 	f := startCH(t, writer.DefaultOptions())
+	logs := f.captureLogs()
 	base := time.Now().Add(-time.Hour)
 	bystander, _, err := f.connect(t, parkHello("S2", "P"))
 	if err != nil {
@@ -109,6 +110,15 @@ func TestOversizedAndAbsurdFieldsRefused(t *testing.T) {
 		}
 	}
 
+	for key, want := range map[string]int{"refused agent stream " + causeInvalidHello: 2, "refused agent stream " + causeInvalidBatch: 1,
+		"refused agent stream " + causeInvalidStatus: 1, "rejected samples": 1, "rejected gaps": 1} {
+		if got := logs.get(key); got != want {
+			t.Errorf("%d log lines %q, want %d", got, key, want)
+		}
+	}
+	if logs.long > 2000 {
+		t.Errorf("a log line of %d bytes: values must be cut short", logs.long)
+	}
 	bystander.send(first+3, first+5, base)
 	bystander.acks(3)
 	if rows, _, _ := f.counts(t, "S2"); rows != 60 {

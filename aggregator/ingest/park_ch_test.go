@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"context"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,6 +61,7 @@ func parkHello(site, park string) *lifelinev1.AgentMessage {
 // acked and stored throughout.
 func TestSiteCannotChangePark(t *testing.T) {
 	f := startCH(t, writer.DefaultOptions())
+	logs := f.captureLogs()
 	ctx := context.Background()
 	reg := &registry.File{Enterprises: []registry.Enterprise{{Site: "S1", Name: "一厂", Park: "P1"}}}
 	if err := reg.Apply(ctx, f.store); err != nil {
@@ -120,6 +123,9 @@ func TestSiteCannotChangePark(t *testing.T) {
 	if rows, _, _ := f.counts(t, "S3"); rows != 100 {
 		t.Fatalf("S3 has %d rows, want 100", rows)
 	}
+	if n := logs.get("refused agent stream " + causeParkMismatch); n != 3 {
+		t.Fatalf("%d park_mismatch log lines for 3 refusals", n)
+	}
 }
 
 // With require_registered a site the registry does not list is refused.
@@ -141,4 +147,45 @@ func TestRequireRegisteredRefusesUnlistedSite(t *testing.T) {
 	}
 	s1.send(first, first+2, time.Now().Add(-time.Hour))
 	s1.acks(3)
+}
+
+// logCount counts the log records of a service by message and cause.
+type logCount struct {
+	mu     sync.Mutex
+	counts map[string]int
+	long   int
+}
+
+func (l *logCount) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCount) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logCount) WithGroup(string) slog.Handler            { return l }
+func (l *logCount) Handle(_ context.Context, r slog.Record) error {
+	key := r.Message
+	size := len(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "cause" {
+			key += " " + a.Value.String()
+		}
+		size += len(a.Value.String())
+		return true
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.counts[key]++
+	l.long = max(l.long, size)
+	return nil
+}
+
+func (l *logCount) get(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.counts[key]
+}
+
+// captureLogs makes the service log into a counter; call it before the
+// first stream.
+func (f *chFixture) captureLogs() *logCount {
+	l := &logCount{counts: map[string]int{}}
+	f.svc.logger = slog.New(l)
+	return l
 }
