@@ -38,9 +38,13 @@ type Config struct {
 	// RegistryFile names the registry file (enterprises, hazard source unit
 	// types, equipment, out-of-service periods, per-point alarm timing),
 	// applied at every start; empty for none.
-	RegistryFile string  `yaml:"registry_file"`
-	Log          Log     `yaml:"log"`
-	Grafana      Grafana `yaml:"grafana"`
+	RegistryFile string `yaml:"registry_file"`
+	// RequireRegistered refuses agents whose site the registry's
+	// enterprises do not list; without it an unlisted site keeps the park
+	// its first hello announced.
+	RequireRegistered bool    `yaml:"require_registered"`
+	Log               Log     `yaml:"log"`
+	Grafana           Grafana `yaml:"grafana"`
 }
 
 // ClickHouse says where samples are stored.

@@ -28,6 +28,8 @@ type Metrics struct {
 	panics       prometheus.Counter
 	// heartbeatsDropped counts agent status rows not stored, by cause.
 	heartbeatsDropped *prometheus.CounterVec
+	// rejectedGaps counts gaps left out of a batch for absurd times.
+	rejectedGaps prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg (which may be nil).
@@ -55,17 +57,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		bufferBehind: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metrics.IngestBufferBehindLedgerTotal, Help: "Handshakes whose agent buffer is older than what the ledger holds from it (a restored copy, a power cut)."}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: metrics.IngestStreamRefusalsTotal, Help: "Agent streams refused by a per-agent limit, by cause."}, []string{"cause"}),
+			Name: metrics.IngestStreamRefusalsTotal, Help: "Agent streams refused, by cause: a per-agent limit, or what the agent sent."}, []string{"cause"}),
 		unidentified: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: metrics.IngestUnidentifiedStreams, Help: "Agent streams open that have not yet sent their hello."}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metrics.IngestPanicsTotal, Help: "Panics recovered in ingest handlers and their goroutines; each ended its stream with Internal."}),
 		heartbeatsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: metrics.IngestHeartbeatsDroppedTotal, Help: "Agent status rows not stored, by cause."}, []string{"cause"}),
+		rejectedGaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: metrics.IngestRejectedGapsTotal, Help: "Gaps left out of acked batches because their times are absurd (before 2000, in the future)."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.streams, m.batches, m.samples, m.rejected, m.duplicates, m.setAside, m.nacks, m.ackLatency,
-			m.siteInUse, m.bufferBehind, m.refusals, m.unidentified, m.panics, m.heartbeatsDropped)
+			m.siteInUse, m.bufferBehind, m.refusals, m.unidentified, m.panics, m.heartbeatsDropped, m.rejectedGaps)
 	}
 	return m
 }

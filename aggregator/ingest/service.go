@@ -60,6 +60,9 @@ type Options struct {
 	// HelloTimeout ends a stream that has not sent its hello by then, so
 	// silent streams cannot hold the listener's slots.
 	HelloTimeout time.Duration
+	// RequireRegistered refuses sites the registry's enterprises do not
+	// list; without it an unlisted site keeps the park it first announced.
+	RequireRegistered bool
 }
 
 // DefaultOptions returns the options used when none are configured.
@@ -134,6 +137,9 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	if err != nil {
 		return err
 	}
+	if err := s.admitPark(ctx, hello); err != nil {
+		return err
+	}
 	site := hello.GetSiteId()
 	log := s.logger.With("site", site)
 
@@ -186,7 +192,7 @@ func (s *Service) readHello(ctx context.Context, stream lifelinev1.Ingest_Stream
 		return nil, status.Error(codes.InvalidArgument, "first message must be a hello")
 	}
 	if err := validateHello(hello); err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "hello: %v", err)
+		return nil, s.refuseSent(hello.GetSiteId(), causeInvalidHello, status.Errorf(codes.InvalidArgument, "hello: %v", err))
 	}
 	site := hello.GetSiteId()
 	if err := s.checkPeer(ctx, site); err != nil {
@@ -297,6 +303,9 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 		}
 		sess.received(s.now(), msg.GetBatch().GetSeq())
 		if st := msg.GetStatus(); st != nil {
+			if err := validateStatus(st); err != nil {
+				return s.refuseSent(site, causeInvalidStatus, status.Errorf(codes.InvalidArgument, "status: %v", err))
+			}
 			if s.heartbeats != nil {
 				s.heartbeats.Record(store.AgentStatus{SiteID: site, AgentVersion: hello.GetAgentVersion(), Connected: true, Time: s.now(), Status: st})
 			}
@@ -306,20 +315,18 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 		if batch == nil {
 			return status.Error(codes.InvalidArgument, "expected a batch or status after hello")
 		}
-		if n := len(batch.GetSamples()); n > s.opts.MaxBatchSamples {
-			return status.Errorf(codes.InvalidArgument, "batch %d has %d samples, more than the %d allowed", batch.GetSeq(), n, s.opts.MaxBatchSamples)
+		if err := validateBatch(batch, s.opts.MaxBatchSamples, s.rules, s.now()); err != nil {
+			return s.refuseSent(site, causeInvalidBatch, status.Errorf(codes.InvalidArgument, "batch %d: %v", batch.GetSeq(), err))
 		}
+		s.dropBadGaps(site, batch, s.now())
 		last := &lastLive
 		if batch.GetBackfill() {
 			last = &lastBackfill
 		}
-		if batch.GetSeq() == 0 || batch.GetSeq() <= *last {
+		if batch.GetSeq() <= *last {
 			return status.Errorf(codes.InvalidArgument, "batch sequence %d after %d: sequence numbers must grow", batch.GetSeq(), *last)
 		}
 		*last = batch.GetSeq()
-		if err := validateGaps(batch.GetGaps()); err != nil {
-			return status.Errorf(codes.InvalidArgument, "batch %d: %v", batch.GetSeq(), err)
-		}
 		if batch.GetBackfill() {
 			err = lane.put(ctx, batch)
 		} else {
@@ -349,7 +356,7 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 	if len(rejected) > 0 {
 		s.metrics.rejected.Add(float64(len(rejected)))
 		s.logger.Warn("rejected samples", "site", site, "seq", batch.GetSeq(), "count", len(rejected),
-			"first_point", rejected[0].GetPointId(), "first_reason", rejected[0].GetReason())
+			"first_point", quote(rejected[0].GetPointId()), "first_reason", rejected[0].GetReason())
 	}
 	valid, duplicates, err := s.dropStored(ctx, site, valid)
 	if err != nil {
@@ -406,42 +413,6 @@ func (s *Service) filter(samples []*lifelinev1.Sample, known map[string]struct{}
 		valid = append(valid, smp)
 	}
 	return valid, rejected
-}
-
-// validateHello checks what protobuf decoding does not: strings are valid
-// UTF-8 once decoded, but IDs must also be usable as keys and names.
-func validateHello(h *lifelinev1.Hello) error {
-	if err := validateID(h.GetSiteId()); err != nil {
-		return fmt.Errorf("site_id: %w", err)
-	}
-	if id := h.GetBufferId(); id != "" {
-		if err := validateID(id); err != nil {
-			return fmt.Errorf("buffer_id: %w", err)
-		}
-	}
-	seen := make(map[string]bool, len(h.GetPoints()))
-	for i, p := range h.GetPoints() {
-		if err := validateID(p.GetId()); err != nil {
-			return fmt.Errorf("points[%d].id: %w", i, err)
-		}
-		if seen[p.GetId()] {
-			return fmt.Errorf("points[%d].id %q: duplicate", i, p.GetId())
-		}
-		seen[p.GetId()] = true
-	}
-	return nil
-}
-
-func validateID(id string) error {
-	if id == "" || len(id) > 64 {
-		return fmt.Errorf("%q: want 1..64 bytes", id)
-	}
-	for _, r := range id {
-		if r <= ' ' || r == 0x7f || r == '/' || r == '\\' || r == '"' || r == '\'' {
-			return fmt.Errorf("%q: no spaces, quotes, slashes or control characters", id)
-		}
-	}
-	return nil
 }
 
 // waitGroup waits for wg or ctx, whichever comes first.
@@ -504,23 +475,6 @@ func (s *Service) recordConnection(site, version string, connected bool) {
 	if s.heartbeats != nil {
 		s.heartbeats.Record(store.AgentStatus{SiteID: site, AgentVersion: version, Connected: connected, Time: s.now()})
 	}
-}
-
-func validateGaps(gaps []*lifelinev1.Gap) error {
-	for i, g := range gaps {
-		if g.GetReason() == "" {
-			return fmt.Errorf("gaps[%d]: reason must be set", i)
-		}
-		if g.GetFromNs() > g.GetToNs() {
-			return fmt.Errorf("gaps[%d]: from %d after to %d", i, g.GetFromNs(), g.GetToNs())
-		}
-		for _, p := range g.GetPointIds() {
-			if err := validateID(p); err != nil {
-				return fmt.Errorf("gaps[%d].point_ids: %w", i, err)
-			}
-		}
-	}
-	return nil
 }
 
 // dropStored removes initial values (re-sent by an OPC UA server after a

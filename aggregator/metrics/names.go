@@ -18,6 +18,7 @@ const (
 	IngestUnidentifiedStreams     = "lifeline_ingest_unidentified_streams"
 	IngestPanicsTotal             = "lifeline_ingest_panics_total"
 	IngestHeartbeatsDroppedTotal  = "lifeline_ingest_heartbeats_dropped_total"
+	IngestRejectedGapsTotal       = "lifeline_ingest_rejected_gaps_total"
 )
 
 // Writer: inserts into ClickHouse (aggregator/writer).

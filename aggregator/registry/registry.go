@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -99,6 +100,9 @@ func (f *File) Validate() error {
 	for i, e := range f.Enterprises {
 		if e.Site == "" || e.Name == "" {
 			bad("enterprises[%d]: site and name are required", i)
+		}
+		if len(e.Park) > 128 || strings.ContainsFunc(e.Park, func(r rune) bool { return r < ' ' || r == '\'' || r == '"' || r == '\\' || r == 0x7f }) {
+			bad("enterprises[%d] (%s): park %q: at most 128 bytes, no quotes, backslashes or control characters", i, e.Site, e.Park)
 		}
 	}
 	for i, h := range f.HazardSources {

@@ -83,3 +83,16 @@ func TestApplyRegistry(t *testing.T) {
 		t.Errorf("GT104 out of service: %+v", p.OutOfServicePeriods)
 	}
 }
+
+// A park is matched in dashboard queries and scopes what a park's team
+// sees: the registry refuses one that could break out of a quoted string.
+func TestRegistryRefusesQuotedPark(t *testing.T) {
+	f := &registry.File{Enterprises: []registry.Enterprise{
+		{Site: "S1", Name: "一厂", Park: "化工园区"},
+		{Site: "S2", Name: "二厂", Park: "P' OR park != '"},
+	}}
+	err := f.Validate()
+	if err == nil || !strings.Contains(err.Error(), "enterprises[1] (S2): park") || strings.Contains(err.Error(), "enterprises[0]") {
+		t.Fatalf("got %v, want only enterprises[1] refused", err)
+	}
+}

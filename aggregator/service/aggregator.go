@@ -146,6 +146,7 @@ func startWriting(wr *writer.Writer, heartbeats *ingest.Heartbeats) (stop func()
 func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats *ingest.Heartbeats, metrics *ingest.Metrics, link *ingest.LinkMetrics) *ingest.Receiver {
 	opts := ingest.DefaultOptions()
 	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
+	opts.RequireRegistered = a.cfg.RequireRegistered
 	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
 	opts.HelloTimeout = a.cfg.Server.Limits.HelloTimeout
 	svc := ingest.NewService(st, wr, heartbeats, opts, metrics, a.logger.With("component", "ingest"))

@@ -103,3 +103,29 @@ func (s *Store) Sites(ctx context.Context) ([]Site, error) {
 	}
 	return out, nil
 }
+
+// SitePark is where a site's park comes from: the registry's enterprises
+// table (Registered, empty when the registry names none) and the park the
+// sites table holds for it (Stored).
+type SitePark struct {
+	InRegistry bool
+	Registered string
+	Stored     string
+}
+
+// SitePark reads the registry's and the stored park of a site.
+func (s *Store) SitePark(ctx context.Context, siteID string) (SitePark, error) {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return SitePark{}, err
+	}
+	const q = "SELECT (SELECT count() FROM enterprises FINAL WHERE site_id = ?), (SELECT any(park) FROM enterprises FINAL WHERE site_id = ?), " +
+		"(SELECT any(park) FROM sites FINAL WHERE site_id = ?)"
+	var n uint64
+	var p SitePark
+	if err := conn.QueryRow(ctx, q, siteID, siteID, siteID).Scan(&n, &p.Registered, &p.Stored); err != nil {
+		return SitePark{}, fmt.Errorf("read park of %s: %w", siteID, err)
+	}
+	p.InRegistry = n > 0
+	return p, nil
+}
