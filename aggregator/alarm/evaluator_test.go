@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
@@ -23,22 +25,6 @@ var base = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 const site = "S1"
 
 func f(v float64) *float64 { return &v }
-
-func openStore(t *testing.T) *store.Store {
-	t.Helper()
-	addr := chtest.Addr(t)
-	cfg := store.DefaultConfig()
-	cfg.Addr = addr
-	cfg.Database = chtest.Database(t, addr)
-	s := store.New(cfg, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := s.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
 
 // step is one batch: samples at offsets (seconds from base).
 type step struct {
@@ -250,7 +236,7 @@ func TestAlarmSemantics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := openStore(t)
+			st := storetest.Open(t)
 			savePoint(t, st, tt.limits)
 			if tt.oos != nil {
 				if err := st.SaveOutOfService(context.Background(), []store.OutOfServicePeriod{*tt.oos}); err != nil {

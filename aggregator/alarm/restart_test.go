@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"go.uber.org/goleak"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
@@ -38,7 +40,7 @@ func TestRestartInTheMiddleOfAnActiveAlarm(t *testing.T) {
 		crash bool
 	}{{"clean stop", false}, {"crash before checkpoint", true}} {
 		t.Run(tt.name, func(t *testing.T) {
-			st := openStore(t)
+			st := storetest.Open(t)
 			savePoint(t, st, &lifelinev1.Limits{High: f(80), Deadband: 1})
 			opts := testOptions()
 			opts.OffDelay = 3 * time.Second
@@ -76,7 +78,7 @@ func TestRestartInTheMiddleOfAnActiveAlarm(t *testing.T) {
 // The Writer hands committed batches to the evaluator; stale and comm_loss
 // follow the clock.
 func TestWriterFeedsEvaluatorStaleAndCommLoss(t *testing.T) {
-	st := openStore(t)
+	st := storetest.Open(t)
 	savePoint(t, st, &lifelinev1.Limits{High: f(80)})
 	var now atomic.Int64
 	now.Store(base.Add(2 * time.Second).UnixNano())
@@ -139,7 +141,7 @@ func waitFor(t *testing.T, ev *alarm.Evaluator, st *store.Store, want []row) {
 // A full queue does not block the Writer and loses nothing: the batches
 // that did not fit are read back from ClickHouse by sequence number.
 func TestQueueOverflowReadsBatchesBack(t *testing.T) {
-	st := openStore(t)
+	st := storetest.Open(t)
 	// Registered before the evaluator's cleanup, so it runs after Run ended.
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
@@ -163,7 +165,7 @@ func TestQueueOverflowReadsBatchesBack(t *testing.T) {
 // steady (no batches) is not in comm_loss; when they stop, it is.
 func TestHeartbeatsKeepASiteInCommunication(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := storetest.Open(t)
 	savePoint(t, st, &lifelinev1.Limits{High: f(80)})
 	var now atomic.Int64
 	setNow := func(sec float64) { now.Store(at(sec)) }
@@ -197,7 +199,7 @@ func TestHeartbeatsKeepASiteInCommunication(t *testing.T) {
 // agent stops reporting it, the alarm clears.
 func TestFrozenReportedByAgent(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := storetest.Open(t)
 	savePoint(t, st, &lifelinev1.Limits{High: f(80)})
 	var now atomic.Int64
 	setNow := func(sec float64) { now.Store(at(sec)) }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -16,7 +18,7 @@ import (
 // stored and the agent resends it forever.
 func TestExistingLargeInitialBatch(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	const n = 5000
 	keys := make([]store.SampleKey, n)
 	stored := &store.Batch{SiteID: "s1", Seq: 1}

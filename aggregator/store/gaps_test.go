@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -14,7 +16,7 @@ import (
 // ledger; inserting it again (a lost ack) leaves one gap row after FINAL.
 func TestGapsStoredOnceAndCommitted(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	from := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
 	gap := &lifelinev1.Gap{PointIds: []string{"T101.LT", "储罐2"}, FromNs: from.UnixNano(), ToNs: from.Add(time.Hour).UnixNano(), Samples: 7200, Reason: "buffer_full"}
 	b := &store.Batch{SiteID: "s1", Seq: 9, Gaps: []*lifelinev1.Gap{gap}}
@@ -48,7 +50,7 @@ func TestGapsStoredOnceAndCommitted(t *testing.T) {
 
 func TestSaveAgentStatus(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	now := time.Now().Truncate(time.Second)
 	st := &lifelinev1.Status{BacklogBatches: 12, BacklogBytes: 4096, DrainRate: 1500.5,
 		Sources: []*lifelinev1.SourceStatus{{Name: "dcs", Connected: true}, {Name: "gds", Connected: false}}}
@@ -76,7 +78,7 @@ func TestSaveAgentStatus(t *testing.T) {
 
 func TestExisting(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	b := &store.Batch{SiteID: "s1", Seq: 1, Samples: []*lifelinev1.Sample{num("T101.LT", 100, 1), num("储罐'2", 200, 2)}}
 	if err := s.Insert(ctx, []*store.Batch{b}); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -55,7 +57,7 @@ func fillLedger(b *testing.B, s *store.Store, table string, old bool) {
 //   - empty: now, an agent with an empty buffer asks only for the newest
 //     number beyond the last it handed out.
 func BenchmarkWelcome(b *testing.B) {
-	s := openStore(b)
+	s := storetest.Open(b)
 	fillLedger(b, s, "ledger_before", true)
 	fillLedger(b, s, "ingest_batches", false)
 	ctx := context.Background()

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -239,7 +241,7 @@ var answers = map[string]struct {
 // TestExampleQueries runs every query of docs/queries on seeded data,
 // checks its answer, and checks docs/schema.md shows it verbatim.
 func TestExampleQueries(t *testing.T) {
-	s := openStore(t)
+	s := storetest.Open(t)
 	seedExamples(t, s)
 	doc, err := os.ReadFile("../../docs/schema.md")
 	if err != nil {

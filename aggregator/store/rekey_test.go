@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -37,7 +39,7 @@ SELECT 'old', 9, 0, ['P1'], toDateTime(1700000000), toDateTime(1700000001), 0, 1
 // legacy identity "", where an upgraded agent's old batches are looked up,
 // and rebuilds it under the new key.
 func TestMigrateLedgerToBufferIdentities(t *testing.T) {
-	s := openStore(t)
+	s := storetest.Open(t)
 	ctx := clickhouse.Context(context.Background(), clickhouse.WithSettings(clickhouse.Settings{
 		"allow_experimental_low_cardinality_type": 1,
 	}))
@@ -93,7 +95,7 @@ func TestMigrateLedgerToBufferIdentities(t *testing.T) {
 // The ledger is pruned after LedgerDays: old months go, recent ones stay.
 func TestLedgerRetention(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	if s.Capabilities().TTL {
 		t.Skip("server has TTL; retention is a table TTL there")
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -14,7 +16,7 @@ import (
 // between the samples part and a view's part (simulated by detaching the
 // minute view for one insert).
 func TestRollupDriftFoundAndRepaired(t *testing.T) {
-	s := openStore(t)
+	s := storetest.Open(t)
 	ctx := context.Background()
 	hour := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Hour)
 	batch := func(seq uint64, point string, from time.Time) *store.Batch {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -13,7 +15,7 @@ import (
 // a lost reply) is not counted twice.
 func TestRollupsExactAfterReinsert(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	start := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	b := &store.Batch{SiteID: "S1", Seq: 1}
 	for i := range 180 { // 08:00:00 … 08:02:59, one per second
@@ -78,7 +80,7 @@ func runFormat(vals ...any) string {
 // retention and keeps the rest.
 func TestRetentionDropsOldPartitions(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	if s.Capabilities().TTL {
 		t.Skip("server has TTL; retention is a table TTL there")
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
@@ -71,7 +73,7 @@ func TestOpenMigrateIdempotent(t *testing.T) {
 	opts := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opts) })
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	caps := s.Capabilities()
 	t.Logf("capabilities: %+v", caps)
 	if caps.Version == "" {
@@ -168,7 +170,7 @@ func readSamples(t *testing.T, s *store.Store, final bool) []sampleRow {
 
 func TestInsertRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	base := time.Date(2025, 6, 1, 3, 4, 5, 678_901_234, time.UTC).UnixNano()
 	samples := []*lifelinev1.Sample{
 		num("T101.LT", base, 12.345678901234),
@@ -247,7 +249,7 @@ func TestInsertRoundTrip(t *testing.T) {
 
 func TestInsertAbsurdTimestamps(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	samples := []*lifelinev1.Sample{
 		num("neg", -5_000_000_000_000_000_000, 1),
 		num("zero", 0, 2),
@@ -270,7 +272,7 @@ func TestInsertAbsurdTimestamps(t *testing.T) {
 
 func TestInsertIdempotent(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	base := time.Date(2025, 1, 31, 23, 59, 59, 0, time.UTC).UnixNano()
 	var samples []*lifelinev1.Sample
 	for i := range 1000 {
@@ -315,7 +317,7 @@ func TestInsertIdempotent(t *testing.T) {
 
 func TestCommitted(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	mk := func(site string, seq uint64, n int) *store.Batch {
 		b := &store.Batch{SiteID: site, Seq: seq}
 		for i := range n {
@@ -364,7 +366,7 @@ func TestCommitted(t *testing.T) {
 }
 
 func TestInsertInvalid(t *testing.T) {
-	s := openStore(t)
+	s := storetest.Open(t)
 	ctx := context.Background()
 	for name, batches := range map[string][]*store.Batch{
 		"nil batch":  {nil},
@@ -380,7 +382,7 @@ func TestInsertInvalid(t *testing.T) {
 
 func TestSaveCatalog(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t)
+	s := storetest.Open(t)
 	f := func(v float64) *float64 { return &v }
 	points := []*lifelinev1.Point{
 		{

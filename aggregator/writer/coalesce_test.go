@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
@@ -16,7 +18,7 @@ import (
 // inserted once, and both callbacks learn the result. The same seq from
 // another buffer is another batch.
 func TestResubmittedBatchCoalesced(t *testing.T) {
-	s := openStore(t)
+	s := storetest.Open(t)
 	w := writer.New(s, writer.Options{MaxDelay: 300 * time.Millisecond}, slog.New(slog.DiscardHandler))
 	seen := &observed{}
 	w.Observe(seen)
@@ -27,7 +29,7 @@ func TestResubmittedBatchCoalesced(t *testing.T) {
 
 	const size = 50
 	mk := func(buffer string) *store.Batch {
-		b := syntheticBatches("S1", 1<<40|7, 1, size)[0]
+		b := storetest.Batches("S1", 1<<40|7, 1, size)[0]
 		b.BufferID = buffer
 		return b
 	}

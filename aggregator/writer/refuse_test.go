@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -35,7 +37,7 @@ func guardSamples(t *testing.T, s *store.Store) {
 // and payload, every other row (its own batch's too) is committed, and no
 // site waits.
 func TestRefusedRowsSetAsideOthersCommit(t *testing.T) {
-	s := openStore(t)
+	s := storetest.Open(t)
 	guardSamples(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -92,7 +94,7 @@ func submitWithOneRefused(t *testing.T, ctx context.Context, w *writer.Writer, p
 	outcome := map[string]error{}
 	var wg sync.WaitGroup
 	for _, site := range []string{"A", "B", "C"} {
-		for _, b := range syntheticBatches(site, 1, perSite, size) {
+		for _, b := range storetest.Batches(site, 1, perSite, size) {
 			if site == "A" && b.Seq == 3 {
 				b.Samples[37].Value = &lifelinev1.Sample_Number{Number: marker}
 			}
@@ -172,7 +174,7 @@ func checkReinjectedOnce(t *testing.T, s *store.Store, want uint64) {
 // (its agent keeps it and sends it again), never dropped or acked, and the
 // other batches still commit.
 func TestRefusedBatchNotDroppedWhenSetAsideFails(t *testing.T) {
-	s := openStore(t)
+	s := storetest.Open(t)
 	guardSamples(t, s)
 	if err := chtest.Conn(t, s.Config().Addr, s.Config().Database).Exec(context.Background(), "RENAME TABLE rejected_batches TO rejected_away"); err != nil {
 		t.Fatal(err)
@@ -183,7 +185,7 @@ func TestRefusedBatchNotDroppedWhenSetAsideFails(t *testing.T) {
 		MaxRetryBackoff: 100 * time.Millisecond, GiveUpAfter: 500 * time.Millisecond}, nil)
 	runDone := make(chan error, 1)
 	go func() { runDone <- w.Run(ctx) }()
-	batches := syntheticBatches("A", 1, 3, 50)
+	batches := storetest.Batches("A", 1, 3, 50)
 	batches[1].Samples[3].Value = &lifelinev1.Sample_Number{Number: marker}
 	outcome := make(chan error, len(batches))
 	for _, b := range batches {

@@ -3,74 +3,22 @@ package writer_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
-	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
 
-// openStore opens a Store on a fresh database of the test server.
-func openStore(t testing.TB) *store.Store {
-	t.Helper()
-	addr := chtest.Addr(t)
-	cfg := store.DefaultConfig()
-	cfg.Addr = addr
-	cfg.Database = chtest.Database(t, addr)
-	s := store.New(cfg, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := s.Open(ctx); err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return s
-}
-
-// syntheticBatches makes n batches of size samples over 200 points per
-// site, mixing numbers, flags and text the way a plant does.
-func syntheticBatches(site string, firstSeq uint64, n, size int) []*store.Batch {
-	base := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC).UnixNano()
-	points := make([]string, 200)
-	for i := range points {
-		points[i] = fmt.Sprintf("T%03d.LT", i)
-	}
-	out := make([]*store.Batch, n)
-	k := 0
-	for i := range out {
-		b := &store.Batch{SiteID: site, Seq: firstSeq + uint64(i), Samples: make([]*lifelinev1.Sample, size)}
-		for j := range b.Samples {
-			ts := base + int64(k/len(points))*int64(time.Second) + int64(k%7)
-			s := &lifelinev1.Sample{PointId: points[k%len(points)], SourceTimeNs: ts, ServerTimeNs: ts + 1e6, ReceiveTimeNs: ts + 3e6}
-			switch k % 20 {
-			case 0:
-				s.Value = &lifelinev1.Sample_Flag{Flag: k%40 == 0}
-			case 1:
-				s.Value = &lifelinev1.Sample_Text{Text: "运行"}
-			default:
-				s.Value = &lifelinev1.Sample_Number{Number: float64(k%1000) / 10}
-			}
-			b.Samples[j] = s
-			k++
-		}
-		out[i] = b
-	}
-	return out
-}
-
 func TestWriterWithStore(t *testing.T) {
-	s := openStore(t)
+	s := storetest.Open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := writer.New(s, writer.Options{MaxRows: 5000, MaxDelay: 50 * time.Millisecond}, nil)
@@ -83,7 +31,7 @@ func TestWriterWithStore(t *testing.T) {
 	var failures []error
 	for i := range sites {
 		wg.Go(func() {
-			for _, b := range syntheticBatches(fmt.Sprintf("site-%d", i), 1, perSite, size) {
+			for _, b := range storetest.Batches(fmt.Sprintf("site-%d", i), 1, perSite, size) {
 				wg.Add(1)
 				err := w.Submit(ctx, b, func(err error) {
 					defer wg.Done()
