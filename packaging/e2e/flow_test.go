@@ -65,7 +65,7 @@ func TestFlowExactlyOnce(t *testing.T) {
 	defer cancel()
 	logger := testLogger(t)
 
-	sim := startFlowPlant(t, ctx, logger)
+	sim := startFlowPlant(t, ctx, 500, logger)
 	defer sim.Shutdown(context.Background())
 	agg, stopAgg := startFlowAggregator(t, ctx, addr, db, logger)
 	defer stopAgg()
@@ -125,11 +125,11 @@ func TestFlowExactlyOnce(t *testing.T) {
 
 // startFlowPlant starts a simulator of 500 points at 2 Hz on a free port;
 // the caller shuts it down.
-func startFlowPlant(t *testing.T, ctx context.Context, logger *slog.Logger) *plantsim.Sim {
+func startFlowPlant(t *testing.T, ctx context.Context, points int, logger *slog.Logger) *plantsim.Sim {
 	t.Helper()
 	opts := plantsim.DefaultOptions()
 	opts.Addr = "127.0.0.1:0"
-	opts.Points = 500
+	opts.Points = points
 	opts.Rate = 2
 	opts.Logger = logger
 	sim := plantsim.New(opts)

@@ -8,10 +8,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
 	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
-	aggconfig "github.com/lifeline-telemetry/lifeline/aggregator/config"
-	aggservice "github.com/lifeline-telemetry/lifeline/aggregator/service"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -28,35 +25,10 @@ func TestWipedBufferExactlyOnce(t *testing.T) {
 	defer cancel()
 	logger := testLogger(t)
 
-	opts := plantsim.DefaultOptions()
-	opts.Addr = "127.0.0.1:0"
-	opts.Points = 100
-	opts.Rate = 2
-	opts.Logger = logger
-	sim := plantsim.New(opts)
-	if err := sim.Start(ctx); err != nil {
-		t.Fatalf("start plantsim: %v", err)
-	}
+	sim := startFlowPlant(t, ctx, 100, logger)
 	defer sim.Shutdown(context.Background())
-
-	aggCfg := aggconfig.Default()
-	aggCfg.Server.Listen = "127.0.0.1:0"
-	aggCfg.Server.TLS.Insecure = true
-	aggCfg.ClickHouse.Addr = addr
-	aggCfg.ClickHouse.Database = db
-	aggCfg.Metrics.Listen = ""
-	agg := aggservice.New(aggCfg, logger.With("process", "aggregator"))
-	aggCtx, stopAgg := context.WithCancel(ctx)
-	aggDone := make(chan error, 1)
-	go func() { aggDone <- agg.Run(aggCtx) }()
-	defer func() { stopAgg(); <-aggDone }()
-	select {
-	case <-agg.Ready():
-	case err := <-aggDone:
-		t.Fatalf("aggregator: %v", err)
-	case <-ctx.Done():
-		t.Fatal("aggregator not ready")
-	}
+	agg, stopAgg := startFlowAggregator(t, ctx, addr, db, logger)
+	defer stopAgg()
 
 	bufDir := t.TempDir()
 	rec := &recorder{samples: map[sampleKey]*lifelinev1.Sample{}}
