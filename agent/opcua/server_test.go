@@ -94,7 +94,6 @@ type testServer struct {
 	mu    sync.Mutex
 	nodes map[string]*ua.DataValue
 	ids   map[string]*ua.NodeID
-	n     int
 	nsIdx uint16
 	muted atomic.Bool // swallow publish requests
 	// deaf, once set, makes the next connection that sends a publish

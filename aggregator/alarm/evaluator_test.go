@@ -66,15 +66,6 @@ func batch(seq uint64, st step) *store.Batch {
 	return b
 }
 
-type harness struct {
-	t      *testing.T
-	st     *store.Store
-	ev     *alarm.Evaluator
-	cancel context.CancelFunc
-	done   chan error
-	seq    uint64
-}
-
 func startEvaluator(t *testing.T, st alarm.Store, opts alarm.Options) (*alarm.Evaluator, func()) {
 	t.Helper()
 	ev := alarm.New(st, opts, slog.New(slog.DiscardHandler))
