@@ -415,21 +415,6 @@ func (s *Service) filter(samples []*lifelinev1.Sample, known map[string]struct{}
 	return valid, rejected
 }
 
-// waitGroup waits for wg or ctx, whichever comes first.
-func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // handshake saves the agent's catalog and reads what is committed, with at
 // most MaxHandshakes running at once. It reads only the agent buffer's
 // span of the ledger: the batches it holds (oldest..newest) and, to tell a
