@@ -2,7 +2,11 @@
 
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X main.version=$(VERSION)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE ?= $(shell git log -1 --format=%cI 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
+BUILDINFO := github.com/lifeline-telemetry/lifeline/proto/buildinfo
+# The build date is the commit's, so the same commit builds the same binary.
+LDFLAGS   := -s -w -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Commit=$(COMMIT) -X $(BUILDINFO).Date=$(BUILD_DATE)
 BIN       := bin
 BINARIES  := lifeline-agent lifeline-aggregator lifeline-plantsim
 TOOLS     := $(CURDIR)/bin/tools

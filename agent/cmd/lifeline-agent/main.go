@@ -14,11 +14,12 @@ import (
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/agent/service"
+	"github.com/lifeline-telemetry/lifeline/proto/buildinfo"
 	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is stamped at link time; see proto/buildinfo.
+var version = buildinfo.Version
 
 func main() {
 	if err := newRoot().Execute(); err != nil {
@@ -30,7 +31,7 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "lifeline-agent",
 		Short:         "Collect plant safety telemetry over OPC UA and forward it to a Lifeline aggregator",
-		Version:       version,
+		Version:       buildinfo.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}

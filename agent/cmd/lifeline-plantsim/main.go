@@ -21,11 +21,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
+	"github.com/lifeline-telemetry/lifeline/proto/buildinfo"
 	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is stamped at link time; see proto/buildinfo.
+var version = buildinfo.Version
 
 func main() {
 	if err := newRootCmd(os.Stdout, os.Stderr).Execute(); err != nil {
@@ -105,7 +106,7 @@ now and then cross their alarm limits.
 
 Without a subcommand it runs the server, like "lifeline-plantsim run".
 "lifeline-plantsim config" prints a matching agent configuration.`,
-		Version:      version,
+		Version:      buildinfo.Get().String(),
 		SilenceUsage: true,
 	}
 	root.SetOut(stdout)

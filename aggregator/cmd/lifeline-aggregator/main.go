@@ -14,11 +14,12 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/service"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/proto/buildinfo"
 	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is stamped at link time; see proto/buildinfo.
+var version = buildinfo.Version
 
 func main() {
 	if err := newRoot().Execute(); err != nil {
@@ -31,7 +32,7 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:          "lifeline-aggregator",
 		Short:        "Receive Lifeline agents' streams and store them in ClickHouse",
-		Version:      version,
+		Version:      buildinfo.Get().String(),
 		SilenceUsage: true,
 	}
 	root.PersistentFlags().StringVarP(&path, "config", "c", "", "configuration file (defaults apply when omitted; "+
