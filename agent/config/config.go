@@ -270,15 +270,24 @@ func SourceDefaults(s *Source) {
 	}
 }
 
-// Load reads and validates a configuration file.
-func Load(path string) (Config, error) {
+// Load reads a configuration file for running the agent: every section
+// is validated. See LoadFor.
+func Load(path string) (Config, error) { return LoadFor(path, All) }
+
+// LoadFor reads a configuration file and validates the sections a command
+// uses; the sources' passwords are read from the environment when the
+// command uses the sources.
+func LoadFor(path string, uses Sections) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := Parse(data)
+	cfg, err := ParseFor(data, uses)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if uses&(SourcesSection|ConnectionsSection) == 0 {
+		return cfg, nil
 	}
 	if err := cfg.passwordsFromEnv(os.Getenv); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
@@ -286,9 +295,14 @@ func Load(path string) (Config, error) {
 	return cfg, nil
 }
 
-// Parse decodes a YAML configuration over the defaults and validates it.
-// Unknown keys are errors, so a misspelt option never silently does nothing.
-func Parse(data []byte) (Config, error) {
+// Parse decodes a YAML configuration over the defaults and validates all
+// of it. See ParseFor.
+func Parse(data []byte) (Config, error) { return ParseFor(data, All) }
+
+// ParseFor decodes a YAML configuration over the defaults and validates
+// the sections given. Unknown keys are errors in every section, so a
+// misspelt option never silently does nothing.
+func ParseFor(data []byte, uses Sections) (Config, error) {
 	if !utf8.Valid(data) {
 		return Config{}, errors.New("file is not valid UTF-8 (save it as UTF-8; point lists from Excel can be converted with 'lifeline-agent points import')")
 	}
@@ -301,7 +315,7 @@ func Parse(data []byte) (Config, error) {
 	for i := range cfg.Sources {
 		SourceDefaults(&cfg.Sources[i])
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateFor(uses); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil

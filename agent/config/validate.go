@@ -14,17 +14,32 @@ import (
 
 // Validate reports every problem in the configuration, each naming the
 // option at fault. It changes nothing.
-func (c Config) Validate() error {
-	hazards, hazardErr := validateHazardSources(c.HazardSources)
-	return errors.Join(
-		c.Site.validate(),
-		c.Aggregator.validate(),
-		c.Log.Validate(),
-		c.Metrics.Validate(),
-		c.Buffer.validate(),
-		hazardErr,
-		validateSources(c.Sources, hazards),
-	)
+func (c Config) Validate() error { return c.ValidateFor(All) }
+
+// ValidateFor reports every problem in the sections given (and the log
+// section, which every command uses), each naming the option at fault.
+func (c Config) ValidateFor(uses Sections) error {
+	errs := []error{c.Log.Validate()}
+	if uses&SiteSection != 0 {
+		errs = append(errs, c.Site.validate())
+	}
+	if uses&AggregatorSection != 0 {
+		errs = append(errs, c.Aggregator.validate())
+	}
+	if uses&MetricsSection != 0 {
+		errs = append(errs, c.Metrics.Validate())
+	}
+	if uses&BufferSection != 0 {
+		errs = append(errs, c.Buffer.validate())
+	}
+	switch {
+	case uses&SourcesSection != 0:
+		hazards, hazardErr := validateHazardSources(c.HazardSources)
+		errs = append(errs, hazardErr, validateSources(c.Sources, hazards, true))
+	case uses&ConnectionsSection != 0:
+		errs = append(errs, validateSources(c.Sources, nil, false))
+	}
+	return errors.Join(errs...)
 }
 
 // problems gathers a section's errors so that every one is reported.
@@ -121,9 +136,9 @@ func validateHazardSources(hs []HazardSource) (map[string]bool, error) {
 	return codes, p.join()
 }
 
-// validateSources checks every source and its points; source names and
-// point IDs must be unique across all sources.
-func validateSources(sources []Source, hazards map[string]bool) error {
+// validateSources checks every source and, withPoints, its points;
+// source names and point IDs must be unique across all sources.
+func validateSources(sources []Source, hazards map[string]bool, withPoints bool) error {
 	var p problems
 	if len(sources) == 0 {
 		p.add("sources: at least one OPC UA source is required")
@@ -141,7 +156,10 @@ func validateSources(sources []Source, hazards map[string]bool) error {
 			p.add("%s.name: duplicate", where)
 		}
 		names[s.Name] = true
-		p = append(p, s.validate(where))
+		p = append(p, s.validate(where, withPoints))
+		if !withPoints {
+			continue
+		}
 		for j, pt := range s.Points {
 			pw := fmt.Sprintf("%s.points[%d]", where, j)
 			if err := ValidateID(pt.ID); err != nil {
@@ -160,8 +178,8 @@ func validateSources(sources []Source, hazards map[string]bool) error {
 }
 
 // validate checks one source's connection, security, identity and read
-// mode; where names it in messages.
-func (s Source) validate(where string) error {
+// mode, and that it has points if withPoints; where names it in messages.
+func (s Source) validate(where string, withPoints bool) error {
 	var p problems
 	if u, err := url.Parse(s.Endpoint); err != nil || u.Scheme != "opc.tcp" || u.Host == "" {
 		p.add("%s.endpoint %q: want opc.tcp://host:port[/path]", where, s.Endpoint)
@@ -191,7 +209,7 @@ func (s Source) validate(where string) error {
 	if s.ReadMode == "poll" && s.PollInterval < Duration(10*time.Millisecond) {
 		p.add("%s.poll_interval %s: want at least 10ms", where, s.PollInterval)
 	}
-	if len(s.Points) == 0 {
+	if withPoints && len(s.Points) == 0 {
 		p.add("%s.points: at least one point is required", where)
 	}
 	return p.join()

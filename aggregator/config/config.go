@@ -138,10 +138,15 @@ func Default() Config {
 	}
 }
 
-// Load reads a configuration file (or only defaults when path is empty),
-// applies the environment overrides, validates the result, then reads the
-// secrets from their environment variables or files.
-func Load(path string) (Config, error) {
+// Load reads a configuration file for serving agents: every section is
+// validated and every secret read. See LoadFor.
+func Load(path string) (Config, error) { return LoadFor(path, All) }
+
+// LoadFor reads a configuration file (or only defaults when path is
+// empty), applies the environment overrides, validates the sections a
+// command uses, then reads those sections' secrets from their environment
+// variables or files. Unknown keys are errors in every section.
+func LoadFor(path string, uses Sections) (Config, error) {
 	cfg := Default()
 	if path != "" {
 		data, err := os.ReadFile(path)
@@ -155,13 +160,13 @@ func Load(path string) (Config, error) {
 		}
 	}
 	cfg.ApplyEnv(os.Getenv)
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateFor(uses); err != nil {
 		if path == "" {
 			path = "(defaults)"
 		}
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
-	if err := cfg.resolveSecrets(os.Getenv); err != nil {
+	if err := cfg.resolveSecrets(os.Getenv, uses); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
@@ -204,37 +209,56 @@ func (c Config) RetentionPolicy() store.Retention {
 		LedgerDays: c.Retention.LedgerDays}
 }
 
-// Validate reports every problem, each naming its option. It changes nothing.
-func (c Config) Validate() error {
-	var errs []error
-	if err := c.Server.Validate(); err != nil {
-		errs = append(errs, err)
+// Validate reports every problem in every section, each naming its
+// option. It changes nothing.
+func (c Config) Validate() error { return c.ValidateFor(All) }
+
+// ValidateFor reports every problem in the sections given (and the log
+// section, which every command uses), each naming its option.
+func (c Config) ValidateFor(uses Sections) error {
+	errs := []error{c.Log.Validate()}
+	if uses&Server != 0 {
+		errs = append(errs, c.Server.Validate())
 	}
-	if err := c.Store().Validate(); err != nil {
-		errs = append(errs, prefixed("clickhouse.", err))
+	if uses&ClickHouseSection != 0 {
+		if err := c.Store().Validate(); err != nil {
+			errs = append(errs, prefixed("clickhouse.", err))
+		}
 	}
-	if c.Writer.MaxRows < 1 || c.Writer.MaxDelay <= 0 || c.Writer.MaxPendingRows < c.Writer.MaxRows {
+	if uses&WriterSection != 0 && (c.Writer.MaxRows < 1 || c.Writer.MaxDelay <= 0 || c.Writer.MaxPendingRows < c.Writer.MaxRows) {
 		errs = append(errs, errors.New("writer: want max_rows >= 1, max_delay > 0 and max_pending_rows >= max_rows"))
 	}
-	if c.Alarms.OnDelay < 0 || c.Alarms.OffDelay < 0 || c.Alarms.StaleAfter < 0 || c.Alarms.CommLossAfter < 0 {
+	if uses&AlarmsSection != 0 && (c.Alarms.OnDelay < 0 || c.Alarms.OffDelay < 0 || c.Alarms.StaleAfter < 0 || c.Alarms.CommLossAfter < 0) {
 		errs = append(errs, errors.New("alarms: on_delay, off_delay, stale_after and comm_loss_after must be 0 (off) or positive"))
 	}
-	if err := c.RetentionPolicy().Validate(); err != nil {
-		errs = append(errs, prefixed("retention.", err))
+	if uses&RetentionSection != 0 {
+		if err := c.RetentionPolicy().Validate(); err != nil {
+			errs = append(errs, prefixed("retention.", err))
+		}
 	}
-	errs = append(errs, c.Metrics.Validate(), c.Log.Validate())
-	if c.Grafana.URL != "" && !strings.HasPrefix(c.Grafana.URL, "http://") && !strings.HasPrefix(c.Grafana.URL, "https://") {
-		errs = append(errs, fmt.Errorf("grafana.url %q: want http(s)://host[:port][/path] or empty", c.Grafana.URL))
+	if uses&MetricsSection != 0 {
+		errs = append(errs, c.Metrics.Validate())
 	}
-	switch strings.ToLower(c.Grafana.Lang) {
+	if uses&GrafanaSection != 0 {
+		errs = append(errs, c.Grafana.validate())
+	}
+	errs = append(errs, c.validateSecrets(uses))
+	return errors.Join(errs...)
+}
+
+func (g Grafana) validate() error {
+	var errs []error
+	if g.URL != "" && !strings.HasPrefix(g.URL, "http://") && !strings.HasPrefix(g.URL, "https://") {
+		errs = append(errs, fmt.Errorf("grafana.url %q: want http(s)://host[:port][/path] or empty", g.URL))
+	}
+	switch strings.ToLower(g.Lang) {
 	case "zh", "zh-cn", "en":
 	default:
-		errs = append(errs, fmt.Errorf("grafana.lang %q: want zh or en", c.Grafana.Lang))
+		errs = append(errs, fmt.Errorf("grafana.lang %q: want zh or en", g.Lang))
 	}
-	if c.Grafana.Timeout <= 0 {
-		errs = append(errs, fmt.Errorf("grafana.timeout %s: want > 0", c.Grafana.Timeout))
+	if g.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("grafana.timeout %s: want > 0", g.Timeout))
 	}
-	errs = append(errs, c.validateSecrets())
 	return errors.Join(errs...)
 }
 

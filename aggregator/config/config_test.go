@@ -82,3 +82,38 @@ func TestGrafanaSectionIsValidated(t *testing.T) {
 		}
 	}
 }
+
+// A command is refused only for the sections it uses: with no file and
+// no certificates, migrate's ClickHouse section is valid while serving
+// agents is not, and a broken grafana section stops provision, not migrate.
+func TestLoadForValidatesOnlyTheSectionsUsed(t *testing.T) {
+	t.Setenv(EnvClickHouseAddr, "127.0.0.1:19000")
+	t.Setenv(EnvClickHouseDatabase, "plant")
+	if _, err := Load(""); err == nil || !strings.Contains(err.Error(), "server.tls") {
+		t.Fatalf("run without certificates: %v", err)
+	}
+	cfg, err := LoadFor("", ClickHouseSection)
+	if err != nil {
+		t.Fatalf("migrate without certificates: %v", err)
+	}
+	if cfg.ClickHouse.Addr != "127.0.0.1:19000" || cfg.ClickHouse.Database != "plant" {
+		t.Fatalf("environment ignored: %+v", cfg.ClickHouse)
+	}
+	path := t.TempDir() + "/a.yaml"
+	data := "grafana:\n  password_file: /nonexistent/grafana.pw\nclickhouse:\n  database: \"drop table\"\n"
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvClickHouseDatabase, "")
+	_, err = LoadFor(path, GrafanaSection)
+	if err == nil || !strings.Contains(err.Error(), "grafana.password_file") {
+		t.Fatalf("provision with a bad grafana section: %v", err)
+	}
+	if strings.Contains(err.Error(), "clickhouse") || strings.Contains(err.Error(), "server.tls") {
+		t.Fatalf("grafana-only load names other sections: %v", err)
+	}
+	_, err = LoadFor(path, ClickHouseSection)
+	if err == nil || !strings.Contains(err.Error(), `clickhouse.database "drop table"`) || strings.Contains(err.Error(), "grafana") {
+		t.Fatalf("clickhouse-only load: %v", err)
+	}
+}

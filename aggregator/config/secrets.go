@@ -24,7 +24,8 @@ const (
 // secret is one secret setting: its inline value, the file that may hold
 // it instead, and the environment variable that overrides both.
 type secret struct {
-	key   string // the inline key, for messages
+	in    Sections // the section the secret belongs to
+	key   string   // the inline key, for messages
 	value *string
 	file  string
 	env   string
@@ -32,29 +33,34 @@ type secret struct {
 
 func (c *Config) secrets() []secret {
 	return []secret{
-		{"clickhouse.password", &c.ClickHouse.Password, c.ClickHouse.PasswordFile, EnvClickHousePassword},
-		{"grafana.token", &c.Grafana.Token, c.Grafana.TokenFile, EnvGrafanaToken},
-		{"grafana.password", &c.Grafana.Password, c.Grafana.PasswordFile, EnvGrafanaPassword},
-		{"grafana.datasource.password", &c.Grafana.Datasource.Password, c.Grafana.Datasource.PasswordFile, EnvGrafanaDatasourcePassword},
+		{ClickHouseSection, "clickhouse.password", &c.ClickHouse.Password, c.ClickHouse.PasswordFile, EnvClickHousePassword},
+		{GrafanaSection, "grafana.token", &c.Grafana.Token, c.Grafana.TokenFile, EnvGrafanaToken},
+		{GrafanaSection, "grafana.password", &c.Grafana.Password, c.Grafana.PasswordFile, EnvGrafanaPassword},
+		{GrafanaSection, "grafana.datasource.password", &c.Grafana.Datasource.Password, c.Grafana.Datasource.PasswordFile, EnvGrafanaDatasourcePassword},
 	}
 }
 
-// validateSecrets refuses a secret given both inline and as a file: which
-// one wins would be a guess.
-func (c Config) validateSecrets() error {
+// validateSecrets refuses a secret of the sections used given both inline
+// and as a file: which one wins would be a guess.
+func (c Config) validateSecrets(uses Sections) error {
 	var errs []error
 	for _, s := range c.secrets() {
-		if s.file != "" && *s.value != "" {
+		if uses&s.in != 0 && s.file != "" && *s.value != "" {
 			errs = append(errs, fmt.Errorf("%s and %s_file: set one, not both", s.key, s.key))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// resolveSecrets fills each secret from its environment variable or file.
-func (c *Config) resolveSecrets(getenv func(string) string) error {
+// resolveSecrets fills each secret of the sections used from its
+// environment variable or file; a command that does not use a section
+// does not fail on its missing file.
+func (c *Config) resolveSecrets(getenv func(string) string, uses Sections) error {
 	var errs []error
 	for _, s := range c.secrets() {
+		if uses&s.in == 0 {
+			continue
+		}
 		if v := getenv(s.env); v != "" {
 			*s.value = v
 			continue

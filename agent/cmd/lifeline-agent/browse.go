@@ -46,7 +46,8 @@ func (f *connFlags) resolve(endpoint string) (config.Source, error) {
 		config.SourceDefaults(&src)
 		return src, nil
 	}
-	cfg, err := config.Load(f.config)
+	// Browsing is how points are found: a source may have none yet.
+	cfg, err := config.LoadFor(f.config, config.ConnectionsSection)
 	if err != nil {
 		return config.Source{}, err
 	}

@@ -47,7 +47,14 @@ func newPointsImportCmd() *cobra.Command {
 			if cfgPath == "" {
 				doc, err = fragment(list)
 			} else {
-				doc, err = merged(cfgPath, source, list)
+				var cfg config.Config
+				if cfg, err = merged(cfgPath, source, list); err != nil {
+					return err
+				}
+				if err := cfg.Validate(); err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "the points are valid; before 'lifeline-agent run', fix the rest of %s:\n%v\n", cfgPath, err)
+				}
+				doc, err = cfg.Marshal()
 			}
 			if err != nil {
 				return err
@@ -79,11 +86,13 @@ func fragment(list *pointlist.List) ([]byte, error) {
 	return yaml.Marshal(doc)
 }
 
-// merged is the configuration at path with its points replaced by the list.
-func merged(path, source string, list *pointlist.List) ([]byte, error) {
-	cfg, err := config.Load(path)
+// merged is the configuration at path with its points replaced by the
+// list. Only the sources and hazard sources must be valid: a new
+// configuration may have no points and no certificates yet.
+func merged(path, source string, list *pointlist.List) (config.Config, error) {
+	cfg, err := config.LoadFor(path, config.ConnectionsSection)
 	if err != nil {
-		return nil, err
+		return cfg, err
 	}
 	index := map[string]int{}
 	for i, s := range cfg.Sources {
@@ -94,7 +103,7 @@ func merged(path, source string, list *pointlist.List) ([]byte, error) {
 	case source != "":
 		i, ok := index[source]
 		if !ok {
-			return nil, fmt.Errorf("--source %q: not in %s", source, path)
+			return cfg, fmt.Errorf("--source %q: not in %s", source, path)
 		}
 		target = i
 	case len(cfg.Sources) == 1:
@@ -106,11 +115,11 @@ func merged(path, source string, list *pointlist.List) ([]byte, error) {
 		if name := list.Sources[j]; name != "" {
 			var ok bool
 			if i, ok = index[name]; !ok {
-				return nil, fmt.Errorf("row %d: source %q is not in %s", j+2, name, path)
+				return cfg, fmt.Errorf("row %d: source %q is not in %s", j+2, name, path)
 			}
 		}
 		if i < 0 {
-			return nil, errors.New("the configuration has several sources: name one with --source or give the list a 数据源 (source) column")
+			return cfg, errors.New("the configuration has several sources: name one with --source or give the list a 数据源 (source) column")
 		}
 		points[i] = append(points[i], p)
 	}
@@ -130,8 +139,8 @@ func merged(path, source string, list *pointlist.List) ([]byte, error) {
 			cfg.HazardSources = append(cfg.HazardSources, h)
 		}
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("the configuration with the imported points is not valid:\n%w", err)
+	if err := cfg.ValidateFor(config.SourcesSection); err != nil {
+		return cfg, fmt.Errorf("the configuration with the imported points is not valid:\n%w", err)
 	}
-	return cfg.Marshal()
+	return cfg, nil
 }

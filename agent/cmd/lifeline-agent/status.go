@@ -31,7 +31,7 @@ func newStatusCmd() *cobra.Command {
 			"until the backlog is empty or you press Ctrl-C.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path)
+			cfg, err := config.LoadFor(path, config.MetricsSection)
 			if err != nil {
 				return err
 			}

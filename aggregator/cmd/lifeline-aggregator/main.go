@@ -79,10 +79,11 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-// openStore loads the configuration at path and opens its ClickHouse
+// openStore loads the configuration at path (its clickhouse section; the
+// server's certificates are not needed to reach ClickHouse) and opens its
 // store, creating or upgrading the schema; the caller closes it.
 func openStore(ctx context.Context, path string) (*store.Store, config.Config, error) {
-	cfg, err := config.Load(path)
+	cfg, err := config.LoadFor(path, config.ClickHouseSection)
 	if err != nil {
 		return nil, cfg, err
 	}

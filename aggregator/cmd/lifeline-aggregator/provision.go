@@ -42,7 +42,8 @@ lifeline-managed tag. With --dry-run it writes the dashboards and Grafana's
 file-provisioning YAML under --out instead of calling Grafana.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(*path)
+			// The sites come from ClickHouse unless --site names them.
+			cfg, err := config.LoadFor(*path, config.GrafanaSection|config.ClickHouseSection)
 			if err != nil {
 				return err
 			}

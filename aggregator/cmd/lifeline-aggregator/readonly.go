@@ -30,7 +30,8 @@ func newReadonlyUsers(path *string) *cobra.Command {
 			"up within seconds, without a restart.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(*path)
+			// clickhouse.database is the data source's default database.
+			cfg, err := config.LoadFor(*path, config.GrafanaSection|config.ClickHouseSection)
 			if err != nil {
 				return err
 			}

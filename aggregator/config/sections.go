@@ -1,0 +1,20 @@
+package config
+
+// Sections names the parts of the configuration a command uses, so that
+// a command is refused only for problems in what it reads: migrate needs
+// ClickHouse, not the certificates agents connect with.
+type Sections uint
+
+// The sections; the log section is always validated.
+const (
+	Server Sections = 1 << iota
+	ClickHouseSection
+	WriterSection
+	AlarmsSection
+	RetentionSection
+	MetricsSection
+	GrafanaSection
+
+	// All is what serving agents (run) needs.
+	All = Server | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection
+)
