@@ -2,7 +2,9 @@ package grafana
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -136,6 +138,9 @@ func datasourceFile(d Datasource) ([]byte, error) {
 // earlier (folders named ll-*) and that are not in keep.
 func removeStale(root string, keep map[string]bool) error {
 	folders, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no park yet, and none written before
+	}
 	if err != nil {
 		return err
 	}

@@ -108,3 +108,16 @@ func readYAML(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+// With no park yet there is no dashboards directory to clean up.
+func TestWriteFilesWithoutParks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	st, err := Desired(testConfig(""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written, err := WriteFiles(dir, st, FileOptions{})
+	if err != nil || len(written) != 2 {
+		t.Fatalf("wrote %v: %v", written, err)
+	}
+}

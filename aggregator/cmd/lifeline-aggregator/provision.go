@@ -86,6 +86,9 @@ file-provisioning YAML under --out instead of calling Grafana.`,
 				}
 				fmt.Fprintf(w, "wrote %d files under %s: %d dashboards in %d park folders, data source and dashboard provisioning YAML\n",
 					len(files), out, n, len(st.Parks))
+				if len(list) == 0 {
+					fmt.Fprintln(w, "no site is registered yet: a site's dashboards follow once its agent has connected (run provision again), or name it with --site SITE=PARK")
+				}
 				return nil
 			}
 			p, err := grafana.New(gc, obs.NewLogger(cfg.Log, os.Stderr))

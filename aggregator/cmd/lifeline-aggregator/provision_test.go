@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/config"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 )
 
 // plainConfig writes a config for commands that do not serve agents.
@@ -54,5 +57,29 @@ func TestProvisionNeedsGrafanaOrDryRun(t *testing.T) {
 	out, err = execute("provision", "--config", plainConfig(t), "--dry-run", "--out", t.TempDir(), "--site", "A")
 	if err == nil || !strings.Contains(out, "want SITE=PARK") {
 		t.Fatalf("got %q %v", out, err)
+	}
+}
+
+// Before any agent has connected, provision --dry-run writes the data
+// source and an empty dashboard provider, and says why there are no
+// dashboards.
+func TestProvisionDryRunBeforeAnySite(t *testing.T) {
+	t.Setenv(envGrafanaURL, "")
+	t.Setenv(envGrafanaToken, "")
+	addr := chtest.Addr(t)
+	t.Setenv(config.EnvClickHouseAddr, addr)
+	t.Setenv(config.EnvClickHouseDatabase, chtest.Database(t, addr))
+	dir := filepath.Join(t.TempDir(), "grafana")
+	out, err := execute("provision", "--dry-run", "--out", dir)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(out, "0 dashboards in 0 park folders") || !strings.Contains(out, "no site is registered yet") {
+		t.Errorf("output: %q", out)
+	}
+	for _, p := range []string{"provisioning/datasources/lifeline.yaml", "provisioning/dashboards/lifeline.yaml"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Error(err)
+		}
 	}
 }
