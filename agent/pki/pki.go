@@ -179,11 +179,13 @@ func fileName(cert *x509.Certificate, der []byte) string {
 }
 
 // UntrustedError says that a server presented a certificate the directory
-// does not trust. Path is where the certificate was saved.
+// does not trust. Path is where the certificate was saved, PKIDir the
+// directory that must trust it.
 type UntrustedError struct {
 	Subject    string
 	Thumbprint string
 	Path       string
+	PKIDir     string
 	Reason     string
 }
 
@@ -193,9 +195,16 @@ func (e *UntrustedError) Error() string {
 		msg += ": " + e.Reason
 	}
 	if e.Path != "" {
-		msg += fmt.Sprintf("; saved to %s; if it is your server's certificate, trust it with: lifeline-agent certs trust %q", e.Path, e.Path)
+		msg += fmt.Sprintf("; saved to %s; if it is your server's certificate, trust it with: %s", e.Path, e.TrustCommand())
 	}
 	return msg
+}
+
+// TrustCommand is the command that trusts the saved certificate. It names
+// the PKI directory: without --pki, certs trust writes to the default one,
+// which an agent configured with another pki_dir never reads.
+func (e *UntrustedError) TrustCommand() string {
+	return fmt.Sprintf("lifeline-agent certs trust --pki %q %q", e.PKIDir, e.Path)
 }
 
 // Verify decides whether the server certificate der is trusted at time
@@ -213,7 +222,11 @@ func (d Dir) Verify(der []byte, now time.Time) error {
 	if reason == "" {
 		return nil
 	}
-	ue := &UntrustedError{Subject: cert.Subject.String(), Thumbprint: Thumbprint(der), Reason: reason}
+	root, err := filepath.Abs(d.Root)
+	if err != nil {
+		root = d.Root
+	}
+	ue := &UntrustedError{Subject: cert.Subject.String(), Thumbprint: Thumbprint(der), PKIDir: root, Reason: reason}
 	path := filepath.Join(d.RejectedDir(), fileName(cert, der))
 	if _, err := os.Stat(path); err != nil {
 		if err := writeFileAtomic(path, der, 0o644); err != nil {
