@@ -125,7 +125,7 @@ func connectOnce(ctx context.Context, src config.Source) (*opcua.Client, serverI
 	cancel()
 	if err != nil {
 		closeClient(ctx, c)
-		return nil, serverInfo{}, fmt.Errorf("connect to %s: %w", src.Endpoint, err)
+		return nil, serverInfo{}, connectError(src, err)
 	}
 	cctx, cancel = context.WithTimeout(ctx, callTimeout)
 	info, err := readServerInfo(cctx, c)

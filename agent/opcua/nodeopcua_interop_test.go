@@ -152,11 +152,21 @@ func TestNodeOPCUAInteropBasic256Sha256(t *testing.T) {
 	}
 	stranger := src
 	stranger.PKIDir = strangerDir.Root
-	if _, err := Check(ctx, stranger); err == nil || !strings.Contains(err.Error(), "Bad") {
-		t.Errorf("untrusted agent: %v, want the server to refuse it", err)
-	} else {
-		t.Logf("untrusted agent: %v", err)
+	// The agent says it is its own certificate the server refused, and
+	// where the server keeps it.
+	_, err = Check(ctx, stranger)
+	var refused *CertRefusedError
+	if !errors.As(err, &refused) || !errors.Is(err, ua.StatusBadSecurityChecksFailed) {
+		t.Fatalf("untrusted agent: %v, want *CertRefusedError", err)
 	}
+	own, _ := strangerDir.LoadOwn()
+	for _, want := range []string{"refused the agent's application instance certificate", strangerDir.OwnCertPath(),
+		pki.Thumbprint(own.Cert), "rejected-certificates folder", "trusted list"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("untrusted agent: %q does not say %q", err, want)
+		}
+	}
+	t.Logf("untrusted agent: %v", err)
 }
 
 // node-opcua applies data change filters (gopcua's server ignores them):

@@ -238,7 +238,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	cancel()
 	if err != nil {
 		closeClient(ctx, c)
-		return false, fmt.Errorf("connect: %w", err)
+		return false, connectError(r.src, err)
 	}
 	defer closeClient(ctx, c)
 
