@@ -183,7 +183,8 @@ func (a *Agent) build(p *pipeline, q *buffer.Queue, creds credentials.TransportC
 		sink = tee{sink: p.batcher, tap: a.tap}
 	}
 	for _, src := range a.cfg.Sources {
-		p.readers = append(p.readers, opcua.New(src, sink, a.logger.With("component", "opcua", "source", src.Name)))
+		// The reader adds source and endpoint to its logger itself.
+		p.readers = append(p.readers, opcua.New(src, sink, a.logger.With("component", "opcua")))
 	}
 	p.uplink = uplink.New(q, a.uplinkOptions(p, creds), a.logger.With("component", "uplink"))
 	a.mu.Lock()
