@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -95,18 +94,20 @@ func newBrowseCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NODE\tPATH\tNAME\tTYPE\tUNIT\tRANGE")
+			var tw table
+			tw.add("NODE", "PATH", "NAME", "TYPE", "UNIT", "RANGE")
 			rows := make([]pointlist.TemplateRow, 0, len(vars))
 			for _, v := range vars {
 				rng := "-"
 				if v.Range != nil {
 					rng = fmt.Sprintf("%g..%g", v.Range.Low, v.Range.High)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Node, v.Path, dash(v.DisplayName), dash(v.DataType), dash(v.Unit), rng)
+				tw.add(v.Node, v.Path, dash(v.DisplayName), dash(v.DataType), dash(v.Unit), rng)
 				rows = append(rows, pointlist.TemplateRow{Node: v.Node, Path: v.Path, Name: v.DisplayName, Description: v.Description, DataType: v.DataType, Unit: v.Unit, Range: v.Range})
 			}
-			tw.Flush()
+			if err := tw.write(cmd.OutOrStdout()); err != nil {
+				return err
+			}
 			printf(cmd, "%d variables\n", len(vars))
 			if csvPath == "" {
 				return nil

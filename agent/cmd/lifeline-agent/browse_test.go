@@ -41,6 +41,18 @@ func TestBrowseTemplateImport(t *testing.T) {
 	if !strings.Contains(out, "nsu=urn:lifeline:plantsim;s=TankFarm.T101.Level") || strings.Contains(out, "Reactor") {
 		t.Fatalf("browse output:\n%s", out)
 	}
+	// The simulator's display names are Chinese; the columns after them
+	// still line up on a terminal.
+	var table []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "NODE ") || strings.HasPrefix(l, "nsu=") {
+			table = append(table, l)
+		}
+	}
+	if len(table) < 10 || !strings.Contains(out, "甲醇") {
+		t.Fatalf("browse table:\n%s", out)
+	}
+	assertAligned(t, table)
 	data, err := os.ReadFile(csvPath)
 	if err != nil || !strings.HasPrefix(string(data), "\ufeff位号(id),") {
 		t.Fatalf("template: %v\n%.200s", err, data)
@@ -76,9 +88,20 @@ func TestBrowseTemplateImport(t *testing.T) {
 		t.Fatalf("%d points imported, T101 level found: %v", len(pts), found)
 	}
 	// check reads every imported point from the live simulator.
-	if out, err := execute("check", "--config", newPath); err != nil {
+	out, err = execute("check", "--config", newPath)
+	if err != nil {
 		t.Fatalf("check of the imported configuration: %v\n%s", err, out)
 	}
+	table = nil
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "  ") {
+			table = append(table, l)
+		}
+	}
+	if len(table) < 10 || !strings.HasPrefix(table[0], "  POINT") {
+		t.Fatalf("check table:\n%s", out)
+	}
+	assertAligned(t, table)
 }
 
 func TestPointsImportGBKFragmentAndErrors(t *testing.T) {

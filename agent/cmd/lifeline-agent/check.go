@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -39,17 +38,19 @@ func newCheckCmd() *cobra.Command {
 					continue
 				}
 				printf(cmd, "source %s (%s):\n", src.Name, src.Endpoint)
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "  POINT\tNODE\tRESOLVED\tSTATUS\tTYPE\tVALUE\tPROBLEM")
+				tw := table{indent: "  "}
+				tw.add("POINT", "NODE", "RESOLVED", "STATUS", "TYPE", "VALUE", "PROBLEM")
 				for _, r := range reports {
 					problem := "-"
 					if r.Err != nil {
 						problem = r.Err.Error()
 						failed++
 					}
-					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.PointID, r.Node, dash(r.Resolved), dash(r.Status), dash(r.DataType), dash(r.Value), problem)
+					tw.add(r.PointID, r.Node, dash(r.Resolved), dash(r.Status), dash(r.DataType), dash(r.Value), problem)
 				}
-				tw.Flush()
+				if err := tw.write(cmd.OutOrStdout()); err != nil {
+					return err
+				}
 			}
 			if failed > 0 {
 				return fmt.Errorf("check: %d point(s) failed", failed)
