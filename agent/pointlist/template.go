@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
 )
@@ -45,7 +46,7 @@ func WriteTemplate(w io.Writer, rows []TemplateRow) error {
 	if err := cw.Write(header); err != nil {
 		return err
 	}
-	used := map[string]int{}
+	used := map[string]bool{}
 	for _, r := range rows {
 		rec := make([]string, len(header))
 		for i, c := range templateColumns {
@@ -80,9 +81,11 @@ func WriteTemplate(w io.Writer, rows []TemplateRow) error {
 	return cw.Error()
 }
 
-// suggestID derives a point ID from the node's identifier (or its browse
-// path), made valid and unique.
-func suggestID(r TemplateRow, used map[string]int) string {
+// suggestID derives a readable point ID from the node's identifier (or
+// its browse path), valid (config.ValidateID) and unique: Siemens-style
+// quoted names lose their quotes ("DB_Tank"."T101"."LT" → DB_Tank.T101.LT),
+// slashes become dots, spaces and control characters underscores.
+func suggestID(r TemplateRow, used map[string]bool) string {
 	base := r.Node
 	if i := strings.LastIndex(base, ";"); i >= 0 {
 		base = base[i+1:]
@@ -93,26 +96,44 @@ func suggestID(r TemplateRow, used map[string]int) string {
 	if base == "" || strings.HasPrefix(r.Node, "i=") || strings.Contains(r.Node, ";i=") || strings.Contains(r.Node, ";g=") || strings.Contains(r.Node, ";b=") {
 		base = strings.ReplaceAll(r.Path, "/", ".")
 	}
-	var b strings.Builder
-	for _, c := range base {
-		if c <= ' ' || c == 0x7f || c == '/' || c == '\\' || c == '"' || c == '\'' {
-			c = '_'
-		}
-		b.WriteRune(c)
-	}
-	id := b.String()
-	for len(id) > 60 {
+	id := readableID(base)
+	for len(id) > 56 {
 		_, size := lastRune(id)
 		id = id[:len(id)-size]
 	}
 	if id == "" {
 		id = "P"
 	}
-	used[id]++
-	if n := used[id]; n > 1 {
-		id += "_" + strconv.Itoa(n)
+	unique := id
+	for n := 2; used[unique]; n++ {
+		unique = id + "_" + strconv.Itoa(n)
 	}
-	return id
+	used[unique] = true
+	return unique
+}
+
+// readableID drops quotes, turns path separators into dots and blanks
+// into underscores, and trims the separators left doubled or at the ends.
+func readableID(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\'':
+			continue
+		case c == '/' || c == '\\':
+			c = '.'
+		case c <= ' ' || c == 0x7f || unicode.IsSpace(c) || unicode.IsControl(c):
+			c = '_'
+		}
+		b.WriteRune(c)
+	}
+	id := b.String()
+	for _, r := range [][2]string{{"..", "."}, {"__", "_"}, {"._", "."}, {"_.", "."}} {
+		for strings.Contains(id, r[0]) {
+			id = strings.ReplaceAll(id, r[0], r[1])
+		}
+	}
+	return strings.Trim(id, "._")
 }
 
 func lastRune(s string) (rune, int) {

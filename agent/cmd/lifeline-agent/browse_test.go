@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,20 +68,51 @@ func TestBrowseTemplateImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	newPath := filepath.Join(dir, "agent-new.yaml")
-	if out, err := execute("points", "import", csvPath, "--config", cfgPath, "-o", newPath); err != nil {
+	out, err = execute("points", "import", csvPath, "--config", cfgPath, "-o", newPath)
+	if err != nil {
 		t.Fatalf("import: %v\n%s", err, out)
+	}
+	// The simulator's configuration named its hazard sources; the
+	// browsed template names none, so they are unused now.
+	if !strings.Contains(out, "hazard source HS-01 (甲醇储罐区) is used by no point any more: removed") {
+		t.Fatalf("import does not report the unused hazard source:\n%s", out)
 	}
 	cfg, err := config.Load(newPath)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(cfg.HazardSources) != 0 {
+		t.Fatalf("unused hazard sources kept: %+v", cfg.HazardSources)
+	}
+	browsed := len(cfg.Sources[0].Points)
+
+	// A partial 点表 merged in renames and completes one browsed point
+	// and keeps the others.
+	partial := filepath.Join(dir, "partial.csv")
+	if err := os.WriteFile(partial, []byte("位号,节点,高报,重大危险源编码,重大危险源名称,重大危险源等级\n"+
+		"T101.LT,nsu=urn:lifeline:plantsim;s=TankFarm.T101.Level,18,HS-01,甲醇储罐区,二级\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = execute("points", "import", partial, "--config", newPath, "--merge", "-o", newPath)
+	if err != nil || !strings.Contains(out, fmt.Sprintf("source plantsim: 1 points updated, 0 added, %d kept", browsed-1)) {
+		t.Fatalf("import --merge: %v\n%s", err, out)
+	}
+	if cfg, err = config.Load(newPath); err != nil {
+		t.Fatal(err)
+	}
 	pts := cfg.Sources[0].Points
+	if len(pts) != browsed || pts[0].ID != "T101.LT" || pts[0].HazardSource != "HS-01" || len(cfg.HazardSources) != 1 {
+		t.Fatalf("merged: %d points (browsed %d), first %+v, hazard sources %+v", len(pts), browsed, pts[0], cfg.HazardSources)
+	}
 	found := false
 	for _, p := range pts {
 		if !strings.Contains(p.Node, "TankFarm") {
 			t.Errorf("point outside the browsed root: %+v", p)
 		}
-		if p.ID == "TankFarm.T101.Level" && p.Name != "" {
+		if p.ID == "TankFarm.T101.Level" {
+			t.Errorf("the 点表 did not rename %s", p.ID)
+		}
+		if p.ID == "TankFarm.T102.Level" && p.Name != "" {
 			found = true
 		}
 	}

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -20,17 +20,24 @@ func newPointsCmd() *cobra.Command {
 }
 
 func newPointsImportCmd() *cobra.Command {
-	var cfgPath, source, out string
+	var cfgPath, out string
+	var opts pointlist.ApplyOptions
 	cmd := &cobra.Command{
 		Use:   "import FILE.csv",
 		Short: "Turn a CSV point list (UTF-8 or GBK, Chinese or English headers) into the agent's point configuration",
 		Long: "import reads a point list and prints the points and hazard sources as YAML.\n" +
 			"With --config it prints (or writes with -o) the whole configuration with the\n" +
 			"points of --source replaced by the list (rows with a 数据源/source column go\n" +
-			"to the source they name); the result is validated before it is written.\n" +
+			"to the source they name); with --merge the list updates the points it names\n" +
+			"(same ID, or else same node) and adds the others, keeping the rest, e.g. points\n" +
+			"found by browse. Hazard sources no point uses any more are removed. The points\n" +
+			"are validated before anything is written.\n" +
 			"Every error names the row (the header is row 1) and the column.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Merge && cfgPath == "" {
+				return fmt.Errorf("--merge needs --config: the configuration whose points the list is merged into")
+			}
 			data, err := os.ReadFile(args[0])
 			if err != nil {
 				return err
@@ -48,7 +55,7 @@ func newPointsImportCmd() *cobra.Command {
 				doc, err = fragment(list)
 			} else {
 				var cfg config.Config
-				if cfg, err = merged(cfgPath, source, list); err != nil {
+				if cfg, err = merged(cmd.ErrOrStderr(), cfgPath, opts, list); err != nil {
 					return err
 				}
 				if err := cfg.Validate(); err != nil {
@@ -72,7 +79,8 @@ func newPointsImportCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "agent configuration to put the points into")
-	cmd.Flags().StringVar(&source, "source", "", "source whose points the list replaces (default: the only source)")
+	cmd.Flags().StringVar(&opts.Source, "source", "", "source whose points the list replaces (default: the only source)")
+	cmd.Flags().BoolVar(&opts.Merge, "merge", false, "keep the source's points the list does not name; update those it names (by ID, or else by node)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of standard output")
 	return cmd
 }
@@ -86,58 +94,28 @@ func fragment(list *pointlist.List) ([]byte, error) {
 	return yaml.Marshal(doc)
 }
 
-// merged is the configuration at path with its points replaced by the
-// list. Only the sources and hazard sources must be valid: a new
-// configuration may have no points and no certificates yet.
-func merged(path, source string, list *pointlist.List) (config.Config, error) {
+// merged is the configuration at path with the list applied; it reports
+// to w what changed. Only the sources and hazard sources must be valid
+// afterwards: a new configuration may have no certificates yet.
+func merged(w io.Writer, path string, o pointlist.ApplyOptions, list *pointlist.List) (config.Config, error) {
 	cfg, err := config.LoadFor(path, config.ConnectionsSection)
 	if err != nil {
 		return cfg, err
 	}
-	index := map[string]int{}
-	for i, s := range cfg.Sources {
-		index[s.Name] = i
+	res, err := pointlist.Apply(&cfg, list, o)
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
-	target := -1
-	switch {
-	case source != "":
-		i, ok := index[source]
-		if !ok {
-			return cfg, fmt.Errorf("--source %q: not in %s", source, path)
-		}
-		target = i
-	case len(cfg.Sources) == 1:
-		target = 0
-	}
-	points := make([][]config.Point, len(cfg.Sources))
-	for j, p := range list.Points {
-		i := target
-		if name := list.Sources[j]; name != "" {
-			var ok bool
-			if i, ok = index[name]; !ok {
-				return cfg, fmt.Errorf("row %d: source %q is not in %s", j+2, name, path)
-			}
-		}
-		if i < 0 {
-			return cfg, errors.New("the configuration has several sources: name one with --source or give the list a 数据源 (source) column")
-		}
-		points[i] = append(points[i], p)
-	}
-	for i := range cfg.Sources {
-		if len(points[i]) > 0 {
-			cfg.Sources[i].Points = points[i]
+	for _, c := range res.Sources {
+		if o.Merge {
+			fmt.Fprintf(w, "source %s: %d points updated, %d added, %d kept\n", c.Source, c.Updated, c.Added, c.Kept)
+		} else {
+			fmt.Fprintf(w, "source %s: %d points replaced by the list's %d (--merge keeps the points the list does not name)\n",
+				c.Source, c.Removed, c.Added)
 		}
 	}
-	for _, h := range list.HazardSources {
-		replaced := false
-		for k := range cfg.HazardSources {
-			if cfg.HazardSources[k].Code == h.Code {
-				cfg.HazardSources[k], replaced = h, true
-			}
-		}
-		if !replaced {
-			cfg.HazardSources = append(cfg.HazardSources, h)
-		}
+	for _, h := range res.DroppedHazards {
+		fmt.Fprintf(w, "hazard source %s (%s) is used by no point any more: removed\n", h.Code, h.Name)
 	}
 	if err := cfg.ValidateFor(config.SourcesSection); err != nil {
 		return cfg, fmt.Errorf("the configuration with the imported points is not valid:\n%w", err)
