@@ -1,7 +1,9 @@
 -- columns: site_id, online, last_seen, agent_version, backlog_batches, backlog_bytes, backlog_age_s, drain_rate, sources_connected, sources_total, cert_days_left
 -- Each enterprise's data link: the agent's latest heartbeat, its backlog on
 -- disk (batches, bytes, age of the oldest sample), how fast it drains, and
--- the days left on its link certificate (empty without TLS).
+-- the days left on its link certificate (empty without TLS). Sources and
+-- the certificate come from the last heartbeat: a disconnect row carries
+-- neither.
 SELECT site_id,
     toUInt8(connected = 1 AND last_seen >= now() - 300) AS online,
     last_seen, agent_version, backlog_batches, backlog_bytes,
@@ -15,7 +17,8 @@ ANY LEFT JOIN
         argMax(connected, time_ns) AS connected, argMax(agent_version, time_ns) AS agent_version,
         argMax(backlog_batches, time_ns) AS backlog_batches, argMax(backlog_bytes, time_ns) AS backlog_bytes,
         argMax(oldest_ns, time_ns) AS oldest_ns, argMax(drain_rate, time_ns) AS drain_rate,
-        argMax(sources_connected, time_ns) AS sources_connected, argMax(sources_total, time_ns) AS sources_total,
+        argMaxIf(sources_connected, time_ns, heartbeat = 1) AS sources_connected,
+        argMaxIf(sources_total, time_ns, heartbeat = 1) AS sources_total,
         argMaxIf(cert_not_after, time_ns, heartbeat = 1) AS cert_not_after
     FROM agents
     GROUP BY site_id
