@@ -18,10 +18,12 @@ func newCertsCmd() *cobra.Command {
 			"Each agent gets a client certificate whose common name is its site ID: the\n" +
 			"aggregator accepts data for that site only.\n\n" +
 			"  lifeline-aggregator certs init --dir /etc/lifeline/ca\n" +
-			"  lifeline-aggregator certs server --dir /etc/lifeline/ca --host aggregator.example.cn --host 10.0.0.5\n" +
-			"  lifeline-aggregator certs agent --dir /etc/lifeline/ca --site SITE01\n" +
-			"  lifeline-aggregator certs agent --dir /etc/lifeline/ca --site SITE01 --force   # renew\n" +
-			"  lifeline-aggregator certs revoke --dir /etc/lifeline/ca --site SITE01\n\n" +
+			"  lifeline-aggregator certs server --dir /etc/lifeline/ca --out /etc/lifeline/tls --host aggregator.example.cn --host 10.0.0.5\n" +
+			"  lifeline-aggregator certs agent --dir /etc/lifeline/ca --out ./SITE01 --site SITE01\n" +
+			"  lifeline-aggregator certs agent --dir /etc/lifeline/ca --out ./SITE01 --site SITE01 --force   # renew\n" +
+			"  lifeline-aggregator certs revoke --dir /etc/lifeline/ca --list /etc/lifeline/tls/revoked.txt --site SITE01\n\n" +
+			"server and agent also copy ca.crt (never ca.key) into --out, so the directory holds\n" +
+			"every file the TLS settings name; server creates an empty deny-list revoked.txt there.\n" +
 			"Certificates last two years; agents warn 30 days before theirs expires.\n" +
 			"Revoked serials go to a deny-list (default <dir>/revoked.txt) that the\n" +
 			"aggregator names as server.tls.revoked_file and rereads when it changes.",
@@ -54,7 +56,20 @@ func newCertsCmd() *cobra.Command {
 			if err := linkca.IssueServer(dir, out, "aggregator", hosts, force); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s\n", filepath.Join(out, "aggregator.crt"), filepath.Join(out, "aggregator.key"))
+			if err := linkca.CopyCA(dir, out); err != nil {
+				return err
+			}
+			revoked := filepath.Join(out, linkca.Revoked)
+			created, err := linkca.EnsureRevoked(revoked)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "wrote %s, %s and %s (server.tls cert_file, key_file, client_ca_file)\n",
+				filepath.Join(out, "aggregator.crt"), filepath.Join(out, "aggregator.key"), filepath.Join(out, linkca.CACert))
+			if created {
+				fmt.Fprintf(w, "created the empty deny-list %s (server.tls.revoked_file; 'certs revoke --list %s' adds to it)\n", revoked, revoked)
+			}
 			return nil
 		},
 	}
@@ -72,9 +87,13 @@ func newCertsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s (serial %s, valid until %s); give them and %s to the plant\n",
-				filepath.Join(out, site+".crt"), filepath.Join(out, site+".key"), linkca.SerialText(cert.SerialNumber),
-				cert.NotAfter.UTC().Format("2006-01-02"), filepath.Join(dir, linkca.CACert))
+			if err := linkca.CopyCA(dir, out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s, %s and %s (serial %s, valid until %s); copy them to the plant's "+
+				"/etc/lifeline/tls/ (the agent's aggregator.tls cert_file, key_file, ca_file)\n",
+				filepath.Join(out, site+".crt"), filepath.Join(out, site+".key"), filepath.Join(out, linkca.CACert),
+				linkca.SerialText(cert.SerialNumber), cert.NotAfter.UTC().Format("2006-01-02"))
 			return nil
 		},
 	}

@@ -29,6 +29,13 @@ func TestCertsAgentAndRevoke(t *testing.T) {
 	if _, err := execute("certs", "agent", "--dir", ca, "--out", out, "--site", "SITE01"); err != nil {
 		t.Fatal(err)
 	}
+	// The plant gets the CA's certificate beside its own, never the CA's key.
+	if _, err := os.Stat(filepath.Join(out, linkca.CACert)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, linkca.CAKey)); err == nil {
+		t.Fatal("the CA's key was copied out")
+	}
 	if _, err := execute("certs", "agent", "--dir", ca, "--out", out, "--site", "SITE01"); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("existing key replaced silently: %v", err)
 	}
