@@ -44,12 +44,7 @@ func TestBrowseTemplateImport(t *testing.T) {
 	}
 	// The simulator's display names are Chinese; the columns after them
 	// still line up on a terminal.
-	var table []string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "NODE ") || strings.HasPrefix(l, "nsu=") {
-			table = append(table, l)
-		}
-	}
+	table := linesWith(out, "NODE ", "nsu=")
 	if len(table) < 10 || !strings.Contains(out, "甲醇") {
 		t.Fatalf("browse table:\n%s", out)
 	}
@@ -84,26 +79,9 @@ func TestBrowseTemplateImport(t *testing.T) {
 	if len(cfg.HazardSources) != 0 {
 		t.Fatalf("unused hazard sources kept: %+v", cfg.HazardSources)
 	}
-	browsed := len(cfg.Sources[0].Points)
 
-	// A partial 点表 merged in renames and completes one browsed point
-	// and keeps the others.
-	partial := filepath.Join(dir, "partial.csv")
-	if err := os.WriteFile(partial, []byte("位号,节点,高报,重大危险源编码,重大危险源名称,重大危险源等级\n"+
-		"T101.LT,nsu=urn:lifeline:plantsim;s=TankFarm.T101.Level,18,HS-01,甲醇储罐区,二级\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err = execute("points", "import", partial, "--config", newPath, "--merge", "-o", newPath)
-	if err != nil || !strings.Contains(out, fmt.Sprintf("source plantsim: 1 points updated, 0 added, %d kept", browsed-1)) {
-		t.Fatalf("import --merge: %v\n%s", err, out)
-	}
-	if cfg, err = config.Load(newPath); err != nil {
-		t.Fatal(err)
-	}
+	cfg = mergePartial(t, dir, newPath, len(cfg.Sources[0].Points))
 	pts := cfg.Sources[0].Points
-	if len(pts) != browsed || pts[0].ID != "T101.LT" || pts[0].HazardSource != "HS-01" || len(cfg.HazardSources) != 1 {
-		t.Fatalf("merged: %d points (browsed %d), first %+v, hazard sources %+v", len(pts), browsed, pts[0], cfg.HazardSources)
-	}
 	found := false
 	for _, p := range pts {
 		if !strings.Contains(p.Node, "TankFarm") {
@@ -124,13 +102,7 @@ func TestBrowseTemplateImport(t *testing.T) {
 	if err != nil {
 		t.Fatalf("check of the imported configuration: %v\n%s", err, out)
 	}
-	table = nil
-	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "  ") {
-			table = append(table, l)
-		}
-	}
-	if len(table) < 10 || !strings.HasPrefix(table[0], "  POINT") {
+	if table = linesWith(out, "  "); len(table) < 10 || !strings.HasPrefix(table[0], "  POINT") {
 		t.Fatalf("check table:\n%s", out)
 	}
 	assertAligned(t, table)
@@ -145,4 +117,43 @@ func TestPointsImportGBKFragmentAndErrors(t *testing.T) {
 	if err == nil || !strings.Contains(out, "row 3, column 节点") {
 		t.Fatalf("import of a bad list: %v\n%s", err, out)
 	}
+}
+
+// mergePartial merges a one-row 点表 into the configuration at path, which
+// holds browsed points: the row renames and completes one of them and the
+// others stay.
+func mergePartial(t *testing.T, dir, path string, browsed int) config.Config {
+	t.Helper()
+	partial := filepath.Join(dir, "partial.csv")
+	if err := os.WriteFile(partial, []byte("位号,节点,高报,重大危险源编码,重大危险源名称,重大危险源等级\n"+
+		"T101.LT,nsu=urn:lifeline:plantsim;s=TankFarm.T101.Level,18,HS-01,甲醇储罐区,二级\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := execute("points", "import", partial, "--config", path, "--merge", "-o", path)
+	if err != nil || !strings.Contains(out, fmt.Sprintf("source plantsim: 1 points updated, 0 added, %d kept", browsed-1)) {
+		t.Fatalf("import --merge: %v\n%s", err, out)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := cfg.Sources[0].Points
+	if len(pts) != browsed || pts[0].ID != "T101.LT" || pts[0].HazardSource != "HS-01" || len(cfg.HazardSources) != 1 {
+		t.Fatalf("merged: %d points (browsed %d), first %+v, hazard sources %+v", len(pts), browsed, pts[0], cfg.HazardSources)
+	}
+	return cfg
+}
+
+// linesWith returns the lines of out that start with one of prefixes.
+func linesWith(out string, prefixes ...string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				lines = append(lines, l)
+				break
+			}
+		}
+	}
+	return lines
 }

@@ -45,6 +45,14 @@ func newCertsCmd() *cobra.Command {
 	}
 	initCmd.Flags().StringVar(&name, "name", "Lifeline link CA", "the CA's common name")
 
+	cmd.AddCommand(initCmd, newCertsServerCmd(&dir), newCertsAgentCmd(&dir), newRevokeCmd(&dir))
+	return cmd
+}
+
+// newCertsServerCmd issues the aggregator's certificate into --out with a
+// copy of the CA certificate and an empty deny-list: every file server.tls
+// names.
+func newCertsServerCmd(dir *string) *cobra.Command {
 	var hosts []string
 	var out string
 	var force bool
@@ -53,10 +61,10 @@ func newCertsCmd() *cobra.Command {
 		Short: "Issue the aggregator's server certificate",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := linkca.IssueServer(dir, out, "aggregator", hosts, force); err != nil {
+			if err := linkca.IssueServer(*dir, out, "aggregator", hosts, force); err != nil {
 				return err
 			}
-			if err := linkca.CopyCA(dir, out); err != nil {
+			if err := linkca.CopyCA(*dir, out); err != nil {
 				return err
 			}
 			revoked := filepath.Join(out, linkca.Revoked)
@@ -76,18 +84,25 @@ func newCertsCmd() *cobra.Command {
 	server.Flags().StringSliceVar(&hosts, "host", nil, "DNS name or IP address agents connect to (repeatable)")
 	server.Flags().StringVar(&out, "out", ".", "output directory")
 	server.Flags().BoolVar(&force, "force", false, "replace an existing key and certificate (renewal)")
+	return server
+}
 
+// newCertsAgentCmd issues a site's certificate into --out with a copy of
+// the CA certificate: the files the plant's agent names.
+func newCertsAgentCmd(dir *string) *cobra.Command {
+	var out string
+	var force bool
 	var site string
 	agent := &cobra.Command{
 		Use:   "agent",
 		Short: "Issue a site's agent certificate (CN = site ID)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cert, err := linkca.IssueAgent(dir, out, site, force)
+			cert, err := linkca.IssueAgent(*dir, out, site, force)
 			if err != nil {
 				return err
 			}
-			if err := linkca.CopyCA(dir, out); err != nil {
+			if err := linkca.CopyCA(*dir, out); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s, %s and %s (serial %s, valid until %s); copy them to the plant's "+
@@ -100,9 +115,7 @@ func newCertsCmd() *cobra.Command {
 	agent.Flags().StringVar(&site, "site", "", "the site ID the agent reports for")
 	agent.Flags().StringVar(&out, "out", ".", "output directory")
 	agent.Flags().BoolVar(&force, "force", false, "replace an existing key and certificate (renewal)")
-
-	cmd.AddCommand(initCmd, server, agent, newRevokeCmd(&dir))
-	return cmd
+	return agent
 }
 
 func newRevokeCmd(dir *string) *cobra.Command {

@@ -65,52 +65,14 @@ func TestReadmeCertCommandsMakeTheConfiguredFiles(t *testing.T) {
 		}
 		return arg
 	}
-	copyRule := regexp.MustCompile(`copy (\S+)/\* to the plant's (\S+)`)
-	var ran []string
-	var agentOut, plantDir string
-	for _, block := range fenced(t, readme, "sh") {
-		for _, line := range strings.Split(block, "\n") {
-			cmd, comment, _ := strings.Cut(line, "#")
-			f := strings.Fields(cmd)
-			if len(f) < 3 || f[0] != "lifeline-aggregator" || f[1] != "certs" {
-				continue
-			}
-			if m := copyRule.FindStringSubmatch(comment); m != nil && f[2] == "agent" {
-				agentOut, plantDir = m[1], m[2]
-			}
-			args := make([]string, 0, len(f)-1)
-			for _, a := range f[1:] {
-				args = append(args, rewrite(a))
-			}
-			if out, err := execute(args...); err != nil {
-				t.Fatalf("%s: %v\n%s", cmd, err, out)
-			}
-			ran = append(ran, f[2])
-		}
-	}
-	if strings.Join(ran, " ") == "" || !strings.Contains(strings.Join(ran, " "), "init server agent") {
+	ran, agentOut, plantDir := runReadmeCerts(t, readme, rewrite)
+	if !strings.Contains(strings.Join(ran, " "), "init server agent") {
 		t.Fatalf("README's certs commands: %v, want init, server, agent", ran)
 	}
 	if agentOut == "" {
 		t.Fatal("README does not say where the plant puts the agent's files (\"copy DIR/* to the plant's DIR\")")
 	}
-	files, err := filepath.Glob(filepath.Join(rewrite(agentOut), "*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("nothing in %s: %v", agentOut, err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst := filepath.Join(plant, plantDir, filepath.Base(f))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyFiles(t, rewrite(agentOut), filepath.Join(plant, plantDir))
 
 	blocks := fenced(t, readme, "yaml")
 	for _, p := range []string{"../../../packaging/config/aggregator.yaml", "../../../packaging/config/agent.yaml"} {
@@ -148,5 +110,56 @@ func TestReadmeCertCommandsMakeTheConfiguredFiles(t *testing.T) {
 	}
 	if checked["server"] < 8 || checked["aggregator"] < 6 {
 		t.Fatalf("checked %v TLS files, want the README's and both example configurations'", checked)
+	}
+}
+
+// runReadmeCerts runs the README's `lifeline-aggregator certs` commands
+// with their paths rewritten, and returns the subcommands run and where
+// the README says the agent's directory goes at the plant.
+func runReadmeCerts(t *testing.T, readme string, rewrite func(string) string) (ran []string, agentOut, plantDir string) {
+	t.Helper()
+	copyRule := regexp.MustCompile(`copy (\S+)/\* to the plant's (\S+)`)
+	for _, block := range fenced(t, readme, "sh") {
+		for _, line := range strings.Split(block, "\n") {
+			cmd, comment, _ := strings.Cut(line, "#")
+			f := strings.Fields(cmd)
+			if len(f) < 3 || f[0] != "lifeline-aggregator" || f[1] != "certs" {
+				continue
+			}
+			if m := copyRule.FindStringSubmatch(comment); m != nil && f[2] == "agent" {
+				agentOut, plantDir = m[1], m[2]
+			}
+			args := make([]string, 0, len(f)-1)
+			for _, a := range f[1:] {
+				args = append(args, rewrite(a))
+			}
+			if out, err := execute(args...); err != nil {
+				t.Fatalf("%s: %v\n%s", cmd, err, out)
+			}
+			ran = append(ran, f[2])
+		}
+	}
+	return ran, agentOut, plantDir
+}
+
+// copyFiles copies the files of from into to, as an engineer carrying
+// them to the plant would.
+func copyFiles(t *testing.T, from, to string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(from, "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("nothing in %s: %v", from, err)
+	}
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, filepath.Base(f)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
