@@ -217,7 +217,7 @@ func (c Config) Validate() error { return c.ValidateFor(All) }
 // section, which every command uses), each naming its option.
 func (c Config) ValidateFor(uses Sections) error {
 	errs := []error{c.Log.Validate()}
-	if uses&Server != 0 {
+	if uses&ServerSection != 0 {
 		errs = append(errs, c.Server.Validate())
 	}
 	if uses&ClickHouseSection != 0 {

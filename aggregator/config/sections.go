@@ -7,7 +7,7 @@ type Sections uint
 
 // The sections; the log section is always validated.
 const (
-	Server Sections = 1 << iota
+	ServerSection Sections = 1 << iota
 	ClickHouseSection
 	WriterSection
 	AlarmsSection
@@ -16,5 +16,5 @@ const (
 	GrafanaSection
 
 	// All is what serving agents (run) needs.
-	All = Server | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection
+	All = ServerSection | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection
 )
