@@ -21,6 +21,7 @@ func (c Config) Validate() error {
 		c.Aggregator.validate(),
 		c.Log.Validate(),
 		c.Metrics.Validate(),
+		c.StatusPage.validate(),
 		c.Buffer.validate(),
 		hazardErr,
 		validateSources(c.Sources, hazards),
@@ -43,6 +44,20 @@ func (s Site) validate() error {
 		p.add("site.park: must be set (the chemical park the site belongs to)")
 	}
 	return p.join()
+}
+
+func (s StatusPage) validate() error {
+	if s.Listen == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(s.Listen)
+	if err != nil {
+		return fmt.Errorf("status_page.listen %q: want host:port or empty", s.Listen)
+	}
+	if ip := net.ParseIP(host); (host == "localhost" || ip != nil && ip.IsLoopback()) || s.AllowRemote {
+		return nil
+	}
+	return fmt.Errorf("status_page.listen %q: the page has no login, so it listens on loopback (127.0.0.1) unless status_page.allow_remote is true", s.Listen)
 }
 
 func (a Aggregator) validate() error {

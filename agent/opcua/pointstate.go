@@ -19,6 +19,10 @@ type PointState struct {
 	LastChange time.Time
 	// Status is the OPC UA status code of the last sample.
 	Status uint32
+	// Value is the last value (float64, bool, string or nil) and
+	// SourceTime its source timestamp; both are filled by PointStates only.
+	Value      any
+	SourceTime time.Time
 }
 
 // pointStates tracks the last value of every point. deliver updates it
@@ -94,11 +98,20 @@ func sameValue(a, b any) bool {
 	return a == b
 }
 
-// PointStates returns the state of every point in configuration order.
+// PointStates returns the state of every point in configuration order,
+// with its last value. It copies under the lock the hot path takes, so it
+// is meant for a status view every second or so, not for every sample.
 func (r *Reader) PointStates() []PointState {
-	r.states.mu.Lock()
-	defer r.states.mu.Unlock()
-	return append([]PointState(nil), r.states.states...)
+	p := r.states
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := append([]PointState(nil), p.states...)
+	for i := range out {
+		if !out[i].LastSample.IsZero() {
+			out[i].Value, out[i].SourceTime = p.last[i], time.Unix(0, p.source[i])
+		}
+	}
+	return out
 }
 
 // Frozen lists the points that delivered samples but whose value and

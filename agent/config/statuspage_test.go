@@ -1,0 +1,33 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestStatusPageListen(t *testing.T) {
+	tests := []struct {
+		listen string
+		remote bool
+		want   string // "" when valid
+	}{
+		{"", false, ""},
+		{"127.0.0.1:9465", false, ""},
+		{"[::1]:9465", false, ""},
+		{"localhost:9465", false, ""},
+		{"0.0.0.0:9465", false, "allow_remote"},
+		{":9465", false, "allow_remote"},
+		{"192.168.1.10:9465", false, "allow_remote"},
+		{"0.0.0.0:9465", true, ""},
+		{"9465", false, "want host:port"},
+	}
+	for _, tt := range tests {
+		err := StatusPage{Listen: tt.listen, AllowRemote: tt.remote}.validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q remote=%v: %v", tt.listen, tt.remote, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%q remote=%v: got %v, want an error naming %q", tt.listen, tt.remote, err, tt.want)
+		}
+	}
+}
