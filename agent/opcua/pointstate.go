@@ -135,3 +135,23 @@ func (r *Reader) deliver(batch []*lifelinev1.Sample) {
 	r.sink.Write(batch)
 	r.received.Add(uint64(len(batch)))
 }
+
+// PointStatesAt returns the states of the points at the given indexes
+// (configuration order), with their last values, under one lock.
+func (r *Reader) PointStatesAt(indexes []int) []PointState {
+	p := r.states
+	out := make([]PointState, 0, len(indexes))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, i := range indexes {
+		if i < 0 || i >= len(p.states) {
+			continue
+		}
+		st := p.states[i]
+		if !st.LastSample.IsZero() {
+			st.Value, st.SourceTime = p.last[i], time.Unix(0, p.source[i])
+		}
+		out = append(out, st)
+	}
+	return out
+}
