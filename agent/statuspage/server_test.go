@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -154,6 +155,8 @@ func TestAssetsSelfContained(t *testing.T) {
 			return err
 		}
 		data, _ := fs.ReadFile(assets, path)
+		// An XML namespace is a name, not a request.
+		data = bytes.ReplaceAll(data, []byte(`xmlns="http://www.w3.org/2000/svg"`), nil)
 		if m := external.Find(data); m != nil {
 			t.Errorf("%s refers to %s", path, m)
 		}
