@@ -2,10 +2,12 @@ package service
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/agent/opcua"
 	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
 	"github.com/lifeline-telemetry/lifeline/agent/statuspage"
 )
@@ -100,4 +102,64 @@ func TestStatusPageSnapshot(t *testing.T) {
 		p, _ := findPoint(getStatus(t, a, "GT101"), "GT101")
 		return p.Quality == "BadSensorFailure"
 	})
+}
+
+// An outage of the OPC UA server and of the aggregator, as the page shows
+// them: the source reconnecting with its last error, the backlog growing
+// while the uplink is down and draining when it is back, and the outage
+// as a gap once the source is read again.
+func TestStatusPageOutage(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simAddr := l.Addr().String()
+	l.Close()
+	agg := newAggregator(t)
+	agg.start(t)
+	sim := startSim(t, plantsim.Options{Addr: simAddr})
+	a, _ := runAgent(t, agentConfig(sim, agg.addr, t.TempDir()), nil)
+	waitFor(t, "samples acked", 20*time.Second, func() bool { return a.Stats().Acked > 0 })
+
+	agg.stop()
+	var st statuspage.Status
+	waitFor(t, "the uplink down and a backlog", 10*time.Second, func() bool {
+		st = getStatus(t, a, "")
+		return !st.Uplink.Connected && st.Backlog.Batches > 0 && st.Backlog.Samples > 0 && st.Backlog.OldestAgeSeconds > 0
+	})
+	if st.Backlog.ETASeconds != 0 || st.Backlog.RatePerSecond != 0 {
+		t.Errorf("backlog %+v: no drain rate or ETA while the uplink is down", st.Backlog)
+	}
+
+	if err := sim.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the source reconnecting with its error", 10*time.Second, func() bool {
+		st = getStatus(t, a, "")
+		src := st.Sources[0]
+		return src.State == statuspage.StateReconnecting && src.Since != nil && src.LastError != nil && src.LastError.Error != ""
+	})
+	t.Logf("source error shown: %s: %s", st.Sources[0].LastError.Message, st.Sources[0].LastError.Error)
+
+	startSim(t, plantsim.Options{Addr: simAddr})
+	waitFor(t, "the outage as a gap", 15*time.Second, func() bool {
+		st = getStatus(t, a, "")
+		for _, g := range st.Gaps {
+			if g.Reason == opcua.GapSourceUnavailable && g.Points == len(sim.Catalog()) && g.To.After(g.From) {
+				return st.Sources[0].State == statuspage.StateConnected
+			}
+		}
+		return false
+	})
+
+	agg.start(t)
+	sawRate := false
+	waitFor(t, "the backlog drained", 20*time.Second, func() bool {
+		st = getStatus(t, a, "")
+		sawRate = sawRate || st.Backlog.RatePerSecond > 0
+		return st.Uplink.Connected && st.Backlog.Batches == 0
+	})
+	if !sawRate {
+		t.Log("the backlog drained before a drain rate was measured")
+	}
 }
