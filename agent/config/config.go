@@ -236,7 +236,7 @@ func Default() Config {
 			MemoryBytes:  64 << 20,
 		},
 		Metrics:    Metrics{Listen: "127.0.0.1:9464"},
-		StatusPage: StatusPage{Listen: "127.0.0.1:9465"},
+		StatusPage: StatusPage{Listen: "127.0.0.1:9480"},
 		Log:        obs.DefaultLog(),
 	}
 }

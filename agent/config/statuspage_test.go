@@ -12,14 +12,14 @@ func TestStatusPageListen(t *testing.T) {
 		want   string // "" when valid
 	}{
 		{"", false, ""},
-		{"127.0.0.1:9465", false, ""},
-		{"[::1]:9465", false, ""},
-		{"localhost:9465", false, ""},
-		{"0.0.0.0:9465", false, "allow_remote"},
-		{":9465", false, "allow_remote"},
-		{"192.168.1.10:9465", false, "allow_remote"},
-		{"0.0.0.0:9465", true, ""},
-		{"9465", false, "want host:port"},
+		{"127.0.0.1:9480", false, ""},
+		{"[::1]:9480", false, ""},
+		{"localhost:9480", false, ""},
+		{"0.0.0.0:9480", false, "allow_remote"},
+		{":9480", false, "allow_remote"},
+		{"192.168.1.10:9480", false, "allow_remote"},
+		{"0.0.0.0:9480", true, ""},
+		{"9480", false, "want host:port"},
 	}
 	for _, tt := range tests {
 		err := StatusPage{Listen: tt.listen, AllowRemote: tt.remote}.validate()

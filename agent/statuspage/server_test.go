@@ -52,7 +52,7 @@ func get(t *testing.T, h http.Handler, method, target string, header map[string]
 		req.Header.Set(k, v)
 	}
 	if req.Host == "example.com" { // httptest's default
-		req.Host = "127.0.0.1:9465"
+		req.Host = "127.0.0.1:9480"
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
@@ -127,7 +127,7 @@ func TestReadOnlyAndSafeHeaders(t *testing.T) {
 	if resp := get(t, h, http.MethodGet, "/nothing", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("/nothing: %s", resp.Status)
 	}
-	for host, want := range map[string]int{"localhost:9465": 200, "[::1]:9465": 200, "attacker.example:9465": 421, "192.168.1.5:9465": 421} {
+	for host, want := range map[string]int{"localhost:9480": 200, "[::1]:9480": 200, "attacker.example:9480": 421, "192.168.1.5:9480": 421} {
 		req := httptest.NewRequest(http.MethodGet, "/api/status", nil)
 		req.Host = host
 		w := httptest.NewRecorder()
@@ -138,7 +138,7 @@ func TestReadOnlyAndSafeHeaders(t *testing.T) {
 	}
 	remote := New(config.StatusPage{Listen: "0.0.0.0:0", AllowRemote: true}, &fixed{st: sampleStatus()}, nil).Handler()
 	req := httptest.NewRequest(http.MethodGet, "/api/status", nil)
-	req.Host = "192.168.1.5:9465"
+	req.Host = "192.168.1.5:9480"
 	w := httptest.NewRecorder()
 	remote.ServeHTTP(w, req)
 	if w.Code != http.StatusOK {
