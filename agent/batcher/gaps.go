@@ -106,7 +106,9 @@ func (b *Batcher) lost(reason string, seq uint64, data []byte) {
 	b.carried = append(b.carried, batch.Gaps...)
 	b.mu.Unlock()
 	b.logger.Warn("buffer dropped a batch", "reason", reason, "seq", seq, "samples", len(batch.Samples))
-	b.noteGap(summarize(reason, batch.Samples))
+	if len(batch.Samples) > 0 { // a batch of gap records only lost no samples
+		b.noteGap(summarize(reason, batch.Samples))
+	}
 	b.signal()
 }
 
