@@ -48,10 +48,20 @@ func (j *Journal) RecordGap(g Gap) {
 	j.mu.Unlock()
 }
 
+// record keeps e; the same event again in a row (a source that stays
+// unreachable warns on every retry) only counts up and moves the time, so
+// fifty retries do not push every other error out.
 func (j *Journal) record(e Event) {
 	j.mu.Lock()
+	defer j.mu.Unlock()
+	if last := j.events.newest(); last != nil && last.Level == e.Level && last.Message == e.Message &&
+		last.Source == e.Source && last.Component == e.Component && last.Error == e.Error {
+		last.Time, last.Detail = e.Time, e.Detail
+		last.Count++
+		return
+	}
+	e.Count = 1
 	j.events.add(e)
-	j.mu.Unlock()
 }
 
 // Handler returns a handler that passes records to next and keeps those
@@ -156,6 +166,14 @@ func (r *ring[T]) add(v T) {
 	if r.next == 0 {
 		r.full = true
 	}
+}
+
+// newest returns the last value added, nil when empty.
+func (r *ring[T]) newest() *T {
+	if r.next == 0 && !r.full {
+		return nil
+	}
+	return &r.buf[(r.next-1+len(r.buf))%len(r.buf)]
 }
 
 func (r *ring[T]) newestFirst() []T {

@@ -39,6 +39,21 @@ func TestJournalKeepsWarningsAndErrors(t *testing.T) {
 	}
 }
 
+func TestJournalCountsRepeats(t *testing.T) {
+	j := NewJournal()
+	logger := slog.New(j.Handler(slog.DiscardHandler)).With("source", "dcs")
+	logger.Error("buffer full")
+	for i := range 200 {
+		logger.Warn("OPC UA connection failed; reconnecting", "err", "connection refused", "retry_in", i)
+	}
+	logger.Warn("OPC UA connection failed; reconnecting", "err", "timeout")
+	ev := j.Events()
+	if len(ev) != 3 || ev[0].Error != "timeout" || ev[0].Count != 1 || ev[1].Count != 200 || ev[1].Detail != "retry_in=199" ||
+		ev[2].Message != "buffer full" {
+		t.Fatalf("events %+v", ev)
+	}
+}
+
 func TestJournalBounded(t *testing.T) {
 	j := NewJournal()
 	logger := slog.New(j.Handler(slog.DiscardHandler))

@@ -152,6 +152,8 @@ type Event struct {
 	Error     string    `json:"error,omitempty"`
 	// Detail holds the record's other attributes as key=value.
 	Detail string `json:"detail,omitempty"`
+	// Count is how many times in a row it was logged; Time is the last.
+	Count int `json:"count"`
 }
 
 // Gap is a span of data known lost, as recorded.

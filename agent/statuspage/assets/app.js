@@ -163,7 +163,7 @@ function renderPoints(st) {
 
 function renderErrors(st) {
   fill($("error-rows"), (st.errors || []).map((e) => {
-    const msg = e.message + (e.error ? ": " + e.error : "") + (e.detail ? " (" + e.detail + ")" : "");
+    const msg = e.message + (e.error ? ": " + e.error : "") + (e.detail ? " (" + e.detail + ")" : "") + (e.count > 1 ? ` ×${e.count}` : "");
     return row([when(e.time), el("td", e.level, e.level === "ERROR" ? "bad" : "warn"), e.source || e.component || "", msg]);
   }));
   if (!st.errors || st.errors.length === 0) fill($("error-rows"), [row([t("none"), "", "", ""])]);
