@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/agent/opcua"
@@ -14,6 +15,13 @@ import (
 type statusView struct {
 	a *Agent
 	p *pipeline
+
+	// index holds, per source and point, the lower-case text a filter
+	// searches, built at the first poll: lowering 100,000 points' text on
+	// every poll would cost more than the rest of the snapshot.
+	indexOnce sync.Once
+	index     [][]string
+	hazards   map[string]string // hazard source names by code
 }
 
 // StatusPageAddr returns the status page's bound address once Run has
@@ -31,7 +39,7 @@ func (a *Agent) StatusPageAddr() string {
 // the technician at the PC: when its port is taken the agent logs why and
 // goes on collecting, because no page is worth a minute of lost data.
 func (a *Agent) serveStatusPage(ctx context.Context, p *pipeline) (stop func()) {
-	page := statuspage.New(a.cfg.StatusPage, statusView{a, p}, a.logger.With("component", "statuspage"))
+	page := statuspage.New(a.cfg.StatusPage, &statusView{a: a, p: p}, a.logger.With("component", "statuspage"))
 	if err := page.Start(ctx); err != nil {
 		a.logger.Error("status page not served; collection goes on without it", "err", err)
 		return func() {}
@@ -58,7 +66,8 @@ func (a *Agent) recordGap(g *lifelinev1.Gap) {
 }
 
 // StatusSnapshot implements statuspage.Snapshotter.
-func (v statusView) StatusSnapshot(f statuspage.Filter) statuspage.Status {
+func (v *statusView) StatusSnapshot(f statuspage.Filter) statuspage.Status {
+	v.indexOnce.Do(v.buildIndex)
 	a, p, now := v.a, v.p, time.Now()
 	us := p.uplink.Stats()
 	b := a.backlog(p)
@@ -81,7 +90,22 @@ func (v statusView) StatusSnapshot(f statuspage.Filter) statuspage.Status {
 	return st
 }
 
-func (v statusView) source(i int, r *opcua.Reader, events []statuspage.Event, now time.Time) statuspage.Source {
+func (v *statusView) buildIndex() {
+	v.hazards = make(map[string]string, len(v.a.cfg.HazardSources))
+	for _, h := range v.a.cfg.HazardSources {
+		v.hazards[h.Code] = h.Name
+	}
+	v.index = make([][]string, len(v.a.cfg.Sources))
+	for i, src := range v.a.cfg.Sources {
+		v.index[i] = make([]string, len(src.Points))
+		for j, pt := range src.Points {
+			v.index[i][j] = strings.ToLower(strings.Join([]string{pt.ID, pt.Name, pt.Description, pt.Equipment,
+				pt.HazardSource, v.hazards[pt.HazardSource]}, "\x00"))
+		}
+	}
+}
+
+func (v *statusView) source(i int, r *opcua.Reader, events []statuspage.Event, now time.Time) statuspage.Source {
 	cfg := v.a.cfg.Sources[i]
 	rs := r.Stats()
 	src := statuspage.Source{Name: cfg.Name, Endpoint: cfg.Endpoint, PointsTotal: len(cfg.Points),
@@ -107,13 +131,13 @@ func (v statusView) source(i int, r *opcua.Reader, events []statuspage.Event, no
 // points returns up to limit of source i's points that match query, and
 // how many matched. Matching reads the configuration only; the reader's
 // lock is taken once, for the points shown.
-func (v statusView) points(i int, r *opcua.Reader, query string, limit int) ([]statuspage.Point, int) {
+func (v *statusView) points(i int, r *opcua.Reader, query string, limit int) ([]statuspage.Point, int) {
 	cfg := v.a.cfg.Sources[i]
 	query = strings.ToLower(strings.TrimSpace(query))
 	var idx []int
 	matched := 0
-	for j, pt := range cfg.Points {
-		if query != "" && !v.matches(query, pt.ID, pt.Name, pt.Description, pt.Equipment, pt.HazardSource, v.hazardName(pt.HazardSource)) {
+	for j := range cfg.Points {
+		if query != "" && !strings.Contains(v.index[i][j], query) {
 			continue
 		}
 		matched++
@@ -126,7 +150,7 @@ func (v statusView) points(i int, r *opcua.Reader, query string, limit int) ([]s
 	for k, j := range idx {
 		pt, ps := cfg.Points[j], states[k]
 		out[k] = statuspage.Point{ID: pt.ID, Name: pt.Name, Description: pt.Description, Unit: pt.Unit, Kind: pt.Kind,
-			Equipment: pt.Equipment, HazardSource: pt.HazardSource, HazardName: v.hazardName(pt.HazardSource),
+			Equipment: pt.Equipment, HazardSource: pt.HazardSource, HazardName: v.hazards[pt.HazardSource],
 			OutOfService: pt.OutOfService, Value: statuspage.JSONValue(ps.Value)}
 		if !ps.LastSample.IsZero() {
 			out[k].Quality, out[k].Status = opcua.StatusText(ps.Status), ps.Status
@@ -134,22 +158,4 @@ func (v statusView) points(i int, r *opcua.Reader, query string, limit int) ([]s
 		}
 	}
 	return out, matched
-}
-
-func (statusView) matches(query string, fields ...string) bool {
-	for _, f := range fields {
-		if strings.Contains(strings.ToLower(f), query) {
-			return true
-		}
-	}
-	return false
-}
-
-func (v statusView) hazardName(code string) string {
-	for _, h := range v.a.cfg.HazardSources {
-		if h.Code == code {
-			return h.Name
-		}
-	}
-	return ""
 }
