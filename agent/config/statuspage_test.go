@@ -31,3 +31,14 @@ func TestStatusPageListen(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusPageRemoteWarning(t *testing.T) {
+	c := Default()
+	if w := Warnings("", c); len(w) != 0 {
+		t.Errorf("default config warns: %v", w)
+	}
+	c.StatusPage = StatusPage{Listen: "0.0.0.0:9480", AllowRemote: true}
+	if w := Warnings("", c); len(w) != 1 || !strings.Contains(w[0], "no login") {
+		t.Errorf("status page open to the network: %v", w)
+	}
+}

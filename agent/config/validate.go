@@ -50,14 +50,24 @@ func (s StatusPage) validate() error {
 	if s.Listen == "" {
 		return nil
 	}
-	host, _, err := net.SplitHostPort(s.Listen)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
 		return fmt.Errorf("status_page.listen %q: want host:port or empty", s.Listen)
 	}
-	if ip := net.ParseIP(host); (host == "localhost" || ip != nil && ip.IsLoopback()) || s.AllowRemote {
+	if loopback(s.Listen) || s.AllowRemote {
 		return nil
 	}
 	return fmt.Errorf("status_page.listen %q: the page has no login, so it listens on loopback (127.0.0.1) unless status_page.allow_remote is true", s.Listen)
+}
+
+// loopback reports whether a listen address binds this machine only; an
+// empty host or a name other than localhost may mean every interface.
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 func (a Aggregator) validate() error {
