@@ -6,7 +6,7 @@ const texts = {
   zh: {
     title: "生命线采集端", updated: "更新于", stale: "无法连接采集端，显示的是上次数据",
     link: "上传链路", backlog: "缓存积压", sources: "OPC UA 数据源", points: "点位", errors: "最近的错误与警告", gaps: "最近的数据缺失",
-    samples: "样本数", size: "大小", oldest: "最早样本", rate: "发送速率", eta: "预计清空", progress: "清空进度",
+    samples: "样本数", batches: "批", size: "大小", oldest: "最早样本", rate: "发送速率", eta: "预计清空", progress: "清空进度",
     source: "数据源", endpoint: "地址", state: "状态", since: "自", lastData: "最后数据", lastError: "最近错误",
     point: "位号", name: "名称", value: "当前值", quality: "质量", sourceTime: "源时间", received: "接收时间",
     hazard: "重大危险源", description: "描述", time: "时间", level: "级别", message: "内容",
@@ -22,7 +22,7 @@ const texts = {
   en: {
     title: "Lifeline agent", updated: "Updated", stale: "agent not reachable; showing the last data",
     link: "Uplink", backlog: "Backlog", sources: "OPC UA sources", points: "Points", errors: "Recent errors and warnings", gaps: "Recent gaps",
-    samples: "Samples", size: "Size", oldest: "Oldest sample", rate: "Drain rate", eta: "ETA", progress: "Drain progress",
+    samples: "Samples", batches: "batches", size: "Size", oldest: "Oldest sample", rate: "Drain rate", eta: "ETA", progress: "Drain progress",
     source: "Source", endpoint: "Endpoint", state: "State", since: "Since", lastData: "Last data", lastError: "Last error",
     point: "Point", name: "Name", value: "Value", quality: "Quality", sourceTime: "Source time", received: "Received",
     hazard: "Major hazard source", description: "Description", time: "Time", level: "Level", message: "Message",
@@ -117,7 +117,7 @@ function renderBacklog(st) {
   drainStart = Math.max(drainStart, b.samples);
   const done = drainStart > 0 ? (drainStart - b.samples) / drainStart : 1;
   $("drain-bar").style.width = (done * 100).toFixed(0) + "%";
-  $("bl-samples").textContent = b.batches === 0 ? t("empty") : `~${count(b.samples)} (${b.batches} batches)`;
+  $("bl-samples").textContent = b.batches === 0 ? t("empty") : `~${count(b.samples)} (${b.batches} ${t("batches")})`;
   $("bl-size").textContent = bytes(b.bytes);
   $("bl-oldest").textContent = duration(b.oldest_age_seconds);
   $("bl-rate").textContent = `${count(b.rate_per_second)} ${t("perSecond")}`;
