@@ -26,6 +26,11 @@ type Appender interface {
 type Options struct {
 	MaxSamples int
 	MaxWait    time.Duration
+	// OnGap, when set, is told of every loss as it is recorded: a summary
+	// (reason, time span, samples) for a status view; the full record
+	// travels in the next batch. It must return quickly and must not call
+	// the batcher.
+	OnGap func(*lifelinev1.Gap)
 }
 
 // Batcher implements the OPC UA readers' sink. Write never blocks on disk:

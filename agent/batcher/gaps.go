@@ -106,6 +106,9 @@ func (b *Batcher) lost(reason string, seq uint64, data []byte) {
 	b.carried = append(b.carried, batch.Gaps...)
 	b.mu.Unlock()
 	b.logger.Warn("buffer dropped a batch", "reason", reason, "seq", seq, "samples", len(batch.Samples))
+	if len(batch.Samples) > 0 { // a batch of gap records only lost no samples
+		b.noteGap(summarize(reason, batch.Samples))
+	}
 	b.signal()
 }
 
@@ -114,5 +117,26 @@ func (b *Batcher) RecordGap(g *lifelinev1.Gap) {
 	b.mu.Lock()
 	b.carried = append(b.carried, g)
 	b.mu.Unlock()
+	b.noteGap(&lifelinev1.Gap{Reason: g.GetReason(), FromNs: g.GetFromNs(), ToNs: g.GetToNs(), Samples: g.GetSamples(),
+		PointIds: g.GetPointIds()})
 	b.signal()
+}
+
+func (b *Batcher) noteGap(g *lifelinev1.Gap) {
+	if b.opts.OnGap != nil {
+		b.opts.OnGap(g)
+	}
+}
+
+// summarize describes lost samples by their source time span and count.
+func summarize(reason string, samples []*lifelinev1.Sample) *lifelinev1.Gap {
+	g := &lifelinev1.Gap{Reason: reason, Samples: uint64(len(samples))}
+	for i, s := range samples {
+		ts := s.GetSourceTimeNs()
+		if i == 0 {
+			g.FromNs, g.ToNs = ts, ts
+		}
+		g.FromNs, g.ToNs = min(g.FromNs, ts), max(g.ToNs, ts)
+	}
+	return g
 }

@@ -23,7 +23,9 @@ func TestBufferFullBecomesGapRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer q.Close()
-	b = New(q, Options{MaxSamples: 500, MaxWait: 1e9}, slog.New(slog.DiscardHandler))
+	var noted []*lifelinev1.Gap // as a status view is told of them
+	b = New(q, Options{MaxSamples: 500, MaxWait: 1e9, OnGap: func(g *lifelinev1.Gap) { noted = append(noted, g) }},
+		slog.New(slog.DiscardHandler))
 
 	const total = 40000
 	for i := range total / 500 {
@@ -71,5 +73,15 @@ func TestBufferFullBecomesGapRecord(t *testing.T) {
 	}
 	if st := q.Stats(); st.Bytes > opts.MaxBytes {
 		t.Fatalf("buffer holds %d bytes, bound %d", st.Bytes, opts.MaxBytes)
+	}
+	var notedLost uint64
+	for _, g := range noted {
+		notedLost += g.Samples
+		if g.Reason != GapBufferFull || g.FromNs < 1 || g.ToNs < g.FromNs {
+			t.Fatalf("noted gap %v", g)
+		}
+	}
+	if notedLost != lost || noted[0].FromNs != 1 {
+		t.Fatalf("OnGap was told of %d lost samples from %d, want %d from 1", notedLost, noted[0].FromNs, lost)
 	}
 }

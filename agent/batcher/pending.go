@@ -22,6 +22,7 @@ func (b *Batcher) capPending() {
 	}
 	lost := b.pending[:over]
 	b.gaps.add(GapBufferUnwritable, 0, lost)
+	b.noteGap(summarize(GapBufferUnwritable, lost))
 	b.dropped.Add(uint64(over))
 	rest := copy(b.pending, b.pending[over:])
 	clear(b.pending[rest:])

@@ -23,6 +23,7 @@ type Config struct {
 	HazardSources []HazardSource `yaml:"hazard_sources,omitempty"`
 	Sources       []Source       `yaml:"sources"`
 	Metrics       Metrics        `yaml:"metrics"`
+	StatusPage    StatusPage     `yaml:"status_page"`
 	Log           Log            `yaml:"log"`
 }
 
@@ -195,6 +196,14 @@ type Limits struct {
 // Metrics configures the Prometheus endpoint; an empty Listen disables it.
 type Metrics = obs.MetricsConfig
 
+// StatusPage configures the read-only status page for the technician at
+// the plant PC. An empty Listen turns it off. It serves without
+// authentication, so a Listen that is not loopback needs AllowRemote.
+type StatusPage struct {
+	Listen      string `yaml:"listen"`
+	AllowRemote bool   `yaml:"allow_remote,omitempty"`
+}
+
 // Log configures logging.
 type Log = obs.LogConfig
 
@@ -226,8 +235,9 @@ func Default() Config {
 			MinFreeBytes: 256 << 20,
 			MemoryBytes:  64 << 20,
 		},
-		Metrics: Metrics{Listen: "127.0.0.1:9464"},
-		Log:     obs.DefaultLog(),
+		Metrics:    Metrics{Listen: "127.0.0.1:9464"},
+		StatusPage: StatusPage{Listen: "127.0.0.1:9480"},
+		Log:        obs.DefaultLog(),
 	}
 }
 

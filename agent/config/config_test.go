@@ -25,8 +25,8 @@ func TestSampleConfigMatchesDefaults(t *testing.T) {
 	if !reflect.DeepEqual(cfg.Buffer, def.Buffer) {
 		t.Errorf("buffer section differs from defaults:\n got %+v\nwant %+v", cfg.Buffer, def.Buffer)
 	}
-	if cfg.Metrics != def.Metrics || cfg.Log != def.Log {
-		t.Errorf("metrics/log differ from defaults")
+	if cfg.Metrics != def.Metrics || cfg.Log != def.Log || cfg.StatusPage != def.StatusPage {
+		t.Errorf("metrics/status_page/log differ from defaults")
 	}
 	src := cfg.Sources[0]
 	want := Source{Name: src.Name, Endpoint: src.Endpoint, Points: src.Points}

@@ -17,7 +17,8 @@ const (
 	// source may have no points yet.
 	ConnectionsSection
 	MetricsSection
+	StatusPageSection
 
 	// All is what running the agent (run, check) needs.
-	All = SiteSection | AggregatorSection | BufferSection | SourcesSection | MetricsSection
+	All = SiteSection | AggregatorSection | BufferSection | SourcesSection | MetricsSection | StatusPageSection
 )

@@ -29,6 +29,9 @@ func (c Config) ValidateFor(uses Sections) error {
 	if uses&MetricsSection != 0 {
 		errs = append(errs, c.Metrics.Validate())
 	}
+	if uses&StatusPageSection != 0 {
+		errs = append(errs, c.StatusPage.validate())
+	}
 	if uses&BufferSection != 0 {
 		errs = append(errs, c.Buffer.validate())
 	}
@@ -58,6 +61,30 @@ func (s Site) validate() error {
 		p.add("site.park: must be set (the chemical park the site belongs to)")
 	}
 	return p.join()
+}
+
+func (s StatusPage) validate() error {
+	if s.Listen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		return fmt.Errorf("status_page.listen %q: want host:port or empty", s.Listen)
+	}
+	if loopback(s.Listen) || s.AllowRemote {
+		return nil
+	}
+	return fmt.Errorf("status_page.listen %q: the page has no login, so it listens on loopback (127.0.0.1) unless status_page.allow_remote is true", s.Listen)
+}
+
+// loopback reports whether a listen address binds this machine only; an
+// empty host or a name other than localhost may mean every interface.
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 func (a Aggregator) validate() error {

@@ -27,7 +27,8 @@ func (c *Config) passwordsFromEnv(getenv func(string) string) error {
 
 // Warnings returns what is allowed but unsafe in the configuration loaded
 // from path: a password sent over an OPC UA channel without security, and
-// a password inline in a file group or others may read. Both the check
+// a password inline in a file group or others may read, and a status page
+// open beyond this machine. Both the check
 // command and the agent at start report them.
 func Warnings(path string, c Config) []string {
 	var out []string
@@ -37,6 +38,10 @@ func Warnings(path string, c Config) []string {
 				"readable (unless the server encrypts the user token itself); use Basic256Sha256 with SignAndEncrypt",
 				s.Name, s.Username, s.SecurityPolicy, s.SecurityMode))
 		}
+	}
+	if sp := c.StatusPage; sp.Listen != "" && sp.AllowRemote && !loopback(sp.Listen) {
+		out = append(out, fmt.Sprintf("status_page.listen %s with allow_remote: anyone who reaches the port sees every point's value "+
+			"(the page has no login); keep it on a network you control", sp.Listen))
 	}
 	if path == "" {
 		return out

@@ -90,6 +90,7 @@ func (o *outage) down() time.Time {
 // reading is called when a session starts delivering: the outage before
 // it, if any, becomes a gap record.
 func (r *Reader) reading() {
+	r.readingSinceNs.Store(time.Now().UnixNano())
 	r.connected.Store(true)
 	from, to, ok := r.outage.end(time.Now())
 	if !ok {

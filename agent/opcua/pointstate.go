@@ -19,6 +19,10 @@ type PointState struct {
 	LastChange time.Time
 	// Status is the OPC UA status code of the last sample.
 	Status uint32
+	// Value is the last value (float64, bool, string or nil) and
+	// SourceTime its source timestamp; both are filled by PointStates only.
+	Value      any
+	SourceTime time.Time
 }
 
 // pointStates tracks the last value of every point. deliver updates it
@@ -27,13 +31,13 @@ type pointStates struct {
 	mu     sync.Mutex
 	index  map[string]int
 	states []PointState
-	last   []any   // the last value (float64, bool, string or nil)
+	last   []value // the last value
 	source []int64 // the source time of the last sample (Unix ns)
 	lastNs int64   // receive time of the last sample of any point
 }
 
 func newPointStates(ids []string) *pointStates {
-	p := &pointStates{index: make(map[string]int, len(ids)), states: make([]PointState, len(ids)), last: make([]any, len(ids)), source: make([]int64, len(ids))}
+	p := &pointStates{index: make(map[string]int, len(ids)), states: make([]PointState, len(ids)), last: make([]value, len(ids)), source: make([]int64, len(ids))}
 	for i, id := range ids {
 		p.index[id] = i
 		p.states[i].PointID = id
@@ -53,6 +57,54 @@ func sampleValue(s *lifelinev1.Sample) any {
 	return nil
 }
 
+// value is a sample's value held without boxing it in an interface, so
+// that keeping the last one allocates nothing on the hot path.
+type value struct {
+	kind uint8 // valueNone, valueNumber, valueFlag or valueText
+	num  float64
+	text string
+}
+
+const (
+	valueNone = iota
+	valueNumber
+	valueFlag
+	valueText
+)
+
+func lastValueOf(s *lifelinev1.Sample) value {
+	switch v := s.Value.(type) {
+	case *lifelinev1.Sample_Number:
+		return value{kind: valueNumber, num: v.Number}
+	case *lifelinev1.Sample_Flag:
+		if v.Flag {
+			return value{kind: valueFlag, num: 1}
+		}
+		return value{kind: valueFlag}
+	case *lifelinev1.Sample_Text:
+		return value{kind: valueText, text: v.Text}
+	}
+	return value{}
+}
+
+// same compares two values; NaN equals NaN (a stuck NaN is frozen too).
+func (a value) same(b value) bool {
+	return a.kind == b.kind && a.text == b.text && (a.num == b.num || (a.num != a.num && b.num != b.num))
+}
+
+// any returns the value as float64, bool, string or nil.
+func (a value) any() any {
+	switch a.kind {
+	case valueNumber:
+		return a.num
+	case valueFlag:
+		return a.num != 0
+	case valueText:
+		return a.text
+	}
+	return nil
+}
+
 func (p *pointStates) update(batch []*lifelinev1.Sample) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -62,9 +114,9 @@ func (p *pointStates) update(batch []*lifelinev1.Sample) {
 			continue
 		}
 		st := &p.states[i]
-		v := sampleValue(s)
+		v := lastValueOf(s)
 		at := time.Unix(0, s.ReceiveTimeNs)
-		if st.LastSample.IsZero() || st.Status != s.Status || !sameValue(p.last[i], v) {
+		if st.LastSample.IsZero() || st.Status != s.Status || !p.last[i].same(v) {
 			st.LastChange = at
 		}
 		st.LastSample, st.Status, p.last[i], p.source[i] = at, s.Status, v, s.SourceTimeNs
@@ -80,7 +132,7 @@ func (p *pointStates) delivered(i int) (sourceNs int64, status uint32, value any
 	if p.states[i].LastSample.IsZero() {
 		return 0, 0, nil, false
 	}
-	return p.source[i], p.states[i].Status, p.last[i], true
+	return p.source[i], p.states[i].Status, p.last[i].any(), true
 }
 
 // sameValue compares two sample values; NaN equals NaN (a stuck NaN is
@@ -94,11 +146,20 @@ func sameValue(a, b any) bool {
 	return a == b
 }
 
-// PointStates returns the state of every point in configuration order.
+// PointStates returns the state of every point in configuration order,
+// with its last value. It copies under the lock the hot path takes, so it
+// is meant for a status view every second or so, not for every sample.
 func (r *Reader) PointStates() []PointState {
-	r.states.mu.Lock()
-	defer r.states.mu.Unlock()
-	return append([]PointState(nil), r.states.states...)
+	p := r.states
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := append([]PointState(nil), p.states...)
+	for i := range out {
+		if !out[i].LastSample.IsZero() {
+			out[i].Value, out[i].SourceTime = p.last[i].any(), time.Unix(0, p.source[i])
+		}
+	}
+	return out
 }
 
 // Frozen lists the points that delivered samples but whose value and
@@ -121,4 +182,24 @@ func (r *Reader) deliver(batch []*lifelinev1.Sample) {
 	r.states.update(batch)
 	r.sink.Write(batch)
 	r.received.Add(uint64(len(batch)))
+}
+
+// PointStatesAt returns the states of the points at the given indexes
+// (configuration order), with their last values, under one lock.
+func (r *Reader) PointStatesAt(indexes []int) []PointState {
+	p := r.states
+	out := make([]PointState, 0, len(indexes))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, i := range indexes {
+		if i < 0 || i >= len(p.states) {
+			continue
+		}
+		st := p.states[i]
+		if !st.LastSample.IsZero() {
+			st.Value, st.SourceTime = p.last[i].any(), time.Unix(0, p.source[i])
+		}
+		out = append(out, st)
+	}
+	return out
 }

@@ -55,6 +55,9 @@ type Reader struct {
 	polls             atomic.Uint64
 	deadSubscriptions atomic.Uint64
 	outages           atomic.Uint64
+	// readingSinceNs is when the current session started delivering
+	// (Unix ns; 0 while not reading).
+	readingSinceNs atomic.Int64
 
 	// outage follows the source's unavailability (see outage.go).
 	outage outage
@@ -117,6 +120,9 @@ type Stats struct {
 	// current one began (zero while the source is read).
 	Outages   uint64
 	DownSince time.Time
+	// ReadingSince is when the current session started delivering (zero
+	// while the source is not read).
+	ReadingSince time.Time
 }
 
 // New returns a reader for src that delivers samples to sink. It does no
@@ -163,6 +169,9 @@ func (r *Reader) Stats() Stats {
 		DeadSubscriptions:   r.deadSubscriptions.Load(),
 		Outages:             r.outages.Load(),
 		DownSince:           r.outage.down(),
+	}
+	if ns := r.readingSinceNs.Load(); ns != 0 && st.Connected {
+		st.ReadingSince = time.Unix(0, ns)
 	}
 	r.states.mu.Lock()
 	if r.states.lastNs != 0 {

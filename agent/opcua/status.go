@@ -16,6 +16,10 @@ const (
 
 func isBad(s ua.StatusCode) bool { return uint32(s)&severityMask == severityBad }
 
+// StatusText names an OPC UA status code (a sample's quality) the way the
+// specification does, e.g. "Good", "BadSensorFailure".
+func StatusText(code uint32) string { return statusText(ua.StatusCode(code)) }
+
 // statusText names a status code the way the OPC UA specification does,
 // e.g. "Good", "BadNodeIdUnknown" (gopcua spells it "BadNodeIDUnknown"),
 // falling back to the severity and the hex code for codes gopcua does not

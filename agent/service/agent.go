@@ -16,6 +16,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/agent/buffer"
 	"github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/agent/opcua"
+	"github.com/lifeline-telemetry/lifeline/agent/statuspage"
 	"github.com/lifeline-telemetry/lifeline/agent/uplink"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 	"github.com/lifeline-telemetry/lifeline/proto/obs"
@@ -32,9 +33,13 @@ type Agent struct {
 	// certNotAfter is when the link certificate expires (Unix ns, 0 without TLS).
 	certNotAfter int64
 
+	// journal keeps recent warnings, errors and gaps for the status page.
+	journal *statuspage.Journal
+
 	mu      sync.Mutex
 	running *pipeline
 	metrics *obs.Server
+	page    *statuspage.Server
 }
 
 type pipeline struct {
@@ -64,9 +69,15 @@ type Option func(*Agent)
 func WithTap(f func([]*lifelinev1.Sample)) Option { return func(a *Agent) { a.tap = f } }
 
 // New returns an agent for cfg. Its metrics go to a registry of its own,
-// served on cfg.Metrics.Listen.
+// served on cfg.Metrics.Listen. Its warnings and errors are also kept for
+// the status page (cfg.StatusPage).
 func New(cfg config.Config, version string, logger *slog.Logger, opts ...Option) *Agent {
-	a := &Agent{cfg: cfg, version: version, logger: logger, registry: prometheus.NewRegistry()}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	journal := statuspage.NewJournal()
+	a := &Agent{cfg: cfg, version: version, logger: slog.New(journal.Handler(logger.Handler())),
+		registry: prometheus.NewRegistry(), journal: journal}
 	for _, o := range opts {
 		o(a)
 	}
@@ -137,6 +148,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopMetrics()
+	defer a.serveStatusPage(ctx, p)()
 	return a.run(ctx, p)
 }
 
@@ -162,8 +174,8 @@ func (a *Agent) openBuffer(p *pipeline) (*buffer.Queue, error) {
 // pipeline so Stats and the metrics see it. It starts nothing.
 func (a *Agent) build(p *pipeline, q *buffer.Queue, creds credentials.TransportCredentials) {
 	p.queue = q
-	p.batcher = batcher.New(q, batcher.Options{MaxSamples: a.cfg.Buffer.BatchSamples, MaxWait: a.cfg.Buffer.BatchWait.D()},
-		a.logger.With("component", "batcher"))
+	p.batcher = batcher.New(q, batcher.Options{MaxSamples: a.cfg.Buffer.BatchSamples, MaxWait: a.cfg.Buffer.BatchWait.D(),
+		OnGap: a.recordGap}, a.logger.With("component", "batcher"))
 	seedMarks(q, p.batcher, a.logger)
 	if qe := q.Quarantined(); qe != nil {
 		// What the damaged buffer held is unknown; the gap marks when.

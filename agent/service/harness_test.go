@@ -215,6 +215,7 @@ func runAgent(t *testing.T, cfg config.Config, tap func([]*lifelinev1.Sample)) (
 func agentConfig(sim *plantsim.Sim, aggAddr, bufferDir string) config.Config {
 	cfg := sim.AgentConfig(aggAddr, bufferDir, "T01")
 	cfg.Metrics.Listen = "127.0.0.1:0"
+	cfg.StatusPage.Listen = "127.0.0.1:0"
 	cfg.Aggregator.ReconnectMin = config.Duration(50 * time.Millisecond)
 	cfg.Aggregator.ReconnectMax = config.Duration(200 * time.Millisecond)
 	cfg.Aggregator.ShutdownDrain = config.Duration(time.Second)

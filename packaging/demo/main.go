@@ -81,6 +81,7 @@ func run() error {
 		return err
 	}
 	fmt.Println("demo: plantsim, aggregator and agent started; logs in var/demo/logs (Ctrl-C stops)")
+	fmt.Printf("demo: the agent's status page: http://%s/\n", agentconfig.Default().StatusPage.Listen)
 
 	// Grafana: the park's dashboards (live with GRAFANA_URL and GRAFANA_TOKEN, else files).
 	grafana(root, d.aggCfg)

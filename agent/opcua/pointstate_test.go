@@ -1,0 +1,55 @@
+package opcua
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// The last value of each point comes back as it was delivered, and only a
+// change of value or status moves LastChange (NaN to NaN is no change).
+func TestPointStatesLastValues(t *testing.T) {
+	r := &Reader{states: newPointStates([]string{"N", "F", "T", "X"})}
+	t0 := time.Unix(1_700_000_000, 0)
+	deliver := func(at time.Time, samples ...*lifelinev1.Sample) {
+		for _, s := range samples {
+			s.ReceiveTimeNs, s.SourceTimeNs = at.UnixNano(), at.Add(-time.Second).UnixNano()
+		}
+		r.states.update(samples)
+	}
+	deliver(t0,
+		&lifelinev1.Sample{PointId: "N", Value: &lifelinev1.Sample_Number{Number: math.NaN()}},
+		&lifelinev1.Sample{PointId: "F", Value: &lifelinev1.Sample_Flag{Flag: true}},
+		&lifelinev1.Sample{PointId: "T", Value: &lifelinev1.Sample_Text{Text: "通氯反应"}},
+		&lifelinev1.Sample{PointId: "unknown", Value: &lifelinev1.Sample_Flag{Flag: true}})
+	t1 := t0.Add(time.Minute)
+	deliver(t1,
+		&lifelinev1.Sample{PointId: "N", Value: &lifelinev1.Sample_Number{Number: math.NaN()}},
+		&lifelinev1.Sample{PointId: "F", Value: &lifelinev1.Sample_Flag{Flag: false}},
+		&lifelinev1.Sample{PointId: "T", Value: &lifelinev1.Sample_Text{Text: "通氯反应"}, Status: 0x80000000})
+
+	st := r.PointStatesAt([]int{0, 1, 2, 3, 99})
+	if len(st) != 4 {
+		t.Fatalf("%d states", len(st))
+	}
+	if v, ok := st[0].Value.(float64); !ok || !math.IsNaN(v) || !st[0].LastChange.Equal(t0) || !st[0].LastSample.Equal(t1) {
+		t.Errorf("N: %+v", st[0])
+	}
+	if st[1].Value != false || !st[1].LastChange.Equal(t1) || !st[1].SourceTime.Equal(t1.Add(-time.Second)) {
+		t.Errorf("F: %+v", st[1])
+	}
+	if st[2].Value != "通氯反应" || st[2].Status != 0x80000000 || !st[2].LastChange.Equal(t1) {
+		t.Errorf("T: %+v", st[2])
+	}
+	if st[3].Value != nil || !st[3].LastSample.IsZero() || !st[3].SourceTime.IsZero() {
+		t.Errorf("X, never delivered: %+v", st[3])
+	}
+	if all := r.PointStates(); all[2].Value != "通氯反应" || all[1].Value != false {
+		t.Errorf("PointStates: %+v", all)
+	}
+	if _, _, v, ok := r.states.delivered(1); !ok || v != false {
+		t.Errorf("delivered F: %v %v", v, ok)
+	}
+}

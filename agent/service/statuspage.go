@@ -1,0 +1,161 @@
+package service
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/agent/opcua"
+	"github.com/lifeline-telemetry/lifeline/agent/statuspage"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// statusView is the status page's view of a running pipeline.
+type statusView struct {
+	a *Agent
+	p *pipeline
+
+	// index holds, per source and point, the lower-case text a filter
+	// searches, built at the first poll: lowering 100,000 points' text on
+	// every poll would cost more than the rest of the snapshot.
+	indexOnce sync.Once
+	index     [][]string
+	hazards   map[string]string // hazard source names by code
+}
+
+// StatusPageAddr returns the status page's bound address once Run has
+// started it ("" when it is off or could not bind).
+func (a *Agent) StatusPageAddr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.page == nil {
+		return ""
+	}
+	return a.page.Addr()
+}
+
+// serveStatusPage starts the status page. The page is a convenience for
+// the technician at the PC: when its port is taken the agent logs why and
+// goes on collecting, because no page is worth a minute of lost data.
+func (a *Agent) serveStatusPage(ctx context.Context, p *pipeline) (stop func()) {
+	page := statuspage.New(a.cfg.StatusPage, &statusView{a: a, p: p}, a.logger.With("component", "statuspage"))
+	if err := page.Start(ctx); err != nil {
+		a.logger.Error("status page not served; collection goes on without it", "err", err)
+		return func() {}
+	}
+	if addr := page.Addr(); addr != "" {
+		a.logger.Info("status page", "url", "http://"+addr+"/")
+	}
+	a.mu.Lock()
+	a.page = page
+	a.mu.Unlock()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = page.Shutdown(ctx)
+	}
+}
+
+// recordGap keeps a gap for the page as the batcher records it.
+func (a *Agent) recordGap(g *lifelinev1.Gap) {
+	a.journal.RecordGap(statuspage.Gap{
+		Recorded: time.Now(), Reason: g.GetReason(), Samples: g.GetSamples(), Points: len(g.GetPointIds()),
+		From: time.Unix(0, g.GetFromNs()), To: time.Unix(0, g.GetToNs()),
+	})
+}
+
+// StatusSnapshot implements statuspage.Snapshotter.
+func (v *statusView) StatusSnapshot(f statuspage.Filter) statuspage.Status {
+	v.indexOnce.Do(v.buildIndex)
+	a, p, now := v.a, v.p, time.Now()
+	us := p.uplink.Stats()
+	b := a.backlog(p)
+	st := statuspage.Status{
+		Now: now, Version: a.version,
+		Site:   statuspage.Site{ID: a.cfg.Site.ID, Name: a.cfg.Site.Name, Park: a.cfg.Site.Park},
+		Uplink: statuspage.Uplink{Address: a.cfg.Aggregator.Address, Connected: us.Connected, Draining: us.Draining},
+		Backlog: statuspage.Backlog{Batches: b.Batches, Bytes: b.Bytes, Samples: b.Samples,
+			OldestAgeSeconds: b.OldestAge.Seconds(), RatePerSecond: b.Rate, ETASeconds: b.ETA.Seconds()},
+		Errors: a.journal.Events(),
+		Gaps:   a.journal.Gaps(),
+	}
+	left := f.Limit
+	for i, r := range p.readers {
+		src := v.source(i, r, st.Errors, now)
+		src.Points, src.PointsMatched = v.points(i, r, f.Query, left)
+		left -= len(src.Points)
+		st.Sources = append(st.Sources, src)
+	}
+	return st
+}
+
+func (v *statusView) buildIndex() {
+	v.hazards = make(map[string]string, len(v.a.cfg.HazardSources))
+	for _, h := range v.a.cfg.HazardSources {
+		v.hazards[h.Code] = h.Name
+	}
+	v.index = make([][]string, len(v.a.cfg.Sources))
+	for i, src := range v.a.cfg.Sources {
+		v.index[i] = make([]string, len(src.Points))
+		for j, pt := range src.Points {
+			v.index[i][j] = strings.ToLower(strings.Join([]string{pt.ID, pt.Name, pt.Description, pt.Equipment,
+				pt.HazardSource, v.hazards[pt.HazardSource]}, "\x00"))
+		}
+	}
+}
+
+func (v *statusView) source(i int, r *opcua.Reader, events []statuspage.Event, now time.Time) statuspage.Source {
+	cfg := v.a.cfg.Sources[i]
+	rs := r.Stats()
+	src := statuspage.Source{Name: cfg.Name, Endpoint: cfg.Endpoint, PointsTotal: len(cfg.Points),
+		State: statuspage.SourceState(rs.Connected, rs.DownSince, now)}
+	switch {
+	case rs.Connected && !rs.ReadingSince.IsZero():
+		src.Since = &rs.ReadingSince
+	case !rs.Connected && !rs.DownSince.IsZero():
+		src.Since = &rs.DownSince
+	}
+	if !rs.LastData.IsZero() {
+		src.LastData = &rs.LastData
+	}
+	for _, e := range events { // newest first
+		if e.Source == cfg.Name {
+			src.LastError = &e
+			break
+		}
+	}
+	return src
+}
+
+// points returns up to limit of source i's points that match query, and
+// how many matched. Matching reads the configuration only; the reader's
+// lock is taken once, for the points shown.
+func (v *statusView) points(i int, r *opcua.Reader, query string, limit int) ([]statuspage.Point, int) {
+	cfg := v.a.cfg.Sources[i]
+	query = strings.ToLower(strings.TrimSpace(query))
+	var idx []int
+	matched := 0
+	for j := range cfg.Points {
+		if query != "" && !strings.Contains(v.index[i][j], query) {
+			continue
+		}
+		matched++
+		if len(idx) < limit {
+			idx = append(idx, j)
+		}
+	}
+	states := r.PointStatesAt(idx)
+	out := make([]statuspage.Point, len(idx))
+	for k, j := range idx {
+		pt, ps := cfg.Points[j], states[k]
+		out[k] = statuspage.Point{ID: pt.ID, Name: pt.Name, Description: pt.Description, Unit: pt.Unit, Kind: pt.Kind,
+			Equipment: pt.Equipment, HazardSource: pt.HazardSource, HazardName: v.hazards[pt.HazardSource],
+			OutOfService: pt.OutOfService, Value: statuspage.JSONValue(ps.Value)}
+		if !ps.LastSample.IsZero() {
+			out[k].Quality, out[k].Status = opcua.StatusText(ps.Status), ps.Status
+			out[k].SourceTime, out[k].Received = &ps.SourceTime, &ps.LastSample
+		}
+	}
+	return out, matched
+}
