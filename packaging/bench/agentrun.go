@@ -85,6 +85,7 @@ func (r *Runner) startPlant(ctx context.Context, db, site string, points int, ra
 		return nil, fmt.Errorf("plantsim config: %w", err)
 	}
 	cfg.Metrics.Listen = p.agentMetrics
+	cfg.StatusPage.Listen = "" // several agents share this host
 	cfg.Metrics.Pprof = true // lets a run be profiled while it goes
 	cfg.Log.Level = "warn"
 	if tweak != nil {

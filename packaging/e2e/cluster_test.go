@@ -155,6 +155,7 @@ func (c *cluster) writeAgentConfig() string {
 		c.t.Fatal(err)
 	}
 	cfg.Metrics.Listen = c.agentMetrics
+	cfg.StatusPage.Listen = "" // several agents share this host
 	// Fast failure detection keeps the scenarios short.
 	cfg.Aggregator.Keepalive = agentconfig.Duration(5 * time.Second)
 	cfg.Aggregator.KeepaliveTimeout = agentconfig.Duration(3 * time.Second)

@@ -72,6 +72,7 @@ func TestFlowExactlyOnce(t *testing.T) {
 
 	agentCfg := sim.AgentConfig(agg.Addr(), t.TempDir(), "E2E01")
 	agentCfg.Metrics.Listen = ""
+	agentCfg.StatusPage.Listen = ""
 	if err := agentCfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

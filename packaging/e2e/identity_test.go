@@ -35,6 +35,7 @@ func TestWipedBufferExactlyOnce(t *testing.T) {
 	run := func(name string, d time.Duration, last bool) {
 		cfg := sim.AgentConfig(agg.Addr(), bufDir, "WIPE01")
 		cfg.Metrics.Listen = ""
+		cfg.StatusPage.Listen = ""
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}

@@ -146,6 +146,7 @@ func (s *soak) writeAgentConfig(site *soakSite) string {
 		s.t.Fatal(err)
 	}
 	cfg.Metrics.Listen = site.metricsAddr
+	cfg.StatusPage.Listen = "" // several agents share this host
 	if site.disk != "" {
 		cfg.Buffer.MinFreeBytes = 16 << 20
 		cfg.Buffer.MemoryBytes = 1 << 20
