@@ -86,7 +86,7 @@ func (r *Runner) startPlant(ctx context.Context, db, site string, points int, ra
 	}
 	cfg.Metrics.Listen = p.agentMetrics
 	cfg.StatusPage.Listen = "" // several agents share this host
-	cfg.Metrics.Pprof = true // lets a run be profiled while it goes
+	cfg.Metrics.Pprof = true   // lets a run be profiled while it goes
 	cfg.Log.Level = "warn"
 	if tweak != nil {
 		tweak(&cfg)
