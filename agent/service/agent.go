@@ -31,6 +31,8 @@ type Agent struct {
 	tap func([]*lifelinev1.Sample)
 	// certNotAfter is when the link certificate expires (Unix ns, 0 without TLS).
 	certNotAfter int64
+	// beat is stamped by the alive loop, for /healthz.
+	beat obs.Heartbeat
 
 	mu      sync.Mutex
 	running *pipeline
@@ -125,18 +127,19 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.certNotAfter = notAfter
 	a.warnCertExpiry(time.Now())
 	p := &pipeline{}
+	// Served before the buffer opens (a large one takes a while), so
+	// /readyz says what the agent is waiting for.
+	stopMetrics, err := a.serveMetrics(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	q, err := a.openBuffer(p)
 	if err != nil {
 		return err
 	}
 	defer q.Close()
 	a.build(p, q, creds)
-
-	stopMetrics, err := a.serveMetrics(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
 	return a.run(ctx, p)
 }
 
@@ -172,6 +175,7 @@ func (a *Agent) build(p *pipeline, q *buffer.Queue, creds credentials.TransportC
 		a.logger.Error("buffer was damaged and has been set aside; its unsent data is lost", "moved_to", qe.QuarantinedTo, "err", qe.Err)
 	}
 	p.alive = newDowntime(a.cfg.Buffer.Dir, a.logger.With("component", "downtime"))
+	p.alive.beat = &a.beat
 	if g := p.alive.since(time.Now()); g != nil {
 		p.batcher.RecordGap(g)
 		a.logger.Warn("the agent was not reading; recorded as an agent_stopped gap",
@@ -214,6 +218,7 @@ func (a *Agent) uplinkOptions(p *pipeline, creds credentials.TransportCredential
 // bounded time because the agent's own shutdown must not hang on a scraper.
 func (a *Agent) serveMetrics(ctx context.Context) (stop func(), err error) {
 	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
+	a.addChecks(ms)
 	if err := ms.Start(ctx); err != nil {
 		return nil, err
 	}
