@@ -129,11 +129,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	p := &pipeline{}
 	// Served before the buffer opens (a large one takes a while), so
 	// /readyz says what the agent is waiting for.
-	stopMetrics, err := a.serveMetrics(ctx)
+	ms, err := a.serveMetrics(ctx)
 	if err != nil {
 		return err
 	}
-	defer stopMetrics()
+	defer ms.ShutdownWithin(2 * time.Second)
 	q, err := a.openBuffer(p)
 	if err != nil {
 		return err
@@ -214,9 +214,8 @@ func (a *Agent) uplinkOptions(p *pipeline, creds credentials.TransportCredential
 	}
 }
 
-// serveMetrics starts the metrics endpoint; the returned stop gives it a
-// bounded time because the agent's own shutdown must not hang on a scraper.
-func (a *Agent) serveMetrics(ctx context.Context) (stop func(), err error) {
+// serveMetrics starts /metrics, /healthz and /readyz.
+func (a *Agent) serveMetrics(ctx context.Context) (*obs.Server, error) {
 	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
 	a.addChecks(ms)
 	if err := ms.Start(ctx); err != nil {
@@ -225,11 +224,7 @@ func (a *Agent) serveMetrics(ctx context.Context) (stop func(), err error) {
 	a.mu.Lock()
 	a.metrics = ms
 	a.mu.Unlock()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = ms.Shutdown(ctx)
-	}, nil
+	return ms, nil
 }
 
 // run starts the pipeline's goroutines and, when ctx ends or one of them

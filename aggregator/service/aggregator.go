@@ -26,11 +26,11 @@ type Aggregator struct {
 	logger   *slog.Logger
 	registry *prometheus.Registry
 
-	mu      sync.Mutex
-	addr    string
-	recv    *ingest.Receiver // set once listening, for /readyz
-	metrics *obs.Server
-	ready   chan struct{}
+	mu          sync.Mutex
+	addr        string
+	metricsAddr string
+	recv        *ingest.Receiver // set once listening, for /readyz
+	ready       chan struct{}
 }
 
 // New returns an aggregator for cfg.
@@ -52,10 +52,7 @@ func (a *Aggregator) Addr() string {
 func (a *Aggregator) MetricsAddr() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.metrics == nil {
-		return ""
-	}
-	return a.metrics.Addr()
+	return a.metricsAddr
 }
 
 // Run serves until ctx is done. It waits for ClickHouse at start, so the
@@ -65,11 +62,15 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	st := store.New(a.cfg.Store(), a.logger.With("component", "store"))
 	defer st.Close()
 	wr := writer.New(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
-	stopMetrics, err := a.serveMetrics(ctx, st, wr)
-	if err != nil {
+	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
+	a.addChecks(ms, st, wr)
+	defer ms.ShutdownWithin(2 * time.Second)
+	if err := ms.Start(ctx); err != nil {
 		return err
 	}
-	defer stopMetrics()
+	a.mu.Lock()
+	a.metricsAddr = ms.Addr()
+	a.mu.Unlock()
 	if err := a.openStore(ctx, st); err != nil {
 		return err
 	}
@@ -100,24 +101,6 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	stopAlarms()
 	a.logger.Info("aggregator stopped")
 	return nil
-}
-
-// serveMetrics starts /metrics, /healthz and /readyz; the returned stop
-// gives it a bounded time, as shutdown must not hang on a scraper.
-func (a *Aggregator) serveMetrics(ctx context.Context, st *store.Store, wr *writer.Writer) (stop func(), err error) {
-	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
-	a.addChecks(ms, st, wr)
-	if err := ms.Start(ctx); err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	a.metrics = ms
-	a.mu.Unlock()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = ms.Shutdown(ctx)
-	}, nil
 }
 
 // openStore waits for ClickHouse, then applies the site registry if one is

@@ -2,49 +2,17 @@ package service
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+	"github.com/lifeline-telemetry/lifeline/proto/obs/obstest"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
-
-func probe(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-func waitProbe(t *testing.T, url, what string, limit time.Duration, code int, want ...string) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		got, body := probe(t, url)
-		ok := got == code
-		for _, w := range want {
-			ok = ok && strings.Contains(body, w)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s: %d\n%s", limit, what, got, body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // runAggregator runs an aggregator on loopback against ClickHouse at addr
 // until the test ends, and returns it once its metrics server listens.
@@ -98,11 +66,11 @@ func TestReadyzFollowsClickHouse(t *testing.T) {
 	base := "http://" + agg.MetricsAddr()
 	healthy := func(when string) {
 		t.Helper()
-		if code, body := probe(t, base+"/healthz"); code != 200 || body != "ok\n" {
+		if code, body := obstest.Probe(t, base+"/healthz"); code != 200 || body != "ok\n" {
 			t.Fatalf("/healthz %s: %d %q", when, code, body)
 		}
 	}
-	waitProbe(t, base+"/readyz", "not ready while ClickHouse is down at start", 5*time.Second, 503,
+	obstest.WaitProbe(t, base+"/readyz", "not ready while ClickHouse is down at start", 5*time.Second, 503,
 		"[-]clickhouse failed: not connected yet (waiting for ClickHouse at "+ch.Addr(),
 		"[-]schema failed: not checked yet", "[-]grpc failed: not listening yet")
 	healthy("while ClickHouse is down at start")
@@ -111,25 +79,25 @@ func TestReadyzFollowsClickHouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-agg.Ready()
-	waitProbe(t, base+"/readyz?verbose", "ready once ClickHouse is up", 30*time.Second, 200,
+	obstest.WaitProbe(t, base+"/readyz?verbose", "ready once ClickHouse is up", 30*time.Second, 200,
 		"[+]writer ok", "[+]clickhouse ok: "+ch.Addr()+" answers (ClickHouse ", "[+]schema ok: database lifeline is current",
 		"[+]grpc ok: serving on "+agg.Addr())
 
 	if err := ch.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	waitProbe(t, base+"/readyz", "not ready once ClickHouse stopped", 10*time.Second, 503, "[-]clickhouse failed: ping clickhouse")
+	obstest.WaitProbe(t, base+"/readyz", "not ready once ClickHouse stopped", 10*time.Second, 503, "[-]clickhouse failed: ping clickhouse")
 	healthy("while ClickHouse is stopped")
 
 	if err := ch.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitProbe(t, base+"/readyz", "ready once ClickHouse is back", 30*time.Second, 200, "ok")
+	obstest.WaitProbe(t, base+"/readyz", "ready once ClickHouse is back", 30*time.Second, 200, "ok")
 
 	conn := chtest.Conn(t, ch.Addr(), "lifeline")
 	if err := conn.Exec(t.Context(), "DROP TABLE sites"); err != nil {
 		t.Fatal(err)
 	}
-	waitProbe(t, base+"/readyz", "not ready without the sites table", 10*time.Second, 503,
+	obstest.WaitProbe(t, base+"/readyz", "not ready without the sites table", 10*time.Second, 503,
 		"[+]clickhouse ok", "[-]schema failed: migrations not applied: database lifeline lacks sites (run lifeline-aggregator migrate)")
 }

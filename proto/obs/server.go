@@ -141,3 +141,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// ShutdownWithin shuts down as Shutdown, giving open scrapes at most limit:
+// a binary's own shutdown must not hang on a scraper.
+func (s *Server) ShutdownWithin(limit time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	_ = s.Shutdown(ctx)
+}
