@@ -31,7 +31,7 @@ func (a *Aggregator) addChecks(ms *obs.Server, st *store.Store, wr *writer.Write
 	// One insert attempt ends within the read timeout; the backoff
 	// between attempts is at most a few seconds.
 	limit := a.cfg.Store().ReadTimeout + time.Minute
-	ms.AddLiveness("writer", func(context.Context) (string, error) { return "", wr.Stalled(limit) })
+	ms.AddLiveness("writer_loop", func(context.Context) (string, error) { return "", wr.Stalled(limit) })
 	ms.AddReadiness("clickhouse", obs.Cached(a.clickhouseReady(st), probeTTL))
 	ms.AddReadiness("schema", obs.Cached(a.schemaReady(st), probeTTL))
 	ms.AddReadiness("grpc", a.grpcReady)

@@ -80,7 +80,7 @@ func TestReadyzFollowsClickHouse(t *testing.T) {
 	}
 	<-agg.Ready()
 	obstest.WaitProbe(t, base+"/readyz?verbose", "ready once ClickHouse is up", 30*time.Second, 200,
-		"[+]writer ok", "[+]clickhouse ok: "+ch.Addr()+" answers (ClickHouse ", "[+]schema ok: database lifeline is current",
+		"[+]writer_loop ok", "[+]clickhouse ok: "+ch.Addr()+" answers (ClickHouse ", "[+]schema ok: database lifeline is current",
 		"[+]grpc ok: serving on "+agg.Addr())
 
 	if err := ch.Stop(); err != nil {
