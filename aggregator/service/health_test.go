@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/proto/obs/obstest"
@@ -58,6 +60,10 @@ func runAggregator(t *testing.T, addr string) *Aggregator {
 // database lacks a table of this version's schema. /healthz stays 200:
 // restarting the aggregator would not bring ClickHouse back.
 func TestReadyzFollowsClickHouse(t *testing.T) {
+	// Registered first, so it runs after every other cleanup has stopped
+	// the aggregator and ClickHouse.
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
 	ch := chtest.Private(t)
 	if err := ch.Stop(); err != nil {
 		t.Fatal(err)
