@@ -57,9 +57,9 @@ type HealthReport struct {
 	Checks []CheckResult `json:"checks"`
 }
 
-// run runs every check at once, each bounded by checkTimeout, and returns
+// runChecks runs every check at once, each bounded by checkTimeout, and returns
 // their results in registration order.
-func run(ctx context.Context, list []named) HealthReport {
+func runChecks(ctx context.Context, list []named) HealthReport {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	rep := HealthReport{Status: "ok", Checks: make([]CheckResult, len(list))}
@@ -94,7 +94,7 @@ func healthHandler(endpoint string, sets ...*checks) http.Handler {
 		for _, s := range sets {
 			list = append(list, s.snapshot()...)
 		}
-		rep := run(r.Context(), list)
+		rep := runChecks(r.Context(), list)
 		code := http.StatusOK
 		if rep.Status != "ok" {
 			code = http.StatusServiceUnavailable

@@ -94,7 +94,7 @@ func TestHealthCheckBounded(t *testing.T) {
 			return "", ctx.Err()
 		}}}
 		start := time.Now()
-		rep := run(context.Background(), list)
+		rep := runChecks(context.Background(), list)
 		if took := time.Since(start); took != checkTimeout || rep.Status != "failed" ||
 			!strings.Contains(rep.Checks[0].Error, "deadline exceeded") {
 			t.Fatalf("after %s: %+v", took, rep)
