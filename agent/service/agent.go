@@ -133,12 +133,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer ms.ShutdownWithin(2 * time.Second)
 	q, err := a.openBuffer(p)
 	if err != nil {
+		ms.ShutdownWithin(2 * time.Second)
 		return err
 	}
 	defer q.Close()
+	// Stopped before the buffer closes: no scrape or probe reads a closed one.
+	defer ms.ShutdownWithin(2 * time.Second)
 	a.build(p, q, creds)
 	return a.run(ctx, p)
 }
