@@ -32,6 +32,8 @@ type Agent struct {
 	tap func([]*lifelinev1.Sample)
 	// certNotAfter is when the link certificate expires (Unix ns, 0 without TLS).
 	certNotAfter int64
+	// beat is stamped by the alive loop, for /healthz.
+	beat obs.Heartbeat
 
 	// journal keeps recent warnings, errors and gaps for the status page.
 	journal *statuspage.Journal
@@ -136,18 +138,21 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.certNotAfter = notAfter
 	a.warnCertExpiry(time.Now())
 	p := &pipeline{}
+	// Served before the buffer opens (a large one takes a while), so
+	// /readyz says what the agent is waiting for.
+	ms, err := a.serveMetrics(ctx)
+	if err != nil {
+		return err
+	}
 	q, err := a.openBuffer(p)
 	if err != nil {
+		ms.ShutdownWithin(2 * time.Second)
 		return err
 	}
 	defer q.Close()
+	// Stopped before the buffer closes: no scrape or probe reads a closed one.
+	defer ms.ShutdownWithin(2 * time.Second)
 	a.build(p, q, creds)
-
-	stopMetrics, err := a.serveMetrics(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
 	defer a.serveStatusPage(ctx, p)()
 	return a.run(ctx, p)
 }
@@ -184,6 +189,7 @@ func (a *Agent) build(p *pipeline, q *buffer.Queue, creds credentials.TransportC
 		a.logger.Error("buffer was damaged and has been set aside; its unsent data is lost", "moved_to", qe.QuarantinedTo, "err", qe.Err)
 	}
 	p.alive = newDowntime(a.cfg.Buffer.Dir, a.logger.With("component", "downtime"))
+	p.alive.beat = &a.beat
 	if g := p.alive.since(time.Now()); g != nil {
 		p.batcher.RecordGap(g)
 		a.logger.Warn("the agent was not reading; recorded as an agent_stopped gap",
@@ -223,21 +229,17 @@ func (a *Agent) uplinkOptions(p *pipeline, creds credentials.TransportCredential
 	}
 }
 
-// serveMetrics starts the metrics endpoint; the returned stop gives it a
-// bounded time because the agent's own shutdown must not hang on a scraper.
-func (a *Agent) serveMetrics(ctx context.Context) (stop func(), err error) {
+// serveMetrics starts /metrics, /healthz and /readyz.
+func (a *Agent) serveMetrics(ctx context.Context) (*obs.Server, error) {
 	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
+	a.addChecks(ms)
 	if err := ms.Start(ctx); err != nil {
 		return nil, err
 	}
 	a.mu.Lock()
 	a.metrics = ms
 	a.mu.Unlock()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = ms.Shutdown(ctx)
-	}, nil
+	return ms, nil
 }
 
 // run starts the pipeline's goroutines and, when ctx ends or one of them

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 // aliveFile, in the buffer's directory, holds the last time the agent was
@@ -32,6 +33,7 @@ const aliveEvery = time.Second
 type downtime struct {
 	path   string
 	logger *slog.Logger
+	beat   *obs.Heartbeat // stamped each round, for /healthz; may be nil
 }
 
 func newDowntime(bufferDir string, logger *slog.Logger) *downtime {
@@ -78,6 +80,7 @@ func (d *downtime) run(ctx context.Context) {
 	failing := false
 	for {
 		err := d.mark(time.Now())
+		d.beat.Beat()
 		switch {
 		case err != nil && !failing:
 			d.logger.Warn("agent_stopped gaps will be longer than the stop until this works", "err", err)

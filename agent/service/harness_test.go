@@ -46,14 +46,19 @@ type aggregator struct {
 	done     chan struct{}
 }
 
-func newAggregator(t *testing.T) *aggregator {
+// freeAddr returns a loopback address whose port was free just now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := lis.Addr().String()
-	lis.Close()
-	a := &aggregator{addr: addr, received: map[sampleKey]bool{}}
+	defer lis.Close()
+	return lis.Addr().String()
+}
+
+func newAggregator(t *testing.T) *aggregator {
+	a := &aggregator{addr: freeAddr(t), received: map[sampleKey]bool{}}
 	t.Cleanup(a.stop)
 	return a
 }

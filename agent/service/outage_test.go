@@ -1,7 +1,6 @@
 package service
 
 import (
-	"net"
 	"testing"
 	"time"
 
@@ -13,12 +12,7 @@ import (
 // down while it is, and the source_unavailable gap covering the outage
 // reaches the aggregator in a batch, like every other gap record.
 func TestSourceOutageReachesTheAggregator(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	simAddr := l.Addr().String()
-	l.Close()
+	simAddr := freeAddr(t)
 	agg := newAggregator(t)
 	agg.start(t)
 	sim := startSim(t, plantsim.Options{Addr: simAddr})

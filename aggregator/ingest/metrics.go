@@ -30,6 +30,8 @@ type Metrics struct {
 	heartbeatsDropped *prometheus.CounterVec
 	// rejectedGaps counts gaps left out of a batch for absurd times.
 	rejectedGaps prometheus.Counter
+	// sites shows which sites are connected; NewService gives it its sessions.
+	sites *siteStreams
 }
 
 // NewMetrics creates the metrics and registers them with reg (which may be nil).
@@ -66,10 +68,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: metrics.IngestHeartbeatsDroppedTotal, Help: "Agent status rows not stored, by cause."}, []string{"cause"}),
 		rejectedGaps: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metrics.IngestRejectedGapsTotal, Help: "Gaps left out of acked batches because their times are absurd (before 2000, in the future)."}),
+		sites: newSiteStreams(),
 	}
 	if reg != nil {
 		reg.MustRegister(m.streams, m.batches, m.samples, m.rejected, m.duplicates, m.setAside, m.nacks, m.ackLatency,
-			m.siteInUse, m.bufferBehind, m.refusals, m.unidentified, m.panics, m.heartbeatsDropped, m.rejectedGaps)
+			m.siteInUse, m.bufferBehind, m.refusals, m.unidentified, m.panics, m.heartbeatsDropped, m.rejectedGaps, m.sites)
 	}
 	return m
 }

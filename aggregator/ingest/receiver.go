@@ -152,6 +152,26 @@ func (r *Receiver) Addr() string {
 	return r.listener.Addr().String()
 }
 
+// Serving returns nil while the gRPC server accepts streams, and says why
+// not otherwise.
+func (r *Receiver) Serving() error {
+	r.mu.Lock()
+	srv, served := r.server, r.served
+	r.mu.Unlock()
+	switch {
+	case served == nil:
+		return errors.New("not listening yet")
+	case srv == nil:
+		return errors.New("shut down")
+	}
+	select {
+	case <-served:
+		return errors.New("gRPC server stopped serving (see the log)")
+	default:
+		return nil
+	}
+}
+
 // Shutdown stops accepting streams, lets open ones end until ctx is done,
 // then cuts them. It is idempotent and safe without Start.
 func (r *Receiver) Shutdown(ctx context.Context) error {

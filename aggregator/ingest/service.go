@@ -101,7 +101,7 @@ func NewService(ledger Ledger, writer Writer, heartbeats *Heartbeats, opts Optio
 	if live <= 0 {
 		live = DefaultLiveWindow
 	}
-	return &Service{
+	svc := &Service{
 		sessions:   sessions{liveWindow: live, now: time.Now},
 		ledger:     ledger,
 		writer:     writer,
@@ -113,6 +113,10 @@ func NewService(ledger Ledger, writer Writer, heartbeats *Heartbeats, opts Optio
 		rules:      defaultRules,
 		now:        time.Now,
 	}
+	if metrics != nil {
+		metrics.sites.src.Store(&svc.sessions)
+	}
+	return svc
 }
 
 // Wait blocks until every receive goroutine has ended; the gRPC server must

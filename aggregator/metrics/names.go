@@ -19,6 +19,7 @@ const (
 	IngestPanicsTotal             = "lifeline_ingest_panics_total"
 	IngestHeartbeatsDroppedTotal  = "lifeline_ingest_heartbeats_dropped_total"
 	IngestRejectedGapsTotal       = "lifeline_ingest_rejected_gaps_total"
+	IngestSiteConnected           = "lifeline_ingest_site_connected"
 )
 
 // Writer: inserts into ClickHouse (aggregator/writer).
@@ -28,6 +29,7 @@ const (
 	WriterInsertErrorsTotal     = "lifeline_writer_insert_errors_total"
 	WriterPendingRows           = "lifeline_writer_pending_rows"
 	WriterInsertDurationSeconds = "lifeline_writer_insert_duration_seconds"
+	WriterLastInsertSeconds     = "lifeline_writer_last_insert_timestamp_seconds"
 )
 
 // Alarm: evaluation of committed samples (aggregator/alarm).

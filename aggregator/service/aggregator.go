@@ -26,9 +26,11 @@ type Aggregator struct {
 	logger   *slog.Logger
 	registry *prometheus.Registry
 
-	mu    sync.Mutex
-	addr  string
-	ready chan struct{}
+	mu          sync.Mutex
+	addr        string
+	metricsAddr string
+	recv        *ingest.Receiver // set once listening, for /readyz
+	ready       chan struct{}
 }
 
 // New returns an aggregator for cfg.
@@ -46,16 +48,33 @@ func (a *Aggregator) Addr() string {
 	return a.addr
 }
 
+// MetricsAddr returns the bound metrics address once Run has started it.
+func (a *Aggregator) MetricsAddr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.metricsAddr
+}
+
 // Run serves until ctx is done. It waits for ClickHouse at start, so the
-// aggregator and its database may be started in any order.
+// aggregator and its database may be started in any order; /readyz says
+// what it waits for meanwhile.
 func (a *Aggregator) Run(ctx context.Context) error {
 	st := store.New(a.cfg.Store(), a.logger.With("component", "store"))
 	defer st.Close()
+	wr := writer.New(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
+	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
+	a.addChecks(ms, st, wr)
+	defer ms.ShutdownWithin(2 * time.Second)
+	if err := ms.Start(ctx); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.metricsAddr = ms.Addr()
+	a.mu.Unlock()
 	if err := a.openStore(ctx, st); err != nil {
 		return err
 	}
 
-	wr := writer.New(st, a.cfg.WriterOptions(), a.logger.With("component", "writer"))
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
 	ingestMetrics, linkMetrics := registerMetrics(a.registry, wr, evaluator)
 	wr.Observe(evaluator)
@@ -68,21 +87,11 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	stopWriting := startWriting(wr, heartbeats)
 	defer stopWriting()
 	recv := a.newReceiver(st, wr, heartbeats, ingestMetrics, linkMetrics)
-
-	ms := obs.NewServer(a.cfg.Metrics, a.registry, a.logger.With("component", "metrics"))
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = ms.Shutdown(ctx)
-	}()
-	if err := ms.Start(ctx); err != nil {
-		return err
-	}
 	if err := recv.Start(ctx); err != nil {
 		return err
 	}
 	a.mu.Lock()
-	a.addr = recv.Addr()
+	a.addr, a.recv = recv.Addr(), recv
 	a.mu.Unlock()
 	close(a.ready)
 

@@ -6,23 +6,6 @@ import (
 	"testing"
 )
 
-// columnsOf returns the column names of a CREATE TABLE statement (nil for
-// views).
-func columnsOf(stmt string) []string {
-	if !strings.HasPrefix(stmt, "CREATE TABLE") {
-		return nil
-	}
-	open := strings.Index(stmt, "(")
-	end := strings.Index(stmt, "\n) ENGINE")
-	var names []string
-	for _, line := range strings.Split(stmt[open+1:end], "\n") {
-		if f := strings.Fields(line); len(f) > 0 {
-			names = append(names, f[0])
-		}
-	}
-	return names
-}
-
 // The schema for a current server (every capability) has the same tables,
 // views and columns as the one 18.16 runs, with the current types.
 func TestSchemaForCurrentServers(t *testing.T) {
@@ -39,8 +22,8 @@ func TestSchemaForCurrentServers(t *testing.T) {
 			t.Fatalf("statement %d: %s vs %s", i, objectName(a[i]), name)
 		}
 		seen[name] = true
-		if !slices.Equal(columnsOf(a[i]), columnsOf(b[i])) {
-			t.Errorf("%s: columns differ:\n 18.16   %v\n current %v", name, columnsOf(a[i]), columnsOf(b[i]))
+		if !slices.Equal(ddlColumns(a[i]), ddlColumns(b[i])) {
+			t.Errorf("%s: columns differ:\n 18.16   %v\n current %v", name, ddlColumns(a[i]), ddlColumns(b[i]))
 		}
 	}
 	for _, want := range []string{

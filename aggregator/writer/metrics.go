@@ -18,6 +18,9 @@ type Metrics struct {
 	errors   *prometheus.CounterVec
 	pending  prometheus.GaugeFunc
 	duration prometheus.Histogram
+	// lastInsert is when an INSERT last committed: with pending rows, an
+	// old time means ClickHouse has stopped taking them.
+	lastInsert prometheus.Gauge
 }
 
 // Classes of failed inserts, the values of the class label.
@@ -44,13 +47,15 @@ func NewMetrics(w *Writer, reg prometheus.Registerer) *Metrics {
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: metrics.WriterInsertDurationSeconds, Help: "Time of each INSERT attempt, successful or not.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+		lastInsert: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: metrics.WriterLastInsertSeconds, Help: "When an INSERT last committed (Unix seconds; 0 before the first)."}),
 	}
 	// Every class from the start, so that rate() sees the first failure.
 	for _, c := range []string{classTransient, classPermanent, classStopped} {
 		m.errors.WithLabelValues(c)
 	}
 	if reg != nil {
-		reg.MustRegister(m.inserts, m.rows, m.errors, m.pending, m.duration)
+		reg.MustRegister(m.inserts, m.rows, m.errors, m.pending, m.duration, m.lastInsert)
 	}
 	w.metrics = m
 	return m
@@ -65,6 +70,7 @@ func (m *Metrics) attempt(ctx context.Context, batches []*store.Batch, took time
 	switch {
 	case err == nil:
 		m.inserts.Inc()
+		m.lastInsert.SetToCurrentTime()
 		rows := 0
 		for _, b := range batches {
 			rows += len(b.Samples)

@@ -18,6 +18,7 @@ import (
 func TestWriterMetrics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Seq 1: one transient failure, then committed. Seq 2: refused.
+		start := time.Now()
 		ins := &fakeInserter{fn: func(_ context.Context, call int, b []*store.Batch) error {
 			time.Sleep(50 * time.Millisecond) // an INSERT takes time
 			switch {
@@ -48,6 +49,11 @@ func TestWriterMetrics(t *testing.T) {
 		stop()
 
 		got := gather(t, reg)
+		// Seq 1 committed on its second attempt, two INSERTs of 50 ms and a
+		// 1 ms backoff after the start; seq 2's refusal does not move it.
+		if last, want := got[metrics.WriterLastInsertSeconds], float64(start.Add(101*time.Millisecond).UnixNano())/1e9; math.Abs(last-want) > 1e-6 {
+			t.Errorf("last insert at %v, want %v", last, want)
+		}
 		for name, want := range map[string]float64{
 			metrics.WriterInsertsTotal:                              1,
 			metrics.WriterRowsTotal:                                 10,

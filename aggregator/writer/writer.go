@@ -117,6 +117,7 @@ type Writer struct {
 	logger *slog.Logger
 
 	running  atomic.Bool
+	turned   atomic.Int64   // Unix ns when Run last came round or an insert attempt ended
 	observer CommitObserver // optional; set by Observe before Run
 	metrics  *Metrics       // optional; set by NewMetrics before Run
 	wake     chan struct{}  // capacity 1: something changed for the flusher
@@ -276,6 +277,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		w.turned.Store(time.Now().UnixNano())
 		group, wait := w.take(time.Now())
 		if len(group) > 0 {
 			w.write(ctx, group)
@@ -355,6 +357,7 @@ func (w *Writer) write(ctx context.Context, group []pending) {
 func (w *Writer) insert(ctx context.Context, batches []*store.Batch) error {
 	start := time.Now()
 	err := w.ins.Insert(ctx, batches)
+	w.turned.Store(time.Now().UnixNano())
 	w.metrics.attempt(ctx, batches, time.Since(start), err)
 	return err
 }

@@ -88,8 +88,8 @@ type cluster struct {
 	chAddr string
 	db     string
 
-	simAddr, aggAddr, agentMetrics string
-	aggConfig, agentConfig         string
+	simAddr, aggAddr, agentMetrics, aggMetrics string
+	aggConfig, agentConfig                     string
 
 	sim, agg, agent *launch.Process
 	proxy           *proxy
@@ -118,8 +118,7 @@ func newCluster(t *testing.T, opts clusterOptions) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.simAddr, c.aggAddr, c.agentMetrics = addrs[0], addrs[1], addrs[2]
-	aggMetrics := addrs[3]
+	c.simAddr, c.aggAddr, c.agentMetrics, c.aggMetrics = addrs[0], addrs[1], addrs[2], addrs[3]
 
 	c.aggConfig = filepath.Join(c.dir, "aggregator.yaml")
 	writeFile(t, c.aggConfig, fmt.Sprintf(`server:
@@ -127,7 +126,7 @@ func newCluster(t *testing.T, opts clusterOptions) *cluster {
   tls: {insecure: true}
 clickhouse: {addr: %s, database: %s}
 metrics: {listen: %s}
-`, c.aggAddr, c.chAddr, c.db, aggMetrics))
+`, c.aggAddr, c.chAddr, c.db, c.aggMetrics))
 
 	c.sim = startProc(t, c.dir, "lifeline-plantsim", "run", "--listen", c.simAddr,
 		"--points", strconv.Itoa(opts.points), "--rate", strconv.FormatFloat(opts.rate, 'f', -1, 64), "--excursions-per-hour", "-1")

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+	"github.com/lifeline-telemetry/lifeline/proto/obs/scrape"
 )
 
 // FreeAddrs returns n distinct loopback addresses whose ports were free at
@@ -55,26 +53,7 @@ func (p *Process) WaitListening(ctx context.Context, addr string) error {
 // Scrape reads the Prometheus endpoint at addr, summing each family's
 // series; a histogram gives name_sum and name_count.
 func Scrape(addr string) (map[string]float64, error) {
-	client := http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("scrape %s: %w", addr, err)
-	}
-	out := map[string]float64{}
-	for name, f := range families {
-		for _, m := range f.GetMetric() {
-			out[name] += m.GetGauge().GetValue() + m.GetCounter().GetValue()
-			if h := m.GetHistogram(); h != nil {
-				out[name+"_sum"] += h.GetSampleSum()
-				out[name+"_count"] += float64(h.GetSampleCount())
-			}
-		}
-	}
-	return out, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return scrape.Get(ctx, "http://"+addr+"/metrics")
 }

@@ -37,11 +37,14 @@ func (c MetricsConfig) Validate() error {
 	return nil
 }
 
-// Server serves /metrics (and /debug/pprof when configured) over HTTP.
+// Server serves /metrics, /healthz and /readyz (and /debug/pprof when
+// configured) over HTTP.
 type Server struct {
 	cfg      MetricsConfig
 	gatherer prometheus.Gatherer
 	logger   *slog.Logger
+	live     checks // /healthz, and /readyz first
+	ready    checks // /readyz
 
 	mu      sync.Mutex
 	srv     *http.Server
@@ -57,6 +60,16 @@ func NewServer(cfg MetricsConfig, g prometheus.Gatherer, logger *slog.Logger) *S
 	}
 	return &Server{cfg: cfg, gatherer: g, logger: logger}
 }
+
+// AddLiveness adds a check to /healthz (and /readyz): one that fails when
+// the process is wedged and only a restart helps, such as a main loop that
+// stopped coming round. A dependency being down is not one.
+func (s *Server) AddLiveness(name string, c Check) { s.live.add(name, c) }
+
+// AddReadiness adds a check to /readyz: one that fails while the process
+// cannot do its work (a dependency down, a listener not serving), which a
+// restart would not cure.
+func (s *Server) AddReadiness(name string, c Check) { s.ready.add(name, c) }
 
 // Start validates the configuration, binds the listener and serves in the
 // background. With an empty Listen it does nothing. It may be called once.
@@ -80,6 +93,8 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("/healthz", healthHandler("healthz", &s.live))
+	mux.Handle("/readyz", healthHandler("readyz", &s.live, &s.ready))
 	if s.cfg.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -125,4 +140,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	return err
+}
+
+// ShutdownWithin shuts down as Shutdown, giving open scrapes at most limit:
+// a binary's own shutdown must not hang on a scraper.
+func (s *Server) ShutdownWithin(limit time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	_ = s.Shutdown(ctx)
 }

@@ -4,17 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
 	"github.com/lifeline-telemetry/lifeline/agent/service"
+	"github.com/lifeline-telemetry/lifeline/proto/obs/scrape"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -41,7 +39,7 @@ func newStatusCmd() *cobra.Command {
 			url := "http://" + cfg.Metrics.Listen + "/metrics"
 			ctx, stop := runContext(cmd)
 			defer stop()
-			m, err := scrape(ctx, url)
+			m, err := scrapeAgent(ctx, url)
 			if err != nil {
 				return err
 			}
@@ -61,43 +59,12 @@ func newStatusCmd() *cobra.Command {
 // metrics are the agent's gauges and counters by name, summed over their
 // labels; a metric labelled by source is also kept per source, under
 // "name/source".
-type metrics map[string]float64
+type metrics = scrape.Values
 
-func scrape(ctx context.Context, url string) (metrics, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+func scrapeAgent(ctx context.Context, url string) (metrics, error) {
+	m, err := scrape.Get(ctx, url, "source")
 	if err != nil {
-		return nil, err
-	}
-	client := http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("agent not reachable at %s (is it running?): %w", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", url, err)
-	}
-	m := metrics{}
-	for name, f := range families {
-		for _, mt := range f.GetMetric() {
-			source := ""
-			for _, l := range mt.GetLabel() {
-				if l.GetName() == "source" {
-					source = l.GetValue()
-				}
-			}
-			switch {
-			case mt.GetGauge() != nil:
-				m.add(name, source, mt.GetGauge().GetValue())
-			case mt.GetCounter() != nil:
-				m.add(name, source, mt.GetCounter().GetValue())
-			}
-		}
+		return nil, fmt.Errorf("read agent status: %w", err)
 	}
 	return m, nil
 }
@@ -120,19 +87,19 @@ func printStatus(w io.Writer, site, addr string, m metrics) {
 	}
 	printSources(w, m)
 	fmt.Fprintf(w, "  backlog     %.0f batches, %s, ~%s samples, oldest %s\n",
-		m[service.MetricBufferBatches], bytesText(m[service.MetricBufferBytes]),
-		countText(m[service.MetricBacklogSamples]), durationText(m[service.MetricBacklogOldestAgeSeconds]))
+		m[service.MetricBufferBatches], scrape.Bytes(m[service.MetricBufferBytes]),
+		scrape.Count(m[service.MetricBacklogSamples]), scrape.Duration(m[service.MetricBacklogOldestAgeSeconds]))
 	if line := diskText(m); line != "" {
 		fmt.Fprintf(w, "  disk        %s\n", line)
 	}
 	fmt.Fprintf(w, "  drain       %s\n", drainText(m, connected))
 	fmt.Fprintf(w, "  samples     read %s, buffered %s, acked %s, refused %s, dropped %s\n",
-		countText(m[service.MetricSamplesReadTotal]), countText(m[service.MetricSamplesBufferedTotal]),
-		countText(m[service.MetricSamplesAckedTotal]), countText(m[service.MetricSamplesRejectedTotal]),
-		countText(m[service.MetricSamplesDroppedTotal]))
+		scrape.Count(m[service.MetricSamplesReadTotal]), scrape.Count(m[service.MetricSamplesBufferedTotal]),
+		scrape.Count(m[service.MetricSamplesAckedTotal]), scrape.Count(m[service.MetricSamplesRejectedTotal]),
+		scrape.Count(m[service.MetricSamplesDroppedTotal]))
 	if nacks, aside := m[service.MetricUplinkNacksTotal], m[service.MetricSamplesSetAsideTotal]; nacks > 0 || aside > 0 {
 		fmt.Fprintf(w, "  refusals    %.0f batches not committed (kept, sent again), %s samples set aside by ClickHouse (see the agent log)\n",
-			nacks, countText(aside))
+			nacks, scrape.Count(aside))
 	}
 }
 
@@ -156,7 +123,7 @@ func watchDrain(ctx context.Context, w io.Writer, url string, first metrics, eve
 			return nil
 		case <-t.C:
 		}
-		next, err := scrape(ctx, url)
+		next, err := scrapeAgent(ctx, url)
 		if err != nil {
 			fmt.Fprintln(w)
 			return err
@@ -173,40 +140,7 @@ func progressLine(start, left, rate, eta float64) string {
 	}
 	filled := int(done * width)
 	bar := strings.Repeat("#", filled) + strings.Repeat(".", width-filled)
-	return fmt.Sprintf("[%s] %3.0f%%  %s samples left  %s/s  ETA %s   ", bar, done*100, countText(left), countText(rate), durationText(eta))
-}
-
-func countText(v float64) string {
-	switch {
-	case v >= 1e9:
-		return fmt.Sprintf("%.1fG", v/1e9)
-	case v >= 1e6:
-		return fmt.Sprintf("%.1fM", v/1e6)
-	case v >= 1e4:
-		return fmt.Sprintf("%.1fk", v/1e3)
-	default:
-		return fmt.Sprintf("%.0f", v)
-	}
-}
-
-func bytesText(v float64) string {
-	switch {
-	case v >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", v/(1<<30))
-	case v >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", v/(1<<20))
-	case v >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", v/(1<<10))
-	default:
-		return fmt.Sprintf("%.0f B", v)
-	}
-}
-
-func durationText(seconds float64) string {
-	if seconds <= 0 {
-		return "-"
-	}
-	return time.Duration(seconds * float64(time.Second)).Round(time.Second).String()
+	return fmt.Sprintf("[%s] %3.0f%%  %s samples left  %s/s  ETA %s   ", bar, done*100, scrape.Count(left), scrape.Count(rate), scrape.Duration(eta))
 }
 
 func isTerminal(w io.Writer) bool {

@@ -21,10 +21,10 @@ func TestPrintStatusTellsTheTruth(t *testing.T) {
 		"lifeline_agent_buffer_memory_batches":         3,
 		"lifeline_agent_buffer_memory_bytes":           300 << 10,
 	}
-	m.add("lifeline_agent_source_connected", "dcs", 0)
-	m.add("lifeline_agent_source_down_seconds", "dcs", 12)
-	m.add("lifeline_agent_source_outages_total", "dcs", 1)
-	m.add("lifeline_agent_source_connected", "gds", 1)
+	m.Add("lifeline_agent_source_connected", "dcs", 0)
+	m.Add("lifeline_agent_source_down_seconds", "dcs", 12)
+	m.Add("lifeline_agent_source_outages_total", "dcs", 1)
+	m.Add("lifeline_agent_source_connected", "gds", 1)
 	var out bytes.Buffer
 	printStatus(&out, "S1", "127.0.0.1:9464", m)
 	got := out.String()

@@ -3,40 +3,19 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 
 	"github.com/lifeline-telemetry/lifeline/agent/service"
+	"github.com/lifeline-telemetry/lifeline/proto/obs/scrape"
 )
-
-func (m metrics) add(name, source string, v float64) {
-	m[name] += v
-	if source != "" {
-		m[name+"/"+source] += v
-	}
-}
-
-// sources returns the names of the OPC UA sources the metrics describe.
-func (m metrics) sources() []string {
-	prefix := service.MetricSourceConnected + "/"
-	var names []string
-	for k := range m {
-		if name, ok := strings.CutPrefix(k, prefix); ok {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
 
 // printSources shows each OPC UA source as read or down, and for how long.
 func printSources(w io.Writer, m metrics) {
-	for i, name := range m.sources() {
+	for i, name := range m.Labels(service.MetricSourceConnected) {
 		state := "reading"
 		if m[service.MetricSourceConnected+"/"+name] != 1 {
 			state = "NOT READING"
 			if d := m[service.MetricSourceDownSeconds+"/"+name]; d > 0 {
-				state += " for " + durationText(d)
+				state += " for " + scrape.Duration(d)
 			}
 		}
 		label := "            "
@@ -59,7 +38,7 @@ func drainText(m metrics, connected bool) string {
 	case rate == 0:
 		return "stalled: no acks in the last seconds (ETA unknown)"
 	}
-	return fmt.Sprintf("%s samples/s, ETA %s", countText(rate), durationText(m[service.MetricBacklogETASeconds]))
+	return fmt.Sprintf("%s samples/s, ETA %s", scrape.Count(rate), scrape.Duration(m[service.MetricBacklogETASeconds]))
 }
 
 // diskText warns when the buffer's disk is low; it is empty otherwise.
@@ -68,6 +47,6 @@ func diskText(m metrics) string {
 		return ""
 	}
 	return fmt.Sprintf("LOW: %s free, under buffer.min_free_bytes; %.0f batches (%s) held in memory, sent from there",
-		bytesText(m[service.MetricBufferDiskFreeBytes]), m[service.MetricBufferMemoryBatches],
-		bytesText(m[service.MetricBufferMemoryBytes]))
+		scrape.Bytes(m[service.MetricBufferDiskFreeBytes]), m[service.MetricBufferMemoryBatches],
+		scrape.Bytes(m[service.MetricBufferMemoryBytes]))
 }

@@ -76,6 +76,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newRollups(&path))
 	root.AddCommand(newReinject(&path))
 	root.AddCommand(newReadonlyUsers(&path))
+	root.AddCommand(newStatusCmd(&path))
 	return root
 }
 

@@ -1,5 +1,6 @@
-// Package obstest holds the test that keeps a binary's registered metrics
-// and docs/metrics.md in step: every metric listed, nothing listed twice.
+// Package obstest holds test helpers for what package obs serves: the check
+// that keeps a binary's registered metrics and docs/metrics.md in step, and
+// probes of /healthz and /readyz.
 package obstest
 
 import (
