@@ -28,6 +28,17 @@ type Capabilities struct {
 	Codecs bool
 	// TTL means table TTL clauses.
 	TTL bool
+	// NullableStates means the state of an aggregate over a Nullable
+	// argument keeps Nullable in its type (sumState(Nullable(Float64)) is
+	// AggregateFunction(sum, Nullable(Float64)), which a column of
+	// AggregateFunction(sum, Float64) refuses), and -If states convert to
+	// the plain ones instead. 18.16 strips Nullable and refuses -If states.
+	NullableStates bool
+	// DimensionsSetting means an AggregatingMergeTree with plain columns
+	// outside its sorting key needs allow_dimensions_outside_sorting_key
+	// (point_versions: every plain column follows from the version hash in
+	// its key). Servers without the setting take such tables as they are.
+	DimensionsSetting bool
 }
 
 // Versions from which features are taken for granted. They are conservative:
@@ -70,6 +81,18 @@ func detectCapabilities(ctx context.Context, conn driver.Conn) (Capabilities, er
 	if err := rows.Err(); err != nil {
 		return c, fmt.Errorf("type families: %w", err)
 	}
+
+	var stateType string
+	if err := conn.QueryRow(ctx, "SELECT toTypeName(sumState(toNullable(toFloat64(1))))").Scan(&stateType); err != nil {
+		return c, fmt.Errorf("aggregate state type: %w", err)
+	}
+	c.NullableStates = strings.Contains(stateType, "Nullable")
+
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.merge_tree_settings WHERE name = 'allow_dimensions_outside_sorting_key'").Scan(&n); err != nil {
+		return c, fmt.Errorf("merge tree settings: %w", err)
+	}
+	c.DimensionsSetting = n > 0
 
 	if c.LowCardinality {
 		// Present and "0" on 18.x; obsolete (or absent) and harmless later.

@@ -104,7 +104,7 @@ func ceilHour(t time.Time) time.Time {
 // a sample inserted into a bucket while it was being rebuilt can leave it
 // drifting still.
 func (s *Store) RepairRollups(ctx context.Context, drift []RollupDrift) error {
-	conn, _, err := s.connCaps()
+	conn, caps, err := s.connCaps()
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Store) RepairRollups(ctx context.Context, drift []RollupDrift) error {
 			return fmt.Errorf("repair %s: %w", rb.table, err)
 		}
 		source := "samples FINAL WHERE (site_id, point_id, " + rb.bucket + ") IN " + in
-		if err := conn.Exec(ctx, "INSERT INTO "+rb.table+" "+rollupSelect(rb.bucket, source), args...); err != nil {
+		if err := conn.Exec(ctx, "INSERT INTO "+rb.table+" "+rollupSelect(caps, rb.bucket, source), args...); err != nil {
 			return fmt.Errorf("repair %s: rebuild from samples: %w", rb.table, err)
 		}
 		s.logger.Info("rollup buckets rebuilt from samples", "table", rb.table, "buckets", len(keys))
