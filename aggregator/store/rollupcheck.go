@@ -53,21 +53,22 @@ func (s *Store) RollupDrift(ctx context.Context, from, to time.Time, siteID stri
 		}
 		args = append(args, args...)
 		// A bucket missing on one side reads as 0 there (join_use_nulls is
-		// off by default on every version).
+		// off by default on every version). Current servers want an alias
+		// on each joined subquery.
 		q := `SELECT site_id, point_id, bucket, rollup_n, raw_n FROM
 (
     SELECT site_id, point_id, bucket, countMerge(samples) AS rollup_n
     FROM ` + rb.table + `
     WHERE bucket >= toDateTime(?) AND bucket < toDateTime(?)` + siteCond + `
     GROUP BY site_id, point_id, bucket
-)
+) AS r
 ALL FULL OUTER JOIN
 (
     SELECT site_id, point_id, ` + rb.bucket + ` AS bucket, count() AS raw_n
     FROM samples FINAL
     WHERE ts >= toDateTime(?) AND ts < toDateTime(?)` + siteCond + `
     GROUP BY site_id, point_id, bucket
-) USING site_id, point_id, bucket
+) AS s USING site_id, point_id, bucket
 WHERE rollup_n != raw_n
 ORDER BY site_id, point_id, bucket`
 		rows, err := conn.Query(ctx, q, args...)

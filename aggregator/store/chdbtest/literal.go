@@ -1,12 +1,14 @@
 package chdbtest
 
 import (
+	"encoding/hex"
 	"fmt"
 	"math"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // literal renders v as a ClickHouse SQL literal. typ is the column's type
@@ -19,7 +21,7 @@ func literal(v any, typ string) (string, error) {
 	case string:
 		return quote(x), nil
 	case []byte:
-		return quote(string(x)), nil
+		return quote(string(x)), nil // quote writes bytes that are not UTF-8 in hex
 	case bool:
 		if x {
 			return "1", nil
@@ -60,7 +62,13 @@ func literal(v any, typ string) (string, error) {
 	return "", fmt.Errorf("chdbtest: cannot write a %T as SQL", v)
 }
 
+// quote writes s as a string literal. Text that is not UTF-8 (payloads)
+// goes through unhex: the statement travels to chdb as JSON, which holds
+// only UTF-8.
 func quote(s string) string {
+	if !utf8.ValidString(s) {
+		return "unhex('" + hex.EncodeToString([]byte(s)) + "')"
+	}
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
