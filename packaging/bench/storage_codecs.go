@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// codecColumn is a samples column and the codecs tried on it; the first
+// with no name is the server's default (LZ4).
+type codecColumn struct {
+	name, typ string
+	codecs    []string
+}
+
+// codecCandidates are tried on ClickHouse 26 with the samples' own sort
+// order (site, point, source time), so each column compresses as it does in
+// samples. The schema's choices (aggregator/store/schema.go) come from this.
+var codecCandidates = []codecColumn{
+	{"ts", "DateTime64(3, 'UTC')", []string{"", "ZSTD(1)", "Delta, ZSTD(1)", "DoubleDelta, ZSTD(1)", "T64, ZSTD(1)", "DoubleDelta, ZSTD(3)"}},
+	{"ts_ns", "Int64", []string{"", "ZSTD(1)", "Delta, ZSTD(1)", "DoubleDelta, ZSTD(1)", "T64, ZSTD(1)", "DoubleDelta, ZSTD(3)"}},
+	{"server_ns", "Int64", []string{"", "ZSTD(1)", "Delta, ZSTD(1)", "DoubleDelta, ZSTD(1)", "T64, ZSTD(1)", "Delta, ZSTD(3)"}},
+	{"recv_ns", "Int64", []string{"", "ZSTD(1)", "Delta, ZSTD(1)", "DoubleDelta, ZSTD(1)", "T64, ZSTD(1)", "Delta, ZSTD(3)"}},
+	{"value", "Float64", []string{"", "ZSTD(1)", "Gorilla, ZSTD(1)", "FPC, ZSTD(1)", "Gorilla", "ZSTD(3)"}},
+	{"seq", "UInt64", []string{"", "ZSTD(1)", "Delta, ZSTD(1)", "DoubleDelta, ZSTD(1)", "T64, ZSTD(1)", "Delta, ZSTD(3)"}},
+	{"status", "UInt32", []string{"", "ZSTD(1)", "T64, ZSTD(1)", "T64, LZ4"}},
+	{"inserted_at", "DateTime('UTC')", []string{"", "ZSTD(1)", "Delta, ZSTD(1)", "DoubleDelta, ZSTD(1)", "T64, ZSTD(1)"}},
+}
+
+// codecTrials copies samples once per round of candidates into a table of
+// the same sort order and notes each column's compressed bytes per sample
+// under each codec, best first.
+func codecTrials(ctx context.Context, conn driver.Conn, sec *Section) error {
+	var samples uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM samples").Scan(&samples); err != nil {
+		return err
+	}
+	rounds := 0
+	for _, c := range codecCandidates {
+		rounds = max(rounds, len(c.codecs))
+	}
+	sizes := map[string]map[string]float64{} // column → codec → bytes/sample
+	for round := range rounds {
+		var cols, names []string
+		for _, c := range codecCandidates {
+			codec := c.codecs[min(round, len(c.codecs)-1)]
+			def := c.name + " " + c.typ
+			if codec != "" {
+				def += " CODEC(" + codec + ")"
+			}
+			cols = append(cols, def)
+			names = append(names, c.name)
+		}
+		table := fmt.Sprintf("codec_trial_%d", round)
+		create := "CREATE TABLE " + table + " (site_id LowCardinality(String), point_id LowCardinality(String), " +
+			strings.Join(cols, ", ") + ") ENGINE = MergeTree ORDER BY (site_id, point_id, ts_ns)"
+		if err := conn.Exec(ctx, create); err != nil {
+			return fmt.Errorf("codec trial %d: %w", round, err)
+		}
+		if err := conn.Exec(ctx, "INSERT INTO "+table+" SELECT site_id, point_id, "+strings.Join(names, ", ")+" FROM samples"); err != nil {
+			return fmt.Errorf("codec trial %d: %w", round, err)
+		}
+		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+table+" FINAL"); err != nil {
+			return fmt.Errorf("codec trial %d: %w", round, err)
+		}
+		rows, err := conn.Query(ctx, "SELECT name, data_compressed_bytes FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
+		if err != nil {
+			return err
+		}
+		got := map[string]uint64{}
+		for rows.Next() {
+			var name string
+			var bytes uint64
+			if err := rows.Scan(&name, &bytes); err != nil {
+				rows.Close()
+				return err
+			}
+			got[name] = bytes
+		}
+		rows.Close()
+		for _, c := range codecCandidates {
+			if round >= len(c.codecs) {
+				continue
+			}
+			label := c.codecs[round]
+			if label == "" {
+				label = "LZ4 (default)"
+			}
+			if sizes[c.name] == nil {
+				sizes[c.name] = map[string]float64{}
+			}
+			sizes[c.name][label] = float64(got[c.name]) / float64(samples)
+		}
+		if err := conn.Exec(ctx, "DROP TABLE "+table); err != nil {
+			return err
+		}
+	}
+	for _, c := range codecCandidates {
+		type trial struct {
+			codec string
+			size  float64
+		}
+		var ts []trial
+		for codec, size := range sizes[c.name] {
+			ts = append(ts, trial{codec, size})
+		}
+		sort.Slice(ts, func(i, j int) bool {
+			return ts[i].size < ts[j].size || ts[i].size == ts[j].size && ts[i].codec < ts[j].codec
+		})
+		parts := make([]string, len(ts))
+		for i, t := range ts {
+			parts[i] = fmt.Sprintf("%s %.3f", t.codec, t.size)
+		}
+		sec.note("ClickHouse 26 codec trial, `%s` (compressed bytes/sample, best first): %s.", c.name, strings.Join(parts, "; "))
+	}
+	return nil
+}
