@@ -21,19 +21,26 @@ const (
 // and docs/schema.md, "Deduplication").
 func rollupDDL(caps Capabilities) []string {
 	lc := lowCardinality(caps)
+	// ZSTD for the states, as for samples' values: on current servers the
+	// columns' codecs replace the server's LZ4 default (18.16 takes ZSTD
+	// for whole parts from packaging/clickhouse/lifeline.xml instead).
+	z, zd := "", ""
+	if caps.Codecs {
+		z, zd = " CODEC(ZSTD(1))", " CODEC(Delta, ZSTD(1))"
+	}
 	table := func(name string) string {
 		return `CREATE TABLE IF NOT EXISTS ` + name + ` (
     site_id    ` + lc("String") + `,
-    point_id   ` + lc("String") + `,
-    bucket     DateTime('UTC'),
-    samples    AggregateFunction(count),
-    bad        AggregateFunction(sum, UInt64),
-    numeric    AggregateFunction(sum, UInt64),
-    sum_value  AggregateFunction(sum, Float64),
-    min_value  AggregateFunction(min, Float64),
-    max_value  AggregateFunction(max, Float64),
-    last_value AggregateFunction(argMax, Float64, Int64),
-    last_ns    AggregateFunction(max, Int64)
+    point_id   ` + lc("String") + z + `,
+    bucket     DateTime('UTC')` + zd + `,
+    samples    AggregateFunction(count)` + z + `,
+    bad        AggregateFunction(sum, UInt64)` + z + `,
+    numeric    AggregateFunction(sum, UInt64)` + z + `,
+    sum_value  AggregateFunction(sum, Float64)` + z + `,
+    min_value  AggregateFunction(min, Float64)` + z + `,
+    max_value  AggregateFunction(max, Float64)` + z + `,
+    last_value AggregateFunction(argMax, Float64, Int64)` + z + `,
+    last_ns    AggregateFunction(max, Int64)` + z + `
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(bucket)
 ORDER BY (site_id, point_id, bucket)`
