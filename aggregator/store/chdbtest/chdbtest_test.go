@@ -2,7 +2,9 @@ package chdbtest_test
 
 import (
 	"context"
+	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,5 +43,28 @@ ts DateTime64(3, 'UTC'), d DateTime('UTC'), v Float64, n Nullable(Float64), a Ar
 	}
 	if k != "it's" || e != "text" || !ts.Equal(at) || !d.Equal(at.Truncate(time.Second)) || !math.IsNaN(v) || n != nil || len(a) != 2 || a[1] != `y\z` {
 		t.Fatalf("read back %q %q %v %v %v %v %q", k, e, ts, d, v, n, a)
+	}
+}
+
+// A folder without chdb is reported as missing (Open then skips, or fails
+// under CI), not as a broken session.
+func TestMissing(t *testing.T) {
+	t.Setenv(chdbtest.DirEnv, t.TempDir())
+	if _, err := chdbtest.Start(t.TempDir()); !errors.Is(err, chdbtest.ErrMissing) {
+		t.Fatalf("start without chdb: %v, want ErrMissing", err)
+	}
+}
+
+// A refused statement comes back as the error, naming it; the session
+// goes on.
+func TestRefusedStatement(t *testing.T) {
+	c := chdbtest.Open(t)
+	err := c.Exec(context.Background(), "SELECT * FROM no_such_table")
+	var ce *chdbtest.Error
+	if !errors.As(err, &ce) || !strings.Contains(ce.Message, "no_such_table") {
+		t.Fatalf("refused statement: %v", err)
+	}
+	if err := c.Ping(context.Background()); err != nil {
+		t.Fatalf("session after a refused statement: %v", err)
 	}
 }
