@@ -58,7 +58,7 @@ demo: build
 # Load runs against a ClickHouse of their own (or LIFELINE_CLICKHOUSE_ADDR)
 # and the Go micro-benchmarks; rewrites docs/benchmarks.md and .json.
 # BENCH_FLAGS=-short checks the run in a minute; -only ingest,agent picks sections.
-bench: build
+bench: build chdb
 	$(GO) build -o $(BIN)/lifeline-bench ./packaging/cmd/lifeline-bench
 	$(BIN)/lifeline-bench -bin $(BIN) -markdown docs/benchmarks.md -json docs/benchmarks.json $(BENCH_FLAGS)
 
