@@ -49,43 +49,10 @@ func codecTrials(ctx context.Context, conn driver.Conn, sec *Section) error {
 	}
 	sizes := map[string]map[string]float64{} // column → codec → bytes/sample
 	for round := range rounds {
-		var cols, names []string
-		for _, c := range codecCandidates {
-			codec := c.codecs[min(round, len(c.codecs)-1)]
-			def := c.name + " " + c.typ
-			if codec != "" {
-				def += " CODEC(" + codec + ")"
-			}
-			cols = append(cols, def)
-			names = append(names, c.name)
-		}
-		table := fmt.Sprintf("codec_trial_%d", round)
-		create := "CREATE TABLE " + table + " (site_id LowCardinality(String), point_id LowCardinality(String), " +
-			strings.Join(cols, ", ") + ") ENGINE = MergeTree ORDER BY (site_id, point_id, ts_ns)"
-		if err := conn.Exec(ctx, create); err != nil {
-			return fmt.Errorf("codec trial %d: %w", round, err)
-		}
-		if err := conn.Exec(ctx, "INSERT INTO "+table+" SELECT site_id, point_id, "+strings.Join(names, ", ")+" FROM samples"); err != nil {
-			return fmt.Errorf("codec trial %d: %w", round, err)
-		}
-		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+table+" FINAL"); err != nil {
-			return fmt.Errorf("codec trial %d: %w", round, err)
-		}
-		rows, err := conn.Query(ctx, "SELECT name, data_compressed_bytes FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
+		got, err := codecTrialRound(ctx, conn, round)
 		if err != nil {
-			return err
+			return fmt.Errorf("codec trial %d: %w", round, err)
 		}
-		got := map[string]uint64{}
-		for rows.Next() {
-			var name string
-			var bytes uint64
-			if err := rows.Scan(&name, &bytes); err != nil {
-				rows.Close()
-				return err
-			}
-			got[name] = bytes
-		}
-		rows.Close()
 		for _, c := range codecCandidates {
 			if round >= len(c.codecs) {
 				continue
@@ -99,27 +66,69 @@ func codecTrials(ctx context.Context, conn driver.Conn, sec *Section) error {
 			}
 			sizes[c.name][label] = float64(got[c.name]) / float64(samples)
 		}
-		if err := conn.Exec(ctx, "DROP TABLE "+table); err != nil {
-			return err
-		}
 	}
 	for _, c := range codecCandidates {
-		type trial struct {
-			codec string
-			size  float64
-		}
-		var ts []trial
-		for codec, size := range sizes[c.name] {
-			ts = append(ts, trial{codec, size})
-		}
-		sort.Slice(ts, func(i, j int) bool {
-			return ts[i].size < ts[j].size || ts[i].size == ts[j].size && ts[i].codec < ts[j].codec
-		})
-		parts := make([]string, len(ts))
-		for i, t := range ts {
-			parts[i] = fmt.Sprintf("%s %.3f", t.codec, t.size)
-		}
-		sec.note("ClickHouse 26 codec trial, `%s` (compressed bytes/sample, best first): %s.", c.name, strings.Join(parts, "; "))
+		sec.note("ClickHouse 26 codec trial, `%s` (compressed bytes/sample, best first): %s.", c.name, bestFirst(sizes[c.name]))
 	}
 	return nil
+}
+
+// codecTrialRound copies samples into a table whose columns take their
+// round-th candidate codec and returns each column's compressed bytes.
+func codecTrialRound(ctx context.Context, conn driver.Conn, round int) (map[string]uint64, error) {
+	var cols, names []string
+	for _, c := range codecCandidates {
+		codec := c.codecs[min(round, len(c.codecs)-1)]
+		def := c.name + " " + c.typ
+		if codec != "" {
+			def += " CODEC(" + codec + ")"
+		}
+		cols = append(cols, def)
+		names = append(names, c.name)
+	}
+	table := fmt.Sprintf("codec_trial_%d", round)
+	for _, stmt := range []string{
+		"CREATE TABLE " + table + " (site_id LowCardinality(String), point_id LowCardinality(String), " +
+			strings.Join(cols, ", ") + ") ENGINE = MergeTree ORDER BY (site_id, point_id, ts_ns)",
+		"INSERT INTO " + table + " SELECT site_id, point_id, " + strings.Join(names, ", ") + " FROM samples",
+		"OPTIMIZE TABLE " + table + " FINAL",
+	} {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return nil, err
+		}
+	}
+	// A trial table left behind goes with the run's directory.
+	defer func() { _ = conn.Exec(ctx, "DROP TABLE "+table) }()
+	rows, err := conn.Query(ctx, "SELECT name, data_compressed_bytes FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	got := map[string]uint64{}
+	for rows.Next() {
+		var name string
+		var bytes uint64
+		if err := rows.Scan(&name, &bytes); err != nil {
+			return nil, err
+		}
+		got[name] = bytes
+	}
+	return got, rows.Err()
+}
+
+// bestFirst lists codecs by their size, smallest first.
+func bestFirst(sizes map[string]float64) string {
+	codecs := make([]string, 0, len(sizes))
+	for c := range sizes {
+		codecs = append(codecs, c)
+	}
+	sort.Slice(codecs, func(i, j int) bool {
+		a, b := sizes[codecs[i]], sizes[codecs[j]]
+		return a < b || a == b && codecs[i] < codecs[j]
+	})
+	parts := make([]string, len(codecs))
+	for i, c := range codecs {
+		parts[i] = fmt.Sprintf("%s %.3f", c, sizes[c])
+	}
+	return strings.Join(parts, "; ")
 }
