@@ -20,7 +20,12 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.1
 NODE_OPCUA_VERSION := 2.182.2
 NODE_OPCUA_DIR     := var/node-opcua
 
-.PHONY: help build test vet fmt-check demo proto bench soak clean node-opcua
+# chdb, a current ClickHouse (26.x) in process, for the tests that run the
+# current-server schema and every query on it (~550 MB, installed once).
+CHDB_VERSION := 3.4.0
+CHDB_DIR     := var/chdb
+
+.PHONY: help build test vet fmt-check demo proto bench soak clean node-opcua chdb
 
 help:
 	@echo "make build   build $(BINARIES) into $(BIN)/"
@@ -42,7 +47,7 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: fmt-check vet build node-opcua
+test: fmt-check vet build node-opcua chdb
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 demo: build
@@ -53,7 +58,7 @@ demo: build
 # Load runs against a ClickHouse of their own (or LIFELINE_CLICKHOUSE_ADDR)
 # and the Go micro-benchmarks; rewrites docs/benchmarks.md and .json.
 # BENCH_FLAGS=-short checks the run in a minute; -only ingest,agent picks sections.
-bench: build
+bench: build chdb
 	$(GO) build -o $(BIN)/lifeline-bench ./packaging/cmd/lifeline-bench
 	$(BIN)/lifeline-bench -bin $(BIN) -markdown docs/benchmarks.md -json docs/benchmarks.json $(BENCH_FLAGS)
 
@@ -80,6 +85,12 @@ node-opcua:
 	@mkdir -p $(NODE_OPCUA_DIR)
 	@test -f $(NODE_OPCUA_DIR)/node_modules/node-opcua/package.json || \
 		(cd $(NODE_OPCUA_DIR) && npm install --no-audit --no-fund --loglevel=error node-opcua@$(NODE_OPCUA_VERSION))
+
+chdb:
+	@command -v npm >/dev/null || { echo "npm missing: apt-get install -y nodejs npm"; exit 1; }
+	@mkdir -p $(CHDB_DIR)
+	@test -f $(CHDB_DIR)/node_modules/chdb/package.json || \
+		(cd $(CHDB_DIR) && npm install --no-audit --no-fund --loglevel=error chdb@$(CHDB_VERSION))
 
 clean:
 	rm -rf $(BIN) dist

@@ -237,8 +237,6 @@ func seededAt(t *testing.T, ctx context.Context, addr string) (driver.Conn, time
 	}
 	t.Cleanup(func() { st.Close() })
 
-	seedCatalogs(t, ctx, st)
-
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
 	if err != nil {
 		t.Fatal(err)
@@ -246,11 +244,18 @@ func seededAt(t *testing.T, ctx context.Context, addr string) (driver.Conn, time
 	t.Cleanup(func() { conn.Close() })
 
 	now := time.Now().UTC().Truncate(time.Second)
+	seedAll(t, ctx, st, conn, now)
+	return conn, now, db
+}
+
+// seedAll writes the data of seeded through st (the catalogs) and conn.
+func seedAll(t *testing.T, ctx context.Context, st *store.Store, conn driver.Conn, now time.Time) {
+	t.Helper()
+	seedCatalogs(t, ctx, st)
 	seedSamples(t, ctx, conn, now)
 	seedAgents(t, ctx, conn, now)
 	seedGaps(t, ctx, conn, now)
 	seedAlarms(t, ctx, conn, now)
-	return conn, now, db
 }
 
 // seedCatalogs registers the points of ENT01, ENT02 and OTHER1.

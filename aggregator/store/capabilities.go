@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -24,31 +23,40 @@ type Capabilities struct {
 	// LowCardinalitySetting means CREATE needs
 	// allow_experimental_low_cardinality_type = 1 (18.x).
 	LowCardinalitySetting bool
-	// Codecs means column CODECs (Delta, DoubleDelta, Gorilla, ZSTD).
+	// Codecs means column CODECs (Delta, ZSTD, …).
 	Codecs bool
 	// TTL means table TTL clauses.
 	TTL bool
+	// NullableStates means the state of an aggregate over a Nullable
+	// argument keeps Nullable in its type (sumState(Nullable(Float64)) is
+	// AggregateFunction(sum, Nullable(Float64)), which a column of
+	// AggregateFunction(sum, Float64) refuses), and -If states convert to
+	// the plain ones instead. 18.16 strips Nullable and refuses -If states.
+	NullableStates bool
+	// DimensionsSetting means an AggregatingMergeTree with plain columns
+	// outside its sorting key needs allow_dimensions_outside_sorting_key
+	// (point_versions: every plain column follows from the version hash in
+	// its key). Servers without the setting take such tables as they are.
+	DimensionsSetting bool
 }
 
-// Versions from which features are taken for granted. They are conservative:
-// every release at or after them has the feature.
-var (
-	codecsSince = [2]int{20, 1}
-	ttlSince    = [2]int{19, 6}
-)
-
-// detectCapabilities asks the server what it supports. Type support comes
-// from system.data_type_families; features without a system table follow
-// from the version.
+// detectCapabilities asks the server what it supports: types from
+// system.data_type_families, features from the system tables that came
+// with them, never from the version number.
 func detectCapabilities(ctx context.Context, conn driver.Conn) (Capabilities, error) {
 	var c Capabilities
 	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&c.Version); err != nil {
 		return c, fmt.Errorf("server version: %w", err)
 	}
-	major, minor := parseVersion(c.Version)
-	atLeast := func(v [2]int) bool { return major > v[0] || major == v[0] && minor >= v[1] }
-	c.Codecs = atLeast(codecsSince)
-	c.TTL = atLeast(ttlSince)
+	// Column codecs came with system.columns.compression_codec (19.1),
+	// TTL with the merge_with_ttl_timeout setting (19.6).
+	var codecs, ttl uint64
+	if err := conn.QueryRow(ctx, `SELECT
+    (SELECT count() FROM system.columns WHERE database = 'system' AND table = 'columns' AND name = 'compression_codec'),
+    (SELECT count() FROM system.merge_tree_settings WHERE name = 'merge_with_ttl_timeout')`).Scan(&codecs, &ttl); err != nil {
+		return c, fmt.Errorf("codecs and ttl: %w", err)
+	}
+	c.Codecs, c.TTL = codecs > 0, ttl > 0
 
 	rows, err := conn.Query(ctx, "SELECT name FROM system.data_type_families WHERE name IN ('DateTime64', 'LowCardinality')")
 	if err != nil {
@@ -71,6 +79,18 @@ func detectCapabilities(ctx context.Context, conn driver.Conn) (Capabilities, er
 		return c, fmt.Errorf("type families: %w", err)
 	}
 
+	var stateType string
+	if err := conn.QueryRow(ctx, "SELECT toTypeName(sumState(toNullable(toFloat64(1))))").Scan(&stateType); err != nil {
+		return c, fmt.Errorf("aggregate state type: %w", err)
+	}
+	c.NullableStates = strings.Contains(stateType, "Nullable")
+
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.merge_tree_settings WHERE name = 'allow_dimensions_outside_sorting_key'").Scan(&n); err != nil {
+		return c, fmt.Errorf("merge tree settings: %w", err)
+	}
+	c.DimensionsSetting = n > 0
+
 	if c.LowCardinality {
 		// Present and "0" on 18.x; obsolete (or absent) and harmless later.
 		var value string
@@ -84,19 +104,4 @@ func detectCapabilities(ctx context.Context, conn driver.Conn) (Capabilities, er
 		}
 	}
 	return c, nil
-}
-
-// parseVersion returns the first two numbers of a version string; 0, 0 when
-// it cannot be read, which turns version-gated features off.
-func parseVersion(v string) (major, minor int) {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) < 2 {
-		return 0, 0
-	}
-	major, err1 := strconv.Atoi(parts[0])
-	minor, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return 0, 0
-	}
-	return major, minor
 }

@@ -288,9 +288,18 @@ func TestExampleQueries(t *testing.T) {
 // runQuery returns each row as its values joined by " | ".
 func runQuery(t *testing.T, s *store.Store, sql string) []string {
 	t.Helper()
-	rows, err := s.Conn().Query(context.Background(), sql)
+	out, err := queryRows(s, sql)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// queryRows returns each row as its values joined by " | ".
+func queryRows(s *store.Store, sql string) ([]string, error) {
+	rows, err := s.Conn().Query(context.Background(), sql)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	types := rows.ColumnTypes()
@@ -301,7 +310,7 @@ func runQuery(t *testing.T, s *store.Store, sql string) []string {
 			dest[i] = reflect.New(ct.ScanType()).Interface()
 		}
 		if err := rows.Scan(dest...); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		vals := make([]string, len(dest))
 		for i, d := range dest {
@@ -309,10 +318,7 @@ func runQuery(t *testing.T, s *store.Store, sql string) []string {
 		}
 		out = append(out, strings.Join(vals, " | "))
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return out, rows.Err()
 }
 
 func format(v any) string {

@@ -81,6 +81,9 @@ ORDER BY (site_id, equipment)`
     last_seen      AggregateFunction(max, DateTime('UTC'))
 ) ENGINE = AggregatingMergeTree
 ORDER BY (site_id, point_id, version)`
+	if caps.DimensionsSetting {
+		pointVersions += "\nSETTINGS allow_dimensions_outside_sorting_key = 1"
+	}
 
 	n := func(c string) string { return "ifNull(toString(" + c + "), '-')" }
 	pointVersionsMV := `CREATE MATERIALIZED VIEW IF NOT EXISTS point_versions_mv TO point_versions AS

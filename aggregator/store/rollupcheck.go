@@ -53,21 +53,22 @@ func (s *Store) RollupDrift(ctx context.Context, from, to time.Time, siteID stri
 		}
 		args = append(args, args...)
 		// A bucket missing on one side reads as 0 there (join_use_nulls is
-		// off by default on every version).
+		// off by default on every version). Current servers want an alias
+		// on each joined subquery.
 		q := `SELECT site_id, point_id, bucket, rollup_n, raw_n FROM
 (
     SELECT site_id, point_id, bucket, countMerge(samples) AS rollup_n
     FROM ` + rb.table + `
     WHERE bucket >= toDateTime(?) AND bucket < toDateTime(?)` + siteCond + `
     GROUP BY site_id, point_id, bucket
-)
+) AS r
 ALL FULL OUTER JOIN
 (
     SELECT site_id, point_id, ` + rb.bucket + ` AS bucket, count() AS raw_n
     FROM samples FINAL
     WHERE ts >= toDateTime(?) AND ts < toDateTime(?)` + siteCond + `
     GROUP BY site_id, point_id, bucket
-) USING site_id, point_id, bucket
+) AS s USING site_id, point_id, bucket
 WHERE rollup_n != raw_n
 ORDER BY site_id, point_id, bucket`
 		rows, err := conn.Query(ctx, q, args...)
@@ -104,7 +105,7 @@ func ceilHour(t time.Time) time.Time {
 // a sample inserted into a bucket while it was being rebuilt can leave it
 // drifting still.
 func (s *Store) RepairRollups(ctx context.Context, drift []RollupDrift) error {
-	conn, _, err := s.connCaps()
+	conn, caps, err := s.connCaps()
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func (s *Store) RepairRollups(ctx context.Context, drift []RollupDrift) error {
 			return fmt.Errorf("repair %s: %w", rb.table, err)
 		}
 		source := "samples FINAL WHERE (site_id, point_id, " + rb.bucket + ") IN " + in
-		if err := conn.Exec(ctx, "INSERT INTO "+rb.table+" "+rollupSelect(rb.bucket, source), args...); err != nil {
+		if err := conn.Exec(ctx, "INSERT INTO "+rb.table+" "+rollupSelect(caps, rb.bucket, source), args...); err != nil {
 			return fmt.Errorf("repair %s: rebuild from samples: %w", rb.table, err)
 		}
 		s.logger.Info("rollup buckets rebuilt from samples", "table", rb.table, "buckets", len(keys))

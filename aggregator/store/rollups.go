@@ -1,5 +1,7 @@
 package store
 
+import "strings"
+
 // Rollup tables: per point and per minute or hour, maintained by ClickHouse
 // through materialized views on samples, so long trends read rollups rather
 // than raw rows.
@@ -19,26 +21,33 @@ const (
 // and docs/schema.md, "Deduplication").
 func rollupDDL(caps Capabilities) []string {
 	lc := lowCardinality(caps)
+	// ZSTD for the states, as for samples' values: on current servers the
+	// columns' codecs replace the server's LZ4 default (18.16 takes ZSTD
+	// for whole parts from packaging/clickhouse/lifeline.xml instead).
+	z, zd := "", ""
+	if caps.Codecs {
+		z, zd = " CODEC(ZSTD(1))", " CODEC(Delta, ZSTD(1))"
+	}
 	table := func(name string) string {
 		return `CREATE TABLE IF NOT EXISTS ` + name + ` (
     site_id    ` + lc("String") + `,
-    point_id   ` + lc("String") + `,
-    bucket     DateTime('UTC'),
-    samples    AggregateFunction(count),
-    bad        AggregateFunction(sum, UInt64),
-    numeric    AggregateFunction(sum, UInt64),
-    sum_value  AggregateFunction(sum, Float64),
-    min_value  AggregateFunction(min, Float64),
-    max_value  AggregateFunction(max, Float64),
-    last_value AggregateFunction(argMax, Float64, Int64),
-    last_ns    AggregateFunction(max, Int64)
+    point_id   ` + lc("String") + z + `,
+    bucket     DateTime('UTC')` + zd + `,
+    samples    AggregateFunction(count)` + z + `,
+    bad        AggregateFunction(sum, UInt64)` + z + `,
+    numeric    AggregateFunction(sum, UInt64)` + z + `,
+    sum_value  AggregateFunction(sum, Float64)` + z + `,
+    min_value  AggregateFunction(min, Float64)` + z + `,
+    max_value  AggregateFunction(max, Float64)` + z + `,
+    last_value AggregateFunction(argMax, Float64, Int64)` + z + `,
+    last_ns    AggregateFunction(max, Int64)` + z + `
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(bucket)
 ORDER BY (site_id, point_id, bucket)`
 	}
 	view := func(name, target, bucket string) string {
 		return `CREATE MATERIALIZED VIEW IF NOT EXISTS ` + name + ` TO ` + target + ` AS
-` + rollupSelect(bucket, "samples")
+` + rollupSelect(caps, bucket, "samples")
 	}
 	return []string{
 		table(TableSamples1m),
@@ -63,13 +72,27 @@ func lowCardinality(caps Capabilities) func(string) string {
 // bucketed by the expression bucket: the body of the rollup views, and of
 // the repair that rebuilds buckets from samples FINAL.
 //
-// Numeric aggregates take good, finite number and bool samples only: the
-// others become NULL, which the aggregate functions skip (and the state
-// types stay plain, so 18.16 and current servers agree). 18.16 cannot push
-// a block through a view whose FROM is a subquery, so the condition is
-// written out in each column.
-func rollupSelect(bucket, source string) string {
+// Numeric aggregates take good, finite number and bool samples only, and
+// the state types stay plain (AggregateFunction(sum, Float64)), so 18.16
+// and current servers have the same tables. How the others are left out
+// depends on the server (see Capabilities.NullableStates): 18.16 turns them
+// into NULLs, which the aggregate functions skip without a trace in the
+// state type; current servers take the -If combinators, whose states they
+// convert to the plain ones (18.16 refuses that conversion). 18.16 cannot
+// push a block through a view whose FROM is a subquery, so the condition
+// is written out in each column.
+func rollupSelect(caps Capabilities, bucket, source string) string {
 	const ok = "(good = 1 AND value_type != 'text' AND isFinite(value))"
+	agg := func(fn, args string) string {
+		if caps.NullableStates {
+			return fn + "IfState(" + args + ", " + ok + ")"
+		}
+		first, rest, _ := strings.Cut(args, ", ")
+		if rest != "" {
+			rest = ", " + rest
+		}
+		return fn + "State(if(" + ok + ", " + first + ", NULL)" + rest + ")"
+	}
 	return `SELECT
     site_id,
     point_id,
@@ -77,11 +100,11 @@ func rollupSelect(bucket, source string) string {
     countState() AS samples,
     sumState(toUInt64(good = 0)) AS bad,
     sumState(toUInt64(` + ok + `)) AS numeric,
-    sumState(if(` + ok + `, value, NULL)) AS sum_value,
-    minState(if(` + ok + `, value, NULL)) AS min_value,
-    maxState(if(` + ok + `, value, NULL)) AS max_value,
-    argMaxState(if(` + ok + `, value, NULL), ts_ns) AS last_value,
-    maxState(if(` + ok + `, ts_ns, NULL)) AS last_ns
+    ` + agg("sum", "value") + ` AS sum_value,
+    ` + agg("min", "value") + ` AS min_value,
+    ` + agg("max", "value") + ` AS max_value,
+    ` + agg("argMax", "value, ts_ns") + ` AS last_value,
+    ` + agg("max", "ts_ns") + ` AS last_ns
 FROM ` + source + `
 GROUP BY site_id, point_id, bucket`
 }

@@ -38,14 +38,19 @@ func ddl(caps Capabilities) []string {
 		ts = "DateTime64(3, 'UTC')"
 	}
 
+	// Codecs as measured on plantsim data by make bench (docs/benchmarks.md,
+	// section 5): Delta beats DoubleDelta on every time column (source and
+	// receive times jitter, so second differences are noise), and plain
+	// ZSTD beats Gorilla and FPC on values, which instruments round to a
+	// few decimals (Gorilla alone nearly doubles the column).
 	samples := `CREATE TABLE IF NOT EXISTS samples (
     site_id     ` + lc("String") + `,
-    point_id    ` + lc("String") + `,
-    ts          ` + ts + codec("DoubleDelta, ZSTD(1)") + `,
-    ts_ns       Int64` + codec("DoubleDelta, ZSTD(1)") + `,
+    point_id    ` + lc("String") + codec("ZSTD(1)") + `,
+    ts          ` + ts + codec("Delta, ZSTD(1)") + `,
+    ts_ns       Int64` + codec("Delta, ZSTD(1)") + `,
     server_ns   Int64` + codec("Delta, ZSTD(1)") + `,
     recv_ns     Int64` + codec("Delta, ZSTD(1)") + `,
-    value       Float64` + codec("Gorilla, ZSTD(1)") + `,
+    value       Float64` + codec("ZSTD(3)") + `,
     value_text  String` + codec("ZSTD(1)") + `,
     value_type  Enum8('number' = 1, 'bool' = 2, 'text' = 3),
     status      UInt32` + codec("ZSTD(1)") + `,
@@ -53,7 +58,7 @@ func ddl(caps Capabilities) []string {
     seq         UInt64` + codec("Delta, ZSTD(1)") + `,
     backfill    UInt8,
     buffer_id   ` + lc("String") + ` DEFAULT '',
-    inserted_at DateTime('UTC') DEFAULT now()
+    inserted_at DateTime('UTC') DEFAULT now()` + codec("ZSTD(1)") + `
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
 ORDER BY (site_id, point_id, ts_ns)

@@ -10,7 +10,7 @@ import (
 // views and columns as the one 18.16 runs, with the current types.
 func TestSchemaForCurrentServers(t *testing.T) {
 	old := Capabilities{Version: "18.16.1", LowCardinality: true, LowCardinalitySetting: true}
-	current := Capabilities{Version: "25.3.1.1", DateTime64: true, LowCardinality: true, Codecs: true, TTL: true}
+	current := Capabilities{Version: "26.7.2.1", DateTime64: true, LowCardinality: true, Codecs: true, TTL: true, NullableStates: true, DimensionsSetting: true}
 	a, b := ddl(old), ddl(current)
 	if len(a) != len(b) {
 		t.Fatalf("%d statements on 18.16, %d on current servers", len(a), len(b))

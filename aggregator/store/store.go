@@ -58,13 +58,25 @@ func (s *Store) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connect clickhouse %s: %w", s.cfg.Addr, err)
 	}
+	if err := s.Attach(ctx, conn); err != nil {
+		return fmt.Errorf("clickhouse %s: %w", s.cfg.Addr, err)
+	}
+	return nil
+}
+
+// Attach uses conn, already open on the store's database, instead of
+// dialling Addr: it detects the server's capabilities and migrates the
+// schema. The Store owns conn from then on (Close closes it, also when
+// Attach fails). Open uses it; tests use it for ClickHouse engines that
+// have no network server.
+func (s *Store) Attach(ctx context.Context, conn driver.Conn) error {
 	caps, err := detectCapabilities(ctx, conn)
 	if err != nil {
 		conn.Close()
-		return fmt.Errorf("clickhouse %s: %w", s.cfg.Addr, err)
+		return err
 	}
 	s.mu.Lock()
-	if s.closed {
+	if s.conn != nil || s.closed {
 		s.mu.Unlock()
 		conn.Close()
 		return ErrNotOpen
@@ -73,7 +85,7 @@ func (s *Store) Open(ctx context.Context) error {
 	s.mu.Unlock()
 	s.logger.Info("clickhouse connected", "addr", s.cfg.Addr, "database", s.cfg.Database,
 		"version", caps.Version, "datetime64", caps.DateTime64, "low_cardinality", caps.LowCardinality,
-		"codecs", caps.Codecs)
+		"codecs", caps.Codecs, "ttl", caps.TTL, "nullable_states", caps.NullableStates, "dimensions_setting", caps.DimensionsSetting)
 	return s.Migrate(ctx)
 }
 

@@ -10,7 +10,7 @@ SELECT site_id,
     if(oldest_ns = 0, 0, greatest(toInt64(toUInt32(now())) - intDiv(oldest_ns, 1000000000), 0)) AS backlog_age_s,
     drain_rate, sources_connected, sources_total,
     if(toUInt32(cert_not_after) = 0, NULL, intDiv(toInt64(toUInt32(cert_not_after)) - toInt64(toUInt32(now())), 86400)) AS cert_days_left
-FROM (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
+FROM (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}')) AS l1
 ANY LEFT JOIN
 (
     SELECT site_id, max(time) AS last_seen,
@@ -22,5 +22,5 @@ ANY LEFT JOIN
         argMaxIf(cert_not_after, time_ns, heartbeat = 1) AS cert_not_after
     FROM agents
     GROUP BY site_id
-) USING site_id
+) AS r1 USING site_id
 ORDER BY online, site_id

@@ -13,5 +13,5 @@ FROM
     GROUP BY site_id, point_id, condition, minute
 )
 GROUP BY site_id, point_id, condition
-ORDER BY raises DESC
+ORDER BY raises DESC, site_id, point_id, condition
 LIMIT 20

@@ -16,12 +16,12 @@ FROM
     FROM points FINAL
     WHERE site_id = decodeURLComponent('${site:percentencode}') AND hazard_code != ''
       AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
-)
+) AS l1
 ANY LEFT JOIN
 (
     SELECT site_id, point_id, argMax(value, ts_ns) AS v, max(ts) AS last_ts, toUInt64(count()) AS value_count
     FROM samples FINAL
     WHERE site_id = decodeURLComponent('${site:percentencode}') AND $__timeFilter(ts) AND value_type = 'number' AND good = 1
     GROUP BY site_id, point_id
-) USING site_id, point_id
+) AS r1 USING site_id, point_id
 ORDER BY point_id

@@ -27,7 +27,7 @@ FROM
         FROM points FINAL
         WHERE hazard_code != '' AND out_of_service = 0
           AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
-    )
+    ) AS l1
     ANY LEFT JOIN
     (
         SELECT site_id, point_id, argMax(value, ts_ns) AS v, toUInt64(count()) AS value_count
@@ -35,7 +35,7 @@ FROM
         WHERE $__timeFilter(ts) AND value_type = 'number' AND good = 1
           AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
         GROUP BY site_id, point_id
-    ) USING site_id, point_id
+    ) AS r1 USING site_id, point_id
 )
 GROUP BY level, hazard_code, site_id
 ORDER BY level, hazard_code, site_id

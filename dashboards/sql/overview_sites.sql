@@ -20,15 +20,15 @@ FROM
         FROM
         (
             SELECT site_id, points
-            FROM (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
+            FROM (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}')) AS l1
             ANY LEFT JOIN
             (
                 SELECT site_id, toUInt64(count()) AS points
                 FROM points FINAL
                 WHERE out_of_service = 0
                 GROUP BY site_id
-            ) USING site_id
-        )
+            ) AS r1 USING site_id
+        ) AS l2
         ANY LEFT JOIN
         (
             SELECT site_id, toUInt64(uniqExact(point_id)) AS reporting
@@ -36,13 +36,13 @@ FROM
             WHERE $__timeFilter(ts) AND good = 1
               AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
             GROUP BY site_id
-        ) USING site_id
-    )
+        ) AS r2 USING site_id
+    ) AS l3
     ANY LEFT JOIN
     (
         SELECT site_id, max(time) AS last_seen, argMax(backlog_batches, time_ns) AS backlog_batches
         FROM agents
         GROUP BY site_id
-    ) USING site_id
+    ) AS r3 USING site_id
 )
 ORDER BY online, site_id

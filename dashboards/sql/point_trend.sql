@@ -35,11 +35,11 @@ FROM
         HAVING sumMerge(numeric) > 0
     )
     WHERE site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
-)
+) AS l1
 ANY LEFT JOIN
 (
     SELECT site_id, point_id, ll, l, h, hh, stage1, stage2
     FROM points FINAL
     WHERE site_id = decodeURLComponent('${site:percentencode}') AND point_id = decodeURLComponent('${point:percentencode}')
-) USING site_id, point_id
+) AS r1 USING site_id, point_id
 ORDER BY time

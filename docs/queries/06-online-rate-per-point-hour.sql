@@ -8,8 +8,8 @@ SELECT
     round(online / 60, 4) AS online_rate
 FROM (
     SELECT site_id, point_id, hour
-    FROM (SELECT site_id, point_id, 1 AS k FROM points FINAL WHERE out_of_service = 0)
-    ALL INNER JOIN (SELECT toDateTime('2026-03-02 08:00:00', 'UTC') + 3600 * number AS hour, 1 AS k FROM numbers(2)) USING k
+    FROM (SELECT site_id, point_id, 1 AS k FROM points FINAL WHERE out_of_service = 0) AS p
+    ALL INNER JOIN (SELECT toDateTime('2026-03-02 08:00:00', 'UTC') + 3600 * number AS hour, 1 AS k FROM numbers(2)) AS h USING k
 ) AS g
 ANY LEFT JOIN (
     SELECT site_id, point_id, toStartOfHour(bucket) AS hour, toUInt64(countIf(good > 0)) AS online

@@ -11,7 +11,7 @@ FROM (
         WHERE out_of_service = 0 AND (site_id, point_id) NOT IN (
             SELECT site_id, point_id FROM point_out_of_service FINAL
             WHERE deleted = 0 AND from_time < '2026-03-02 09:00:00' AND to_time > '2026-03-02 08:00:00')
-    )
+    ) AS p
     ANY LEFT JOIN (
         SELECT site_id, point_id, toUInt64(countIf(good > 0)) AS online
         FROM (
@@ -21,8 +21,8 @@ FROM (
             GROUP BY site_id, point_id, bucket
         )
         GROUP BY site_id, point_id
-    ) USING (site_id, point_id)
-)
-ANY LEFT JOIN (SELECT site_id, park FROM sites FINAL) USING (site_id)
+    ) AS o USING (site_id, point_id)
+) AS r
+ANY LEFT JOIN (SELECT site_id, park FROM sites FINAL) AS s USING (site_id)
 GROUP BY park
 ORDER BY park

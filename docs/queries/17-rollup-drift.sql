@@ -8,13 +8,13 @@ FROM
     FROM samples_1m
     WHERE bucket >= '2026-03-02 00:00:00' AND bucket < '2026-03-03 00:00:00'
     GROUP BY site_id, point_id, bucket
-)
+) AS r
 ALL FULL OUTER JOIN
 (
     SELECT site_id, point_id, toStartOfMinute(ts) AS bucket, count() AS raw_n
     FROM samples FINAL
     WHERE ts >= '2026-03-02 00:00:00' AND ts < '2026-03-03 00:00:00'
     GROUP BY site_id, point_id, bucket
-) USING site_id, point_id, bucket
+) AS s USING site_id, point_id, bucket
 WHERE rollup_n != raw_n
 ORDER BY site_id, point_id, bucket

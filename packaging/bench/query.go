@@ -55,7 +55,7 @@ func (r *Runner) query(ctx context.Context, sec *Section) error {
 		return err
 	}
 	defer conn.Close()
-	if err := storagePerSample(ctx, conn, db, sec, fmt.Sprintf("%d-day dataset", days), false); err != nil {
+	if err := storagePerSample(ctx, conn, db, sec, fmt.Sprintf("%d-day dataset", days), 0); err != nil {
 		return err
 	}
 

@@ -28,8 +28,11 @@ func (r *Runner) storage(ctx context.Context, sec *Section) error {
 		return err
 	}
 	defer conn.Close()
-	if err := storagePerSample(ctx, conn, r.agentDB, sec, "plantsim data", true); err != nil {
+	if err := storagePerSample(ctx, conn, r.agentDB, sec, "plantsim data", storageTarget); err != nil {
 		return err
+	}
+	if err := r.storageCurrent(ctx, sec, conn); err != nil {
+		return fmt.Errorf("ClickHouse 26: %w", err)
 	}
 	if r.ch.server == nil {
 		return nil // a server of someone else's: its compression is its own
@@ -90,9 +93,9 @@ WHERE database = ? AND table = 'samples' AND active`, db).Scan(&rows, &bytes)
 }
 
 // storagePerSample merges every table of db and adds a row per table of
-// bytes on disk per row of samples; withTarget puts the issue's bar on the
-// samples row.
-func storagePerSample(ctx context.Context, conn driver.Conn, db string, sec *Section, what string, withTarget bool) error {
+// bytes on disk per row of samples; a bar above 0 is the target of the
+// samples row, in bytes/sample.
+func storagePerSample(ctx context.Context, conn driver.Conn, db string, sec *Section, what string, bar float64) error {
 	tables, err := conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ? AND engine LIKE '%MergeTree'", db)
 	if err != nil {
 		return err
@@ -151,9 +154,9 @@ FROM system.parts WHERE database = ? AND active GROUP BY table ORDER BY table`, 
 			Value: float64(u.bytes) / float64(samples), Unit: "bytes/sample",
 			Versus: fmt.Sprintf("uncompressed: %.1f bytes/sample", float64(u.uncompressed)/float64(samples)),
 			Ratio:  float64(u.bytes) / float64(max(u.uncompressed, 1))}
-		if u.table == "samples" && withTarget {
-			row.Target = "≤ 6"
-			row.Met = atMost(row.Value, storageTarget)
+		if u.table == "samples" && bar > 0 {
+			row.Target = fmt.Sprintf("≤ %g", bar)
+			row.Met = atMost(row.Value, bar)
 		}
 		sec.add(row)
 	}
