@@ -31,11 +31,12 @@ help:
 	@echo "make proto   regenerate protobuf code with pinned generators"
 	@echo "make package .deb and .rpm of agent and aggregator for linux amd64/arm64 into $(DIST)/"
 
+# Static binaries (CGO_ENABLED=0), the same ones the packages ship.
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-agent ./agent/cmd/lifeline-agent
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-aggregator ./aggregator/cmd/lifeline-aggregator
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-plantsim ./agent/cmd/lifeline-plantsim
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-agent ./agent/cmd/lifeline-agent
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-aggregator ./aggregator/cmd/lifeline-aggregator
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-plantsim ./agent/cmd/lifeline-plantsim
 
 vet:
 	$(GO) vet ./...

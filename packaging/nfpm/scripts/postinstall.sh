@@ -35,15 +35,16 @@ if [ -f "$CONFIG" ]; then
   chmod g+r,o-rwx "$CONFIG"
 fi
 
+if [ "$upgrade" = 0 ]; then
+  echo "$PKG: installed, not enabled and not started. Fill in $CONFIG, run"
+  echo "  $PKG check --config $CONFIG"
+  echo "then: systemctl enable --now $PKG"
+fi
+
 [ -d /run/systemd/system ] || exit 0
 systemctl daemon-reload >/dev/null 2>&1 || true
 if [ "$upgrade" = 1 ] && [ "$1" = configure ]; then
   # rpm restarts in postremove of the old package, after its files are gone.
   systemctl try-restart "$PKG.service" || true
-fi
-if [ "$upgrade" = 0 ]; then
-  echo "$PKG: installed, not enabled and not started. Fill in $CONFIG, run"
-  echo "  $PKG check --config $CONFIG"
-  echo "then: systemctl enable --now $PKG"
 fi
 exit 0
