@@ -175,6 +175,7 @@ func upgrade(t *testing.T, p pkg, deb string) {
 		t.Fatal(err)
 	}
 	appendFile(t, kept, "unsent batch")
+	run(t, "systemctl", "enable", p.name) // as the plant does once configured
 	if out, err := dpkg("--force-confold", "--install", deb); err != nil {
 		t.Fatalf("dpkg --install %s: %v\n%s", deb, err, out)
 	}
@@ -188,6 +189,9 @@ func upgrade(t *testing.T, p pkg, deb string) {
 		t.Errorf("the upgrade lost %s: %q %v", kept, b, err)
 	}
 	checkMode(t, p.config, 0o640, "root", "lifeline")
+	if state, _ := exec.Command("systemctl", "is-enabled", p.name).Output(); strings.TrimSpace(string(state)) != "enabled" {
+		t.Errorf("after the upgrade systemctl is-enabled %s: %q, want enabled as before", p.name, state)
+	}
 }
 
 // removeAndPurge: remove keeps config and data; purge deletes both.
@@ -196,8 +200,8 @@ func removeAndPurge(t *testing.T, p pkg) {
 	if out, err := dpkg("--remove", p.name); err != nil {
 		t.Fatalf("dpkg --remove: %v\n%s", err, out)
 	}
-	for _, gone := range []string{p.bin(), p.unit()} {
-		if _, err := os.Stat(gone); !os.IsNotExist(err) {
+	for _, gone := range []string{p.bin(), p.unit(), "/etc/systemd/system/multi-user.target.wants/" + p.name + ".service"} {
+		if _, err := os.Lstat(gone); !os.IsNotExist(err) {
 			t.Errorf("remove left %s (%v)", gone, err)
 		}
 	}
