@@ -95,6 +95,13 @@ func build(t *testing.T, version, dir, formats string) {
 	t.Helper()
 	cmd := exec.Command("make", "-C", "../..", "package", "PKG_ARCHS=amd64", "PKG_FORMATS="+formats,
 		"PKG_VERSION="+version, "DIST="+dir)
+	// Under `make test` the parent's flags and command-line variables would
+	// pass down through MAKEFLAGS; this build takes only its own.
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); name != "MAKEFLAGS" && name != "MFLAGS" && name != "MAKELEVEL" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("make package: %v\n%s", err, out)
 	}
