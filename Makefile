@@ -25,7 +25,7 @@ NODE_OPCUA_DIR     := var/node-opcua
 CHDB_VERSION := 3.4.0
 CHDB_DIR     := var/chdb
 
-.PHONY: help build test vet fmt-check demo proto bench soak clean node-opcua chdb
+.PHONY: help build test vet fmt-check demo proto bench soak clean node-opcua chdb package
 
 help:
 	@echo "make build   build $(BINARIES) into $(BIN)/"
@@ -34,12 +34,14 @@ help:
 	@echo "make bench   load runs and micro-benchmarks into docs/benchmarks.md (minutes; not part of make test)"
 	@echo "make soak    several plants through random faults, then checks every site's record (SOAK_DURATION=10m SOAK_SEED=N)"
 	@echo "make proto   regenerate protobuf code with pinned generators"
+	@echo "make package .deb and .rpm of agent and aggregator for linux amd64/arm64 into $(DIST)/"
 
+# Static binaries (CGO_ENABLED=0), the same ones the packages ship.
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-agent ./agent/cmd/lifeline-agent
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-aggregator ./aggregator/cmd/lifeline-aggregator
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-plantsim ./agent/cmd/lifeline-plantsim
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-agent ./agent/cmd/lifeline-agent
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-aggregator ./aggregator/cmd/lifeline-aggregator
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-plantsim ./agent/cmd/lifeline-plantsim
 
 vet:
 	$(GO) vet ./...
@@ -79,6 +81,40 @@ proto:
 		--go_out=proto --go_opt=paths=source_relative \
 		--go-grpc_out=proto --go-grpc_opt=paths=source_relative \
 		proto/lifeline/v1/lifeline.proto
+
+# Packages, built by nfpm (pinned, through the Go module proxy) from
+# packaging/nfpm/: the static binaries, the systemd units, the default configs
+# as conffiles and maintainer scripts. PKG_VERSION is the tag without its v
+# on a tagged commit, else 0.0.0~git<commit time>.<commit>, which sorts below
+# any release and in commit order.
+NFPM_VERSION := v2.45.2
+PKG_ARCHS    ?= amd64 arm64
+PKG_FORMATS  ?= deb rpm
+PKG_NAMES    := lifeline-agent lifeline-aggregator
+PKG_VERSION  ?= $(shell v=$$(git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null) && echo $${v\#v} || \
+	echo 0.0.0~git$$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m%d%H%M%S 2>/dev/null).$$(git rev-parse --short=12 HEAD 2>/dev/null))
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+DIST         ?= dist
+
+package:
+	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+	@mkdir -p $(DIST)
+	@set -e; for pkg in $(PKG_NAMES); do \
+		mkdir -p $(BIN)/pkg/$$pkg; \
+		for s in postinstall preremove postremove; do \
+			sed -e "s|@PKG@|$$pkg|g" -e "s|@CONFIG@|/etc/lifeline/$${pkg#lifeline-}.yaml|g" \
+				packaging/nfpm/scripts/$$s.sh > $(BIN)/pkg/$$pkg/$$s; \
+		done; \
+	done
+	@set -e; for arch in $(PKG_ARCHS); do \
+		echo "build linux/$$arch"; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+			-o $(BIN)/linux_$$arch/ ./agent/cmd/lifeline-agent ./aggregator/cmd/lifeline-aggregator; \
+		for pkg in $(PKG_NAMES); do for fmt in $(PKG_FORMATS); do \
+			ARCH=$$arch PKG_VERSION='$(PKG_VERSION)' BIN_DIR=$(BIN)/linux_$$arch SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
+				$(TOOLS)/nfpm package --config packaging/nfpm/$$pkg.yaml --packager $$fmt --target $(DIST)/; \
+		done; done; \
+	done
 
 node-opcua:
 	@command -v npm >/dev/null || { echo "npm missing: apt-get install -y nodejs npm"; exit 1; }

@@ -23,6 +23,9 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := refuseUnfilled(cmd, path, cfg); err != nil {
+				return err
+			}
 			printf(cmd, "config %s: ok (site %s, %d sources)\n", path, cfg.Site.ID, len(cfg.Sources))
 			for _, w := range config.Warnings(path, cfg) {
 				printf(cmd, "warning: %s\n", w)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -49,6 +50,9 @@ func newRunCmd() *cobra.Command {
 			cfg, err := config.Load(path)
 			if err != nil {
 				return err
+			}
+			if p := config.Placeholders(cfg); len(p) > 0 {
+				return fmt.Errorf("config %s: still the example: %s", path, strings.Join(p, "; "))
 			}
 			logger := obs.NewLogger(cfg.Log, os.Stderr)
 			for _, w := range config.Warnings(path, cfg) {
