@@ -29,16 +29,36 @@ type pointStates struct {
 	states []PointState
 	last   []any   // the last value (float64, bool, string or nil)
 	source []int64 // the source time of the last sample (Unix ns)
+	gone   []bool  // removed from the configuration (see Update)
 	lastNs int64   // receive time of the last sample of any point
 }
 
 func newPointStates(ids []string) *pointStates {
-	p := &pointStates{index: make(map[string]int, len(ids)), states: make([]PointState, len(ids)), last: make([]any, len(ids)), source: make([]int64, len(ids))}
+	p := &pointStates{index: make(map[string]int, len(ids)), states: make([]PointState, len(ids)), last: make([]any, len(ids)),
+		source: make([]int64, len(ids)), gone: make([]bool, len(ids))}
 	for i, id := range ids {
 		p.index[id] = i
 		p.states[i].PointID = id
 	}
 	return p
+}
+
+// add appends a point, whose handle is the next index.
+func (p *pointStates) add(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.index[id] = len(p.states)
+	p.states = append(p.states, PointState{PointID: id})
+	p.last = append(p.last, nil)
+	p.source = append(p.source, 0)
+	p.gone = append(p.gone, false)
+}
+
+// setGone marks point i removed from, or back in, the configuration.
+func (p *pointStates) setGone(i int, gone bool) {
+	p.mu.Lock()
+	p.gone[i] = gone
+	p.mu.Unlock()
 }
 
 func sampleValue(s *lifelinev1.Sample) any {
@@ -94,11 +114,18 @@ func sameValue(a, b any) bool {
 	return a == b
 }
 
-// PointStates returns the state of every point in configuration order.
+// PointStates returns the state of every configured point, in the order
+// the points were configured (points added by Update come last).
 func (r *Reader) PointStates() []PointState {
 	r.states.mu.Lock()
 	defer r.states.mu.Unlock()
-	return append([]PointState(nil), r.states.states...)
+	out := make([]PointState, 0, len(r.states.states))
+	for i, st := range r.states.states {
+		if !r.states.gone[i] {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // Frozen lists the points that delivered samples but whose value and

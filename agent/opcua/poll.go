@@ -34,6 +34,29 @@ func (r *Reader) poll(ctx context.Context, c *opcua.Client, info serverInfo, nod
 	last := make([]seen, len(nodes))
 	initial := make([]bool, len(nodes))
 	chunk := info.readChunk()
+	// reindex takes an update: the point list changes between two reads.
+	reindex := func() {
+		src, gen := r.takeUpdate()
+		if src == nil {
+			return
+		}
+		plan := r.adopt(*src)
+		nodes = r.resolve(info.namespaces)
+		for len(last) < len(nodes) {
+			last, initial = append(last, seen{}), append(initial, false)
+		}
+		for _, h := range plan.create {
+			last[h], initial[h] = seen{}, false
+		}
+		idx = idx[:0]
+		for i, n := range nodes {
+			if n != nil {
+				idx = append(idx, i)
+			}
+		}
+		r.applied.Store(gen)
+		r.logger.Info("point list updated", "added", plan.added, "removed", plan.removed, "changed", plan.changed, "polled", len(idx))
+	}
 	t := time.NewTicker(r.src.PollInterval.D())
 	defer t.Stop()
 	for {
@@ -79,6 +102,8 @@ func (r *Reader) poll(ctx context.Context, c *opcua.Client, info serverInfo, nod
 		select {
 		case <-ctx.Done():
 			return healthy, nil
+		case <-r.updated:
+			reindex()
 		case <-t.C:
 		}
 	}
