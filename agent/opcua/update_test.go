@@ -57,8 +57,8 @@ func TestUpdateKeepsUnchangedItems(t *testing.T) {
 		next.Points = append(next.Points, loadPoint(fmt.Sprintf("L%05d", n), n))
 	}
 	next.Points[0].SamplingInterval = config.Duration(200 * time.Millisecond) // L00006: new parameters
-	next.Points[1].Node = loadPoint("", 40).Node                               // L00007: another node
-	next.Points[2].Name = "renamed"                                             // L00008: described differently only
+	next.Points[1].Node = loadPoint("", 40).Node                              // L00007: another node
+	next.Points[2].Name = "renamed"                                           // L00008: described differently only
 	gen, err := r.Update(next)
 	if err != nil {
 		t.Fatal(err)
