@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/lifeline-telemetry/lifeline/agent/buffer"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
@@ -98,11 +97,17 @@ type Uplink struct {
 	nacks        atomic.Uint64
 	setAside     atomic.Uint64
 	lastRefusal  atomic.Pointer[string]
+
+	// helloMu guards the hello streams open with and the record of the
+	// stream now open (see catalog.go).
+	helloMu sync.Mutex
+	hello   *lifelinev1.Hello
+	stream  *openStream
 }
 
 // New returns an uplink draining q.
 func New(q Queue, opts Options, logger *slog.Logger) *Uplink {
-	return &Uplink{q: q, opts: opts, logger: logger}
+	return &Uplink{q: q, opts: opts, logger: logger, hello: opts.Hello}
 }
 
 // Stats returns a snapshot of the uplink's counters.
@@ -175,6 +180,11 @@ func (u *Uplink) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, errRecatalog) {
+			u.logger.Info("reconnecting at once to send the new point catalog")
+			backoff = u.opts.ReconnectMin
+			continue
+		}
 		if time.Since(started) > 30*time.Second {
 			backoff = u.opts.ReconnectMin
 		}
@@ -191,15 +201,33 @@ func (u *Uplink) Run(ctx context.Context) error {
 }
 
 // session runs one stream: hello, welcome, then batches out and acks in.
-func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) error {
-	ctx, cancel := context.WithCancel(ctx)
+// A stream Recatalog stops ends with errRecatalog.
+func (u *Uplink) session(parent context.Context, client lifelinev1.IngestClient) (err error) {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	hello, open := u.openStreamRecord()
+	defer u.closeStreamRecord(open)
+	defer func() {
+		if open.stopped() && parent.Err() == nil {
+			err = errRecatalog
+		}
+	}()
+	// Until batches flow, a new catalog simply ends the stream.
+	handshook := make(chan struct{})
+	endHandshake := sync.OnceFunc(func() { close(handshook) })
+	defer endHandshake()
+	go func() {
+		select {
+		case <-open.stop:
+			cancel()
+		case <-handshook:
+		}
+	}()
 	stream, err := client.Stream(ctx, grpc.WaitForReady(false))
 	if err != nil {
 		return fmt.Errorf("open stream: %w", err)
 	}
 	st := u.q.Stats()
-	hello := proto.Clone(u.opts.Hello).(*lifelinev1.Hello)
 	// newest_seq is the newest number ever handed out, stored or not, so
 	// that the aggregator can tell a buffer that is behind its ledger.
 	hello.OldestSeq, hello.NewestSeq, hello.BufferId = st.Oldest, u.q.Last(), u.q.ID()
@@ -233,6 +261,7 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 		u.reconnects.Add(1)
 	}
 	u.logger.Info("aggregator link up", "addr", u.opts.Address, "backlog_batches", st.Entries, "backlog_bytes", st.Bytes)
+	endHandshake() // from here a new catalog waits for the in-flight acks
 
 	maxSamples := int(welcome.GetMaxBatchSamples())
 	w := &window{
@@ -245,9 +274,11 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 	errs := make(chan error, 3)
 	var wg sync.WaitGroup
 	wg.Add(3)
+	sendCtx, stopSend := context.WithCancel(ctx)
+	defer stopSend()
 	go func() {
 		defer wg.Done()
-		errs <- u.send(ctx, stream, w, st.Newest, maxSamples)
+		errs <- u.send(sendCtx, stream, w, st.Newest, maxSamples)
 	}()
 	go func() {
 		defer wg.Done()
@@ -257,7 +288,12 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 		defer wg.Done()
 		errs <- u.deleteAcked(ctx, acks, w)
 	}()
-	err = <-errs
+	select {
+	case err = <-errs:
+	case <-open.stop:
+		stopSend()
+		err = u.drainForCatalog(errs)
+	}
 	cancel()
 	wg.Wait()
 	u.inFlight.Store(0)
