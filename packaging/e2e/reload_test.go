@@ -96,6 +96,10 @@ func TestReloadPointsWhileFlowing(t *testing.T) {
 	if d := during[agentservice.MetricSamplesDuplicateTotal] - before[agentservice.MetricSamplesDuplicateTotal]; d > 1 {
 		t.Errorf("%v values re-sent over the reload: items of unchanged points were re-created", d)
 	}
+	// Each subscribing session logs this once, whichever reader opened it.
+	if n := strings.Count(c.agent.Tail(1<<20), "OPC UA subscription running"); n != 1 {
+		t.Errorf("%d OPC UA subscriptions started in the agent's life, want 1", n)
+	}
 	if t.Failed() {
 		t.FailNow()
 	}
