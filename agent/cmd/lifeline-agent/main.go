@@ -58,7 +58,7 @@ func newRunCmd() *cobra.Command {
 			ctx, stop := runContext(cmd)
 			defer stop()
 			agent := service.New(cfg, version, logger, service.WithLogLevel(level))
-			stopReloads := reloadOnHangup(ctx, func(ctx context.Context) {
+			stopReloads := obs.OnHangup(ctx, func(ctx context.Context) {
 				logger.Info("SIGHUP: reloading the configuration", "file", path)
 				_ = agent.Reload(ctx, path) // Reload logs the outcome
 			})
@@ -86,32 +86,6 @@ func setGCPercent() {
 
 func runContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-}
-
-// reloadOnHangup calls reload on every SIGHUP until ctx ends or the
-// returned stop is called, which waits for a reload under way. Reloads run
-// one at a time; SIGHUPs that arrive meanwhile make one more.
-func reloadOnHangup(ctx context.Context, reload func(context.Context)) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				reload(ctx)
-			}
-		}
-	}()
-	return func() {
-		signal.Stop(hup)
-		cancel()
-		<-done
-	}
 }
 
 func printf(cmd *cobra.Command, format string, args ...any) {
