@@ -227,5 +227,40 @@ func TestReloadRefusals(t *testing.T) {
 	c.waitMetric("the valid reload", 30*time.Second, func(m map[string]float64) bool {
 		return m[agentservice.MetricConfigReloadTotal] == 3 && m[agentservice.MetricConfigLastReloadSeconds] > start
 	})
+	c.reloadAggregator()
 	c.assertExactlyOnce(c.finish(), true)
+}
+
+// reloadAggregator sends the aggregator SIGHUP with an invalid file, then
+// with one whose writer section changed: it says so, and serves on.
+func (c *cluster) reloadAggregator() {
+	t := c.t
+	good, err := os.ReadFile(c.aggConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct{ file, logged string }{
+		{string(good) + "writer: {max_rows: -1}\n", "configuration NOT reloaded"},
+		{string(good) + "writer: {max_rows: 5000}\n", "take effect only when the aggregator restarts"},
+	}
+	for _, step := range steps {
+		writeFile(t, c.aggConfig, step.file)
+		if err := syscall.Kill(c.agg.Pid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(c.agg.Tail(1<<20), step.logged) {
+			if time.Now().After(deadline) {
+				t.Fatalf("aggregator did not log %q after SIGHUP:\n%s", step.logged, c.agg.Tail(3000))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		acked := c.metrics()[agentservice.MetricSamplesAckedTotal]
+		c.waitMetric("acks after the aggregator's reload", 30*time.Second, func(m map[string]float64) bool {
+			return m[agentservice.MetricSamplesAckedTotal] >= acked+100
+		})
+	}
+	if !strings.Contains(c.agg.Tail(1<<20), "sections=writer") {
+		t.Errorf("aggregator did not name the writer section:\n%s", c.agg.Tail(3000))
+	}
 }
