@@ -54,15 +54,6 @@ func (s *readerSet) snapshot() []*liveSource {
 	return slices.Clone(s.list)
 }
 
-// readers returns the running readers in configuration order.
-func (s *readerSet) readers() []*opcua.Reader {
-	var out []*opcua.Reader
-	for _, ls := range s.snapshot() {
-		out = append(out, ls.reader)
-	}
-	return out
-}
-
 // start runs ls's reader and registers its metrics. After stopAll it does
 // nothing.
 func (s *readerSet) start(ls *liveSource) {

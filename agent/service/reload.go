@@ -197,6 +197,18 @@ func (a *Agent) applySources(set *readerSet, sources []config.Source) []any {
 	wanted := map[string]bool{}
 	for _, src := range sources {
 		wanted[src.Name] = true
+	}
+	// Removed sources stop first: a point that moved to another source is
+	// then never read twice.
+	for name, ls := range running {
+		if !wanted[name] {
+			// Run hands the sink everything it received before it returns.
+			set.halt(ls)
+			set.replace(ls, nil)
+			removed = append(removed, name)
+		}
+	}
+	for _, src := range sources {
 		ls, ok := running[src.Name]
 		switch {
 		case !ok:
@@ -219,14 +231,6 @@ func (a *Agent) applySources(set *readerSet, sources []config.Source) []any {
 			}
 			set.reconfigured(ls, src)
 			updated = append(updated, src.Name)
-		}
-	}
-	for name, ls := range running {
-		if !wanted[name] {
-			// Run hands the sink everything it received before it returns.
-			set.halt(ls)
-			set.replace(ls, nil)
-			removed = append(removed, name)
 		}
 	}
 	return []any{"sources_added", added, "sources_removed", removed, "sources_restarted", restarted, "sources_updated", updated}
