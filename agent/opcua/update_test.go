@@ -186,3 +186,37 @@ func TestUpdateRefusesSessionChanges(t *testing.T) {
 		t.Fatalf("sampling interval and queue size reported as session changes: %v", changed)
 	}
 }
+
+// In poll mode an update changes the points read from the next cycle on,
+// on the same session.
+func TestUpdatePollMode(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, plantsim.Options{Addr: "127.0.0.1:0", Points: 10, Rate: 5})
+	src := loadSource(sim.Endpoint(), 5)
+	src.ReadMode, src.PollInterval = "poll", config.Duration(100*time.Millisecond)
+	rec := &recorder{}
+	r := New(src, rec, testLogger(t))
+	running(t, r)
+	waitFor(t, "polled samples", 10*time.Second, func() bool { return len(rec.samples(time.Time{})["L00005"]) >= 2 })
+	before := r.Stats()
+
+	next := src
+	next.Points = append(slices.Clone(src.Points[1:]), loadPoint("L00009", 9))
+	gen, err := r.Update(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the update to apply", 5*time.Second, func() bool { return r.Stats().Applied >= gen })
+	applied := time.Now()
+	settled := applied.Add(300 * time.Millisecond)
+	waitFor(t, "samples of the new point and an unchanged one", 5*time.Second, func() bool {
+		got := rec.samples(settled)
+		return len(got["L00009"]) >= 2 && len(got["L00002"]) >= 2
+	})
+	if n := len(rec.samples(settled)["L00001"]); n != 0 {
+		t.Errorf("removed point still polled: %d samples", n)
+	}
+	if after := r.Stats(); after.Sessions != before.Sessions || after.Reconnects != before.Reconnects {
+		t.Errorf("sessions %d→%d, reconnects %d→%d", before.Sessions, after.Sessions, before.Reconnects, after.Reconnects)
+	}
+}
