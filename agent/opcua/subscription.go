@@ -381,14 +381,7 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 			if err != nil {
 				return healthy, err
 			}
-			for _, sub := range added {
-				byID[sub.id] = sub
-				sub.last = time.Now()
-				outstanding += publishRequestsPerSubscription
-				for range publishRequestsPerSubscription {
-					publish(nil)
-				}
-			}
+			outstanding += s.started(added, byID, publish)
 			continue
 		case pr = <-results:
 			inflight--
@@ -431,6 +424,21 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 			return healthy, err
 		}
 	}
+}
+
+// started takes subscriptions an update created into run's bookkeeping
+// and sends their publish requests; it returns how many it sent.
+func (s *subscriptions) started(added []*subscription, byID map[uint32]*subscription, publish func([]*ua.SubscriptionAcknowledgement)) int {
+	n := 0
+	for _, sub := range added {
+		byID[sub.id] = sub
+		sub.last = time.Now()
+		for range publishRequestsPerSubscription {
+			publish(nil)
+			n++
+		}
+	}
+	return n
 }
 
 // publish sends one publish request and reports its answer on results.

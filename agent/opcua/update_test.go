@@ -220,3 +220,38 @@ func TestUpdatePollMode(t *testing.T) {
 		t.Errorf("sessions %d→%d, reconnects %d→%d", before.Sessions, after.Sessions, before.Reconnects, after.Reconnects)
 	}
 }
+
+// New points that do not fit the server's per-subscription limit go into
+// a new subscription, which delivers beside the existing ones.
+func TestUpdateAddsSubscription(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, plantsim.Options{Addr: "127.0.0.1:0", Points: 30, Rate: 5, MaxItemsPerSubscription: 10})
+	src := loadSource(sim.Endpoint(), 20)
+	rec := &recorder{}
+	r := New(src, rec, testLogger(t))
+	r.monitorPause = 0
+	running(t, r)
+	waitFor(t, "samples of the last point", 10*time.Second, func() bool { return len(rec.samples(time.Time{})["L00020"]) >= 2 })
+	before := r.Stats()
+
+	next := src
+	next.Points = slices.Clone(src.Points)
+	for n := 21; n <= 25; n++ {
+		next.Points = append(next.Points, loadPoint(fmt.Sprintf("L%05d", n), n))
+	}
+	gen, err := r.Update(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the update to apply", 5*time.Second, func() bool { return r.Stats().Applied >= gen })
+	applied := time.Now()
+	waitFor(t, "samples of the new points", 10*time.Second, func() bool {
+		got := rec.samples(applied)
+		return len(got["L00021"]) >= 3 && len(got["L00025"]) >= 3 && len(got["L00001"]) >= 3
+	})
+	after := r.Stats()
+	if after.Sessions != before.Sessions || after.SubscriptionsCreated != before.SubscriptionsCreated+1 || after.Monitored != 25 {
+		t.Errorf("sessions %d→%d, subscriptions created %d→%d, monitored %d: want the same session, one more subscription, 25 items",
+			before.Sessions, after.Sessions, before.SubscriptionsCreated, after.SubscriptionsCreated, after.Monitored)
+	}
+}

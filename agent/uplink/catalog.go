@@ -44,6 +44,21 @@ func (s *openStream) stopped() bool {
 	}
 }
 
+// cancelUntilHandshake makes a new catalog cancel the stream outright
+// until the returned function is called: before batches flow there is
+// nothing to wait for.
+func (s *openStream) cancelUntilHandshake(cancel context.CancelFunc) (end func()) {
+	handshook := make(chan struct{})
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-handshook:
+		}
+	}()
+	return sync.OnceFunc(func() { close(handshook) })
+}
+
 // Recatalog makes h the hello of every stream from now on and ends the
 // stream now open, if any, once its in-flight batches are acked (at most
 // recatalogDrain). It returns when no stream with the old hello remains

@@ -212,17 +212,8 @@ func (u *Uplink) session(parent context.Context, client lifelinev1.IngestClient)
 			err = errRecatalog
 		}
 	}()
-	// Until batches flow, a new catalog simply ends the stream.
-	handshook := make(chan struct{})
-	endHandshake := sync.OnceFunc(func() { close(handshook) })
+	endHandshake := open.cancelUntilHandshake(cancel)
 	defer endHandshake()
-	go func() {
-		select {
-		case <-open.stop:
-			cancel()
-		case <-handshook:
-		}
-	}()
 	stream, err := client.Stream(ctx, grpc.WaitForReady(false))
 	if err != nil {
 		return fmt.Errorf("open stream: %w", err)
