@@ -59,6 +59,7 @@ func TestUpdateKeepsUnchangedItems(t *testing.T) {
 	next.Points[0].SamplingInterval = config.Duration(200 * time.Millisecond) // L00006: new parameters
 	next.Points[1].Node = loadPoint("", 40).Node                              // L00007: another node
 	next.Points[2].Name = "renamed"                                           // L00008: described differently only
+	updated := time.Now()
 	gen, err := r.Update(next)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +111,7 @@ func TestUpdateKeepsUnchangedItems(t *testing.T) {
 		}
 	}
 
-	got := rec.samples(applied)
+	got := rec.samples(updated)
 	for n := 8; n <= 30; n++ {
 		id := fmt.Sprintf("L%05d", n)
 		if len(got[id]) == 0 {
@@ -122,9 +123,14 @@ func TestUpdateKeepsUnchangedItems(t *testing.T) {
 			}
 		}
 	}
-	for _, id := range append(added, "L00006", "L00007") {
+	for _, id := range added {
 		if !got[id][0].Initial {
 			t.Errorf("%s: first sample after the update is not its item's initial value", id)
+		}
+	}
+	for _, id := range []string{"L00006", "L00007"} { // replaced items
+		if !slices.ContainsFunc(got[id], func(s *lifelinev1.Sample) bool { return s.Initial }) {
+			t.Errorf("%s: no initial value from its new item", id)
 		}
 	}
 	settled := applied.Add(500 * time.Millisecond)
