@@ -98,20 +98,25 @@ func TestUpdateKeepsUnchangedItems(t *testing.T) {
 	if after.Monitored != 30 {
 		t.Errorf("%d items monitored, want 30", after.Monitored)
 	}
-	itemsAfter := itemsByNode(sim)
-	for n := 8; n <= 30; n++ {
-		node := fmt.Sprintf("Load.P%05d", n)
-		if b, a := itemsBefore[node], itemsAfter[node]; b != a {
-			t.Errorf("%s: item %+v before the update, %+v after: an unchanged point's item was replaced", node, b, a)
-		}
-	}
-	for n := 1; n <= 5; n++ {
-		if it, ok := itemsAfter[fmt.Sprintf("Load.P%05d", n)]; ok {
-			t.Errorf("removed point's item %+v still on the server", it)
-		}
-	}
+	checkItemsKept(t, itemsBefore, itemsByNode(sim))
 
-	got := rec.samples(updated)
+	checkSamplesAfterUpdate(t, rec.samples(updated), added, applied)
+	checkContinuous(t, rec.samples(time.Time{}), 8, 30)
+	var ids []string
+	for _, st := range r.PointStates() {
+		ids = append(ids, st.PointID)
+	}
+	if len(ids) != 30 || slices.Contains(ids, "L00001") || !slices.Contains(ids, "L00035") {
+		t.Errorf("point states after the update: %v", ids)
+	}
+}
+
+// checkSamplesAfterUpdate checks what was read since the update was
+// handed over (got) and applied: unchanged points (L00008–L00030) sent no
+// initial value again, the added points and the replaced items L00006 and
+// L00007 did, and the removed points (L00001–L00005) stopped.
+func checkSamplesAfterUpdate(t *testing.T, got map[string][]*lifelinev1.Sample, added []string, applied time.Time) {
+	t.Helper()
 	for n := 8; n <= 30; n++ {
 		id := fmt.Sprintf("L%05d", n)
 		if len(got[id]) == 0 {
@@ -142,13 +147,23 @@ func TestUpdateKeepsUnchangedItems(t *testing.T) {
 			}
 		}
 	}
-	checkContinuous(t, rec.samples(time.Time{}), 8, 30)
-	var ids []string
-	for _, st := range r.PointStates() {
-		ids = append(ids, st.PointID)
+}
+
+// checkItemsKept compares the server's items before and after the update:
+// the unchanged points' (L00008–L00030) are the very same, the removed
+// points' (L00001–L00005) are gone.
+func checkItemsKept(t *testing.T, before, after map[string]plantsim.MonitoredItem) {
+	t.Helper()
+	for n := 8; n <= 30; n++ {
+		node := fmt.Sprintf("Load.P%05d", n)
+		if b, a := before[node], after[node]; b != a {
+			t.Errorf("%s: item %+v before the update, %+v after: an unchanged point's item was replaced", node, b, a)
+		}
 	}
-	if len(ids) != 30 || slices.Contains(ids, "L00001") || !slices.Contains(ids, "L00035") {
-		t.Errorf("point states after the update: %v", ids)
+	for n := 1; n <= 5; n++ {
+		if it, ok := after[fmt.Sprintf("Load.P%05d", n)]; ok {
+			t.Errorf("removed point's item %+v still on the server", it)
+		}
 	}
 }
 
