@@ -30,6 +30,9 @@ type pendingChange struct {
 type liveCheck struct {
 	r     *Reader
 	nodes []*ua.NodeID // per point index
+	// ids are the point IDs per index, copied: the reader's source
+	// changes under an update while the heartbeat runs.
+	ids []string
 	// points are the indexes that can be checked: monitored, and without
 	// a deadband (a change within the deadband is rightly not sent).
 	points []int
@@ -43,7 +46,7 @@ type liveCheck struct {
 // newLiveCheck returns the check for the subscriptions s, or nil when no point
 // can be checked.
 func newLiveCheck(s *subscriptions, nodes []*ua.NodeID) *liveCheck {
-	lc := &liveCheck{r: s.r, nodes: nodes, grace: map[int]time.Duration{}, pending: map[int]pendingChange{}}
+	lc := &liveCheck{r: s.r, nodes: nodes, ids: pointIDs(s.r.src.Points), grace: map[int]time.Duration{}, pending: map[int]pendingChange{}}
 	for i, ok := range s.monitored {
 		if !ok || s.r.src.Points[i].Deadband != nil {
 			continue
@@ -131,7 +134,7 @@ func (lc *liveCheck) check(ctx context.Context, c *opcua.Client, timeout time.Du
 		}
 		if waited := now.Sub(p.seen); waited > lc.grace[i] {
 			return &errSubscriptionSilent{
-				point:     lc.r.src.Points[i].ID,
+				point:     lc.ids[i],
 				server:    time.Unix(0, s.SourceTimeNs),
 				delivered: time.Unix(0, srcNs),
 				waited:    waited,

@@ -120,8 +120,8 @@ func (r *Reader) recordGap(from, to time.Time) {
 		return
 	}
 	g := &lifelinev1.Gap{FromNs: from.UnixNano(), ToNs: to.UnixNano(), Reason: GapSourceUnavailable}
-	if len(r.src.Points) <= maxGapPoints {
-		g.PointIds = pointIDs(r.src.Points)
+	if ids := r.livePointIDs(); len(ids) <= maxGapPoints {
+		g.PointIds = ids
 	}
 	gr.RecordGap(g)
 }

@@ -33,16 +33,36 @@ type pointStates struct {
 	states []PointState
 	last   []value // the last value
 	source []int64 // the source time of the last sample (Unix ns)
+	gone   []bool  // removed from the configuration (see Update)
 	lastNs int64   // receive time of the last sample of any point
 }
 
 func newPointStates(ids []string) *pointStates {
-	p := &pointStates{index: make(map[string]int, len(ids)), states: make([]PointState, len(ids)), last: make([]value, len(ids)), source: make([]int64, len(ids))}
+	p := &pointStates{index: make(map[string]int, len(ids)), states: make([]PointState, len(ids)), last: make([]value, len(ids)),
+		source: make([]int64, len(ids)), gone: make([]bool, len(ids))}
 	for i, id := range ids {
 		p.index[id] = i
 		p.states[i].PointID = id
 	}
 	return p
+}
+
+// add appends a point, whose handle is the next index.
+func (p *pointStates) add(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.index[id] = len(p.states)
+	p.states = append(p.states, PointState{PointID: id})
+	p.last = append(p.last, value{})
+	p.source = append(p.source, 0)
+	p.gone = append(p.gone, false)
+}
+
+// setGone marks point i removed from, or back in, the configuration.
+func (p *pointStates) setGone(i int, gone bool) {
+	p.mu.Lock()
+	p.gone[i] = gone
+	p.mu.Unlock()
 }
 
 func sampleValue(s *lifelinev1.Sample) any {
@@ -146,18 +166,23 @@ func sameValue(a, b any) bool {
 	return a == b
 }
 
-// PointStates returns the state of every point in configuration order,
-// with its last value. It copies under the lock the hot path takes, so it
-// is meant for a status view every second or so, not for every sample.
+// PointStates returns the state of every configured point, with its last
+// value, in the order the points were configured (points added by Update
+// come last). It copies under the lock the hot path takes, so it is meant
+// for a status view every second or so, not for every sample.
 func (r *Reader) PointStates() []PointState {
 	p := r.states
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := append([]PointState(nil), p.states...)
-	for i := range out {
-		if !out[i].LastSample.IsZero() {
-			out[i].Value, out[i].SourceTime = p.last[i].any(), time.Unix(0, p.source[i])
+	out := make([]PointState, 0, len(p.states))
+	for i, st := range p.states {
+		if p.gone[i] {
+			continue
 		}
+		if !st.LastSample.IsZero() {
+			st.Value, st.SourceTime = p.last[i].any(), time.Unix(0, p.source[i])
+		}
+		out = append(out, st)
 	}
 	return out
 }
@@ -184,22 +209,26 @@ func (r *Reader) deliver(batch []*lifelinev1.Sample) {
 	r.received.Add(uint64(len(batch)))
 }
 
-// PointStatesAt returns the states of the points at the given indexes
-// (configuration order), with their last values, under one lock.
-func (r *Reader) PointStatesAt(indexes []int) []PointState {
+// PointStatesOf returns the states of the points named, in that order,
+// with their last values, under one lock. A point the reader does not
+// read (unknown, or removed by Update) comes back with only its ID, so the
+// result lines up with ids.
+func (r *Reader) PointStatesOf(ids []string) []PointState {
 	p := r.states
-	out := make([]PointState, 0, len(indexes))
+	out := make([]PointState, len(ids))
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, i := range indexes {
-		if i < 0 || i >= len(p.states) {
+	for k, id := range ids {
+		i, ok := p.index[id]
+		if !ok || p.gone[i] {
+			out[k].PointID = id
 			continue
 		}
 		st := p.states[i]
 		if !st.LastSample.IsZero() {
 			st.Value, st.SourceTime = p.last[i].any(), time.Unix(0, p.source[i])
 		}
-		out = append(out, st)
+		out[k] = st
 	}
 	return out
 }

@@ -29,9 +29,9 @@ func BenchmarkPointStateUpdate(b *testing.B) {
 				Value: &lifelinev1.Sample_Number{Number: float64(j)}})
 		}
 	}
-	shown := make([]int, 500)
+	shown := make([]string, 500)
 	for i := range shown {
-		shown[i] = i * (points / len(shown))
+		shown[i] = ids[i*(points/len(shown))]
 	}
 	for _, withPage := range []bool{false, true} {
 		name := "alone"
@@ -50,7 +50,7 @@ func BenchmarkPointStateUpdate(b *testing.B) {
 						case <-stop:
 							return
 						case <-t.C:
-							r.PointStatesAt(shown)
+							r.PointStatesOf(shown)
 						}
 					}
 				})
@@ -71,18 +71,18 @@ func BenchmarkPointStateUpdate(b *testing.B) {
 	}
 }
 
-// BenchmarkPointStatesAt: one poll's read of 500 points' states.
-func BenchmarkPointStatesAt(b *testing.B) {
+// BenchmarkPointStatesOf: one poll's read of 500 points' states.
+func BenchmarkPointStatesOf(b *testing.B) {
 	ids := make([]string, 100_000)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("L%06d", i)
 	}
 	r := &Reader{states: newPointStates(ids)}
-	shown := make([]int, 500)
+	shown := make([]string, 500)
 	for i := range shown {
-		shown[i] = i * 200
+		shown[i] = ids[i*200]
 	}
 	for b.Loop() {
-		r.PointStatesAt(shown)
+		r.PointStatesOf(shown)
 	}
 }

@@ -30,9 +30,9 @@ func TestPointStatesLastValues(t *testing.T) {
 		&lifelinev1.Sample{PointId: "F", Value: &lifelinev1.Sample_Flag{Flag: false}},
 		&lifelinev1.Sample{PointId: "T", Value: &lifelinev1.Sample_Text{Text: "通氯反应"}, Status: 0x80000000})
 
-	st := r.PointStatesAt([]int{0, 1, 2, 3, 99})
-	if len(st) != 4 {
-		t.Fatalf("%d states", len(st))
+	st := r.PointStatesOf([]string{"N", "F", "T", "X", "unknown"})
+	if len(st) != 5 || st[4].PointID != "unknown" || !st[4].LastSample.IsZero() {
+		t.Fatalf("%d states: %+v", len(st), st)
 	}
 	if v, ok := st[0].Value.(float64); !ok || !math.IsNaN(v) || !st[0].LastChange.Equal(t0) || !st[0].LastSample.Equal(t1) {
 		t.Errorf("N: %+v", st[0])

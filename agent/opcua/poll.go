@@ -17,22 +17,8 @@ import (
 // previous read, so an unchanged value is not sent again. Reads go in
 // chunks of the server's MaxNodesPerRead. A failed read ends the session.
 func (r *Reader) poll(ctx context.Context, c *opcua.Client, info serverInfo, nodes []*ua.NodeID) (healthy bool, err error) {
-	var idx []int
-	for i, n := range nodes {
-		if n != nil {
-			idx = append(idx, i)
-		}
-	}
-	// last holds what was delivered per point; the samples themselves
-	// belong to the sink once written.
-	type seen struct {
-		ok       bool
-		sourceNs int64
-		status   uint32
-		value    any
-	}
-	last := make([]seen, len(nodes))
-	initial := make([]bool, len(nodes))
+	ps := newPolled(nodes)
+	idx, last, initial := ps.idx, ps.last, ps.initial
 	chunk := info.readChunk()
 	t := time.NewTicker(r.src.PollInterval.D())
 	defer t.Stop()
@@ -79,7 +65,63 @@ func (r *Reader) poll(ctx context.Context, c *opcua.Client, info serverInfo, nod
 		select {
 		case <-ctx.Done():
 			return healthy, nil
+		case <-r.updated:
+			r.repoll(ps, info)
+			nodes, idx, last, initial = ps.nodes, ps.idx, ps.last, ps.initial
 		case <-t.C:
 		}
 	}
+}
+
+// seen is what was last delivered of a polled point; the samples
+// themselves belong to the sink once written.
+type seen struct {
+	ok       bool
+	sourceNs int64
+	status   uint32
+	value    any
+}
+
+// polled are the points a poll loop reads: the resolved nodes by handle,
+// the handles to read, what was last delivered of each and whether its
+// initial value went out.
+type polled struct {
+	nodes   []*ua.NodeID
+	idx     []int
+	last    []seen
+	initial []bool
+}
+
+func newPolled(nodes []*ua.NodeID) *polled {
+	p := &polled{nodes: nodes, last: make([]seen, len(nodes)), initial: make([]bool, len(nodes))}
+	p.index()
+	return p
+}
+
+func (p *polled) index() {
+	p.idx = p.idx[:0]
+	for i, n := range p.nodes {
+		if n != nil {
+			p.idx = append(p.idx, i)
+		}
+	}
+}
+
+// repoll takes a pending update between two reads.
+func (r *Reader) repoll(p *polled, info serverInfo) {
+	src, gen := r.takeUpdate()
+	if src == nil {
+		return
+	}
+	plan := r.adopt(*src)
+	p.nodes = r.resolve(info.namespaces)
+	for len(p.last) < len(p.nodes) {
+		p.last, p.initial = append(p.last, seen{}), append(p.initial, false)
+	}
+	for _, h := range plan.create {
+		p.last[h], p.initial[h] = seen{}, false
+	}
+	p.index()
+	r.applied.Store(gen)
+	r.logger.Info("point list updated", "added", plan.added, "removed", plan.removed, "changed", plan.changed, "polled", len(p.idx))
 }

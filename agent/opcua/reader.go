@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,9 +37,30 @@ const (
 // Reader reads the points of one source. Create it with New and start it
 // with Run; Stats may be called from any goroutine.
 type Reader struct {
+	// src is the source as Run's goroutine applies it; its Points are
+	// indexed by handle and include removed points (see update.go). base
+	// is the source as created, for the settings that never change.
 	src    config.Source
+	base   config.Source
 	sink   Sink
 	logger *slog.Logger
+
+	// gone[h] marks point h removed by Update. Only Run's goroutine uses it.
+	gone []bool
+	// pending is the source Update handed over, not yet taken by Run;
+	// updated signals it.
+	updateMu  sync.Mutex
+	pending   *config.Source
+	updateGen uint64
+	updated   chan struct{}
+	applied   atomic.Uint64
+
+	sessions      atomic.Uint64
+	subsCreated   atomic.Uint64
+	itemsCreated  atomic.Uint64
+	itemsModified atomic.Uint64
+	itemsDeleted  atomic.Uint64
+	monitoredNow  atomic.Int64
 
 	running atomic.Bool
 
@@ -123,6 +146,19 @@ type Stats struct {
 	// ReadingSince is when the current session started delivering (zero
 	// while the source is not read).
 	ReadingSince time.Time
+	// Sessions counts sessions opened; SubscriptionsCreated, the
+	// subscriptions created on them; ItemsCreated, ItemsModified and
+	// ItemsDeleted, the monitored-item operations the server accepted.
+	// Monitored is how many items are live now. A point-list change applied
+	// by Update moves the item counters only.
+	Sessions             uint64
+	SubscriptionsCreated uint64
+	ItemsCreated         uint64
+	ItemsModified        uint64
+	ItemsDeleted         uint64
+	Monitored            int
+	// Applied is the generation of the last Update in effect (0 before any).
+	Applied uint64
 }
 
 // New returns a reader for src that delivers samples to sink. It does no
@@ -131,8 +167,12 @@ func New(src config.Source, sink Sink, logger *slog.Logger) *Reader {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	src.Points = slices.Clone(src.Points)
 	return &Reader{
 		src:      src,
+		base:     src,
+		gone:     make([]bool, len(src.Points)),
+		updated:  make(chan struct{}, 1),
 		sink:     sink,
 		logger:   logger.With("source", src.Name, "endpoint", src.Endpoint),
 		problems: map[int]string{},
@@ -169,6 +209,14 @@ func (r *Reader) Stats() Stats {
 		DeadSubscriptions:   r.deadSubscriptions.Load(),
 		Outages:             r.outages.Load(),
 		DownSince:           r.outage.down(),
+
+		Sessions:             r.sessions.Load(),
+		SubscriptionsCreated: r.subsCreated.Load(),
+		ItemsCreated:         r.itemsCreated.Load(),
+		ItemsModified:        r.itemsModified.Load(),
+		ItemsDeleted:         r.itemsDeleted.Load(),
+		Monitored:            int(r.monitoredNow.Load()),
+		Applied:              r.applied.Load(),
 	}
 	if ns := r.readingSinceNs.Load(); ns != 0 && st.Connected {
 		st.ReadingSince = time.Unix(0, ns)
@@ -250,6 +298,8 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 		return false, connectError(r.src, err)
 	}
 	defer closeClient(ctx, c)
+	r.sessions.Add(1)
+	r.adoptPending()
 
 	cctx, cancel = context.WithTimeout(ctx, callTimeout)
 	info, err := readServerInfo(cctx, c)
@@ -283,7 +333,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	if r.src.ReadMode == "poll" {
 		r.reading()
 		defer r.notReading(ctx)
-		r.logger.Info("OPC UA polling running", "namespaces", len(info.namespaces), "points", len(r.src.Points),
+		r.logger.Info("OPC UA polling running", "namespaces", len(info.namespaces), "points", r.livePoints(),
 			"unresolved", r.unresolved.Load(), "poll_interval", r.src.PollInterval)
 		return r.poll(hctx, c, info, nodes)
 	}
@@ -293,11 +343,12 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 		return false, err
 	}
 	defer s.delete(ctx)
+	s.live = &live
 	live.Store(newLiveCheck(s, nodes))
 	r.reading()
 	defer r.notReading(ctx)
 	r.logger.Info("OPC UA subscription running",
-		"namespaces", len(info.namespaces), "points", len(r.src.Points), "monitored", s.monitoredCount(), "subscriptions", len(s.subs),
+		"namespaces", len(info.namespaces), "points", r.livePoints(), "monitored", s.monitoredCount(), "subscriptions", len(s.subs),
 		"unresolved", r.unresolved.Load(), "refused", r.badItems.Load(),
 		"publishing_interval", s.publishingInterval, "keep_alive", s.keepAlive, "watchdog", s.watchdog)
 	return s.run(hctx)

@@ -18,11 +18,16 @@ func resolvePoints(points []config.Point, namespaces []string) (ids []*ua.NodeID
 }
 
 // resolve resolves the reader's points, logging each point that fails
-// (once per distinct problem) and setting the Unresolved count.
+// (once per distinct problem) and setting the Unresolved count. Removed
+// points (see Update) resolve to nil without a problem.
 func (r *Reader) resolve(namespaces []string) []*ua.NodeID {
 	ids, errs := resolvePoints(r.src.Points, namespaces)
 	n := 0
 	for i, err := range errs {
+		if r.gone[i] {
+			ids[i] = nil
+			continue
+		}
 		if err != nil {
 			n++
 			r.problem(i, "point not resolved; it is not read", "err", err)

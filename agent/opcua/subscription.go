@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopcua/opcua"
@@ -98,6 +99,20 @@ type subscriptions struct {
 	// delivered[h] is true once item h delivered its first value, which the
 	// server sends on creation even when it is not new (see Sample.Initial).
 	delivered []bool
+	// itemID[h] and subOf[h] are item h's monitored item ID and
+	// subscription; retired[h] is set when Update deleted it, so that
+	// values the server sent before the deletion are still delivered.
+	itemID  []uint32
+	subOf   []*subscription
+	retired []bool
+
+	// params, info and nodes are what the items were created from (nodes
+	// by handle); live is the session's liveness check, rebuilt when an
+	// update changes the items.
+	params subscriptionParams
+	info   serverInfo
+	nodes  []*ua.NodeID
+	live   *atomic.Pointer[liveCheck]
 }
 
 // subscription is one subscription on the server.
@@ -128,10 +143,9 @@ func (s *subscriptions) monitoredCount() int {
 func (r *Reader) subscribe(ctx context.Context, c *opcua.Client, p subscriptionParams, info serverInfo, nodes []*ua.NodeID) (*subscriptions, error) {
 	s := &subscriptions{
 		r: r, c: c, pause: r.monitorPause,
-		monitored: make([]bool, len(nodes)),
-		sampling:  make([]time.Duration, len(nodes)),
-		delivered: make([]bool, len(nodes)),
+		params: p, info: info, nodes: nodes,
 	}
+	s.grow(len(nodes))
 	var items []*ua.MonitoredItemCreateRequest
 	for i, id := range nodes {
 		if id == nil {
@@ -168,7 +182,20 @@ func (r *Reader) subscribe(ctx context.Context, c *opcua.Client, p subscriptionP
 		items = items[n:]
 	}
 	r.badItems.Store(int64(refused))
+	r.monitoredNow.Store(int64(s.monitoredCount()))
 	return s, nil
+}
+
+// grow extends the per-handle arrays to n handles.
+func (s *subscriptions) grow(n int) {
+	for len(s.monitored) < n {
+		s.monitored = append(s.monitored, false)
+		s.sampling = append(s.sampling, 0)
+		s.delivered = append(s.delivered, false)
+		s.itemID = append(s.itemID, 0)
+		s.subOf = append(s.subOf, nil)
+		s.retired = append(s.retired, false)
+	}
 }
 
 // create creates one subscription on the server.
@@ -191,6 +218,7 @@ func (s *subscriptions) create(ctx context.Context, p subscriptionParams) (*subs
 	}
 	sub := &subscription{id: res.SubscriptionID}
 	s.subs = append(s.subs, sub)
+	s.r.subsCreated.Add(1)
 	sub.publishingInterval = time.Duration(res.RevisedPublishingInterval * float64(time.Millisecond))
 	if sub.publishingInterval <= 0 {
 		sub.publishingInterval = p.publishingInterval
@@ -253,6 +281,9 @@ func (s *subscriptions) monitor(ctx context.Context, sub *subscription, chunk in
 				continue
 			}
 			s.monitored[h] = true
+			s.itemID[h], s.subOf[h] = result.MonitoredItemID, sub
+			s.delivered[h], s.retired[h] = false, false
+			s.r.itemsCreated.Add(1)
 			sub.items++
 			s.sampling[h] = time.Duration(result.RevisedSamplingInterval * float64(time.Millisecond))
 			if s.sampling[h] <= 0 {
@@ -345,6 +376,13 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 		select {
 		case <-ctx.Done():
 			return healthy, nil
+		case <-s.r.updated:
+			added, err := s.update(ctx)
+			if err != nil {
+				return healthy, err
+			}
+			outstanding += s.started(added, byID, publish)
+			continue
 		case pr = <-results:
 			inflight--
 		}
@@ -386,6 +424,21 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 			return healthy, err
 		}
 	}
+}
+
+// started takes subscriptions an update created into run's bookkeeping
+// and sends their publish requests; it returns how many it sent.
+func (s *subscriptions) started(added []*subscription, byID map[uint32]*subscription, publish func([]*ua.SubscriptionAcknowledgement)) int {
+	n := 0
+	for _, sub := range added {
+		byID[sub.id] = sub
+		sub.last = time.Now()
+		for range publishRequestsPerSubscription {
+			publish(nil)
+			n++
+		}
+	}
+	return n
 }
 
 // publish sends one publish request and reports its answer on results.
@@ -467,7 +520,7 @@ func (s *subscriptions) samples(sub *subscription, msg *ua.NotificationMessage, 
 					continue
 				}
 				h := int(item.ClientHandle)
-				if h >= len(s.monitored) || !s.monitored[h] {
+				if h >= len(s.monitored) || !(s.monitored[h] || s.retired[h]) {
 					continue // not an item of ours
 				}
 				sample, from := newSample(s.r.src.Points[h].ID, item.Value, received)

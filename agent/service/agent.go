@@ -42,15 +42,22 @@ type Agent struct {
 	running *pipeline
 	metrics *obs.Server
 	page    *statuspage.Server
+
+	// level is the logger's level, which a reload may change (nil: it
+	// cannot); reloads is the state of configuration reloads (reload.go).
+	level   *slog.LevelVar
+	reloads *reloadState
 }
 
 type pipeline struct {
 	queue   *buffer.Queue
 	batcher *batcher.Batcher
-	readers []*opcua.Reader
+	sources *readerSet
 	uplink  *uplink.Uplink
 	drain   *rateMeter
 	alive   *downtime
+	// fatal receives the error of a stage that cannot go on.
+	fatal chan error
 }
 
 // Stats is a snapshot of the agent's progress.
@@ -70,6 +77,10 @@ type Option func(*Agent)
 // the batcher has taken it. f must not modify or keep the slice.
 func WithTap(f func([]*lifelinev1.Sample)) Option { return func(a *Agent) { a.tap = f } }
 
+// WithLogLevel hands the agent its logger's level, so that a reloaded
+// configuration can change it (see obs.NewLevelLogger).
+func WithLogLevel(v *slog.LevelVar) Option { return func(a *Agent) { a.level = v } }
+
 // New returns an agent for cfg. Its metrics go to a registry of its own,
 // served on cfg.Metrics.Listen. Its warnings and errors are also kept for
 // the status page (cfg.StatusPage).
@@ -79,7 +90,7 @@ func New(cfg config.Config, version string, logger *slog.Logger, opts ...Option)
 	}
 	journal := statuspage.NewJournal()
 	a := &Agent{cfg: cfg, version: version, logger: slog.New(journal.Handler(logger.Handler())),
-		registry: prometheus.NewRegistry(), journal: journal}
+		registry: prometheus.NewRegistry(), journal: journal, reloads: newReloadState(cfg)}
 	for _, o := range opts {
 		o(a)
 	}
@@ -200,16 +211,17 @@ func (a *Agent) build(p *pipeline, q *buffer.Queue, creds credentials.TransportC
 	if a.tap != nil {
 		sink = tee{sink: p.batcher, tap: a.tap}
 	}
+	p.fatal = make(chan error, 3)
+	p.sources = &readerSet{sink: sink, logger: a.logger, reg: a.registry, collectors: sourceCollectors, fatal: p.fatal}
 	for _, src := range a.cfg.Sources {
 		// The reader adds source and endpoint to its logger itself.
-		p.readers = append(p.readers, opcua.New(src, sink, a.logger.With("component", "opcua")))
+		p.sources.list = append(p.sources.list, p.sources.newSource(src))
 	}
 	p.uplink = uplink.New(q, a.uplinkOptions(p, creds), a.logger.With("component", "uplink"))
 	a.mu.Lock()
 	a.running = p
 	a.mu.Unlock()
 	a.registerMetrics(a.registry, p)
-	a.registerSourceMetrics(a.registry, p)
 	a.registerDiskMetrics(a.registry, p)
 }
 
@@ -217,7 +229,7 @@ func (a *Agent) uplinkOptions(p *pipeline, creds credentials.TransportCredential
 	return uplink.Options{
 		Address:          a.cfg.Aggregator.Address,
 		Credentials:      creds,
-		Hello:            Hello(a.cfg, a.version),
+		Hello:            a.reloads.hello(a.version),
 		MaxInFlight:      a.cfg.Aggregator.MaxInFlight,
 		ReconnectMin:     a.cfg.Aggregator.ReconnectMin.D(),
 		ReconnectMax:     a.cfg.Aggregator.ReconnectMax.D(),
@@ -247,21 +259,16 @@ func (a *Agent) serveMetrics(ctx context.Context) (*obs.Server, error) {
 // has its own context (not derived from ctx) so one stage can be stopped
 // while the next still runs.
 func (a *Agent) run(ctx context.Context, p *pipeline) error {
-	readCtx, stopReaders := context.WithCancel(context.Background())
 	batchCtx, stopBatcher := context.WithCancel(context.Background())
 	upCtx, stopUplink := context.WithCancel(context.Background())
-	defer stopReaders()
+	defer p.sources.stopAll()
 	defer stopBatcher()
 	defer stopUplink()
 
-	var readers, batching, up sync.WaitGroup
-	fatal := make(chan error, len(p.readers)+2)
-	for _, r := range p.readers {
-		readers.Go(func() {
-			if err := r.Run(readCtx); err != nil {
-				fatal <- err
-			}
-		})
+	var batching, up sync.WaitGroup
+	fatal := p.fatal
+	for _, ls := range p.sources.snapshot() {
+		p.sources.start(ls)
 	}
 	batching.Go(func() { _ = p.batcher.Run(batchCtx) })
 	batching.Go(func() { p.alive.run(batchCtx) })
@@ -270,7 +277,10 @@ func (a *Agent) run(ctx context.Context, p *pipeline) error {
 	}
 	up.Go(func() {
 		if err := p.uplink.Run(upCtx); err != nil {
-			fatal <- err
+			select {
+			case fatal <- err:
+			default:
+			}
 		}
 	})
 	a.logger.Info("agent running", "site", a.cfg.Site.ID, "sources", len(a.cfg.Sources), "aggregator", a.cfg.Aggregator.Address, "buffer", a.cfg.Buffer.Dir)
@@ -281,8 +291,8 @@ func (a *Agent) run(ctx context.Context, p *pipeline) error {
 	case runErr = <-fatal:
 		a.logger.Error("agent stopping", "err", runErr)
 	}
-	stopReaders()
-	readers.Wait()
+	a.reloads.close()
+	p.sources.stopAll()
 	stopBatcher()
 	batching.Wait()
 	if err := p.queue.Sync(); err != nil {

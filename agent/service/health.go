@@ -53,18 +53,19 @@ func (a *Agent) sourcesReady(context.Context) (string, error) {
 		return "", errors.New("not started yet")
 	}
 	var down []string
-	for i, r := range p.readers {
-		rs := r.Stats()
+	sources := p.sources.snapshot()
+	for _, ls := range sources {
+		rs := ls.reader.Stats()
 		if rs.Connected {
 			continue
 		}
-		what := a.cfg.Sources[i].Name + " (not connected"
+		what := ls.cfg.Name + " (not connected"
 		if !rs.DownSince.IsZero() {
 			what += " for " + time.Since(rs.DownSince).Round(time.Second).String()
 		}
 		down = append(down, what+")")
 	}
-	n := len(p.readers)
+	n := len(sources)
 	switch {
 	case len(down) == 0:
 		return fmt.Sprintf("%d of %d sources read", n, n), nil

@@ -34,6 +34,11 @@ const (
 	MetricSourceDownSeconds         = "lifeline_agent_source_down_seconds"
 	MetricSourceOutagesTotal        = "lifeline_agent_source_outages_total"
 	MetricLinkCertNotAfterSeconds   = "lifeline_agent_link_cert_not_after_seconds"
+	MetricSourceSessionsTotal       = "lifeline_agent_source_sessions_total"
+	MetricSourceSubscriptionsTotal  = "lifeline_agent_source_subscriptions_created_total"
+	MetricSourceMonitoredItems      = "lifeline_agent_source_monitored_items"
+	MetricConfigReloadTotal         = "lifeline_agent_config_reload_total"
+	MetricConfigLastReloadSeconds   = "lifeline_agent_config_last_reload_success_timestamp_seconds"
 )
 
 // registerMetrics exposes the pipeline's counters. They are read from the
@@ -94,5 +99,7 @@ func (a *Agent) registerMetrics(reg prometheus.Registerer, p *pipeline) {
 			func() float64 { return float64(p.batcher.DroppedSamples()) }),
 		gauge(MetricLinkCertNotAfterSeconds, "When the agent's link certificate expires (Unix seconds; 0 without TLS).",
 			func() float64 { return float64(a.certNotAfter / 1e9) }),
+		a.reloads.results,
+		a.reloads.lastSuccess,
 	)
 }

@@ -17,9 +17,9 @@ func TestMetricsDocumented(t *testing.T) {
 	a := New(cfg, "test", slog.New(slog.DiscardHandler))
 	names := obstest.Registered(t, func(reg prometheus.Registerer) {
 		// The metrics read the pipeline only when scraped.
-		p := &pipeline{readers: []*opcua.Reader{opcua.New(cfg.Sources[0], nil, slog.New(slog.DiscardHandler))}}
+		p := &pipeline{}
 		a.registerMetrics(reg, p)
-		a.registerSourceMetrics(reg, p)
+		reg.MustRegister(sourceCollectors(&liveSource{cfg: cfg.Sources[0], reader: opcua.New(cfg.Sources[0], nil, slog.New(slog.DiscardHandler))})...)
 		a.registerDiskMetrics(reg, p)
 	})
 	obstest.CheckDocumented(t, "../../docs/metrics.md", "lifeline-agent", names)

@@ -70,10 +70,11 @@ func (a *Agent) status(p *pipeline) *lifelinev1.Status {
 	if b.OldestAge > 0 {
 		st.OldestNs = time.Now().Add(-b.OldestAge).UnixNano()
 	}
-	for i, r := range p.readers {
+	for _, ls := range p.sources.snapshot() {
+		r := ls.reader
 		rs := r.Stats()
 		src := &lifelinev1.SourceStatus{
-			Name: a.cfg.Sources[i].Name, Endpoint: a.cfg.Sources[i].Endpoint, Connected: rs.Connected,
+			Name: ls.cfg.Name, Endpoint: ls.cfg.Endpoint, Connected: rs.Connected,
 		}
 		if !rs.LastData.IsZero() {
 			src.LastDataNs = rs.LastData.UnixNano()
@@ -82,7 +83,7 @@ func (a *Agent) status(p *pipeline) *lifelinev1.Status {
 			src.ClockSkewNs = rs.ClockSkew.Nanoseconds()
 		}
 		st.Sources = append(st.Sources, src)
-		if d := a.cfg.Sources[i].FrozenAfter.D(); d > 0 {
+		if d := ls.cfg.FrozenAfter.D(); d > 0 {
 			for _, ps := range r.Frozen(d, time.Now()) {
 				if ps.Status>>30 == 0 { // good but frozen; bad quality is its own alarm
 					st.FrozenPoints = append(st.FrozenPoints, ps.PointID)

@@ -16,12 +16,13 @@ type statusView struct {
 	a *Agent
 	p *pipeline
 
-	// index holds, per source and point, the lower-case text a filter
-	// searches, built at the first poll: lowering 100,000 points' text on
-	// every poll would cost more than the rest of the snapshot.
-	indexOnce sync.Once
-	index     [][]string
-	hazards   map[string]string // hazard source names by code
+	// index holds, per live source and point, the lower-case text a
+	// filter searches, built at the first poll that sees the source:
+	// lowering 100,000 points' text on every poll would cost more than the
+	// rest of the snapshot. A reload that changes a source's points makes
+	// a new liveSource, so a stale entry is never read; it is dropped.
+	mu    sync.Mutex
+	index map[*liveSource][]string
 }
 
 // StatusPageAddr returns the status page's bound address once Run has
@@ -67,47 +68,59 @@ func (a *Agent) recordGap(g *lifelinev1.Gap) {
 
 // StatusSnapshot implements statuspage.Snapshotter.
 func (v *statusView) StatusSnapshot(f statuspage.Filter) statuspage.Status {
-	v.indexOnce.Do(v.buildIndex)
 	a, p, now := v.a, v.p, time.Now()
+	cfg := a.currentConfig()
 	us := p.uplink.Stats()
 	b := a.backlog(p)
 	st := statuspage.Status{
 		Now: now, Version: a.version,
-		Site:   statuspage.Site{ID: a.cfg.Site.ID, Name: a.cfg.Site.Name, Park: a.cfg.Site.Park},
-		Uplink: statuspage.Uplink{Address: a.cfg.Aggregator.Address, Connected: us.Connected, Draining: us.Draining},
+		Site:   statuspage.Site{ID: cfg.Site.ID, Name: cfg.Site.Name, Park: cfg.Site.Park},
+		Uplink: statuspage.Uplink{Address: cfg.Aggregator.Address, Connected: us.Connected, Draining: us.Draining},
 		Backlog: statuspage.Backlog{Batches: b.Batches, Bytes: b.Bytes, Samples: b.Samples,
 			OldestAgeSeconds: b.OldestAge.Seconds(), RatePerSecond: b.Rate, ETASeconds: b.ETA.Seconds()},
 		Errors: a.journal.Events(),
 		Gaps:   a.journal.Gaps(),
 	}
+	hazards := make(map[string]string, len(cfg.HazardSources))
+	for _, h := range cfg.HazardSources {
+		hazards[h.Code] = h.Name
+	}
+	sources := p.sources.snapshot()
+	index := v.indexes(sources, hazards)
 	left := f.Limit
-	for i, r := range p.readers {
-		src := v.source(i, r, st.Errors, now)
-		src.Points, src.PointsMatched = v.points(i, r, f.Query, left)
+	for _, ls := range sources {
+		src := v.source(ls, st.Errors, now)
+		src.Points, src.PointsMatched = v.points(ls, index[ls], hazards, f.Query, left)
 		left -= len(src.Points)
 		st.Sources = append(st.Sources, src)
 	}
 	return st
 }
 
-func (v *statusView) buildIndex() {
-	v.hazards = make(map[string]string, len(v.a.cfg.HazardSources))
-	for _, h := range v.a.cfg.HazardSources {
-		v.hazards[h.Code] = h.Name
-	}
-	v.index = make([][]string, len(v.a.cfg.Sources))
-	for i, src := range v.a.cfg.Sources {
-		v.index[i] = make([]string, len(src.Points))
-		for j, pt := range src.Points {
-			v.index[i][j] = strings.ToLower(strings.Join([]string{pt.ID, pt.Name, pt.Description, pt.Equipment,
-				pt.HazardSource, v.hazards[pt.HazardSource]}, "\x00"))
+// indexes returns the search text of every source's points, building it
+// for sources not seen before and forgetting those no longer running.
+func (v *statusView) indexes(sources []*liveSource, hazards map[string]string) map[*liveSource][]string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	next := make(map[*liveSource][]string, len(sources))
+	for _, ls := range sources {
+		idx, ok := v.index[ls]
+		if !ok {
+			idx = make([]string, len(ls.cfg.Points))
+			for j, pt := range ls.cfg.Points {
+				idx[j] = strings.ToLower(strings.Join([]string{pt.ID, pt.Name, pt.Description, pt.Equipment,
+					pt.HazardSource, hazards[pt.HazardSource]}, "\x00"))
+			}
 		}
+		next[ls] = idx
 	}
+	v.index = next
+	return next
 }
 
-func (v *statusView) source(i int, r *opcua.Reader, events []statuspage.Event, now time.Time) statuspage.Source {
-	cfg := v.a.cfg.Sources[i]
-	rs := r.Stats()
+func (v *statusView) source(ls *liveSource, events []statuspage.Event, now time.Time) statuspage.Source {
+	cfg := ls.cfg
+	rs := ls.reader.Stats()
 	src := statuspage.Source{Name: cfg.Name, Endpoint: cfg.Endpoint, PointsTotal: len(cfg.Points),
 		State: statuspage.SourceState(rs.Connected, rs.DownSince, now)}
 	switch {
@@ -128,29 +141,29 @@ func (v *statusView) source(i int, r *opcua.Reader, events []statuspage.Event, n
 	return src
 }
 
-// points returns up to limit of source i's points that match query, and
+// points returns up to limit of the source's points that match query, and
 // how many matched. Matching reads the configuration only; the reader's
 // lock is taken once, for the points shown.
-func (v *statusView) points(i int, r *opcua.Reader, query string, limit int) ([]statuspage.Point, int) {
-	cfg := v.a.cfg.Sources[i]
+func (v *statusView) points(ls *liveSource, index []string, hazards map[string]string, query string, limit int) ([]statuspage.Point, int) {
 	query = strings.ToLower(strings.TrimSpace(query))
-	var idx []int
+	var shown []int
+	var ids []string
 	matched := 0
-	for j := range cfg.Points {
-		if query != "" && !strings.Contains(v.index[i][j], query) {
+	for j, pt := range ls.cfg.Points {
+		if query != "" && !strings.Contains(index[j], query) {
 			continue
 		}
 		matched++
-		if len(idx) < limit {
-			idx = append(idx, j)
+		if len(shown) < limit {
+			shown, ids = append(shown, j), append(ids, pt.ID)
 		}
 	}
-	states := r.PointStatesAt(idx)
-	out := make([]statuspage.Point, len(idx))
-	for k, j := range idx {
-		pt, ps := cfg.Points[j], states[k]
+	states := ls.reader.PointStatesOf(ids)
+	out := make([]statuspage.Point, len(shown))
+	for k, j := range shown {
+		pt, ps := ls.cfg.Points[j], states[k]
 		out[k] = statuspage.Point{ID: pt.ID, Name: pt.Name, Description: pt.Description, Unit: pt.Unit, Kind: pt.Kind,
-			Equipment: pt.Equipment, HazardSource: pt.HazardSource, HazardName: v.hazards[pt.HazardSource],
+			Equipment: pt.Equipment, HazardSource: pt.HazardSource, HazardName: hazards[pt.HazardSource],
 			OutOfService: pt.OutOfService, Value: statuspage.JSONValue(ps.Value)}
 		if !ps.LastSample.IsZero() {
 			out[k].Quality, out[k].Status = opcua.StatusText(ps.Status), ps.Status

@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/lifeline-telemetry/lifeline/agent/buffer"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
@@ -98,11 +97,17 @@ type Uplink struct {
 	nacks        atomic.Uint64
 	setAside     atomic.Uint64
 	lastRefusal  atomic.Pointer[string]
+
+	// helloMu guards the hello streams open with and the record of the
+	// stream now open (see catalog.go).
+	helloMu sync.Mutex
+	hello   *lifelinev1.Hello
+	stream  *openStream
 }
 
 // New returns an uplink draining q.
 func New(q Queue, opts Options, logger *slog.Logger) *Uplink {
-	return &Uplink{q: q, opts: opts, logger: logger}
+	return &Uplink{q: q, opts: opts, logger: logger, hello: opts.Hello}
 }
 
 // Stats returns a snapshot of the uplink's counters.
@@ -175,6 +180,11 @@ func (u *Uplink) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, errRecatalog) {
+			u.logger.Info("reconnecting at once to send the new point catalog")
+			backoff = u.opts.ReconnectMin
+			continue
+		}
 		if time.Since(started) > 30*time.Second {
 			backoff = u.opts.ReconnectMin
 		}
@@ -191,15 +201,24 @@ func (u *Uplink) Run(ctx context.Context) error {
 }
 
 // session runs one stream: hello, welcome, then batches out and acks in.
-func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) error {
-	ctx, cancel := context.WithCancel(ctx)
+// A stream Recatalog stops ends with errRecatalog.
+func (u *Uplink) session(parent context.Context, client lifelinev1.IngestClient) (err error) {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	hello, open := u.openStreamRecord()
+	defer u.closeStreamRecord(open)
+	defer func() {
+		if open.stopped() && parent.Err() == nil {
+			err = errRecatalog
+		}
+	}()
+	endHandshake := open.cancelUntilHandshake(cancel)
+	defer endHandshake()
 	stream, err := client.Stream(ctx, grpc.WaitForReady(false))
 	if err != nil {
 		return fmt.Errorf("open stream: %w", err)
 	}
 	st := u.q.Stats()
-	hello := proto.Clone(u.opts.Hello).(*lifelinev1.Hello)
 	// newest_seq is the newest number ever handed out, stored or not, so
 	// that the aggregator can tell a buffer that is behind its ledger.
 	hello.OldestSeq, hello.NewestSeq, hello.BufferId = st.Oldest, u.q.Last(), u.q.ID()
@@ -233,8 +252,14 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 		u.reconnects.Add(1)
 	}
 	u.logger.Info("aggregator link up", "addr", u.opts.Address, "backlog_batches", st.Entries, "backlog_bytes", st.Bytes)
+	endHandshake() // from here a new catalog waits for the in-flight acks
+	return u.flow(ctx, cancel, stream, open, st.Newest, int(welcome.GetMaxBatchSamples()))
+}
 
-	maxSamples := int(welcome.GetMaxBatchSamples())
+// flow runs a welcomed stream: batches out (the backlog up to backlogEnd
+// and live ones), acks in, acked batches deleted, until one of them fails
+// or a new catalog stops it (see Recatalog).
+func (u *Uplink) flow(ctx context.Context, cancel context.CancelFunc, stream lifelinev1.Ingest_StreamClient, open *openStream, backlogEnd uint64, maxSamples int) (err error) {
 	w := &window{
 		backlog: make(chan struct{}, u.opts.MaxInFlight),
 		live:    make(chan struct{}, u.opts.MaxInFlight),
@@ -245,9 +270,11 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 	errs := make(chan error, 3)
 	var wg sync.WaitGroup
 	wg.Add(3)
+	sendCtx, stopSend := context.WithCancel(ctx)
+	defer stopSend()
 	go func() {
 		defer wg.Done()
-		errs <- u.send(ctx, stream, w, st.Newest, maxSamples)
+		errs <- u.send(sendCtx, stream, w, backlogEnd, maxSamples)
 	}()
 	go func() {
 		defer wg.Done()
@@ -257,7 +284,12 @@ func (u *Uplink) session(ctx context.Context, client lifelinev1.IngestClient) er
 		defer wg.Done()
 		errs <- u.deleteAcked(ctx, acks, w)
 	}()
-	err = <-errs
+	select {
+	case err = <-errs:
+	case <-open.stop:
+		stopSend()
+		err = u.drainForCatalog(errs)
+	}
 	cancel()
 	wg.Wait()
 	u.inFlight.Store(0)
@@ -474,105 +506,4 @@ func (d *drainProgress) done(log *slog.Logger) {
 	}
 	d.reported = true
 	log.Info("backlog sent", "batches", d.batches, "took", time.Since(d.started).Round(time.Millisecond))
-}
-
-// ackBatch hands acks from the stream's receiver to the goroutine that
-// deletes them: all acks that arrive while one deletion commits are
-// deleted together by the next, in one synced transaction.
-type ackBatch struct {
-	mu      sync.Mutex
-	pending []*lifelinev1.Ack
-	ready   chan struct{} // capacity 1: pending is not empty
-}
-
-func (a *ackBatch) push(ack *lifelinev1.Ack) {
-	a.mu.Lock()
-	a.pending = append(a.pending, ack)
-	a.mu.Unlock()
-	select {
-	case a.ready <- struct{}{}:
-	default:
-	}
-}
-
-func (a *ackBatch) take() []*lifelinev1.Ack {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := a.pending
-	a.pending = nil
-	return out
-}
-
-func (u *Uplink) receiveAcks(stream lifelinev1.Ingest_StreamClient, acks *ackBatch) error {
-	for {
-		msg, err := stream.Recv()
-		if err != nil {
-			return fmt.Errorf("receive: %w", err)
-		}
-		if ack := msg.GetAck(); ack != nil {
-			acks.push(ack)
-		}
-		if nack := msg.GetNack(); nack != nil {
-			return u.nacked(nack)
-		}
-	}
-}
-
-// deleteAcked deletes acked batches from the buffer, as many at once as
-// have arrived, and only then frees their window slots. When ctx ends it
-// deletes what was already acked and returns.
-func (u *Uplink) deleteAcked(ctx context.Context, acks *ackBatch, w *window) error {
-	for {
-		select {
-		case <-acks.ready:
-		case <-ctx.Done():
-			return u.settle(acks.take(), w)
-		}
-		if err := u.settle(acks.take(), w); err != nil {
-			return err
-		}
-	}
-}
-
-// settle deletes the batches of acks and accounts for them.
-func (u *Uplink) settle(acks []*lifelinev1.Ack, w *window) error {
-	if len(acks) == 0 {
-		return nil
-	}
-	seqs := make([]uint64, len(acks))
-	for i, ack := range acks {
-		seqs[i] = ack.GetSeq()
-	}
-	if err := u.q.Delete(seqs...); err != nil {
-		return fmt.Errorf("delete %d acked batches (%d…%d): %w", len(seqs), seqs[0], seqs[len(seqs)-1], err)
-	}
-	for _, ack := range acks {
-		w.mu.Lock()
-		b, ok := w.sent[ack.GetSeq()]
-		delete(w.sent, ack.GetSeq())
-		w.mu.Unlock()
-		if ok {
-			if b.live {
-				<-w.live
-			} else {
-				<-w.backlog
-				select {
-				case w.freed <- struct{}{}:
-				default:
-				}
-			}
-			u.inFlight.Add(-1)
-		}
-		n := b.samples
-		if rej := ack.GetRejected(); len(rej) > 0 {
-			u.rejected.Add(uint64(len(rej)))
-			u.logger.Warn("aggregator refused samples", "seq", ack.GetSeq(), "count", len(rej),
-				"point", rej[0].GetPointId(), "reason", rej[0].GetReason())
-		}
-		u.noteSetAside(ack)
-		u.duplicates.Add(uint64(ack.GetDuplicates()))
-		u.ackedBatches.Add(1)
-		u.ackedSamples.Add(uint64(max(0, n-len(ack.GetRejected())-int(ack.GetDuplicates())-int(ack.GetSetAsideSamples()))))
-	}
-	return nil
 }

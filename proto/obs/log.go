@@ -48,6 +48,29 @@ func parseLevel(s string) (slog.Level, error) {
 // at info; Validate reports it first.
 func NewLogger(c LogConfig, w io.Writer) *slog.Logger {
 	level, _ := parseLevel(c.Level)
+	return newLogger(c, w, level)
+}
+
+// NewLevelLogger is NewLogger with the level held in the returned
+// LevelVar, so that a reloaded configuration can change it (SetLevel).
+func NewLevelLogger(c LogConfig, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	v := new(slog.LevelVar)
+	level, _ := parseLevel(c.Level)
+	v.Set(level)
+	return newLogger(c, w, v), v
+}
+
+// SetLevel sets v to c's level.
+func (c LogConfig) SetLevel(v *slog.LevelVar) error {
+	level, err := parseLevel(c.Level)
+	if err != nil {
+		return err
+	}
+	v.Set(level)
+	return nil
+}
+
+func newLogger(c LogConfig, w io.Writer, level slog.Leveler) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))

@@ -54,14 +54,20 @@ func newRunCmd() *cobra.Command {
 			if p := config.Placeholders(cfg); len(p) > 0 {
 				return fmt.Errorf("config %s: still the example: %s", path, strings.Join(p, "; "))
 			}
-			logger := obs.NewLogger(cfg.Log, os.Stderr)
+			logger, level := obs.NewLevelLogger(cfg.Log, os.Stderr)
 			for _, w := range config.Warnings(path, cfg) {
 				logger.Warn(w)
 			}
 			setGCPercent()
 			ctx, stop := runContext(cmd)
 			defer stop()
-			return service.New(cfg, version, logger).Run(ctx)
+			agent := service.New(cfg, version, logger, service.WithLogLevel(level))
+			stopReloads := obs.OnHangup(ctx, func(ctx context.Context) {
+				logger.Info("SIGHUP: reloading the configuration", "file", path)
+				_ = agent.Reload(ctx, path) // Reload logs the outcome
+			})
+			defer stopReloads()
+			return agent.Run(ctx)
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "/etc/lifeline/agent.yaml", "configuration file")

@@ -49,9 +49,13 @@ func newRoot() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			logger := obs.NewLogger(cfg.Log, os.Stderr)
+			logger, level := obs.NewLevelLogger(cfg.Log, os.Stderr)
 			for _, w := range config.SecretWarnings(path) {
 				logger.Warn(w)
+			}
+			if path != "" {
+				r := &reloader{path: path, current: cfg, level: level, logger: logger}
+				defer obs.OnHangup(ctx, r.reload)()
 			}
 			return service.New(cfg, logger).Run(ctx)
 		},
