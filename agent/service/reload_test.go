@@ -54,6 +54,12 @@ func TestReloadSources(t *testing.T) {
 	waitFor(t, "the second source read", 15*time.Second, func() bool {
 		return scrape(t, a)["lifeline_agent_source_connected/second"] == 1 && rec.readAfter(reloaded) > 0
 	})
+	// The status page follows: the added source's points show their values.
+	newID := second.Points[0].ID
+	waitFor(t, "the added source's point on the status page", 10*time.Second, func() bool {
+		p, ok := findPoint(getStatus(t, a, newID), newID)
+		return ok && p.Received != nil
+	})
 
 	restarted := added
 	restarted.Sources = slices.Clone(added.Sources)
