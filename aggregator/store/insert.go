@@ -25,6 +25,10 @@ type Batch struct {
 	Gaps []*lifelinev1.Gap
 }
 
+// BackfillHistory is samples.backfill for a value the agent read from its
+// OPC UA server's history (HistoryRead) for a span it was not reading.
+const BackfillHistory uint8 = 2
+
 // Values of samples.value_type.
 const (
 	valueNumber int8 = 1
@@ -139,7 +143,13 @@ func (c *columns) add(b *Batch, dt64 bool) {
 		c.status = append(c.status, s.GetStatus())
 		c.good = append(c.good, good)
 		c.seq = append(c.seq, b.Seq)
-		c.backfill = append(c.backfill, backfill)
+		if s.GetHistory() {
+			// Read back from the OPC UA server's history: 2, so analysts
+			// tell it from a link backlog (1).
+			c.backfill = append(c.backfill, BackfillHistory)
+		} else {
+			c.backfill = append(c.backfill, backfill)
+		}
 		c.buffer = append(c.buffer, buffer)
 	}
 }

@@ -125,6 +125,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.migrateIdentity(ctx, conn, caps); err != nil {
 		return err
 	}
+	if err := s.migrateGapRecovery(ctx, conn, caps); err != nil {
+		return err
+	}
 	for _, stmt := range ddl(caps) {
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("migrate %s: %w", objectName(stmt), err)

@@ -830,9 +830,17 @@ type Gap struct {
 	// batch sent just before the link failed may have been committed after
 	// all; the aggregator checks these against its ledger and counts only
 	// what it never stored.
-	Batches       []*DroppedBatch `protobuf:"bytes,6,rep,name=batches,proto3" json:"batches,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Batches []*DroppedBatch `protobuf:"bytes,6,rep,name=batches,proto3" json:"batches,omitempty"`
+	// What the agent read back from its OPC UA server's history for the
+	// span (set for agent_stopped and source_unavailable gaps of sources
+	// with history backfill): recovery is recovered (every point read back),
+	// partial (some points or part of the span not), not_available (the
+	// server keeps no history), or empty when no backfill was tried.
+	Recovery            string   `protobuf:"bytes,7,opt,name=recovery,proto3" json:"recovery,omitempty"`
+	Recovered           uint64   `protobuf:"varint,8,opt,name=recovered,proto3" json:"recovered,omitempty"`                                                 // samples read back
+	UnrecoveredPointIds []string `protobuf:"bytes,9,rep,name=unrecovered_point_ids,json=unrecoveredPointIds,proto3" json:"unrecovered_point_ids,omitempty"` // points not (fully) read back
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Gap) Reset() {
@@ -903,6 +911,27 @@ func (x *Gap) GetReason() string {
 func (x *Gap) GetBatches() []*DroppedBatch {
 	if x != nil {
 		return x.Batches
+	}
+	return nil
+}
+
+func (x *Gap) GetRecovery() string {
+	if x != nil {
+		return x.Recovery
+	}
+	return ""
+}
+
+func (x *Gap) GetRecovered() uint64 {
+	if x != nil {
+		return x.Recovered
+	}
+	return 0
+}
+
+func (x *Gap) GetUnrecoveredPointIds() []string {
+	if x != nil {
+		return x.UnrecoveredPointIds
 	}
 	return nil
 }
@@ -1173,7 +1202,11 @@ type Sample struct {
 	// Set on the first value of a monitored item after a subscription is
 	// (re)created: servers send the current value again then, with its old
 	// source timestamp, so it may already be stored.
-	Initial       bool `protobuf:"varint,9,opt,name=initial,proto3" json:"initial,omitempty"`
+	Initial bool `protobuf:"varint,9,opt,name=initial,proto3" json:"initial,omitempty"`
+	// Set when the value was read from the OPC UA server's history
+	// (HistoryRead) for a span the agent was not reading: stored as
+	// backfill, and checked against ClickHouse like an initial value.
+	History       bool `protobuf:"varint,10,opt,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1280,6 +1313,13 @@ func (x *Sample) GetStatus() uint32 {
 func (x *Sample) GetInitial() bool {
 	if x != nil {
 		return x.Initial
+	}
+	return false
+}
+
+func (x *Sample) GetHistory() bool {
+	if x != nil {
+		return x.History
 	}
 	return false
 }
@@ -1597,14 +1637,17 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
 	"\asamples\x18\x02 \x03(\v2\x13.lifeline.v1.SampleR\asamples\x12\x1a\n" +
 	"\bbackfill\x18\x03 \x01(\bR\bbackfill\x12$\n" +
-	"\x04gaps\x18\x04 \x03(\v2\x10.lifeline.v1.GapR\x04gaps\"\xb7\x01\n" +
+	"\x04gaps\x18\x04 \x03(\v2\x10.lifeline.v1.GapR\x04gaps\"\xa5\x02\n" +
 	"\x03Gap\x12\x1b\n" +
 	"\tpoint_ids\x18\x01 \x03(\tR\bpointIds\x12\x17\n" +
 	"\afrom_ns\x18\x02 \x01(\x03R\x06fromNs\x12\x13\n" +
 	"\x05to_ns\x18\x03 \x01(\x03R\x04toNs\x12\x18\n" +
 	"\asamples\x18\x04 \x01(\x04R\asamples\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x123\n" +
-	"\abatches\x18\x06 \x03(\v2\x19.lifeline.v1.DroppedBatchR\abatches\":\n" +
+	"\abatches\x18\x06 \x03(\v2\x19.lifeline.v1.DroppedBatchR\abatches\x12\x1a\n" +
+	"\brecovery\x18\a \x01(\tR\brecovery\x12\x1c\n" +
+	"\trecovered\x18\b \x01(\x04R\trecovered\x122\n" +
+	"\x15unrecovered_point_ids\x18\t \x03(\tR\x13unrecoveredPointIds\":\n" +
 	"\fDroppedBatch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x18\n" +
 	"\asamples\x18\x02 \x01(\x04R\asamples\"\xf8\x02\n" +
@@ -1627,7 +1670,7 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\tconnected\x18\x03 \x01(\bR\tconnected\x12 \n" +
 	"\flast_data_ns\x18\x04 \x01(\x03R\n" +
 	"lastDataNs\x12\"\n" +
-	"\rclock_skew_ns\x18\x05 \x01(\x03R\vclockSkewNs\"\x98\x02\n" +
+	"\rclock_skew_ns\x18\x05 \x01(\x03R\vclockSkewNs\"\xb2\x02\n" +
 	"\x06Sample\x12\x19\n" +
 	"\bpoint_id\x18\x01 \x01(\tR\apointId\x12$\n" +
 	"\x0esource_time_ns\x18\x02 \x01(\x03R\fsourceTimeNs\x12$\n" +
@@ -1637,7 +1680,9 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x04flag\x18\x06 \x01(\bH\x00R\x04flag\x12\x14\n" +
 	"\x04text\x18\a \x01(\tH\x00R\x04text\x12\x16\n" +
 	"\x06status\x18\b \x01(\rR\x06status\x12\x18\n" +
-	"\ainitial\x18\t \x01(\bR\ainitialB\a\n" +
+	"\ainitial\x18\t \x01(\bR\ainitial\x12\x18\n" +
+	"\ahistory\x18\n" +
+	" \x01(\bR\ahistoryB\a\n" +
 	"\x05value\"\xb4\x01\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x122\n" +
