@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,7 +74,39 @@ type Reader struct {
 	// fellBack marks points whose source time was not the SourceTimestamp
 	// (logged once per point). Only Run's goroutine uses it.
 	fellBack map[int]bool
+
+	// History backfill (see backfill.go): historyDir holds the state file,
+	// stoppedGap is the span the agent was stopped, hist is the state Run
+	// loaded (nil with backfill off), noHistory is set once the server is
+	// known to keep no history. deliverMu makes the backfill's writes and
+	// the live ones reach the sink one at a time; live notes the first
+	// live value of each point in the current session.
+	historyDir       string
+	stoppedGap       *lifelinev1.Gap
+	hist             *historyState
+	noHistory        atomic.Bool
+	deliverMu        sync.Mutex
+	live             atomic.Pointer[liveMarks]
+	historyRecovered atomic.Uint64
+	backfills        atomic.Uint64
+	historyProbes    atomic.Uint64 // reads of Historizing and the capability
+	history          historyLimits
 }
+
+// Option adjusts a Reader.
+type Option func(*Reader)
+
+// WithHistoryDir keeps the reader's history backfill state (the newest
+// source time stored per point, the gap records waiting for backfill) in
+// dir, the agent's buffer directory. Without it, or with the source's
+// history_backfill off, the reader does no backfill.
+func WithHistoryDir(dir string) Option { return func(r *Reader) { r.historyDir = dir } }
+
+// WithStoppedGap hands the reader the span the agent was stopped (an
+// agent_stopped gap): the reader reads it back from the server's history
+// and records the gap, for its own points, saying what it recovered. It
+// needs WithHistoryDir and the source's history_backfill on.
+func WithStoppedGap(g *lifelinev1.Gap) Option { return func(r *Reader) { r.stoppedGap = g } }
 
 // Stats is a snapshot of a reader's counters.
 type Stats struct {
@@ -117,15 +150,19 @@ type Stats struct {
 	// current one began (zero while the source is read).
 	Outages   uint64
 	DownSince time.Time
+	// Backfills counts history backfills run after a stop or an outage;
+	// HistoryRecovered the samples they read back from the server.
+	Backfills        uint64
+	HistoryRecovered uint64
 }
 
 // New returns a reader for src that delivers samples to sink. It does no
 // I/O; a nil logger discards log output.
-func New(src config.Source, sink Sink, logger *slog.Logger) *Reader {
+func New(src config.Source, sink Sink, logger *slog.Logger, opts ...Option) *Reader {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{
+	r := &Reader{
 		src:      src,
 		sink:     sink,
 		logger:   logger.With("source", src.Name, "endpoint", src.Endpoint),
@@ -135,7 +172,18 @@ func New(src config.Source, sink Sink, logger *slog.Logger) *Reader {
 		heartbeatEvery: heartbeatEvery,
 		monitorPause:   monitorPause,
 		states:         newPointStates(pointIDs(src.Points)),
+		history:        defaultHistoryLimits(),
 	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// HistoryEnabled reports whether the reader backfills from the server's
+// history (and so records the gaps of its source itself).
+func (r *Reader) HistoryEnabled() bool {
+	return r.historyDir != "" && r.src.HistoryBackfill != "off"
 }
 
 func pointIDs(points []config.Point) []string {
@@ -163,6 +211,8 @@ func (r *Reader) Stats() Stats {
 		DeadSubscriptions:   r.deadSubscriptions.Load(),
 		Outages:             r.outages.Load(),
 		DownSince:           r.outage.down(),
+		Backfills:           r.backfills.Load(),
+		HistoryRecovered:    r.historyRecovered.Load(),
 	}
 	r.states.mu.Lock()
 	if r.states.lastNs != 0 {
@@ -195,6 +245,10 @@ func (r *Reader) Run(ctx context.Context) error {
 		return errors.New("opcua: Run called while the reader is already running")
 	}
 	defer r.running.Store(false)
+	if r.HistoryEnabled() {
+		stopSaving := r.startHistory(ctx)
+		defer stopSaving()
+	}
 	r.outage.starting(time.Now())
 	defer r.stopped()
 
@@ -274,6 +328,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	if r.src.ReadMode == "poll" {
 		r.reading()
 		defer r.notReading(ctx)
+		defer r.startBackfill(hctx, c, info, nodes)()
 		r.logger.Info("OPC UA polling running", "namespaces", len(info.namespaces), "points", len(r.src.Points),
 			"unresolved", r.unresolved.Load(), "poll_interval", r.src.PollInterval)
 		return r.poll(hctx, c, info, nodes)
@@ -287,6 +342,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	live.Store(newLiveCheck(s, nodes))
 	r.reading()
 	defer r.notReading(ctx)
+	defer r.startBackfill(hctx, c, info, nodes)()
 	r.logger.Info("OPC UA subscription running",
 		"namespaces", len(info.namespaces), "points", len(r.src.Points), "monitored", s.monitoredCount(), "subscriptions", len(s.subs),
 		"unresolved", r.unresolved.Load(), "refused", r.badItems.Load(),

@@ -172,18 +172,18 @@ func (a *Agent) build(p *pipeline, q *buffer.Queue, creds credentials.TransportC
 		a.logger.Error("buffer was damaged and has been set aside; its unsent data is lost", "moved_to", qe.QuarantinedTo, "err", qe.Err)
 	}
 	p.alive = newDowntime(a.cfg.Buffer.Dir, a.logger.With("component", "downtime"))
-	if g := p.alive.since(time.Now()); g != nil {
-		p.batcher.RecordGap(g)
-		a.logger.Warn("the agent was not reading; recorded as an agent_stopped gap",
-			"from", time.Unix(0, g.GetFromNs()).UTC(), "for", time.Duration(g.GetToNs()-g.GetFromNs()).Round(time.Second))
-	}
+	stopped := p.alive.since(time.Now())
 	p.drain = newRateMeter()
 	var sink opcua.Sink = p.batcher
 	if a.tap != nil {
 		sink = tee{sink: p.batcher, tap: a.tap}
 	}
 	for _, src := range a.cfg.Sources {
-		p.readers = append(p.readers, opcua.New(src, sink, a.logger.With("component", "opcua", "source", src.Name)))
+		p.readers = append(p.readers, opcua.New(src, sink, a.logger.With("component", "opcua", "source", src.Name),
+			opcua.WithHistoryDir(a.cfg.Buffer.Dir), opcua.WithStoppedGap(stopped)))
+	}
+	if stopped != nil {
+		a.recordStopped(p, stopped)
 	}
 	p.uplink = uplink.New(q, a.uplinkOptions(p, creds), a.logger.With("component", "uplink"))
 	a.mu.Lock()
