@@ -160,7 +160,8 @@ func (r *Reader) takeHistory(p backfillPlan, t task, result *ua.HistoryReadResul
 			status = result.StatusCode
 		}
 		run.out[t.point] = outcomeFailed
-		r.problem(t.point, "history read of point refused; its missed values are not read back", "status", statusText(status))
+		r.logger.Warn("history read of point refused; its missed values are not read back",
+			"point", id, "node", r.src.Points[t.point].Node, "status", statusText(status))
 		return false, false
 	}
 	var batch []*lifelinev1.Sample

@@ -463,11 +463,14 @@ func (s *Service) recordConnection(site, version string, connected bool) {
 }
 
 // dropStored removes initial values (re-sent by an OPC UA server after a
-// resubscribe) that ClickHouse already holds.
+// resubscribe) and values read back from a server's history that
+// ClickHouse already holds. The agent sends history values strictly after
+// the last it stored, but that mark reaches its disk a little after the
+// values do: a kill in between would otherwise store them twice.
 func (s *Service) dropStored(ctx context.Context, site string, samples []*lifelinev1.Sample) ([]*lifelinev1.Sample, int, error) {
 	var keys []store.SampleKey
 	for _, smp := range samples {
-		if smp.GetInitial() {
+		if smp.GetInitial() || smp.GetHistory() {
 			keys = append(keys, store.SampleKey{PointID: smp.GetPointId(), TsNs: smp.GetSourceTimeNs()})
 		}
 	}
@@ -480,7 +483,7 @@ func (s *Service) dropStored(ctx context.Context, site string, samples []*lifeli
 	}
 	kept := samples[:0]
 	for _, smp := range samples {
-		if smp.GetInitial() {
+		if smp.GetInitial() || smp.GetHistory() {
 			if _, ok := stored[store.SampleKey{PointID: smp.GetPointId(), TsNs: smp.GetSourceTimeNs()}]; ok {
 				continue
 			}

@@ -207,6 +207,17 @@ func validateGaps(gaps []*lifelinev1.Gap, rules sampleRules, now time.Time) erro
 				return fmt.Errorf("gaps[%d].point_ids: %w", i, err)
 			}
 		}
+		if err := validateText(g.GetRecovery(), maxNameLen); err != nil {
+			return fmt.Errorf("gaps[%d].recovery: %w", i, err)
+		}
+		if n := len(g.GetUnrecoveredPointIds()); n > maxPoints {
+			return fmt.Errorf("gaps[%d].unrecovered_point_ids: %d, more than %d", i, n, maxPoints)
+		}
+		for _, p := range g.GetUnrecoveredPointIds() {
+			if err := validateID(p); err != nil {
+				return fmt.Errorf("gaps[%d].unrecovered_point_ids: %w", i, err)
+			}
+		}
 		if n := len(g.GetBatches()); n > maxGapBatches {
 			return fmt.Errorf("gaps[%d].batches: %d, more than %d", i, n, maxGapBatches)
 		}
