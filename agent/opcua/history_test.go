@@ -9,7 +9,7 @@ import (
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
-// historySource reads node-opcua's Counter (a change every 100 ms) and
+// historySource reads node-opcua's Counter (a change every 200 ms) and
 // Steady (never changing) through endpoint.
 func historySource(endpoint string) config.Source {
 	s := config.Source{
@@ -112,8 +112,8 @@ func TestHistoryBackfillAfterStop(t *testing.T) {
 	stop()
 
 	n := checkExactlyOnce(t, rec)
-	if n < 250 {
-		t.Errorf("%d values read back from history for 30 s of a change every 100 ms", n)
+	if n < 120 {
+		t.Errorf("%d values read back from history for 30 s of a change every 200 ms", n)
 	}
 	g := onlyGap(t, rec, GapAgentStopped)
 	if g.GetRecovery() != RecoveryRecovered || g.GetRecovered() != uint64(n) || len(g.GetUnrecoveredPointIds()) != 0 ||
@@ -155,8 +155,8 @@ func TestHistoryBackfillAfterLostSession(t *testing.T) {
 	stop()
 
 	n := checkExactlyOnce(t, rec)
-	if n < 80 {
-		t.Errorf("%d values read back from history for 10 s of a change every 100 ms", n)
+	if n < 40 {
+		t.Errorf("%d values read back from history for 10 s of a change every 200 ms", n)
 	}
 	g := onlyGap(t, rec, GapSourceUnavailable)
 	if g.GetRecovery() != RecoveryRecovered || g.GetRecovered() != uint64(n) {

@@ -5,7 +5,7 @@
 // Plant/Tank1 with Level (AnalogItem, m, EURange 0..20, changing every
 // 100 ms), Name (Chinese text), HighAlarm (Boolean), and Plant/Broken
 // (always BadSensorFailure), and Plant/Counter (Double, counting up by one
-// every 100 ms with its source timestamp) and Plant/Steady (Double, never
+// every 200 ms with its source timestamp) and Plant/Steady (Double, never
 // changing). With LIFELINE_HISTORY=1 in the environment, Counter and
 // Steady keep their history (HistoryRead, raw) and the server says it
 // does (AccessHistoryDataCapability); without, the server keeps none.
@@ -81,7 +81,7 @@ async function main() {
   setInterval(() => {
     count++;
     counterNode.setValueFromSource(new Variant({ dataType: DataType.Double, value: count }), StatusCodes.Good, new Date());
-  }, 100);
+  }, 200); // slow enough that a busy machine's late sampling timer misses none live
   let n = 0;
   setInterval(() => {
     n++;
