@@ -33,6 +33,7 @@ const (
 	MetricSourceConnected           = "lifeline_agent_source_connected"
 	MetricSourceDownSeconds         = "lifeline_agent_source_down_seconds"
 	MetricSourceOutagesTotal        = "lifeline_agent_source_outages_total"
+	MetricSourceHistoryReadTotal    = "lifeline_agent_source_history_read_total"
 	MetricLinkCertNotAfterSeconds   = "lifeline_agent_link_cert_not_after_seconds"
 )
 

@@ -43,6 +43,9 @@ func (a *Agent) registerSourceMetrics(reg prometheus.Registerer, p *pipeline) {
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: MetricSourceOutagesTotal,
 				Help: "Spans during which the OPC UA source could not be read, each recorded as a source_unavailable gap.", ConstLabels: labels},
 				func() float64 { return float64(r.Stats().Outages) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: MetricSourceHistoryReadTotal,
+				Help: "Values read back from the OPC UA server's history for spans the agent was not reading.", ConstLabels: labels},
+				func() float64 { return float64(r.Stats().HistoryRecovered) }),
 		)
 	}
 }
