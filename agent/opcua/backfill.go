@@ -58,7 +58,7 @@ func defaultHistoryLimits() historyLimits {
 		groupSlack:      time.Minute,
 		pause:           20 * time.Millisecond,
 		liveWait:        15 * time.Second,
-		saveEvery:       2 * time.Second,
+		saveEvery:       5 * time.Second,
 	}
 }
 
@@ -81,7 +81,7 @@ func (r *Reader) startHistory(ctx context.Context) (stop func()) {
 		t := time.NewTicker(r.history.saveEvery)
 		defer t.Stop()
 		for {
-			if err := h.save(); err != nil {
+			if err := h.save(false); err != nil {
 				r.logger.Warn("history backfill state not saved", "err", err)
 			}
 			select {
@@ -94,7 +94,7 @@ func (r *Reader) startHistory(ctx context.Context) (stop func()) {
 	return func() {
 		cancel()
 		<-done
-		if err := h.save(); err != nil {
+		if err := h.save(true); err != nil {
 			r.logger.Warn("history backfill state not saved", "err", err)
 		}
 	}
@@ -188,7 +188,7 @@ func (r *Reader) backfill(ctx context.Context, c *opcua.Client, info serverInfo,
 	}
 	r.backfills.Add(1)
 	started := time.Now()
-	run := &backfillRun{out: out, left: make([]int, len(p.ids)), capped: make([]bool, len(p.ids))}
+	run := &backfillRun{out: out, left: make([]int, len(p.ids)), capped: make([]bool, len(p.ids)), empty: make([]int, len(p.ids))}
 	tasks := r.windows(p, want, first, run)
 	err = r.readHistory(ctx, c, p, tasks, run)
 	got := run.got
@@ -289,8 +289,14 @@ type backfillRun struct {
 	out    []pointOutcome
 	left   []int  // windows still to read, per point
 	capped []bool // a window was cut to history_max_window
+	empty  []int  // pages in a row without values but with more to come
 	got    []int64
 }
+
+// maxEmptyPages is how many answers in a row a point may get with no
+// values and a continuation point (allowed: a slow server's partial
+// answer) before the read is given up as failed.
+const maxEmptyPages = 100
 
 // finished notes that one window of point i was read to its end.
 func (b *backfillRun) finished(i int) {
@@ -347,7 +353,7 @@ func (r *Reader) windows(p backfillPlan, want []bool, first []int64, run *backfi
 			run.finished(i) // nothing missed
 		}
 	}
-	if err := r.hist.save(); err != nil {
+	if err := r.hist.save(false); err != nil {
 		r.logger.Warn("history backfill windows not saved", "err", err)
 	}
 	return tasks
@@ -396,7 +402,7 @@ func (r *Reader) settle(p backfillPlan, out []pointOutcome, got []int64, notAvai
 			"to", time.Unix(0, g.ToNs).UTC(), "recovery", recovery, "recovered", counts[k], "unrecovered_points", len(unrecovered))
 	}
 	r.hist.resolved(len(p.pending))
-	if err := r.hist.save(); err != nil {
+	if err := r.hist.save(false); err != nil {
 		r.logger.Warn("history backfill state not saved", "err", err)
 	}
 }

@@ -166,19 +166,26 @@ func (r *Reader) takeHistory(p backfillPlan, t task, result *ua.HistoryReadResul
 	}
 	var batch []*lifelinev1.Sample
 	newest := t.w.From
-	if result.HistoryData != nil {
-		if hd, _ := result.HistoryData.Value.(*ua.HistoryData); hd != nil {
-			for _, dv := range hd.DataValues {
-				if s := historySample(id, dv, t.w, received); s != nil {
-					batch = append(batch, s)
-					run.got = append(run.got, s.SourceTimeNs)
-					newest = max(newest, s.SourceTimeNs)
-				}
-			}
+	values := historyValues(result)
+	for _, dv := range values {
+		if s := historySample(id, dv, t.w, received); s != nil {
+			batch = append(batch, s)
+			run.got = append(run.got, s.SourceTimeNs)
+			newest = max(newest, s.SourceTimeNs)
 		}
 	}
 	r.deliverHistory(batch)
 	more = len(result.ContinuationPoint) > 0
+	if more && len(values) == 0 {
+		run.empty[t.point]++
+	} else {
+		run.empty[t.point] = 0
+	}
+	if run.empty[t.point] > maxEmptyPages {
+		run.out[t.point] = outcomeFailed
+		r.logger.Warn("history read of point gives no values but always more; given up", "point", id)
+		return false, false
+	}
 	r.hist.progress(id, t.w, newest, !more)
 	if !more {
 		run.finished(t.point)
@@ -222,4 +229,15 @@ func (r *Reader) releaseContinuation(ctx context.Context, c *opcua.Client, p bac
 	}
 	var res *ua.HistoryReadResponse
 	_ = c.Send(cctx, req, assign(&res))
+}
+
+// historyValues are the data values of one node's history read answer.
+func historyValues(result *ua.HistoryReadResult) []*ua.DataValue {
+	if result.HistoryData == nil {
+		return nil
+	}
+	if hd, _ := result.HistoryData.Value.(*ua.HistoryData); hd != nil {
+		return hd.DataValues
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,6 +52,9 @@ type historyState struct {
 	mu    sync.Mutex
 	f     historyFile
 	dirty bool
+	// settled is f's Last and Owed as they were at the previous periodic
+	// save: what it writes (see save).
+	settled historyFile
 
 	saving sync.Mutex // one write at a time, outside mu
 }
@@ -79,9 +83,19 @@ func loadHistoryState(dir, source string) (*historyState, error) {
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		h.f = historyFile{Last: map[string]int64{}, Owed: map[string][]window{}}
+		h.settled = h.f
 		return h, fmt.Errorf("read history state %s: %w", h.path, err)
 	}
+	h.settled = historyFile{Last: maps.Clone(h.f.Last), Owed: cloneOwed(h.f.Owed)}
 	return h, nil
+}
+
+func cloneOwed(o map[string][]window) map[string][]window {
+	c := make(map[string][]window, len(o))
+	for k, ws := range o {
+		c[k] = slices.Clone(ws)
+	}
+	return c
 }
 
 // note records the source times of live samples.
@@ -177,10 +191,18 @@ func (h *historyState) resolved(n int) {
 	h.mu.Unlock()
 }
 
-// save writes the state when it changed since the last save. The write
-// is atomic (temporary file, fsync, rename), so a crash leaves the old
-// state or the new, never a torn one.
-func (h *historyState) save() error {
+// save writes the state when it changed since the last save, atomically
+// (temporary file, fsync, rename): a crash leaves the old state or the
+// new, never a torn one.
+//
+// While running (final false) it writes the newest times and the owed
+// windows as they were at the previous save, one period back: values the
+// reader delivered are durable in the buffer only after the batcher's
+// next flush, and a mark ahead of the buffer would hide, after a kill,
+// values that were never stored. Behind it only makes values be read
+// again, which the aggregator drops when ClickHouse has them. The final
+// save, after the reader stopped, writes everything.
+func (h *historyState) save(final bool) error {
 	h.saving.Lock()
 	defer h.saving.Unlock()
 	h.mu.Lock()
@@ -188,8 +210,16 @@ func (h *historyState) save() error {
 		h.mu.Unlock()
 		return nil
 	}
-	data, err := json.Marshal(h.f)
-	h.dirty = false
+	out := historyFile{Last: h.settled.Last, Owed: h.settled.Owed, Pending: h.f.Pending}
+	if final {
+		out = h.f
+	}
+	data, err := json.Marshal(out)
+	if !final {
+		h.settled = historyFile{Last: maps.Clone(h.f.Last), Owed: cloneOwed(h.f.Owed)}
+	}
+	// Still dirty while what was written lags what is known.
+	h.dirty = !final && !sameMarks(out, h.settled)
 	h.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("encode history state: %w", err)
@@ -201,4 +231,10 @@ func (h *historyState) save() error {
 		return fmt.Errorf("save history state: %w", err)
 	}
 	return nil
+}
+
+// sameMarks reports whether a and b hold the same newest times and owed
+// windows.
+func sameMarks(a, b historyFile) bool {
+	return maps.Equal(a.Last, b.Last) && maps.EqualFunc(a.Owed, b.Owed, func(x, y []window) bool { return slices.Equal(x, y) })
 }

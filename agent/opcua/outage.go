@@ -124,7 +124,7 @@ func (r *Reader) gapFound(reason string, from, to time.Time) {
 		r.recordGap(g, RecoveryNotAvailable, 0, nil)
 	default:
 		r.hist.addPending(g)
-		if err := r.hist.save(); err != nil {
+		if err := r.hist.save(false); err != nil {
 			r.logger.Warn("gap waiting for history backfill not saved", "err", err)
 		}
 	}

@@ -1,0 +1,114 @@
+package opcua
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+func loadState(t *testing.T, dir string) *historyState {
+	t.Helper()
+	h, err := loadHistoryState(dir, "dcs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// While running, the file holds the marks one save behind (values just
+// delivered may not be in the buffer yet); the final save holds them all.
+func TestHistoryStateSavesOnePeriodBehind(t *testing.T) {
+	dir := t.TempDir()
+	h := loadState(t, dir)
+	h.note([]*lifelinev1.Sample{{PointId: "A", SourceTimeNs: 10}, {PointId: "A", SourceTimeNs: 5}, {PointId: "B", SourceTimeNs: 7}})
+	h.addPending(pendingGap{Reason: GapAgentStopped, FromNs: 1, ToNs: 2})
+	if err := h.save(false); err != nil {
+		t.Fatal(err)
+	}
+	got := loadState(t, dir)
+	if len(got.f.Last) != 0 || len(got.f.Pending) != 1 {
+		t.Fatalf("first save: last %v pending %v, want no marks yet and the gap", got.f.Last, got.f.Pending)
+	}
+	if err := h.save(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := loadState(t, dir); !reflect.DeepEqual(got.f.Last, map[string]int64{"A": 10, "B": 7}) {
+		t.Fatalf("second save: last %v", got.f.Last)
+	}
+	h.note([]*lifelinev1.Sample{{PointId: "A", SourceTimeNs: 20}})
+	if err := h.save(true); err != nil {
+		t.Fatal(err)
+	}
+	got = loadState(t, dir)
+	if got.f.Last["A"] != 20 || !reflect.DeepEqual(got.last([]string{"A", "B", "C"}), []int64{20, 7, 0}) {
+		t.Fatalf("final save: last %v", got.f.Last)
+	}
+}
+
+// A damaged state file is reported and replaced by an empty state.
+func TestHistoryStateDamagedFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, historyFileName("dcs")), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err := loadHistoryState(dir, "dcs")
+	if err == nil || h == nil || len(h.f.Last) != 0 {
+		t.Fatalf("damaged file: state %v, err %v", h, err)
+	}
+}
+
+// An owed window moves its start as values arrive and goes when done.
+func TestHistoryStateOwedWindows(t *testing.T) {
+	h := loadState(t, t.TempDir())
+	w := window{From: 100, To: 200}
+	h.owe("A", w, window{From: 5, To: 5}, w)
+	if got := h.owed([]string{"A"}); !reflect.DeepEqual(got, [][]window{{w}}) {
+		t.Fatalf("owed %v, want one window", got)
+	}
+	h.progress("A", w, 150, false)
+	if got := h.owed([]string{"A"})[0]; len(got) != 1 || got[0].From != 150 {
+		t.Fatalf("after progress: %v", got)
+	}
+	h.progress("A", w, 160, true)
+	if got := h.owed([]string{"A"})[0]; len(got) != 0 {
+		t.Fatalf("after done: %v", got)
+	}
+}
+
+func TestGroupTasks(t *testing.T) {
+	at := func(s int) int64 { return int64(time.Duration(s) * time.Second) }
+	tasks := []task{
+		{point: 0, w: window{From: at(0), To: at(100)}},
+		{point: 1, w: window{From: at(30), To: at(100)}},
+		{point: 2, w: window{From: at(10), To: at(100)}},
+		{point: 0, w: window{From: at(50), To: at(60)}}, // the same point again
+		{point: 3, w: window{From: at(500), To: at(600)}},
+		{point: 4, w: window{From: at(501), To: at(600)}},
+		{point: 5, w: window{From: at(502), To: at(600)}},
+	}
+	var got [][]int
+	for _, g := range groupTasks(tasks, 2, time.Minute) {
+		var pts []int
+		for _, t := range g {
+			pts = append(pts, t.point)
+		}
+		got = append(got, pts)
+	}
+	want := [][]int{{0, 2}, {1, 0}, {3, 4}, {5}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("groups %v, want %v", got, want)
+	}
+}
+
+func TestGapOf(t *testing.T) {
+	gaps := []pendingGap{{FromNs: 10, ToNs: 20}, {FromNs: 30, ToNs: 40}}
+	for ts, want := range map[int64]int{5: 0, 15: 0, 20: 0, 25: 1, 40: 1, 99: 1} {
+		if got := gapOf(gaps, ts); got != want {
+			t.Errorf("gapOf(%d) = %d, want %d", ts, got, want)
+		}
+	}
+}
