@@ -155,7 +155,7 @@ func (r *Reader) backfill(ctx context.Context, c *opcua.Client, info serverInfo,
 	}
 	out := make([]pointOutcome, len(p.ids))
 	if r.noHistory.Load() {
-		r.settle(p, out, nil, true)
+		r.settle(p, out, true)
 		return
 	}
 	historized, serverSays, err := r.historizing(ctx, c, info, p.nodes)
@@ -179,7 +179,7 @@ func (r *Reader) backfill(ctx context.Context, c *opcua.Client, info serverInfo,
 			r.noHistory.Store(true)
 			r.logger.Info("the OPC UA server keeps no history of the source's points; gaps are recorded without backfill from now on")
 		}
-		r.settle(p, out, nil, !serverSays)
+		r.settle(p, out, !serverSays)
 		return
 	}
 	first, err := r.waitLive(ctx, p.marks, want)
@@ -191,21 +191,20 @@ func (r *Reader) backfill(ctx context.Context, c *opcua.Client, info serverInfo,
 	run := &backfillRun{out: out, left: make([]int, len(p.ids)), capped: make([]bool, len(p.ids)), empty: make([]int, len(p.ids))}
 	tasks := r.windows(p, want, first, run)
 	err = r.readHistory(ctx, c, p, tasks, run)
-	got := run.got
 	if ctx.Err() != nil {
 		return
 	}
 	if errors.Is(err, errNoHistory) {
 		r.noHistory.Store(true)
 		r.logger.Info("the OPC UA server does not support HistoryRead; gaps are recorded without backfill from now on", "err", err)
-		r.settle(p, out, nil, true)
+		r.settle(p, out, true)
 		return
 	}
 	if err != nil {
 		r.logger.Warn("history backfill failed; what was read is kept", "err", err)
 	}
-	r.logger.Info("history backfill done", "samples", len(got), "points", len(tasks), "took", time.Since(started).Round(time.Millisecond))
-	r.settle(p, out, got, false)
+	r.logger.Info("history backfill done", "samples", run.read, "points", len(tasks), "took", time.Since(started).Round(time.Millisecond))
+	r.settle(p, out, false)
 }
 
 func anyOwed(owed [][]window) bool {
@@ -290,7 +289,7 @@ type backfillRun struct {
 	left   []int  // windows still to read, per point
 	capped []bool // a window was cut to history_max_window
 	empty  []int  // pages in a row without values but with more to come
-	got    []int64
+	read   int    // values read back
 }
 
 // maxEmptyPages is how many answers in a row a point may get with no
@@ -360,12 +359,14 @@ func (r *Reader) windows(p backfillPlan, want []bool, first []int64, run *backfi
 }
 
 // settle records the pending gaps of the plan with what was recovered:
-// got holds the source times of the values read back. notAvailable says
-// the server keeps no history.
-func (r *Reader) settle(p backfillPlan, out []pointOutcome, got []int64, notAvailable bool) {
+// the counts of values read back for them, by this backfill and any cut
+// short before it. notAvailable says the server keeps no history.
+func (r *Reader) settle(p backfillPlan, out []pointOutcome, notAvailable bool) {
 	counts := make([]uint64, len(p.pending))
-	for _, ts := range got {
-		counts[gapOf(p.pending, ts)]++
+	for k, g := range r.hist.pending() {
+		if k < len(counts) {
+			counts[k] = g.Recovered
+		}
 	}
 	index := make(map[string]int, len(p.ids))
 	for i, id := range p.ids {

@@ -44,9 +44,10 @@ func counterValues(rec *gapRecorder) (live, history []float64) {
 }
 
 // checkExactlyOnce checks that every value the counter took from the first
-// one read to the last is there exactly once, and that the values read
-// from history are exactly those of the hole the live ones leave.
-func checkExactlyOnce(t *testing.T, rec *gapRecorder) (history int) {
+// one read to the last is there exactly once and, with oneHole, that the
+// values read from history are exactly those of the hole the live ones
+// leave.
+func checkExactlyOnce(t *testing.T, rec *gapRecorder, oneHole bool) (history int) {
 	t.Helper()
 	live, hist := counterValues(rec)
 	all := slices.Sorted(slices.Values(append(slices.Clone(live), hist...)))
@@ -63,7 +64,7 @@ func checkExactlyOnce(t *testing.T, rec *gapRecorder) (history int) {
 	}
 	lo, hi := hist[0], hist[len(hist)-1]
 	for _, v := range live {
-		if v >= lo && v <= hi {
+		if oneHole && v >= lo && v <= hi {
 			t.Fatalf("live value %v inside the values read from history [%v, %v]", v, lo, hi)
 		}
 	}
@@ -111,7 +112,7 @@ func TestHistoryBackfillAfterStop(t *testing.T) {
 	time.Sleep(time.Second)
 	stop()
 
-	n := checkExactlyOnce(t, rec)
+	n := checkExactlyOnce(t, rec, true)
 	if n < 120 {
 		t.Errorf("%d values read back from history for 30 s of a change every 200 ms", n)
 	}
@@ -154,7 +155,7 @@ func TestHistoryBackfillAfterLostSession(t *testing.T) {
 	time.Sleep(time.Second)
 	stop()
 
-	n := checkExactlyOnce(t, rec)
+	n := checkExactlyOnce(t, rec, true)
 	if n < 40 {
 		t.Errorf("%d values read back from history for 10 s of a change every 200 ms", n)
 	}
@@ -205,4 +206,57 @@ func TestHistoryNotAvailable(t *testing.T) {
 			t.Fatalf("a value from history of a server without: %v", s)
 		}
 	}
+}
+
+// A backfill cut short (the agent stopped again in the middle of it) goes
+// on from where it was at the next start: every value still once, both
+// stops' gaps recorded then, with every value read back counted.
+func TestHistoryBackfillResumesAfterCutShort(t *testing.T) {
+	t.Parallel()
+	srv := startNodeServerEnv(t, []string{"LIFELINE_HISTORY=1"})
+	src := historySource(srv.endpoint)
+	dir := t.TempDir()
+	rec := &gapRecorder{}
+	stoppedGap := func(from time.Time) *lifelinev1.Gap {
+		return &lifelinev1.Gap{FromNs: from.UnixNano(), ToNs: time.Now().UnixNano(), Reason: GapAgentStopped}
+	}
+
+	stop := running(t, New(src, rec, testLogger(t), WithHistoryDir(dir)))
+	waitFor(t, "live counter values", 20*time.Second, func() bool { return len(rec.samples(time.Time{})["CNT"]) >= 10 })
+	stop()
+	stopped := time.Now()
+	time.Sleep(12 * time.Second)
+
+	// Slow pages: 5 values each, 300 ms apart; stopped after a few.
+	slow := New(src, rec, testLogger(t), WithHistoryDir(dir), WithStoppedGap(stoppedGap(stopped)))
+	slow.history.valuesPerNode, slow.history.pause = 5, 300*time.Millisecond
+	stop = running(t, slow)
+	waitFor(t, "some values read back", 20*time.Second, func() bool { return slow.Stats().HistoryRecovered >= 10 })
+	stop()
+	stopped = time.Now()
+	if n := len(rec.recorded()); n != 0 {
+		t.Fatalf("%d gaps recorded by a backfill cut short", n)
+	}
+	partial := slow.Stats().HistoryRecovered
+	time.Sleep(3 * time.Second)
+
+	r := New(src, rec, testLogger(t), WithHistoryDir(dir), WithStoppedGap(stoppedGap(stopped)))
+	stop = running(t, r)
+	waitFor(t, "both gaps", 30*time.Second, func() bool { return len(rec.recorded()) >= 2 })
+	time.Sleep(time.Second)
+	stop()
+
+	n := checkExactlyOnce(t, rec, false)
+	gaps := rec.recorded()
+	var sum uint64
+	for _, g := range gaps {
+		if g.GetReason() != GapAgentStopped || g.GetRecovery() != RecoveryRecovered {
+			t.Errorf("gap %v, want agent_stopped recovered", g)
+		}
+		sum += g.GetRecovered()
+	}
+	if len(gaps) != 2 || sum != uint64(n) || partial >= uint64(n) {
+		t.Errorf("%d gaps counting %d values; %d read back in all, %d before the cut", len(gaps), sum, n, partial)
+	}
+	t.Logf("cut short after %d of %d values; the rest read back at the next start", partial, n)
 }

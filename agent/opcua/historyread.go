@@ -167,14 +167,17 @@ func (r *Reader) takeHistory(p backfillPlan, t task, result *ua.HistoryReadResul
 	var batch []*lifelinev1.Sample
 	newest := t.w.From
 	values := historyValues(result)
+	var times []int64
 	for _, dv := range values {
 		if s := historySample(id, dv, t.w, received); s != nil {
 			batch = append(batch, s)
-			run.got = append(run.got, s.SourceTimeNs)
+			times = append(times, s.SourceTimeNs)
 			newest = max(newest, s.SourceTimeNs)
 		}
 	}
 	r.deliverHistory(batch)
+	r.hist.readBack(times)
+	run.read += len(batch)
 	more = len(result.ContinuationPoint) > 0
 	if more && len(values) == 0 {
 		run.empty[t.point]++

@@ -32,6 +32,9 @@ type pendingGap struct {
 	FromNs int64    `json:"from_ns"`
 	ToNs   int64    `json:"to_ns"`
 	Points []string `json:"points,omitempty"` // empty: every point of the source
+	// Recovered counts the values read back for the gap so far, across
+	// backfills cut short.
+	Recovered uint64 `json:"recovered,omitempty"`
 }
 
 // historyFile is the persisted form of historyState.
@@ -180,6 +183,20 @@ func (h *historyState) pending() []pendingGap {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.f.Pending)
+}
+
+// readBack counts values read back (their source times) against the
+// pending gap records they fall in.
+func (h *historyState) readBack(tss []int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.f.Pending) == 0 {
+		return
+	}
+	for _, ts := range tss {
+		h.f.Pending[gapOf(h.f.Pending, ts)].Recovered++
+	}
+	h.dirty = true
 }
 
 // resolved drops the first n pending gap records (the ones a backfill
