@@ -112,6 +112,9 @@ func (r *Reader) startBackfill(ctx context.Context, c *opcua.Client, info server
 	plan := backfillPlan{ids: ids, nodes: nodes, last: r.hist.last(ids), owed: r.hist.owed(ids), pending: r.hist.pending(),
 		marks: &liveMarks{first: make([]int64, len(ids))}}
 	r.live.Store(plan.marks)
+	if len(plan.pending) > 0 || anyOwed(plan.owed) {
+		r.hist.hold()
+	}
 	bctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -122,6 +125,7 @@ func (r *Reader) startBackfill(ctx context.Context, c *opcua.Client, info server
 		cancel()
 		<-done
 		r.live.Store(nil)
+		r.hist.drop()
 	}
 }
 
@@ -352,6 +356,7 @@ func (r *Reader) windows(p backfillPlan, want []bool, first []int64, run *backfi
 			run.finished(i) // nothing missed
 		}
 	}
+	r.hist.release()
 	if err := r.hist.save(false); err != nil {
 		r.logger.Warn("history backfill windows not saved", "err", err)
 	}
@@ -403,6 +408,7 @@ func (r *Reader) settle(p backfillPlan, out []pointOutcome, notAvailable bool) {
 			"to", time.Unix(0, g.ToNs).UTC(), "recovery", recovery, "recovered", counts[k], "unrecovered_points", len(unrecovered))
 	}
 	r.hist.resolved(len(p.pending))
+	r.hist.release()
 	if err := r.hist.save(false); err != nil {
 		r.logger.Warn("history backfill state not saved", "err", err)
 	}

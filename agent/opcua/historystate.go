@@ -58,6 +58,9 @@ type historyState struct {
 	// settled is f's Last and Owed as they were at the previous periodic
 	// save: what it writes (see save).
 	settled historyFile
+	// held keeps the times of live values while a backfill has not yet
+	// saved its windows (see hold), nil otherwise.
+	held map[string]int64
 
 	saving sync.Mutex // one write at a time, outside mu
 }
@@ -105,12 +108,47 @@ func cloneOwed(o map[string][]window) map[string][]window {
 func (h *historyState) note(batch []*lifelinev1.Sample) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	last := h.f.Last
+	if h.held != nil {
+		last = h.held
+	}
 	for _, s := range batch {
-		if ts := s.GetSourceTimeNs(); ts > h.f.Last[s.GetPointId()] {
-			h.f.Last[s.GetPointId()] = ts
+		if ts := s.GetSourceTimeNs(); ts > last[s.GetPointId()] {
+			last[s.GetPointId()] = ts
 			h.dirty = true
 		}
 	}
+}
+
+// hold keeps the newest times where they are until release: a backfill
+// has taken them as the start of its windows, and until it has saved the
+// windows as owed, a session lost (or an agent stopped) would otherwise
+// leave a mark past the values it has yet to read back. drop, at the end
+// of a session whose backfill never got that far, forgets the held times:
+// the next backfill reads that session's values again (and the aggregator
+// drops them).
+func (h *historyState) hold() {
+	h.mu.Lock()
+	h.held = map[string]int64{}
+	h.mu.Unlock()
+}
+
+func (h *historyState) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, ts := range h.held {
+		if ts > h.f.Last[id] {
+			h.f.Last[id] = ts
+			h.dirty = true
+		}
+	}
+	h.held = nil
+}
+
+func (h *historyState) drop() {
+	h.mu.Lock()
+	h.held = nil
+	h.mu.Unlock()
 }
 
 // last returns the newest source time delivered of each point (0 if none).

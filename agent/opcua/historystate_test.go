@@ -112,3 +112,26 @@ func TestGapOf(t *testing.T) {
 		}
 	}
 }
+
+// While a backfill has not saved its windows, live values do not move the
+// newest times; released, they do; dropped, they are forgotten.
+func TestHistoryStateHold(t *testing.T) {
+	h := loadState(t, t.TempDir())
+	h.note([]*lifelinev1.Sample{{PointId: "A", SourceTimeNs: 10}})
+	h.hold()
+	h.note([]*lifelinev1.Sample{{PointId: "A", SourceTimeNs: 20}})
+	if got := h.last([]string{"A"})[0]; got != 10 {
+		t.Fatalf("held: last %d, want 10", got)
+	}
+	h.release()
+	if got := h.last([]string{"A"})[0]; got != 20 {
+		t.Fatalf("released: last %d, want 20", got)
+	}
+	h.hold()
+	h.note([]*lifelinev1.Sample{{PointId: "A", SourceTimeNs: 30}})
+	h.drop()
+	h.note([]*lifelinev1.Sample{{PointId: "B", SourceTimeNs: 5}})
+	if got := h.last([]string{"A", "B"}); got[0] != 20 || got[1] != 5 {
+		t.Fatalf("dropped: last %v, want [20 5]", got)
+	}
+}
