@@ -100,6 +100,23 @@ func (r *Reader) startHistory(ctx context.Context) (stop func()) {
 	}
 }
 
+// recordLeftPending records the gap records an earlier run left waiting
+// for a backfill, now that history_backfill is off, with what was read
+// back for them.
+func (r *Reader) recordLeftPending() {
+	h, err := loadHistoryState(r.historyDir, r.src.Name)
+	if err != nil || len(h.f.Pending) == 0 {
+		return
+	}
+	for _, g := range h.f.Pending {
+		r.recordGap(g, "", g.Recovered, nil)
+	}
+	h.resolved(len(h.f.Pending))
+	if err := h.save(true); err != nil {
+		r.logger.Warn("history backfill state not saved", "err", err)
+	}
+}
+
 // startBackfill starts the backfill of a session that has just begun
 // reading, in its own goroutine; the returned stop cancels it and waits.
 // The newest values stored per point are taken now, before the session

@@ -135,3 +135,27 @@ func TestHistoryStateHold(t *testing.T) {
 		t.Fatalf("dropped: last %v, want [20 5]", got)
 	}
 }
+
+// Gap records left waiting for a backfill are recorded as they are once
+// history_backfill is turned off, and only once.
+func TestLeftPendingRecordedWhenBackfillOff(t *testing.T) {
+	dir := t.TempDir()
+	src := historySource("opc.tcp://127.0.0.1:1")
+	src.HistoryBackfill = "off"
+	h, err := loadHistoryState(dir, src.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.addPending(pendingGap{Reason: GapAgentStopped, FromNs: 1, ToNs: 2, Recovered: 3})
+	if err := h.save(true); err != nil {
+		t.Fatal(err)
+	}
+	rec := &gapRecorder{}
+	for range 2 {
+		New(src, rec, nil, WithHistoryDir(dir)).recordLeftPending()
+	}
+	gaps := rec.recorded()
+	if len(gaps) != 1 || gaps[0].GetReason() != GapAgentStopped || gaps[0].GetRecovered() != 3 || gaps[0].GetRecovery() != "" {
+		t.Fatalf("gaps %v, want the one left waiting", gaps)
+	}
+}

@@ -248,6 +248,8 @@ func (r *Reader) Run(ctx context.Context) error {
 	if r.HistoryEnabled() {
 		stopSaving := r.startHistory(ctx)
 		defer stopSaving()
+	} else if r.historyDir != "" {
+		r.recordLeftPending()
 	}
 	r.outage.starting(time.Now())
 	defer r.stopped()
