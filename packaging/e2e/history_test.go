@@ -21,7 +21,7 @@ import (
 )
 
 // startHistoryServer runs the node-opcua interoperability server (the
-// agent/opcua tests install node-opcua under var/node-opcua) with history
+// make node-opcua installs it under var/node-opcua) with history
 // kept for its Counter and Steady nodes, and returns its endpoint.
 func startHistoryServer(t *testing.T) string {
 	t.Helper()
@@ -32,9 +32,9 @@ func startHistoryServer(t *testing.T) string {
 	modules := filepath.Join(root, "var", "node-opcua", "node_modules")
 	if _, err := os.Stat(filepath.Join(modules, "node-opcua", "package.json")); err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("node-opcua missing under %s: run the agent/opcua tests first", modules)
+			t.Fatalf("node-opcua missing under %s: make node-opcua installs it", modules)
 		}
-		t.Skipf("node-opcua not installed under %s (the agent/opcua tests install it)", modules)
+		t.Skipf("node-opcua not installed under %s (make node-opcua installs it)", modules)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
