@@ -20,9 +20,9 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 )
 
-// startHistoryServer runs the node-opcua interoperability server (the
-// make node-opcua installs it under var/node-opcua) with history
-// kept for its Counter and Steady nodes, and returns its endpoint.
+// startHistoryServer runs the node-opcua interoperability server (make
+// node-opcua installs node-opcua under var/node-opcua) with history kept
+// for its Counter and Steady nodes, and returns its endpoint.
 func startHistoryServer(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
