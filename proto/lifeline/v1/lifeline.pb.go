@@ -1352,8 +1352,9 @@ type Ack struct {
 	Seq   uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	// Samples of the batch that were not stored, each with the reason.
 	Rejected []*Rejection `protobuf:"bytes,2,rep,name=rejected,proto3" json:"rejected,omitempty"`
-	// Samples flagged initial that ClickHouse already held (same point and
-	// source time): re-sent by an OPC UA server, not stored twice.
+	// Samples flagged initial or history that ClickHouse already held (same
+	// point and source time): re-sent by an OPC UA server or read back from
+	// its history again, not stored twice.
 	Duplicates uint32 `protobuf:"varint,3,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
 	// Non-empty when ClickHouse refused rows of the batch for good: those rows
 	// were set aside with their payload and this reason (the rejected_batches
