@@ -91,6 +91,7 @@ func (o *outage) down() time.Time {
 // it, if any, becomes a gap record.
 func (r *Reader) reading() {
 	r.connected.Store(true)
+	r.readingSince.Store(time.Now().UnixNano())
 	from, to, ok := r.outage.end(time.Now())
 	if !ok {
 		return
@@ -105,6 +106,7 @@ func (r *Reader) reading() {
 // the reader is stopping, the outage starts here, before Connected turns
 // false, so that no one sees the source down without a DownSince.
 func (r *Reader) notReading(ctx context.Context) {
+	r.readingSince.Store(0)
 	if ctx.Err() == nil {
 		r.outage.lost(time.Now())
 	}

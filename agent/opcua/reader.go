@@ -91,6 +91,12 @@ type Reader struct {
 	backfills        atomic.Uint64
 	historyProbes    atomic.Uint64 // reads of Historizing and the capability
 	history          historyLimits
+
+	// readingSince is when the current session began delivering (Unix
+	// ns; 0 while not reading); livenessEvery is the span of a liveness
+	// record (see alive.go).
+	readingSince  atomic.Int64
+	livenessEvery time.Duration
 }
 
 // Option adjusts a Reader.
@@ -173,6 +179,7 @@ func New(src config.Source, sink Sink, logger *slog.Logger, opts ...Option) *Rea
 		monitorPause:   monitorPause,
 		states:         newPointStates(pointIDs(src.Points)),
 		history:        defaultHistoryLimits(),
+		livenessEvery:  livenessEvery,
 	}
 	for _, o := range opts {
 		o(r)
@@ -250,6 +257,15 @@ func (r *Reader) Run(ctx context.Context) error {
 		defer stopSaving()
 	} else if r.historyDir != "" {
 		r.recordLeftPending()
+	}
+	if lr, ok := r.sink.(LivenessRecorder); ok {
+		lctx, stopLiveness := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.runLiveness(lctx, lr)
+		}()
+		defer func() { stopLiveness(); <-done }()
 	}
 	r.outage.starting(time.Now())
 	defer r.stopped()

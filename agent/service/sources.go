@@ -17,6 +17,13 @@ func (t tee) RecordGap(g *lifelinev1.Gap) {
 	}
 }
 
+// RecordLiveness passes a reader's liveness record to the batcher.
+func (t tee) RecordLiveness(l *lifelinev1.Liveness) {
+	if lr, ok := t.sink.(opcua.LivenessRecorder); ok {
+		lr.RecordLiveness(l)
+	}
+}
+
 // registerSourceMetrics exposes each OPC UA source's health, labelled by
 // the source's name: whether it is read now, for how long it has not
 // been, and how many outages were recorded as gaps.
