@@ -319,6 +319,7 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 			return s.refuseSent(site, causeInvalidBatch, status.Errorf(codes.InvalidArgument, "batch %d: %v", batch.GetSeq(), err))
 		}
 		s.dropBadGaps(site, batch, s.now())
+		s.dropBadLiveness(site, batch, s.now())
 		last := &lastLive
 		if batch.GetBackfill() {
 			last = &lastBackfill
@@ -377,7 +378,8 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 		s.logger.Warn("agent reports lost data", "site", site, "seq", batch.GetSeq(), "gaps", len(gaps),
 			"samples", gaps[0].GetSamples(), "reason", gaps[0].GetReason())
 	}
-	sb := &store.Batch{SiteID: site, BufferID: in.bufferID, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
+	sb := &store.Batch{SiteID: site, BufferID: in.bufferID, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps,
+		Liveness: batch.GetLiveness()}
 	in.pending.Add(1)
 	// Released here unless the writer took the batch, also when Submit
 	// panics: the site's next stream waits for pending.

@@ -505,6 +505,32 @@ func TestHistoryValuesAlreadyStoredAreDropped(t *testing.T) {
 	st.CloseSend()
 }
 
+// Liveness records reach the writer with the batch; one with an absurd
+// minute is left out, the batch kept.
+func TestLivenessReachesTheWriter(t *testing.T) {
+	f := start(t)
+	st, _ := open(t, f, "S1", "A")
+	m := batch(1, num("A", time.Now(), 1))
+	b := m.GetBatch()
+	minute := time.Now().Truncate(time.Minute).Add(-time.Minute).UnixNano()
+	b.Liveness = []*lifelinev1.Liveness{{MinuteNs: minute, PointIds: []string{"B"}}, {MinuteNs: 1, PointIds: []string{"B"}}}
+	if err := st.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	if _, err := st.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	f.writer.mu.Lock()
+	got := f.writer.batches[0].Liveness
+	f.writer.mu.Unlock()
+	if len(got) != 1 || got[0].GetMinuteNs() != minute || got[0].GetPointIds()[0] != "B" {
+		t.Fatalf("liveness at the writer: %v", got)
+	}
+	st.CloseSend()
+}
+
 func TestStreamLimit(t *testing.T) {
 	f := start(t, func(o *Options) { o.MaxStreams = 1 })
 	first, _ := open(t, f, "S1", "A")

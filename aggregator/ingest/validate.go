@@ -185,6 +185,9 @@ func validateBatch(b *lifelinev1.Batch, maxSamples int, rules sampleRules, now t
 	if n := len(b.GetSamples()); n > maxSamples {
 		return fmt.Errorf("samples: %d, more than the %d allowed", n, maxSamples)
 	}
+	if err := validateLiveness(b.GetLiveness()); err != nil {
+		return err
+	}
 	return validateGaps(b.GetGaps(), rules, now)
 }
 

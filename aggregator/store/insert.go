@@ -23,6 +23,9 @@ type Batch struct {
 	Samples  []*lifelinev1.Sample
 	// Gaps are spans of data the agent lost, stored in the gaps table.
 	Gaps []*lifelinev1.Gap
+	// Liveness lists points alive without a change, per minute (the
+	// point_liveness table).
+	Liveness []*lifelinev1.Liveness
 }
 
 // BackfillHistory is samples.backfill for a value the agent read from its
@@ -233,6 +236,11 @@ func (s *Store) Insert(ctx context.Context, batches []*Batch) (err error) {
 	// and its gap rows, keyed by (site, seq, index), collapse on merge.
 	if gaps > 0 {
 		if err := s.insertGaps(ctx, conn, caps, batches, gaps); err != nil {
+			return err
+		}
+	}
+	if n := livenessRows(batches); n > 0 {
+		if err := s.insertLiveness(ctx, conn, batches, n); err != nil {
 			return err
 		}
 	}

@@ -56,7 +56,15 @@ func seedBackfill(t *testing.T, ctx context.Context, s *store.Store) {
 		b.Samples = append(b.Samples, &lifelinev1.Sample{PointId: "L301.LT", SourceTimeNs: ts.UnixNano(), ReceiveTimeNs: ts.UnixNano(),
 			Value: &lifelinev1.Sample_Number{Number: float64(m)}, History: history})
 	}
-	mustSeed(t, s.Insert(ctx, []*store.Batch{b}))
+	// L302.LT holds steady 08:00-09:00: one value at 07:00, then the agent
+	// knew it alive every minute (the first minute twice, a batch re-sent).
+	steady := &store.Batch{SiteID: "S3", Seq: 2, Samples: []*lifelinev1.Sample{{PointId: "L302.LT", SourceTimeNs: at("07:00").UnixNano(),
+		ReceiveTimeNs: at("07:00").UnixNano(), Value: &lifelinev1.Sample_Number{Number: 3.5}}}}
+	for m := range 60 {
+		steady.Liveness = append(steady.Liveness, &lifelinev1.Liveness{MinuteNs: at("08:00").Add(time.Duration(m) * time.Minute).UnixNano(), PointIds: []string{"L302.LT"}})
+	}
+	steady.Liveness = append(steady.Liveness, steady.Liveness[0])
+	mustSeed(t, s.Insert(ctx, []*store.Batch{b, steady}))
 }
 
 // mustSeed fails the test on a seeding error.
@@ -267,6 +275,13 @@ var answers = map[string]struct {
 	}},
 	"19-history-backfill-per-hour.sql": {rows: []string{
 		"S3 | L301.LT | 2026-03-02 07:00:00 | 9",
+	}},
+	"20-online-minutes-with-liveness.sql": {rows: []string{
+		"S1 | GT101 | 2026-03-02 08:00:00 | 60",
+		"S1 | T101.LT | 2026-03-02 08:00:00 | 60",
+		"S1 | T102.LT | 2026-03-02 08:00:00 | 60",
+		"S2 | R201.TT | 2026-03-02 08:00:00 | 30",
+		"S3 | L302.LT | 2026-03-02 08:00:00 | 60",
 	}},
 	"16-point-limit-history.sql": {count: 2, some: map[int]string{
 		0: "2026-03-01 00:00:00 | 2026-03-02 00:00:00 | 16 | 18 | 0.05",
