@@ -56,8 +56,9 @@ func seedBackfill(t *testing.T, ctx context.Context, s *store.Store) {
 		b.Samples = append(b.Samples, &lifelinev1.Sample{PointId: "L301.LT", SourceTimeNs: ts.UnixNano(), ReceiveTimeNs: ts.UnixNano(),
 			Value: &lifelinev1.Sample_Number{Number: float64(m)}, History: history})
 	}
-	// L302.LT holds steady 08:00-09:00: one value at 07:00, then the agent
-	// knew it alive every minute (the first minute twice, a batch re-sent).
+	// L302.LT (in service) holds steady 08:00-09:00: one value at 07:00,
+	// then the agent knew it alive every minute (the first minute twice, a
+	// batch re-sent): 100 % online 08:00-09:00, 0 % after.
 	steady := &store.Batch{SiteID: "S3", Seq: 2, Samples: []*lifelinev1.Sample{{PointId: "L302.LT", SourceTimeNs: at("07:00").UnixNano(),
 		ReceiveTimeNs: at("07:00").UnixNano(), Value: &lifelinev1.Sample_Number{Number: 3.5}}}}
 	for m := range 60 {
@@ -65,6 +66,7 @@ func seedBackfill(t *testing.T, ctx context.Context, s *store.Store) {
 	}
 	steady.Liveness = append(steady.Liveness, steady.Liveness[0])
 	mustSeed(t, s.Insert(ctx, []*store.Batch{b, steady}))
+	mustSeed(t, s.SaveCatalog(ctx, "S3", "P1", "test", []*lifelinev1.Point{{Id: "L302.LT", Name: "L302 液位", Unit: "m", Kind: "level", Equipment: "L302 储罐"}}))
 }
 
 // mustSeed fails the test on a seeding error.
@@ -207,6 +209,7 @@ var answers = map[string]struct {
 		"1772440290000000000 | 6.3 | 0 | 1 | 0",
 	}},
 	"03-daily-max-per-tank.sql": {rows: []string{
+		"L302 储罐 | 2026-03-02 00:00:00 | 3.5",
 		"T101 储罐 | 2026-03-02 00:00:00 | 11.9",
 		"T102 储罐 | 2026-03-02 00:00:00 | 5",
 	}},
@@ -225,13 +228,16 @@ var answers = map[string]struct {
 		"S1 | T102.LT | 2026-03-02 09:00:00 | 0 | 0",
 		"S2 | R201.TT | 2026-03-02 08:00:00 | 30 | 0.5",
 		"S2 | R201.TT | 2026-03-02 09:00:00 | 0 | 0",
+		"S3 | L302.LT | 2026-03-02 08:00:00 | 60 | 1",
+		"S3 | L302.LT | 2026-03-02 09:00:00 | 0 | 0",
 	}},
 	"07-online-rate-per-enterprise-day.sql": {rows: []string{
 		"S1 | 2 | 120 | 2880 | 0.0417",
 		"S2 | 1 | 30 | 1440 | 0.0208",
+		"S3 | 1 | 61 | 1440 | 0.0424",
 	}},
 	"08-online-rate-per-park-hour.sql": {rows: []string{
-		"P1 | 150 | 180 | 0.8333",
+		"P1 | 210 | 240 | 0.875",
 	}},
 	"09-alarms-per-10-minutes.sql": {rows: []string{
 		"S1 | 2026-03-02 06:00:00 | 1",
