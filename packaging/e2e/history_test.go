@@ -89,6 +89,28 @@ func startHistoryServer(t *testing.T) string {
 	return "opc.tcp://127.0.0.1:" + strconv.Itoa(port)
 }
 
+// nodeAgentConfig is an agent of site reading node-opcua's Counter (CNT)
+// and Steady (STEADY) at endpoint.
+func nodeAgentConfig(t *testing.T, site, endpoint, aggregator string) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Site = config.Site{ID: site, Name: "node-opcua plant", Park: "park"}
+	cfg.Aggregator.Address = aggregator
+	cfg.Aggregator.TLS.Insecure = true
+	cfg.Buffer.Dir = t.TempDir()
+	cfg.Metrics.Listen = ""
+	src := config.Source{Name: "node-opcua", Endpoint: endpoint,
+		PublishingInterval: config.Duration(100 * time.Millisecond), SamplingInterval: config.Duration(50 * time.Millisecond)}
+	config.SourceDefaults(&src)
+	const nsu = "nsu=urn:test:node-opcua;s="
+	src.Points = []config.Point{{ID: "CNT", Node: nsu + "Plant.Counter"}, {ID: "STEADY", Node: nsu + "Plant.Steady"}}
+	cfg.Sources = []config.Source{src}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // TestHistoryBackfillStoredOnce: the agent is stopped for 30 s while a
 // historized counter changes every 200 ms. After the restart ClickHouse
 // holds every value of the counter from the first read to the last exactly
@@ -104,21 +126,7 @@ func TestHistoryBackfillStoredOnce(t *testing.T) {
 	agg, stopAgg := startFlowAggregator(t, ctx, addr, db, logger)
 	defer stopAgg()
 
-	cfg := config.Default()
-	cfg.Site = config.Site{ID: "HIST01", Name: "history", Park: "park"}
-	cfg.Aggregator.Address = agg.Addr()
-	cfg.Aggregator.TLS.Insecure = true
-	cfg.Buffer.Dir = t.TempDir()
-	cfg.Metrics.Listen = ""
-	src := config.Source{Name: "node-opcua", Endpoint: endpoint,
-		PublishingInterval: config.Duration(100 * time.Millisecond), SamplingInterval: config.Duration(50 * time.Millisecond)}
-	config.SourceDefaults(&src)
-	const nsu = "nsu=urn:test:node-opcua;s="
-	src.Points = []config.Point{{ID: "CNT", Node: nsu + "Plant.Counter"}, {ID: "STEADY", Node: nsu + "Plant.Steady"}}
-	cfg.Sources = []config.Source{src}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := nodeAgentConfig(t, "HIST01", endpoint, agg.Addr())
 	run := func(name string, until func(*agentservice.Agent) bool) {
 		agent := agentservice.New(cfg, "e2e", logger.With("process", name))
 		actx, stop := context.WithCancel(ctx)
