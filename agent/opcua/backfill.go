@@ -359,6 +359,9 @@ func (r *Reader) windows(p backfillPlan, want []bool, first []int64, run *backfi
 		}
 		for _, w := range ws {
 			if maxWindow > 0 && w.To-w.From > maxWindow {
+				// An owed window cut here is cut in the state too, so
+				// that it is not owed twice.
+				r.hist.progress(p.ids[i], w, w.To-maxWindow, false)
 				w.From = w.To - maxWindow
 				run.capped[i] = true
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/agent/config"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
@@ -157,5 +158,32 @@ func TestLeftPendingRecordedWhenBackfillOff(t *testing.T) {
 	gaps := rec.recorded()
 	if len(gaps) != 1 || gaps[0].GetReason() != GapAgentStopped || gaps[0].GetRecovered() != 3 || gaps[0].GetRecovery() != "" {
 		t.Fatalf("gaps %v, want the one left waiting", gaps)
+	}
+}
+
+// A point's windows: what a cut-short backfill owes (cut to
+// history_max_window, in the state too) and the new one up to its first
+// live value; a point whose first live value is its newest stored one
+// missed nothing.
+func TestBackfillWindows(t *testing.T) {
+	src := historySource("opc.tcp://127.0.0.1:1")
+	src.HistoryMaxWindow = config.Duration(10 * time.Second)
+	r := New(src, &gapRecorder{}, nil, WithHistoryDir(t.TempDir()))
+	r.hist = loadState(t, r.historyDir)
+	sec := int64(time.Second)
+	r.hist.owe("CNT", window{From: 0, To: 100 * sec})
+	ids := []string{"CNT", "STEADY"}
+	p := backfillPlan{ids: ids, last: []int64{200 * sec, 50 * sec}, owed: r.hist.owed(ids)}
+	run := &backfillRun{out: make([]pointOutcome, 2), left: make([]int, 2), capped: make([]bool, 2), empty: make([]int, 2)}
+	tasks := r.windows(p, []bool{true, true}, []int64{205 * sec, 50 * sec}, run)
+	want := []task{{point: 0, w: window{From: 90 * sec, To: 100 * sec}}, {point: 0, w: window{From: 200 * sec, To: 205 * sec}}}
+	if !reflect.DeepEqual(tasks, want) {
+		t.Fatalf("tasks %v, want %v", tasks, want)
+	}
+	if got := r.hist.owed(ids); !reflect.DeepEqual(got[0], []window{want[0].w, want[1].w}) || len(got[1]) != 0 {
+		t.Fatalf("owed %v", got)
+	}
+	if run.out[1] != outcomeDone || run.out[0] != outcomeNone || !run.capped[0] || run.left[0] != 2 {
+		t.Fatalf("outcomes %v, capped %v, left %v", run.out, run.capped, run.left)
 	}
 }
