@@ -33,8 +33,11 @@ func (r *Reader) runLiveness(ctx context.Context, lr LivenessRecorder) {
 			return
 		case <-t.C:
 		}
-		if ids := r.aliveWithoutChange(end.Add(-every), end); len(ids) > 0 {
-			lr.RecordLiveness(&lifelinev1.Liveness{MinuteNs: end.Add(-every).UnixNano(), PointIds: ids})
+		ids := r.aliveWithoutChange(end.Add(-every), end)
+		for len(ids) > 0 { // records of at most maxGapPoints, as the aggregator takes them
+			n := min(len(ids), maxGapPoints)
+			lr.RecordLiveness(&lifelinev1.Liveness{MinuteNs: end.Add(-every).UnixNano(), PointIds: ids[:n]})
+			ids = ids[n:]
 		}
 	}
 }
