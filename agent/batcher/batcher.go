@@ -45,6 +45,7 @@ type Batcher struct {
 	started time.Time // when the first pending sample arrived
 	gaps    gapLog
 	carried []*lifelinev1.Gap // gap records to send again as they are
+	alive   []*lifelinev1.Liveness
 	marks   marks
 	full    chan struct{}
 
@@ -160,9 +161,11 @@ func (b *Batcher) flush(all bool) {
 		}
 		gaps := coalesceUnwritable(append(b.carried, b.gaps.take()...))
 		b.carried = nil
+		alive := b.alive
+		b.alive = nil
 		b.mu.Unlock()
 
-		if err := b.store(batch, gaps); err != nil {
+		if err := b.store(batch, gaps, alive); err != nil {
 			// The samples stay in memory to be retried on the next flush:
 			// a full or failing disk must not silently discard what was read.
 			b.failed.Add(1)
@@ -170,6 +173,7 @@ func (b *Batcher) flush(all bool) {
 			b.mu.Lock()
 			b.pending = append(batch, b.pending...)
 			b.carried = coalesceUnwritable(append(gaps, b.carried...))
+			b.alive = capLiveness(append(alive, b.alive...))
 			b.capPending()
 			b.mu.Unlock()
 			return
@@ -178,10 +182,12 @@ func (b *Batcher) flush(all bool) {
 }
 
 // owesGaps reports whether gap records wait to be written; b.mu is held.
-func (b *Batcher) owesGaps() bool { return len(b.carried) > 0 || len(b.gaps.byReason) > 0 }
+func (b *Batcher) owesGaps() bool {
+	return len(b.carried) > 0 || len(b.gaps.byReason) > 0 || len(b.alive) > 0
+}
 
-func (b *Batcher) store(samples []*lifelinev1.Sample, gaps []*lifelinev1.Gap) error {
-	batch := &lifelinev1.Batch{Samples: samples, Gaps: gaps}
+func (b *Batcher) store(samples []*lifelinev1.Sample, gaps []*lifelinev1.Gap, alive []*lifelinev1.Liveness) error {
+	batch := &lifelinev1.Batch{Samples: samples, Gaps: gaps, Liveness: alive}
 	data, err := proto.Marshal(batch)
 	if err != nil && repairText(samples) > 0 {
 		// The OPC UA readers repair text where they convert values, so this

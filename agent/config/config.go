@@ -140,7 +140,12 @@ type Source struct {
 	// PollInterval, for servers whose subscriptions cannot be relied on).
 	ReadMode     string   `yaml:"read_mode"`
 	PollInterval Duration `yaml:"poll_interval"`
-	Points       []Point  `yaml:"points"`
+	// HistoryBackfill is auto (after a stop or an outage, read what was
+	// missed from the server's history where the server keeps one) or off.
+	// HistoryMaxWindow bounds the span read back per point.
+	HistoryBackfill  string   `yaml:"history_backfill"`
+	HistoryMaxWindow Duration `yaml:"history_max_window"`
+	Points           []Point  `yaml:"points"`
 }
 
 // DefaultPKIDir is where the agent keeps its OPC UA certificates unless a
@@ -277,6 +282,12 @@ func SourceDefaults(s *Source) {
 	}
 	if s.PollInterval == 0 {
 		s.PollInterval = Duration(time.Second)
+	}
+	if s.HistoryBackfill == "" {
+		s.HistoryBackfill = "auto"
+	}
+	if s.HistoryMaxWindow == 0 {
+		s.HistoryMaxWindow = Duration(7 * 24 * time.Hour)
 	}
 }
 

@@ -230,6 +230,12 @@ func (s Source) validate(where string, withPoints bool) error {
 		p.add("%s.frozen_after %s: want >= 0 (0 is off)", where, s.FrozenAfter)
 	}
 	p = append(p, s.validateAuth(where))
+	if !oneOf(s.HistoryBackfill, "auto", "off") {
+		p.add("%s.history_backfill %q: want auto or off", where, s.HistoryBackfill)
+	}
+	if s.HistoryMaxWindow < Duration(time.Second) {
+		p.add("%s.history_max_window %s: want at least 1s", where, s.HistoryMaxWindow)
+	}
 	if !oneOf(s.ReadMode, "subscribe", "poll") {
 		p.add("%s.read_mode %q: want subscribe or poll", where, s.ReadMode)
 	}

@@ -107,6 +107,13 @@ type nodeServer struct {
 // certificates the server trusts.
 func startNodeServer(t *testing.T, trust ...[]byte) *nodeServer {
 	t.Helper()
+	return startNodeServerEnv(t, nil, trust...)
+}
+
+// startNodeServerEnv is startNodeServer with env added to the server's
+// environment (e.g. LIFELINE_HISTORY=1).
+func startNodeServerEnv(t *testing.T, env []string, trust ...[]byte) *nodeServer {
+	t.Helper()
 	modules := needNodeOPCUA(t)
 	pkiDir := filepath.Join(t.TempDir(), "server-pki")
 	trusted := filepath.Join(pkiDir, "trusted", "certs")
@@ -121,7 +128,7 @@ func startNodeServer(t *testing.T, trust ...[]byte) *nodeServer {
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", "node-opcua-server.js"), strconv.Itoa(port), pkiDir)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	cmd.Env = append(append(os.Environ(), "NODE_PATH="+modules), env...)
 	cmd.WaitDelay = 5 * time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -92,6 +92,7 @@ func (o *outage) down() time.Time {
 func (r *Reader) reading() {
 	r.readingSinceNs.Store(time.Now().UnixNano())
 	r.connected.Store(true)
+	r.readingSince.Store(time.Now().UnixNano())
 	from, to, ok := r.outage.end(time.Now())
 	if !ok {
 		return
@@ -99,31 +100,59 @@ func (r *Reader) reading() {
 	r.outages.Add(1)
 	r.logger.Warn("OPC UA source readable again; the outage is recorded as a gap",
 		"from", from.UTC().Format(time.RFC3339Nano), "lasted", to.Sub(from).Round(time.Millisecond))
-	r.recordGap(from, to)
+	r.gapFound(GapSourceUnavailable, from, to)
 }
 
 // notReading is called when a session that was delivering ends. Unless
 // the reader is stopping, the outage starts here, before Connected turns
 // false, so that no one sees the source down without a DownSince.
 func (r *Reader) notReading(ctx context.Context) {
+	r.readingSince.Store(0)
 	if ctx.Err() == nil {
 		r.outage.lost(time.Now())
 	}
 	r.connected.Store(false)
 }
 
-// recordGap hands a source_unavailable gap for the source's points to the
-// sink, if it keeps gap records.
-func (r *Reader) recordGap(from, to time.Time) {
+// gapFound handles a span the source was not read. With history
+// backfill on, the gap record waits for the backfill of its span (see
+// backfill.go), unless the server is known to keep no history; otherwise
+// it goes to the sink at once.
+func (r *Reader) gapFound(reason string, from, to time.Time) {
+	g := pendingGap{Reason: reason, FromNs: from.UnixNano(), ToNs: to.UnixNano()}
+	switch {
+	case r.hist == nil:
+		r.recordGap(g, "", 0, nil)
+	case r.noHistory.Load():
+		r.recordGap(g, RecoveryNotAvailable, 0, nil)
+	default:
+		r.hist.addPending(g)
+		if err := r.hist.save(false); err != nil {
+			r.logger.Warn("gap waiting for history backfill not saved", "err", err)
+		}
+	}
+}
+
+// recordGap hands a gap for the source's points (or g.Points) to the
+// sink, if it keeps gap records, saying what history backfill recovered.
+func (r *Reader) recordGap(g pendingGap, recovery string, recovered uint64, unrecovered []string) {
 	gr, ok := r.sink.(GapRecorder)
 	if !ok {
 		return
 	}
-	g := &lifelinev1.Gap{FromNs: from.UnixNano(), ToNs: to.UnixNano(), Reason: GapSourceUnavailable}
-	if ids := r.livePointIDs(); len(ids) <= maxGapPoints {
-		g.PointIds = ids
+	rec := &lifelinev1.Gap{FromNs: g.FromNs, ToNs: g.ToNs, Reason: g.Reason,
+		Recovery: recovery, Recovered: recovered}
+	points := g.Points
+	if len(points) == 0 {
+		// The backfill goroutine records gaps too: it reads the live
+		// points' IDs as Run last published them, never r.src.
+		points = *r.liveIDs.Load()
 	}
-	gr.RecordGap(g)
+	if len(points) <= maxGapPoints {
+		rec.PointIds = points
+		rec.UnrecoveredPointIds = unrecovered
+	}
+	gr.RecordGap(rec)
 }
 
 // stopped records an outage still open when the reader stops: it lasted
@@ -131,6 +160,6 @@ func (r *Reader) recordGap(from, to time.Time) {
 func (r *Reader) stopped() {
 	if from, to, ok := r.outage.end(time.Now()); ok {
 		r.outages.Add(1)
-		r.recordGap(from, to)
+		r.gapFound(GapSourceUnavailable, from, to)
 	}
 }

@@ -199,13 +199,21 @@ func (r *Reader) Frozen(d time.Duration, now time.Time) []PointState {
 	return out
 }
 
-// deliver hands a batch to the sink and records it.
+// deliver hands a batch read live to the sink and records it.
 func (r *Reader) deliver(batch []*lifelinev1.Sample) {
 	if len(batch) == 0 {
 		return
 	}
 	r.states.update(batch)
+	r.deliverMu.Lock()
 	r.sink.Write(batch)
+	r.deliverMu.Unlock()
+	if r.hist != nil {
+		r.hist.note(batch)
+	}
+	if lm := r.live.Load(); lm != nil {
+		lm.note(r.states.index, batch)
+	}
 	r.received.Add(uint64(len(batch)))
 }
 
@@ -231,4 +239,41 @@ func (r *Reader) PointStatesOf(ids []string) []PointState {
 		out[k] = st
 	}
 	return out
+}
+
+// deliverHistory hands a batch read from the server's history to the
+// sink. It leaves the points' states alone: they describe the present.
+func (r *Reader) deliverHistory(batch []*lifelinev1.Sample) {
+	if len(batch) == 0 {
+		return
+	}
+	r.deliverMu.Lock()
+	r.sink.Write(batch)
+	r.deliverMu.Unlock()
+	r.received.Add(uint64(len(batch)))
+	r.historyRecovered.Add(uint64(len(batch)))
+}
+
+// liveMarks holds the source time of each point's first live value in a
+// session: where its backfill window ends.
+type liveMarks struct {
+	mu    sync.Mutex
+	first []int64
+}
+
+func (m *liveMarks) note(index map[string]int, batch []*lifelinev1.Sample) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range batch {
+		// A point added by Update during the session is not in its backfill.
+		if i, ok := index[s.GetPointId()]; ok && i < len(m.first) && m.first[i] == 0 {
+			m.first[i] = max(s.GetSourceTimeNs(), 1)
+		}
+	}
+}
+
+func (m *liveMarks) get() []int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]int64(nil), m.first...)
 }

@@ -99,7 +99,48 @@ type Reader struct {
 	// fellBack marks points whose source time was not the SourceTimestamp
 	// (logged once per point). Only Run's goroutine uses it.
 	fellBack map[int]bool
+
+	// History backfill (see backfill.go): historyDir holds the state file,
+	// stoppedGap is the span the agent was stopped, hist is the state Run
+	// loaded (nil with backfill off), noHistory is set once the server is
+	// known to keep no history. deliverMu makes the backfill's writes and
+	// the live ones reach the sink one at a time; live notes the first
+	// live value of each point in the current session.
+	historyDir string
+	stoppedGap *lifelinev1.Gap
+	hist       *historyState
+	noHistory  atomic.Bool
+	deliverMu  sync.Mutex
+	live       atomic.Pointer[liveMarks]
+	// liveIDs are the points not removed by Update, published by Run for
+	// the goroutines that must not read r.src (the backfill's gap records).
+	liveIDs          atomic.Pointer[[]string]
+	historyRecovered atomic.Uint64
+	backfills        atomic.Uint64
+	historyProbes    atomic.Uint64 // reads of Historizing and the capability
+	history          historyLimits
+
+	// readingSince is when the current session began delivering (Unix
+	// ns; 0 while not reading); livenessEvery is the span of a liveness
+	// record (see alive.go).
+	readingSince  atomic.Int64
+	livenessEvery time.Duration
 }
+
+// Option adjusts a Reader.
+type Option func(*Reader)
+
+// WithHistoryDir keeps the reader's history backfill state (the newest
+// source time stored per point, the gap records waiting for backfill) in
+// dir, the agent's buffer directory. Without it, or with the source's
+// history_backfill off, the reader does no backfill.
+func WithHistoryDir(dir string) Option { return func(r *Reader) { r.historyDir = dir } }
+
+// WithStoppedGap hands the reader the span the agent was stopped (an
+// agent_stopped gap): the reader reads it back from the server's history
+// and records the gap, for its own points, saying what it recovered. It
+// needs WithHistoryDir and the source's history_backfill on.
+func WithStoppedGap(g *lifelinev1.Gap) Option { return func(r *Reader) { r.stoppedGap = g } }
 
 // Stats is a snapshot of a reader's counters.
 type Stats struct {
@@ -159,16 +200,20 @@ type Stats struct {
 	Monitored            int
 	// Applied is the generation of the last Update in effect (0 before any).
 	Applied uint64
+	// Backfills counts history backfills run after a stop or an outage;
+	// HistoryRecovered the samples they read back from the server.
+	Backfills        uint64
+	HistoryRecovered uint64
 }
 
 // New returns a reader for src that delivers samples to sink. It does no
 // I/O; a nil logger discards log output.
-func New(src config.Source, sink Sink, logger *slog.Logger) *Reader {
+func New(src config.Source, sink Sink, logger *slog.Logger, opts ...Option) *Reader {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	src.Points = slices.Clone(src.Points)
-	return &Reader{
+	r := &Reader{
 		src:      src,
 		base:     src,
 		gone:     make([]bool, len(src.Points)),
@@ -181,7 +226,21 @@ func New(src config.Source, sink Sink, logger *slog.Logger) *Reader {
 		heartbeatEvery: heartbeatEvery,
 		monitorPause:   monitorPause,
 		states:         newPointStates(pointIDs(src.Points)),
+		history:        defaultHistoryLimits(),
+		livenessEvery:  livenessEvery,
 	}
+	ids := pointIDs(src.Points)
+	r.liveIDs.Store(&ids)
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// HistoryEnabled reports whether the reader backfills from the server's
+// history (and so records the gaps of its source itself).
+func (r *Reader) HistoryEnabled() bool {
+	return r.historyDir != "" && r.base.HistoryBackfill != "off"
 }
 
 func pointIDs(points []config.Point) []string {
@@ -195,21 +254,22 @@ func pointIDs(points []config.Point) []string {
 // Stats returns the reader's counters.
 func (r *Reader) Stats() Stats {
 	st := Stats{
-		Received:            r.received.Load(),
-		Connected:           r.connected.Load(),
-		Reconnects:          r.reconnects.Load(),
-		BadItems:            int(r.badItems.Load()),
-		Unresolved:          int(r.unresolved.Load()),
-		SourceTimeFallbacks: r.fallbacks.Load(),
-		ClockSkew:           time.Duration(r.skewNs.Load()),
-		SkewKnown:           r.skewKnown.Load(),
-		Heartbeats:          r.heartbeats.Load(),
-		HeartbeatFailures:   r.heartbeatFailures.Load(),
-		Polls:               r.polls.Load(),
-		DeadSubscriptions:   r.deadSubscriptions.Load(),
-		Outages:             r.outages.Load(),
-		DownSince:           r.outage.down(),
-
+		Received:             r.received.Load(),
+		Connected:            r.connected.Load(),
+		Reconnects:           r.reconnects.Load(),
+		BadItems:             int(r.badItems.Load()),
+		Unresolved:           int(r.unresolved.Load()),
+		SourceTimeFallbacks:  r.fallbacks.Load(),
+		ClockSkew:            time.Duration(r.skewNs.Load()),
+		SkewKnown:            r.skewKnown.Load(),
+		Heartbeats:           r.heartbeats.Load(),
+		HeartbeatFailures:    r.heartbeatFailures.Load(),
+		Polls:                r.polls.Load(),
+		DeadSubscriptions:    r.deadSubscriptions.Load(),
+		Outages:              r.outages.Load(),
+		DownSince:            r.outage.down(),
+		Backfills:            r.backfills.Load(),
+		HistoryRecovered:     r.historyRecovered.Load(),
 		Sessions:             r.sessions.Load(),
 		SubscriptionsCreated: r.subsCreated.Load(),
 		ItemsCreated:         r.itemsCreated.Load(),
@@ -252,6 +312,21 @@ func (r *Reader) Run(ctx context.Context) error {
 		return errors.New("opcua: Run called while the reader is already running")
 	}
 	defer r.running.Store(false)
+	if r.HistoryEnabled() {
+		stopSaving := r.startHistory(ctx)
+		defer stopSaving()
+	} else if r.historyDir != "" {
+		r.recordLeftPending()
+	}
+	if lr, ok := r.sink.(LivenessRecorder); ok {
+		lctx, stopLiveness := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.runLiveness(lctx, lr)
+		}()
+		defer func() { stopLiveness(); <-done }()
+	}
 	r.outage.starting(time.Now())
 	defer r.stopped()
 
@@ -333,6 +408,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	if r.src.ReadMode == "poll" {
 		r.reading()
 		defer r.notReading(ctx)
+		defer r.startBackfill(hctx, c, info, nodes)()
 		r.logger.Info("OPC UA polling running", "namespaces", len(info.namespaces), "points", r.livePoints(),
 			"unresolved", r.unresolved.Load(), "poll_interval", r.src.PollInterval)
 		return r.poll(hctx, c, info, nodes)
@@ -347,6 +423,7 @@ func (r *Reader) session(ctx context.Context) (healthy bool, err error) {
 	live.Store(newLiveCheck(s, nodes))
 	r.reading()
 	defer r.notReading(ctx)
+	defer r.startBackfill(hctx, c, info, nodes)()
 	r.logger.Info("OPC UA subscription running",
 		"namespaces", len(info.namespaces), "points", r.livePoints(), "monitored", s.monitoredCount(), "subscriptions", len(s.subs),
 		"unresolved", r.unresolved.Load(), "refused", r.badItems.Load(),

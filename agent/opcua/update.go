@@ -48,6 +48,10 @@ func SessionChanges(old, new config.Source) []string {
 		{"publishing_interval", old.PublishingInterval, new.PublishingInterval},
 		{"reconnect_min", old.ReconnectMin, new.ReconnectMin},
 		{"reconnect_max", old.ReconnectMax, new.ReconnectMax},
+		// A running backfill reads them; a new reader picks up its state
+		// file where this one left it.
+		{"history_backfill", old.HistoryBackfill, new.HistoryBackfill},
+		{"history_max_window", old.HistoryMaxWindow, new.HistoryMaxWindow},
 	}
 	var out []string
 	for _, f := range fields {
@@ -167,6 +171,8 @@ func (r *Reader) adopt(src config.Source) pointPlan {
 	}
 	src.Points = table
 	r.src = src
+	ids := r.livePointIDs()
+	r.liveIDs.Store(&ids)
 	return p
 }
 

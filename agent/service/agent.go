@@ -201,21 +201,21 @@ func (a *Agent) build(p *pipeline, q *buffer.Queue, creds credentials.TransportC
 	}
 	p.alive = newDowntime(a.cfg.Buffer.Dir, a.logger.With("component", "downtime"))
 	p.alive.beat = &a.beat
-	if g := p.alive.since(time.Now()); g != nil {
-		p.batcher.RecordGap(g)
-		a.logger.Warn("the agent was not reading; recorded as an agent_stopped gap",
-			"from", time.Unix(0, g.GetFromNs()).UTC(), "for", time.Duration(g.GetToNs()-g.GetFromNs()).Round(time.Second))
-	}
+	stopped := p.alive.since(time.Now())
 	p.drain = newRateMeter()
 	var sink opcua.Sink = p.batcher
 	if a.tap != nil {
 		sink = tee{sink: p.batcher, tap: a.tap}
 	}
 	p.fatal = make(chan error, 3)
-	p.sources = &readerSet{sink: sink, logger: a.logger, reg: a.registry, collectors: sourceCollectors, fatal: p.fatal}
+	p.sources = &readerSet{sink: sink, logger: a.logger, reg: a.registry, collectors: sourceCollectors, fatal: p.fatal,
+		options: []opcua.Option{opcua.WithHistoryDir(a.cfg.Buffer.Dir)}}
 	for _, src := range a.cfg.Sources {
 		// The reader adds source and endpoint to its logger itself.
-		p.sources.list = append(p.sources.list, p.sources.newSource(src))
+		p.sources.list = append(p.sources.list, p.sources.newSource(src, opcua.WithStoppedGap(stopped)))
+	}
+	if stopped != nil {
+		a.recordStopped(p, stopped)
 	}
 	p.uplink = uplink.New(q, a.uplinkOptions(p, creds), a.logger.With("component", "uplink"))
 	a.mu.Lock()

@@ -96,3 +96,35 @@ func (d *downtime) run(ctx context.Context) {
 		}
 	}
 }
+
+// recordStopped records the agent_stopped gap g for the points of sources
+// that do no history backfill; the readers of the others record it for
+// their own points once they have read it back from their server.
+func (a *Agent) recordStopped(p *pipeline, g *lifelinev1.Gap) {
+	var points []string
+	backfilled := 0
+	sources := p.sources.snapshot()
+	for _, ls := range sources {
+		if ls.reader.HistoryEnabled() {
+			backfilled++
+			continue
+		}
+		for _, pt := range ls.cfg.Points {
+			points = append(points, pt.ID)
+		}
+	}
+	lasted := time.Duration(g.GetToNs() - g.GetFromNs()).Round(time.Second)
+	from := time.Unix(0, g.GetFromNs()).UTC()
+	if backfilled > 0 {
+		a.logger.Warn("the agent was not reading; the agent_stopped gap is recorded once the missed span is read back from the servers' history",
+			"from", from, "for", lasted, "sources_with_backfill", backfilled)
+	}
+	if backfilled == len(sources) && backfilled > 0 {
+		return
+	}
+	if backfilled > 0 {
+		g.PointIds = points // the other sources' points come with their readers' records
+	}
+	p.batcher.RecordGap(g)
+	a.logger.Warn("the agent was not reading; recorded as an agent_stopped gap", "from", from, "for", lasted)
+}

@@ -33,6 +33,7 @@ const (
 	MetricSourceConnected           = "lifeline_agent_source_connected"
 	MetricSourceDownSeconds         = "lifeline_agent_source_down_seconds"
 	MetricSourceOutagesTotal        = "lifeline_agent_source_outages_total"
+	MetricSourceHistoryReadTotal    = "lifeline_agent_source_history_read_total"
 	MetricLinkCertNotAfterSeconds   = "lifeline_agent_link_cert_not_after_seconds"
 	MetricSourceSessionsTotal       = "lifeline_agent_source_sessions_total"
 	MetricSourceSubscriptionsTotal  = "lifeline_agent_source_subscriptions_created_total"
@@ -93,7 +94,7 @@ func (a *Agent) registerMetrics(reg prometheus.Registerer, p *pipeline) {
 			func() float64 { return a.backlog(p).ETA.Seconds() }),
 		gauge(MetricUplinkDraining, "1 while a backlog from before the connection is being sent.",
 			func() float64 { return boolf(p.uplink.Stats().Draining) }),
-		counter(MetricSamplesDuplicateTotal, "Values an OPC UA server sent again after a resubscribe that were already buffered or stored.",
+		counter(MetricSamplesDuplicateTotal, "Values an OPC UA server sent again after a resubscribe, or read back from its history again, that were already buffered or stored.",
 			func() float64 { return float64(p.batcher.Repeats() + p.uplink.Stats().Duplicates) }),
 		counter(MetricSamplesDroppedTotal, "Samples dropped because the buffer reached max_bytes, or the disk was full and memory_bytes was reached (each recorded as a gap).",
 			func() float64 { return float64(p.batcher.DroppedSamples()) }),

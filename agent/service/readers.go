@@ -35,6 +35,8 @@ type readerSet struct {
 	collectors func(*liveSource) []prometheus.Collector
 	// fatal receives the error of a reader that cannot go on.
 	fatal chan<- error
+	// options apply to every reader (the history state's directory).
+	options []opcua.Option
 
 	mu      sync.Mutex
 	list    []*liveSource // in configuration order
@@ -43,8 +45,9 @@ type readerSet struct {
 }
 
 // newSource builds the reader of src; it starts nothing.
-func (s *readerSet) newSource(src config.Source) *liveSource {
-	return &liveSource{cfg: src, reader: opcua.New(src, s.sink, s.logger.With("component", "opcua"))}
+func (s *readerSet) newSource(src config.Source, extra ...opcua.Option) *liveSource {
+	opts := append(slices.Clone(s.options), extra...)
+	return &liveSource{cfg: src, reader: opcua.New(src, s.sink, s.logger.With("component", "opcua"), opts...)}
 }
 
 // snapshot returns the sources as they are now.

@@ -17,6 +17,13 @@ func (t tee) RecordGap(g *lifelinev1.Gap) {
 	}
 }
 
+// RecordLiveness passes a reader's liveness record to the batcher.
+func (t tee) RecordLiveness(l *lifelinev1.Liveness) {
+	if lr, ok := t.sink.(opcua.LivenessRecorder); ok {
+		lr.RecordLiveness(l)
+	}
+}
+
 // sourceCollectors are one OPC UA source's metrics, labelled by the
 // source's name: whether it is read now, for how long it has not been,
 // how many outages were recorded as gaps, and the sessions,
@@ -45,6 +52,8 @@ func sourceCollectors(ls *liveSource) []prometheus.Collector {
 				}
 				return 0
 			}),
+		counter(MetricSourceHistoryReadTotal, "Values read back from the OPC UA server's history for spans the agent was not reading.",
+			func(st opcua.Stats) uint64 { return st.HistoryRecovered }),
 		counter(MetricSourceOutagesTotal, "Spans during which the OPC UA source could not be read, each recorded as a source_unavailable gap.",
 			func(st opcua.Stats) uint64 { return st.Outages }),
 		counter(MetricSourceSessionsTotal, "OPC UA sessions opened to the source.",

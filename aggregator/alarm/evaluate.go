@@ -47,7 +47,7 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 		if p == nil {
 			p = &store.PointConfig{SiteID: b.SiteID, PointID: smp.GetPointId()}
 		}
-		s := sample{ts: smp.GetSourceTimeNs(), good: smp.GetStatus()>>30 == 0, backfill: b.Backfill}
+		s := sample{ts: smp.GetSourceTimeNs(), good: smp.GetStatus()>>30 == 0, backfill: b.Backfill || smp.GetHistory()}
 		s.value, s.numeric = sampleNumber(smp)
 		m := e.states[key]
 		if m == nil {

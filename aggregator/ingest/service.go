@@ -323,6 +323,7 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 			return s.refuseSent(site, causeInvalidBatch, status.Errorf(codes.InvalidArgument, "batch %d: %v", batch.GetSeq(), err))
 		}
 		s.dropBadGaps(site, batch, s.now())
+		s.dropBadLiveness(site, batch, s.now())
 		last := &lastLive
 		if batch.GetBackfill() {
 			last = &lastBackfill
@@ -381,7 +382,8 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 		s.logger.Warn("agent reports lost data", "site", site, "seq", batch.GetSeq(), "gaps", len(gaps),
 			"samples", gaps[0].GetSamples(), "reason", gaps[0].GetReason())
 	}
-	sb := &store.Batch{SiteID: site, BufferID: in.bufferID, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps}
+	sb := &store.Batch{SiteID: site, BufferID: in.bufferID, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps,
+		Liveness: batch.GetLiveness()}
 	in.pending.Add(1)
 	// Released here unless the writer took the batch, also when Submit
 	// panics: the site's next stream waits for pending.
@@ -467,11 +469,14 @@ func (s *Service) recordConnection(site, version string, connected bool) {
 }
 
 // dropStored removes initial values (re-sent by an OPC UA server after a
-// resubscribe) that ClickHouse already holds.
+// resubscribe) and values read back from a server's history that
+// ClickHouse already holds. The agent sends history values strictly after
+// the last it stored, but that mark reaches its disk a little after the
+// values do: a kill in between would otherwise store them twice.
 func (s *Service) dropStored(ctx context.Context, site string, samples []*lifelinev1.Sample) ([]*lifelinev1.Sample, int, error) {
 	var keys []store.SampleKey
 	for _, smp := range samples {
-		if smp.GetInitial() {
+		if smp.GetInitial() || smp.GetHistory() {
 			keys = append(keys, store.SampleKey{PointID: smp.GetPointId(), TsNs: smp.GetSourceTimeNs()})
 		}
 	}
@@ -484,7 +489,7 @@ func (s *Service) dropStored(ctx context.Context, site string, samples []*lifeli
 	}
 	kept := samples[:0]
 	for _, smp := range samples {
-		if smp.GetInitial() {
+		if smp.GetInitial() || smp.GetHistory() {
 			if _, ok := stored[store.SampleKey{PointID: smp.GetPointId(), TsNs: smp.GetSourceTimeNs()}]; ok {
 				continue
 			}

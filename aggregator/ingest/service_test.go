@@ -472,6 +472,65 @@ func TestInitialValuesAlreadyStoredAreDropped(t *testing.T) {
 	st.CloseSend()
 }
 
+// A value read back from an OPC UA server's history that is already
+// stored (the agent's mark of what it stored lagged a kill) is dropped
+// like a re-sent initial value; the others are kept.
+func TestHistoryValuesAlreadyStoredAreDropped(t *testing.T) {
+	f := start(t)
+	now := time.Now()
+	f.ledger.stored[store.SampleKey{PointID: "A", TsNs: now.UnixNano()}] = struct{}{}
+	st, _ := open(t, f, "S1", "A")
+	stored := num("A", now, 1)
+	stored.History = true
+	missed := num("A", now.Add(time.Second), 2)
+	missed.History = true
+	if err := st.Send(batch(1, stored, missed)); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	msg, err := st.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.GetAck().GetDuplicates() != 1 {
+		t.Fatalf("ack %v, want 1 duplicate", msg.GetAck())
+	}
+	f.writer.mu.Lock()
+	got := f.writer.batches[0].Samples
+	f.writer.mu.Unlock()
+	if len(got) != 1 || got[0].GetNumber() != 2 || !got[0].GetHistory() {
+		t.Fatalf("stored %v", got)
+	}
+	st.CloseSend()
+}
+
+// Liveness records reach the writer with the batch; one with an absurd
+// minute is left out, the batch kept.
+func TestLivenessReachesTheWriter(t *testing.T) {
+	f := start(t)
+	st, _ := open(t, f, "S1", "A")
+	m := batch(1, num("A", time.Now(), 1))
+	b := m.GetBatch()
+	minute := time.Now().Truncate(time.Minute).Add(-time.Minute).UnixNano()
+	b.Liveness = []*lifelinev1.Liveness{{MinuteNs: minute, PointIds: []string{"B"}}, {MinuteNs: 1, PointIds: []string{"B"}}}
+	if err := st.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	if _, err := st.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	f.writer.mu.Lock()
+	got := f.writer.batches[0].Liveness
+	f.writer.mu.Unlock()
+	if len(got) != 1 || got[0].GetMinuteNs() != minute || got[0].GetPointIds()[0] != "B" {
+		t.Fatalf("liveness at the writer: %v", got)
+	}
+	st.CloseSend()
+}
+
 func TestStreamLimit(t *testing.T) {
 	f := start(t, func(o *Options) { o.MaxStreams = 1 })
 	first, _ := open(t, f, "S1", "A")

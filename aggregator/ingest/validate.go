@@ -185,6 +185,9 @@ func validateBatch(b *lifelinev1.Batch, maxSamples int, rules sampleRules, now t
 	if n := len(b.GetSamples()); n > maxSamples {
 		return fmt.Errorf("samples: %d, more than the %d allowed", n, maxSamples)
 	}
+	if err := validateLiveness(b.GetLiveness()); err != nil {
+		return err
+	}
 	return validateGaps(b.GetGaps(), rules, now)
 }
 
@@ -205,6 +208,17 @@ func validateGaps(gaps []*lifelinev1.Gap, rules sampleRules, now time.Time) erro
 		for _, p := range g.GetPointIds() {
 			if err := validateID(p); err != nil {
 				return fmt.Errorf("gaps[%d].point_ids: %w", i, err)
+			}
+		}
+		if err := validateText(g.GetRecovery(), maxNameLen); err != nil {
+			return fmt.Errorf("gaps[%d].recovery: %w", i, err)
+		}
+		if n := len(g.GetUnrecoveredPointIds()); n > maxPoints {
+			return fmt.Errorf("gaps[%d].unrecovered_point_ids: %d, more than %d", i, n, maxPoints)
+		}
+		for _, p := range g.GetUnrecoveredPointIds() {
+			if err := validateID(p); err != nil {
+				return fmt.Errorf("gaps[%d].unrecovered_point_ids: %w", i, err)
 			}
 		}
 		if n := len(g.GetBatches()); n > maxGapBatches {

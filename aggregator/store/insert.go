@@ -23,7 +23,14 @@ type Batch struct {
 	Samples  []*lifelinev1.Sample
 	// Gaps are spans of data the agent lost, stored in the gaps table.
 	Gaps []*lifelinev1.Gap
+	// Liveness lists points alive without a change, per minute (the
+	// point_liveness table).
+	Liveness []*lifelinev1.Liveness
 }
+
+// BackfillHistory is samples.backfill for a value the agent read from its
+// OPC UA server's history (HistoryRead) for a span it was not reading.
+const BackfillHistory uint8 = 2
 
 // Values of samples.value_type.
 const (
@@ -139,7 +146,13 @@ func (c *columns) add(b *Batch, dt64 bool) {
 		c.status = append(c.status, s.GetStatus())
 		c.good = append(c.good, good)
 		c.seq = append(c.seq, b.Seq)
-		c.backfill = append(c.backfill, backfill)
+		if s.GetHistory() {
+			// Read back from the OPC UA server's history: 2, so analysts
+			// tell it from a link backlog (1).
+			c.backfill = append(c.backfill, BackfillHistory)
+		} else {
+			c.backfill = append(c.backfill, backfill)
+		}
 		c.buffer = append(c.buffer, buffer)
 	}
 }
@@ -223,6 +236,11 @@ func (s *Store) Insert(ctx context.Context, batches []*Batch) (err error) {
 	// and its gap rows, keyed by (site, seq, index), collapse on merge.
 	if gaps > 0 {
 		if err := s.insertGaps(ctx, conn, caps, batches, gaps); err != nil {
+			return err
+		}
+	}
+	if n := livenessRows(batches); n > 0 {
+		if err := s.insertLiveness(ctx, conn, batches, n); err != nil {
 			return err
 		}
 	}

@@ -31,6 +31,42 @@ func seedExamples(t *testing.T, s *store.Store) {
 	seedCatalog(t, ctx, s)
 	seedSamples(t, ctx, s)
 	seedAlarms(t, ctx, s)
+	seedBackfill(t, ctx, s)
+}
+
+// seedBackfill: site S3's agent stopped 07:30-07:40 and its values were
+// read back from the OPC UA server's history; its other source's server
+// keeps none (a not_available outage 09:00-09:10).
+func seedBackfill(t *testing.T, ctx context.Context, s *store.Store) {
+	t.Helper()
+	at := func(hm string) time.Time {
+		v, err := time.Parse(time.DateTime, "2026-03-02 "+hm+":00")
+		mustSeed(t, err)
+		return v
+	}
+	b := &store.Batch{SiteID: "S3", Seq: 1, Gaps: []*lifelinev1.Gap{
+		{PointIds: []string{"L301.LT", "L302.LT"}, FromNs: at("07:30").UnixNano(), ToNs: at("07:40").UnixNano(), Reason: "agent_stopped",
+			Recovery: "partial", Recovered: 9, UnrecoveredPointIds: []string{"L302.LT"}},
+		{PointIds: []string{"P301.PT"}, FromNs: at("09:00").UnixNano(), ToNs: at("09:10").UnixNano(), Reason: "source_unavailable",
+			Recovery: "not_available"},
+	}}
+	for m := range 20 { // one value a minute from 07:25; 07:31-07:39 read back
+		ts := at("07:25").Add(time.Duration(m) * time.Minute)
+		history := ts.After(at("07:30")) && ts.Before(at("07:40"))
+		b.Samples = append(b.Samples, &lifelinev1.Sample{PointId: "L301.LT", SourceTimeNs: ts.UnixNano(), ReceiveTimeNs: ts.UnixNano(),
+			Value: &lifelinev1.Sample_Number{Number: float64(m)}, History: history})
+	}
+	// L302.LT (in service) holds steady 08:00-09:00: one value at 07:00,
+	// then the agent knew it alive every minute (the first minute twice, a
+	// batch re-sent): 100 % online 08:00-09:00, 0 % after.
+	steady := &store.Batch{SiteID: "S3", Seq: 2, Samples: []*lifelinev1.Sample{{PointId: "L302.LT", SourceTimeNs: at("07:00").UnixNano(),
+		ReceiveTimeNs: at("07:00").UnixNano(), Value: &lifelinev1.Sample_Number{Number: 3.5}}}}
+	for m := range 60 {
+		steady.Liveness = append(steady.Liveness, &lifelinev1.Liveness{MinuteNs: at("08:00").Add(time.Duration(m) * time.Minute).UnixNano(), PointIds: []string{"L302.LT"}})
+	}
+	steady.Liveness = append(steady.Liveness, steady.Liveness[0])
+	mustSeed(t, s.Insert(ctx, []*store.Batch{b, steady}))
+	mustSeed(t, s.SaveCatalog(ctx, "S3", "P1", "test", []*lifelinev1.Point{{Id: "L302.LT", Name: "L302 液位", Unit: "m", Kind: "level", Equipment: "L302 储罐"}}))
 }
 
 // mustSeed fails the test on a seeding error.
@@ -173,6 +209,7 @@ var answers = map[string]struct {
 		"1772440290000000000 | 6.3 | 0 | 1 | 0",
 	}},
 	"03-daily-max-per-tank.sql": {rows: []string{
+		"L302 储罐 | 2026-03-02 00:00:00 | 3.5",
 		"T101 储罐 | 2026-03-02 00:00:00 | 11.9",
 		"T102 储罐 | 2026-03-02 00:00:00 | 5",
 	}},
@@ -191,13 +228,16 @@ var answers = map[string]struct {
 		"S1 | T102.LT | 2026-03-02 09:00:00 | 0 | 0",
 		"S2 | R201.TT | 2026-03-02 08:00:00 | 30 | 0.5",
 		"S2 | R201.TT | 2026-03-02 09:00:00 | 0 | 0",
+		"S3 | L302.LT | 2026-03-02 08:00:00 | 60 | 1",
+		"S3 | L302.LT | 2026-03-02 09:00:00 | 0 | 0",
 	}},
 	"07-online-rate-per-enterprise-day.sql": {rows: []string{
 		"S1 | 2 | 120 | 2880 | 0.0417",
 		"S2 | 1 | 30 | 1440 | 0.0208",
+		"S3 | 1 | 61 | 1440 | 0.0424",
 	}},
 	"08-online-rate-per-park-hour.sql": {rows: []string{
-		"P1 | 150 | 180 | 0.8333",
+		"P1 | 210 | 240 | 0.875",
 	}},
 	"09-alarms-per-10-minutes.sql": {rows: []string{
 		"S1 | 2026-03-02 06:00:00 | 1",
@@ -222,6 +262,8 @@ var answers = map[string]struct {
 	}},
 	"14-gaps.sql": {rows: []string{
 		"S1 | 2026-03-02 07:00:00 | 2026-03-02 07:10:00 | 600 | buffer_full | []",
+		"S3 | 2026-03-02 07:30:00 | 2026-03-02 07:40:00 | 0 | agent_stopped | [L301.LT L302.LT]",
+		"S3 | 2026-03-02 09:00:00 | 2026-03-02 09:10:00 | 0 | source_unavailable | [P301.PT]",
 	}},
 	"15-samples-stored-twice.sql": {rows: []string{
 		"S2 | 2026-03-02 08:00:00 | 1",
@@ -232,6 +274,20 @@ var answers = map[string]struct {
 		"S2 | R201.TT | 2026-03-02 08:00:00 | 2 | 1",
 		"S2 | R201.TT | 2026-03-02 08:01:00 | 2 | 1",
 		"S2 | R201.TT | 2026-03-02 08:02:00 | 2 | 1",
+	}},
+	"18-gap-recovery.sql": {rows: []string{
+		"S3 | agent_stopped | 2026-03-02 07:30:00 | 2026-03-02 07:40:00 | partial | 9 | [L302.LT]",
+		"S3 | source_unavailable | 2026-03-02 09:00:00 | 2026-03-02 09:10:00 | not_available | 0 | []",
+	}},
+	"19-history-backfill-per-hour.sql": {rows: []string{
+		"S3 | L301.LT | 2026-03-02 07:00:00 | 9",
+	}},
+	"20-online-minutes-with-liveness.sql": {rows: []string{
+		"S1 | GT101 | 2026-03-02 08:00:00 | 60",
+		"S1 | T101.LT | 2026-03-02 08:00:00 | 60",
+		"S1 | T102.LT | 2026-03-02 08:00:00 | 60",
+		"S2 | R201.TT | 2026-03-02 08:00:00 | 30",
+		"S3 | L302.LT | 2026-03-02 08:00:00 | 60",
 	}},
 	"16-point-limit-history.sql": {count: 2, some: map[int]string{
 		0: "2026-03-01 00:00:00 | 2026-03-02 00:00:00 | 16 | 18 | 0.05",

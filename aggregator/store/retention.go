@@ -57,6 +57,7 @@ func (r Retention) targets() []struct {
 	}{
 		{TableSamples, "ts", r.RawDays},
 		{TableSamples1m, "bucket", r.MinuteDays},
+		{TablePointLiveness, "minute", r.MinuteDays}, // online minutes, like the minute rollup
 		{TableSamples1h, "bucket", r.HourDays},
 		{TableIngestBatches, "day", r.LedgerDays},
 	}

@@ -107,7 +107,7 @@ ORDER BY (site_id, point_id)`
 ORDER BY site_id`
 
 	stmts := []string{samples, ingestBatches, ingestBatchesMV, points, sites}
-	stmts = append(stmts, gapsDDL(caps), agentsDDL(caps), rejectedDDL(caps))
+	stmts = append(stmts, gapsDDL(caps), agentsDDL(caps), rejectedDDL(caps), pointLivenessDDL(caps))
 	stmts = append(stmts, rollupDDL(caps)...)
 	stmts = append(stmts, registryDDL(caps)...)
 	stmts = append(stmts, alarmDDL(caps)...)
@@ -128,6 +128,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}))
 	}
 	if err := s.migrateIdentity(ctx, conn, caps); err != nil {
+		return err
+	}
+	if err := s.migrateGapRecovery(ctx, conn, caps); err != nil {
 		return err
 	}
 	for _, stmt := range ddl(caps) {

@@ -54,6 +54,7 @@ func TestRetentionStatements(t *testing.T) {
 	want := []string{
 		"ALTER TABLE samples MODIFY TTL toDateTime(ts) + INTERVAL 30 DAY",
 		"ALTER TABLE samples_1m MODIFY TTL toDateTime(bucket) + INTERVAL 400 DAY",
+		"ALTER TABLE point_liveness MODIFY TTL toDateTime(minute) + INTERVAL 400 DAY",
 		"ALTER TABLE ingest_batches MODIFY TTL toDateTime(day) + INTERVAL 90 DAY",
 	}
 	if !slices.Equal(got, want) {

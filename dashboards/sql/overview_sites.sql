@@ -1,7 +1,8 @@
 -- columns: site_id, online, last_seen, points, reporting, online_rate, backlog_batches
 -- One row per enterprise: agent online (heartbeat in the last 5 minutes),
--- in-service points, points with a good sample in the time range, and their
--- share (the online rate of monitored indicators). 18.16 allows one JOIN
+-- in-service points, points with a good sample (or, holding steady, known
+-- alive: point_liveness) in the time range, and their share (the online
+-- rate of monitored indicators). 18.16 allows one JOIN
 -- per SELECT, hence the nesting.
 SELECT
     site_id,
@@ -32,9 +33,17 @@ FROM
         ANY LEFT JOIN
         (
             SELECT site_id, toUInt64(uniqExact(point_id)) AS reporting
-            FROM samples FINAL
-            WHERE $__timeFilter(ts) AND good = 1
-              AND site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
+            FROM
+            (
+                SELECT site_id, point_id
+                FROM samples FINAL
+                WHERE $__timeFilter(ts) AND good = 1
+                UNION ALL
+                SELECT site_id, point_id
+                FROM point_liveness
+                WHERE $__timeFilter(minute)
+            )
+            WHERE site_id IN (SELECT site_id FROM sites FINAL WHERE park = decodeURLComponent('${park:percentencode}'))
             GROUP BY site_id
         ) AS r2 USING site_id
     ) AS l3

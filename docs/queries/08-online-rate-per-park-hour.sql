@@ -13,12 +13,17 @@ FROM (
             WHERE deleted = 0 AND from_time < '2026-03-02 09:00:00' AND to_time > '2026-03-02 08:00:00')
     ) AS p
     ANY LEFT JOIN (
-        SELECT site_id, point_id, toUInt64(countIf(good > 0)) AS online
+        SELECT site_id, point_id, toUInt64(uniqExact(minute)) AS online
         FROM (
-            SELECT site_id, point_id, bucket, countMerge(samples) - sumMerge(bad) AS good
+            SELECT site_id, point_id, bucket AS minute
             FROM samples_1m
             WHERE bucket >= '2026-03-02 08:00:00' AND bucket < '2026-03-02 09:00:00'
             GROUP BY site_id, point_id, bucket
+            HAVING countMerge(samples) - sumMerge(bad) > 0
+            UNION ALL
+            SELECT site_id, point_id, minute
+            FROM point_liveness
+            WHERE minute >= '2026-03-02 08:00:00' AND minute < '2026-03-02 09:00:00'
         )
         GROUP BY site_id, point_id
     ) AS o USING (site_id, point_id)

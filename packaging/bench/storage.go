@@ -15,10 +15,14 @@ import (
 
 const storageTarget = 6.0 // bytes per sample
 
-// storage reports bytes on disk per sample of the plantsim data the agent
-// run stored, for the samples table and every other table of the schema
-// (the ledger, rollups), after merging.
+// storage reports what a steady point's liveness costs (see
+// storageLiveness), then bytes on disk per sample of the plantsim data the
+// agent run stored, for the samples table and every other table of the
+// schema (the ledger, rollups), after merging.
 func (r *Runner) storage(ctx context.Context, sec *Section) error {
+	if err := r.storageLiveness(ctx, sec); err != nil {
+		return err
+	}
 	if r.agentDB == "" {
 		return errors.New("needs the agent section's data (run it with -only agent,storage)")
 	}

@@ -4,7 +4,11 @@
 // Users: operator / s3cret. Namespace urn:test:node-opcua holds
 // Plant/Tank1 with Level (AnalogItem, m, EURange 0..20, changing every
 // 100 ms), Name (Chinese text), HighAlarm (Boolean), and Plant/Broken
-// (always BadSensorFailure).
+// (always BadSensorFailure), and Plant/Counter (Double, counting up by one
+// every 200 ms with its source timestamp) and Plant/Steady (Double, never
+// changing). With LIFELINE_HISTORY=1 in the environment, Counter and
+// Steady keep their history (HistoryRead, raw) and the server says it
+// does (AccessHistoryDataCapability); without, the server keeps none.
 "use strict";
 const path = require("path");
 const {
@@ -57,6 +61,27 @@ async function main() {
     componentOf: plant, browseName: "Broken", nodeId: "s=Plant.Broken", dataType: "Double",
     value: { timestamped_get: () => new DataValue({ statusCode: StatusCodes.BadSensorFailure, sourceTimestamp: new Date() }) },
   });
+  const historized = process.env.LIFELINE_HISTORY === "1";
+  let count = 0;
+  const counterNode = ns.addVariable({
+    componentOf: plant, browseName: "Counter", nodeId: "s=Plant.Counter", dataType: "Double",
+    minimumSamplingInterval: 50,
+  });
+  counterNode.setValueFromSource(new Variant({ dataType: DataType.Double, value: count }), StatusCodes.Good, new Date());
+  const steadyNode = ns.addVariable({
+    componentOf: plant, browseName: "Steady", nodeId: "s=Plant.Steady", dataType: "Double",
+  });
+  if (historized) {
+    addressSpace.installHistoricalDataNode(counterNode, { maxOnlineValues: 100000 });
+    addressSpace.installHistoricalDataNode(steadyNode, { maxOnlineValues: 100000 });
+    // OPCUAServer does not pass historyServerCapabilities on to its engine.
+    server.engine.historyServerCapabilities.accessHistoryDataCapability = true;
+  }
+  steadyNode.setValueFromSource(new Variant({ dataType: DataType.Double, value: 42 }), StatusCodes.Good, new Date());
+  setInterval(() => {
+    count++;
+    counterNode.setValueFromSource(new Variant({ dataType: DataType.Double, value: count }), StatusCodes.Good, new Date());
+  }, 200); // slow enough that a busy machine's late sampling timer misses none live
   let n = 0;
   setInterval(() => {
     n++;

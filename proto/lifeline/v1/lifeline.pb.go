@@ -754,7 +754,9 @@ type Batch struct {
 	Backfill bool `protobuf:"varint,3,opt,name=backfill,proto3" json:"backfill,omitempty"`
 	// Data known lost on the agent, recorded so a hole in a chart is
 	// explained. Gaps travel in batches so they are as durable as samples.
-	Gaps          []*Gap `protobuf:"bytes,4,rep,name=gaps,proto3" json:"gaps,omitempty"`
+	Gaps []*Gap `protobuf:"bytes,4,rep,name=gaps,proto3" json:"gaps,omitempty"`
+	// Points the agent knew alive in a minute without a change to send.
+	Liveness      []*Liveness `protobuf:"bytes,5,rep,name=liveness,proto3" json:"liveness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -817,6 +819,69 @@ func (x *Batch) GetGaps() []*Gap {
 	return nil
 }
 
+func (x *Batch) GetLiveness() []*Liveness {
+	if x != nil {
+		return x.Liveness
+	}
+	return nil
+}
+
+// Liveness lists the points that were alive in one minute but sent no
+// value in it: their source was read the whole minute and their last
+// value was Good, yet nothing changed (OPC UA reports changes only). It
+// lets the online rate count a steady point as online.
+type Liveness struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MinuteNs      int64                  `protobuf:"varint,1,opt,name=minute_ns,json=minuteNs,proto3" json:"minute_ns,omitempty"` // start of the minute, Unix ns
+	PointIds      []string               `protobuf:"bytes,2,rep,name=point_ids,json=pointIds,proto3" json:"point_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Liveness) Reset() {
+	*x = Liveness{}
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Liveness) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Liveness) ProtoMessage() {}
+
+func (x *Liveness) ProtoReflect() protoreflect.Message {
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Liveness.ProtoReflect.Descriptor instead.
+func (*Liveness) Descriptor() ([]byte, []int) {
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Liveness) GetMinuteNs() int64 {
+	if x != nil {
+		return x.MinuteNs
+	}
+	return 0
+}
+
+func (x *Liveness) GetPointIds() []string {
+	if x != nil {
+		return x.PointIds
+	}
+	return nil
+}
+
 // Gap is a span of data the agent knows it lost.
 type Gap struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -830,14 +895,22 @@ type Gap struct {
 	// batch sent just before the link failed may have been committed after
 	// all; the aggregator checks these against its ledger and counts only
 	// what it never stored.
-	Batches       []*DroppedBatch `protobuf:"bytes,6,rep,name=batches,proto3" json:"batches,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Batches []*DroppedBatch `protobuf:"bytes,6,rep,name=batches,proto3" json:"batches,omitempty"`
+	// What the agent read back from its OPC UA server's history for the
+	// span (set for agent_stopped and source_unavailable gaps of sources
+	// with history backfill): recovery is recovered (every point read back),
+	// partial (some points or part of the span not), not_available (the
+	// server keeps no history), or empty when no backfill was tried.
+	Recovery            string   `protobuf:"bytes,7,opt,name=recovery,proto3" json:"recovery,omitempty"`
+	Recovered           uint64   `protobuf:"varint,8,opt,name=recovered,proto3" json:"recovered,omitempty"`                                                 // samples read back
+	UnrecoveredPointIds []string `protobuf:"bytes,9,rep,name=unrecovered_point_ids,json=unrecoveredPointIds,proto3" json:"unrecovered_point_ids,omitempty"` // points not (fully) read back
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Gap) Reset() {
 	*x = Gap{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +922,7 @@ func (x *Gap) String() string {
 func (*Gap) ProtoMessage() {}
 
 func (x *Gap) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +935,7 @@ func (x *Gap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Gap.ProtoReflect.Descriptor instead.
 func (*Gap) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{9}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Gap) GetPointIds() []string {
@@ -907,6 +980,27 @@ func (x *Gap) GetBatches() []*DroppedBatch {
 	return nil
 }
 
+func (x *Gap) GetRecovery() string {
+	if x != nil {
+		return x.Recovery
+	}
+	return ""
+}
+
+func (x *Gap) GetRecovered() uint64 {
+	if x != nil {
+		return x.Recovered
+	}
+	return 0
+}
+
+func (x *Gap) GetUnrecoveredPointIds() []string {
+	if x != nil {
+		return x.UnrecoveredPointIds
+	}
+	return nil
+}
+
 type DroppedBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
@@ -917,7 +1011,7 @@ type DroppedBatch struct {
 
 func (x *DroppedBatch) Reset() {
 	*x = DroppedBatch{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1023,7 @@ func (x *DroppedBatch) String() string {
 func (*DroppedBatch) ProtoMessage() {}
 
 func (x *DroppedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +1036,7 @@ func (x *DroppedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DroppedBatch.ProtoReflect.Descriptor instead.
 func (*DroppedBatch) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{10}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DroppedBatch) GetSeq() uint64 {
@@ -981,7 +1075,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1087,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1006,7 +1100,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{11}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Status) GetTimeNs() int64 {
@@ -1093,7 +1187,7 @@ type SourceStatus struct {
 
 func (x *SourceStatus) Reset() {
 	*x = SourceStatus{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1199,7 @@ func (x *SourceStatus) String() string {
 func (*SourceStatus) ProtoMessage() {}
 
 func (x *SourceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1212,7 @@ func (x *SourceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceStatus.ProtoReflect.Descriptor instead.
 func (*SourceStatus) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{12}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SourceStatus) GetName() string {
@@ -1173,14 +1267,18 @@ type Sample struct {
 	// Set on the first value of a monitored item after a subscription is
 	// (re)created: servers send the current value again then, with its old
 	// source timestamp, so it may already be stored.
-	Initial       bool `protobuf:"varint,9,opt,name=initial,proto3" json:"initial,omitempty"`
+	Initial bool `protobuf:"varint,9,opt,name=initial,proto3" json:"initial,omitempty"`
+	// Set when the value was read from the OPC UA server's history
+	// (HistoryRead) for a span the agent was not reading: stored as
+	// backfill, and checked against ClickHouse like an initial value.
+	History       bool `protobuf:"varint,10,opt,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Sample) Reset() {
 	*x = Sample{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1290,7 @@ func (x *Sample) String() string {
 func (*Sample) ProtoMessage() {}
 
 func (x *Sample) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1303,7 @@ func (x *Sample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sample.ProtoReflect.Descriptor instead.
 func (*Sample) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{13}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Sample) GetPointId() string {
@@ -1284,6 +1382,13 @@ func (x *Sample) GetInitial() bool {
 	return false
 }
 
+func (x *Sample) GetHistory() bool {
+	if x != nil {
+		return x.History
+	}
+	return false
+}
+
 type isSample_Value interface {
 	isSample_Value()
 }
@@ -1312,8 +1417,9 @@ type Ack struct {
 	Seq   uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	// Samples of the batch that were not stored, each with the reason.
 	Rejected []*Rejection `protobuf:"bytes,2,rep,name=rejected,proto3" json:"rejected,omitempty"`
-	// Samples flagged initial that ClickHouse already held (same point and
-	// source time): re-sent by an OPC UA server, not stored twice.
+	// Samples flagged initial or history that ClickHouse already held (same
+	// point and source time): re-sent by an OPC UA server or read back from
+	// its history again, not stored twice.
 	Duplicates uint32 `protobuf:"varint,3,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
 	// Non-empty when ClickHouse refused rows of the batch for good: those rows
 	// were set aside with their payload and this reason (the rejected_batches
@@ -1327,7 +1433,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1445,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1458,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{14}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1405,7 +1511,7 @@ type Nack struct {
 
 func (x *Nack) Reset() {
 	*x = Nack{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1523,7 @@ func (x *Nack) String() string {
 func (*Nack) ProtoMessage() {}
 
 func (x *Nack) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1536,7 @@ func (x *Nack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Nack.ProtoReflect.Descriptor instead.
 func (*Nack) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{15}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Nack) GetSeq() uint64 {
@@ -1473,7 +1579,7 @@ type Rejection struct {
 
 func (x *Rejection) Reset() {
 	*x = Rejection{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[16]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +1591,7 @@ func (x *Rejection) String() string {
 func (*Rejection) ProtoMessage() {}
 
 func (x *Rejection) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[16]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +1604,7 @@ func (x *Rejection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rejection.ProtoReflect.Descriptor instead.
 func (*Rejection) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{16}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Rejection) GetIndex() uint32 {
@@ -1592,19 +1698,26 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\aWelcome\x123\n" +
 	"\tcommitted\x18\x01 \x03(\v2\x15.lifeline.v1.SeqRangeR\tcommitted\x12*\n" +
 	"\x11max_batch_samples\x18\x02 \x01(\rR\x0fmaxBatchSamples\x12)\n" +
-	"\x10newest_committed\x18\x03 \x01(\x04R\x0fnewestCommitted\"\x8a\x01\n" +
+	"\x10newest_committed\x18\x03 \x01(\x04R\x0fnewestCommitted\"\xbd\x01\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
 	"\asamples\x18\x02 \x03(\v2\x13.lifeline.v1.SampleR\asamples\x12\x1a\n" +
 	"\bbackfill\x18\x03 \x01(\bR\bbackfill\x12$\n" +
-	"\x04gaps\x18\x04 \x03(\v2\x10.lifeline.v1.GapR\x04gaps\"\xb7\x01\n" +
+	"\x04gaps\x18\x04 \x03(\v2\x10.lifeline.v1.GapR\x04gaps\x121\n" +
+	"\bliveness\x18\x05 \x03(\v2\x15.lifeline.v1.LivenessR\bliveness\"D\n" +
+	"\bLiveness\x12\x1b\n" +
+	"\tminute_ns\x18\x01 \x01(\x03R\bminuteNs\x12\x1b\n" +
+	"\tpoint_ids\x18\x02 \x03(\tR\bpointIds\"\xa5\x02\n" +
 	"\x03Gap\x12\x1b\n" +
 	"\tpoint_ids\x18\x01 \x03(\tR\bpointIds\x12\x17\n" +
 	"\afrom_ns\x18\x02 \x01(\x03R\x06fromNs\x12\x13\n" +
 	"\x05to_ns\x18\x03 \x01(\x03R\x04toNs\x12\x18\n" +
 	"\asamples\x18\x04 \x01(\x04R\asamples\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x123\n" +
-	"\abatches\x18\x06 \x03(\v2\x19.lifeline.v1.DroppedBatchR\abatches\":\n" +
+	"\abatches\x18\x06 \x03(\v2\x19.lifeline.v1.DroppedBatchR\abatches\x12\x1a\n" +
+	"\brecovery\x18\a \x01(\tR\brecovery\x12\x1c\n" +
+	"\trecovered\x18\b \x01(\x04R\trecovered\x122\n" +
+	"\x15unrecovered_point_ids\x18\t \x03(\tR\x13unrecoveredPointIds\":\n" +
 	"\fDroppedBatch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x18\n" +
 	"\asamples\x18\x02 \x01(\x04R\asamples\"\xf8\x02\n" +
@@ -1627,7 +1740,7 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\tconnected\x18\x03 \x01(\bR\tconnected\x12 \n" +
 	"\flast_data_ns\x18\x04 \x01(\x03R\n" +
 	"lastDataNs\x12\"\n" +
-	"\rclock_skew_ns\x18\x05 \x01(\x03R\vclockSkewNs\"\x98\x02\n" +
+	"\rclock_skew_ns\x18\x05 \x01(\x03R\vclockSkewNs\"\xb2\x02\n" +
 	"\x06Sample\x12\x19\n" +
 	"\bpoint_id\x18\x01 \x01(\tR\apointId\x12$\n" +
 	"\x0esource_time_ns\x18\x02 \x01(\x03R\fsourceTimeNs\x12$\n" +
@@ -1637,7 +1750,9 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x04flag\x18\x06 \x01(\bH\x00R\x04flag\x12\x14\n" +
 	"\x04text\x18\a \x01(\tH\x00R\x04text\x12\x16\n" +
 	"\x06status\x18\b \x01(\rR\x06status\x12\x18\n" +
-	"\ainitial\x18\t \x01(\bR\ainitialB\a\n" +
+	"\ainitial\x18\t \x01(\bR\ainitial\x12\x18\n" +
+	"\ahistory\x18\n" +
+	" \x01(\bR\ahistoryB\a\n" +
 	"\x05value\"\xb4\x01\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x122\n" +
@@ -1671,7 +1786,7 @@ func file_lifeline_v1_lifeline_proto_rawDescGZIP() []byte {
 	return file_lifeline_v1_lifeline_proto_rawDescData
 }
 
-var file_lifeline_v1_lifeline_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_lifeline_v1_lifeline_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_lifeline_v1_lifeline_proto_goTypes = []any{
 	(*AgentMessage)(nil),      // 0: lifeline.v1.AgentMessage
 	(*AggregatorMessage)(nil), // 1: lifeline.v1.AggregatorMessage
@@ -1682,38 +1797,40 @@ var file_lifeline_v1_lifeline_proto_goTypes = []any{
 	(*SeqRange)(nil),          // 6: lifeline.v1.SeqRange
 	(*Welcome)(nil),           // 7: lifeline.v1.Welcome
 	(*Batch)(nil),             // 8: lifeline.v1.Batch
-	(*Gap)(nil),               // 9: lifeline.v1.Gap
-	(*DroppedBatch)(nil),      // 10: lifeline.v1.DroppedBatch
-	(*Status)(nil),            // 11: lifeline.v1.Status
-	(*SourceStatus)(nil),      // 12: lifeline.v1.SourceStatus
-	(*Sample)(nil),            // 13: lifeline.v1.Sample
-	(*Ack)(nil),               // 14: lifeline.v1.Ack
-	(*Nack)(nil),              // 15: lifeline.v1.Nack
-	(*Rejection)(nil),         // 16: lifeline.v1.Rejection
+	(*Liveness)(nil),          // 9: lifeline.v1.Liveness
+	(*Gap)(nil),               // 10: lifeline.v1.Gap
+	(*DroppedBatch)(nil),      // 11: lifeline.v1.DroppedBatch
+	(*Status)(nil),            // 12: lifeline.v1.Status
+	(*SourceStatus)(nil),      // 13: lifeline.v1.SourceStatus
+	(*Sample)(nil),            // 14: lifeline.v1.Sample
+	(*Ack)(nil),               // 15: lifeline.v1.Ack
+	(*Nack)(nil),              // 16: lifeline.v1.Nack
+	(*Rejection)(nil),         // 17: lifeline.v1.Rejection
 }
 var file_lifeline_v1_lifeline_proto_depIdxs = []int32{
 	2,  // 0: lifeline.v1.AgentMessage.hello:type_name -> lifeline.v1.Hello
 	8,  // 1: lifeline.v1.AgentMessage.batch:type_name -> lifeline.v1.Batch
-	11, // 2: lifeline.v1.AgentMessage.status:type_name -> lifeline.v1.Status
+	12, // 2: lifeline.v1.AgentMessage.status:type_name -> lifeline.v1.Status
 	7,  // 3: lifeline.v1.AggregatorMessage.welcome:type_name -> lifeline.v1.Welcome
-	14, // 4: lifeline.v1.AggregatorMessage.ack:type_name -> lifeline.v1.Ack
-	15, // 5: lifeline.v1.AggregatorMessage.nack:type_name -> lifeline.v1.Nack
+	15, // 4: lifeline.v1.AggregatorMessage.ack:type_name -> lifeline.v1.Ack
+	16, // 5: lifeline.v1.AggregatorMessage.nack:type_name -> lifeline.v1.Nack
 	3,  // 6: lifeline.v1.Hello.points:type_name -> lifeline.v1.Point
 	4,  // 7: lifeline.v1.Point.limits:type_name -> lifeline.v1.Limits
 	5,  // 8: lifeline.v1.Point.hazard_source:type_name -> lifeline.v1.HazardSource
 	6,  // 9: lifeline.v1.Welcome.committed:type_name -> lifeline.v1.SeqRange
-	13, // 10: lifeline.v1.Batch.samples:type_name -> lifeline.v1.Sample
-	9,  // 11: lifeline.v1.Batch.gaps:type_name -> lifeline.v1.Gap
-	10, // 12: lifeline.v1.Gap.batches:type_name -> lifeline.v1.DroppedBatch
-	12, // 13: lifeline.v1.Status.sources:type_name -> lifeline.v1.SourceStatus
-	16, // 14: lifeline.v1.Ack.rejected:type_name -> lifeline.v1.Rejection
-	0,  // 15: lifeline.v1.Ingest.Stream:input_type -> lifeline.v1.AgentMessage
-	1,  // 16: lifeline.v1.Ingest.Stream:output_type -> lifeline.v1.AggregatorMessage
-	16, // [16:17] is the sub-list for method output_type
-	15, // [15:16] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	14, // 10: lifeline.v1.Batch.samples:type_name -> lifeline.v1.Sample
+	10, // 11: lifeline.v1.Batch.gaps:type_name -> lifeline.v1.Gap
+	9,  // 12: lifeline.v1.Batch.liveness:type_name -> lifeline.v1.Liveness
+	11, // 13: lifeline.v1.Gap.batches:type_name -> lifeline.v1.DroppedBatch
+	13, // 14: lifeline.v1.Status.sources:type_name -> lifeline.v1.SourceStatus
+	17, // 15: lifeline.v1.Ack.rejected:type_name -> lifeline.v1.Rejection
+	0,  // 16: lifeline.v1.Ingest.Stream:input_type -> lifeline.v1.AgentMessage
+	1,  // 17: lifeline.v1.Ingest.Stream:output_type -> lifeline.v1.AggregatorMessage
+	17, // [17:18] is the sub-list for method output_type
+	16, // [16:17] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_lifeline_v1_lifeline_proto_init() }
@@ -1733,7 +1850,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 	}
 	file_lifeline_v1_lifeline_proto_msgTypes[3].OneofWrappers = []any{}
 	file_lifeline_v1_lifeline_proto_msgTypes[4].OneofWrappers = []any{}
-	file_lifeline_v1_lifeline_proto_msgTypes[13].OneofWrappers = []any{
+	file_lifeline_v1_lifeline_proto_msgTypes[14].OneofWrappers = []any{
 		(*Sample_Number)(nil),
 		(*Sample_Flag)(nil),
 		(*Sample_Text)(nil),
@@ -1744,7 +1861,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lifeline_v1_lifeline_proto_rawDesc), len(file_lifeline_v1_lifeline_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
