@@ -60,7 +60,7 @@ func newRunCmd() *cobra.Command {
 			return service.New(cfg, version, logger).Run(ctx)
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/lifeline/agent.yaml", "configuration file")
+	cmd.Flags().StringVarP(&path, "config", "c", config.DefaultPaths().Config, "configuration file")
 	return cmd
 }
 
