@@ -22,7 +22,7 @@ import (
 var version = buildinfo.Version
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
+	if err := runMain(newRoot()); err != nil {
 		os.Exit(1)
 	}
 }
@@ -35,7 +35,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newRunCmd(), newCheckCmd(), newStatusCmd(), newCertsCmd(), newBrowseCmd(), newPointsCmd())
+	root.AddCommand(newRunCmd(), newCheckCmd(), newStatusCmd(), newCertsCmd(), newBrowseCmd(), newPointsCmd(), newServiceCmd())
 	return root
 }
 
@@ -50,7 +50,7 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			logger := obs.NewLogger(cfg.Log, os.Stderr)
+			logger := obs.NewLogger(cfg.Log, cmd.ErrOrStderr())
 			for _, w := range config.Warnings(path, cfg) {
 				logger.Warn(w)
 			}
