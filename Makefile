@@ -20,7 +20,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.1
 NODE_OPCUA_VERSION := 2.182.2
 NODE_OPCUA_DIR     := var/node-opcua
 
-.PHONY: help build test vet fmt-check demo proto bench soak clean node-opcua
+.PHONY: help build test vet fmt-check demo proto bench soak clean node-opcua msi
 
 help:
 	@echo "make build   build $(BINARIES) into $(BIN)/"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench   load runs and micro-benchmarks into docs/benchmarks.md (minutes; not part of make test)"
 	@echo "make soak    several plants through random faults, then checks every site's record (SOAK_DURATION=10m SOAK_SEED=N)"
 	@echo "make proto   regenerate protobuf code with pinned generators"
+	@echo "make msi     the Windows agent's installer, dist/lifeline-agent-VERSION-amd64.msi (needs wixl, msitools)"
 
 build:
 	@mkdir -p $(BIN)
@@ -80,6 +81,11 @@ node-opcua:
 	@mkdir -p $(NODE_OPCUA_DIR)
 	@test -f $(NODE_OPCUA_DIR)/node_modules/node-opcua/package.json || \
 		(cd $(NODE_OPCUA_DIR) && npm install --no-audit --no-fund --loglevel=error node-opcua@$(NODE_OPCUA_VERSION))
+
+# The Windows agent's MSI, built here with wixl; SIGN_CERT/SIGN_KEY or
+# SIGN_PKCS12 sign it (docs/windows.md).
+msi:
+	LDFLAGS='$(LDFLAGS)' GO=$(GO) bash packaging/windows/build-msi.sh $(VERSION) dist/lifeline-agent-$(VERSION)-amd64.msi
 
 clean:
 	rm -rf $(BIN) dist
