@@ -29,7 +29,9 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" build -trimpath -ldflags "${LDFLAGS:--s -w}" \
+# make msi passes the Makefile's LDFLAGS; alone, the version is stamped here.
+ldflags=${LDFLAGS:--s -w -X github.com/lifeline-telemetry/lifeline/proto/buildinfo.Version=$version}
+GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$ldflags" \
   -o "$work/lifeline-agent.exe" ./agent/cmd/lifeline-agent
 
 # The same commented config as the Linux packages, its paths under ProgramData.
