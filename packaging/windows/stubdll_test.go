@@ -58,12 +58,12 @@ func bcryptPrimitivesStub() []byte {
 	w([]uint32{0x1000, fileAlign})
 	w([]uint16{6, 0, 0, 0, 6, 0}) // OS, image and subsystem versions
 	w([]uint32{0, sectRVA + 0x1000, fileAlign, 0})
-	w([]uint16{3, 0})                                  // console subsystem, no DLL characteristics
-	w([]uint64{0x100000, 0x1000, 0x100000, 0x1000})    // stack and heap
-	w([]uint32{0, 16})                                 // loader flags, data directories
-	w([]uint32{sectRVA, exportSize})                   // export directory
-	b.Write(make([]byte, 15*8))                        // the other fifteen
-	b.WriteString(".edata\x00\x00")                    // section header
+	w([]uint16{3, 0})                               // console subsystem, no DLL characteristics
+	w([]uint64{0x100000, 0x1000, 0x100000, 0x1000}) // stack and heap
+	w([]uint32{0, 16})                              // loader flags, data directories
+	w([]uint32{sectRVA, exportSize})                // export directory
+	b.Write(make([]byte, 15*8))                     // the other fifteen
+	b.WriteString(".edata\x00\x00")                 // section header
 	w([]uint32{fileAlign, sectRVA, fileAlign, fileAlign, 0, 0})
 	w([]uint16{0, 0})
 	w(uint32(0x40000040)) // initialised data, readable
