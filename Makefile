@@ -37,8 +37,10 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-aggregator ./aggregator/cmd/lifeline-aggregator
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-plantsim ./agent/cmd/lifeline-plantsim
 
+# The agent also runs on Windows (docs/windows.md): vet it as built there.
 vet:
 	$(GO) vet ./...
+	GOOS=windows GOARCH=amd64 $(GO) vet ./agent/... ./proto/...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
