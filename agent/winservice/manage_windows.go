@@ -14,7 +14,7 @@ import (
 
 // Install registers the service to run exe with args at boot, then
 // Configure sets what CreateService cannot.
-func Install(exe string, args ...string) error {
+func Install(dataDir, exe string, args ...string) error {
 	m, err := mgr.Connect()
 	if err != nil {
 		return fmt.Errorf("connect to the service control manager: %w", err)
@@ -34,14 +34,18 @@ func Install(exe string, args ...string) error {
 		return fmt.Errorf("create service %s: %w", Name, err)
 	}
 	s.Close()
-	return Configure()
+	return Configure(dataDir)
 }
 
 // Configure makes an installed service start delayed at boot, restart on
 // failure (a non-zero exit counts, not only a crash) and log its start and
-// stop to the Application event log. The MSI runs it after registering the
+// stop to the Application event log; and it lets only SYSTEM and
+// Administrators into dataDir. The MSI runs it after registering the
 // service, because wixl cannot write those settings.
-func Configure() error {
+func Configure(dataDir string) error {
+	if err := restrictDataDir(dataDir); err != nil {
+		return err
+	}
 	m, err := mgr.Connect()
 	if err != nil {
 		return fmt.Errorf("connect to the service control manager: %w", err)

@@ -59,7 +59,7 @@ func newServiceCmd() *cobra.Command {
 		&cobra.Command{
 			Use: "configure", Hidden: true, Args: cobra.NoArgs,
 			Short: "Set delayed start, restart on failure and the event log source of the installed service (run by the MSI)",
-			RunE:  func(*cobra.Command, []string) error { return winservice.Configure() },
+			RunE:  func(*cobra.Command, []string) error { return winservice.Configure(dataDir()) },
 		},
 	)
 	return cmd
@@ -80,7 +80,7 @@ func newServiceInstallCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("config path %s: %w", path, err)
 			}
-			if err := winservice.Install(exe, "run", "--config", cfg); err != nil {
+			if err := winservice.Install(dataDir(), exe, "run", "--config", cfg); err != nil {
 				return err
 			}
 			printf(cmd, "installed service %s: %s run --config %s\n", winservice.Name, exe, cfg)
@@ -106,3 +106,7 @@ func serviceAction(use, short string, fn func() error) *cobra.Command {
 		},
 	}
 }
+
+// dataDir is %ProgramData%\Lifeline, which holds the default config, buffer,
+// certificates and logs.
+func dataDir() string { return filepath.Dir(config.DefaultPaths().Config) }
