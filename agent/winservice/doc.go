@@ -7,7 +7,7 @@ import "time"
 // The service as the SCM and the MSI (packaging/windows) know it.
 const (
 	Name        = "LifelineAgent"
-	DisplayName = "Lifeline Agent (生命线采集代理)"
+	DisplayName = "Lifeline Agent" // ASCII: the MSI's tables are in code page 1252
 	Description = "Reads plant safety telemetry over OPC UA, keeps every sample on disk and forwards it to the Lifeline aggregator. 采集工厂安全监测数据（OPC UA），落盘缓存后上传汇聚服务器。"
 )
 

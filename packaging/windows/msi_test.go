@@ -104,7 +104,7 @@ func TestMSITables(t *testing.T) {
 		t.Fatalf("no ServiceInstall row for %s", winservice.Name)
 	}
 	// 16 own process, 2 automatic start, 1 normal error control.
-	if svc["ServiceType"] != "16" || svc["StartType"] != "2" || svc["ErrorControl"] != "1" ||
+	if svc["ServiceType"] != "16" || svc["DisplayName"] != winservice.DisplayName || svc["StartType"] != "2" || svc["ErrorControl"] != "1" ||
 		svc["Arguments"] != `run --config "[DATADIR]agent.yaml"` || svc["Component_"] != "AgentBinary" || svc["StartName"] != "LocalSystem" {
 		t.Errorf("ServiceInstall = %v", svc)
 	}

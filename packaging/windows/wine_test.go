@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
+	"github.com/lifeline-telemetry/lifeline/agent/winservice"
 )
 
 // wine is a Wine prefix of the test's own, torn down with it.
@@ -38,11 +39,8 @@ func newWine(t *testing.T) *wine {
 	}
 	t.Logf("wine prefix ready in %s", time.Since(start).Round(time.Millisecond))
 	// Go programs need bcryptprimitives.dll, which Wine 8 lacks.
-	sys32 := filepath.Join(w.prefix, "drive_c", "windows", "system32")
-	if _, err := os.Stat(filepath.Join(sys32, "bcryptprimitives.dll")); os.IsNotExist(err) {
-		if err := os.WriteFile(filepath.Join(sys32, "bcryptprimitives.dll"), bcryptPrimitivesStub(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(w.path(`C:\windows\system32\bcryptprimitives.dll`), bcryptPrimitivesStub(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return w
 }
@@ -61,15 +59,28 @@ func (w *wine) run(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
+// path is where a C: path of the prefix lies on this machine.
+func (w *wine) path(win string) string {
+	rel := strings.ReplaceAll(strings.TrimPrefix(win, `C:\`), `\`, "/")
+	return filepath.Join(w.prefix, "drive_c", rel)
+}
+
 // winPath is a Linux path as Wine's Z: drive shows it to a Windows program.
 func winPath(p string) string { return `Z:` + strings.ReplaceAll(p, "/", `\`) }
 
-// The exe the MSI ships runs under Wine: --version, and check resolving
-// every point of a live OPC UA server (the simulator, on loopback).
-func TestWindowsBinaryUnderWine(t *testing.T) {
+// One Wine prefix (its first start takes half a minute) for: the exe the MSI
+// ships, run from the MSI's files; then the MSI installed, upgraded and
+// removed by Wine's msiexec.
+func TestUnderWine(t *testing.T) {
 	w := newWine(t)
-	exe := filepath.Join(extract(t, buildMSI(t, "v0.9.8")), "lifeline-agent.exe")
+	t.Run("binary", func(t *testing.T) { testBinary(t, w) })
+	t.Run("msi", func(t *testing.T) { testMSILifecycle(t, w) })
+}
 
+// --version, and check: an invalid config refused, every point of a live
+// OPC UA server (the simulator, on loopback) resolved.
+func testBinary(t *testing.T, w *wine) {
+	exe := filepath.Join(extract(t, buildMSI(t, "v0.9.8")), "lifeline-agent.exe")
 	out, err := w.run(t, exe, "--version")
 	if err != nil || !strings.Contains(out, "lifeline-agent version v0.9.8") || !strings.Contains(out, "windows/amd64") {
 		t.Fatalf("--version under wine: %v\n%s", err, out)
@@ -89,8 +100,7 @@ func TestWindowsBinaryUnderWine(t *testing.T) {
 		defer cancel()
 		sim.Shutdown(ctx)
 	})
-	cfg := sim.AgentConfig("127.0.0.1:7400", `C:\ProgramData\Lifeline\buffer`, "WIN01")
-	data, err := cfg.Marshal()
+	data, err := sim.AgentConfig("127.0.0.1:7400", `C:\ProgramData\Lifeline\buffer`, "WIN01").Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,4 +112,63 @@ func TestWindowsBinaryUnderWine(t *testing.T) {
 	if err != nil || !strings.Contains(out, "check: all points ok") || !strings.Contains(out, "T101.LT") {
 		t.Fatalf("check under wine against %s: %v\n%s", sim.Endpoint(), err, out)
 	}
+}
+
+// Install registers the service and its event log source; an upgrade
+// replaces the exe and keeps the plant's edited config; uninstall removes
+// the exe and the service and keeps the config.
+func testMSILifecycle(t *testing.T, w *wine) {
+	v1, v2 := buildMSI(t, "v0.1.0"), buildMSI(t, "v0.1.1")
+	exe, cfg := `C:\Program Files\Lifeline\lifeline-agent.exe`, `C:\ProgramData\Lifeline\agent.yaml`
+	svcKey := `HKLM\System\CurrentControlSet\Services\` + winservice.Name
+	msiexec := func(args ...string) {
+		t.Helper()
+		if out, err := w.run(t, append([]string{"msiexec"}, append(args, "/qn")...)...); err != nil {
+			t.Fatalf("msiexec %v: %v\n%s", args, err, out)
+		}
+	}
+
+	msiexec("/i", winPath(v1))
+	out, err := w.run(t, "reg", "query", svcKey)
+	if err != nil || !strings.Contains(out, `ImagePath    REG_SZ    `+exe+` run --config "`+cfg+`"`) || !strings.Contains(out, "Start    REG_DWORD    0x2") {
+		t.Fatalf("service after install: %v\n%s", err, out)
+	}
+	if out, err := w.run(t, "reg", "query", `HKLM\System\CurrentControlSet\Services\EventLog\Application\`+winservice.Name); err != nil {
+		t.Errorf("no event log source after install (service configure did not run): %v\n%s", err, out)
+	}
+	edited := append(readFile(t, w.path(cfg)), "# edited at the plant\n"...)
+	if err := os.WriteFile(w.path(cfg), edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	msiexec("/i", winPath(v2))
+	if out, err := w.run(t, exe, "--version"); err != nil || !strings.Contains(out, "version v0.1.1") {
+		t.Errorf("after upgrade: %v\n%s", err, out)
+	}
+	if got := readFile(t, w.path(cfg)); string(got) != string(edited) {
+		t.Errorf("upgrade changed the plant's config")
+	}
+	if _, err := w.run(t, "reg", "query", svcKey); err != nil {
+		t.Errorf("service gone after upgrade: %v", err)
+	}
+
+	msiexec("/x", winPath(v2))
+	if _, err := os.Stat(w.path(exe)); !os.IsNotExist(err) {
+		t.Errorf("exe still there after uninstall (%v)", err)
+	}
+	if out, err := w.run(t, "reg", "query", svcKey); err == nil {
+		t.Errorf("service still registered after uninstall:\n%s", out)
+	}
+	if got := readFile(t, w.path(cfg)); string(got) != string(edited) {
+		t.Errorf("uninstall removed or changed the config")
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
