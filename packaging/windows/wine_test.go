@@ -1,11 +1,14 @@
 package windows
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,6 +115,45 @@ func testBinary(t *testing.T, w *wine) {
 	if err != nil || !strings.Contains(out, "check: all points ok") || !strings.Contains(out, "T101.LT") {
 		t.Fatalf("check under wine against %s: %v\n%s", sim.Endpoint(), err, out)
 	}
+	testRunBuffers(t, w, exe, path)
+}
+
+// run subscribes, writes batches to its Badger buffer on the Windows side
+// while no aggregator answers, and stops cleanly on Ctrl-C (SIGINT, which
+// Wine hands to the program as a console control event).
+func testRunBuffers(t *testing.T, w *wine, exe, cfgPath string) {
+	var out syncBuffer
+	cmd := exec.Command(w.bin, exe, "run", "--config", winPath(cfgPath))
+	cmd.Env, cmd.Stdout, cmd.Stderr = w.env(), &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(2 * time.Minute)
+	for !strings.Contains(out.String(), "OPC UA subscription running") {
+		select {
+		case err := <-done:
+			t.Fatalf("run exited early: %v\n%s", err, out.String())
+		case <-deadline:
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("no subscription within 2 min:\n%s", out.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	time.Sleep(3 * time.Second) // several batch_wait periods of samples
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-done:
+		if err != nil || !regexp.MustCompile(`msg="agent stopped" buffered_batches=[1-9]`).MatchString(out.String()) {
+			t.Errorf("run under wine: %v; want a clean stop with batches buffered:\n%s", err, out.String())
+		}
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		<-done
+		t.Errorf("run did not stop on Ctrl-C:\n%s", out.String())
+	}
 }
 
 // Install registers the service and its event log source; an upgrade
@@ -162,6 +204,24 @@ func testMSILifecycle(t *testing.T, w *wine) {
 	if got := readFile(t, w.path(cfg)); string(got) != string(edited) {
 		t.Errorf("uninstall removed or changed the config")
 	}
+}
+
+// syncBuffer is written by exec's copying goroutine while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func readFile(t *testing.T, path string) []byte {
