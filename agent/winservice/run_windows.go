@@ -15,7 +15,8 @@ func IsService() bool {
 }
 
 // Run runs fn as the service until fn returns or the SCM asks the service
-// to stop or the machine shuts down, which cancels fn's context. An error
+// to stop or the machine shuts down (pre-shutdown or shutdown), which
+// cancels fn's context. An error
 // from fn that was not asked for ends the service with exit code 1, which
 // the SCM's recovery actions answer with a restart. The start, the stop
 // and any error also go to the Application event log.
@@ -45,7 +46,10 @@ func (h *handler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<
 	status <- svc.Status{State: svc.StartPending}
 	done := make(chan error, 1)
 	go func() { done <- h.fn(ctx) }()
-	running := svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
+	// Pre-shutdown comes before the machine's shutdown and may take longer
+	// (the service's PreshutdownTimeout) than the few seconds shutdown gets:
+	// time to drain acks and close the buffer.
+	running := svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown | svc.AcceptPreShutdown}
 	status <- running
 	h.event(eventlog.Info, "started")
 	stopping := false
@@ -67,7 +71,7 @@ func (h *handler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<
 			switch c.Cmd {
 			case svc.Interrogate:
 				status <- c.CurrentStatus
-			case svc.Stop, svc.Shutdown:
+			case svc.Stop, svc.Shutdown, svc.PreShutdown:
 				if !stopping {
 					stopping = true
 					// The agent drains acks for aggregator.shutdown_drain, then closes its buffer.
