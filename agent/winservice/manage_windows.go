@@ -85,6 +85,15 @@ func Configure(dataDir string) error {
 	return nil
 }
 
+// RemoveEventSource unregisters the event log source; the MSI runs it on
+// uninstall, where the service itself is removed by ServiceControl.
+func RemoveEventSource() error {
+	if err := eventlog.Remove(Name); err != nil {
+		return fmt.Errorf("remove event log source %s: %w", Name, err)
+	}
+	return nil
+}
+
 // unsupported drops the error of a setting the SCM does not know. Windows
 // has known delayed start and recovery on a failure exit since Vista; Wine's
 // SCM, which the tests install the MSI into, knows neither, and there the

@@ -153,6 +153,15 @@ func TestMSITables(t *testing.T) {
 	if !(seq["InstallServices"] < seq["ConfigureService"] && seq["ConfigureService"] < seq["StartServices"]) {
 		t.Errorf("ConfigureService at %d, want between InstallServices (%d) and StartServices (%d)", seq["ConfigureService"], seq["InstallServices"], seq["StartServices"])
 	}
+	if !(seq["DeleteServices"] < seq["RemoveEventSource"] && seq["RemoveEventSource"] < seq["RemoveFiles"]) {
+		t.Errorf("RemoveEventSource at %d, want between DeleteServices (%d) and RemoveFiles (%d)", seq["RemoveEventSource"], seq["DeleteServices"], seq["RemoveFiles"])
+	}
+	// Deferred custom actions run only inside the install script.
+	for _, ca := range []string{"ConfigureService", "StartService", "RemoveEventSource"} {
+		if seq[ca] <= seq["InstallInitialize"] || seq[ca] >= seq["InstallFinalize"] {
+			t.Errorf("%s at %d, outside InstallInitialize (%d) … InstallFinalize (%d)", ca, seq[ca], seq["InstallInitialize"], seq["InstallFinalize"])
+		}
+	}
 	if p := find(table(t, msi, "Property"), "Property", "ProductVersion"); p == nil || p["Value"] != "1.2.3" {
 		t.Errorf("ProductVersion = %v, want 1.2.3 from v1.2.3-4-gabcdef", p)
 	}

@@ -201,6 +201,9 @@ func testMSILifecycle(t *testing.T, w *wine) {
 	if out, err := w.run(t, "reg", "query", svcKey); err == nil {
 		t.Errorf("service still registered after uninstall:\n%s", out)
 	}
+	if out, err := w.run(t, "reg", "query", `HKLM\System\CurrentControlSet\Services\EventLog\Application\`+winservice.Name); err == nil {
+		t.Errorf("event log source still registered after uninstall:\n%s", out)
+	}
 	if got := readFile(t, w.path(cfg)); string(got) != string(edited) {
 		t.Errorf("uninstall removed or changed the config")
 	}

@@ -61,6 +61,11 @@ func newServiceCmd() *cobra.Command {
 			Short: "Set delayed start, restart on failure and the event log source of the installed service (run by the MSI)",
 			RunE:  func(*cobra.Command, []string) error { return winservice.Configure(dataDir()) },
 		},
+		&cobra.Command{
+			Use: "remove-event-source", Hidden: true, Args: cobra.NoArgs,
+			Short: "Unregister the service's event log source (run by the MSI on uninstall)",
+			RunE:  func(*cobra.Command, []string) error { return winservice.RemoveEventSource() },
+		},
 	)
 	return cmd
 }
