@@ -2,21 +2,9 @@
 // control manager and registers it there; its code builds on Windows only.
 package winservice
 
-import "time"
-
 // The service as the SCM and the MSI (packaging/windows) know it.
 const (
 	Name        = "LifelineAgent"
 	DisplayName = "Lifeline Agent" // ASCII: the MSI's tables are in code page 1252
 	Description = "Reads plant safety telemetry over OPC UA, keeps every sample on disk and forwards it to the Lifeline aggregator. 采集工厂安全监测数据（OPC UA），落盘缓存后上传汇聚服务器。"
-)
-
-// Restart delays after the first, second and later failures; the SCM
-// forgets failures after a day without one. A short first delay rides out
-// a crash; the longer ones keep a broken config from spinning.
-const (
-	restartFirst  = 10 * time.Second
-	restartSecond = 30 * time.Second
-	restartLater  = 60 * time.Second
-	failureReset  = 24 * time.Hour
 )

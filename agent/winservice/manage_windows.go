@@ -12,6 +12,16 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 )
 
+// Restart delays after the first, second and later failures; the SCM
+// forgets failures after a day without one. A short first delay rides out
+// a crash; the longer ones keep a broken config from spinning.
+const (
+	restartFirst  = 10 * time.Second
+	restartSecond = 30 * time.Second
+	restartLater  = 60 * time.Second
+	failureReset  = 24 * time.Hour
+)
+
 // Install registers the service to run exe with args at boot, then
 // Configure sets what CreateService cannot.
 func Install(dataDir, exe string, args ...string) error {
