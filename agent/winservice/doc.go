@@ -1,5 +1,5 @@
 // Package winservice runs the agent as a Windows service under the service
-// control manager and registers it there; its code builds on Windows only.
+// control manager and registers it there; all but its names build on Windows only.
 package winservice
 
 // The service as the SCM and the MSI (packaging/windows) know it.
