@@ -105,7 +105,7 @@ func TestMSITables(t *testing.T) {
 	}
 	// 16 own process, 2 automatic start, 1 normal error control.
 	if svc["ServiceType"] != "16" || svc["DisplayName"] != winservice.DisplayName || svc["StartType"] != "2" || svc["ErrorControl"] != "1" ||
-		svc["Arguments"] != `run --config "[DATADIR]agent.yaml"` || svc["Component_"] != "AgentBinary" || svc["StartName"] != "LocalSystem" {
+		svc["Arguments"] != `run --service --config "[DATADIR]agent.yaml"` || svc["Component_"] != "AgentBinary" || svc["StartName"] != "LocalSystem" {
 		t.Errorf("ServiceInstall = %v", svc)
 	}
 	// 2+32+128: stopped on install (an upgrade) and uninstall, deleted on uninstall; never started by the MSI itself.

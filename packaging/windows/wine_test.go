@@ -27,15 +27,16 @@ func newWine(t *testing.T) *wine {
 	// Debian's wine64 package puts the loader outside PATH.
 	bin := need(t, "wine64", "/usr/lib/wine/wine64")
 	w := &wine{bin: bin, prefix: filepath.Join(t.TempDir(), "prefix")}
-	t.Cleanup(func() {
-		server := filepath.Join(filepath.Dir(bin), "wineserver")
-		if _, err := os.Stat(server); err != nil {
-			server = "wineserver"
-		}
-		cmd := exec.Command(server, "-k")
+	server := filepath.Join(filepath.Dir(bin), "wineserver")
+	if _, err := os.Stat(server); err != nil {
+		server = "wineserver"
+	}
+	wineserver := func(arg string) error {
+		cmd := exec.Command(server, arg)
 		cmd.Env = w.env()
-		cmd.Run()
-	})
+		return cmd.Run()
+	}
+	t.Cleanup(func() { wineserver("-k") })
 	start := time.Now()
 	if out, err := w.run(t, "wineboot", "--init"); err != nil {
 		t.Fatalf("wineboot: %v\n%s", err, out)
@@ -56,9 +57,17 @@ func (w *wine) run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
+	// Output goes to a file, not a pipe: programs Wine starts beside this
+	// one (services, winedevice) inherit the handles and outlive it.
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
 	cmd := exec.CommandContext(ctx, w.bin, args...)
-	cmd.Env = w.env()
-	out, err := cmd.CombinedOutput()
+	cmd.Env, cmd.Stdout, cmd.Stderr = w.env(), f, f
+	err = cmd.Run()
+	out, _ := os.ReadFile(f.Name())
 	return string(out), err
 }
 
@@ -71,18 +80,31 @@ func (w *wine) path(win string) string {
 // winPath is a Linux path as Wine's Z: drive shows it to a Windows program.
 func winPath(p string) string { return `Z:` + strings.ReplaceAll(p, "/", `\`) }
 
-// One Wine prefix (its first start takes half a minute) for: the exe the MSI
-// ships, run from the MSI's files; then the MSI installed, upgraded and
-// removed by Wine's msiexec.
+// One Wine prefix (its first start takes half a minute) and one plant
+// simulator for: the exe the MSI ships, run from the MSI's files; then the
+// MSI installed, its service run, upgraded and removed by Wine's msiexec.
 func TestUnderWine(t *testing.T) {
 	w := newWine(t)
-	t.Run("binary", func(t *testing.T) { testBinary(t, w) })
-	t.Run("msi", func(t *testing.T) { testMSILifecycle(t, w) })
+	sim := plantsim.New(plantsim.Options{Addr: "127.0.0.1:0", ExcursionsPerHour: -1})
+	if err := sim.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		sim.Shutdown(ctx)
+	})
+	simCfg, err := sim.AgentConfig("127.0.0.1:7400", `C:\ProgramData\Lifeline\buffer`, "WIN01").Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("binary", func(t *testing.T) { testBinary(t, w, simCfg) })
+	t.Run("msi", func(t *testing.T) { testMSILifecycle(t, w, simCfg) })
 }
 
 // --version, and check: an invalid config refused, every point of a live
 // OPC UA server (the simulator, on loopback) resolved.
-func testBinary(t *testing.T, w *wine) {
+func testBinary(t *testing.T, w *wine, simCfg []byte) {
 	exe := filepath.Join(extract(t, buildMSI(t, "v0.9.8")), "lifeline-agent.exe")
 	out, err := w.run(t, exe, "--version")
 	if err != nil || !strings.Contains(out, "lifeline-agent version v0.9.8") || !strings.Contains(out, "windows/amd64") {
@@ -94,26 +116,13 @@ func testBinary(t *testing.T, w *wine) {
 		t.Errorf("check of an invalid config under wine: %v\n%s", err, out)
 	}
 
-	sim := plantsim.New(plantsim.Options{Addr: "127.0.0.1:0", ExcursionsPerHour: -1})
-	if err := sim.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		sim.Shutdown(ctx)
-	})
-	data, err := sim.AgentConfig("127.0.0.1:7400", `C:\ProgramData\Lifeline\buffer`, "WIN01").Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "agent.yaml")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if err := os.WriteFile(path, simCfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err = w.run(t, exe, "check", "--config", winPath(path))
 	if err != nil || !strings.Contains(out, "check: all points ok") || !strings.Contains(out, "T101.LT") {
-		t.Fatalf("check under wine against %s: %v\n%s", sim.Endpoint(), err, out)
+		t.Fatalf("check under wine: %v\n%s", err, out)
 	}
 	testRunBuffers(t, w, exe, path)
 }
@@ -125,6 +134,7 @@ func testRunBuffers(t *testing.T, w *wine, exe, cfgPath string) {
 	var out syncBuffer
 	cmd := exec.Command(w.bin, exe, "run", "--config", winPath(cfgPath))
 	cmd.Env, cmd.Stdout, cmd.Stderr = w.env(), &out, &out
+	cmd.WaitDelay = 10 * time.Second // a Wine helper holding the pipe must not hang Wait
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -156,13 +166,16 @@ func testRunBuffers(t *testing.T, w *wine, exe, cfgPath string) {
 	}
 }
 
-// Install registers the service and its event log source; an upgrade
-// replaces the exe and keeps the plant's edited config; uninstall removes
-// the exe and the service and keeps the config.
-func testMSILifecycle(t *testing.T, w *wine) {
+// Install registers the service and its event log source; the service,
+// given the simulator's config, runs and logs under ProgramData; an upgrade
+// stops it cleanly, replaces the exe, keeps the plant's config and starts
+// it again; uninstall removes the exe, the service and the event source and
+// keeps the config.
+func testMSILifecycle(t *testing.T, w *wine, simCfg []byte) {
 	v1, v2 := buildMSI(t, "v0.1.0"), buildMSI(t, "v0.1.1")
 	exe, cfg := `C:\Program Files\Lifeline\lifeline-agent.exe`, `C:\ProgramData\Lifeline\agent.yaml`
 	svcKey := `HKLM\System\CurrentControlSet\Services\` + winservice.Name
+	eventKey := `HKLM\System\CurrentControlSet\Services\EventLog\Application\` + winservice.Name
 	msiexec := func(args ...string) {
 		t.Helper()
 		if out, err := w.run(t, append([]string{"msiexec"}, append(args, "/qn")...)...); err != nil {
@@ -172,40 +185,66 @@ func testMSILifecycle(t *testing.T, w *wine) {
 
 	msiexec("/i", winPath(v1))
 	out, err := w.run(t, "reg", "query", svcKey)
-	if err != nil || !strings.Contains(out, `ImagePath    REG_SZ    `+exe+` run --config "`+cfg+`"`) || !strings.Contains(out, "Start    REG_DWORD    0x2") {
+	if err != nil || !strings.Contains(out, `ImagePath    REG_SZ    `+exe+` run --service --config "`+cfg+`"`) || !strings.Contains(out, "Start    REG_DWORD    0x2") {
 		t.Fatalf("service after install: %v\n%s", err, out)
 	}
-	if out, err := w.run(t, "reg", "query", `HKLM\System\CurrentControlSet\Services\EventLog\Application\`+winservice.Name); err != nil {
+	if out, err := w.run(t, "reg", "query", eventKey); err != nil {
 		t.Errorf("no event log source after install (service configure did not run): %v\n%s", err, out)
 	}
-	edited := append(readFile(t, w.path(cfg)), "# edited at the plant\n"...)
-	if err := os.WriteFile(w.path(cfg), edited, 0o644); err != nil {
+	if err := os.WriteFile(w.path(cfg), simCfg, 0o644); err != nil { // the plant's edit
 		t.Fatal(err)
 	}
+	// Wine "boots" the prefix again whenever its wineserver has exited
+	// between two programs, and a boot starts auto-start services: the
+	// service may already run (or have failed on the placeholder config).
+	w.run(t, exe, "service", "stop")
+	if out, err := w.run(t, exe, "service", "start"); err != nil && !strings.Contains(out, "already running") {
+		t.Fatalf("service start: %v\n%s", err, out)
+	}
+	serviceLog := w.path(`C:\ProgramData\Lifeline\logs\agent.log`)
+	waitLog(t, serviceLog, "OPC UA subscription running", 1)
 
 	msiexec("/i", winPath(v2))
+	waitLog(t, serviceLog, `msg="agent stopped"`, 1) // stopped by the upgrade, not killed
+	waitLog(t, serviceLog, "OPC UA subscription running", 2)
 	if out, err := w.run(t, exe, "--version"); err != nil || !strings.Contains(out, "version v0.1.1") {
 		t.Errorf("after upgrade: %v\n%s", err, out)
 	}
-	if got := readFile(t, w.path(cfg)); string(got) != string(edited) {
+	if got := readFile(t, w.path(cfg)); string(got) != string(simCfg) {
 		t.Errorf("upgrade changed the plant's config")
 	}
-	if _, err := w.run(t, "reg", "query", svcKey); err != nil {
-		t.Errorf("service gone after upgrade: %v", err)
+	if out, err := w.run(t, exe, "service", "stop"); err != nil {
+		t.Errorf("service stop: %v\n%s", err, out)
 	}
+	waitLog(t, serviceLog, `msg="agent stopped"`, 2)
 
 	msiexec("/x", winPath(v2))
 	if _, err := os.Stat(w.path(exe)); !os.IsNotExist(err) {
 		t.Errorf("exe still there after uninstall (%v)", err)
 	}
-	if out, err := w.run(t, "reg", "query", svcKey); err == nil {
-		t.Errorf("service still registered after uninstall:\n%s", out)
+	for _, key := range []string{svcKey, eventKey} {
+		if out, err := w.run(t, "reg", "query", key); err == nil {
+			t.Errorf("%s still there after uninstall:\n%s", key, out)
+		}
 	}
-	if out, err := w.run(t, "reg", "query", `HKLM\System\CurrentControlSet\Services\EventLog\Application\`+winservice.Name); err == nil {
-		t.Errorf("event log source still registered after uninstall:\n%s", out)
-	}
-	if got := readFile(t, w.path(cfg)); string(got) != string(edited) {
+	if got := readFile(t, w.path(cfg)); string(got) != string(simCfg) {
 		t.Errorf("uninstall removed or changed the config")
+	}
+}
+
+// waitLog waits up to two minutes for the service's log to hold line n times.
+func waitLog(t *testing.T, path, line string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		data, _ := os.ReadFile(path)
+		if strings.Count(string(data), line) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service log %s: %q not seen %d times in 2 min:\n%s", path, line, n, data)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 

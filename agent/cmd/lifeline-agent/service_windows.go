@@ -21,13 +21,21 @@ const (
 	serviceLogKeep  = 5
 )
 
-// runMain runs the command line. Started by the SCM (the service's command
-// line is "run --config FILE") it runs under winservice.Run, and everything
-// the command would print goes to the rotating log file under ProgramData.
+// serviceArg marks the service's command line ("run --service --config
+// FILE", from service install and the MSI). svc.IsWindowsService guesses
+// from the parent process, and guesses wrong under Wine; the mark makes
+// the choice certain. It is taken off before cobra sees the arguments.
+const serviceArg = "--service"
+
+// runMain runs the command line. Started by the SCM it runs under
+// winservice.Run, and everything the command would print goes to the
+// rotating log file under ProgramData.
 func runMain(root *cobra.Command) error {
-	if !winservice.IsService() {
+	args, marked := withoutArg(os.Args[1:], serviceArg)
+	if !marked && !winservice.IsService() {
 		return root.Execute()
 	}
+	root.SetArgs(args)
 	logPath := config.DefaultPaths().Log
 	log := logfile.New(logPath, serviceLogBytes, serviceLogKeep)
 	defer log.Close()
@@ -85,10 +93,10 @@ func newServiceInstallCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("config path %s: %w", path, err)
 			}
-			if err := winservice.Install(dataDir(), exe, "run", "--config", cfg); err != nil {
+			if err := winservice.Install(dataDir(), exe, "run", serviceArg, "--config", cfg); err != nil {
 				return err
 			}
-			printf(cmd, "installed service %s: %s run --config %s\n", winservice.Name, exe, cfg)
+			printf(cmd, "installed service %s: %s run %s --config %s\n", winservice.Name, exe, serviceArg, cfg)
 			printf(cmd, "check the config with: lifeline-agent check --config %s\nthen start it with:   lifeline-agent service start\n", cfg)
 			return nil
 		},
@@ -115,3 +123,14 @@ func serviceAction(use, short string, fn func() error) *cobra.Command {
 // dataDir is %ProgramData%\Lifeline, which holds the default config, buffer,
 // certificates and logs.
 func dataDir() string { return filepath.Dir(config.DefaultPaths().Config) }
+
+// withoutArg returns args without the first arg equal to a, and whether it
+// was there.
+func withoutArg(args []string, a string) ([]string, bool) {
+	for i, x := range args {
+		if x == a {
+			return append(args[:i:i], args[i+1:]...), true
+		}
+	}
+	return args, false
+}
