@@ -42,6 +42,7 @@ func runMain(root *cobra.Command) error {
 	root.SetOut(log)
 	root.SetErr(log)
 	// A Go crash writes to standard error, which a service does not have.
+	os.MkdirAll(filepath.Dir(logPath), 0o755)
 	if f, err := os.OpenFile(filepath.Join(filepath.Dir(logPath), "crash.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err == nil {
 		debug.SetCrashOutput(f, debug.CrashOptions{})
 		f.Close()
@@ -53,7 +54,7 @@ func newServiceCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "service",
 		Short: "Install, remove, start or stop the agent's Windows service (" + winservice.Name + ")",
-		Long: "The service runs \"lifeline-agent run --config FILE\" at boot (delayed automatic start),\n" +
+		Long: "The service runs \"lifeline-agent run --service --config FILE\" at boot (delayed automatic start),\n" +
 			"is restarted by Windows when it fails, logs to " + config.DefaultPaths().Log + "\n" +
 			"(rotated at 10 MiB, five kept) and writes its start, stop and errors to the\n" +
 			"Application event log. These commands need an administrator's prompt.",
