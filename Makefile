@@ -25,7 +25,7 @@ NODE_OPCUA_DIR     := var/node-opcua
 CHDB_VERSION := 3.4.0
 CHDB_DIR     := var/chdb
 
-.PHONY: help build test vet fmt-check demo proto bench soak clean node-opcua chdb package
+.PHONY: help build test vet fmt-check demo proto bench soak clean node-opcua chdb package msi
 
 help:
 	@echo "make build   build $(BINARIES) into $(BIN)/"
@@ -35,6 +35,7 @@ help:
 	@echo "make soak    several plants through random faults, then checks every site's record (SOAK_DURATION=10m SOAK_SEED=N)"
 	@echo "make proto   regenerate protobuf code with pinned generators"
 	@echo "make package .deb and .rpm of agent and aggregator for linux amd64/arm64 into $(DIST)/"
+	@echo "make msi     the Windows agent's installer, dist/lifeline-agent-VERSION-amd64.msi (needs wixl, msitools)"
 
 # Static binaries (CGO_ENABLED=0), the same ones the packages ship.
 build:
@@ -43,8 +44,10 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-aggregator ./aggregator/cmd/lifeline-aggregator
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/lifeline-plantsim ./agent/cmd/lifeline-plantsim
 
+# The agent also runs on Windows (docs/windows.md): vet it as built there.
 vet:
 	$(GO) vet ./...
+	GOOS=windows GOARCH=amd64 $(GO) vet ./agent/... ./proto/...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -127,6 +130,11 @@ chdb:
 	@mkdir -p $(CHDB_DIR)
 	@test -f $(CHDB_DIR)/node_modules/chdb/package.json || \
 		(cd $(CHDB_DIR) && npm install --no-audit --no-fund --loglevel=error chdb@$(CHDB_VERSION))
+
+# The Windows agent's MSI, built here with wixl; SIGN_CERT/SIGN_KEY or
+# SIGN_PKCS12 sign it (docs/windows.md).
+msi:
+	LDFLAGS='$(LDFLAGS)' GO=$(GO) bash packaging/windows/build-msi.sh $(VERSION) dist/lifeline-agent-$(VERSION)-amd64.msi
 
 clean:
 	rm -rf $(BIN) dist

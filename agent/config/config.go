@@ -148,10 +148,6 @@ type Source struct {
 	Points           []Point  `yaml:"points"`
 }
 
-// DefaultPKIDir is where the agent keeps its OPC UA certificates unless a
-// source says otherwise.
-const DefaultPKIDir = "/var/lib/lifeline-agent/pki"
-
 // Point is one monitored variable (位号).
 type Point struct {
 	ID           string  `yaml:"id"`
@@ -231,7 +227,7 @@ func Default() Config {
 			Compression:      "zstd",
 		},
 		Buffer: Buffer{
-			Dir:          "/var/lib/lifeline-agent/buffer",
+			Dir:          DefaultPaths().Buffer,
 			MaxBytes:     1 << 30,
 			BatchSamples: 2000,
 			BatchWait:    Duration(200 * time.Millisecond),
@@ -272,7 +268,7 @@ func SourceDefaults(s *Source) {
 		s.ReconnectMax = Duration(5 * time.Second)
 	}
 	if s.PKIDir == "" {
-		s.PKIDir = DefaultPKIDir
+		s.PKIDir = DefaultPaths().PKI
 	}
 	if s.Auth == "" {
 		s.Auth = "anonymous"

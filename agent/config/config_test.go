@@ -145,7 +145,7 @@ sources:
 		if tt.want == "" {
 			if err != nil {
 				t.Errorf("%q: %v", tt.extra, err)
-			} else if s := cfg.Sources[0]; s.PKIDir != DefaultPKIDir || s.ReadMode != "subscribe" && s.ReadMode != "poll" {
+			} else if s := cfg.Sources[0]; s.PKIDir != DefaultPaths().PKI || s.ReadMode != "subscribe" && s.ReadMode != "poll" {
 				t.Errorf("defaults not applied: %+v", s)
 			}
 			continue

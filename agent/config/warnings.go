@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 
 	"gopkg.in/yaml.v3"
 )
@@ -43,7 +44,9 @@ func Warnings(path string, c Config) []string {
 		out = append(out, fmt.Sprintf("status_page.listen %s with allow_remote: anyone who reaches the port sees every point's value "+
 			"(the page has no login); keep it on a network you control", sp.Listen))
 	}
-	if path == "" {
+	// Windows has no mode bits to read (Go reports 0666 for any writable
+	// file); there the ACL on %ProgramData%\Lifeline guards the file.
+	if path == "" || runtime.GOOS == "windows" {
 		return out
 	}
 	st, err := os.Stat(path)

@@ -25,7 +25,7 @@ func (f *connFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.source, "source", "", "… and this source of it (default: the one whose endpoint matches, or the only one)")
 	fl.StringVar(&f.src.SecurityPolicy, "security-policy", "None", "None, Basic256Sha256 or Aes128_Sha256_RsaOaep")
 	fl.StringVar(&f.src.SecurityMode, "security-mode", "None", "None, Sign or SignAndEncrypt")
-	fl.StringVar(&f.src.PKIDir, "pki", config.DefaultPKIDir, "PKI directory (own/, trusted/, rejected/)")
+	fl.StringVar(&f.src.PKIDir, "pki", config.DefaultPaths().PKI, "PKI directory (own/, trusted/, rejected/)")
 	fl.StringVar(&f.src.Auth, "auth", "anonymous", "anonymous, username or certificate")
 	fl.StringVar(&f.src.Username, "username", "", "user name (auth username)")
 	fl.StringVar(&f.src.PasswordFile, "password-file", "", "file holding the password (auth username)")

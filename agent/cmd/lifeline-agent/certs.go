@@ -17,7 +17,7 @@ func newCertsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "certs",
 		Short: "Manage the agent's OPC UA certificates (application instance certificate, trusted servers)",
-		Long: "The agent keeps its OPC UA certificates in a PKI directory (default " + config.DefaultPKIDir + "):\n" +
+		Long: "The agent keeps its OPC UA certificates in a PKI directory (default " + config.DefaultPaths().PKI + "):\n" +
 			"own/ holds its application instance certificate and key, trusted/certs the server\n" +
 			"certificates it trusts, rejected/certs those servers presented that are not trusted yet.",
 	}
@@ -27,7 +27,7 @@ func newCertsCmd() *cobra.Command {
 
 func newCertsInitCmd() *cobra.Command {
 	o := pki.DefaultInitOptions()
-	dir := config.DefaultPKIDir
+	dir := config.DefaultPaths().PKI
 	var days int
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -60,7 +60,7 @@ func newCertsInitCmd() *cobra.Command {
 }
 
 func newCertsTrustCmd() *cobra.Command {
-	dir := config.DefaultPKIDir
+	dir := config.DefaultPaths().PKI
 	cmd := &cobra.Command{
 		Use:   "trust FILE",
 		Short: "Trust a server certificate (DER or PEM), e.g. one saved in rejected/certs",
@@ -86,7 +86,7 @@ func newCertsTrustCmd() *cobra.Command {
 }
 
 func newCertsShowCmd() *cobra.Command {
-	dir := config.DefaultPKIDir
+	dir := config.DefaultPaths().PKI
 	cmd := &cobra.Command{
 		Use:   "show",
 		Short: "Show the agent's certificate and the trusted and rejected server certificates",

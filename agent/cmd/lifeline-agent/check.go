@@ -62,7 +62,7 @@ func newCheckCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/lifeline/agent.yaml", "configuration file")
+	cmd.Flags().StringVarP(&path, "config", "c", config.DefaultPaths().Config, "configuration file")
 	return cmd
 }
 

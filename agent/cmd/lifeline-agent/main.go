@@ -23,7 +23,7 @@ import (
 var version = buildinfo.Version
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
+	if err := runMain(newRoot()); err != nil {
 		os.Exit(1)
 	}
 }
@@ -36,7 +36,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newRunCmd(), newCheckCmd(), newStatusCmd(), newCertsCmd(), newBrowseCmd(), newPointsCmd())
+	root.AddCommand(newRunCmd(), newCheckCmd(), newStatusCmd(), newCertsCmd(), newBrowseCmd(), newPointsCmd(), newServiceCmd())
 	return root
 }
 
@@ -54,7 +54,7 @@ func newRunCmd() *cobra.Command {
 			if p := config.Placeholders(cfg); len(p) > 0 {
 				return fmt.Errorf("config %s: still the example: %s", path, strings.Join(p, "; "))
 			}
-			logger, level := obs.NewLevelLogger(cfg.Log, os.Stderr)
+			logger, level := obs.NewLevelLogger(cfg.Log, cmd.ErrOrStderr())
 			for _, w := range config.Warnings(path, cfg) {
 				logger.Warn(w)
 			}
@@ -70,7 +70,7 @@ func newRunCmd() *cobra.Command {
 			return agent.Run(ctx)
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/lifeline/agent.yaml", "configuration file")
+	cmd.Flags().StringVarP(&path, "config", "c", config.DefaultPaths().Config, "configuration file")
 	return cmd
 }
 

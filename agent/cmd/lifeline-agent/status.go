@@ -50,7 +50,7 @@ func newStatusCmd() *cobra.Command {
 			return watchDrain(ctx, cmd.OutOrStdout(), url, m, interval)
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/lifeline/agent.yaml", "the agent's configuration file")
+	cmd.Flags().StringVarP(&path, "config", "c", config.DefaultPaths().Config, "the agent's configuration file")
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow the backlog drain (default in a terminal)")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "refresh interval when watching")
 	return cmd
