@@ -173,7 +173,7 @@ func TestBackfillWindows(t *testing.T) {
 	sec := int64(time.Second)
 	r.hist.owe("CNT", window{From: 0, To: 100 * sec})
 	ids := []string{"CNT", "STEADY"}
-	p := backfillPlan{ids: ids, last: []int64{200 * sec, 50 * sec}, owed: r.hist.owed(ids)}
+	p := backfillPlan{src: src, ids: ids, last: []int64{200 * sec, 50 * sec}, owed: r.hist.owed(ids)}
 	run := &backfillRun{out: make([]pointOutcome, 2), left: make([]int, 2), capped: make([]bool, 2), empty: make([]int, 2)}
 	tasks := r.windows(p, []bool{true, true}, []int64{205 * sec, 50 * sec}, run)
 	want := []task{{point: 0, w: window{From: 90 * sec, To: 100 * sec}}, {point: 0, w: window{From: 200 * sec, To: 205 * sec}}}

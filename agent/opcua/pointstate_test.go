@@ -53,3 +53,14 @@ func TestPointStatesLastValues(t *testing.T) {
 		t.Errorf("delivered F: %v %v", v, ok)
 	}
 }
+
+// A point added by Update while a session's backfill runs has no place in
+// that backfill's marks: noting its first value must not index past them.
+func TestLiveMarksIgnorePointsAddedDuringTheSession(t *testing.T) {
+	m := &liveMarks{first: make([]int64, 1)}
+	index := map[string]int{"OLD": 0, "NEW": 1}
+	m.note(index, []*lifelinev1.Sample{{PointId: "NEW", SourceTimeNs: 7}, {PointId: "OLD", SourceTimeNs: 5}})
+	if got := m.get(); len(got) != 1 || got[0] != 5 {
+		t.Fatalf("marks %v", got)
+	}
+}
