@@ -67,7 +67,7 @@ var kindRules = []kindRule{
 	{byName, []string{"氧含量", "氧气", "含氧", "氧浓度", "oxygen", "O2"}, "gas_oxygen"},
 	{byName, []string{"开关", "switch"}, "switch"},
 	{byName, []string{"状态", "status"}, "status"},
-	{byName, []string{"气体", "探测器", "检测器", "gas detector", "gas"}, familyGas},
+	{byName, []string{"气体", "探测器", "检测器", "gas"}, familyGas},
 
 	{byTag, []string{"LT", "LI", "LIC", "LIA", "LICA", "LE", "LG", "LR", "LRC"}, "level"},
 	{byTag, []string{"TT", "TI", "TIC", "TIA", "TICA", "TE", "TR", "TRC"}, "temperature"},
@@ -102,7 +102,7 @@ func kindOf(pt *config.Point, l *config.Limits) (string, []string) {
 		var odd []string
 		for _, c := range clues {
 			if c.from != bySubstance && pt.Kind != kindAnalog && !agrees(pt.Kind, c.kind) {
-				odd = append(odd, fmt.Sprintf("%s says %s", c, c.kind))
+				odd = append(odd, fmt.Sprintf("%s says %s", c, describe(c.kind)))
 			}
 		}
 		if len(odd) == 0 {
@@ -130,13 +130,24 @@ func kindOf(pt *config.Point, l *config.Limits) (string, []string) {
 	var odd []string
 	for _, c := range clues {
 		if c.from != bySubstance && !agrees(kind, c.kind) {
-			odd = append(odd, fmt.Sprintf("%s says %s", c, c.kind))
+			odd = append(odd, fmt.Sprintf("%s says %s", c, describe(c.kind)))
 		}
 	}
 	if len(odd) > 0 {
 		return kind, []string{fmt.Sprintf("%s: kind %s by %s, although %s; the %s decides (set 类型 (kind) to choose)", label(), kind, win, strings.Join(odd, ", "), win.from)}
 	}
 	return kind, nil
+}
+
+// describe names a clue's kind in a warning.
+func describe(kind string) string {
+	switch kind {
+	case familyGas:
+		return "a gas detector"
+	case kindAnalog:
+		return "a measured value"
+	}
+	return kind
 }
 
 // agrees reports whether a clue's kind c is consistent with kind k.
