@@ -97,7 +97,7 @@ func (c clue) String() string { return fmt.Sprintf("%s %s", c.from, c.key) }
 // warnings name what was missing or what disagreed.
 func kindOf(pt *config.Point, l *config.Limits) (string, []string) {
 	clues := rowClues(pt, l)
-	label := func() string { return "point " + pt.ID }
+	label := "point " + pt.ID
 	if pt.Kind != "" {
 		var odd []string
 		for _, c := range clues {
@@ -108,10 +108,10 @@ func kindOf(pt *config.Point, l *config.Limits) (string, []string) {
 		if len(odd) == 0 {
 			return pt.Kind, nil
 		}
-		return pt.Kind, []string{fmt.Sprintf("%s: kind %s as given in 类型 (kind), although %s", label(), pt.Kind, strings.Join(odd, ", "))}
+		return pt.Kind, []string{fmt.Sprintf("%s: kind %s as given in 类型 (kind), although %s", label, pt.Kind, strings.Join(odd, ", "))}
 	}
 	if len(clues) == 0 || clues[0].from == bySubstance {
-		return "", []string{fmt.Sprintf("%s: kind unknown: no rule matches its unit %q, name, tag or limit columns; set 类型 (kind)", label(), pt.Unit)}
+		return "", []string{fmt.Sprintf("%s: kind unknown: no rule matches its unit %q, name, tag or limit columns; set 类型 (kind)", label, pt.Unit)}
 	}
 	win := clues[0]
 	kind := win.kind
@@ -124,7 +124,7 @@ func kindOf(pt *config.Point, l *config.Limits) (string, []string) {
 			}
 		}
 		if kind == "" {
-			return "", []string{fmt.Sprintf("%s: kind unknown: a gas detector by %s, but nothing says which gas (可燃/有毒/氧, %%LEL/ppm); set 类型 (kind)", label(), clues[0])}
+			return "", []string{fmt.Sprintf("%s: kind unknown: a gas detector by %s, but nothing says which gas (可燃/有毒/氧, %%LEL/ppm); set 类型 (kind)", label, clues[0])}
 		}
 	}
 	var odd []string
@@ -134,7 +134,7 @@ func kindOf(pt *config.Point, l *config.Limits) (string, []string) {
 		}
 	}
 	if len(odd) > 0 {
-		return kind, []string{fmt.Sprintf("%s: kind %s by %s, although %s; the %s decides (set 类型 (kind) to choose)", label(), kind, win, strings.Join(odd, ", "), win.from)}
+		return kind, []string{fmt.Sprintf("%s: kind %s by %s, although %s; the %s decides (set 类型 (kind) to choose)", label, kind, win, strings.Join(odd, ", "), win.from)}
 	}
 	return kind, nil
 }
