@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,7 +117,7 @@ func TestHeaderProblems(t *testing.T) {
 		}
 	}
 	l, err := Parse([]byte("位号 (Tag),ＮＯＤＥ,扩展字段\nA,nsu=u;s=x,1\n"))
-	if err != nil || len(l.Warnings) != 1 || !strings.Contains(l.Warnings[0], "column C") {
+	if err != nil || len(l.Warnings) != 2 || !strings.Contains(l.Warnings[0], "column C") || !strings.HasPrefix(l.Warnings[1], "row 2, point A: kind unknown") {
 		t.Errorf("folded headers / unknown column: %v %v", err, l)
 	}
 }
@@ -153,7 +154,7 @@ func TestTemplateRoundTrip(t *testing.T) {
 // FuzzParse: any bytes give an error or points that pass the agent's
 // validation of IDs, nodes, ranges and limits; never a panic.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"points-zh.csv", "points-gbk.csv", "points-en.csv", "points-bad.csv"} {
+	for _, name := range []string{"points-zh.csv", "points-gbk.csv", "points-en.csv", "points-bad.csv", "points-kinds-gbk.csv"} {
 		data, err := os.ReadFile("testdata/" + name)
 		if err != nil {
 			f.Fatal(err)
@@ -166,12 +167,31 @@ func FuzzParse(f *testing.F) {
 		"A,i=1,1,2,3,4,5,6,0.5,5%,100,yes,,,%LEL,\n" +
 		"B,i=2,4,3,2,1,,,-1,150%,x,maybe,n,x,,温度\n"))
 	f.Add([]byte("位号,节点,量程下限,量程上限,重大危险源编码,重大危险源名称,重大危险源等级\nT1,i=1,0,10,HS1,罐区,二级\nT2,i=2,10,0,HS1,罐区,3\n"))
+	// Kind rules: every place of the row, agreeing, disagreeing, silent.
+	f.Add([]byte(kindCSV()))
+	f.Add([]byte("位号,名称,描述,单位,类型,节点,一级,二级,高报\n" +
+		"LT-1,1号罐液位,,%LEL,,i=1,25,50,\n" +
+		"AT-2,氧含量,,％ｖｏｌ,,i=2,,,23.5\n" +
+		"101-FT-003A,Steam flow,overflow CO2,t/h,,i=3,,,9\n" +
+		"GD4,,硫化氢 H2S,,,i=4,10,20,\n" +
+		"T5.PDT,温度压力,,kPa(G),,i=5,,,\n" +
+		"X6,,,,,i=6,,,\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := Parse(data)
 		if err != nil {
 			return
 		}
 		for _, p := range l.Points {
+			// A kind is one the agent accepts, or none, and then a warning
+			// names the row's point.
+			if p.Kind != "" && !slices.Contains(config.Kinds, p.Kind) {
+				t.Fatalf("kind %q for %+v", p.Kind, p)
+			}
+			if p.Kind == "" && !slices.ContainsFunc(l.Warnings, func(w string) bool {
+				return strings.Contains(w, ", point "+p.ID+": kind unknown")
+			}) {
+				t.Fatalf("point %s without kind or warning: %q", p.ID, l.Warnings)
+			}
 			if config.ValidateID(p.ID) != nil || config.ValidateNodeID(p.Node) != nil {
 				t.Fatalf("accepted invalid point %+v", p)
 			}

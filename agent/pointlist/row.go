@@ -72,6 +72,7 @@ func (p *parser) row(n int, rec []string) {
 	}
 	p.checkIdentity(d)
 	p.checkLimits(d)
+	p.checkKind(d)
 	p.checkHazard(d)
 	p.list.Points = append(p.list.Points, d.pt)
 	p.list.Sources = append(p.list.Sources, d.source)
@@ -249,8 +250,7 @@ func (p *parser) checkIdentity(d *draft) {
 	}
 }
 
-// checkLimits checks the range and the limits as a whole, and takes a
-// unit in %LEL for a combustible gas detector when no kind is given.
+// checkLimits checks the range and the limits as a whole.
 func (p *parser) checkLimits(d *draft) {
 	pt, lo, hi := &d.pt, d.lo, d.hi
 	if lo != nil || hi != nil {
@@ -269,8 +269,16 @@ func (p *parser) checkLimits(d *draft) {
 			p.fail(d.n, -1, "alarm limits: %v", err)
 		}
 	}
-	if pt.Kind == "" && strings.Contains(strings.ToUpper(pt.Unit), "LEL") {
-		pt.Kind = "gas_combustible"
+}
+
+// checkKind finds the point's kind by kindRules when no 类型 (kind) is
+// given, and warns, naming the row, when the rules find none or the
+// row's unit, name, tag and limits disagree.
+func (p *parser) checkKind(d *draft) {
+	kind, warns := kindOf(&d.pt, d.pt.Limits)
+	d.pt.Kind = kind
+	for _, w := range warns {
+		p.list.Warnings = append(p.list.Warnings, fmt.Sprintf("row %d, %s", d.n, w))
 	}
 }
 

@@ -32,6 +32,9 @@ func newPointsImportCmd() *cobra.Command {
 			"(same ID, or else same node) and adds the others, keeping the rest, e.g. points\n" +
 			"found by browse. Hazard sources no point uses any more are removed. The points\n" +
 			"are validated before anything is written.\n" +
+			"Rows without a 类型/kind cell get the kind their unit, name, tag and limit\n" +
+			"columns say (docs/agent.md lists the rules); a row whose kind stays unknown,\n" +
+			"or whose cells disagree, is warned about by row and point.\n" +
 			"Every error names the row (the header is row 1) and the column.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
