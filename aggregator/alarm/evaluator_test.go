@@ -26,6 +26,8 @@ const site = "S1"
 
 func f(v float64) *float64 { return &v }
 
+func ms(v int64) *int64 { return &v }
+
 // step is one batch: samples at offsets (seconds from base).
 type step struct {
 	backfill bool
@@ -213,6 +215,12 @@ func TestAlarmSemantics(t *testing.T) {
 			name: "on- and off-delay together", limits: analog, on: 3 * time.Second, off: 5 * time.Second,
 			steps: []step{{samples: []smp{{0, 81, false}, {4, 70, false}, {20, 50, false}}}},
 			want:  []row{{alarm.H, 3, 9, "value", false}},
+		},
+		{
+			name: "a point's own delays from the point list win over the default", limits: &lifelinev1.Limits{High: f(80), Deadband: 2, OnDelayMs: ms(5000), OffDelayMs: ms(0)},
+			on: time.Second, off: 10 * time.Second,
+			steps: []step{{samples: []smp{{0, 81, false}, {6, 70, false}}}},
+			want:  []row{{alarm.H, 5, 6, "value", false}},
 		},
 		{
 			name: "a point's own on-delay from the registry", limits: analog,
