@@ -39,8 +39,8 @@ func (r alarmRow) String() string {
 }
 
 // TestAlarmDelaysThroughSubscription: a scripted OPC UA point (H 10,
-// deadband 1) read in subscribe mode, so the agent sees changes only, and
-// alarms with a 3 s on-delay and a 5 s off-delay. Excursions shorter than
+// deadband 1) read in subscribe mode, so the agent sees changes only, with
+// a 3 s on-delay and a 5 s off-delay in the agent's point list. Excursions shorter than
 // and exactly as long as the on-delay raise nothing; one a little longer
 // raises at onset + 3 s although the next change is the return; a return
 // inside the deadband keeps the alarm; returns shorter than the off-delay
@@ -53,7 +53,7 @@ func TestAlarmDelaysThroughSubscription(t *testing.T) {
 	opts.ExcursionsPerHour = -1
 	opts.Logger = testLogger(t)
 	opts.Scripted = []plantsim.PointSpec{{ID: point, Identifier: "Scripted.X1.Level", Name: "脚本液位", Kind: "level",
-		Unit: "m", Limits: &config.Limits{High: ptr(10), Deadband: 1}}}
+		Unit: "m", Limits: &config.Limits{High: ptr(10), Deadband: 1, OnDelay: dur(3 * time.Second), OffDelay: dur(5 * time.Second)}}}
 	sim := plantsim.New(opts)
 	start := time.Now()
 	if err := sim.Set(point, 5.0, start); err != nil {
@@ -141,6 +141,8 @@ func TestAlarmDelaysThroughSubscription(t *testing.T) {
 
 func ptr(v float64) *float64 { return &v }
 
+func dur(d time.Duration) *config.Duration { v := config.Duration(d); return &v }
+
 // readAlarms reads the site's alarms, times relative to base.
 func readAlarms(t *testing.T, ctx context.Context, conn clickhouse.Conn, site string, base time.Time) []alarmRow {
 	t.Helper()
@@ -170,9 +172,9 @@ FROM alarm_events FINAL WHERE site_id = ? ORDER BY raised_ns, condition`, site)
 	return out
 }
 
-// startAlarmAggregator is startFlowAggregator with a 3 s on-delay, a 5 s
-// off-delay, and a grace long enough that every decision a later sample
-// can make is made by that sample, not by the clock.
+// startAlarmAggregator is startFlowAggregator with default delays the
+// point list must override, and a grace long enough that every decision a
+// later sample can make is made by that sample, not by the clock.
 func startAlarmAggregator(t *testing.T, ctx context.Context, addr, db string, logger *slog.Logger) (*aggservice.Aggregator, func()) {
 	t.Helper()
 	cfg := aggconfig.Default()
@@ -181,6 +183,6 @@ func startAlarmAggregator(t *testing.T, ctx context.Context, addr, db string, lo
 	cfg.ClickHouse.Addr = addr
 	cfg.ClickHouse.Database = db
 	cfg.Metrics.Listen = ""
-	cfg.Alarms.OnDelay, cfg.Alarms.OffDelay, cfg.Alarms.Grace = 3*time.Second, 5*time.Second, 5*time.Second
+	cfg.Alarms.OnDelay, cfg.Alarms.OffDelay, cfg.Alarms.Grace = 20*time.Second, 0, 5*time.Second
 	return runAggregator(t, ctx, cfg, logger)
 }
