@@ -89,6 +89,9 @@ type machine struct {
 	LastNs    int64            `json:"t,omitempty"`
 	LastValue float64          `json:"v,omitempty"`
 	Conds     map[string]*cond `json:"c,omitempty"`
+	// AliveNs is the end of the newest minute the agent reported the point
+	// alive without a change (liveness): its value held until then.
+	AliveNs int64 `json:"al,omitempty"`
 	// History evaluates samples older than LastNs (back-filled data).
 	History *machine `json:"h,omitempty"`
 	// HistoryIdle counts ticks without history input; at historyIdleTicks
