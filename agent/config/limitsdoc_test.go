@@ -55,3 +55,19 @@ sources:
 		}
 	}
 }
+
+// A negative alarm delay is refused, naming the point.
+func TestNegativeAlarmDelay(t *testing.T) {
+	body := `site: {id: SITE01, name: plant, park: P1}
+aggregator: {address: 127.0.0.1:7400, tls: {insecure: true}}
+sources:
+  - name: dcs
+    endpoint: opc.tcp://127.0.0.1:4840
+    points:
+      - {id: T1, name: t, unit: m, kind: level, node: "nsu=urn:x;s=T1", limits: {h: 18, off_delay: -1s}}
+`
+	_, err := Load(writeConfig(t, body, 0o600))
+	if err == nil || !strings.Contains(err.Error(), "points[T1].limits: on_delay and off_delay must be >= 0s") {
+		t.Fatalf("negative off_delay: %v", err)
+	}
+}
