@@ -191,7 +191,16 @@ type Limits struct {
 	HighHigh *float64 `yaml:"hh,omitempty"`
 	Stage1   *float64 `yaml:"stage1,omitempty"`
 	Stage2   *float64 `yaml:"stage2,omitempty"`
-	Deadband float64  `yaml:"deadband,omitempty"`
+	// Deadband is the alarm hysteresis: an active high alarm clears below
+	// limit - deadband, a low one above limit + deadband. It is not the
+	// point's deadband (the server-side filter of changes).
+	Deadband float64 `yaml:"deadband,omitempty"`
+	// OnDelay is how long (source time) a limit must be exceeded before
+	// its alarm is raised; OffDelay how long the value must stay returned
+	// before it clears. Unset: the aggregator's alarms.on_delay and
+	// alarms.off_delay; 0s: none.
+	OnDelay  *Duration `yaml:"on_delay,omitempty"`
+	OffDelay *Duration `yaml:"off_delay,omitempty"`
 }
 
 // Metrics configures the Prometheus endpoint; an empty Listen disables it.

@@ -320,7 +320,7 @@ func (pt Point) validate(pw string, hazards map[string]bool) error {
 const MaxBatchSamples = 50000
 
 // Validate checks the limits on their own: finite, ordered ll <= l <= h
-// <= hh and stage1 <= stage2, deadband >= 0.
+// <= hh and stage1 <= stage2, deadband and delays >= 0.
 func (l Limits) Validate() error { return l.validate() }
 
 func (l Limits) validate() error {
@@ -346,6 +346,9 @@ func (l Limits) validate() error {
 	}
 	if l.Deadband < 0 || math.IsNaN(l.Deadband) {
 		return errors.New("deadband must be >= 0")
+	}
+	if l.OnDelay != nil && *l.OnDelay < 0 || l.OffDelay != nil && *l.OffDelay < 0 {
+		return errors.New("on_delay and off_delay must be >= 0s")
 	}
 	return nil
 }

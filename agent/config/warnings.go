@@ -28,8 +28,9 @@ func (c *Config) passwordsFromEnv(getenv func(string) string) error {
 
 // Warnings returns what is allowed but unsafe in the configuration loaded
 // from path: a password sent over an OPC UA channel without security, and
-// a password inline in a file group or others may read, and a status page
-// open beyond this machine. Both the check
+// a password inline in a file group or others may read, a status page
+// open beyond this machine, and a server-side filter hiding values from
+// alarm limits. Both the check
 // command and the agent at start report them.
 func Warnings(path string, c Config) []string {
 	var out []string
@@ -40,6 +41,7 @@ func Warnings(path string, c Config) []string {
 				s.Name, s.Username, s.SecurityPolicy, s.SecurityMode))
 		}
 	}
+	out = append(out, filterWarnings(c)...)
 	if sp := c.StatusPage; sp.Listen != "" && sp.AllowRemote && !loopback(sp.Listen) {
 		out = append(out, fmt.Sprintf("status_page.listen %s with allow_remote: anyone who reaches the port sees every point's value "+
 			"(the page has no login); keep it on a network you control", sp.Listen))
@@ -73,4 +75,40 @@ func Warnings(path string, c Config) []string {
 		}
 	}
 	return out
+}
+
+// filterWarnings names the points whose server-side deadband (subscribe
+// mode) hides changes from their alarm limits: a value that crosses a
+// limit by less than the filter, or returns by less, never reaches the
+// aggregator, so the alarm is raised late or not at all, or clears late.
+func filterWarnings(c Config) []string {
+	var out []string
+	for _, s := range c.Sources {
+		if s.ReadMode != "subscribe" {
+			continue
+		}
+		for _, p := range s.Points {
+			if p.Deadband == nil || p.Deadband.Value <= 0 || !p.Limits.any() {
+				continue
+			}
+			out = append(out, fmt.Sprintf("source %s point %s: deadband %s %g is a server-side filter: changes smaller than it "+
+				"never reach the alarm limits, so an alarm may be raised late or missed and cleared late; "+
+				"limits.deadband is the alarm hysteresis, drop the point's deadband unless the server must be spared",
+				s.Name, p.ID, p.Deadband.Type, p.Deadband.Value))
+		}
+	}
+	return out
+}
+
+// any reports whether l sets a limit.
+func (l *Limits) any() bool {
+	if l == nil {
+		return false
+	}
+	for _, v := range []*float64{l.LowLow, l.Low, l.High, l.HighHigh, l.Stage1, l.Stage2} {
+		if v != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -64,5 +64,11 @@ func cloneLimits(l *config.Limits) *config.Limits {
 			*p = &v
 		}
 	}
+	for _, p := range []**config.Duration{&c.OnDelay, &c.OffDelay} {
+		if *p != nil {
+			v := **p
+			*p = &v
+		}
+	}
 	return &c
 }

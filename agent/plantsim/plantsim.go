@@ -71,6 +71,10 @@ type Options struct {
 	// runs each subscription's publishing in its own goroutine, so large
 	// point counts then publish in parallel. It is stated, not enforced.
 	MaxItemsPerSubscription int
+	// Scripted adds points the model never drives: a test sets their
+	// values, with the source times it wants, through Set. Identifier and
+	// ID are required; Type defaults to Double.
+	Scripted []PointSpec
 	// Seed seeds the model's random numbers.
 	Seed int64
 	// Logger receives the simulator's and the OPC UA server's logs.
@@ -121,7 +125,7 @@ type Sim struct {
 	catalog []PointSpec
 	vars    []*variable // parallel to catalog
 	byID    map[string]*variable
-	nPlant  int // vars[:nPlant] belong to the plant model, the rest are load points
+	nPlant  int // vars[:nPlant] belong to the plant model, then come the load points, then the scripted
 	plant   *plant
 
 	changes atomic.Uint64
@@ -152,9 +156,9 @@ func New(opts Options) *Sim {
 		stalled: map[*server.Subscription]time.Time{},
 		opts:    opts,
 		log:     opts.Logger,
-		catalog: buildCatalog(opts.NamespaceURI, opts.Points),
+		catalog: append(buildCatalog(opts.NamespaceURI, opts.Points), scriptedCatalog(opts.NamespaceURI, opts.Scripted)...),
 	}
-	s.nPlant = len(s.catalog) - opts.Points
+	s.nPlant = len(s.catalog) - opts.Points - len(opts.Scripted)
 	s.vars = make([]*variable, len(s.catalog))
 	s.byID = make(map[string]*variable, len(s.catalog))
 	for i := range s.catalog {
@@ -168,7 +172,7 @@ func New(opts Options) *Sim {
 }
 
 // Catalog lists every simulated point: the plant's first, then the load
-// points.
+// points, then the scripted ones.
 func (s *Sim) Catalog() []PointSpec {
 	ps := slices.Clone(s.catalog)
 	for i := range ps {
@@ -285,7 +289,7 @@ func (s *Sim) Start(ctx context.Context) error {
 			s.changes.Add(1)
 		}
 	}
-	load := newLoad(s.vars[s.nPlant:], s.opts.Rate, s.opts.Seed)
+	load := newLoad(s.vars[s.nPlant:s.nPlant+s.opts.Points], s.opts.Rate, s.opts.Seed)
 	s.changes.Add(uint64(load.stepAll(now)))
 
 	srvCtx, stopSrv := context.WithCancel(context.WithoutCancel(ctx))

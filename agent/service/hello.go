@@ -1,6 +1,8 @@
 package service
 
 import (
+	"time"
+
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -34,7 +36,8 @@ func Hello(cfg config.Config, version string) *lifelinev1.Hello {
 			}
 			if l := p.Limits; l != nil {
 				pt.Limits = &lifelinev1.Limits{LowLow: l.LowLow, Low: l.Low, High: l.High, HighHigh: l.HighHigh,
-					Stage1: l.Stage1, Stage2: l.Stage2, Deadband: l.Deadband}
+					Stage1: l.Stage1, Stage2: l.Stage2, Deadband: l.Deadband,
+					OnDelayMs: delayMs(l.OnDelay), OffDelayMs: delayMs(l.OffDelay)}
 			}
 			if hs, ok := hazards[p.HazardSource]; ok {
 				pt.HazardSource = &lifelinev1.HazardSource{Code: hs.Code, Name: hs.Name, Level: uint32(hs.Level)}
@@ -74,4 +77,14 @@ func clientCredentials(c config.TLS) (credentials.TransportCredentials, int64, e
 		ServerName:   c.ServerName,
 		MinVersion:   tls.VersionTLS12,
 	}), leaf.NotAfter.UnixNano(), nil
+}
+
+// delayMs is a point's alarm delay as the protocol carries it: nil (the
+// aggregator's default) or milliseconds.
+func delayMs(d *config.Duration) *int64 {
+	if d == nil {
+		return nil
+	}
+	ms := time.Duration(*d).Milliseconds()
+	return &ms
 }

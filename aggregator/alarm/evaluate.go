@@ -77,6 +77,32 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 		significant := !quiet || len(m.Conds) > 0 || m.History != nil
 		e.dirty[key] = e.dirty[key] || significant
 	}
+	e.alive(b)
+}
+
+// alive records the minutes the agent knew points alive without a change:
+// their value held, so the stale clock runs from the minute's end, and a
+// stale alarm raised meanwhile (the liveness came late) clears.
+func (e *Evaluator) alive(b *store.Batch) {
+	for _, l := range b.Liveness {
+		end := l.GetMinuteNs() + int64(time.Minute)
+		for _, id := range l.GetPointIds() {
+			key := [2]string{b.SiteID, id}
+			m := e.states[key]
+			if m == nil || end <= m.AliveNs || end <= m.LastNs {
+				continue
+			}
+			m.AliveNs = end
+			e.dirty[key] = true
+			if c := m.Conds[Stale]; c != nil && c.Active && end > c.RaisedNs {
+				p := e.points[key]
+				if p == nil {
+					p = &store.PointConfig{SiteID: b.SiteID, PointID: id}
+				}
+				m.clear(p, Stale, c, l.GetMinuteNs(), m.LastValue, "alive", e.emit)
+			}
+		}
+	}
 }
 
 // emit counts an event and keeps it until the next flush.

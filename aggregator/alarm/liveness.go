@@ -26,9 +26,12 @@ func (e *Evaluator) pointTimers(nowNs int64) {
 		staleAfter := pick(e.opts.StaleAfter, p.StaleAfter)
 		ss := e.sites[key[0]]
 		commLost := ss != nil && ss.CommLoss != nil
+		// A point reported alive without a change held its value: its
+		// last sign of life is the later of its last sample and that.
+		last := max(m.LastNs, m.AliveNs)
 		if staleAfter > 0 && m.LastNs > 0 && !commLost && !outOfService(p, nowNs) &&
-			decided-m.LastNs >= staleAfter && (m.Conds[Stale] == nil || !m.Conds[Stale].Active) {
-			m.raise(p, Stale, m.cond(Stale), m.LastNs+staleAfter, m.LastValue, math.NaN(), 0, false, e.emit)
+			decided-last >= staleAfter && (m.Conds[Stale] == nil || !m.Conds[Stale].Active) {
+			m.raise(p, Stale, m.cond(Stale), last+staleAfter, m.LastValue, math.NaN(), 0, false, e.emit)
 		}
 		if m.History != nil {
 			m.HistoryIdle++

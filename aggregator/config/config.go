@@ -72,6 +72,9 @@ type Alarms struct {
 	OffDelay      time.Duration `yaml:"off_delay"`
 	StaleAfter    time.Duration `yaml:"stale_after"`
 	CommLossAfter time.Duration `yaml:"comm_loss_after"`
+	// Grace is how late (aggregator clock) a sample may arrive before a
+	// delay or staleness is decided without it.
+	Grace time.Duration `yaml:"grace"`
 }
 
 // Retention says how many days data is kept; 0 keeps it forever.
@@ -130,7 +133,7 @@ func Default() Config {
 		Writer:  Writer{MaxRows: wo.MaxRows, MaxDelay: wo.MaxDelay, MaxPendingRows: wo.MaxPendingRows},
 		Metrics: Metrics{Listen: "127.0.0.1:9465"},
 		Alarms: Alarms{OnDelay: ao.OnDelay, OffDelay: ao.OffDelay, StaleAfter: ao.StaleAfter,
-			CommLossAfter: ao.CommLossAfter},
+			CommLossAfter: ao.CommLossAfter, Grace: ao.Grace},
 		Retention: Retention{RawDays: rd.RawDays, MinuteDays: rd.MinuteDays, HourDays: rd.HourDays, LedgerDays: rd.LedgerDays},
 		Log:       obs.DefaultLog(),
 		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, Datasource: GrafanaDatasource{
@@ -200,6 +203,7 @@ func (c Config) AlarmOptions() alarm.Options {
 	o := alarm.DefaultOptions()
 	o.OnDelay, o.OffDelay = c.Alarms.OnDelay, c.Alarms.OffDelay
 	o.StaleAfter, o.CommLossAfter = c.Alarms.StaleAfter, c.Alarms.CommLossAfter
+	o.Grace = c.Alarms.Grace
 	return o
 }
 
@@ -228,8 +232,8 @@ func (c Config) ValidateFor(uses Sections) error {
 	if uses&WriterSection != 0 && (c.Writer.MaxRows < 1 || c.Writer.MaxDelay <= 0 || c.Writer.MaxPendingRows < c.Writer.MaxRows) {
 		errs = append(errs, errors.New("writer: want max_rows >= 1, max_delay > 0 and max_pending_rows >= max_rows"))
 	}
-	if uses&AlarmsSection != 0 && (c.Alarms.OnDelay < 0 || c.Alarms.OffDelay < 0 || c.Alarms.StaleAfter < 0 || c.Alarms.CommLossAfter < 0) {
-		errs = append(errs, errors.New("alarms: on_delay, off_delay, stale_after and comm_loss_after must be 0 (off) or positive"))
+	if uses&AlarmsSection != 0 && (c.Alarms.OnDelay < 0 || c.Alarms.OffDelay < 0 || c.Alarms.StaleAfter < 0 || c.Alarms.CommLossAfter < 0 || c.Alarms.Grace < 0) {
+		errs = append(errs, errors.New("alarms: on_delay, off_delay, stale_after, comm_loss_after and grace must be 0 (off) or positive"))
 	}
 	if uses&RetentionSection != 0 {
 		if err := c.RetentionPolicy().Validate(); err != nil {

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
 const insertPoints = "INSERT INTO points (site_id, point_id, name, description, unit, kind, " +
 	"range_low, range_high, ll, l, h, hh, stage1, stage2, deadband, " +
-	"hazard_code, hazard_name, hazard_level, equipment, endpoint, node_id, out_of_service, updated_at)"
+	"hazard_code, hazard_name, hazard_level, equipment, endpoint, node_id, out_of_service, updated_at, " +
+	"on_delay_ms, off_delay_ms)"
 
 const insertSites = "INSERT INTO sites (site_id, park, agent_version, updated_at)"
 
@@ -50,7 +53,8 @@ func (s *Store) SaveCatalog(ctx context.Context, siteID, park, agentVersion stri
 			if err := batch.Append(siteID, p.GetId(), p.GetName(), p.GetDescription(), p.GetUnit(), p.GetKind(),
 				p.RangeLow, p.RangeHigh, lim.LowLow, lim.Low, lim.High, lim.HighHigh, lim.Stage1, lim.Stage2,
 				lim.GetDeadband(), hz.GetCode(), hz.GetName(), uint8(level),
-				p.GetEquipment(), p.GetEndpoint(), p.GetNodeId(), oos, now); err != nil {
+				p.GetEquipment(), p.GetEndpoint(), p.GetNodeId(), oos, now,
+				delayColumn(lim.OnDelayMs), delayColumn(lim.OffDelayMs)); err != nil {
 				return permanent(fmt.Errorf("save points of %s: point %q: %w", siteID, p.GetId(), err))
 			}
 		}
@@ -128,4 +132,35 @@ func (s *Store) SitePark(ctx context.Context, siteID string) (SitePark, error) {
 	}
 	p.InRegistry = n > 0
 	return p, nil
+}
+
+// delayColumn stores a point's alarm delay as point_settings does: 0 for
+// unset (the aggregator's default), negative for none, else milliseconds.
+func delayColumn(ms *int64) int64 {
+	switch {
+	case ms == nil:
+		return 0
+	case *ms <= 0:
+		return -1
+	}
+	return *ms
+}
+
+// migratePointDelays adds the alarm delays of the point list to a points
+// table made before them.
+func (s *Store) migratePointDelays(ctx context.Context, conn driver.Conn) error {
+	cols, err := tableColumns(ctx, conn, "points")
+	if err != nil || len(cols) == 0 {
+		return err
+	}
+	for _, name := range []string{"on_delay_ms", "off_delay_ms"} {
+		if cols[name] {
+			continue
+		}
+		if err := conn.Exec(ctx, "ALTER TABLE points ADD COLUMN "+name+" Int64 DEFAULT 0"); err != nil {
+			return fmt.Errorf("migrate points: add %s: %w", name, err)
+		}
+		s.logger.Info("migrated points: added " + name)
+	}
+	return nil
 }

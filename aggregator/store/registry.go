@@ -165,7 +165,7 @@ func (s *Store) PointConfigs(ctx context.Context) ([]PointConfig, error) {
 		return nil, err
 	}
 	rows, err := conn.Query(ctx, `SELECT site_id, point_id, kind, unit, hazard_code, equipment,
-    ll, l, h, hh, stage1, stage2, deadband, out_of_service
+    ll, l, h, hh, stage1, stage2, deadband, out_of_service, on_delay_ms, off_delay_ms
 FROM points FINAL`)
 	if err != nil {
 		return nil, fmt.Errorf("read points: %w", err)
@@ -176,11 +176,13 @@ FROM points FINAL`)
 	for rows.Next() {
 		var p PointConfig
 		var oos uint8
+		var on, off int64
 		if err := rows.Scan(&p.SiteID, &p.PointID, &p.Kind, &p.Unit, &p.HazardCode, &p.Equipment,
-			&p.LL, &p.L, &p.H, &p.HH, &p.Stage1, &p.Stage2, &p.Deadband, &oos); err != nil {
+			&p.LL, &p.L, &p.H, &p.HH, &p.Stage1, &p.Stage2, &p.Deadband, &oos, &on, &off); err != nil {
 			return nil, fmt.Errorf("read points: %w", err)
 		}
 		p.OutOfService = oos == 1
+		p.OnDelay, p.OffDelay = time.Duration(on)*time.Millisecond, time.Duration(off)*time.Millisecond
 		index[[2]string{p.SiteID, p.PointID}] = len(out)
 		out = append(out, p)
 	}
@@ -201,7 +203,14 @@ FROM points FINAL`)
 			return nil, fmt.Errorf("read point settings: %w", err)
 		}
 		if i, ok := index[[2]string{site, point}]; ok {
-			out[i].OnDelay, out[i].OffDelay = time.Duration(on)*time.Millisecond, time.Duration(off)*time.Millisecond
+			// The point list holds a point's delays; the registry's
+			// apply only where the list leaves them to the default.
+			if out[i].OnDelay == 0 {
+				out[i].OnDelay = time.Duration(on) * time.Millisecond
+			}
+			if out[i].OffDelay == 0 {
+				out[i].OffDelay = time.Duration(off) * time.Millisecond
+			}
 			out[i].StaleAfter = time.Duration(stale) * time.Millisecond
 		}
 	}

@@ -94,7 +94,9 @@ GROUP BY site_id, buffer_id, seq`
     endpoint       String,
     node_id        String,
     out_of_service UInt8,
-    updated_at     DateTime('UTC')
+    updated_at     DateTime('UTC'),
+    on_delay_ms    Int64 DEFAULT 0,
+    off_delay_ms   Int64 DEFAULT 0
 ) ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY (site_id, point_id)`
 
@@ -131,6 +133,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return err
 	}
 	if err := s.migrateGapRecovery(ctx, conn, caps); err != nil {
+		return err
+	}
+	if err := s.migratePointDelays(ctx, conn); err != nil {
 		return err
 	}
 	for _, stmt := range ddl(caps) {

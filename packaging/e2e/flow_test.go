@@ -151,6 +151,13 @@ func startFlowAggregator(t *testing.T, ctx context.Context, addr, db string, log
 	aggCfg.ClickHouse.Addr = addr
 	aggCfg.ClickHouse.Database = db
 	aggCfg.Metrics.Listen = ""
+	return runAggregator(t, ctx, aggCfg, logger)
+}
+
+// runAggregator runs an in-process aggregator with aggCfg and waits until
+// it listens; stop as for startFlowAggregator.
+func runAggregator(t *testing.T, ctx context.Context, aggCfg aggconfig.Config, logger *slog.Logger) (agg *aggservice.Aggregator, stop func()) {
+	t.Helper()
 	if err := aggCfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

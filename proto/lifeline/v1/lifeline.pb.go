@@ -472,14 +472,19 @@ func (x *Point) GetOutOfService() bool {
 // Limits are a point's alarm limits. Analog points use LL/L/H/HH; gas
 // detectors use their first and second stage (一级/二级).
 type Limits struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LowLow        *float64               `protobuf:"fixed64,1,opt,name=low_low,json=lowLow,proto3,oneof" json:"low_low,omitempty"`
-	Low           *float64               `protobuf:"fixed64,2,opt,name=low,proto3,oneof" json:"low,omitempty"`
-	High          *float64               `protobuf:"fixed64,3,opt,name=high,proto3,oneof" json:"high,omitempty"`
-	HighHigh      *float64               `protobuf:"fixed64,4,opt,name=high_high,json=highHigh,proto3,oneof" json:"high_high,omitempty"`
-	Stage1        *float64               `protobuf:"fixed64,5,opt,name=stage1,proto3,oneof" json:"stage1,omitempty"`
-	Stage2        *float64               `protobuf:"fixed64,6,opt,name=stage2,proto3,oneof" json:"stage2,omitempty"`
-	Deadband      float64                `protobuf:"fixed64,7,opt,name=deadband,proto3" json:"deadband,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	LowLow   *float64               `protobuf:"fixed64,1,opt,name=low_low,json=lowLow,proto3,oneof" json:"low_low,omitempty"`
+	Low      *float64               `protobuf:"fixed64,2,opt,name=low,proto3,oneof" json:"low,omitempty"`
+	High     *float64               `protobuf:"fixed64,3,opt,name=high,proto3,oneof" json:"high,omitempty"`
+	HighHigh *float64               `protobuf:"fixed64,4,opt,name=high_high,json=highHigh,proto3,oneof" json:"high_high,omitempty"`
+	Stage1   *float64               `protobuf:"fixed64,5,opt,name=stage1,proto3,oneof" json:"stage1,omitempty"`
+	Stage2   *float64               `protobuf:"fixed64,6,opt,name=stage2,proto3,oneof" json:"stage2,omitempty"`
+	Deadband float64                `protobuf:"fixed64,7,opt,name=deadband,proto3" json:"deadband,omitempty"`
+	// How long (source time) a limit must be exceeded before its alarm is
+	// raised, and stay returned before it clears; unset: the aggregator's
+	// default, 0: none.
+	OnDelayMs     *int64 `protobuf:"varint,8,opt,name=on_delay_ms,json=onDelayMs,proto3,oneof" json:"on_delay_ms,omitempty"`
+	OffDelayMs    *int64 `protobuf:"varint,9,opt,name=off_delay_ms,json=offDelayMs,proto3,oneof" json:"off_delay_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -559,6 +564,20 @@ func (x *Limits) GetStage2() float64 {
 func (x *Limits) GetDeadband() float64 {
 	if x != nil {
 		return x.Deadband
+	}
+	return 0
+}
+
+func (x *Limits) GetOnDelayMs() int64 {
+	if x != nil && x.OnDelayMs != nil {
+		return *x.OnDelayMs
+	}
+	return 0
+}
+
+func (x *Limits) GetOffDelayMs() int64 {
+	if x != nil && x.OffDelayMs != nil {
+		return *x.OffDelayMs
 	}
 	return 0
 }
@@ -1671,7 +1690,7 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x0eout_of_service\x18\r \x01(\bR\foutOfServiceB\f\n" +
 	"\n" +
 	"_range_lowB\r\n" +
-	"\v_range_high\"\x8f\x02\n" +
+	"\v_range_high\"\xfc\x02\n" +
 	"\x06Limits\x12\x1c\n" +
 	"\alow_low\x18\x01 \x01(\x01H\x00R\x06lowLow\x88\x01\x01\x12\x15\n" +
 	"\x03low\x18\x02 \x01(\x01H\x01R\x03low\x88\x01\x01\x12\x17\n" +
@@ -1679,7 +1698,10 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\thigh_high\x18\x04 \x01(\x01H\x03R\bhighHigh\x88\x01\x01\x12\x1b\n" +
 	"\x06stage1\x18\x05 \x01(\x01H\x04R\x06stage1\x88\x01\x01\x12\x1b\n" +
 	"\x06stage2\x18\x06 \x01(\x01H\x05R\x06stage2\x88\x01\x01\x12\x1a\n" +
-	"\bdeadband\x18\a \x01(\x01R\bdeadbandB\n" +
+	"\bdeadband\x18\a \x01(\x01R\bdeadband\x12#\n" +
+	"\von_delay_ms\x18\b \x01(\x03H\x06R\tonDelayMs\x88\x01\x01\x12%\n" +
+	"\foff_delay_ms\x18\t \x01(\x03H\aR\n" +
+	"offDelayMs\x88\x01\x01B\n" +
 	"\n" +
 	"\b_low_lowB\x06\n" +
 	"\x04_lowB\a\n" +
@@ -1687,7 +1709,9 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\n" +
 	"_high_highB\t\n" +
 	"\a_stage1B\t\n" +
-	"\a_stage2\"L\n" +
+	"\a_stage2B\x0e\n" +
+	"\f_on_delay_msB\x0f\n" +
+	"\r_off_delay_ms\"L\n" +
 	"\fHazardSource\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
