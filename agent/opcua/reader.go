@@ -327,6 +327,15 @@ func (r *Reader) Run(ctx context.Context) error {
 		}()
 		defer func() { stopLiveness(); <-done }()
 	}
+	if er, ok := r.sink.(ConditionEventRecorder); ok && r.base.Events.Enabled {
+		ectx, stopEvents := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.runEvents(ectx, er)
+		}()
+		defer func() { stopEvents(); <-done }()
+	}
 	r.outage.starting(time.Now())
 	defer r.stopped()
 

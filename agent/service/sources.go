@@ -24,6 +24,13 @@ func (t tee) RecordLiveness(l *lifelinev1.Liveness) {
 	}
 }
 
+// RecordConditionEvent passes a reader's condition event to the batcher.
+func (t tee) RecordConditionEvent(e *lifelinev1.ConditionEvent) {
+	if er, ok := t.sink.(opcua.ConditionEventRecorder); ok {
+		er.RecordConditionEvent(e)
+	}
+}
+
 // sourceCollectors are one OPC UA source's metrics, labelled by the
 // source's name: whether it is read now, for how long it has not been,
 // how many outages were recorded as gaps, and the sessions,
