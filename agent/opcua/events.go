@@ -96,7 +96,7 @@ func (r *Reader) eventSession(ctx context.Context, rec ConditionEventRecorder) (
 		r.logger.Warn("OPC UA ConditionRefresh failed", "err", err)
 	}
 	r.logger.Info("OPC UA event subscription running", "notifiers", r.base.Events.Notifiers)
-	return r.readEvents(sctx, c, notify, rec)
+	return r.readEvents(sctx, c, notify, info.namespaces, rec)
 }
 
 func (r *Reader) monitorNotifiers(ctx context.Context, sub *opcua.Subscription, namespaces []string) error {
@@ -123,7 +123,7 @@ func (r *Reader) monitorNotifiers(ctx context.Context, sub *opcua.Subscription, 
 // readEvents delivers the subscription's events and checks the session
 // every eventCheckEvery. Events between a RefreshStartEvent and a
 // RefreshEndEvent are marked refresh.
-func (r *Reader) readEvents(ctx context.Context, c *opcua.Client, notify <-chan *opcua.PublishNotificationData, rec ConditionEventRecorder) (bool, error) {
+func (r *Reader) readEvents(ctx context.Context, c *opcua.Client, notify <-chan *opcua.PublishNotificationData, namespaces []string, rec ConditionEventRecorder) (bool, error) {
 	tick := time.NewTicker(eventCheckEvery)
 	defer tick.Stop()
 	healthy, refreshing := false, false
@@ -149,7 +149,7 @@ func (r *Reader) readEvents(ctx context.Context, c *opcua.Client, notify <-chan 
 			healthy = true
 			now := time.Now()
 			for _, ev := range list.Events {
-				ce := conditionEvent(ev.EventFields, now)
+				ce := conditionEvent(ev.EventFields, now, namespaces)
 				switch ce.GetEventType() {
 				case refreshStartType:
 					refreshing = true
@@ -255,7 +255,7 @@ func eventItem(node *ua.NodeID, handle uint32) *ua.MonitoredItemCreateRequest {
 
 // conditionEvent converts one event's fields; fields the event's type
 // does not have arrive as null variants and stay zero.
-func conditionEvent(f []*ua.Variant, received time.Time) *lifelinev1.ConditionEvent {
+func conditionEvent(f []*ua.Variant, received time.Time, namespaces []string) *lifelinev1.ConditionEvent {
 	get := func(i int) any {
 		if i < len(f) && f[i] != nil {
 			return f[i].Value()
@@ -266,8 +266,8 @@ func conditionEvent(f []*ua.Variant, received time.Time) *lifelinev1.ConditionEv
 	if b, ok := get(fEventID).([]byte); ok {
 		ce.EventId = b
 	}
-	ce.EventType = nodeText(get(fEventType))
-	ce.SourceNode = nodeText(get(fSourceNode))
+	ce.EventType = nodeText(get(fEventType), nil)
+	ce.SourceNode = nodeText(get(fSourceNode), namespaces)
 	ce.SourceName = eventText(get(fSourceName))
 	if t, ok := get(fTime).(time.Time); ok && !t.IsZero() {
 		ce.TimeNs = t.UnixNano()
@@ -280,18 +280,30 @@ func conditionEvent(f []*ua.Variant, received time.Time) *lifelinev1.ConditionEv
 	ce.Retain, _ = get(fRetain).(bool)
 	ce.Active, _ = get(fActive).(bool)
 	ce.Acked, _ = get(fAcked).(bool)
-	ce.ConditionId = nodeText(get(fConditionID))
+	ce.ConditionId = nodeText(get(fConditionID), namespaces)
 	return ce
 }
 
-func nodeText(v any) string {
-	switch n := v.(type) {
+// nodeText writes a node ID the way the agent's configuration does: by
+// namespace URI (nsu=…), as indexes may change when the server restarts.
+func nodeText(v any, namespaces []string) string {
+	var n *ua.NodeID
+	switch x := v.(type) {
 	case *ua.NodeID:
-		return n.String()
+		n = x
 	case *ua.ExpandedNodeID:
-		return n.NodeID.String()
+		n = x.NodeID
 	}
-	return ""
+	if n == nil {
+		return ""
+	}
+	s := n.String()
+	if i := int(n.Namespace()); i > 0 && i < len(namespaces) {
+		if _, rest, ok := strings.Cut(s, ";"); ok {
+			return eventText("nsu=" + namespaces[i] + ";" + rest)
+		}
+	}
+	return eventText(s)
 }
 
 func eventText(v any) string {
