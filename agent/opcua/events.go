@@ -158,6 +158,12 @@ func (r *Reader) readEvents(ctx context.Context, c *opcua.Client, notify <-chan 
 					refreshing = false
 					continue
 				}
+				if ce.ConditionId == "" {
+					// Not a condition's event: audit events (node-opcua sends
+					// an AuditConditionAcknowledgeEvent for every
+					// acknowledgement), system and model change events.
+					continue
+				}
 				ce.Refresh = refreshing
 				ce.Source = r.base.Name
 				rec.RecordConditionEvent(ce)
