@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopcua/opcua/ua"
+
 	"github.com/lifeline-telemetry/lifeline/agent/config"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -222,4 +224,32 @@ func TestNodeOPCUAConditionEvents(t *testing.T) {
 		t.Fatalf("acknowledged %x, cleared %x: want a new EventId per transition", acked.EventId, cleared.EventId)
 	}
 	stop()
+}
+
+// The event fields convert whatever their variant types: node IDs by
+// namespace URI, localized and qualified text, fields an event type does
+// not have (null) left zero.
+func TestConditionEventFields(t *testing.T) {
+	at := time.Date(2026, 3, 2, 8, 10, 0, 0, time.UTC)
+	f := make([]*ua.Variant, nEventFields)
+	f[fEventID] = ua.MustVariant([]byte{1, 2})
+	f[fEventType] = ua.MustVariant(ua.NewNumericNodeID(0, 10637))
+	f[fSourceNode] = ua.MustVariant(ua.NewStringNodeID(2, "Plant.Tank2"))
+	f[fSourceName] = ua.MustVariant("Tank2")
+	f[fTime] = ua.MustVariant(at)
+	f[fSeverity] = ua.MustVariant(uint16(700))
+	f[fMessage] = ua.MustVariant(&ua.LocalizedText{Text: "高液位 \xff", EncodingMask: ua.LocalizedTextText})
+	f[fConditionName] = ua.MustVariant("LSH201")
+	f[fActive] = ua.MustVariant(true)
+	f[fConditionID] = ua.MustVariant(ua.NewStringNodeID(2, "Plant.Tank2.LSH201"))
+	e := conditionEvent(f, at.Add(time.Second), []string{"http://opcfoundation.org/UA/", "urn:x", "urn:dcs"})
+	if string(e.EventId) != "\x01\x02" || e.EventType != "i=10637" || e.SourceNode != "nsu=urn:dcs;s=Plant.Tank2" ||
+		e.SourceName != "Tank2" || e.TimeNs != at.UnixNano() || e.Severity != 700 || e.Message != "高液位 \uFFFD" ||
+		e.ConditionName != "LSH201" || !e.Active || e.Acked || e.Retain || e.ConditionId != "nsu=urn:dcs;s=Plant.Tank2.LSH201" ||
+		e.ReceiveNs != at.Add(time.Second).UnixNano() {
+		t.Fatalf("converted %v", e)
+	}
+	if e := conditionEvent(f[:fConditionName], at, nil); e.ConditionId != "" || e.ConditionName != "" || e.SourceNode != "ns=2;s=Plant.Tank2" {
+		t.Fatalf("a base event converted %v", e)
+	}
 }
