@@ -167,6 +167,7 @@ func (r *Reader) readEvents(ctx context.Context, c *opcua.Client, notify <-chan 
 				ce.Refresh = refreshing
 				ce.Source = r.base.Name
 				rec.RecordConditionEvent(ce)
+				r.condEvents.Add(1)
 			}
 		}
 	}

@@ -223,6 +223,11 @@ func TestNodeOPCUAConditionEvents(t *testing.T) {
 	if bytes.Equal(acked.EventId, raised.EventId) || bytes.Equal(cleared.EventId, acked.EventId) {
 		t.Fatalf("acknowledged %x, cleared %x: want a new EventId per transition", acked.EventId, cleared.EventId)
 	}
+	for _, e := range sink.all() {
+		if e.ConditionId == "" {
+			t.Fatalf("an event that is no condition's was kept: %v", e)
+		}
+	}
 	stop()
 }
 

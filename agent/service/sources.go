@@ -61,6 +61,8 @@ func sourceCollectors(ls *liveSource) []prometheus.Collector {
 			}),
 		counter(MetricSourceHistoryReadTotal, "Values read back from the OPC UA server's history for spans the agent was not reading.",
 			func(st opcua.Stats) uint64 { return st.HistoryRecovered }),
+		counter(MetricSourceConditionEvents, "The OPC UA server's alarm and condition events read (events enabled), ConditionRefresh copies included.",
+			func(st opcua.Stats) uint64 { return st.ConditionEvents }),
 		counter(MetricSourceOutagesTotal, "Spans during which the OPC UA source could not be read, each recorded as a source_unavailable gap.",
 			func(st opcua.Stats) uint64 { return st.Outages }),
 		counter(MetricSourceSessionsTotal, "OPC UA sessions opened to the source.",
