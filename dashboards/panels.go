@@ -150,4 +150,8 @@ func alarms(b *builder) {
 		},
 		trans: b.rename("raised_at", "cleared_at", "site_id", "point_id", "condition", "priority", "value",
 			"limit_value", "peak_value", "duration_s", "state")})
+	// The DCS's own alarms beside the computed ones: the plant's alarm
+	// system as its operators saw it, for comparison.
+	b.add(panel{typ: "table", key: "alarms.dcs", file: "alarms_dcs.sql", w: 24, h: 10,
+		trans: b.rename("time", "site_id", "source", "source_name", "condition_name", "severity", "state", "message", "live")})
 }

@@ -256,6 +256,7 @@ func seedAll(t *testing.T, ctx context.Context, st *store.Store, conn driver.Con
 	seedAgents(t, ctx, conn, now)
 	seedGaps(t, ctx, conn, now)
 	seedAlarms(t, ctx, conn, now)
+	seedConditionEvents(t, ctx, st, now)
 }
 
 // seedCatalogs registers the points of ENT01, ENT02 and OTHER1.
@@ -496,4 +497,20 @@ func panelResults(t *testing.T, ctx context.Context, conn driver.Conn, now time.
 		}
 	}
 	return out
+}
+
+// seedConditionEvents: ENT01's DCS raised and acknowledged LSH201 an hour
+// ago; the raise also came again by a ConditionRefresh.
+func seedConditionEvents(t *testing.T, ctx context.Context, st *store.Store, now time.Time) {
+	t.Helper()
+	ev := func(id byte, at time.Time, acked, refresh bool) *lifelinev1.ConditionEvent {
+		return &lifelinev1.ConditionEvent{EventId: []byte{id}, Source: "dcs", SourceName: "Tank2", ConditionName: "LSH201",
+			ConditionId: "nsu=urn:dcs;s=LSH201", TimeNs: at.UnixNano(), Severity: 700, Message: "高液位", Active: true,
+			Acked: acked, Retain: true, Refresh: refresh}
+	}
+	raised := now.Add(-time.Hour)
+	if err := st.Insert(ctx, []*store.Batch{{SiteID: "ENT01", Seq: 9001, ConditionEvents: []*lifelinev1.ConditionEvent{
+		ev(1, raised, false, false), ev(2, raised.Add(time.Minute), true, false), ev(1, raised, false, true)}}}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -46,6 +46,7 @@ type Batcher struct {
 	gaps    gapLog
 	carried []*lifelinev1.Gap // gap records to send again as they are
 	alive   []*lifelinev1.Liveness
+	events  []*lifelinev1.ConditionEvent
 	marks   marks
 	full    chan struct{}
 
@@ -163,9 +164,10 @@ func (b *Batcher) flush(all bool) {
 		b.carried = nil
 		alive := b.alive
 		b.alive = nil
+		events := b.takeEvents()
 		b.mu.Unlock()
 
-		if err := b.store(batch, gaps, alive); err != nil {
+		if err := b.store(batch, gaps, alive, events); err != nil {
 			// The samples stay in memory to be retried on the next flush:
 			// a full or failing disk must not silently discard what was read.
 			b.failed.Add(1)
@@ -174,6 +176,7 @@ func (b *Batcher) flush(all bool) {
 			b.pending = append(batch, b.pending...)
 			b.carried = coalesceUnwritable(append(gaps, b.carried...))
 			b.alive = capLiveness(append(alive, b.alive...))
+			b.events = capEvents(append(events, b.events...))
 			b.capPending()
 			b.mu.Unlock()
 			return
@@ -183,11 +186,11 @@ func (b *Batcher) flush(all bool) {
 
 // owesGaps reports whether gap records wait to be written; b.mu is held.
 func (b *Batcher) owesGaps() bool {
-	return len(b.carried) > 0 || len(b.gaps.byReason) > 0 || len(b.alive) > 0
+	return len(b.carried) > 0 || len(b.gaps.byReason) > 0 || len(b.alive) > 0 || len(b.events) > 0
 }
 
-func (b *Batcher) store(samples []*lifelinev1.Sample, gaps []*lifelinev1.Gap, alive []*lifelinev1.Liveness) error {
-	batch := &lifelinev1.Batch{Samples: samples, Gaps: gaps, Liveness: alive}
+func (b *Batcher) store(samples []*lifelinev1.Sample, gaps []*lifelinev1.Gap, alive []*lifelinev1.Liveness, events []*lifelinev1.ConditionEvent) error {
+	batch := &lifelinev1.Batch{Samples: samples, Gaps: gaps, Liveness: alive, ConditionEvents: events}
 	data, err := proto.Marshal(batch)
 	if err != nil && repairText(samples) > 0 {
 		// The OPC UA readers repair text where they convert values, so this

@@ -40,7 +40,7 @@ func BenchmarkStore(b *testing.B) {
 	samples := benchSamples(size, 1000)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := bt.store(samples, nil, nil); err != nil {
+		if err := bt.store(samples, nil, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -145,7 +145,18 @@ type Source struct {
 	// HistoryMaxWindow bounds the span read back per point.
 	HistoryBackfill  string   `yaml:"history_backfill"`
 	HistoryMaxWindow Duration `yaml:"history_max_window"`
-	Points           []Point  `yaml:"points"`
+	// Events reads the server's own alarms (OPC UA Alarms & Conditions).
+	Events Events  `yaml:"events,omitempty"`
+	Points []Point `yaml:"points"`
+}
+
+// Events configures the subscription to a source's alarm and condition
+// events. Notifiers are the objects whose events are read, by node ID
+// (default the Server object, i=2253, which most servers make the
+// notifier of every event).
+type Events struct {
+	Enabled   bool     `yaml:"enabled"`
+	Notifiers []string `yaml:"notifiers,omitempty"`
 }
 
 // Point is one monitored variable (位号).
@@ -290,6 +301,9 @@ func SourceDefaults(s *Source) {
 	}
 	if s.HistoryBackfill == "" {
 		s.HistoryBackfill = "auto"
+	}
+	if s.Events.Enabled && len(s.Events.Notifiers) == 0 {
+		s.Events.Notifiers = []string{"i=2253"}
 	}
 	if s.HistoryMaxWindow == 0 {
 		s.HistoryMaxWindow = Duration(7 * 24 * time.Hour)

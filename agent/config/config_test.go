@@ -170,3 +170,26 @@ sources:
 		}
 	}
 }
+
+// Events default to off; turned on without notifiers they read the Server
+// object; a notifier that is not a node ID is refused.
+func TestSourceEvents(t *testing.T) {
+	src := Source{Name: "dcs", Endpoint: "opc.tcp://127.0.0.1:4840"}
+	SourceDefaults(&src)
+	if src.Events.Enabled || len(src.Events.Notifiers) != 0 {
+		t.Fatalf("events by default: %+v", src.Events)
+	}
+	src = Source{Name: "dcs", Endpoint: "opc.tcp://127.0.0.1:4840", Events: Events{Enabled: true}}
+	SourceDefaults(&src)
+	if len(src.Events.Notifiers) != 1 || src.Events.Notifiers[0] != "i=2253" {
+		t.Fatalf("notifiers by default: %v", src.Events.Notifiers)
+	}
+	cfg := Default()
+	cfg.Site.ID, cfg.Site.Name = "S1", "site"
+	src.Points = []Point{{ID: "P1", Node: "i=2258"}}
+	src.Events.Notifiers = []string{"Server"}
+	cfg.Sources = []Source{src}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "events.notifiers") {
+		t.Fatalf("a notifier that is no node ID: %v", err)
+	}
+}

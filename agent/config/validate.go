@@ -236,6 +236,11 @@ func (s Source) validate(where string, withPoints bool) error {
 	if s.HistoryMaxWindow < Duration(time.Second) {
 		p.add("%s.history_max_window %s: want at least 1s", where, s.HistoryMaxWindow)
 	}
+	for _, n := range s.Events.Notifiers {
+		if err := ValidateNodeID(n); err != nil {
+			p.add("%s.events.notifiers: %v", where, err)
+		}
+	}
 	if !oneOf(s.ReadMode, "subscribe", "poll") {
 		p.add("%s.read_mode %q: want subscribe or poll", where, s.ReadMode)
 	}

@@ -81,6 +81,8 @@ type Reader struct {
 	// readingSinceNs is when the current session started delivering
 	// (Unix ns; 0 while not reading).
 	readingSinceNs atomic.Int64
+	// condEvents counts condition events delivered (see events.go).
+	condEvents atomic.Uint64
 
 	// outage follows the source's unavailability (see outage.go).
 	outage outage
@@ -204,6 +206,9 @@ type Stats struct {
 	// HistoryRecovered the samples they read back from the server.
 	Backfills        uint64
 	HistoryRecovered uint64
+	// ConditionEvents counts the alarm and condition events delivered
+	// (events enabled), refresh copies included.
+	ConditionEvents uint64
 }
 
 // New returns a reader for src that delivers samples to sink. It does no
@@ -277,6 +282,7 @@ func (r *Reader) Stats() Stats {
 		ItemsDeleted:         r.itemsDeleted.Load(),
 		Monitored:            int(r.monitoredNow.Load()),
 		Applied:              r.applied.Load(),
+		ConditionEvents:      r.condEvents.Load(),
 	}
 	if ns := r.readingSinceNs.Load(); ns != 0 && st.Connected {
 		st.ReadingSince = time.Unix(0, ns)
@@ -326,6 +332,15 @@ func (r *Reader) Run(ctx context.Context) error {
 			r.runLiveness(lctx, lr)
 		}()
 		defer func() { stopLiveness(); <-done }()
+	}
+	if er, ok := r.sink.(ConditionEventRecorder); ok && r.base.Events.Enabled {
+		ectx, stopEvents := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.runEvents(ectx, er)
+		}()
+		defer func() { stopEvents(); <-done }()
 	}
 	r.outage.starting(time.Now())
 	defer r.stopped()

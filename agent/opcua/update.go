@@ -52,6 +52,8 @@ func SessionChanges(old, new config.Source) []string {
 		// file where this one left it.
 		{"history_backfill", old.HistoryBackfill, new.HistoryBackfill},
 		{"history_max_window", old.HistoryMaxWindow, new.HistoryMaxWindow},
+		// The event session is started with the reader.
+		{"events", fmt.Sprint(old.Events), fmt.Sprint(new.Events)},
 	}
 	var out []string
 	for _, f := range fields {

@@ -34,6 +34,7 @@ const (
 	MetricSourceDownSeconds         = "lifeline_agent_source_down_seconds"
 	MetricSourceOutagesTotal        = "lifeline_agent_source_outages_total"
 	MetricSourceHistoryReadTotal    = "lifeline_agent_source_history_read_total"
+	MetricSourceConditionEvents     = "lifeline_agent_source_condition_events_total"
 	MetricLinkCertNotAfterSeconds   = "lifeline_agent_link_cert_not_after_seconds"
 	MetricSourceSessionsTotal       = "lifeline_agent_source_sessions_total"
 	MetricSourceSubscriptionsTotal  = "lifeline_agent_source_subscriptions_created_total"

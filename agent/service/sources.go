@@ -24,6 +24,13 @@ func (t tee) RecordLiveness(l *lifelinev1.Liveness) {
 	}
 }
 
+// RecordConditionEvent passes a reader's condition event to the batcher.
+func (t tee) RecordConditionEvent(e *lifelinev1.ConditionEvent) {
+	if er, ok := t.sink.(opcua.ConditionEventRecorder); ok {
+		er.RecordConditionEvent(e)
+	}
+}
+
 // sourceCollectors are one OPC UA source's metrics, labelled by the
 // source's name: whether it is read now, for how long it has not been,
 // how many outages were recorded as gaps, and the sessions,
@@ -54,6 +61,8 @@ func sourceCollectors(ls *liveSource) []prometheus.Collector {
 			}),
 		counter(MetricSourceHistoryReadTotal, "Values read back from the OPC UA server's history for spans the agent was not reading.",
 			func(st opcua.Stats) uint64 { return st.HistoryRecovered }),
+		counter(MetricSourceConditionEvents, "The OPC UA server's alarm and condition events read (events enabled), ConditionRefresh copies included.",
+			func(st opcua.Stats) uint64 { return st.ConditionEvents }),
 		counter(MetricSourceOutagesTotal, "Spans during which the OPC UA source could not be read, each recorded as a source_unavailable gap.",
 			func(st opcua.Stats) uint64 { return st.Outages }),
 		counter(MetricSourceSessionsTotal, "OPC UA sessions opened to the source.",

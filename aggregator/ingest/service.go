@@ -324,6 +324,7 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 		}
 		s.dropBadGaps(site, batch, s.now())
 		s.dropBadLiveness(site, batch, s.now())
+		s.dropBadConditionEvents(site, batch, s.now())
 		last := &lastLive
 		if batch.GetBackfill() {
 			last = &lastBackfill
@@ -383,7 +384,7 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 			"samples", gaps[0].GetSamples(), "reason", gaps[0].GetReason())
 	}
 	sb := &store.Batch{SiteID: site, BufferID: in.bufferID, Seq: batch.GetSeq(), Backfill: batch.GetBackfill(), Samples: valid, Gaps: gaps,
-		Liveness: batch.GetLiveness()}
+		Liveness: batch.GetLiveness(), ConditionEvents: batch.GetConditionEvents()}
 	in.pending.Add(1)
 	// Released here unless the writer took the batch, also when Submit
 	// panics: the site's next stream waits for pending.

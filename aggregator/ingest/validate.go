@@ -188,6 +188,9 @@ func validateBatch(b *lifelinev1.Batch, maxSamples int, rules sampleRules, now t
 	if err := validateLiveness(b.GetLiveness()); err != nil {
 		return err
 	}
+	if err := validateConditionEvents(b.GetConditionEvents()); err != nil {
+		return err
+	}
 	return validateGaps(b.GetGaps(), rules, now)
 }
 

@@ -26,6 +26,9 @@ type Batch struct {
 	// Liveness lists points alive without a change, per minute (the
 	// point_liveness table).
 	Liveness []*lifelinev1.Liveness
+	// ConditionEvents are the OPC UA servers' own alarm events (the
+	// condition_events table).
+	ConditionEvents []*lifelinev1.ConditionEvent
 }
 
 // BackfillHistory is samples.backfill for a value the agent read from its
@@ -241,6 +244,11 @@ func (s *Store) Insert(ctx context.Context, batches []*Batch) (err error) {
 	}
 	if n := livenessRows(batches); n > 0 {
 		if err := s.insertLiveness(ctx, conn, batches, n); err != nil {
+			return err
+		}
+	}
+	if n := conditionEventRows(batches); n > 0 {
+		if err := s.insertConditionEvents(ctx, conn, batches, n); err != nil {
 			return err
 		}
 	}

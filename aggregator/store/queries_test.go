@@ -32,6 +32,7 @@ func seedExamples(t *testing.T, s *store.Store) {
 	seedSamples(t, ctx, s)
 	seedAlarms(t, ctx, s)
 	seedBackfill(t, ctx, s)
+	seedConditions(t, ctx, s)
 }
 
 // seedBackfill: site S3's agent stopped 07:30-07:40 and its values were
@@ -288,6 +289,15 @@ var answers = map[string]struct {
 		"S1 | T102.LT | 2026-03-02 08:00:00 | 60",
 		"S2 | R201.TT | 2026-03-02 08:00:00 | 30",
 		"S3 | L302.LT | 2026-03-02 08:00:00 | 60",
+	}},
+	"21-dcs-condition-events.sql": {rows: []string{
+		"S1 | dcs | TAH105.Alarm | 2026-03-02 07:50:00 | 500 | 1 | 0 | 0",
+		"S1 | dcs | LSH201.Alarm | 2026-03-02 08:10:00 | 700 | 1 | 0 | 1",
+		"S1 | dcs | LSH201.Alarm | 2026-03-02 08:12:00 | 700 | 1 | 1 | 1",
+		"S1 | dcs | LSH201.Alarm | 2026-03-02 08:15:00 | 100 | 0 | 1 | 1",
+	}},
+	"22-dcs-standing-conditions.sql": {rows: []string{
+		"S1 | dcs | TAH105.Alarm | 2026-03-02 07:50:00 | 500 | 1 | 0",
 	}},
 	"16-point-limit-history.sql": {count: 2, some: map[int]string{
 		0: "2026-03-01 00:00:00 | 2026-03-02 00:00:00 | 16 | 18 | 0.05",

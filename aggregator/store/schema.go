@@ -109,7 +109,8 @@ ORDER BY (site_id, point_id)`
 ORDER BY site_id`
 
 	stmts := []string{samples, ingestBatches, ingestBatchesMV, points, sites}
-	stmts = append(stmts, gapsDDL(caps), agentsDDL(caps), rejectedDDL(caps), pointLivenessDDL(caps))
+	stmts = append(stmts, gapsDDL(caps), agentsDDL(caps), rejectedDDL(caps), pointLivenessDDL(caps),
+		conditionEventsDDL(caps))
 	stmts = append(stmts, rollupDDL(caps)...)
 	stmts = append(stmts, registryDDL(caps)...)
 	stmts = append(stmts, alarmDDL(caps)...)

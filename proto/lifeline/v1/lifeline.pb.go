@@ -775,9 +775,12 @@ type Batch struct {
 	// explained. Gaps travel in batches so they are as durable as samples.
 	Gaps []*Gap `protobuf:"bytes,4,rep,name=gaps,proto3" json:"gaps,omitempty"`
 	// Points the agent knew alive in a minute without a change to send.
-	Liveness      []*Liveness `protobuf:"bytes,5,rep,name=liveness,proto3" json:"liveness,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Liveness []*Liveness `protobuf:"bytes,5,rep,name=liveness,proto3" json:"liveness,omitempty"`
+	// The OPC UA server's own alarm and condition events (Alarms &
+	// Conditions), read from the Server object or configured notifiers.
+	ConditionEvents []*ConditionEvent `protobuf:"bytes,6,rep,name=condition_events,json=conditionEvents,proto3" json:"condition_events,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Batch) Reset() {
@@ -845,6 +848,173 @@ func (x *Batch) GetLiveness() []*Liveness {
 	return nil
 }
 
+func (x *Batch) GetConditionEvents() []*ConditionEvent {
+	if x != nil {
+		return x.ConditionEvents
+	}
+	return nil
+}
+
+// ConditionEvent is one event notification of the OPC UA server's own
+// alarms: a condition raised, acknowledged, cleared, or its state re-sent
+// by a ConditionRefresh. The server's EventId identifies the transition,
+// so a re-sent event is stored once.
+type ConditionEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventId       []byte                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`          // the server's EventId
+	SourceNode    string                 `protobuf:"bytes,2,opt,name=source_node,json=sourceNode,proto3" json:"source_node,omitempty"` // SourceNode, as an OPC UA node ID string
+	SourceName    string                 `protobuf:"bytes,3,opt,name=source_name,json=sourceName,proto3" json:"source_name,omitempty"`
+	TimeNs        int64                  `protobuf:"varint,4,opt,name=time_ns,json=timeNs,proto3" json:"time_ns,omitempty"`          // Time: when the transition happened, Unix ns
+	ReceiveNs     int64                  `protobuf:"varint,5,opt,name=receive_ns,json=receiveNs,proto3" json:"receive_ns,omitempty"` // when the agent received it, Unix ns
+	Severity      uint32                 `protobuf:"varint,6,opt,name=severity,proto3" json:"severity,omitempty"`                    // 1-1000
+	Message       string                 `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+	ConditionName string                 `protobuf:"bytes,8,opt,name=condition_name,json=conditionName,proto3" json:"condition_name,omitempty"`
+	ConditionId   string                 `protobuf:"bytes,9,opt,name=condition_id,json=conditionId,proto3" json:"condition_id,omitempty"` // the condition's node ID (ConditionId)
+	EventType     string                 `protobuf:"bytes,10,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`      // EventType node ID
+	Active        bool                   `protobuf:"varint,11,opt,name=active,proto3" json:"active,omitempty"`                            // ActiveState/Id
+	Acked         bool                   `protobuf:"varint,12,opt,name=acked,proto3" json:"acked,omitempty"`                              // AckedState/Id
+	Retain        bool                   `protobuf:"varint,13,opt,name=retain,proto3" json:"retain,omitempty"`
+	Refresh       bool                   `protobuf:"varint,14,opt,name=refresh,proto3" json:"refresh,omitempty"` // sent within a ConditionRefresh
+	Source        string                 `protobuf:"bytes,15,opt,name=source,proto3" json:"source,omitempty"`    // the agent's source (OPC UA server) name
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConditionEvent) Reset() {
+	*x = ConditionEvent{}
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConditionEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConditionEvent) ProtoMessage() {}
+
+func (x *ConditionEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConditionEvent.ProtoReflect.Descriptor instead.
+func (*ConditionEvent) Descriptor() ([]byte, []int) {
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ConditionEvent) GetEventId() []byte {
+	if x != nil {
+		return x.EventId
+	}
+	return nil
+}
+
+func (x *ConditionEvent) GetSourceNode() string {
+	if x != nil {
+		return x.SourceNode
+	}
+	return ""
+}
+
+func (x *ConditionEvent) GetSourceName() string {
+	if x != nil {
+		return x.SourceName
+	}
+	return ""
+}
+
+func (x *ConditionEvent) GetTimeNs() int64 {
+	if x != nil {
+		return x.TimeNs
+	}
+	return 0
+}
+
+func (x *ConditionEvent) GetReceiveNs() int64 {
+	if x != nil {
+		return x.ReceiveNs
+	}
+	return 0
+}
+
+func (x *ConditionEvent) GetSeverity() uint32 {
+	if x != nil {
+		return x.Severity
+	}
+	return 0
+}
+
+func (x *ConditionEvent) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ConditionEvent) GetConditionName() string {
+	if x != nil {
+		return x.ConditionName
+	}
+	return ""
+}
+
+func (x *ConditionEvent) GetConditionId() string {
+	if x != nil {
+		return x.ConditionId
+	}
+	return ""
+}
+
+func (x *ConditionEvent) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *ConditionEvent) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *ConditionEvent) GetAcked() bool {
+	if x != nil {
+		return x.Acked
+	}
+	return false
+}
+
+func (x *ConditionEvent) GetRetain() bool {
+	if x != nil {
+		return x.Retain
+	}
+	return false
+}
+
+func (x *ConditionEvent) GetRefresh() bool {
+	if x != nil {
+		return x.Refresh
+	}
+	return false
+}
+
+func (x *ConditionEvent) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
 // Liveness lists the points that were alive in one minute but sent no
 // value in it: their source was read the whole minute and their last
 // value was Good, yet nothing changed (OPC UA reports changes only). It
@@ -859,7 +1029,7 @@ type Liveness struct {
 
 func (x *Liveness) Reset() {
 	*x = Liveness{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +1041,7 @@ func (x *Liveness) String() string {
 func (*Liveness) ProtoMessage() {}
 
 func (x *Liveness) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[9]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +1054,7 @@ func (x *Liveness) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Liveness.ProtoReflect.Descriptor instead.
 func (*Liveness) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{9}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Liveness) GetMinuteNs() int64 {
@@ -929,7 +1099,7 @@ type Gap struct {
 
 func (x *Gap) Reset() {
 	*x = Gap{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1111,7 @@ func (x *Gap) String() string {
 func (*Gap) ProtoMessage() {}
 
 func (x *Gap) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[10]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1124,7 @@ func (x *Gap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Gap.ProtoReflect.Descriptor instead.
 func (*Gap) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{10}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Gap) GetPointIds() []string {
@@ -1030,7 +1200,7 @@ type DroppedBatch struct {
 
 func (x *DroppedBatch) Reset() {
 	*x = DroppedBatch{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1212,7 @@ func (x *DroppedBatch) String() string {
 func (*DroppedBatch) ProtoMessage() {}
 
 func (x *DroppedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[11]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1225,7 @@ func (x *DroppedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DroppedBatch.ProtoReflect.Descriptor instead.
 func (*DroppedBatch) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{11}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DroppedBatch) GetSeq() uint64 {
@@ -1094,7 +1264,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1276,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[12]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1289,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{12}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Status) GetTimeNs() int64 {
@@ -1206,7 +1376,7 @@ type SourceStatus struct {
 
 func (x *SourceStatus) Reset() {
 	*x = SourceStatus{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1218,7 +1388,7 @@ func (x *SourceStatus) String() string {
 func (*SourceStatus) ProtoMessage() {}
 
 func (x *SourceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[13]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1231,7 +1401,7 @@ func (x *SourceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceStatus.ProtoReflect.Descriptor instead.
 func (*SourceStatus) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{13}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SourceStatus) GetName() string {
@@ -1297,7 +1467,7 @@ type Sample struct {
 
 func (x *Sample) Reset() {
 	*x = Sample{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1479,7 @@ func (x *Sample) String() string {
 func (*Sample) ProtoMessage() {}
 
 func (x *Sample) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[14]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1492,7 @@ func (x *Sample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sample.ProtoReflect.Descriptor instead.
 func (*Sample) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{14}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Sample) GetPointId() string {
@@ -1452,7 +1622,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1634,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[15]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1647,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{15}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1530,7 +1700,7 @@ type Nack struct {
 
 func (x *Nack) Reset() {
 	*x = Nack{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[16]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1542,7 +1712,7 @@ func (x *Nack) String() string {
 func (*Nack) ProtoMessage() {}
 
 func (x *Nack) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[16]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1555,7 +1725,7 @@ func (x *Nack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Nack.ProtoReflect.Descriptor instead.
 func (*Nack) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{16}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Nack) GetSeq() uint64 {
@@ -1598,7 +1768,7 @@ type Rejection struct {
 
 func (x *Rejection) Reset() {
 	*x = Rejection{}
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[17]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +1780,7 @@ func (x *Rejection) String() string {
 func (*Rejection) ProtoMessage() {}
 
 func (x *Rejection) ProtoReflect() protoreflect.Message {
-	mi := &file_lifeline_v1_lifeline_proto_msgTypes[17]
+	mi := &file_lifeline_v1_lifeline_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +1793,7 @@ func (x *Rejection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rejection.ProtoReflect.Descriptor instead.
 func (*Rejection) Descriptor() ([]byte, []int) {
-	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{17}
+	return file_lifeline_v1_lifeline_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Rejection) GetIndex() uint32 {
@@ -1722,13 +1892,35 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\aWelcome\x123\n" +
 	"\tcommitted\x18\x01 \x03(\v2\x15.lifeline.v1.SeqRangeR\tcommitted\x12*\n" +
 	"\x11max_batch_samples\x18\x02 \x01(\rR\x0fmaxBatchSamples\x12)\n" +
-	"\x10newest_committed\x18\x03 \x01(\x04R\x0fnewestCommitted\"\xbd\x01\n" +
+	"\x10newest_committed\x18\x03 \x01(\x04R\x0fnewestCommitted\"\x85\x02\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
 	"\asamples\x18\x02 \x03(\v2\x13.lifeline.v1.SampleR\asamples\x12\x1a\n" +
 	"\bbackfill\x18\x03 \x01(\bR\bbackfill\x12$\n" +
 	"\x04gaps\x18\x04 \x03(\v2\x10.lifeline.v1.GapR\x04gaps\x121\n" +
-	"\bliveness\x18\x05 \x03(\v2\x15.lifeline.v1.LivenessR\bliveness\"D\n" +
+	"\bliveness\x18\x05 \x03(\v2\x15.lifeline.v1.LivenessR\bliveness\x12F\n" +
+	"\x10condition_events\x18\x06 \x03(\v2\x1b.lifeline.v1.ConditionEventR\x0fconditionEvents\"\xbc\x03\n" +
+	"\x0eConditionEvent\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\fR\aeventId\x12\x1f\n" +
+	"\vsource_node\x18\x02 \x01(\tR\n" +
+	"sourceNode\x12\x1f\n" +
+	"\vsource_name\x18\x03 \x01(\tR\n" +
+	"sourceName\x12\x17\n" +
+	"\atime_ns\x18\x04 \x01(\x03R\x06timeNs\x12\x1d\n" +
+	"\n" +
+	"receive_ns\x18\x05 \x01(\x03R\treceiveNs\x12\x1a\n" +
+	"\bseverity\x18\x06 \x01(\rR\bseverity\x12\x18\n" +
+	"\amessage\x18\a \x01(\tR\amessage\x12%\n" +
+	"\x0econdition_name\x18\b \x01(\tR\rconditionName\x12!\n" +
+	"\fcondition_id\x18\t \x01(\tR\vconditionId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\n" +
+	" \x01(\tR\teventType\x12\x16\n" +
+	"\x06active\x18\v \x01(\bR\x06active\x12\x14\n" +
+	"\x05acked\x18\f \x01(\bR\x05acked\x12\x16\n" +
+	"\x06retain\x18\r \x01(\bR\x06retain\x12\x18\n" +
+	"\arefresh\x18\x0e \x01(\bR\arefresh\x12\x16\n" +
+	"\x06source\x18\x0f \x01(\tR\x06source\"D\n" +
 	"\bLiveness\x12\x1b\n" +
 	"\tminute_ns\x18\x01 \x01(\x03R\bminuteNs\x12\x1b\n" +
 	"\tpoint_ids\x18\x02 \x03(\tR\bpointIds\"\xa5\x02\n" +
@@ -1810,7 +2002,7 @@ func file_lifeline_v1_lifeline_proto_rawDescGZIP() []byte {
 	return file_lifeline_v1_lifeline_proto_rawDescData
 }
 
-var file_lifeline_v1_lifeline_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_lifeline_v1_lifeline_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_lifeline_v1_lifeline_proto_goTypes = []any{
 	(*AgentMessage)(nil),      // 0: lifeline.v1.AgentMessage
 	(*AggregatorMessage)(nil), // 1: lifeline.v1.AggregatorMessage
@@ -1821,40 +2013,42 @@ var file_lifeline_v1_lifeline_proto_goTypes = []any{
 	(*SeqRange)(nil),          // 6: lifeline.v1.SeqRange
 	(*Welcome)(nil),           // 7: lifeline.v1.Welcome
 	(*Batch)(nil),             // 8: lifeline.v1.Batch
-	(*Liveness)(nil),          // 9: lifeline.v1.Liveness
-	(*Gap)(nil),               // 10: lifeline.v1.Gap
-	(*DroppedBatch)(nil),      // 11: lifeline.v1.DroppedBatch
-	(*Status)(nil),            // 12: lifeline.v1.Status
-	(*SourceStatus)(nil),      // 13: lifeline.v1.SourceStatus
-	(*Sample)(nil),            // 14: lifeline.v1.Sample
-	(*Ack)(nil),               // 15: lifeline.v1.Ack
-	(*Nack)(nil),              // 16: lifeline.v1.Nack
-	(*Rejection)(nil),         // 17: lifeline.v1.Rejection
+	(*ConditionEvent)(nil),    // 9: lifeline.v1.ConditionEvent
+	(*Liveness)(nil),          // 10: lifeline.v1.Liveness
+	(*Gap)(nil),               // 11: lifeline.v1.Gap
+	(*DroppedBatch)(nil),      // 12: lifeline.v1.DroppedBatch
+	(*Status)(nil),            // 13: lifeline.v1.Status
+	(*SourceStatus)(nil),      // 14: lifeline.v1.SourceStatus
+	(*Sample)(nil),            // 15: lifeline.v1.Sample
+	(*Ack)(nil),               // 16: lifeline.v1.Ack
+	(*Nack)(nil),              // 17: lifeline.v1.Nack
+	(*Rejection)(nil),         // 18: lifeline.v1.Rejection
 }
 var file_lifeline_v1_lifeline_proto_depIdxs = []int32{
 	2,  // 0: lifeline.v1.AgentMessage.hello:type_name -> lifeline.v1.Hello
 	8,  // 1: lifeline.v1.AgentMessage.batch:type_name -> lifeline.v1.Batch
-	12, // 2: lifeline.v1.AgentMessage.status:type_name -> lifeline.v1.Status
+	13, // 2: lifeline.v1.AgentMessage.status:type_name -> lifeline.v1.Status
 	7,  // 3: lifeline.v1.AggregatorMessage.welcome:type_name -> lifeline.v1.Welcome
-	15, // 4: lifeline.v1.AggregatorMessage.ack:type_name -> lifeline.v1.Ack
-	16, // 5: lifeline.v1.AggregatorMessage.nack:type_name -> lifeline.v1.Nack
+	16, // 4: lifeline.v1.AggregatorMessage.ack:type_name -> lifeline.v1.Ack
+	17, // 5: lifeline.v1.AggregatorMessage.nack:type_name -> lifeline.v1.Nack
 	3,  // 6: lifeline.v1.Hello.points:type_name -> lifeline.v1.Point
 	4,  // 7: lifeline.v1.Point.limits:type_name -> lifeline.v1.Limits
 	5,  // 8: lifeline.v1.Point.hazard_source:type_name -> lifeline.v1.HazardSource
 	6,  // 9: lifeline.v1.Welcome.committed:type_name -> lifeline.v1.SeqRange
-	14, // 10: lifeline.v1.Batch.samples:type_name -> lifeline.v1.Sample
-	10, // 11: lifeline.v1.Batch.gaps:type_name -> lifeline.v1.Gap
-	9,  // 12: lifeline.v1.Batch.liveness:type_name -> lifeline.v1.Liveness
-	11, // 13: lifeline.v1.Gap.batches:type_name -> lifeline.v1.DroppedBatch
-	13, // 14: lifeline.v1.Status.sources:type_name -> lifeline.v1.SourceStatus
-	17, // 15: lifeline.v1.Ack.rejected:type_name -> lifeline.v1.Rejection
-	0,  // 16: lifeline.v1.Ingest.Stream:input_type -> lifeline.v1.AgentMessage
-	1,  // 17: lifeline.v1.Ingest.Stream:output_type -> lifeline.v1.AggregatorMessage
-	17, // [17:18] is the sub-list for method output_type
-	16, // [16:17] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	15, // 10: lifeline.v1.Batch.samples:type_name -> lifeline.v1.Sample
+	11, // 11: lifeline.v1.Batch.gaps:type_name -> lifeline.v1.Gap
+	10, // 12: lifeline.v1.Batch.liveness:type_name -> lifeline.v1.Liveness
+	9,  // 13: lifeline.v1.Batch.condition_events:type_name -> lifeline.v1.ConditionEvent
+	12, // 14: lifeline.v1.Gap.batches:type_name -> lifeline.v1.DroppedBatch
+	14, // 15: lifeline.v1.Status.sources:type_name -> lifeline.v1.SourceStatus
+	18, // 16: lifeline.v1.Ack.rejected:type_name -> lifeline.v1.Rejection
+	0,  // 17: lifeline.v1.Ingest.Stream:input_type -> lifeline.v1.AgentMessage
+	1,  // 18: lifeline.v1.Ingest.Stream:output_type -> lifeline.v1.AggregatorMessage
+	18, // [18:19] is the sub-list for method output_type
+	17, // [17:18] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_lifeline_v1_lifeline_proto_init() }
@@ -1874,7 +2068,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 	}
 	file_lifeline_v1_lifeline_proto_msgTypes[3].OneofWrappers = []any{}
 	file_lifeline_v1_lifeline_proto_msgTypes[4].OneofWrappers = []any{}
-	file_lifeline_v1_lifeline_proto_msgTypes[14].OneofWrappers = []any{
+	file_lifeline_v1_lifeline_proto_msgTypes[15].OneofWrappers = []any{
 		(*Sample_Number)(nil),
 		(*Sample_Flag)(nil),
 		(*Sample_Text)(nil),
@@ -1885,7 +2079,7 @@ func file_lifeline_v1_lifeline_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lifeline_v1_lifeline_proto_rawDesc), len(file_lifeline_v1_lifeline_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
