@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Registry tables: what each site, hazard source, piece of equipment and
@@ -191,16 +193,27 @@ FROM points FINAL`)
 	}
 	rows.Close()
 
+	if err := applyPointSettings(ctx, conn, out, index); err != nil {
+		return nil, err
+	}
+	if err := applyOutOfService(ctx, conn, out, index); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// applyPointSettings lays the registry's per-point settings over out.
+func applyPointSettings(ctx context.Context, conn driver.Conn, out []PointConfig, index map[[2]string]int) error {
 	srow, err := conn.Query(ctx, `SELECT site_id, point_id, on_delay_ms, off_delay_ms, stale_after_ms FROM point_settings FINAL`)
 	if err != nil {
-		return nil, fmt.Errorf("read point settings: %w", err)
+		return fmt.Errorf("read point settings: %w", err)
 	}
 	defer srow.Close()
 	for srow.Next() {
 		var site, point string
 		var on, off, stale int64
 		if err := srow.Scan(&site, &point, &on, &off, &stale); err != nil {
-			return nil, fmt.Errorf("read point settings: %w", err)
+			return fmt.Errorf("read point settings: %w", err)
 		}
 		if i, ok := index[[2]string{site, point}]; ok {
 			// The point list holds a point's delays; the registry's
@@ -215,30 +228,33 @@ FROM points FINAL`)
 		}
 	}
 	if err := srow.Err(); err != nil {
-		return nil, fmt.Errorf("read point settings: %w", err)
+		return fmt.Errorf("read point settings: %w", err)
 	}
-	srow.Close()
+	return nil
+}
 
+// applyOutOfService adds each point's 停用 periods to out.
+func applyOutOfService(ctx context.Context, conn driver.Conn, out []PointConfig, index map[[2]string]int) error {
 	prow, err := conn.Query(ctx, `SELECT site_id, point_id, toInt64(from_time), toInt64(to_time)
 FROM point_out_of_service FINAL WHERE deleted = 0 ORDER BY site_id, point_id, from_time`)
 	if err != nil {
-		return nil, fmt.Errorf("read out-of-service periods: %w", err)
+		return fmt.Errorf("read out-of-service periods: %w", err)
 	}
 	defer prow.Close()
 	for prow.Next() {
 		var site, point string
 		var from, to int64
 		if err := prow.Scan(&site, &point, &from, &to); err != nil {
-			return nil, fmt.Errorf("read out-of-service periods: %w", err)
+			return fmt.Errorf("read out-of-service periods: %w", err)
 		}
 		if i, ok := index[[2]string{site, point}]; ok {
 			out[i].OutOfServicePeriods = append(out[i].OutOfServicePeriods, Period{From: from * 1e9, To: to * 1e9})
 		}
 	}
 	if err := prow.Err(); err != nil {
-		return nil, fmt.Errorf("read out-of-service periods: %w", err)
+		return fmt.Errorf("read out-of-service periods: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // SaveOutOfService records 停用 periods; a period with the same site, point
