@@ -176,15 +176,51 @@ func TestAlarmSemantics(t *testing.T) {
 			want:  []row{{alarm.H, 15, -1, "", false}},
 		},
 		{
+			// Change-only samples: the value held between them.
+			name: "on-delay: an excursion longer than the delay raises at onset plus delay though it ended before the next sample", limits: analog, on: 3 * time.Second,
+			steps: []step{{samples: []smp{{0, 70, false}, {1, 81, false}, {5, 70, false}}}},
+			want:  []row{{alarm.H, 4, 5, "value", false}},
+		},
+		{
+			name: "on-delay: an excursion a little longer than the delay", limits: analog, on: 3 * time.Second,
+			steps: []step{{samples: []smp{{1, 81, false}}}, {samples: []smp{{4.5, 70, false}}}},
+			want:  []row{{alarm.H, 4, 4.5, "value", false}},
+		},
+		{
 			name: "on-delay: an excursion exactly as long as the delay or shorter raises nothing", limits: analog, on: 3 * time.Second,
 			steps: []step{{samples: []smp{{1, 81, false}, {4, 70, false}, {10, 81, false}, {12.9, 70, false}}}},
 			want:  nil,
 		},
 		{
+			name: "on-delay: a return inside the deadband keeps the alarm raised at onset plus delay", limits: analog, on: 3 * time.Second,
+			steps: []step{{samples: []smp{{1, 81, false}, {6, 79, false}, {9, 77.9, false}}}},
+			want:  []row{{alarm.H, 4, 9, "value", false}},
+		},
+		{
+			name: "on-delay: a pending raise that ran out settles before a higher limit is judged", limits: analog, on: 3 * time.Second,
+			steps: []step{{samples: []smp{{1, 81, false}, {6, 95, false}, {8, 95, false}, {20, 50, false}}}},
+			want:  []row{{alarm.H, 4, 20, "value", false}, {alarm.HH, 9, 20, "value", false}},
+		},
+		{
+			name: "off-delay: a return longer than the delay clears at return plus delay though the next sample is beyond", limits: analog, off: 5 * time.Second,
+			steps: []step{{samples: []smp{{0, 81, false}, {2, 70, false}, {10, 81, false}, {11, 70, false}, {16, 81, false}, {30, 50, false}, {40, 50, false}}}},
+			want:  []row{{alarm.H, 0, 7, "value", false}, {alarm.H, 10, 35, "value", false}},
+		},
+		{
+			name: "off-delay: a return that ends inside the deadband after the delay clears", limits: analog, off: 5 * time.Second,
+			steps: []step{{samples: []smp{{0, 81, false}, {2, 70, false}, {9, 79, false}, {20, 81, false}}}},
+			want:  []row{{alarm.H, 0, 7, "value", false}, {alarm.H, 20, -1, "", false}},
+		},
+		{
+			name: "on- and off-delay together", limits: analog, on: 3 * time.Second, off: 5 * time.Second,
+			steps: []step{{samples: []smp{{0, 81, false}, {4, 70, false}, {20, 50, false}}}},
+			want:  []row{{alarm.H, 3, 9, "value", false}},
+		},
+		{
 			name: "a point's own delays from the point list win over the default", limits: &lifelinev1.Limits{High: f(80), Deadband: 2, OnDelayMs: ms(5000), OffDelayMs: ms(0)},
 			on: time.Second, off: 10 * time.Second,
-			steps: []step{{samples: []smp{{0, 81, false}, {6, 82, false}, {7, 70, false}}}},
-			want:  []row{{alarm.H, 5, 7, "value", false}},
+			steps: []step{{samples: []smp{{0, 81, false}, {6, 70, false}}}},
+			want:  []row{{alarm.H, 5, 6, "value", false}},
 		},
 		{
 			name: "a point's own on-delay from the registry", limits: analog,

@@ -103,6 +103,7 @@ type machine struct {
 type sample struct {
 	ts       int64
 	value    float64
+	prev     float64 // the point's value before this sample (held until ts)
 	numeric  bool
 	good     bool
 	backfill bool
@@ -129,6 +130,7 @@ type delays struct{ on, off int64 }
 // evaluate runs one in-order sample (s.ts > m.LastNs) through m.
 func (m *machine) evaluate(p *store.PointConfig, s sample, d delays, emit emitter) {
 	m.LastNs = s.ts
+	s.prev = m.LastValue
 	if s.numeric {
 		m.LastValue = s.value
 	}
@@ -183,6 +185,11 @@ func (m *machine) step(p *store.PointConfig, name string, beyond, returned bool,
 		}
 		c = m.cond(name)
 	}
+	if m.settle(p, name, c, beyond, returned, s, lim, db, d, emit) {
+		// The state changed before this sample: judge it again.
+		m.step(p, name, beyond, returned, s, lim, db, d, emit)
+		return
+	}
 	if !c.Active {
 		if !beyond {
 			c.Pending = 0
@@ -209,12 +216,38 @@ func (m *machine) step(p *store.PointConfig, name string, beyond, returned bool,
 		c.Pending = s.ts
 	}
 	if s.ts-c.Pending >= d.off {
-		reason := "value"
-		if name == BadQuality {
-			reason = "quality"
-		}
-		m.clear(p, name, c, c.Pending+d.off, s.value, reason, emit)
+		m.clear(p, name, c, c.Pending+d.off, s.value, endReason(name), emit)
 	}
+}
+
+// settle decides a pending transition that this contrary sample would
+// cancel, but only after its delay ran out. Between two samples the value
+// held (a subscription reports changes only, so the return is the next
+// sample): a condition beyond the limit from onset until this sample's
+// source time held longer than the on-delay and is raised at onset plus
+// delay; likewise a return that held longer than the off-delay clears at
+// return plus delay. It reports whether it changed the condition.
+func (m *machine) settle(p *store.PointConfig, name string, c *cond, beyond, returned bool, s sample, lim, db float64, d delays, emit emitter) bool {
+	if c.Pending == 0 {
+		return false
+	}
+	switch {
+	case !c.Active && !beyond && s.ts-c.Pending > d.on:
+		m.raise(p, name, c, c.Pending+d.on, s.prev, lim, db, s.backfill, emit)
+		return true
+	case c.Active && !returned && s.ts-c.Pending > d.off:
+		m.clear(p, name, c, c.Pending+d.off, s.prev, endReason(name), emit)
+		return true
+	}
+	return false
+}
+
+// endReason is why a condition cleared on its own.
+func endReason(name string) string {
+	if name == BadQuality {
+		return "quality"
+	}
+	return "value"
 }
 
 func isHigh(name string) bool {
@@ -235,11 +268,7 @@ func (m *machine) elapse(p *store.PointConfig, now int64, d delays, emit emitter
 		if !c.Active && d.on > 0 && now-c.Pending >= d.on {
 			m.raise(p, name, c, c.Pending+d.on, m.LastValue, limitOf(p, name), p.Deadband, false, emit)
 		} else if c.Active && d.off > 0 && now-c.Pending >= d.off {
-			reason := "value"
-			if name == BadQuality {
-				reason = "quality"
-			}
-			m.clear(p, name, c, c.Pending+d.off, m.LastValue, reason, emit)
+			m.clear(p, name, c, c.Pending+d.off, m.LastValue, endReason(name), emit)
 		}
 	}
 }

@@ -33,7 +33,7 @@ var longAllowed = map[string]struct {
 	"aggregator/store/schema.go:ddl":                               {100, "schema DDL, one statement per table"},
 	"agent/plantsim/catalog.go:plantCatalog":                       {100, "the simulated plant's point table"},
 	"aggregator/cmd/lifeline-aggregator/provision.go:newProvision": {95, "one cobra command literal: help text, flags and its RunE"},
-	"aggregator/alarm/evaluator_test.go:TestAlarmSemantics":        {125, "a table of alarm cases, one per delay and deadband rule"},
+	"aggregator/alarm/evaluator_test.go:TestAlarmSemantics":        {160, "a table of alarm cases, one per delay and deadband rule"},
 	// Not data: its send path is being reworked; to be split after that.
 	"agent/uplink/uplink.go:(*Uplink).send": {95, "to be split"},
 }
