@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,23 +25,7 @@ import (
 // ack, clear) and waits until it is done.
 func startAlarmServer(t *testing.T) (hostPort string, do func(cmd string)) {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	modules := filepath.Join(root, "var", "node-opcua", "node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "node-opcua", "package.json")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node-opcua missing under %s: make node-opcua installs it", modules)
-		}
-		t.Skipf("node-opcua not installed under %s (make node-opcua installs it)", modules)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	root, modules, port := nodeOPCUA(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(root, "agent", "opcua", "testdata", "node-opcua-alarms.js"), strconv.Itoa(port))
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)

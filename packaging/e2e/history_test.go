@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,23 +24,7 @@ import (
 // for its Counter and Steady nodes, and returns its endpoint.
 func startHistoryServer(t *testing.T) string {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	modules := filepath.Join(root, "var", "node-opcua", "node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "node-opcua", "package.json")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node-opcua missing under %s: make node-opcua installs it", modules)
-		}
-		t.Skipf("node-opcua not installed under %s (make node-opcua installs it)", modules)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	root, modules, port := nodeOPCUA(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	script := filepath.Join(root, "agent", "opcua", "testdata", "node-opcua-server.js")
 	cmd := exec.CommandContext(ctx, "node", script, strconv.Itoa(port), filepath.Join(t.TempDir(), "pki"))
