@@ -56,16 +56,11 @@ func Configure(dataDir string) error {
 	if err := restrictDataDir(dataDir); err != nil {
 		return err
 	}
-	m, err := mgr.Connect()
-	if err != nil {
-		return fmt.Errorf("connect to the service control manager: %w", err)
-	}
-	defer m.Disconnect()
-	s, err := m.OpenService(Name)
-	if err != nil {
-		return fmt.Errorf("open service %s: %w", Name, err)
-	}
-	defer s.Close()
+	return withService(configure)
+}
+
+// configure writes the settings Configure names onto the open service s.
+func configure(s *mgr.Service) error {
 	// Set field by field: reading the whole config back (s.Config) fails
 	// on SCMs that lack a newer query level, such as Wine's.
 	delayed := windows.SERVICE_DELAYED_AUTO_START_INFO{IsDelayedAutoStartUp: 1}
@@ -121,18 +116,14 @@ func Uninstall(timeout time.Duration) error {
 	if err := Stop(timeout); err != nil && !errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE) {
 		return err
 	}
-	m, err := mgr.Connect()
+	err := withService(func(s *mgr.Service) error {
+		if err := s.Delete(); err != nil {
+			return fmt.Errorf("delete service %s: %w", Name, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("connect to the service control manager: %w", err)
-	}
-	defer m.Disconnect()
-	s, err := m.OpenService(Name)
-	if err != nil {
-		return fmt.Errorf("open service %s: %w", Name, err)
-	}
-	defer s.Close()
-	if err := s.Delete(); err != nil {
-		return fmt.Errorf("delete service %s: %w", Name, err)
+		return err
 	}
 	eventlog.Remove(Name)
 	return nil
