@@ -112,6 +112,7 @@ func TestNackKeepsBatchAndResendsLater(t *testing.T) {
 	if gap := starts[1].Sub(time.Unix(0, nackedAt.Load())); gap < after {
 		t.Fatalf("resent %s after the nack, asked for %s", gap, after)
 	}
+	waitUntil(t, "the ack counted", 5*time.Second, func() bool { return u.Stats().AckedBatches == 1 })
 	st := u.Stats()
 	if st.Nacks != 1 || !strings.Contains(st.LastRefusal, "clickhouse unavailable") || st.AckedBatches != 1 {
 		t.Fatalf("stats %+v", st)
@@ -131,6 +132,8 @@ func TestSetAsideAckCounted(t *testing.T) {
 	u, stop := runUplink(t, q, serveIngest(t, agg))
 	defer stop()
 	waitEmpty(t, q)
+	// The batches leave the buffer before their acks are counted.
+	waitUntil(t, "three acks counted", 5*time.Second, func() bool { return u.Stats().AckedBatches == 3 })
 	if st := u.Stats(); st.SetAside != 3 || st.AckedSamples != 0 || st.AckedBatches != 3 || !strings.Contains(st.LastRefusal, "395") {
 		t.Fatalf("stats %+v", st)
 	}
