@@ -70,7 +70,7 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 				continue
 			}
 			s.backfill = true
-			m.History.evaluate(p, s, d, e.emit)
+			m.behind(p, s, d, e.emit)
 		}
 		// A point with nothing active or pending only moved its clock:
 		// checkpointed every progressEvery of source time, not each time.

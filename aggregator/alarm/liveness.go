@@ -36,7 +36,7 @@ func (e *Evaluator) pointTimers(nowNs int64) {
 		if m.History != nil {
 			m.HistoryIdle++
 			if m.HistoryIdle >= historyIdleTicks {
-				m.History.closeAll(p, m.History.LastNs, "backfill_end", e.emit)
+				m.History.closeAll(p, m.History.LastNs, "backfill_end", m.unshadowed(m.History, e.emit))
 				m.History = nil
 				m.HistoryIdle = 0
 				e.dirty[key] = true

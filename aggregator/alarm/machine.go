@@ -77,6 +77,8 @@ type cond struct {
 	Deadband float64 `json:"d,omitempty"`
 	Peak     float64 `json:"k,omitempty"`
 	Backfill bool    `json:"b,omitempty"`
+	// Shadow marks a history alarm inside a live one: never written.
+	Shadow bool `json:"s,omitempty"`
 	// Meta copied from the point at raise time.
 	Kind       string `json:"kind,omitempty"`
 	Unit       string `json:"unit,omitempty"`
@@ -97,6 +99,9 @@ type machine struct {
 	// HistoryIdle counts ticks without history input; at historyIdleTicks
 	// the history's open alarms are closed.
 	HistoryIdle int `json:"hi,omitempty"`
+	// Ended holds the latest cleared spans per condition, so that history
+	// arriving late does not raise an alarm inside one (behind.go).
+	Ended map[string][]span `json:"e,omitempty"`
 }
 
 // sample is the part of a sample alarm evaluation reads.
@@ -301,6 +306,7 @@ func (m *machine) clear(p *store.PointConfig, name string, c *cond, at int64, va
 		at = c.RaisedNs
 	}
 	emit(c.event(p.SiteID, p.PointID, name, at, value, reason))
+	m.remember(name, c.RaisedNs, at)
 	delete(m.Conds, name)
 }
 
