@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/lifeline-telemetry/lifeline/agent/buffer/disktest"
 
 	agentconfig "github.com/lifeline-telemetry/lifeline/agent/config"
@@ -308,6 +310,7 @@ func TestSoak(t *testing.T) {
 	}
 	s.note("faults over; stopping the plants and draining")
 	for _, site := range s.sites {
+		s.awaitStoppedGaps(site)
 		site.sim.Stop(10 * time.Second)
 	}
 	for _, site := range s.sites {
@@ -338,6 +341,25 @@ func (s *soak) waitSite(site *soakSite, what string, limit time.Duration, cond f
 				m[service.MetricBufferBatches], m[service.MetricUplinkConnected], site.agent.Tail(4000), s.agg.Tail(4000))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// awaitStoppedGaps gives an agent restarted by the last faults the time
+// to record its agent_stopped gap before its plant stops: a source with
+// history records it once it has read the missed span back, which a
+// stopped server would leave pending until it returns.
+func (s *soak) awaitStoppedGaps(site *soakSite) {
+	conn := chtest.Conn(s.t, s.ch.Addr(), "lifeline")
+	want := uint64(site.kills - site.wipes)
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		var n uint64
+		err := conn.QueryRow(context.Background(), "SELECT count() FROM gaps FINAL WHERE site_id = ? AND reason = 'agent_stopped'",
+			site.id).Scan(&n)
+		if err == nil && n >= want {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 
@@ -489,9 +511,35 @@ FROM alarm_events FINAL WHERE site_id = ? ORDER BY point_id, condition, raised_n
 		if prev.cleared == 0 || e.raised < prev.cleared {
 			s.t.Errorf("%s: alarm %s %s raised at %d (backfill %d, cleared %d: %s) while the one raised at %d (backfill %d) was still active (cleared %d: %s)",
 				site.id, e.point, e.cond, e.raised, e.backfill, e.cleared, e.reason, prev.raised, prev.backfill, prev.cleared, prev.reason)
+			s.logSamples(ctx, conn, site.id, e.point, prev.raised-int64(3*time.Second), max(e.cleared, prev.cleared)+int64(time.Second))
 		}
 	}
 	s.t.Logf("%s: %d alarm events, none twice", site.id, len(all))
+}
+
+// logSamples shows the samples of a point from..to as stored, in the
+// order they were committed, to explain an alarm.
+func (s *soak) logSamples(ctx context.Context, conn driver.Conn, site, point string, from, to int64) {
+	rows, err := conn.Query(ctx, `SELECT ts_ns, value, status, seq, buffer_id, backfill, recv_ns FROM samples FINAL
+WHERE site_id = ? AND point_id = ? AND ts_ns BETWEEN ? AND ? ORDER BY buffer_id, seq, ts_ns`, site, point, from, to)
+	if err != nil {
+		s.t.Log(err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ts, recv int64
+		var v float64
+		var status uint32
+		var seq uint64
+		var buf string
+		var bf uint8
+		if err := rows.Scan(&ts, &v, &status, &seq, &buf, &bf, &recv); err != nil {
+			s.t.Log(err)
+			return
+		}
+		s.t.Logf("  %s %s ts %d value %g status %#x buffer %s seq %d backfill %d received %d", site, point, ts, v, status, buf, seq, bf, recv)
+	}
 }
 
 // runBinary runs one of the built binaries to completion and returns its
