@@ -33,6 +33,9 @@ type Options struct {
 	// RequireCertificate makes the TLS listener refuse clients without a
 	// certificate signed by the test CA.
 	RequireCertificate bool
+	// ACL, when set, is the broker's acl_file: which topics clients may
+	// read and write (e.g. "topic readwrite province/#").
+	ACL string
 }
 
 // Certs are the files of a broker's TLS listener and a client certificate
@@ -79,10 +82,20 @@ func Start(t testing.TB, o Options) *Broker {
 			t.Fatal(err)
 		}
 	}
+	if o.ACL != "" {
+		if err := os.WriteFile(filepath.Join(b.dir, "acl"), []byte(o.ACL+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.WriteFile(b.confPath(), []byte(b.config(o)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = b.Stop() })
+	t.Cleanup(func() {
+		_ = b.Stop()
+		if t.Failed() || testing.Verbose() {
+			t.Logf("mosquitto log:\n%s", b.Log())
+		}
+	})
 	if err := b.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +124,9 @@ func (b *Broker) config(o Options) string {
 	fmt.Fprintf(&s, "log_dest file %s\nlog_type all\n", filepath.Join(b.dir, "mosquitto.log"))
 	// Queue every message for a disconnected subscriber: the tests count them.
 	fmt.Fprintf(&s, "max_queued_messages 0\nmax_queued_bytes 0\n")
+	if o.ACL != "" {
+		fmt.Fprintf(&s, "acl_file %s\n", filepath.Join(b.dir, "acl"))
+	}
 	fmt.Fprintf(&s, "listener %d 127.0.0.1\n", b.Port)
 	if o.TLS {
 		fmt.Fprintf(&s, "listener %d 127.0.0.1\n", b.TLSPort)
@@ -172,8 +188,30 @@ func (b *Broker) Start() error {
 // messages, and waits for it; SIGKILL after a timeout.
 func (b *Broker) Stop() error { return b.signal(syscall.SIGTERM) }
 
-// Kill ends the broker with SIGKILL: what it had not saved is lost.
+// Kill ends the broker with SIGKILL: what it had not saved since its last
+// Stop is lost, sessions and queued messages too.
 func (b *Broker) Kill() error { return b.signal(syscall.SIGKILL) }
+
+// Freeze stops the broker with SIGSTOP: connections stay open, nothing is
+// answered. Stop, Kill or Thaw end it.
+func (b *Broker) Freeze() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return errors.New("mosquitto not running")
+	}
+	return syscall.Kill(-b.cmd.Process.Pid, syscall.SIGSTOP)
+}
+
+// Thaw continues a frozen broker.
+func (b *Broker) Thaw() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cmd == nil {
+		return errors.New("mosquitto not running")
+	}
+	return syscall.Kill(-b.cmd.Process.Pid, syscall.SIGCONT)
+}
 
 func (b *Broker) signal(sig syscall.Signal) error {
 	b.mu.Lock()
@@ -182,6 +220,7 @@ func (b *Broker) signal(sig syscall.Signal) error {
 		return nil
 	}
 	_ = syscall.Kill(-b.cmd.Process.Pid, sig)
+	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGCONT) // a frozen broker handles SIGTERM only once continued
 	select {
 	case <-b.done:
 	case <-time.After(stopTimeout):
