@@ -36,7 +36,16 @@ type Options struct {
 	// ACL, when set, is the broker's acl_file: which topics clients may
 	// read and write (e.g. "topic readwrite province/#").
 	ACL string
+	// Users, when set, are the only accounts the broker lets in (name to
+	// password); Subscribe then logs in as SubscriberUser.
+	Users map[string]string
 }
+
+// SubscriberUser is the account Subscribe uses on a broker with Users.
+const SubscriberUser = "subscriber"
+
+// SubscriberPassword is its password.
+const SubscriberPassword = "订阅-secret"
 
 // Certs are the files of a broker's TLS listener and a client certificate
 // the same CA signed.
@@ -52,6 +61,7 @@ type Broker struct {
 	Port    int
 	TLSPort int // 0 without TLS
 	Certs   Certs
+	auth    bool // Users were given
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -87,6 +97,12 @@ func Start(t testing.TB, o Options) *Broker {
 			t.Fatal(err)
 		}
 	}
+	if len(o.Users) > 0 {
+		b.auth = true
+		if err := writePasswords(filepath.Join(b.dir, "passwd"), o.Users); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.WriteFile(b.confPath(), []byte(b.config(o)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +135,10 @@ func (b *Broker) confPath() string { return filepath.Join(b.dir, "mosquitto.conf
 func (b *Broker) config(o Options) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "user root\n")
-	fmt.Fprintf(&s, "per_listener_settings false\nallow_anonymous true\n")
+	fmt.Fprintf(&s, "per_listener_settings false\nallow_anonymous %t\n", len(o.Users) == 0)
+	if len(o.Users) > 0 {
+		fmt.Fprintf(&s, "password_file %s\n", filepath.Join(b.dir, "passwd"))
+	}
 	fmt.Fprintf(&s, "persistence true\npersistence_location %s/\n", b.dir)
 	fmt.Fprintf(&s, "log_dest file %s\nlog_type all\n", filepath.Join(b.dir, "mosquitto.log"))
 	// Queue every message for a disconnected subscriber: the tests count them.
@@ -239,6 +258,28 @@ func findBinary() (string, error) {
 		return "/usr/sbin/mosquitto", nil
 	}
 	return "", ErrNoBroker
+}
+
+// writePasswords writes a mosquitto password file with mosquitto_passwd,
+// which hashes the way the installed broker expects; SubscriberUser is added.
+func writePasswords(path string, users map[string]string) error {
+	bin, err := exec.LookPath("mosquitto_passwd")
+	if err != nil {
+		bin = "/usr/bin/mosquitto_passwd"
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		return err
+	}
+	all := map[string]string{SubscriberUser: SubscriberPassword}
+	for u, p := range users {
+		all[u] = p
+	}
+	for u, p := range all {
+		if out, err := exec.Command(bin, "-b", path, u, p).CombinedOutput(); err != nil {
+			return fmt.Errorf("mosquitto_passwd %s: %v: %s", u, err, out)
+		}
+	}
+	return nil
 }
 
 func freePort() (int, error) {

@@ -50,6 +50,9 @@ func Subscribe(t testing.TB, b *Broker, clientID, filter string) *Subscriber {
 			// broker that lost the session.
 			c.Subscribe(filter, 1, handle)
 		})
+	if b.auth {
+		o.SetUsername(SubscriberUser).SetPassword(SubscriberPassword)
+	}
 	s.client = paho3.NewClient(o)
 	if tok := s.client.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscriber connect: %v", tok.Error())
