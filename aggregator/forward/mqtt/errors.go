@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// ErrClosed is returned by Send and Run after Close.
+// ErrClosed is returned by Send after Close or once Run has returned, and by
+// Run after Close.
 var ErrClosed = errors.New("mqtt publisher closed")
 
 // errConnectionLost: the connection went down before the PUBACK came; the

@@ -18,9 +18,9 @@ type link interface {
 	publish(ctx context.Context, topic string, payload []byte) error
 }
 
-// Publisher sends payloads to one broker. Run owns the connection; Send may
-// be called from many goroutines, at most MaxInflight of them waiting for a
-// PUBACK at once.
+// Publisher sends payloads to one broker. Run owns the connection and must
+// be running for Send to get anywhere; Send may be called from many
+// goroutines, at most MaxInflight of them waiting for a PUBACK at once.
 type Publisher struct {
 	cfg  Config
 	log  *slog.Logger
@@ -78,6 +78,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}
 	p.running = true
 	p.mu.Unlock()
+	defer p.endSends()
 	defer close(p.runDone)
 
 	u, _ := url.Parse(p.cfg.Broker)
@@ -124,6 +125,8 @@ func (p *Publisher) Send(ctx context.Context, topic string, payload []byte) erro
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-p.closing:
+		return ErrClosed
+	case <-p.runDone:
 		return ErrClosed
 	}
 	defer func() { <-p.sem }()
@@ -178,12 +181,24 @@ func (p *Publisher) track(ctx context.Context) (context.Context, func(), error) 
 	}, nil
 }
 
+// isClosed: Close was called or Run has returned; no connection will come.
 func (p *Publisher) isClosed() bool {
 	select {
 	case <-p.closing:
 		return true
+	case <-p.runDone:
+		return true
 	default:
 		return false
+	}
+}
+
+// endSends cancels the Sends in flight.
+func (p *Publisher) endSends() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, cancel := range p.sends {
+		cancel()
 	}
 }
 
@@ -194,11 +209,9 @@ func (p *Publisher) Close() error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
 		close(p.closing)
-		for _, cancel := range p.sends {
-			cancel()
-		}
 		running := p.running
 		p.mu.Unlock()
+		p.endSends()
 		if running {
 			<-p.runDone
 		}

@@ -371,3 +371,28 @@ func TestConfigValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestRunEndedEndsSends(t *testing.T) {
+	for _, v := range versions {
+		p, err := mqtt.New(config(v, "mqtt://127.0.0.1:1", "fwd-runend"), logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		runErr := make(chan error, 1)
+		go func() { runErr <- p.Run(ctx) }()
+		sendErr := make(chan error, 1)
+		go func() { sendErr <- p.Send(context.Background(), "t", []byte("x")) }()
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Fatalf("v%d: Run = %v", v, err)
+		}
+		if err := <-sendErr; !errors.Is(err, mqtt.ErrClosed) {
+			t.Fatalf("v%d: Send when Run ended = %v, want ErrClosed", v, err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
