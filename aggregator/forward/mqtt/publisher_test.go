@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var versions = []int{3, 5}
 
-func logger(t *testing.T) *slog.Logger {
+func logger(testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -41,7 +41,9 @@ func config(version int, broker, clientID string) mqtt.Config {
 }
 
 // start runs a publisher until the test ends.
-func start(t *testing.T, cfg mqtt.Config) *mqtt.Publisher {
+func start(t *testing.T, cfg mqtt.Config) *mqtt.Publisher { return startB(t, cfg) }
+
+func startB(t testing.TB, cfg mqtt.Config) *mqtt.Publisher {
 	t.Helper()
 	p, err := mqtt.New(cfg, logger(t))
 	if err != nil {
