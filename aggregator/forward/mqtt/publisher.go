@@ -16,6 +16,7 @@ import (
 type link interface {
 	run(ctx context.Context, tlsCfg *tls.Config) error
 	publish(ctx context.Context, topic string, payload []byte) error
+	connected() bool
 }
 
 // Publisher sends payloads to one broker. Run owns the connection and must
@@ -161,6 +162,10 @@ func (p *Publisher) Send(ctx context.Context, topic string, payload []byte) erro
 		}
 	}
 }
+
+// Connected reports whether a connection to the broker is up now, for a
+// target's health; Send does not need it.
+func (p *Publisher) Connected() bool { return p.link.connected() }
 
 // track derives a context Close can cancel.
 func (p *Publisher) track(ctx context.Context) (context.Context, func(), error) {

@@ -161,9 +161,12 @@ func TestSendWaitsForBroker(t *testing.T) {
 				t.Fatal(err)
 			}
 
+			// autopaho reports a connection just after it is usable.
+			waitFor(t, p.Connected, "not Connected after a Send")
 			if err := b.Stop(); err != nil {
 				t.Fatal(err)
 			}
+			waitFor(t, func() bool { return !p.Connected() }, "Connected false while the broker is down")
 			done := make(chan error, 1)
 			go func() { done <- p.Send(ctx, topic, payload(1)) }()
 			select {
@@ -177,6 +180,7 @@ func TestSendWaitsForBroker(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Fatalf("Send after the broker came back: %v", err)
 			}
+			waitFor(t, p.Connected, "not Connected after the broker came back")
 			msgs, ok := sub.WaitFor(10*time.Second, allArrived(t, topic, 2))
 			if missing, _ := arrived(t, msgs, topic, 2); !ok || missing > 0 {
 				t.Fatalf("%d messages missing", missing)
@@ -396,5 +400,16 @@ func TestRunEndedEndsSends(t *testing.T) {
 		if err := p.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

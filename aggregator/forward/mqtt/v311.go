@@ -116,6 +116,12 @@ func (l *link311) connect(ctx context.Context, tlsCfg *tls.Config) (*conn311, er
 	return c, nil
 }
 
+func (l *link311) connected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur != nil
+}
+
 // await returns the current connection, waiting for one.
 func (l *link311) await(ctx context.Context) (*conn311, error) {
 	for {

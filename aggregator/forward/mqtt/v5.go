@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
@@ -25,6 +26,7 @@ type link5 struct {
 	mu    sync.Mutex
 	cm    *autopaho.ConnectionManager // set once run has started it
 	ready chan struct{}               // closed when cm is set
+	up    atomic.Bool
 }
 
 func newLink5(cfg Config, log *slog.Logger) *link5 {
@@ -51,9 +53,11 @@ func (l *link5) run(ctx context.Context, tlsCfg *tls.Config) error {
 			return backoff(n-1, l.cfg.ReconnectMin, l.cfg.ReconnectMax)
 		},
 		OnConnectionUp: func(_ *autopaho.ConnectionManager, ca *paho.Connack) {
+			l.up.Store(true)
 			l.log.Info("mqtt connected", "version", "5", "session_present", ca.SessionPresent)
 		},
 		OnConnectionDown: func() bool {
+			l.up.Store(false)
 			l.log.Warn("mqtt connection lost")
 			return true
 		},
@@ -87,6 +91,7 @@ func (l *link5) run(ctx context.Context, tlsCfg *tls.Config) error {
 	select {
 	case <-ctx.Done():
 	case <-cm.Done():
+		l.up.Store(false)
 		return nil
 	}
 	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -94,8 +99,11 @@ func (l *link5) run(ctx context.Context, tlsCfg *tls.Config) error {
 	_ = cm.Disconnect(dctx)
 	cancel()
 	<-cm.Done()
+	l.up.Store(false)
 	return nil
 }
+
+func (l *link5) connected() bool { return l.up.Load() }
 
 func (l *link5) publish(ctx context.Context, topic string, payload []byte) error {
 	select {
