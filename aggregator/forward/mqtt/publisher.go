@@ -121,6 +121,9 @@ func (p *Publisher) Send(ctx context.Context, topic string, payload []byte) erro
 	if err := ValidTopic(topic); err != nil {
 		return err
 	}
+	if err := checkSize(p.cfg.Version, topic, payload, p.cfg.MaxPacketSize); err != nil {
+		return fmt.Errorf("publish to %s: %w", topic, err)
+	}
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():

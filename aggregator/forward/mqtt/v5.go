@@ -27,6 +27,8 @@ type link5 struct {
 	cm    *autopaho.ConnectionManager // set once run has started it
 	ready chan struct{}               // closed when cm is set
 	up    atomic.Bool
+	// maxPacket is the Maximum Packet Size the broker announced; 0: none.
+	maxPacket atomic.Uint32
 }
 
 func newLink5(cfg Config, log *slog.Logger) *link5 {
@@ -39,6 +41,7 @@ func (l *link5) run(ctx context.Context, tlsCfg *tls.Config) error {
 		return fmt.Errorf("mqtt broker: %w", err)
 	}
 	expiry := uint32(l.cfg.SessionExpiry / time.Second)
+	pace := &pacer{lo: l.cfg.ReconnectMin, hi: l.cfg.ReconnectMax}
 	cc := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
 		TlsCfg:                        tlsCfg,
@@ -46,13 +49,15 @@ func (l *link5) run(ctx context.Context, tlsCfg *tls.Config) error {
 		CleanStartOnInitialConnection: false,
 		SessionExpiryInterval:         expiry,
 		ConnectTimeout:                l.cfg.ConnectTimeout,
-		ReconnectBackoff: func(n int) time.Duration {
-			if n == 0 {
-				return 0
-			}
-			return backoff(n-1, l.cfg.ReconnectMin, l.cfg.ReconnectMax)
-		},
+		// autopaho starts its count again after every connection, so one
+		// the broker drops at once would be retried at once, forever.
+		ReconnectBackoff: func(int) time.Duration { return pace.next(time.Now()) },
 		OnConnectionUp: func(_ *autopaho.ConnectionManager, ca *paho.Connack) {
+			pace.up(time.Now())
+			l.maxPacket.Store(0)
+			if ca.Properties != nil && ca.Properties.MaximumPacketSize != nil {
+				l.maxPacket.Store(*ca.Properties.MaximumPacketSize)
+			}
 			l.up.Store(true)
 			l.log.Info("mqtt connected", "version", "5", "session_present", ca.SessionPresent)
 		},
@@ -115,6 +120,11 @@ func (l *link5) publish(ctx context.Context, topic string, payload []byte) error
 	cm := l.cm
 	l.mu.Unlock()
 	if err := cm.AwaitConnection(ctx); err != nil {
+		return err
+	}
+	// A message past the broker's limit would cost the connection, and the
+	// session would resend it on every new one.
+	if err := checkSize(5, topic, payload, int(min(l.maxPacket.Load(), maxPacket))); err != nil {
 		return err
 	}
 	resp, err := cm.Publish(ctx, &paho.Publish{QoS: 1, Topic: topic, Payload: payload})
