@@ -416,3 +416,27 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestRunRefusesMissingCertificates(t *testing.T) {
+	dir := t.TempDir()
+	for _, tls := range []mqtt.TLS{
+		{CA: dir + "/missing-ca.crt"},
+		{Cert: dir + "/missing.crt", Key: dir + "/missing.key"},
+	} {
+		cfg := config(5, "mqtts://127.0.0.1:1", "fwd-nocerts")
+		cfg.TLS = tls
+		p, err := mqtt.New(cfg, logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "missing") {
+			t.Fatalf("Run with %+v = %v, want the missing file named", tls, err)
+		}
+		if err := p.Send(context.Background(), "t", []byte("x")); !errors.Is(err, mqtt.ErrClosed) {
+			t.Fatalf("Send after Run failed = %v, want ErrClosed", err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
