@@ -24,8 +24,9 @@ type Config struct {
 
 	KeepAlive      time.Duration `yaml:"keep_alive"`
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
-	// AckTimeout bounds the wait for one PUBACK; when it passes the
-	// connection is dropped and the message sent again on the next one.
+	// AckTimeout bounds the wait for one PUBACK; when it passes the message
+	// is published again (3.1.1 first drops the connection, MQTT 5 keeps it:
+	// its keep-alive finds a dead broker).
 	AckTimeout time.Duration `yaml:"ack_timeout"`
 	// SessionExpiry is how long the broker keeps the session (MQTT 5) after
 	// the connection is lost, so in-flight messages are resent into it.
