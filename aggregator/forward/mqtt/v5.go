@@ -3,6 +3,7 @@ package mqtt
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -18,21 +19,52 @@ import (
 // outlives a connection: a publish waiting for its PUBACK when the
 // connection drops is resent (DUP, same packet ID) after the reconnect into
 // the session the broker kept (session expiry), and the waiting call returns
-// on that PUBACK.
+// on that PUBACK. When the broker kept no session, the library forgets its
+// in-flight messages silently; those publishes are ended here so that Send
+// publishes them again at once instead of after ack_timeout.
 type link5 struct {
 	cfg Config
 	log *slog.Logger
 
-	mu    sync.Mutex
-	cm    *autopaho.ConnectionManager // set once run has started it
-	ready chan struct{}               // closed when cm is set
-	up    atomic.Bool
+	mu       sync.Mutex
+	cm       *autopaho.ConnectionManager // set once run has started it
+	ready    chan struct{}               // closed when cm is set
+	inflight map[*int]inflight5
+
+	up      atomic.Bool
+	attempt atomic.Uint64 // connection attempts begun
 	// maxPacket is the Maximum Packet Size the broker announced; 0: none.
 	maxPacket atomic.Uint32
 }
 
+// inflight5 is a publish waiting for its PUBACK.
+type inflight5 struct {
+	attempt uint64 // the connection attempt it began under
+	cancel  context.CancelCauseFunc
+}
+
+// errSessionLost: the broker came back without our session, and with it the
+// library's record of the message.
+var errSessionLost = errors.New("broker kept no session; message published again")
+
 func newLink5(cfg Config, log *slog.Logger) *link5 {
-	return &link5{cfg: cfg, log: log, ready: make(chan struct{})}
+	return &link5{cfg: cfg, log: log, ready: make(chan struct{}), inflight: make(map[*int]inflight5)}
+}
+
+// connectionUp ends the publishes begun before this connection when the
+// broker has no session for them.
+func (l *link5) connectionUp(sessionPresent bool) {
+	if sessionPresent {
+		return
+	}
+	now := l.attempt.Load()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.inflight {
+		if f.attempt < now {
+			f.cancel(errSessionLost)
+		}
+	}
 }
 
 func (l *link5) run(ctx context.Context, tlsCfg *tls.Config) error {
@@ -51,7 +83,10 @@ func (l *link5) run(ctx context.Context, tlsCfg *tls.Config) error {
 		ConnectTimeout:                l.cfg.ConnectTimeout,
 		// autopaho starts its count again after every connection, so one
 		// the broker drops at once would be retried at once, forever.
-		ReconnectBackoff: func(int) time.Duration { return pace.next(time.Now()) },
+		ReconnectBackoff: func(int) time.Duration {
+			l.attempt.Add(1)
+			return pace.next(time.Now())
+		},
 		OnConnectionUp: func(_ *autopaho.ConnectionManager, ca *paho.Connack) {
 			pace.up(time.Now())
 			l.maxPacket.Store(0)
@@ -59,6 +94,7 @@ func (l *link5) run(ctx context.Context, tlsCfg *tls.Config) error {
 				l.maxPacket.Store(*ca.Properties.MaximumPacketSize)
 			}
 			l.up.Store(true)
+			l.connectionUp(ca.SessionPresent)
 			l.log.Info("mqtt connected", "version", "5", "session_present", ca.SessionPresent)
 		},
 		OnConnectionDown: func() bool {
@@ -127,7 +163,21 @@ func (l *link5) publish(ctx context.Context, topic string, payload []byte) error
 	if err := checkSize(5, topic, payload, int(min(l.maxPacket.Load(), maxPacket))); err != nil {
 		return err
 	}
-	resp, err := cm.Publish(ctx, &paho.Publish{QoS: 1, Topic: topic, Payload: payload})
+	pctx, cancel := context.WithCancelCause(ctx)
+	key := new(int)
+	l.mu.Lock()
+	l.inflight[key] = inflight5{attempt: l.attempt.Load(), cancel: cancel}
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.inflight, key)
+		l.mu.Unlock()
+		cancel(nil)
+	}()
+	resp, err := cm.Publish(pctx, &paho.Publish{QoS: 1, Topic: topic, Payload: payload})
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(pctx), errSessionLost) {
+		return errSessionLost
+	}
 	if resp != nil && resp.ReasonCode >= 0x80 {
 		rej := &RejectedError{Code: resp.ReasonCode}
 		if resp.Properties != nil {
