@@ -332,32 +332,41 @@ func (s *Store) ReportOutOfServicePoints(ctx context.Context, sites []string, fr
 		return nil, err
 	}
 	f, t := from.UTC().Format(time.DateTime), to.UTC().Format(time.DateTime)
-	rows, err := conn.Query(ctx, `SELECT site_id, point_id, from_time, to_time, reason, set_by, 0 AS flagged
+	rows, err := conn.Query(ctx, `SELECT site_id, point_id, from_time, to_time, reason, set_by
 FROM point_out_of_service FINAL
 WHERE has(?, site_id) AND deleted = 0 AND from_time < ? AND to_time > ?
-UNION ALL
-SELECT site_id, point_id, toDateTime(0, 'UTC'), toDateTime(0, 'UTC'), '', '', 1
-FROM points FINAL
-WHERE has(?, site_id) AND out_of_service = 1`, sites, t, f, sites)
+ORDER BY site_id, point_id, from_time`, sites, t, f)
 	if err != nil {
 		return nil, fmt.Errorf("out-of-service points: %w", err)
 	}
 	defer rows.Close()
 	var out []ReportOutOfService
 	for rows.Next() {
-		var (
-			o       ReportOutOfService
-			flagged uint8
-		)
-		if err := rows.Scan(&o.SiteID, &o.PointID, &o.From, &o.To, &o.Reason, &o.SetBy, &flagged); err != nil {
+		var o ReportOutOfService
+		if err := rows.Scan(&o.SiteID, &o.PointID, &o.From, &o.To, &o.Reason, &o.SetBy); err != nil {
 			return nil, fmt.Errorf("out-of-service points: %w", err)
-		}
-		if o.Flagged = flagged == 1; o.Flagged {
-			o.From, o.To = time.Time{}, time.Time{}
 		}
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("out-of-service points: %w", err)
+	}
+	// A second query, not a UNION: points' key columns are LowCardinality
+	// where the server has it, and 18.16 finds no common type.
+	flagged, err := conn.Query(ctx, `SELECT site_id, point_id FROM points FINAL
+WHERE has(?, site_id) AND out_of_service = 1 ORDER BY site_id, point_id`, sites)
+	if err != nil {
+		return nil, fmt.Errorf("out-of-service points: %w", err)
+	}
+	defer flagged.Close()
+	for flagged.Next() {
+		o := ReportOutOfService{Flagged: true}
+		if err := flagged.Scan(&o.SiteID, &o.PointID); err != nil {
+			return nil, fmt.Errorf("out-of-service points: %w", err)
+		}
+		out = append(out, o)
+	}
+	if err := flagged.Err(); err != nil {
 		return nil, fmt.Errorf("out-of-service points: %w", err)
 	}
 	return out, nil
