@@ -73,3 +73,16 @@ func PDF(ctx context.Context, chromium string, html []byte) ([]byte, error) {
 	}
 	return pdf, nil
 }
+
+// Render returns the report as format: "html" or "pdf" (printed with
+// chromium, "" finds it on PATH).
+func (r *Report) Render(ctx context.Context, format, chromium string) ([]byte, error) {
+	html, err := r.HTML()
+	if err != nil || format == "html" {
+		return html, err
+	}
+	if format != "pdf" {
+		return nil, fmt.Errorf("report format %q: want html or pdf", format)
+	}
+	return PDF(ctx, chromium, html)
+}
