@@ -150,7 +150,9 @@ func (s *Schedule) runPark(ctx context.Context, p Park, now time.Time) (int, err
 // yet, the first is yesterday: a new schedule starts with no backlog.
 func (s *Schedule) due(ctx context.Context, p Park, now time.Time) ([]string, error) {
 	local := now.In(p.Zone)
-	day := func(back int) time.Time { return time.Date(local.Year(), local.Month(), local.Day()-back, 0, 0, 0, 0, p.Zone) }
+	day := func(back int) time.Time {
+		return time.Date(local.Year(), local.Month(), local.Day()-back, 0, 0, 0, 0, p.Zone)
+	}
 	lastDue := day(1)
 	if local.Before(day(0).Add(s.opts.At)) {
 		lastDue = day(2)
