@@ -260,18 +260,13 @@ func (s *Store) ReportOnline(ctx context.Context, sites []string, from, to time.
 
 // ReportGap is a span of data an agent lost.
 type ReportGap struct {
-	SiteID         string
-	FromNs, ToNs   int64
-	Samples        uint64
-	Points         int
-	Reason         string
-	Recovery       string
-	Recovered      uint64
-	Unrecoverable  int
-	BufferID       string
-	Seq            uint64
-	IndexInBatch   uint32
-	UnrecoveredIDs []string
+	SiteID       string
+	FromNs, ToNs int64
+	Samples      uint64
+	Points       int // how many points it names
+	Reason       string
+	Recovery     string // what history backfill read back: '', full, partial, not_available
+	Recovered    uint64
 }
 
 // ReportGaps returns the gaps of sites overlapping [from, to).
@@ -283,8 +278,7 @@ func (s *Store) ReportGaps(ctx context.Context, sites []string, from, to time.Ti
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, `SELECT site_id, from_ns, to_ns, samples, length(point_ids), reason, recovery, recovered,
-    unrecovered_point_ids, buffer_id, seq, idx
+	rows, err := conn.Query(ctx, `SELECT site_id, from_ns, to_ns, samples, length(point_ids), reason, recovery, recovered
 FROM gaps FINAL
 WHERE has(?, site_id) AND from_ns < ? AND to_ns >= ?
 ORDER BY site_id, from_ns, buffer_id, seq, idx`, sites, to.UnixNano(), from.UnixNano())
@@ -298,11 +292,10 @@ ORDER BY site_id, from_ns, buffer_id, seq, idx`, sites, to.UnixNano(), from.Unix
 			g      ReportGap
 			points uint64
 		)
-		if err := rows.Scan(&g.SiteID, &g.FromNs, &g.ToNs, &g.Samples, &points, &g.Reason, &g.Recovery, &g.Recovered,
-			&g.UnrecoveredIDs, &g.BufferID, &g.Seq, &g.IndexInBatch); err != nil {
+		if err := rows.Scan(&g.SiteID, &g.FromNs, &g.ToNs, &g.Samples, &points, &g.Reason, &g.Recovery, &g.Recovered); err != nil {
 			return nil, fmt.Errorf("report gaps: %w", err)
 		}
-		g.Points, g.Unrecoverable = int(points), len(g.UnrecoveredIDs)
+		g.Points = int(points)
 		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {
