@@ -69,11 +69,12 @@ func seedDay(t *testing.T, s *store.Store, withAcks bool) *seed {
 	t.Helper()
 	ctx := context.Background()
 	sd := &seed{online: map[[2]string]map[int64]bool{}, due: map[[2]string]bool{},
-		sitesOf: map[string]string{"S1": "P1", "S2": "P1", "S9": "P2"}}
+		sitesOf: map[string]string{"S1": "P1", "S2": "P1", "S3": "P1", "S8": "P2", "S9": "P2"}}
 	must(t, s.SaveRegistry(ctx, []store.Enterprise{
 		{SiteID: "S1", Code: "91320500MA1X", Name: "甲化工", Park: "P1"},
 		{SiteID: "S2", Code: "91320500MA2Y", Name: "乙化工", Park: "P1"},
 		{SiteID: "S9", Code: "91320500MA9Z", Name: "丙化工", Park: "P2"},
+		{SiteID: "S8", Code: "91320500MA8W", Name: "丁化工", Park: "P2"}, // its agent says P1: the registry wins
 	}, []store.HazardSource{
 		{SiteID: "S1", Code: "HS-01", Name: "甲醇储罐区", Level: 2, UnitType: "tank_farm"},
 		{SiteID: "S2", Code: "HS-02", Name: "氯化反应装置", Level: 1, UnitType: "production_unit"},
@@ -83,9 +84,15 @@ func seedDay(t *testing.T, s *store.Store, withAcks bool) *seed {
 			{Id: "F103.FT", Kind: "flow", OutOfService: true}},
 		"S2": {{Id: "R201.TT", Kind: "temperature"}, {Id: "R202.PT", Kind: "pressure"}},
 		"S9": {{Id: "X1.LT", Kind: "level"}},
+		"S3": {{Id: "Y1.LT", Kind: "level"}}, // not in the registry: the park its agent announced
+		"S8": {{Id: "Z1.LT", Kind: "level"}},
 	}
 	for site, ps := range points {
-		must(t, s.SaveCatalog(ctx, site, sd.sitesOf[site], "test", ps))
+		park := sd.sitesOf[site]
+		if site == "S8" {
+			park = "P1"
+		}
+		must(t, s.SaveCatalog(ctx, site, park, "test", ps))
 	}
 	sd.seedOutOfService(t, ctx, s)
 	for site, ps := range points {
