@@ -46,6 +46,8 @@ type ScheduleOptions struct {
 	CatchUp int
 	// Retry is how long after a failure the schedule tries again.
 	Retry time.Duration
+	// Metrics, if not nil, count the reports sent and failed.
+	Metrics *Metrics
 }
 
 // DefaultCatchUp and DefaultRetry apply when the options leave them 0.
@@ -119,6 +121,7 @@ func (s *Schedule) RunDue(ctx context.Context, now time.Time) (int, error) {
 	var errs []error
 	for _, p := range s.opts.Parks {
 		n, err := s.runPark(ctx, p, now)
+		s.opts.Metrics.observe(p.Name, n, err)
 		sent += n
 		if err != nil {
 			errs = append(errs, fmt.Errorf("park %s: %w", p.Name, err))

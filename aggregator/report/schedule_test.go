@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/report"
@@ -67,7 +68,8 @@ func TestScheduleSendsEachDayOnce(t *testing.T) {
 	sd := seedDay(t, s, false)
 	want := count(sd, "P1")
 	box := &outbox{}
-	opts := report.ScheduleOptions{At: 7 * time.Hour, Format: "html",
+	reg := prometheus.NewRegistry()
+	opts := report.ScheduleOptions{At: 7 * time.Hour, Format: "html", Metrics: report.NewMetrics(reg),
 		Parks: []report.Park{{Name: "P1", Recipients: []string{"safety@example.com", "duty@example.com"}, Zone: shanghai}}}
 	newSchedule := func() *report.Schedule {
 		return report.NewSchedule(s, s, box, opts, slog.New(slog.DiscardHandler))
@@ -116,6 +118,11 @@ func TestScheduleSendsEachDayOnce(t *testing.T) {
 	run(newSchedule(), "2026-03-07 07:15:00", 0)
 	if n := len(box.sent); n != 5 {
 		t.Fatalf("%d mails in all, want 5: %q", n, box.subjects())
+	}
+	for name, want := range map[string]float64{"lifeline_report_sent_total": 5, "lifeline_report_failures_total": 1} {
+		if got := counter(t, reg, name, "P1"); got != want {
+			t.Errorf("%s{park=P1} = %v, want %v", name, got, want)
+		}
 	}
 }
 
@@ -167,4 +174,24 @@ func TestScheduleRunStops(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 	goleak.VerifyNone(t, ignore)
+}
+
+// counter reads a counter of reg with label park.
+func counter(t *testing.T, reg *prometheus.Registry, name, park string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	must(t, err)
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "park" && l.GetValue() == park {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

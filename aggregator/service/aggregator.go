@@ -77,11 +77,10 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		return err
 	}
 
-	stopReports := a.startReports(ctx, st)
-	defer stopReports()
-
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
-	ingestMetrics, linkMetrics := registerMetrics(a.registry, wr, evaluator)
+	ingestMetrics, linkMetrics, reportMetrics := registerMetrics(a.registry, wr, evaluator)
+	stopReports := a.startReports(ctx, st, reportMetrics)
+	defer stopReports()
 	wr.Observe(evaluator)
 	// Alarms are evaluated from committed batches; they stop after the
 	// writer (defers run last-in first-out), so the last commits are

@@ -21,7 +21,7 @@ func (a *Aggregator) SetReportMailer(m report.Mailer) {
 
 // startReports runs the daily report schedule until ctx ends or stop is
 // called; stop waits for it and may be called more than once.
-func (a *Aggregator) startReports(ctx context.Context, st *store.Store) (stop func()) {
+func (a *Aggregator) startReports(ctx context.Context, st *store.Store, metrics *report.Metrics) (stop func()) {
 	a.mu.Lock()
 	mailer := a.mailer
 	a.mu.Unlock()
@@ -35,6 +35,7 @@ func (a *Aggregator) startReports(ctx context.Context, st *store.Store) (stop fu
 		logger.Error("daily report schedule off", "err", err)
 		return func() {}
 	}
+	opts.Metrics = metrics
 	sch := report.NewSchedule(st, st, mailer, opts, logger)
 	ctx, cancel := context.WithCancel(ctx)
 	var running sync.WaitGroup
