@@ -153,7 +153,11 @@ func (r *Report) readAlarms(ctx context.Context, src alarmSource, sites []store.
 	if err != nil {
 		return err
 	}
-	acked, known, err := src.ReportAcknowledged(ctx, ids, r.To)
+	earliest := r.From
+	for _, a := range alarms {
+		earliest = time.Unix(0, min(earliest.UnixNano(), a.RaisedNs))
+	}
+	acked, known, err := src.ReportAcknowledged(ctx, ids, earliest, r.To)
 	if err != nil {
 		return err
 	}

@@ -113,10 +113,11 @@ type AlarmKey struct {
 	RaisedNs                   int64
 }
 
-// ReportAcknowledged returns the alarms of sites acknowledged (an 'ack' or
-// 'close' action) before `before`. found is false when alarm_actions does
-// not exist, in which case no alarm is acknowledged.
-func (s *Store) ReportAcknowledged(ctx context.Context, sites []string, before time.Time) (acked map[AlarmKey]bool, found bool, err error) {
+// ReportAcknowledged returns the alarms of sites raised from raisedFrom on
+// that were acknowledged (an 'ack' or 'close' action) before `before`.
+// found is false when alarm_actions does not exist, in which case no alarm
+// is acknowledged.
+func (s *Store) ReportAcknowledged(ctx context.Context, sites []string, raisedFrom, before time.Time) (acked map[AlarmKey]bool, found bool, err error) {
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return nil, false, err
@@ -129,12 +130,15 @@ func (s *Store) ReportAcknowledged(ctx context.Context, sites []string, before t
 		return nil, false, nil
 	}
 	acked = map[AlarmKey]bool{}
+	// An action comes after its alarm's raise: the bound on at_ns lets the
+	// server skip the older monthly partitions.
 	if len(sites) == 0 {
 		return acked, true, nil
 	}
 	rows, err := conn.Query(ctx, `SELECT DISTINCT site_id, point_id, condition, raised_ns
 FROM alarm_actions FINAL
-WHERE has(?, site_id) AND action IN ('ack', 'close') AND at_ns < ?`, sites, before.UnixNano())
+WHERE has(?, site_id) AND action IN ('ack', 'close') AND raised_ns >= ? AND raised_ns < ?
+  AND at_ns >= ? AND at_ns < ?`, sites, raisedFrom.UnixNano(), before.UnixNano(), raisedFrom.UnixNano(), before.UnixNano())
 	if err != nil {
 		return nil, true, fmt.Errorf("acknowledged alarms: %w", err)
 	}
