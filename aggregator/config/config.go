@@ -45,6 +45,7 @@ type Config struct {
 	RequireRegistered bool    `yaml:"require_registered"`
 	Log               Log     `yaml:"log"`
 	Grafana           Grafana `yaml:"grafana"`
+	Report            Report  `yaml:"report"`
 }
 
 // ClickHouse says where samples are stored.
@@ -138,6 +139,7 @@ func Default() Config {
 		Log:       obs.DefaultLog(),
 		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, Datasource: GrafanaDatasource{
 			UID: "lifeline-clickhouse", Name: "Lifeline ClickHouse", Username: "lifeline_readonly"}},
+		Report: DefaultReport(),
 	}
 }
 
@@ -245,6 +247,9 @@ func (c Config) ValidateFor(uses Sections) error {
 	}
 	if uses&GrafanaSection != 0 {
 		errs = append(errs, c.Grafana.validate())
+	}
+	if uses&ReportSection != 0 {
+		errs = append(errs, c.Report.validate())
 	}
 	errs = append(errs, c.validateSecrets(uses))
 	return errors.Join(errs...)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,7 @@ func TestSampleConfigMatchesDefaults(t *testing.T) {
 	def := Default()
 	got := cfg
 	got.Server.TLS = def.Server.TLS // the sample names certificate files; the default has none
-	if got != def {
+	if !reflect.DeepEqual(got, def) {
 		t.Fatalf("sample differs from defaults:\n got %+v\nwant %+v", got, def)
 	}
 }
@@ -51,6 +52,9 @@ func TestInvalidConfigNamesEveryProblem(t *testing.T) {
 		`clickhouse.database "drop table"`,
 		"writer: want max_rows >= 1",
 		`log.level "loud"`,
+		`report.at "7 am"`,
+		`report.format "docx"`,
+		`report.parks.P1.recipients: "not an address"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)

@@ -42,6 +42,12 @@ const (
 	AlarmWriteFailuresTotal   = "lifeline_alarm_write_failures_total"
 )
 
+// Report: the daily report schedule (aggregator/report).
+const (
+	ReportSentTotal     = "lifeline_report_sent_total"
+	ReportFailuresTotal = "lifeline_report_failures_total"
+)
+
 // Link security: the agents' TLS link (aggregator/ingest).
 const (
 	IngestTLSRefusedTotal   = "lifeline_ingest_tls_refused_total"

@@ -15,6 +15,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/registry"
+	"github.com/lifeline-telemetry/lifeline/aggregator/report"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 	"github.com/lifeline-telemetry/lifeline/proto/obs"
@@ -31,6 +32,7 @@ type Aggregator struct {
 	metricsAddr string
 	recv        *ingest.Receiver // set once listening, for /readyz
 	ready       chan struct{}
+	mailer      report.Mailer // nil: no daily report schedule
 }
 
 // New returns an aggregator for cfg.
@@ -76,7 +78,9 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	}
 
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
-	ingestMetrics, linkMetrics := registerMetrics(a.registry, wr, evaluator)
+	ingestMetrics, linkMetrics, reportMetrics := registerMetrics(a.registry, wr, evaluator)
+	stopReports := a.startReports(ctx, st, reportMetrics)
+	defer stopReports()
 	wr.Observe(evaluator)
 	// Alarms are evaluated from committed batches; they stop after the
 	// writer (defers run last-in first-out), so the last commits are

@@ -5,15 +5,17 @@ import (
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/report"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 )
 
 // registerMetrics registers every metric the aggregator exports on reg
 // (their names are in aggregator/metrics, their meaning in docs/metrics.md)
-// and returns the ingest service's, which it updates itself.
-func registerMetrics(reg prometheus.Registerer, wr *writer.Writer, ev *alarm.Evaluator) (*ingest.Metrics, *ingest.LinkMetrics) {
+// and returns the ingest service's and the daily report's, which they update
+// themselves.
+func registerMetrics(reg prometheus.Registerer, wr *writer.Writer, ev *alarm.Evaluator) (*ingest.Metrics, *ingest.LinkMetrics, *report.Metrics) {
 	writer.NewMetrics(wr, reg)
 	alarm.NewMetrics(ev, reg)
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	return ingest.NewMetrics(reg), ingest.NewLinkMetrics(reg)
+	return ingest.NewMetrics(reg), ingest.NewLinkMetrics(reg), report.NewMetrics(reg)
 }
