@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
+	"github.com/lifeline-telemetry/lifeline/aggregator/console"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
@@ -45,6 +46,8 @@ type Config struct {
 	RequireRegistered bool    `yaml:"require_registered"`
 	Log               Log     `yaml:"log"`
 	Grafana           Grafana `yaml:"grafana"`
+	// Console is the alarm acknowledgement console; off unless listen is set.
+	Console console.Config `yaml:"console"`
 }
 
 // ClickHouse says where samples are stored.
@@ -138,6 +141,7 @@ func Default() Config {
 		Log:       obs.DefaultLog(),
 		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, Datasource: GrafanaDatasource{
 			UID: "lifeline-clickhouse", Name: "Lifeline ClickHouse", Username: "lifeline_readonly"}},
+		Console: console.DefaultConfig(),
 	}
 }
 
@@ -245,6 +249,9 @@ func (c Config) ValidateFor(uses Sections) error {
 	}
 	if uses&GrafanaSection != 0 {
 		errs = append(errs, c.Grafana.validate())
+	}
+	if uses&ConsoleSection != 0 {
+		errs = append(errs, c.Console.Validate())
 	}
 	errs = append(errs, c.validateSecrets(uses))
 	return errors.Join(errs...)

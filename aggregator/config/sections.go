@@ -14,7 +14,9 @@ const (
 	RetentionSection
 	MetricsSection
 	GrafanaSection
+	ConsoleSection
 
 	// All is what serving agents (run) needs.
-	All = ServerSection | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection
+	All = ServerSection | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection |
+		ConsoleSection
 )

@@ -46,7 +46,8 @@ type Proxy struct {
 
 // DefaultConfig is off, with ISA-18.2-minded bounds once turned on.
 func DefaultConfig() Config {
-	return Config{MaxShelve: 8 * time.Hour, SessionTTL: 12 * time.Hour, Lookback: 7 * 24 * time.Hour}
+	return Config{MaxShelve: 8 * time.Hour, SessionTTL: 12 * time.Hour, Lookback: 7 * 24 * time.Hour,
+		Origins: []string{}, Proxy: Proxy{Trusted: []string{}}}
 }
 
 // Validate reports every problem, each naming its option.
