@@ -18,6 +18,7 @@ type ctxSession struct {
 
 // sessionInfo is what the page needs to know about its login.
 type sessionInfo struct {
+	LoggedIn     bool   `json:"logged_in"`
 	User         string `json:"user"`
 	Park         string `json:"park"`
 	CSRF         string `json:"csrf"`
@@ -26,7 +27,7 @@ type sessionInfo struct {
 }
 
 func (s *Server) info(sess *session) sessionInfo {
-	return sessionInfo{User: sess.user, Park: sess.park, CSRF: sess.csrf, Proxied: sess.proxied,
+	return sessionInfo{LoggedIn: true, User: sess.user, Park: sess.park, CSRF: sess.csrf, Proxied: sess.proxied,
 		MaxShelveMin: int64(s.cfg.MaxShelve / time.Minute)}
 }
 
@@ -50,8 +51,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// getSession tells the page who is logged in. Behind a trusted proxy the
-// first call makes the session of the user it names.
+// getSession tells the page who is logged in, if anyone (not an error:
+// it is how the page learns to show the login form). Behind a trusted
+// proxy the first call makes the session of the user it names.
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 	if _, sess := s.session(r); sess != nil {
 		writeJSON(w, http.StatusOK, s.info(sess))
@@ -59,7 +61,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 	}
 	name := s.proxyUser(r)
 	if name == "" {
-		fail(w, http.StatusUnauthorized, "not logged in")
+		writeJSON(w, http.StatusOK, sessionInfo{})
 		return
 	}
 	u, ok := s.users[name]

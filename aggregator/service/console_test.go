@@ -45,13 +45,13 @@ func TestConsoleServedAndStopped(t *testing.T) {
 		t.Fatal("aggregator not ready")
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	res, err := client.Get("http://" + agg.ConsoleAddr() + "/api/session")
+	res, err := client.Get("http://" + agg.ConsoleAddr() + "/api/alarms")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("console /api/session without login: %d", res.StatusCode)
+		t.Fatalf("console /api/alarms without login: %d", res.StatusCode)
 	}
 	client.CloseIdleConnections()
 	cancel()

@@ -189,7 +189,7 @@ async function start() {
   $("#action-cancel").addEventListener("click", () => $("#dialog").close());
   $("#logout").addEventListener("click", async () => { await api("POST", "/api/logout"); showLogin(); });
   const { status, data } = await api("GET", "/api/session");
-  if (status === 200) { session = data; await showConsole(); } else { showLogin(); }
+  if (status === 200 && data.logged_in) { session = data; await showConsole(); } else { showLogin(); }
   setInterval(() => { if (session) refresh(); }, 15000);
 }
 
