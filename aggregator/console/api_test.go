@@ -238,7 +238,9 @@ func TestProxyUser(t *testing.T) {
 	untrusted := newFixture(t, func(c *console.Config) {
 		c.Proxy = console.Proxy{UserHeader: "X-Remote-User", Trusted: []string{"10.0.0.1"}}
 	})
-	var none struct{ LoggedIn bool `json:"logged_in"` }
+	var none struct {
+		LoggedIn bool `json:"logged_in"`
+	}
 	if got := untrusted.client(t).do(http.MethodGet, "/api/session", nil, &none, map[string]string{"X-Remote-User": "wang"}); got != http.StatusOK || none.LoggedIn {
 		t.Fatalf("header from an untrusted address: %d, logged in %v", got, none.LoggedIn)
 	}
