@@ -88,12 +88,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
+	if s.throttle.locked(req.User, s.now()) {
+		s.logger.Warn("console login refused: too many wrong passwords", "user", req.User, "remote", s.clientAddr(r))
+		fail(w, http.StatusTooManyRequests, "too many wrong passwords; try again in a minute")
+		return
+	}
 	u, ok := s.users.check(req.User, req.Password)
 	if !ok {
+		s.throttle.failed(req.User, s.now())
 		s.logger.Warn("console login refused", "user", req.User, "remote", s.clientAddr(r))
 		fail(w, http.StatusUnauthorized, "wrong user or password")
 		return
 	}
+	s.throttle.succeeded(req.User)
 	tok, sess := s.sessions.create(u, false, s.now())
 	s.setCookie(w, r, tok, int(s.cfg.SessionTTL/time.Second))
 	s.logger.Info("console login", "user", u.name, "park", u.park, "remote", s.clientAddr(r))

@@ -201,6 +201,19 @@ func TestLoginRequired(t *testing.T) {
 			t.Fatalf("login %s/%s: %d", u[0], u[1], got)
 		}
 	}
+	// Five wrong passwords lock the name out, even for the right one.
+	for range 4 {
+		c.do(http.MethodPost, "/api/login", map[string]string{"user": "li", "password": "guess"}, nil, nil)
+	}
+	if got := c.do(http.MethodPost, "/api/login", map[string]string{"user": "li", "password": password}, nil, nil); got != http.StatusOK {
+		t.Fatalf("login after 4 wrong passwords: %d", got)
+	}
+	for range 5 {
+		c.do(http.MethodPost, "/api/login", map[string]string{"user": "li", "password": "guess"}, nil, nil)
+	}
+	if got := c.do(http.MethodPost, "/api/login", map[string]string{"user": "li", "password": password}, nil, nil); got != http.StatusTooManyRequests {
+		t.Fatalf("login after 5 wrong passwords: %d, want 429", got)
+	}
 	res, err := http.Get(f.base + "/")
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,7 @@ type Server struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	sessions *sessions
+	throttle *throttle
 	trusted  []netip.Prefix
 	users    Users
 
@@ -45,7 +46,8 @@ type Server struct {
 // New returns a console for cfg on st. It does no I/O; Start reads the
 // users file and listens.
 func New(cfg Config, st Store, logger *slog.Logger) *Server {
-	return &Server{cfg: cfg, st: st, logger: logger, now: time.Now, sessions: newSessions(cfg.SessionTTL)}
+	return &Server{cfg: cfg, st: st, logger: logger, now: time.Now, sessions: newSessions(cfg.SessionTTL),
+		throttle: newThrottle()}
 }
 
 // Start validates the configuration, reads the users and serves in the
