@@ -95,16 +95,19 @@ type Metrics = obs.MetricsConfig
 // park folders, teams and dashboards to. Empty URL: provision only with
 // --dry-run (files).
 type Grafana struct {
-	URL          string            `yaml:"url"`
-	Token        string            `yaml:"token"` // service account token
-	TokenFile    string            `yaml:"token_file"`
-	Username     string            `yaml:"username"`
-	Password     string            `yaml:"password"`
-	PasswordFile string            `yaml:"password_file"`
-	OrgID        int64             `yaml:"org_id"`
-	Lang         string            `yaml:"lang"`
-	Timeout      time.Duration     `yaml:"timeout"`
-	Datasource   GrafanaDatasource `yaml:"datasource"`
+	URL          string        `yaml:"url"`
+	Token        string        `yaml:"token"` // service account token
+	TokenFile    string        `yaml:"token_file"`
+	Username     string        `yaml:"username"`
+	Password     string        `yaml:"password"`
+	PasswordFile string        `yaml:"password_file"`
+	OrgID        int64         `yaml:"org_id"`
+	Lang         string        `yaml:"lang"`
+	Timeout      time.Duration `yaml:"timeout"`
+	// AckOverdue: the alarm dashboard calls an alarm unacknowledged this
+	// long overdue (whole minutes).
+	AckOverdue time.Duration     `yaml:"ack_overdue"`
+	Datasource GrafanaDatasource `yaml:"datasource"`
 }
 
 // GrafanaDatasource is how Grafana reaches ClickHouse. Empty Addr and
@@ -139,7 +142,7 @@ func Default() Config {
 			CommLossAfter: ao.CommLossAfter, Grace: ao.Grace},
 		Retention: Retention{RawDays: rd.RawDays, MinuteDays: rd.MinuteDays, HourDays: rd.HourDays, LedgerDays: rd.LedgerDays},
 		Log:       obs.DefaultLog(),
-		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, Datasource: GrafanaDatasource{
+		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, AckOverdue: 15 * time.Minute, Datasource: GrafanaDatasource{
 			UID: "lifeline-clickhouse", Name: "Lifeline ClickHouse", Username: "lifeline_readonly"}},
 		Console: console.DefaultConfig(),
 	}
@@ -269,6 +272,9 @@ func (g Grafana) validate() error {
 	}
 	if g.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("grafana.timeout %s: want > 0", g.Timeout))
+	}
+	if g.AckOverdue < time.Minute || g.AckOverdue%time.Minute != 0 {
+		errs = append(errs, fmt.Errorf("grafana.ack_overdue %s: want whole minutes, at least 1m", g.AckOverdue))
 	}
 	return errors.Join(errs...)
 }
