@@ -1,7 +1,9 @@
 package console
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"fmt"
 	"os"
 	"strings"
@@ -49,7 +51,9 @@ func LoadUsers(path string) (Users, error) {
 // ParseUsers parses the text of a users file.
 func ParseUsers(data []byte) (Users, error) {
 	var f usersFile
-	if err := yaml.Unmarshal(data, &f); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true) // a misspelt password_hash must not make a user without a password
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	out := Users{}
