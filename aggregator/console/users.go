@@ -3,8 +3,8 @@ package console
 import (
 	"bytes"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
