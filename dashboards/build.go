@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -60,6 +61,7 @@ func build(park, kind, site string, o Options) (Dashboard, error) {
 	}
 	d.Title = title + " · " + park
 	b := &builder{o: o, d: &d}
+	d.constants = map[string]string{}
 	b.constant("park", park)
 	switch kind {
 	case KindOverview:
@@ -78,6 +80,11 @@ func build(park, kind, site string, o Options) (Dashboard, error) {
 	case KindAgents:
 		agents(b)
 	case KindAlarms:
+		overdue := o.AckOverdueMinutes
+		if overdue <= 0 {
+			overdue = DefaultAckOverdueMinutes
+		}
+		b.constant("ack_overdue_min", strconv.Itoa(overdue))
 		b.multiVariable("site", "var_site.sql")
 		alarms(b)
 	default:
@@ -143,6 +150,7 @@ func (b *builder) fail(err error) {
 // constant adds a hidden variable fixed at provisioning: the park, or the
 // site of a per-site dashboard.
 func (b *builder) constant(name, value string) {
+	b.d.constants[name] = value
 	b.vars = append(b.vars, map[string]any{
 		"type": "constant", "name": name, "label": tr(b.o.Lang, "var."+name),
 		"query": value, "hide": 2, "skipUrlSync": true,
@@ -304,6 +312,10 @@ var onlineColors = map[string]string{"1": green, "0": red}
 
 // priorityColors colour alarm priorities, 1 the most urgent.
 var priorityColors = map[string]string{"1": red, "2": orange, "3": yellow, "4": blue}
+
+// ackColors colour an alarm's acknowledgement: overdue red, waiting
+// orange, shelved grey, done green.
+var ackColors = map[string]string{"overdue": red, "unacknowledged": orange, "shelved": grey, "acknowledged": green, "closed": green}
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))

@@ -73,7 +73,14 @@ type Park struct {
 type Options struct {
 	Lang          Lang
 	DatasourceUID string
+	// AckOverdueMinutes is how long an alarm may wait for acknowledgement
+	// before the alarm dashboard calls it overdue; 0 means
+	// DefaultAckOverdueMinutes.
+	AckOverdueMinutes int
 }
+
+// DefaultAckOverdueMinutes is the default of Options.AckOverdueMinutes.
+const DefaultAckOverdueMinutes = 15
 
 // Dashboard is one built dashboard.
 type Dashboard struct {
@@ -86,7 +93,8 @@ type Dashboard struct {
 	// Model is the dashboard JSON model as Grafana stores it.
 	Model map[string]any
 
-	queries []Query
+	queries   []Query
+	constants map[string]string
 }
 
 // Query is one SQL query of a dashboard: a panel target or a template
@@ -109,12 +117,13 @@ type Query struct {
 // panels in layout order.
 func (d Dashboard) Queries() []Query { return append([]Query(nil), d.queries...) }
 
-// Variables returns the template variables' values a viewer would pick by
-// default for this dashboard: the constants (park, site) only.
+// Constants returns the values of the dashboard's hidden constant
+// variables: the park, the site of a per-site dashboard, the alarm
+// dashboard's overdue threshold.
 func (d Dashboard) Constants() map[string]string {
-	out := map[string]string{"park": d.Park}
-	if d.Site != "" {
-		out["site"] = d.Site
+	out := map[string]string{}
+	for k, v := range d.constants {
+		out[k] = v
 	}
 	return out
 }

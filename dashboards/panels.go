@@ -128,6 +128,21 @@ func alarms(b *builder) {
 		},
 		trans: b.rename("raised_at", "site_id", "point_id", "condition", "priority", "value", "limit_value",
 			"active_s", "hazard_code", "backfill")})
+	// Acknowledgement (alarm_actions, written by the console): how fast
+	// operators acknowledge, and what waits longer than it should.
+	b.add(panel{typ: "table", key: "alarms.ack_kpi", file: "alarms_ack_kpi.sql", w: 24, h: 4,
+		over: []any{unitOverride("mean_ack_s", "s"), unitOverride("p90_ack_s", "s"),
+			colored("overdue", map[string]any{"type": "range", "options": map[string]any{
+				"from": 1, "to": 1e12, "result": map[string]any{"color": red, "index": 0}}})},
+		trans: b.rename("alarms", "acknowledged", "unacknowledged", "overdue", "shelved", "mean_ack_s", "p90_ack_s")})
+	b.add(panel{typ: "table", key: "alarms.ack", file: "alarms_ack.sql", w: 24, h: 9,
+		over: []any{
+			colored("priority", b.valueMap("priority", priorityColors)),
+			colored("ack_state", b.valueMap("ack", ackColors)),
+			unitOverride("ack_s", "s"),
+		},
+		trans: b.rename("raised_at", "site_id", "point_id", "condition", "priority", "state", "ack_state", "acked_by",
+			"ack_s", "cause", "measures")})
 	// ISA-18.2: about one alarm per 10 minutes is manageable, more than 10 a flood.
 	b.add(panel{typ: "timeseries", key: "alarms.rate", file: "alarms_rate.sql", w: 12, h: 8,
 		field: map[string]any{

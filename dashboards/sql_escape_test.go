@@ -38,7 +38,7 @@ func TestHostileVariablesSeeOnlyTheirPark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := map[string][]string{"park": {parkA}, "site": {"ENT01"}, "hazard": {"HZ-01"}, "point": {"T101.LT"}}
+	base := map[string][]string{"park": {parkA}, "site": {"ENT01"}, "hazard": {"HZ-01"}, "point": {"T101.LT"}, "ack_overdue_min": {"15"}}
 	checked := 0
 	for _, d := range ds {
 		for _, target := range []string{"park", "site", "hazard", "point", "all"} {
@@ -125,7 +125,7 @@ func clone(m map[string][]string) map[string][]string {
 // holds only A-Z a-z 0-9 - _ . ~ %, so nothing can end the literal.
 var (
 	anyVar  = regexp.MustCompile(`\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\[\[[^\]]*\]\]`)
-	safeUse = regexp.MustCompile(`^decodeURLComponent\('\$\{(park|site|hazard|point):percentencode\}'\)`)
+	safeUse = regexp.MustCompile(`^decodeURLComponent\('\$\{(park|site|hazard|point|ack_overdue_min):percentencode\}'\)`)
 )
 
 // No SQL file reads a variable any other way (macros $__… excepted).

@@ -57,7 +57,7 @@ func TestReadonlyUserRunsDashboardsOnly(t *testing.T) {
 	}
 	ran := 0
 	for _, d := range ds {
-		vars := map[string][]string{"park": {parkA}, "site": {"ENT01"}, "hazard": {"HZ-01"}, "point": {"T101.LT"}}
+		vars := map[string][]string{"park": {parkA}, "site": {"ENT01"}, "hazard": {"HZ-01"}, "point": {"T101.LT"}, "ack_overdue_min": {"15"}}
 		for _, q := range d.Queries() {
 			// the plugin sets max_execution_time with each query: readonly = 2 must allow it
 			qctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_execution_time": 30}))

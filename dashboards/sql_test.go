@@ -150,7 +150,7 @@ func TestAlarmKPIsAndIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := expander{from: now.Add(-6 * time.Hour), to: now.Add(time.Minute), interval: time.Minute,
-		vars: map[string][]string{"park": {parkA}, "site": {"ENT01", "ENT02", "OTHER1"}}}
+		vars: map[string][]string{"park": {parkA}, "site": {"ENT01", "ENT02", "OTHER1"}, "ack_overdue_min": {"15"}}}
 	got := map[string][][]string{}
 	for _, d := range ds {
 		if d.Kind != dashboards.KindAlarms {
@@ -182,6 +182,32 @@ func TestAlarmKPIsAndIsolation(t *testing.T) {
 				t.Errorf("%s shows park B's alarm: %v", file, r)
 			}
 		}
+	}
+	// alarms, acknowledged, unacknowledged, overdue, shelved, mean and p90 time to acknowledge
+	if ack := got["alarms_ack_kpi.sql"]; len(ack) != 1 || strings.Join(ack[0], " ") != "6 1 5 3 1 120 120" {
+		t.Errorf("acknowledgement KPIs: %v, want 6 alarms, 1 acknowledged, 5 not, 3 overdue, 1 shelved, 120 s", ack)
+	}
+	states := map[string]string{}
+	for _, r := range got["alarms_ack.sql"] { // point, condition, ack_state, acked_by
+		states[r[2]+" "+r[3]] = r[6] + " " + r[7]
+	}
+	for k, want := range map[string]string{"T101.TT H": "closed zhang", "GT101 S1": "", "T101.LT HH": "unacknowledged ",
+		"T101.PT bad_quality": "overdue "} {
+		if k == "GT101 S1" {
+			continue // four raises: one shelved, three overdue
+		}
+		if states[k] != want {
+			t.Errorf("alarms_ack.sql %s: %q, want %q (all: %v)", k, states[k], want, got["alarms_ack.sql"])
+		}
+	}
+	var gas []string
+	for _, r := range got["alarms_ack.sql"] {
+		if r[2] == "GT101" {
+			gas = append(gas, r[6])
+		}
+	}
+	if slices.Sort(gas); strings.Join(gas, ",") != "overdue,overdue,overdue,shelved" {
+		t.Errorf("gas raises' acknowledgement: %v", gas)
 	}
 	if n := len(got["alarms_active.sql"]); n != 2 { // the level HH and the stale bad-quality alarm
 		t.Errorf("%d active alarms, want 2: %v", n, got["alarms_active.sql"])
@@ -404,6 +430,34 @@ func seedAlarms(t *testing.T, ctx context.Context, conn driver.Conn, now time.Ti
 	alarm("ENT01", "T101.PT", "bad_quality", 4, now.Add(-30*time.Hour), 0, 0, 0)
 	alarm("OTHER1", "X1", "HH", 1, now.Add(-5*time.Minute), 0, 9, 8)
 	if err := eb.Send(); err != nil {
+		t.Fatal(err)
+	}
+
+	// What operators did: the temperature H acknowledged after 2 minutes
+	// and closed, the first gas raise shelved for an hour; park B's alarm
+	// acknowledged by its own operator. The level HH (10 minutes old)
+	// waits, the stale bad-quality alarm is overdue.
+	ab, err := conn.PrepareBatch(ctx, "INSERT INTO alarm_actions (site_id, point_id, condition, raised_ns, action, "+
+		"at_ns, user, park, cause, measures, reason, until_ns, remote_addr, action_id)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	action := func(site, point, cond string, raised time.Time, act string, after time.Duration, user, park, cause, measures, reason string, until time.Time) {
+		var untilNs int64
+		if !until.IsZero() {
+			untilNs = until.UnixNano()
+		}
+		if err := ab.Append(site, point, cond, raised.UnixNano(), act, raised.Add(after).UnixNano(), user, park,
+			cause, measures, reason, untilNs, "127.0.0.1", act+site+point); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := now.Add(-100 * time.Minute)
+	action("ENT01", "T101.TT", "H", h, "ack", 2*time.Minute, "zhang", parkA, "进料温度高", "降低进料速度", "", time.Time{})
+	action("ENT01", "T101.TT", "H", h, "close", 30*time.Minute, "zhang", parkA, "", "", "", time.Time{})
+	action("ENT01", "GT101", "S1", now.Truncate(time.Minute).Add(-30*time.Minute), "shelve", time.Minute, "li", parkA, "", "", "标定", now.Add(time.Hour))
+	action("OTHER1", "X1", "HH", now.Add(-5*time.Minute), "ack", time.Minute, "wang", parkB, "X", "Y", "", time.Time{})
+	if err := ab.Send(); err != nil {
 		t.Fatal(err)
 	}
 }

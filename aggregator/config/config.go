@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
+	"github.com/lifeline-telemetry/lifeline/aggregator/console"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
@@ -46,6 +47,8 @@ type Config struct {
 	Log               Log     `yaml:"log"`
 	Grafana           Grafana `yaml:"grafana"`
 	Report            Report  `yaml:"report"`
+	// Console is the alarm acknowledgement console; off unless listen is set.
+	Console console.Config `yaml:"console"`
 }
 
 // ClickHouse says where samples are stored.
@@ -93,16 +96,19 @@ type Metrics = obs.MetricsConfig
 // park folders, teams and dashboards to. Empty URL: provision only with
 // --dry-run (files).
 type Grafana struct {
-	URL          string            `yaml:"url"`
-	Token        string            `yaml:"token"` // service account token
-	TokenFile    string            `yaml:"token_file"`
-	Username     string            `yaml:"username"`
-	Password     string            `yaml:"password"`
-	PasswordFile string            `yaml:"password_file"`
-	OrgID        int64             `yaml:"org_id"`
-	Lang         string            `yaml:"lang"`
-	Timeout      time.Duration     `yaml:"timeout"`
-	Datasource   GrafanaDatasource `yaml:"datasource"`
+	URL          string        `yaml:"url"`
+	Token        string        `yaml:"token"` // service account token
+	TokenFile    string        `yaml:"token_file"`
+	Username     string        `yaml:"username"`
+	Password     string        `yaml:"password"`
+	PasswordFile string        `yaml:"password_file"`
+	OrgID        int64         `yaml:"org_id"`
+	Lang         string        `yaml:"lang"`
+	Timeout      time.Duration `yaml:"timeout"`
+	// AckOverdue: the alarm dashboard calls an alarm unacknowledged this
+	// long overdue (whole minutes).
+	AckOverdue time.Duration     `yaml:"ack_overdue"`
+	Datasource GrafanaDatasource `yaml:"datasource"`
 }
 
 // GrafanaDatasource is how Grafana reaches ClickHouse. Empty Addr and
@@ -137,9 +143,10 @@ func Default() Config {
 			CommLossAfter: ao.CommLossAfter, Grace: ao.Grace},
 		Retention: Retention{RawDays: rd.RawDays, MinuteDays: rd.MinuteDays, HourDays: rd.HourDays, LedgerDays: rd.LedgerDays},
 		Log:       obs.DefaultLog(),
-		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, Datasource: GrafanaDatasource{
+		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, AckOverdue: 15 * time.Minute, Datasource: GrafanaDatasource{
 			UID: "lifeline-clickhouse", Name: "Lifeline ClickHouse", Username: "lifeline_readonly"}},
-		Report: DefaultReport(),
+		Report:  DefaultReport(),
+		Console: console.DefaultConfig(),
 	}
 }
 
@@ -251,6 +258,9 @@ func (c Config) ValidateFor(uses Sections) error {
 	if uses&ReportSection != 0 {
 		errs = append(errs, c.Report.validate())
 	}
+	if uses&ConsoleSection != 0 {
+		errs = append(errs, c.Console.Validate())
+	}
 	errs = append(errs, c.validateSecrets(uses))
 	return errors.Join(errs...)
 }
@@ -267,6 +277,9 @@ func (g Grafana) validate() error {
 	}
 	if g.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("grafana.timeout %s: want > 0", g.Timeout))
+	}
+	if g.AckOverdue < time.Minute || g.AckOverdue%time.Minute != 0 {
+		errs = append(errs, fmt.Errorf("grafana.ack_overdue %s: want whole minutes, at least 1m", g.AckOverdue))
 	}
 	return errors.Join(errs...)
 }

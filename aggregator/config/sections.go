@@ -15,7 +15,9 @@ const (
 	MetricsSection
 	GrafanaSection
 	ReportSection
+	ConsoleSection
 
 	// All is what serving agents (run) needs.
-	All = ServerSection | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection | ReportSection
+	All = ServerSection | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection |
+		ReportSection | ConsoleSection
 )

@@ -27,6 +27,9 @@ type Config struct {
 	// Lang of the dashboards: "zh" (default) or "en".
 	Lang    string
 	Timeout time.Duration
+	// AckOverdue is how long an alarm may wait for acknowledgement before
+	// the alarm dashboard calls it overdue; 0 takes the dashboards' default.
+	AckOverdue time.Duration
 
 	Datasource Datasource
 }

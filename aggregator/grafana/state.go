@@ -5,6 +5,7 @@ import (
 	"net"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/lifeline-telemetry/lifeline/dashboards"
 )
@@ -58,7 +59,7 @@ func Desired(c Config, sites []Site) (State, error) {
 		ids := byPark[park]
 		sort.Strings(ids)
 		ds, err := dashboards.Build(dashboards.Park{Name: park, Sites: ids},
-			dashboards.Options{Lang: lang, DatasourceUID: c.Datasource.UID})
+			dashboards.Options{Lang: lang, DatasourceUID: c.Datasource.UID, AckOverdueMinutes: int(c.AckOverdue / time.Minute)})
 		if err != nil {
 			return State{}, err
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
+	"github.com/lifeline-telemetry/lifeline/aggregator/console"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/registry"
 	"github.com/lifeline-telemetry/lifeline/aggregator/report"
@@ -30,6 +31,7 @@ type Aggregator struct {
 	mu          sync.Mutex
 	addr        string
 	metricsAddr string
+	consoleAddr string
 	recv        *ingest.Receiver // set once listening, for /readyz
 	ready       chan struct{}
 	mailer      report.Mailer // nil: no daily report schedule
@@ -57,6 +59,14 @@ func (a *Aggregator) MetricsAddr() string {
 	return a.metricsAddr
 }
 
+// ConsoleAddr returns the console's bound address once Ready, "" when it
+// is off.
+func (a *Aggregator) ConsoleAddr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.consoleAddr
+}
+
 // Run serves until ctx is done. It waits for ClickHouse at start, so the
 // aggregator and its database may be started in any order; /readyz says
 // what it waits for meanwhile.
@@ -76,6 +86,11 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	if err := a.openStore(ctx, st); err != nil {
 		return err
 	}
+	stopConsole, err := a.startConsole(ctx, st)
+	if err != nil {
+		return err
+	}
+	defer stopConsole()
 
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
 	ingestMetrics, linkMetrics, reportMetrics := registerMetrics(a.registry, wr, evaluator)
@@ -122,6 +137,25 @@ func (a *Aggregator) openStore(ctx context.Context, st *store.Store) error {
 		return err
 	}
 	return reg.Apply(ctx, st)
+}
+
+// startConsole serves the alarm console when configured. The returned
+// stop lets open requests finish for a moment, then cuts them off.
+func (a *Aggregator) startConsole(ctx context.Context, st *store.Store) (stop func(), err error) {
+	con := console.New(a.cfg.Console, st, a.logger.With("component", "console"))
+	if err := con.Start(ctx); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.consoleAddr = con.Addr()
+	a.mu.Unlock()
+	return func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := con.Shutdown(shutdown); err != nil {
+			a.logger.Warn("console shutdown", "err", err)
+		}
+	}, nil
 }
 
 // startAlarms starts alarm evaluation and retention. Their context is not

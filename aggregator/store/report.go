@@ -107,12 +107,6 @@ ORDER BY site_id, point_id, condition, raised_ns`, sites, t, f, f)
 	return out, nil
 }
 
-// AlarmKey identifies an alarm (see alarm_events).
-type AlarmKey struct {
-	SiteID, PointID, Condition string
-	RaisedNs                   int64
-}
-
 // ReportAcknowledged returns the alarms of sites raised from raisedFrom on
 // that were acknowledged (an 'ack' or 'close' action) before `before`.
 // found is false when alarm_actions does not exist, in which case no alarm

@@ -115,6 +115,7 @@ ORDER BY site_id`
 	stmts = append(stmts, registryDDL(caps)...)
 	stmts = append(stmts, alarmDDL(caps)...)
 	stmts = append(stmts, reportDDL())
+	stmts = append(stmts, alarmActionsDDL())
 	return stmts
 }
 

@@ -82,6 +82,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newReadonlyUsers(&path))
 	root.AddCommand(newStatusCmd(&path))
 	root.AddCommand(newReportCmd(&path))
+	root.AddCommand(newConsoleCmd())
 	return root
 }
 

@@ -164,7 +164,7 @@ func grafanaConfig(c config.Config) grafana.Config {
 	ds := grafana.Datasource{UID: d.UID, Name: d.Name, Addr: firstOf(d.Addr, c.ClickHouse.Addr),
 		Database: firstOf(d.Database, c.ClickHouse.Database), Username: d.Username, Password: d.Password, Secure: d.Secure}
 	return grafana.Config{URL: g.URL, Token: g.Token, Username: g.Username, Password: g.Password, OrgID: g.OrgID,
-		Lang: g.Lang, Timeout: g.Timeout, Datasource: ds}
+		Lang: g.Lang, Timeout: g.Timeout, AckOverdue: g.AckOverdue, Datasource: ds}
 }
 
 // siteList parses --site flags, or else reads the registered sites from
