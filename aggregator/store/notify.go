@@ -204,7 +204,7 @@ func (s *Store) AlarmsAcknowledged(ctx context.Context, keys []AlarmKey) (map[Al
 		sites = append(sites, k.SiteID)
 	}
 	rows, err := conn.Query(ctx, `SELECT DISTINCT site_id, point_id, condition, raised_ns FROM alarm_actions
-WHERE site_id IN (?) AND action IN ('ack', 'close')`, sites)
+WHERE site_id IN ? AND action IN ('ack', 'close')`, stringSet(sites))
 	if err != nil {
 		return nil, fmt.Errorf("alarm acknowledgements: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
@@ -75,7 +76,7 @@ func (s *Store) OutboxByID(ctx context.Context, ids []string) (map[string]Outbox
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.queryOutbox(ctx, "id IN (?)", ids)
+	rows, err := s.queryOutbox(ctx, "id IN ?", stringSet(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -105,14 +106,16 @@ func (s *Store) OutboxPendingCount(ctx context.Context) (uint64, error) {
 }
 
 // OutboxAlarmCounts counts per recipient the alarm notifications decided
-// since sinceNs, sent or suppressed alike: the flood accounting.
+// since sinceNs, sent or suppressed alike, less those folded into a
+// back-fill summary (summary_id starting with 'b'): the flood accounting
+// of live alarms.
 func (s *Store) OutboxAlarmCounts(ctx context.Context, sinceNs int64) (map[string]int, error) {
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return nil, err
 	}
 	rows, err := conn.Query(finalCtx(ctx), `SELECT recipient, count() FROM notification_outbox FINAL
-WHERE kind = 'alarm' AND decided_ns >= ? GROUP BY recipient`, sinceNs)
+WHERE kind = 'alarm' AND decided_ns >= ? AND substring(summary_id, 1, 1) != 'b' GROUP BY recipient`, sinceNs)
 	if err != nil {
 		return nil, fmt.Errorf("outbox counts: %w", err)
 	}
@@ -144,6 +147,15 @@ func (s *Store) queryOutbox(ctx context.Context, where string, args ...any) ([]O
 	}
 	defer rows.Close()
 	return scanOutbox(rows)
+}
+
+// stringSet binds as ('a', 'b', …), for IN.
+func stringSet(v []string) clickhouse.GroupSet {
+	set := clickhouse.GroupSet{Value: make([]any, len(v))}
+	for i, s := range v {
+		set.Value[i] = s
+	}
+	return set
 }
 
 func scanOutbox(rows driver.Rows) ([]OutboxRow, error) {
