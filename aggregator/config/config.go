@@ -1,5 +1,6 @@
 // Package config defines the aggregator's configuration file: the gRPC
-// listener, ClickHouse, the insert batching, metrics and logging.
+// listener, ClickHouse, the insert batching, alarms and their
+// notification, metrics and logging.
 package config
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/notify"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 	"github.com/lifeline-telemetry/lifeline/proto/obs"
@@ -45,6 +47,8 @@ type Config struct {
 	RequireRegistered bool    `yaml:"require_registered"`
 	Log               Log     `yaml:"log"`
 	Grafana           Grafana `yaml:"grafana"`
+	// Notify pages people about alarms (docs/alarms.md, "Notifications").
+	Notify notify.Config `yaml:"notify"`
 }
 
 // ClickHouse says where samples are stored.
@@ -138,6 +142,7 @@ func Default() Config {
 		Log:       obs.DefaultLog(),
 		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, Datasource: GrafanaDatasource{
 			UID: "lifeline-clickhouse", Name: "Lifeline ClickHouse", Username: "lifeline_readonly"}},
+		Notify: notify.DefaultConfig(),
 	}
 }
 
@@ -245,6 +250,11 @@ func (c Config) ValidateFor(uses Sections) error {
 	}
 	if uses&GrafanaSection != 0 {
 		errs = append(errs, c.Grafana.validate())
+	}
+	if uses&NotifySection != 0 {
+		if err := c.Notify.Validate(); err != nil {
+			errs = append(errs, prefixed("notify.", err))
+		}
 	}
 	errs = append(errs, c.validateSecrets(uses))
 	return errors.Join(errs...)

@@ -185,9 +185,6 @@ func (s SMTP) validate() error {
 	if s.From == "" {
 		errs = append(errs, errors.New("smtp.from: must not be empty"))
 	}
-	if s.Password != "" && s.PasswordFile != "" {
-		errs = append(errs, errors.New("smtp: set password or password_file, not both"))
-	}
 	return errors.Join(errs...)
 }
 
