@@ -56,6 +56,11 @@ func (s *SMTP) SendMail(ctx context.Context, to []string, msg Message) error {
 	if err != nil {
 		return err
 	}
+	return s.deliver(ctx, to, data)
+}
+
+// deliver submits a composed message.
+func (s *SMTP) deliver(ctx context.Context, to []string, data []byte) error {
 	c, err := s.dial(ctx)
 	if err != nil {
 		return err
@@ -175,28 +180,36 @@ func composeMail(from string, to []string, msg Message, now time.Time) ([]byte, 
 		}
 	}
 	var b bytes.Buffer
-	h := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
+	writeHeader(&b, from, to, msg.Subject, msg.ID, now)
+	b.WriteString("Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+	writeBase64(&b, []byte(withID(msg.Text, msg.ID)))
+	return b.Bytes(), nil
+}
+
+// writeHeader writes the envelope headers every message has.
+func writeHeader(b *bytes.Buffer, from string, to []string, subject, id string, now time.Time) {
+	h := func(k, v string) { fmt.Fprintf(b, "%s: %s\r\n", k, v) }
 	h("From", encodeAddr(from))
 	encTo := make([]string, len(to))
 	for i, a := range to {
 		encTo[i] = encodeAddr(a)
 	}
 	h("To", strings.Join(encTo, ", "))
-	h("Subject", mime.BEncoding.Encode("UTF-8", msg.Subject))
+	h("Subject", mime.BEncoding.Encode("UTF-8", subject))
 	h("Date", now.Format(time.RFC1123Z))
-	h("Message-ID", "<"+msg.ID+"@lifeline.notify>")
-	h("X-Lifeline-Notification-Id", msg.ID)
+	h("Message-ID", "<"+id+"@lifeline.notify>")
+	h("X-Lifeline-Notification-Id", id)
 	h("MIME-Version", "1.0")
-	h("Content-Type", `text/plain; charset="UTF-8"`)
-	h("Content-Transfer-Encoding", "base64")
-	b.WriteString("\r\n")
-	enc := base64.StdEncoding.EncodeToString([]byte(withID(msg.Text, msg.ID)))
+}
+
+// writeBase64 writes data base64-encoded in lines of 76.
+func writeBase64(b *bytes.Buffer, data []byte) {
+	enc := base64.StdEncoding.EncodeToString(data)
 	for len(enc) > 76 {
 		b.WriteString(enc[:76] + "\r\n")
 		enc = enc[76:]
 	}
 	b.WriteString(enc + "\r\n")
-	return b.Bytes(), nil
 }
 
 // encodeAddr B-encodes the display name of "名字 <a@b>".

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net"
 	"net/mail"
 	"strings"
@@ -142,5 +143,47 @@ func TestMailRefusesPasswordWithoutTLS(t *testing.T) {
 	err := (&channel.Mail{Server: server, To: []string{"c@d"}}).Send(context.Background(), msg)
 	if err == nil || !channel.IsPermanent(err) {
 		t.Fatalf("err %v", err)
+	}
+}
+
+func TestHTMLMailWithChineseAttachment(t *testing.T) {
+	box, addr, clientTLS := startMailbox(t, false)
+	server := &channel.SMTP{Addr: addr, TLS: channel.TLSStartTLS, From: "alarm@example.cn", TLSConfig: clientTLS}
+	html := "<h1>日报 2026-03-01</h1><p>报警 12 条</p>"
+	csv := []byte("点位,报警\nT101.LT,高高报\n")
+	err := server.SendHTML(context.Background(), []string{"boss@example.cn"}, "report-20260301", "园区日报 2026-03-01", html,
+		channel.Attachment{Name: "报警明细.csv", ContentType: "text/csv", Data: csv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box.mu.Lock()
+	defer box.mu.Unlock()
+	parsed, err := mail.ReadMessage(strings.NewReader(string(box.data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dec mime.WordDecoder
+	if subject, _ := dec.DecodeHeader(parsed.Header.Get("Subject")); subject != "园区日报 2026-03-01" {
+		t.Errorf("subject %q", subject)
+	}
+	mt, params, err := mime.ParseMediaType(parsed.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" {
+		t.Fatalf("content type %q (%v)", mt, err)
+	}
+	r := multipart.NewReader(parsed.Body, params["boundary"])
+	var parts []string
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
+		parts = append(parts, p.FileName()+"|"+string(data))
+	}
+	if len(parts) != 2 || parts[0] != "|"+html || parts[1] != "报警明细.csv|"+string(csv) {
+		t.Errorf("parts %q", parts)
 	}
 }
