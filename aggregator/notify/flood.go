@@ -94,7 +94,8 @@ func (n *Notifier) mergeSummaries(ctx context.Context, add map[string]*store.Out
 			lines = lines[:maxSummaryLines]
 		}
 		s.Subject, s.Text = composeSummary(id[0], s.Members, lines, start, n.cfg.Flood.Window)
-		s.Markdown = s.Text
+		// Markdown joins single line breaks; a list keeps one alarm a line.
+		s.Markdown = "- " + strings.ReplaceAll(s.Text, "\n", "\n- ")
 		s.Data = `{"kind":"summary","members":` + itoa(int(s.Members)) + `}`
 		s.Version = n.version(s.Version)
 		out = append(out, s)
