@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -102,14 +103,17 @@ func (n *Notifier) Run(ctx context.Context) error {
 // Poll reads new and standing alarms, decides and stores the
 // notifications they call for, then delivers what is due.
 func (n *Notifier) Poll(ctx context.Context) error {
-	if err := n.decide(ctx); err != nil {
-		return err
-	}
-	if n.opts.AfterDecide != nil {
+	// What was decided before is delivered even when deciding fails now
+	// (acknowledgements unreadable, say).
+	decideErr := n.decide(ctx)
+	if n.opts.AfterDecide != nil && decideErr == nil {
 		n.opts.AfterDecide()
 	}
 	if err := n.deliver(ctx); err != nil {
-		return err
+		return errors.Join(decideErr, err)
+	}
+	if decideErr != nil {
+		return decideErr
 	}
 	pending, err := n.outbox.OutboxPendingCount(ctx)
 	if err != nil {

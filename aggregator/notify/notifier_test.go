@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,35 @@ func TestDeliveryRetriedThenGivenUp(t *testing.T) {
 	poll(t, n)
 	if c, err := st.OutboxPendingCount(ctx); err != nil || c != 0 {
 		t.Fatalf("pending %d (%v), want 0 after giving up", c, err)
+	}
+}
+
+type brokenAcks struct{}
+
+func (brokenAcks) Acknowledged(context.Context, []store.AlarmKey) (map[store.AlarmKey]bool, error) {
+	return nil, errors.New("alarm_actions unreadable")
+}
+
+// Notifications already decided go out even when new decisions cannot be
+// made.
+func TestPendingDeliveredWhenDecidingFails(t *testing.T) {
+	st := openStore(t)
+	in := newInbox(t)
+	clk := &clock{t: time.Now()}
+	ctx := context.Background()
+	now := clk.Now().UnixNano()
+	if err := st.SaveOutbox(ctx, []store.OutboxRow{{ID: "nold", State: store.OutboxPending, Kind: store.OutboxAlarm,
+		Recipient: "officer", Subject: "旧的", DecidedNs: now, DueNs: now, Version: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveAlarmEvents(ctx, []store.AlarmEvent{alarmAt("T101.LT", clk.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	n := newNotifier(webhookConfig(in.URL), st, brokenAcks{}, clk.Now)
+	if err := n.Poll(ctx); err == nil || !strings.Contains(err.Error(), "unreadable") {
+		t.Errorf("poll error %v", err)
+	}
+	if got := in.of("officer"); len(got) != 1 || got[0].ID != "nold" {
+		t.Errorf("delivered %+v, want the pending one only", got)
 	}
 }
