@@ -78,9 +78,10 @@ func (a NotifyAlarm) Key() AlarmKey {
 	return AlarmKey{SiteID: a.SiteID, PointID: a.PointID, Condition: a.Condition, RaisedNs: a.RaisedNs}
 }
 
-// finalCtx turns off moving WHERE to PREWHERE, which on old servers
-// filters rows before FINAL has collapsed them: a filter on a column that
-// changes between versions would then see a replaced row.
+// finalCtx keeps WHERE out of PREWHERE, which runs before FINAL has
+// collapsed a key's rows: a filter on a column that changes between
+// versions (state) would then see a replaced row. 18.16 filters after
+// FINAL either way (TestOutboxSentIsNotPending); this keeps it so.
 func finalCtx(ctx context.Context) context.Context {
 	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"optimize_move_to_prewhere": 0}))
 }
@@ -93,14 +94,10 @@ func (s *Store) NotifyAlarms(ctx context.Context, evaluatedSince time.Time, acti
 	if err != nil {
 		return nil, err
 	}
-	// The key filter selects whole alarms, so FINAL collapses complete
-	// version sets whatever the inner WHERE matched.
 	rows, err := conn.Query(finalCtx(ctx), `SELECT site_id, point_id, condition, priority, state, raised_ns, cleared_ns,
     value, limit_value, backfill, kind, unit, hazard_code, equipment, evaluated_at
 FROM alarm_events FINAL
-WHERE (site_id, point_id, condition, raised_ns) IN (
-    SELECT site_id, point_id, condition, raised_ns FROM alarm_events
-    WHERE evaluated_at >= ? OR (state = 'active' AND raised_ns >= ?))
+WHERE evaluated_at >= ? OR (state = 'active' AND raised_ns >= ?)
 ORDER BY raised_ns, site_id, point_id, condition`, evaluatedSince.UTC(), activeSinceNs)
 	if err != nil {
 		return nil, fmt.Errorf("notify alarms: %w", err)

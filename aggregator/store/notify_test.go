@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
@@ -66,5 +67,75 @@ func TestAlarmsAcknowledged(t *testing.T) {
 	}
 	if !got[acked] || !got[closed] || got[shelved] || len(got) != 2 {
 		t.Errorf("acknowledged %v, want T1 and T2 only", got)
+	}
+}
+
+// A sent row replaces its pending row even while both sit in unmerged
+// parts: a filter on state must see the collapsed row, not the old one.
+func TestOutboxSentIsNotPending(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	conn := chtest.Conn(t, st.Config().Addr, st.Config().Database)
+	if err := conn.Exec(ctx, "SYSTEM STOP MERGES notification_outbox"); err != nil {
+		t.Fatal(err)
+	}
+	row := store.OutboxRow{ID: "n1", State: store.OutboxPending, Kind: store.OutboxAlarm, Recipient: "值班室", DecidedNs: 1e18, DueNs: 5, Version: 1}
+	if err := st.SaveOutbox(ctx, []store.OutboxRow{row}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.PendingOutbox(ctx, 10); err != nil || len(got) != 1 || got[0].Recipient != "值班室" {
+		t.Fatalf("pending %+v (%v)", got, err)
+	}
+	row.State, row.Version = store.OutboxSent, 2
+	if err := st.SaveOutbox(ctx, []store.OutboxRow{row}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.PendingOutbox(ctx, 10); err != nil || len(got) != 0 {
+		t.Fatalf("pending after sent: %+v (%v)", got, err)
+	}
+	if n, err := st.OutboxPendingCount(ctx); err != nil || n != 0 {
+		t.Fatalf("pending count %d (%v)", n, err)
+	}
+	got, err := st.OutboxByID(ctx, []string{"n1", "n2"})
+	if err != nil || len(got) != 1 || got["n1"].State != store.OutboxSent {
+		t.Fatalf("by id %+v (%v)", got, err)
+	}
+}
+
+// NotifyAlarms returns an alarm cleared since it was raised as cleared,
+// with its park and names from the registry.
+func TestNotifyAlarmsFinalState(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	conn := chtest.Conn(t, st.Config().Addr, st.Config().Database)
+	if err := conn.Exec(ctx, "SYSTEM STOP MERGES alarm_events"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveRegistry(ctx, []store.Enterprise{{SiteID: "hd", Name: "华东化工", Park: "化工园区"}},
+		[]store.HazardSource{{SiteID: "hd", Code: "H01", Name: "液氯储罐区", UnitType: "tank_farm"}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	raised := time.Now().UnixNano()
+	ev := store.AlarmEvent{SiteID: "hd", PointID: "T1", Condition: "HH", Priority: 1, Active: true, RaisedNs: raised, HazardCode: "H01"}
+	if err := st.SaveAlarmEvents(ctx, []store.AlarmEvent{ev}); err != nil {
+		t.Fatal(err)
+	}
+	ev.Active, ev.ClearedNs = false, raised+1e9
+	if err := st.SaveAlarmEvents(ctx, []store.AlarmEvent{ev}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.NotifyAlarms(ctx, time.Now().Add(-time.Hour), raised-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Active || got[0].ClearedNs != raised+1e9 {
+		t.Fatalf("alarms %+v, want one, cleared", got)
+	}
+	if got[0].Park != "化工园区" || got[0].Enterprise != "华东化工" || got[0].HazardName != "液氯储罐区" {
+		t.Errorf("placed %+v", got[0])
+	}
+	// Neither written recently nor active: not read.
+	if got, err := st.NotifyAlarms(ctx, time.Now().Add(time.Hour), raised-1); err != nil || len(got) != 0 {
+		t.Errorf("old cleared alarm read again: %+v (%v)", got, err)
 	}
 }
