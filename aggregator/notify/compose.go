@@ -36,6 +36,14 @@ func place(a store.NotifyAlarm) string {
 
 func formatTime(ns int64) string { return time.Unix(0, ns).In(cst).Format("2006-01-02 15:04:05") }
 
+// formatDelay says 10分钟 for whole minutes, else Go's form (90s).
+func formatDelay(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%d分钟", int(d/time.Minute))
+	}
+	return d.String()
+}
+
 func formatValue(v float64, unit string) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "—"
@@ -55,7 +63,7 @@ func composeAlarm(c candidate) (subject, text, markdown, data string) {
 	a := c.alarm
 	tag := "报警·" + priorityNames[a.Priority]
 	if c.after > 0 {
-		tag = fmt.Sprintf("升级·%s未确认·%s", c.after, priorityNames[a.Priority])
+		tag = fmt.Sprintf("升级·%s未确认·%s", formatDelay(c.after), priorityNames[a.Priority])
 	}
 	subject = fmt.Sprintf("【%s】%s %s %s", tag, place(a), a.PointID, conditionName(a.Condition))
 	state := "活动"
@@ -66,15 +74,19 @@ func composeAlarm(c candidate) (subject, text, markdown, data string) {
 	if a.HazardName != "" {
 		hazard = a.HazardName + " (" + a.HazardCode + ")"
 	}
+	site := a.SiteID
+	if a.Enterprise != "" {
+		site = a.Enterprise + " (" + a.SiteID + ")"
+	}
 	fields := [][2]string{
-		{"园区", a.Park}, {"企业", place(a) + " (" + a.SiteID + ")"}, {"点位", a.PointID}, {"设备", a.Equipment},
+		{"园区", a.Park}, {"企业", site}, {"点位", a.PointID}, {"设备", a.Equipment},
 		{"危险源", hazard}, {"报警", conditionName(a.Condition) + " · 优先级" + priorityNames[a.Priority]},
 		{"数值", formatValue(a.Value, a.Unit)}, {"限值", formatValue(a.Limit, a.Unit)},
 		{"发生时间", formatTime(a.RaisedNs) + " (UTC+8)"}, {"状态", state},
 	}
 	var t, m strings.Builder
 	for _, f := range fields {
-		if f[1] == "" || f[1] == " ()" {
+		if f[1] == "" {
 			continue
 		}
 		fmt.Fprintf(&t, "%s: %s\n", f[0], f[1])

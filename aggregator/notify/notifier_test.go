@@ -48,7 +48,7 @@ func TestEscalation(t *testing.T) {
 	poll(t, n)
 	poll(t, n)
 	duty := in.of("duty")
-	if len(duty) != 1 || !strings.Contains(duty[0].Subject, "T101.LT") || !strings.Contains(duty[0].Subject, "升级") {
+	if len(duty) != 1 || !strings.Contains(duty[0].Subject, "T101.LT") || !strings.Contains(duty[0].Subject, "升级·10分钟未确认") {
 		t.Fatalf("duty got %+v, want only the standing alarm, escalated", duty)
 	}
 	if len(in.of("officer")) != 3 {
