@@ -62,10 +62,30 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// acks is an in-memory Acknowledger.
+// acks is an in-memory Acknowledger and Shelves.
 type acks struct {
-	mu  sync.Mutex
-	set map[store.AlarmKey]bool
+	mu      sync.Mutex
+	set     map[store.AlarmKey]bool
+	shelved map[store.AlarmKey]time.Time // until
+}
+
+func (a *acks) Shelved(_ context.Context, keys []store.AlarmKey, at time.Time) (map[store.AlarmKey]bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[store.AlarmKey]bool{}
+	for _, k := range keys {
+		out[k] = a.shelved[k].After(at)
+	}
+	return out, nil
+}
+
+func (a *acks) shelve(k store.AlarmKey, until time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.shelved == nil {
+		a.shelved = map[store.AlarmKey]time.Time{}
+	}
+	a.shelved[k] = until
 }
 
 func (a *acks) Acknowledged(_ context.Context, keys []store.AlarmKey) (map[store.AlarmKey]bool, error) {

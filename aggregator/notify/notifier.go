@@ -34,6 +34,12 @@ type Acknowledger interface {
 	Acknowledged(ctx context.Context, keys []store.AlarmKey) (map[store.AlarmKey]bool, error)
 }
 
+// Shelves tells which alarms are shelved at a time: nobody is notified of
+// them until they are unshelved (or the shelf runs out).
+type Shelves interface {
+	Shelved(ctx context.Context, keys []store.AlarmKey, at time.Time) (map[store.AlarmKey]bool, error)
+}
+
 // Sender delivers one message to one recipient.
 type Sender interface {
 	Send(ctx context.Context, m channel.Message) error
@@ -41,7 +47,8 @@ type Sender interface {
 
 // Options are what tests and the service inject besides the config.
 type Options struct {
-	Now func() time.Time // nil: time.Now
+	Now     func() time.Time // nil: time.Now
+	Shelves Shelves          // nil: nothing is shelved
 	// AfterDecide, when set, runs after decisions are stored as pending
 	// and before any is delivered: the crash window the outbox covers.
 	AfterDecide func()
@@ -202,7 +209,15 @@ func (n *Notifier) newCandidates(ctx context.Context, alarms []store.NotifyAlarm
 	if err != nil {
 		return nil, fmt.Errorf("acknowledgements: %w", err)
 	}
-	return slices.DeleteFunc(fresh, func(c candidate) bool { return acked[c.alarm.Key()] }), nil
+	shelved := map[store.AlarmKey]bool{}
+	if n.opts.Shelves != nil {
+		if shelved, err = n.opts.Shelves.Shelved(ctx, keys, now); err != nil {
+			return nil, fmt.Errorf("shelved alarms: %w", err)
+		}
+	}
+	// Neither is recorded: the next poll asks again, so an alarm
+	// unshelved while still active is notified then.
+	return slices.DeleteFunc(fresh, func(c candidate) bool { return acked[c.alarm.Key()] || shelved[c.alarm.Key()] }), nil
 }
 
 // advanceCursor records the newest evaluated_at read, after the

@@ -3,10 +3,12 @@ package notify_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/notify"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
 
@@ -177,5 +179,33 @@ func TestPendingDeliveredWhenDecidingFails(t *testing.T) {
 	}
 	if got := in.of("officer"); len(got) != 1 || got[0].ID != "nold" {
 		t.Errorf("delivered %+v, want the pending one only", got)
+	}
+}
+
+// A shelved alarm is notified to nobody until its shelf runs out.
+func TestShelvedAlarmWaits(t *testing.T) {
+	st := openStore(t)
+	in := newInbox(t)
+	clk := &clock{t: time.Now()}
+	ack := &acks{}
+	cfg := webhookConfig(in.URL)
+	n := notify.New(cfg, st, st, ack, notify.NewSenders(cfg, nil), notify.Options{Now: clk.Now, Shelves: ack},
+		notify.NewMetrics(nil), slog.New(slog.DiscardHandler))
+	ev := alarmAt("T101.LT", clk.Now())
+	ack.shelve(store.AlarmKey{SiteID: ev.SiteID, PointID: ev.PointID, Condition: ev.Condition, RaisedNs: ev.RaisedNs},
+		clk.Now().Add(30*time.Minute))
+	if err := st.SaveAlarmEvents(context.Background(), []store.AlarmEvent{ev}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, n)
+	clk.Add(20 * time.Minute)
+	poll(t, n)
+	if len(in.of("officer"))+len(in.of("duty")) != 0 {
+		t.Fatalf("shelved alarm notified: %+v %+v", in.of("officer"), in.of("duty"))
+	}
+	clk.Add(11 * time.Minute) // the shelf has run out; still active, unacknowledged
+	poll(t, n)
+	if len(in.of("officer")) != 1 || len(in.of("duty")) != 1 {
+		t.Errorf("after the shelf: officer %d, duty %d, want 1 each", len(in.of("officer")), len(in.of("duty")))
 	}
 }

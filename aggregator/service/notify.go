@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/notify"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -18,7 +19,7 @@ func (a *Aggregator) startNotify(st *store.Store) (stop func()) {
 		return func() {}
 	}
 	logger := a.logger.With("component", "notify")
-	n := notify.New(cfg, st, st, storeAcks{st}, notify.NewSenders(cfg, nil), notify.Options{},
+	n := notify.New(cfg, st, st, storeAcks{st}, notify.NewSenders(cfg, nil), notify.Options{Shelves: storeAcks{st}},
 		notify.NewMetrics(a.registry), logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	var running sync.WaitGroup
@@ -33,9 +34,13 @@ func (a *Aggregator) startNotify(st *store.Store) (stop func()) {
 	})
 }
 
-// storeAcks reads acknowledgements from alarm_actions.
+// storeAcks reads acknowledgements and shelving from alarm_actions.
 type storeAcks struct{ st *store.Store }
 
 func (s storeAcks) Acknowledged(ctx context.Context, keys []store.AlarmKey) (map[store.AlarmKey]bool, error) {
 	return s.st.AlarmsAcknowledged(ctx, keys)
+}
+
+func (s storeAcks) Shelved(ctx context.Context, keys []store.AlarmKey, at time.Time) (map[store.AlarmKey]bool, error) {
+	return s.st.AlarmsShelved(ctx, keys, at.UnixNano())
 }

@@ -178,53 +178,6 @@ func scanStrings3(ctx context.Context, conn driver.Conn, q string, fn func(a, b,
 	return rows.Err()
 }
 
-// AlarmsAcknowledged reports which of keys have an 'ack' or 'close' row in
-// alarm_actions; none are while that table does not exist.
-func (s *Store) AlarmsAcknowledged(ctx context.Context, keys []AlarmKey) (map[AlarmKey]bool, error) {
-	out := make(map[AlarmKey]bool, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return nil, err
-	}
-	var n uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'alarm_actions'").Scan(&n); err != nil {
-		return nil, fmt.Errorf("alarm acknowledgements: %w", err)
-	}
-	if n == 0 {
-		return out, nil
-	}
-	sites := make([]string, 0, len(keys))
-	for _, k := range keys {
-		sites = append(sites, k.SiteID)
-	}
-	rows, err := conn.Query(ctx, `SELECT DISTINCT site_id, point_id, condition, raised_ns FROM alarm_actions
-WHERE site_id IN ? AND action IN ('ack', 'close')`, stringSet(sites))
-	if err != nil {
-		return nil, fmt.Errorf("alarm acknowledgements: %w", err)
-	}
-	defer rows.Close()
-	want := make(map[AlarmKey]bool, len(keys))
-	for _, k := range keys {
-		want[k] = true
-	}
-	for rows.Next() {
-		var k AlarmKey
-		if err := rows.Scan(&k.SiteID, &k.PointID, &k.Condition, &k.RaisedNs); err != nil {
-			return nil, fmt.Errorf("alarm acknowledgements: %w", err)
-		}
-		if want[k] {
-			out[k] = true
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("alarm acknowledgements: %w", err)
-	}
-	return out, nil
-}
-
 // NotifyCursor returns the evaluated_at the notifier named name has read
 // up to; ok is false before its first save.
 func (s *Store) NotifyCursor(ctx context.Context, name string) (at time.Time, ok bool, err error) {

@@ -46,20 +46,34 @@ func TestAlarmsAcknowledged(t *testing.T) {
 	if err := conn.Exec(ctx, alarmActionsDDL); err != nil {
 		t.Fatal(err)
 	}
-	batch, err := conn.PrepareBatch(ctx, "INSERT INTO alarm_actions (site_id, point_id, condition, raised_ns, action, at_ns, user, action_id)")
+	later := store.AlarmKey{SiteID: "hd", PointID: "T4", Condition: "H", RaisedNs: 400}
+	unshelved := store.AlarmKey{SiteID: "hd", PointID: "T5", Condition: "H", RaisedNs: 500}
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO alarm_actions (site_id, point_id, condition, raised_ns, action, at_ns, user, until_ns, action_id)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []struct {
+	for i, r := range []struct {
 		k      store.AlarmKey
 		action string
-	}{{acked, "ack"}, {closed, "close"}, {shelved, "shelve"}, {store.AlarmKey{SiteID: "hd", PointID: "T1", Condition: "HH", RaisedNs: 999}, "ack"}} {
-		if err := batch.Append(r.k.SiteID, r.k.PointID, r.k.Condition, r.k.RaisedNs, r.action, int64(1), "张三", r.action+r.k.PointID); err != nil {
+		until  int64
+	}{{acked, "ack", 0}, {closed, "close", 0}, {shelved, "shelve", 2000},
+		{store.AlarmKey{SiteID: "hd", PointID: "T1", Condition: "HH", RaisedNs: 999}, "ack", 0},
+		{later, "shelve", 500}, // ran out before now (1000)
+		{unshelved, "shelve", 2000}, {unshelved, "unshelve", 0}} {
+		if err := batch.Append(r.k.SiteID, r.k.PointID, r.k.Condition, r.k.RaisedNs, r.action, int64(i), "张三", r.until,
+			r.action+r.k.PointID); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := batch.Send(); err != nil {
 		t.Fatal(err)
+	}
+	sh, err := st.AlarmsShelved(ctx, append(keys, later, unshelved), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sh[shelved] || len(sh) != 1 {
+		t.Errorf("shelved %v, want T3 only", sh)
 	}
 	got, err = st.AlarmsAcknowledged(ctx, keys)
 	if err != nil {
