@@ -1,5 +1,6 @@
 // Package config defines the aggregator's configuration file: the gRPC
-// listener, ClickHouse, the insert batching, metrics and logging.
+// listener, ClickHouse, the insert batching, alarms and their
+// notification, metrics and logging.
 package config
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/console"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/notify"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 	"github.com/lifeline-telemetry/lifeline/proto/obs"
@@ -49,6 +51,8 @@ type Config struct {
 	Report            Report  `yaml:"report"`
 	// Console is the alarm acknowledgement console; off unless listen is set.
 	Console console.Config `yaml:"console"`
+	// Notify pages people about alarms (docs/alarms.md, "Notifications").
+	Notify notify.Config `yaml:"notify"`
 }
 
 // ClickHouse says where samples are stored.
@@ -147,6 +151,7 @@ func Default() Config {
 			UID: "lifeline-clickhouse", Name: "Lifeline ClickHouse", Username: "lifeline_readonly"}},
 		Report:  DefaultReport(),
 		Console: console.DefaultConfig(),
+		Notify:  notify.DefaultConfig(),
 	}
 }
 
@@ -260,6 +265,11 @@ func (c Config) ValidateFor(uses Sections) error {
 	}
 	if uses&ConsoleSection != 0 {
 		errs = append(errs, c.Console.Validate())
+	}
+	if uses&NotifySection != 0 {
+		if err := c.Notify.Validate(); err != nil {
+			errs = append(errs, prefixed("notify.", err))
+		}
 	}
 	errs = append(errs, c.validateSecrets(uses))
 	return errors.Join(errs...)

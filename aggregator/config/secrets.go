@@ -19,6 +19,7 @@ const (
 	EnvGrafanaToken              = "LIFELINE_GRAFANA_TOKEN"
 	EnvGrafanaPassword           = "LIFELINE_GRAFANA_PASSWORD"
 	EnvGrafanaDatasourcePassword = "LIFELINE_GRAFANA_DATASOURCE_PASSWORD"
+	EnvNotifySMTPPassword        = "LIFELINE_NOTIFY_SMTP_PASSWORD"
 )
 
 // secret is one secret setting: its inline value, the file that may hold
@@ -37,6 +38,7 @@ func (c *Config) secrets() []secret {
 		{GrafanaSection, "grafana.token", &c.Grafana.Token, c.Grafana.TokenFile, EnvGrafanaToken},
 		{GrafanaSection, "grafana.password", &c.Grafana.Password, c.Grafana.PasswordFile, EnvGrafanaPassword},
 		{GrafanaSection, "grafana.datasource.password", &c.Grafana.Datasource.Password, c.Grafana.Datasource.PasswordFile, EnvGrafanaDatasourcePassword},
+		{NotifySection, "notify.smtp.password", &c.Notify.SMTP.Password, c.Notify.SMTP.PasswordFile, EnvNotifySMTPPassword},
 	}
 }
 

@@ -16,8 +16,9 @@ const (
 	GrafanaSection
 	ReportSection
 	ConsoleSection
+	NotifySection
 
 	// All is what serving agents (run) needs.
 	All = ServerSection | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection |
-		ReportSection | ConsoleSection
+		ReportSection | ConsoleSection | NotifySection
 )

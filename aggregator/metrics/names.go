@@ -54,3 +54,11 @@ const (
 	IngestTLSRevokedSerials = "lifeline_ingest_tls_revoked_serials"
 	IngestInsecure          = "lifeline_ingest_insecure"
 )
+
+// Notify: alarm notifications (aggregator/notify).
+const (
+	NotifySentTotal       = "lifeline_notify_sent_total"
+	NotifyFailedTotal     = "lifeline_notify_failed_total"
+	NotifySuppressedTotal = "lifeline_notify_suppressed_total"
+	NotifyOutboxPending   = "lifeline_notify_outbox_pending"
+)

@@ -102,6 +102,8 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	// evaluated and checkpointed.
 	stopAlarms := a.startAlarms(st, evaluator)
 	defer stopAlarms()
+	stopNotify := a.startNotify(st)
+	defer stopNotify()
 	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, ingestMetrics, a.logger.With("component", "heartbeats"))
 	stopWriting := startWriting(wr, heartbeats)
 	defer stopWriting()
@@ -118,6 +120,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	a.stopIngest(recv, wr)
 	stopWriting()
 	stopAlarms()
+	stopNotify()
 	a.logger.Info("aggregator stopped")
 	return nil
 }

@@ -6,13 +6,16 @@ import (
 	"sync"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
+	"github.com/lifeline-telemetry/lifeline/aggregator/notify"
+	"github.com/lifeline-telemetry/lifeline/aggregator/notify/channel"
 	"github.com/lifeline-telemetry/lifeline/aggregator/report"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
 
 // SetReportMailer gives the aggregator the mailer its daily reports are
-// sent with. Without one, or without parks under report.parks, the
-// schedule does not run. Call before Run.
+// sent with; by default they go through notify.smtp. Without either, or
+// without parks under report.parks, the schedule does not run. Call
+// before Run.
 func (a *Aggregator) SetReportMailer(m report.Mailer) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -25,6 +28,9 @@ func (a *Aggregator) startReports(ctx context.Context, st *store.Store, metrics 
 	a.mu.Lock()
 	mailer := a.mailer
 	a.mu.Unlock()
+	if mailer == nil && a.cfg.Notify.SMTP.Addr != "" {
+		mailer = reportMail{notify.MailServer(a.cfg.Notify, nil)}
+	}
 	logger := a.logger.With("component", "report")
 	if mailer == nil || len(a.cfg.Report.Parks) == 0 {
 		logger.Info("daily report schedule off: no mailer or no parks under report.parks")
@@ -44,6 +50,17 @@ func (a *Aggregator) startReports(ctx context.Context, st *store.Store, metrics 
 		cancel()
 		running.Wait()
 	})
+}
+
+// reportMail sends daily reports through the notifier's SMTP server.
+type reportMail struct{ smtp *channel.SMTP }
+
+func (m reportMail) Send(ctx context.Context, to []string, subject, html string, attachments ...report.Attachment) error {
+	atts := make([]channel.Attachment, len(attachments))
+	for i, a := range attachments {
+		atts[i] = channel.Attachment{Name: a.Name, ContentType: a.ContentType, Data: a.Data}
+	}
+	return m.smtp.SendHTML(ctx, to, "", subject, html, atts...)
 }
 
 // scheduleOptions turns the report section into the schedule's options,

@@ -116,6 +116,7 @@ ORDER BY site_id`
 	stmts = append(stmts, alarmDDL(caps)...)
 	stmts = append(stmts, reportDDL())
 	stmts = append(stmts, alarmActionsDDL())
+	stmts = append(stmts, notifyDDL(caps)...)
 	return stmts
 }
 

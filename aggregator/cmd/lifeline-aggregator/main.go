@@ -83,6 +83,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newStatusCmd(&path))
 	root.AddCommand(newReportCmd(&path))
 	root.AddCommand(newConsoleCmd())
+	root.AddCommand(newNotifyTest(&path))
 	return root
 }
 
