@@ -41,9 +41,6 @@ type Report struct {
 	Park, Site, Day, Zone string
 	From, To              time.Time
 	Generated             time.Time
-	// AcksKnown is false when alarm_actions does not exist yet: every
-	// alarm then counts as unacknowledged.
-	AcksKnown bool
 
 	Total        SiteSummary   // the park (or the one site)
 	Sites        []SiteSummary // per enterprise
@@ -157,11 +154,10 @@ func (r *Report) readAlarms(ctx context.Context, src alarmSource, sites []store.
 	for _, a := range alarms {
 		earliest = time.Unix(0, min(earliest.UnixNano(), a.RaisedNs))
 	}
-	acked, known, err := src.ReportAcknowledged(ctx, ids, earliest, r.To)
+	acked, err := src.ReportAcknowledged(ctx, ids, earliest, r.To)
 	if err != nil {
 		return err
 	}
-	r.AcksKnown = known
 	hazards, err := src.ReportHazards(ctx, ids)
 	if err != nil {
 		return err

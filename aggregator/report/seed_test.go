@@ -63,8 +63,8 @@ func must(t *testing.T, err error) {
 
 // seedDay writes two enterprises of park P1 and one of P2: points, a day
 // of samples and liveness, alarms (random, plus hand-made edge cases),
-// gaps and out-of-service periods. With acks, alarm_actions is created
-// with the contract's DDL and some alarms acknowledged.
+// gaps and out-of-service periods. With acks, some
+// alarms are acknowledged in alarm_actions.
 func seedDay(t *testing.T, s *store.Store, withAcks bool) *seed {
 	t.Helper()
 	ctx := context.Background()
@@ -251,33 +251,11 @@ func (sd *seed) seedAlarms(t *testing.T, ctx context.Context, s *store.Store) {
 	must(t, s.SaveAlarmEvents(ctx, sd.alarms[:50]))
 }
 
-// actionsDDL is alarm_actions exactly as the acknowledgement contract
-// gives it.
-const actionsDDL = `CREATE TABLE IF NOT EXISTS alarm_actions (
-    site_id      String,
-    point_id     String,
-    condition    String,
-    raised_ns    Int64,
-    action       Enum8('ack' = 1, 'shelve' = 2, 'unshelve' = 3, 'close' = 4, 'comment' = 5),
-    at_ns        Int64,
-    user         String,
-    park         String,
-    cause        String,
-    measures     String,
-    reason       String,
-    until_ns     Int64,
-    remote_addr  String,
-    action_id    String
-) ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(toDateTime(intDiv(at_ns, 1000000000), 'UTC'))
-ORDER BY (site_id, point_id, condition, raised_ns, at_ns, action_id)`
-
 // seedAcks acts on every fourth alarm: acks and closes (some after the end
 // of the day, which do not count for it), comments and shelves (never an
 // acknowledgement).
 func (sd *seed) seedAcks(t *testing.T, ctx context.Context, s *store.Store) {
 	conn := chtest.Conn(t, s.Config().Addr, s.Config().Database)
-	must(t, conn.Exec(ctx, actionsDDL))
 	actions := []string{"ack", "close", "comment", "shelve", "ack"}
 	for i, a := range sd.alarms {
 		if i%4 != 0 {

@@ -16,7 +16,7 @@ type Source interface {
 type alarmSource interface {
 	ReportSites(ctx context.Context, park, site string) ([]store.ReportSite, error)
 	ReportAlarms(ctx context.Context, sites []string, from, to time.Time) ([]store.ReportAlarm, error)
-	ReportAcknowledged(ctx context.Context, sites []string, raisedFrom, before time.Time) (map[store.AlarmKey]bool, bool, error)
+	ReportAcknowledged(ctx context.Context, sites []string, raisedFrom, before time.Time) (map[store.AlarmKey]bool, error)
 	ReportHazards(ctx context.Context, sites []string) ([]store.HazardName, error)
 }
 

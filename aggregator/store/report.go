@@ -109,45 +109,36 @@ ORDER BY site_id, point_id, condition, raised_ns`, sites, t, f, f)
 
 // ReportAcknowledged returns the alarms of sites raised from raisedFrom on
 // that were acknowledged (an 'ack' or 'close' action) before `before`.
-// found is false when alarm_actions does not exist, in which case no alarm
-// is acknowledged.
-func (s *Store) ReportAcknowledged(ctx context.Context, sites []string, raisedFrom, before time.Time) (acked map[AlarmKey]bool, found bool, err error) {
+func (s *Store) ReportAcknowledged(ctx context.Context, sites []string, raisedFrom, before time.Time) (map[AlarmKey]bool, error) {
 	conn, _, err := s.connCaps()
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	var n uint64
-	if err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'alarm_actions'").Scan(&n); err != nil {
-		return nil, false, fmt.Errorf("find alarm_actions: %w", err)
-	}
-	if n == 0 {
-		return nil, false, nil
-	}
-	acked = map[AlarmKey]bool{}
+	acked := map[AlarmKey]bool{}
 	// An action comes after its alarm's raise: the bound on at_ns lets the
 	// server skip the older monthly partitions.
 	if len(sites) == 0 {
-		return acked, true, nil
+		return acked, nil
 	}
 	rows, err := conn.Query(ctx, `SELECT DISTINCT site_id, point_id, condition, raised_ns
 FROM alarm_actions FINAL
 WHERE has(?, site_id) AND action IN ('ack', 'close') AND raised_ns >= ? AND raised_ns < ?
   AND at_ns >= ? AND at_ns < ?`, sites, raisedFrom.UnixNano(), before.UnixNano(), raisedFrom.UnixNano(), before.UnixNano())
 	if err != nil {
-		return nil, true, fmt.Errorf("acknowledged alarms: %w", err)
+		return nil, fmt.Errorf("acknowledged alarms: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k AlarmKey
 		if err := rows.Scan(&k.SiteID, &k.PointID, &k.Condition, &k.RaisedNs); err != nil {
-			return nil, true, fmt.Errorf("acknowledged alarms: %w", err)
+			return nil, fmt.Errorf("acknowledged alarms: %w", err)
 		}
 		acked[k] = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, true, fmt.Errorf("acknowledged alarms: %w", err)
+		return nil, fmt.Errorf("acknowledged alarms: %w", err)
 	}
-	return acked, true, nil
+	return acked, nil
 }
 
 // HazardName is a major hazard source of a site.
