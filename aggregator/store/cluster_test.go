@@ -1,0 +1,319 @@
+//go:build cluster
+
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chcluster"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+)
+
+// The cluster tests run with make test-cluster (-tags cluster): each starts
+// ZooKeeper and its ClickHouse servers. -cluster.long lengthens the runs.
+var clusterLong = os.Getenv("LIFELINE_CLUSTER_LONG") != ""
+
+const clusterDB = "lifeline"
+
+// openCluster opens a Store in cluster mode on node i of c.
+func openCluster(t *testing.T, c *chcluster.Cluster, i int) *store.Store {
+	t.Helper()
+	cfg := store.DefaultConfig()
+	cfg.Addr, cfg.Database, cfg.Cluster = c.Nodes[i].Addr(), clusterDB, c.Name
+	s := store.New(cfg, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := s.Open(ctx); err != nil {
+		t.Fatalf("open store on %s: %v", cfg.Addr, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// count runs a query returning one number on conn.
+func count(t *testing.T, conn clickhouse.Conn, query string, args ...any) uint64 {
+	t.Helper()
+	var n uint64
+	if err := conn.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// engines returns table → engine of db on conn.
+func engines(t *testing.T, conn clickhouse.Conn) map[string]string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), "SELECT name, engine FROM system.tables WHERE database = ?", clusterDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, engine string
+		if err := rows.Scan(&name, &engine); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = engine
+	}
+	return out
+}
+
+// checkSchema checks that every node has each public table as Distributed
+// over a Replicated local table, and the views on the local tables.
+func checkSchema(t *testing.T, c *chcluster.Cluster, want map[string]string) {
+	t.Helper()
+	for _, n := range c.Nodes {
+		got := engines(t, chtest.Conn(t, n.Addr(), "default"))
+		for name, engine := range want {
+			if got[name] != engine {
+				t.Errorf("%s: %s is %q, want %q", n.Addr(), name, got[name], engine)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d tables, want %d: %v", n.Addr(), len(got), len(want), got)
+		}
+	}
+}
+
+func TestClusterMigrate(t *testing.T) {
+	c := chcluster.Start(t, chcluster.Layout{Shards: 1, Replicas: 2})
+	s := openCluster(t, c, 0)
+	ctx := context.Background()
+	conn := chtest.Conn(t, c.Nodes[0].Addr(), "default")
+	want := engines(t, conn)
+	for _, table := range []string{"samples", "ingest_batches", "samples_1m", "samples_1h", "alarm_events", "alarm_state",
+		"enterprises", "point_versions", "gaps", "points", "sites"} {
+		if want[table] != "Distributed" || !strings.HasPrefix(want[table+store.LocalSuffix], "Replicated") {
+			t.Errorf("%s is %q over %q, want Distributed over Replicated…", table, want[table], want[table+store.LocalSuffix])
+		}
+	}
+	if want["ingest_batches_local"] != "ReplicatedSummingMergeTree" || want["samples_1m_local"] != "ReplicatedAggregatingMergeTree" ||
+		want["samples_local"] != "ReplicatedReplacingMergeTree" || want["agents_local"] != "ReplicatedMergeTree" {
+		t.Errorf("local engines: %v", want)
+	}
+	checkSchema(t, c, want)
+
+	// Again: nothing changes.
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	checkSchema(t, c, want)
+
+	// A migration that stopped half way: some objects missing on one
+	// host, others on every host. A re-run completes it.
+	other := chtest.Conn(t, c.Nodes[1].Addr(), "default")
+	for _, q := range []string{
+		"DROP TABLE lifeline.samples_1h_mv",
+		"DROP TABLE lifeline.samples_1h",
+		"DROP TABLE lifeline.alarm_state",
+		"DROP TABLE lifeline.alarm_state_local",
+	} {
+		if err := other.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := conn.Exec(ctx, "DROP TABLE lifeline.point_settings ON CLUSTER "+c.Name); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("resumed migrate: %v", err)
+	}
+	checkSchema(t, c, want)
+
+	// The re-created replica of alarm_state takes what the other holds.
+	if err := s.SaveAlarmStates(ctx, []store.AlarmState{{SiteID: "S1", PointID: "P1", State: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Exec(ctx, "SYSTEM SYNC REPLICA lifeline.alarm_state_local"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, other, "SELECT count() FROM lifeline.alarm_state_local"); n != 1 {
+		t.Fatalf("alarm_state on the second replica: %d rows, want 1", n)
+	}
+}
+
+// insertRetrying inserts batches through s as the writer does: a failed
+// insert is retried, same batches, until it succeeds.
+func insertRetrying(ctx context.Context, t *testing.T, s *store.Store, batches []*store.Batch) (retries int) {
+	t.Helper()
+	for {
+		ictx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := s.Insert(ictx, batches)
+		cancel()
+		if err == nil {
+			return retries
+		}
+		var perm *store.PermanentError
+		if errors.As(err, &perm) {
+			t.Fatalf("permanent insert error: %v", err)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("insert: %v (gave up: %v)", err, ctx.Err())
+		}
+		retries++
+		if retries%10 == 1 {
+			t.Logf("insert retry %d: %v", retries, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// checkExactlyOnce checks that the cluster holds wantRows samples, each
+// once, read through the Distributed table on conn, and that the ledger
+// counts every batch once.
+func checkExactlyOnce(t *testing.T, conn clickhouse.Conn, wantRows, wantBatches uint64) {
+	t.Helper()
+	total := count(t, conn, "SELECT count() FROM lifeline.samples")
+	distinct := count(t, conn, "SELECT uniqExact(site_id, point_id, ts_ns) FROM lifeline.samples")
+	if total != wantRows || distinct != wantRows {
+		t.Errorf("samples: %d rows, %d distinct, want %d each", total, distinct, wantRows)
+	}
+	batches := count(t, conn, "SELECT count() FROM (SELECT site_id, seq FROM lifeline.ingest_batches GROUP BY site_id, seq)")
+	inserts := count(t, conn, "SELECT sum(inserts) FROM lifeline.ingest_batches FINAL")
+	rows := count(t, conn, "SELECT sum(rows) FROM lifeline.ingest_batches FINAL")
+	if batches != wantBatches || inserts != wantBatches || rows != wantRows {
+		t.Errorf("ledger: %d batches, %d inserts, %d rows; want %d, %d, %d", batches, inserts, rows, wantBatches, wantBatches, wantRows)
+	}
+}
+
+// checkReplicasAgree checks that the replicas of each shard hold the same
+// samples and the same rollups, once replication has caught up.
+func checkReplicasAgree(t *testing.T, c *chcluster.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	queries := []string{
+		"SELECT count(), sum(cityHash64(site_id, point_id, ts_ns, value)) FROM lifeline.samples_local",
+		"SELECT count(), sum(cityHash64(site_id, point_id, bucket, n, s, mn, mx)) FROM (SELECT site_id, point_id, bucket, " +
+			"countMerge(samples) AS n, sumMerge(sum_value) AS s, minMerge(min_value) AS mn, maxMerge(max_value) AS mx " +
+			"FROM lifeline.samples_1m_local GROUP BY site_id, point_id, bucket)",
+		"SELECT count(), sum(cityHash64(site_id, point_id, bucket, n)) FROM (SELECT site_id, point_id, bucket, " +
+			"countMerge(samples) AS n FROM lifeline.samples_1h_local GROUP BY site_id, point_id, bucket)",
+		"SELECT count(), sum(cityHash64(site_id, buffer_id, seq, r, i)) FROM (SELECT site_id, buffer_id, seq, sum(rows) AS r, sum(inserts) AS i " +
+			"FROM lifeline.ingest_batches_local GROUP BY site_id, buffer_id, seq)",
+	}
+	for shard := 1; ; shard++ {
+		nodes := c.Shard(shard)
+		if len(nodes) == 0 {
+			return
+		}
+		for _, q := range queries {
+			var first string
+			for i, n := range nodes {
+				conn := chtest.Conn(t, n.Addr(), "default")
+				for _, tbl := range []string{"samples_local", "samples_1m_local", "samples_1h_local", "ingest_batches_local"} {
+					if err := conn.Exec(ctx, "SYSTEM SYNC REPLICA lifeline."+tbl); err != nil {
+						t.Fatalf("sync %s on %s: %v", tbl, n.Addr(), err)
+					}
+				}
+				var cnt, sum uint64
+				if err := conn.QueryRow(ctx, q).Scan(&cnt, &sum); err != nil {
+					t.Fatalf("%s on %s: %v", q, n.Addr(), err)
+				}
+				got := fmt.Sprint(cnt, " ", sum)
+				if i == 0 {
+					first = got
+				} else if got != first {
+					t.Errorf("shard %d: replicas differ on %.60s…: %s vs %s", shard, q, first, got)
+				}
+			}
+		}
+	}
+}
+
+// streamBatches inserts n batches of size samples for each site, one
+// insert per round, calling during(round) before each round.
+func streamBatches(ctx context.Context, t *testing.T, s *store.Store, sites []string, rounds, size int, during func(round int)) (retries int) {
+	t.Helper()
+	for r := range rounds {
+		during(r)
+		var batch []*store.Batch
+		for _, site := range sites {
+			b := storetest.Batches(site, uint64(r+1), 1, size)[0]
+			for i, smp := range b.Samples { // distinct times per round
+				smp.SourceTimeNs += int64(r) * int64(time.Hour)
+				b.Samples[i] = smp
+			}
+			batch = append(batch, b)
+		}
+		retries += insertRetrying(ctx, t, s, batch)
+	}
+	return retries
+}
+
+func TestClusterReplicaDown(t *testing.T) {
+	c := chcluster.Start(t, chcluster.Layout{Shards: 1, Replicas: 2})
+	s := openCluster(t, c, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sites := []string{"A", "B", "C"}
+	rounds, size := 30, 500
+	if clusterLong {
+		rounds = 300
+	}
+	start := time.Now()
+	retries := streamBatches(ctx, t, s, sites, rounds, size, func(r int) {
+		switch r {
+		case rounds / 3:
+			if err := c.Nodes[1].Kill(); err != nil {
+				t.Fatal(err)
+			}
+		case 2 * rounds / 3:
+			if err := c.Nodes[1].Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	t.Logf("%d rounds in %s, %d retries", rounds, time.Since(start), retries)
+	want := uint64(rounds * size * len(sites))
+	checkExactlyOnce(t, chtest.Conn(t, c.Nodes[0].Addr(), "default"), want, uint64(rounds*len(sites)))
+	checkReplicasAgree(t, c)
+	checkExactlyOnce(t, chtest.Conn(t, c.Nodes[1].Addr(), "default"), want, uint64(rounds*len(sites)))
+}
+
+func TestClusterZooKeeperDown(t *testing.T) {
+	c := chcluster.Start(t, chcluster.Layout{Shards: 1, Replicas: 2})
+	s := openCluster(t, c, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sites := []string{"A", "B", "C"}
+	rounds, size := 40, 500
+	outage := 20 * time.Second
+	var stopped time.Time
+	retries := streamBatches(ctx, t, s, sites, rounds, size, func(r int) {
+		switch r {
+		case rounds / 4:
+			if err := c.ZK.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			stopped = time.Now()
+			go func() {
+				time.Sleep(outage)
+				if err := c.ZK.Start(); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	})
+	if stopped.IsZero() || time.Since(stopped) < outage {
+		t.Fatalf("the stream ended before ZooKeeper came back")
+	}
+	if retries == 0 {
+		t.Fatal("no insert failed while ZooKeeper was down")
+	}
+	t.Logf("%d retries while ZooKeeper was down for %s", retries, outage)
+	want := uint64(rounds * size * len(sites))
+	checkExactlyOnce(t, chtest.Conn(t, c.Nodes[0].Addr(), "default"), want, uint64(rounds*len(sites)))
+	checkReplicasAgree(t, c)
+}
