@@ -188,48 +188,69 @@ func checkExactlyOnce(t *testing.T, conn clickhouse.Conn, wantRows, wantBatches 
 	}
 }
 
-// checkReplicasAgree checks that the replicas of each shard hold the same
-// samples and the same rollups, once replication has caught up.
+// checkReplicasAgree checks that the replicas of each shard come to hold
+// the same samples, ledger and rollups. A replica killed mid-write finds
+// its lost parts only when it checks them, after SYNC REPLICA returned, so
+// it is given a minute to converge.
 func checkReplicasAgree(t *testing.T, c *chcluster.Cluster) {
 	t.Helper()
-	ctx := context.Background()
-	queries := []string{
-		"SELECT count(), sum(cityHash64(site_id, point_id, ts_ns, value)) FROM lifeline.samples_local",
-		"SELECT count(), sum(cityHash64(site_id, point_id, bucket, n, s, mn, mx)) FROM (SELECT site_id, point_id, bucket, " +
-			"countMerge(samples) AS n, sumMerge(sum_value) AS s, minMerge(min_value) AS mn, maxMerge(max_value) AS mx " +
-			"FROM lifeline.samples_1m_local GROUP BY site_id, point_id, bucket)",
-		"SELECT count(), sum(cityHash64(site_id, point_id, bucket, n)) FROM (SELECT site_id, point_id, bucket, " +
-			"countMerge(samples) AS n FROM lifeline.samples_1h_local GROUP BY site_id, point_id, bucket)",
-		"SELECT count(), sum(cityHash64(site_id, buffer_id, seq, r, i)) FROM (SELECT site_id, buffer_id, seq, sum(rows) AS r, sum(inserts) AS i " +
-			"FROM lifeline.ingest_batches_local GROUP BY site_id, buffer_id, seq)",
-	}
-	for shard := 1; ; shard++ {
-		nodes := c.Shard(shard)
-		if len(nodes) == 0 {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		diff := replicaDiff(t, c)
+		if diff == "" {
 			return
 		}
-		for _, q := range queries {
+		if time.Now().After(deadline) {
+			t.Errorf("replicas differ: %s", diff)
+			return
+		}
+		t.Logf("replicas differ, waiting: %s", diff)
+		time.Sleep(2 * time.Second)
+	}
+}
+
+var replicaQueries = []string{
+	"SELECT count(), sum(cityHash64(site_id, point_id, ts_ns, value)) FROM lifeline.samples_local",
+	"SELECT count(), sum(cityHash64(site_id, point_id, bucket, n, s, mn, mx)) FROM (SELECT site_id, point_id, bucket, " +
+		"countMerge(samples) AS n, sumMerge(sum_value) AS s, minMerge(min_value) AS mn, maxMerge(max_value) AS mx " +
+		"FROM lifeline.samples_1m_local GROUP BY site_id, point_id, bucket)",
+	"SELECT count(), sum(cityHash64(site_id, point_id, bucket, n)) FROM (SELECT site_id, point_id, bucket, " +
+		"countMerge(samples) AS n FROM lifeline.samples_1h_local GROUP BY site_id, point_id, bucket)",
+	"SELECT count(), sum(cityHash64(site_id, buffer_id, seq, r, i)) FROM (SELECT site_id, buffer_id, seq, sum(rows) AS r, sum(inserts) AS i " +
+		"FROM lifeline.ingest_batches_local GROUP BY site_id, buffer_id, seq)",
+}
+
+// replicaDiff returns how the replicas of a shard differ, or "".
+func replicaDiff(t *testing.T, c *chcluster.Cluster) string {
+	t.Helper()
+	ctx := context.Background()
+	for shard := 1; len(c.Shard(shard)) > 0; shard++ {
+		nodes := c.Shard(shard)
+		for _, n := range nodes {
+			conn := chtest.Conn(t, n.Addr(), "default")
+			for _, tbl := range []string{"samples_local", "samples_1m_local", "samples_1h_local", "ingest_batches_local"} {
+				if err := conn.Exec(ctx, "SYSTEM SYNC REPLICA lifeline."+tbl); err != nil {
+					t.Fatalf("sync %s on %s: %v", tbl, n.Addr(), err)
+				}
+			}
+		}
+		for _, q := range replicaQueries {
 			var first string
 			for i, n := range nodes {
-				conn := chtest.Conn(t, n.Addr(), "default")
-				for _, tbl := range []string{"samples_local", "samples_1m_local", "samples_1h_local", "ingest_batches_local"} {
-					if err := conn.Exec(ctx, "SYSTEM SYNC REPLICA lifeline."+tbl); err != nil {
-						t.Fatalf("sync %s on %s: %v", tbl, n.Addr(), err)
-					}
-				}
 				var cnt, sum uint64
-				if err := conn.QueryRow(ctx, q).Scan(&cnt, &sum); err != nil {
+				if err := chtest.Conn(t, n.Addr(), "default").QueryRow(ctx, q).Scan(&cnt, &sum); err != nil {
 					t.Fatalf("%s on %s: %v", q, n.Addr(), err)
 				}
 				got := fmt.Sprint(cnt, " ", sum)
 				if i == 0 {
 					first = got
 				} else if got != first {
-					t.Errorf("shard %d: replicas differ on %.60s…: %s vs %s", shard, q, first, got)
+					return fmt.Sprintf("shard %d, %.70s…: %s vs %s", shard, q, first, got)
 				}
 			}
 		}
 	}
+	return ""
 }
 
 // streamBatches inserts n batches of size samples for each site, one
