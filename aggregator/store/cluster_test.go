@@ -489,3 +489,38 @@ func TestClusterFromSingleServer(t *testing.T) {
 		t.Errorf("a batch committed before the move was stored again: %d rows, then %d", n, m)
 	}
 }
+
+// TestClusterInsertRate measures what an insert through the Distributed
+// table (insert_distributed_sync = 1) costs against one server, for
+// docs/scaling.md. It checks only that every row arrived.
+func TestClusterInsertRate(t *testing.T) {
+	c := chcluster.Start(t, chcluster.Layout{Shards: 1, Replicas: 2})
+	rounds := 10
+	if clusterLong {
+		rounds = 50
+	}
+	const perRound, size = 10, 2000 // 20,000 samples an insert, as the writer groups them
+	rate := func(s *store.Store, site string) float64 {
+		start := time.Now()
+		for r := range rounds {
+			batches := storetest.Batches(site, uint64(r*perRound+1), perRound, size)
+			for _, b := range batches {
+				for _, smp := range b.Samples {
+					smp.SourceTimeNs += int64(r) * int64(time.Hour)
+				}
+			}
+			if err := s.Insert(context.Background(), batches); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return float64(rounds*perRound*size) / time.Since(start).Seconds()
+	}
+	single := rate(storetest.Open(t), "R")
+	cluster := rate(openCluster(t, c, 0), "R")
+	t.Logf("store inserts of %d samples: one server %.0f samples/s, Distributed over 2 replicas %.0f samples/s (%.2f×)",
+		perRound*size, single, cluster, cluster/single)
+	conn := chtest.Conn(t, c.Nodes[0].Addr(), "default")
+	if n := count(t, conn, "SELECT count() FROM lifeline.samples"); n != uint64(rounds*perRound*size) {
+		t.Fatalf("%d rows on the cluster, want %d", n, rounds*perRound*size)
+	}
+}
