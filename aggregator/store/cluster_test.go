@@ -145,6 +145,27 @@ func TestClusterMigrate(t *testing.T) {
 	if n := count(t, other, "SELECT count() FROM lifeline.alarm_state_local"); n != 1 {
 		t.Fatalf("alarm_state on the second replica: %d rows, want 1", n)
 	}
+
+	// Retention drops old months on every replica (storetest's samples are
+	// of June 2025; the ledger's rows of today stay).
+	if err := s.Insert(ctx, storetest.Batches("S1", 1, 2, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyRetention(ctx, store.DefaultRetention()); err != nil {
+		t.Fatalf("retention: %v", err)
+	}
+	for _, n := range c.Nodes {
+		conn := chtest.Conn(t, n.Addr(), "default")
+		if err := conn.Exec(ctx, "SYSTEM SYNC REPLICA lifeline.samples_local"); err != nil {
+			t.Fatal(err)
+		}
+		if k := count(t, conn, "SELECT count() FROM lifeline.samples_local"); k != 0 {
+			t.Errorf("%s: %d samples of June 2025 left after retention", n.Addr(), k)
+		}
+		if k := count(t, conn, "SELECT count() FROM lifeline.ingest_batches_local"); k != 2 {
+			t.Errorf("%s: %d ledger rows, want 2", n.Addr(), k)
+		}
+	}
 }
 
 // insertRetrying inserts batches through s as the writer does: a failed
