@@ -537,9 +537,18 @@ func TestClusterInsertRate(t *testing.T) {
 		return float64(rounds*perRound*size) / time.Since(start).Seconds()
 	}
 	single := rate(storetest.Open(t), "R")
-	cluster := rate(openCluster(t, c, 0), "R")
-	t.Logf("store inserts of %d samples: one server %.0f samples/s, Distributed over 2 replicas %.0f samples/s (%.2f×)",
-		perRound*size, single, cluster, cluster/single)
+	cs := openCluster(t, c, 0)
+	z0, err := c.ZK.Zxid()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := rate(cs, "R")
+	z1, err := c.ZK.Zxid()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("store inserts of %d samples: one server %.0f samples/s, Distributed over 2 replicas %.0f samples/s (%.2f×); "+
+		"%.1f ZooKeeper transactions per insert", perRound*size, single, cluster, cluster/single, float64(z1-z0)/float64(rounds))
 	conn := chtest.Conn(t, c.Nodes[0].Addr(), "default")
 	if n := count(t, conn, "SELECT count() FROM lifeline.samples"); n != uint64(rounds*perRound*size) {
 		t.Fatalf("%d rows on the cluster, want %d", n, rounds*perRound*size)

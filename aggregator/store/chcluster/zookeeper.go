@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -123,6 +124,30 @@ func (z *ZooKeeper) Start() error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// Zxid is the id of the server's last transaction, from its srvr report:
+// the difference between two readings counts the writes between them.
+func (z *ZooKeeper) Zxid() (uint64, error) {
+	c, err := net.DialTimeout("tcp", z.Addr(), 5*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("srvr")); err != nil {
+		return 0, err
+	}
+	out, err := io.ReadAll(c)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "Zxid: "); ok {
+			return strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(v), "0x"), 16, 64)
+		}
+	}
+	return 0, fmt.Errorf("zookeeper %s: no Zxid in %q", z.Addr(), out)
 }
 
 func (z *ZooKeeper) ruok(ctx context.Context) bool {
