@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"text/template"
 	"time"
@@ -53,8 +54,31 @@ func Start(t testing.TB, l Layout) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.Stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(c.errorLogs())
+		}
+		c.Stop()
+	})
 	return c
+}
+
+// errorLogs returns the last lines of every server's error log.
+func (c *Cluster) errorLogs() string {
+	var b strings.Builder
+	for _, n := range c.Nodes {
+		path := filepath.Join(n.Dir(), "log", "server.err.log")
+		data, _ := os.ReadFile(path)
+		var lines []string
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.Contains(l, "<Error>") || strings.Contains(l, "<Warning>") {
+				lines = append(lines, l)
+			}
+		}
+		lines = lines[max(0, len(lines)-15):]
+		fmt.Fprintf(&b, "--- %s (shard %d replica %d) ---\n%s\n", path, n.Shard, n.Replica, strings.Join(lines, "\n"))
+	}
+	return b.String()
 }
 
 // StartIn is Start in dir, for callers without a testing.TB. Stop stops it.
@@ -214,6 +238,8 @@ const usersXML = `<?xml version="1.0"?>
         <default>
             <distributed_product_mode>local</distributed_product_mode>
             <allow_experimental_low_cardinality_type>1</allow_experimental_low_cardinality_type>
+            <!-- a test fails in a minute, not three, when a host misses an ON CLUSTER statement -->
+            <distributed_ddl_task_timeout>60</distributed_ddl_task_timeout>
         </default>
     </profiles>
 </yandex>
