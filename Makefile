@@ -25,11 +25,12 @@ NODE_OPCUA_DIR     := var/node-opcua
 CHDB_VERSION := 3.4.0
 CHDB_DIR     := var/chdb
 
-.PHONY: help build test vet fmt-check demo proto bench soak clean node-opcua chdb package msi
+.PHONY: help build test test-cluster vet fmt-check demo proto bench soak clean node-opcua chdb package msi
 
 help:
 	@echo "make build   build $(BINARIES) into $(BIN)/"
 	@echo "make test    run every test (starts its own clickhouse-server)"
+	@echo "make test-cluster  the store on ClickHouse clusters with ZooKeeper (minutes; CLUSTER_LONG=1 for longer runs)"
 	@echo "make demo    ClickHouse + plant simulator + aggregator + agent, data flowing (DEMO_SECONDS=N to stop after N s)"
 	@echo "make bench   load runs and micro-benchmarks into docs/benchmarks.md (minutes; not part of make test)"
 	@echo "make soak    several plants through random faults, then checks every site's record (SOAK_DURATION=10m SOAK_SEED=N)"
@@ -54,6 +55,13 @@ fmt-check:
 
 test: fmt-check vet build node-opcua chdb
 	$(GO) test -race -count=1 -timeout 25m ./...
+
+# The store in cluster mode (docs/scaling.md): each test starts Debian's
+# ZooKeeper and two clickhouse-servers (replicas of a shard, or two shards).
+CLUSTER_LONG ?=
+test-cluster:
+	$(GO) vet -tags cluster ./aggregator/store/
+	LIFELINE_CLUSTER_LONG=$(CLUSTER_LONG) $(GO) test -tags cluster -count=1 -timeout 20m -run '^TestCluster' ./aggregator/store/
 
 demo: build
 	@bash packaging/demo/ensure-clickhouse.sh

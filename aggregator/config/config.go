@@ -65,6 +65,10 @@ type ClickHouse struct {
 	PasswordFile string        `yaml:"password_file"`
 	DialTimeout  time.Duration `yaml:"dial_timeout"`
 	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	// Cluster names a cluster of the server's remote_servers: the schema is
+	// then replicated and distributed across it (docs/scaling.md). Empty
+	// means a single server.
+	Cluster string `yaml:"cluster"`
 }
 
 // Writer groups batches from all agents into large inserts.
@@ -202,7 +206,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 // Store returns the store's configuration.
 func (c Config) Store() store.Config {
 	return store.Config{Addr: c.ClickHouse.Addr, Database: c.ClickHouse.Database, Username: c.ClickHouse.Username,
-		Password: c.ClickHouse.Password, DialTimeout: c.ClickHouse.DialTimeout, ReadTimeout: c.ClickHouse.ReadTimeout}
+		Password: c.ClickHouse.Password, DialTimeout: c.ClickHouse.DialTimeout, ReadTimeout: c.ClickHouse.ReadTimeout,
+		Cluster: c.ClickHouse.Cluster}
 }
 
 // Options returns the insert batching options.

@@ -121,3 +121,23 @@ func TestLoadForValidatesOnlyTheSectionsUsed(t *testing.T) {
 		t.Fatalf("clickhouse-only load: %v", err)
 	}
 }
+
+func TestClusterReachesTheStore(t *testing.T) {
+	path := t.TempDir() + "/a.yaml"
+	if err := os.WriteFile(path, []byte("server: {tls: {insecure: true}}\nclickhouse:\n  cluster: province\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Store().Cluster != "province" {
+		t.Fatalf("store config: %+v", cfg.Store())
+	}
+	if err := os.WriteFile(path, []byte("server: {tls: {insecure: true}}\nclickhouse:\n  cluster: prov-1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), `cluster "prov-1"`) {
+		t.Fatalf("a bad cluster name: %v", err)
+	}
+}

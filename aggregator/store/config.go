@@ -20,6 +20,11 @@ type Config struct {
 	// DialTimeout bounds connecting; ReadTimeout bounds waiting for a reply.
 	DialTimeout time.Duration
 	ReadTimeout time.Duration
+	// Cluster names a cluster of the server's remote_servers. Set, the
+	// schema is made ON CLUSTER: replicated local tables sharded by site
+	// under Distributed tables of the public names (see cluster.go).
+	// Empty means a single server.
+	Cluster string
 }
 
 // DefaultConfig returns the defaults: a local server, database "lifeline".
@@ -46,6 +51,9 @@ func (c Config) Validate() error {
 	}
 	if !identifier.MatchString(c.Database) {
 		errs = append(errs, fmt.Errorf("database %q: want letters, digits and underscores, not starting with a digit", c.Database))
+	}
+	if c.Cluster != "" && !identifier.MatchString(c.Cluster) {
+		errs = append(errs, fmt.Errorf("cluster %q: want letters, digits and underscores, not starting with a digit", c.Cluster))
 	}
 	if c.DialTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("dial_timeout %s: must be positive", c.DialTimeout))

@@ -27,7 +27,13 @@ func f64(v float64) *float64 { return &v }
 // of samples, alarms, a gap and a batch stored twice.
 func seedExamples(t *testing.T, s *store.Store) {
 	t.Helper()
-	ctx := context.Background()
+	seedExamplesWith(t, context.Background(), s)
+}
+
+// seedExamplesWith is seedExamples with the context (and its settings) of
+// every write.
+func seedExamplesWith(t *testing.T, ctx context.Context, s *store.Store) {
+	t.Helper()
 	seedCatalog(t, ctx, s)
 	seedSamples(t, ctx, s)
 	seedAlarms(t, ctx, s)

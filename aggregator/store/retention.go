@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -87,6 +88,10 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention) error {
 	}
 	if caps.TTL {
 		for _, stmt := range retentionDDL(r) {
+			if s.cfg.Cluster != "" {
+				table, rest, _ := strings.Cut(strings.TrimPrefix(stmt, "ALTER TABLE "), " ")
+				stmt = "ALTER TABLE " + s.alterTarget(table) + " " + rest
+			}
 			if err := conn.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("retention: %s: %w", stmt, err)
 			}
@@ -109,7 +114,7 @@ func (s *Store) dropOldPartitions(ctx context.Context, r Retention, now time.Tim
 		// A partition YYYYMM may go when the first day of the next month
 		// is at or before the cutoff.
 		rows, err := conn.Query(ctx, `SELECT DISTINCT partition FROM system.parts
-WHERE database = currentDatabase() AND table = ? AND active`, t.table)
+WHERE database = currentDatabase() AND table = ? AND active`, s.partsTable(t.table))
 		if err != nil {
 			return fmt.Errorf("retention %s: list partitions: %w", t.table, err)
 		}
@@ -130,11 +135,30 @@ WHERE database = currentDatabase() AND table = ? AND active`, t.table)
 		}
 		rows.Close()
 		for _, p := range drop {
-			if err := conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", t.table, p)); err != nil {
+			if err := conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DROP PARTITION %s", s.alterTarget(t.table), p)); err != nil {
 				return fmt.Errorf("retention %s: drop partition %s: %w", t.table, p, err)
 			}
 			s.logger.Info("retention: dropped partition", "table", t.table, "partition", p)
 		}
 	}
 	return nil
+}
+
+// partsTable is the table whose parts hold table's rows on this server: on
+// a cluster its local table. A shard's months are those of every shard
+// (partitions are months, and every shard takes every day's samples).
+func (s *Store) partsTable(table string) string {
+	if s.cfg.Cluster != "" {
+		return table + LocalSuffix
+	}
+	return table
+}
+
+// alterTarget is what an ALTER of table's data names: on a cluster its
+// local tables on every host.
+func (s *Store) alterTarget(table string) string {
+	if s.cfg.Cluster != "" {
+		return s.cfg.Database + "." + table + LocalSuffix + " ON CLUSTER " + s.cfg.Cluster
+	}
+	return table
 }

@@ -123,10 +123,12 @@ func (s *Store) RepairRollups(ctx context.Context, drift []RollupDrift) error {
 			continue
 		}
 		in := "(" + strings.Join(keys, ", ") + ")"
-		if err := conn.Exec(ctx, "ALTER TABLE "+rb.table+" DELETE WHERE (site_id, point_id, bucket) IN "+in, args...); err != nil {
+		// On a cluster the delete is a mutation of the local tables; rows
+		// inserted after it was made are not touched by it, on any shard.
+		if err := conn.Exec(ctx, "ALTER TABLE "+s.alterTarget(rb.table)+" DELETE WHERE (site_id, point_id, bucket) IN "+in, args...); err != nil {
 			return fmt.Errorf("repair %s: delete drifting buckets: %w", rb.table, err)
 		}
-		if err := s.waitMutations(ctx, rb.table); err != nil {
+		if err := s.waitMutations(ctx, s.partsTable(rb.table)); err != nil {
 			return fmt.Errorf("repair %s: %w", rb.table, err)
 		}
 		source := "samples FINAL WHERE (site_id, point_id, " + rb.bucket + ") IN " + in

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Table names. They, and their column names, are public API for analysts and
@@ -133,21 +134,37 @@ func (s *Store) Migrate(ctx context.Context) error {
 			"allow_experimental_low_cardinality_type": 1,
 		}))
 	}
+	stmts := ddl(caps)
+	if s.cfg.Cluster != "" {
+		// A cluster starts at the current schema: a single server is
+		// brought up to date before it moves (docs/scaling.md).
+		if err := checkClusterProfile(ctx, conn, caps, s.cfg.Cluster); err != nil {
+			return err
+		}
+		var err error
+		if stmts, err = clusterDDL(stmts, s.cfg.Cluster, s.cfg.Database); err != nil {
+			return err
+		}
+	} else if err := s.migrateOld(ctx, conn, caps); err != nil {
+		return err
+	}
+	for _, stmt := range stmts {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate %s: %w", objectName(stmt), err)
+		}
+	}
+	return nil
+}
+
+// migrateOld alters tables made by older releases of a single server.
+func (s *Store) migrateOld(ctx context.Context, conn driver.Conn, caps Capabilities) error {
 	if err := s.migrateIdentity(ctx, conn, caps); err != nil {
 		return err
 	}
 	if err := s.migrateGapRecovery(ctx, conn, caps); err != nil {
 		return err
 	}
-	if err := s.migratePointDelays(ctx, conn); err != nil {
-		return err
-	}
-	for _, stmt := range ddl(caps) {
-		if err := conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("migrate %s: %w", objectName(stmt), err)
-		}
-	}
-	return nil
+	return s.migratePointDelays(ctx, conn)
 }
 
 // objectName extracts the table or view name from a CREATE statement.

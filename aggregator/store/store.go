@@ -98,14 +98,23 @@ func (s *Store) createDatabase(ctx context.Context) error {
 	}
 	defer conn.Close()
 	// Database is validated as a plain identifier.
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+s.cfg.Database); err != nil {
+	stmt := "CREATE DATABASE IF NOT EXISTS " + s.cfg.Database
+	if s.cfg.Cluster != "" {
+		stmt += " ON CLUSTER " + s.cfg.Cluster
+	}
+	if err := conn.Exec(ctx, stmt); err != nil {
 		return fmt.Errorf("create database %s on %s: %w", s.cfg.Database, s.cfg.Addr, err)
 	}
 	return nil
 }
 
 func (s *Store) options(database string) *clickhouse.Options {
+	var settings clickhouse.Settings
+	if s.cfg.Cluster != "" {
+		settings = clusterSettings()
+	}
 	return &clickhouse.Options{
+		Settings: settings,
 		Protocol: clickhouse.Native,
 		Addr:     []string{s.cfg.Addr},
 		Auth: clickhouse.Auth{

@@ -32,6 +32,7 @@ func TestConfigValidate(t *testing.T) {
 		{"addr without port", func(c *store.Config) { c.Addr = "localhost" }, "want host:port"},
 		{"bad database", func(c *store.Config) { c.Database = "life-line" }, `database "life-line"`},
 		{"empty database", func(c *store.Config) { c.Database = "" }, `database ""`},
+		{"bad cluster", func(c *store.Config) { c.Cluster = "prov-1" }, `cluster "prov-1"`},
 		{"dial timeout", func(c *store.Config) { c.DialTimeout = 0 }, "dial_timeout"},
 		{"read timeout", func(c *store.Config) { c.ReadTimeout = -time.Second }, "read_timeout"},
 	}

@@ -57,6 +57,19 @@ func StartServer(dir string) (*Server, error) { return StartServerWith(dir, Reco
 // StartServerWith is StartServer with the given options; they apply when
 // dir's config is first written.
 func StartServerWith(dir string, o Options) (*Server, error) {
+	s, err := NewServer(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewServer writes dir's config as StartServerWith does but does not start
+// the server, so that files may be added to its config.d (ConfigDir) first.
+func NewServer(dir string, o Options) (*Server, error) {
 	bin, err := findBinary()
 	if err != nil {
 		return nil, err
@@ -72,12 +85,12 @@ func StartServerWith(dir string, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse config in %s: %w", dir, err)
 	}
-	s := &Server{cfg: cfg, bin: bin}
-	if err := s.Start(); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return &Server{cfg: cfg, bin: bin}, nil
 }
+
+// ConfigDir is the config.d directory next to config.xml, whose files the
+// server merges into its config when it starts.
+func (s *Server) ConfigDir() string { return filepath.Join(s.cfg.Dir, "config.d") }
 
 // Addr is the server's native-protocol address, host:port.
 func (s *Server) Addr() string { return s.cfg.addr() }
