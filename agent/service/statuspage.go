@@ -74,7 +74,7 @@ func (v *statusView) StatusSnapshot(f statuspage.Filter) statuspage.Status {
 	b := a.backlog(p)
 	st := statuspage.Status{
 		Now: now, Version: a.version,
-		Site:   statuspage.Site{ID: cfg.Site.ID, Name: cfg.Site.Name, Park: cfg.Site.Park},
+		Site: statuspage.Site{ID: cfg.Site.ID, Name: cfg.Site.Name, Park: cfg.Site.Park},
 		Uplink: statuspage.Uplink{Address: strings.Join(cfg.Aggregator.Targets(), ", "), Connected: us.Connected, Draining: us.Draining,
 			Aggregator: us.Aggregator, Preferred: us.Preferred, Failovers: us.Failovers},
 		Backlog: statuspage.Backlog{Batches: b.Batches, Bytes: b.Bytes, Samples: b.Samples,
