@@ -114,6 +114,7 @@ ORDER BY site_id`
 	stmts = append(stmts, rollupDDL(caps)...)
 	stmts = append(stmts, registryDDL(caps)...)
 	stmts = append(stmts, alarmDDL(caps)...)
+	stmts = append(stmts, siteOwnersDDL())
 	return stmts
 }
 
@@ -144,7 +145,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate %s: %w", objectName(stmt), err)
 		}
 	}
-	return nil
+	return s.migrateEpochs(ctx, conn)
 }
 
 // objectName extracts the table or view name from a CREATE statement.
