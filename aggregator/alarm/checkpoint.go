@@ -33,6 +33,12 @@ func (e *Evaluator) start(ctx context.Context) error {
 	if err := e.refresh(ctx); err != nil {
 		return err
 	}
+	if e.opts.Owners != nil {
+		// Sites are adopted one by one as this aggregator owns them.
+		e.lastCkp = e.opts.Now()
+		e.adoptHeld(ctx)
+		return nil
+	}
 	states, err := e.st.LoadAlarmStates(ctx)
 	if err != nil {
 		return err
@@ -98,6 +104,20 @@ func (e *Evaluator) flush(ctx context.Context) error {
 	if len(e.outbox) == 0 {
 		return nil
 	}
+	sites := map[string]bool{}
+	for _, ev := range e.outbox {
+		sites[ev.SiteID] = true
+	}
+	epochs, err := e.fence(ctx, sites)
+	if err != nil {
+		return err
+	}
+	for i := range e.outbox {
+		e.outbox[i].Epoch = epochs[e.outbox[i].SiteID]
+	}
+	if len(e.outbox) == 0 {
+		return nil
+	}
 	if err := e.st.SaveAlarmEvents(ctx, e.outbox); err != nil {
 		return err
 	}
@@ -112,6 +132,14 @@ func (e *Evaluator) flush(ctx context.Context) error {
 func (e *Evaluator) checkpoint(ctx context.Context) error {
 	if err := e.flush(ctx); err != nil {
 		return fmt.Errorf("alarm: write events: %w", err)
+	}
+	sites := map[string]bool{}
+	for key := range e.dirty {
+		sites[key[0]] = true
+	}
+	epochs, err := e.fence(ctx, sites)
+	if err != nil {
+		return fmt.Errorf("alarm: checkpoint: %w", err)
 	}
 	if len(e.dirty) == 0 {
 		e.lastCkp = e.opts.Now()
@@ -135,7 +163,7 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("alarm: encode state of %s/%s: %w", key[0], key[1], err)
 		}
-		rows = append(rows, store.AlarmState{SiteID: key[0], PointID: key[1], State: string(data)})
+		rows = append(rows, store.AlarmState{SiteID: key[0], PointID: key[1], State: string(data), Epoch: epochs[key[0]]})
 	}
 	if err := e.st.SaveAlarmStates(ctx, rows); err != nil {
 		return fmt.Errorf("alarm: checkpoint: %w", err)
