@@ -45,6 +45,23 @@ type Config struct {
 	RequireRegistered bool    `yaml:"require_registered"`
 	Log               Log     `yaml:"log"`
 	Grafana           Grafana `yaml:"grafana"`
+	// NodeID names this aggregator in site_owners, where several
+	// aggregators sharing one ClickHouse record which of them evaluates
+	// each site's alarms. It must be stable across restarts and distinct
+	// between aggregators; empty means host name and server.listen.
+	NodeID string `yaml:"node_id"`
+}
+
+// Node returns NodeID, or the host name and listen address when unset.
+func (c Config) Node() string {
+	if c.NodeID != "" {
+		return c.NodeID
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "localhost"
+	}
+	return host + "/" + c.Server.Listen
 }
 
 // ClickHouse says where samples are stored.

@@ -14,6 +14,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/owner"
 	"github.com/lifeline-telemetry/lifeline/aggregator/registry"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
@@ -75,7 +76,15 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		return err
 	}
 
-	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
+	// Several aggregators may share this ClickHouse: each evaluates the
+	// alarms of the sites whose streams it took over last.
+	owners := owner.New(st, a.cfg.Node(), a.logger.With("component", "owner"))
+	if err := owners.Restore(ctx); err != nil {
+		a.logger.Warn("read which sites this aggregator owned; they are taken over again as their agents connect", "err", err)
+	}
+	alarmOpts := a.cfg.AlarmOptions()
+	alarmOpts.Owners = owners
+	evaluator := alarm.New(st, alarmOpts, a.logger.With("component", "alarm"))
 	ingestMetrics, linkMetrics := registerMetrics(a.registry, wr, evaluator)
 	wr.Observe(evaluator)
 	// Alarms are evaluated from committed batches; they stop after the
@@ -86,7 +95,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, ingestMetrics, a.logger.With("component", "heartbeats"))
 	stopWriting := startWriting(wr, heartbeats)
 	defer stopWriting()
-	recv := a.newReceiver(st, wr, heartbeats, ingestMetrics, linkMetrics)
+	recv := a.newReceiver(st, wr, heartbeats, owners, ingestMetrics, linkMetrics)
 	if err := recv.Start(ctx); err != nil {
 		return err
 	}
@@ -152,8 +161,9 @@ func startWriting(wr *writer.Writer, heartbeats *ingest.Heartbeats) (stop func()
 	})
 }
 
-func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats *ingest.Heartbeats, metrics *ingest.Metrics, link *ingest.LinkMetrics) *ingest.Receiver {
+func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats *ingest.Heartbeats, owners *owner.Registry, metrics *ingest.Metrics, link *ingest.LinkMetrics) *ingest.Receiver {
 	opts := ingest.DefaultOptions()
+	opts.Owners = owners
 	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
 	opts.RequireRegistered = a.cfg.RequireRegistered
 	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
