@@ -257,14 +257,18 @@ func TestFailoverBetweenAggregators(t *testing.T) {
 	// 1. kill -9 with an alarm just raised.
 	raise1 := r.set(30)
 	time.Sleep(500 * time.Millisecond)
+	killed := time.Now()
 	r.aggs[victim].Kill()
 	r.waitOn("failover after kill -9", 20*time.Second, func(int) int { return other })
+	t.Logf("kill -9: every agent on the other aggregator after %s", time.Since(killed).Round(100*time.Millisecond))
 	time.Sleep(time.Second)
 	clear1 := r.set(5)
 
 	// 2. The preferred aggregator returns: its sites move back.
 	r.startAggregator(ctx, victim)
+	restarted := time.Now()
 	r.waitOn("sites back on their preferred aggregator", 30*time.Second, func(i int) int { return preferred[i] })
+	t.Logf("restart: sites back on their preferred aggregator after %s", time.Since(restarted).Round(100*time.Millisecond))
 
 	// 3. SIGSTOP (black hole) right after the next raise, SIGCONT after
 	// the other aggregator took over and the alarm cleared there.
@@ -280,6 +284,7 @@ func TestFailoverBetweenAggregators(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.waitOn("failover from a paused aggregator", 30*time.Second, func(int) int { return other })
+	t.Logf("SIGSTOP: every agent on the other aggregator after %s", time.Since(stopped).Round(100*time.Millisecond))
 	time.Sleep(time.Second)
 	clear2 := r.set(5)
 	time.Sleep(3 * time.Second)
