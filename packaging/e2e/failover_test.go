@@ -36,6 +36,10 @@ type failoverRig struct {
 	agents [3]*launch.Process
 	// agentMetrics are the agents' metrics addresses.
 	agentMetrics [3]string
+	// preferred is the aggregator each agent's site prefers; the victim is
+	// the one faults are done to, other the one that stays up.
+	preferred     [3]int
+	victim, other int
 }
 
 const gasPoint = "GAS.AT101"
@@ -226,98 +230,118 @@ func TestFailoverBetweenAggregators(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	r := newFailoverRig(t, ctx)
-	r.waitOn("every agent connected", 60*time.Second, func(int) int { return anyAggregator })
-	var preferred [3]int
-	deadline := time.Now().Add(60 * time.Second)
-	for i := range r.agents {
-		for preferred[i] = r.on(i); preferred[i] < 0; preferred[i] = r.on(i) {
-			if time.Now().After(deadline) {
-				t.Fatalf("agent %d never connected:\n%s", i, r.agents[i].Tail(3000))
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	// The victim is the aggregator most sites prefer.
-	victim := 0
-	if n := func() (n int) {
-		for _, p := range preferred {
-			if p == 1 {
-				n++
-			}
-		}
-		return n
-	}(); n >= 2 {
-		victim = 1
-	}
-	other := 1 - victim
-	t.Logf("sites prefer %v; victim aggregator %d", preferred, victim)
+	r.learnPreferences()
 	// The first batches carry the catalog; let the evaluators read limits.
 	time.Sleep(3 * time.Second)
+	raise1, clear1 := r.killAndRestart(ctx)
+	raise2, clear2 := r.pauseAndResume(ctx)
+	want := [][2]int64{{raise1.UnixNano(), clear1.UnixNano()}, {raise2.UnixNano(), clear2.UnixNano()}}
+	r.assertAlarms(ctx, want)
+	r.assertSamplesOnce(ctx)
+}
 
-	// 1. kill -9 with an alarm just raised.
-	raise1 := r.set(30)
+// learnPreferences waits until every agent is connected and records where:
+// with both aggregators up, each site is on its preferred one. The victim
+// is the aggregator most sites prefer.
+func (r *failoverRig) learnPreferences() {
+	r.t.Helper()
+	r.waitOn("every agent connected", 60*time.Second, func(int) int { return anyAggregator })
+	onSecond := 0
+	for i := range r.agents {
+		r.preferred[i] = r.on(i)
+		if r.preferred[i] == 1 {
+			onSecond++
+		}
+	}
+	r.victim = 0
+	if onSecond >= 2 {
+		r.victim = 1
+	}
+	r.other = 1 - r.victim
+	r.t.Logf("sites prefer %v; victim aggregator %d", r.preferred, r.victim)
+}
+
+// killAndRestart kills the victim with kill -9 just after an alarm was
+// raised, clears the alarm once the agents moved, and restarts the victim
+// until its sites are back. It returns the alarm's source times.
+func (r *failoverRig) killAndRestart(ctx context.Context) (raised, cleared time.Time) {
+	r.t.Helper()
+	raised = r.set(30)
 	time.Sleep(500 * time.Millisecond)
 	killed := time.Now()
-	r.aggs[victim].Kill()
-	r.waitOn("failover after kill -9", 20*time.Second, func(int) int { return other })
-	t.Logf("kill -9: every agent on the other aggregator after %s", time.Since(killed).Round(100*time.Millisecond))
+	r.aggs[r.victim].Kill()
+	r.waitOn("failover after kill -9", 20*time.Second, func(int) int { return r.other })
+	r.t.Logf("kill -9: every agent on the other aggregator after %s", time.Since(killed).Round(100*time.Millisecond))
 	time.Sleep(time.Second)
-	clear1 := r.set(5)
+	cleared = r.set(5)
 
-	// 2. The preferred aggregator returns: its sites move back.
-	r.startAggregator(ctx, victim)
+	r.startAggregator(ctx, r.victim)
 	restarted := time.Now()
-	r.waitOn("sites back on their preferred aggregator", 30*time.Second, func(i int) int { return preferred[i] })
-	t.Logf("restart: sites back on their preferred aggregator after %s", time.Since(restarted).Round(100*time.Millisecond))
+	r.waitOn("sites back on their preferred aggregator", 30*time.Second, func(i int) int { return r.preferred[i] })
+	r.t.Logf("restart: sites back on their preferred aggregator after %s", time.Since(restarted).Round(100*time.Millisecond))
+	return raised, cleared
+}
 
-	// 3. SIGSTOP (black hole) right after the next raise, SIGCONT after
-	// the other aggregator took over and the alarm cleared there.
+// pauseAndResume pauses the victim (SIGSTOP) just after an alarm was
+// raised, clears the alarm on the other aggregator, resumes the victim
+// (SIGCONT) and checks that it wrote nothing under the epochs it lost.
+func (r *failoverRig) pauseAndResume(ctx context.Context) (raised, cleared time.Time) {
+	r.t.Helper()
 	var before [3]uint64
 	for i, s := range r.sites {
 		before[i], _ = r.epoch(ctx, s)
 	}
 	time.Sleep(time.Second)
-	raise2 := r.set(30)
+	raised = r.set(30)
 	time.Sleep(300 * time.Millisecond)
 	stopped := time.Now()
-	if err := syscall.Kill(r.aggs[victim].Pid(), syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
+	if err := syscall.Kill(r.aggs[r.victim].Pid(), syscall.SIGSTOP); err != nil {
+		r.t.Fatal(err)
 	}
-	r.waitOn("failover from a paused aggregator", 30*time.Second, func(int) int { return other })
-	t.Logf("SIGSTOP: every agent on the other aggregator after %s", time.Since(stopped).Round(100*time.Millisecond))
+	r.waitOn("failover from a paused aggregator", 30*time.Second, func(int) int { return r.other })
+	r.t.Logf("SIGSTOP: every agent on the other aggregator after %s", time.Since(stopped).Round(100*time.Millisecond))
 	time.Sleep(time.Second)
-	clear2 := r.set(5)
+	cleared = r.set(5)
 	time.Sleep(3 * time.Second)
-	if err := syscall.Kill(r.aggs[victim].Pid(), syscall.SIGCONT); err != nil {
-		t.Fatal(err)
+	if err := syscall.Kill(r.aggs[r.victim].Pid(), syscall.SIGCONT); err != nil {
+		r.t.Fatal(err)
 	}
 	// The resumed aggregator flushes within a tick and checkpoints within
 	// five seconds; its sites come back to it after three probes.
-	r.waitOn("sites back after SIGCONT", 30*time.Second, func(i int) int { return preferred[i] })
+	r.waitOn("sites back after SIGCONT", 30*time.Second, func(i int) int { return r.preferred[i] })
 	time.Sleep(6 * time.Second)
-
 	for i, s := range r.sites {
-		if preferred[i] != victim {
-			continue
-		}
-		var events, states uint64
-		if err := r.conn.QueryRow(ctx, `SELECT count() FROM alarm_events WHERE site_id = ? AND epoch <= ? AND evaluated_at >= toDateTime(?)`,
-			s, before[i], stopped.Unix()+2).Scan(&events); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.conn.QueryRow(ctx, `SELECT count() FROM alarm_state WHERE site_id = ? AND epoch <= ? AND updated_ns > ?`,
-			s, before[i], uint64(stopped.Add(time.Second).UnixNano())).Scan(&states); err != nil {
-			t.Fatal(err)
-		}
-		if events != 0 || states != 0 {
-			t.Errorf("site %s: the paused aggregator wrote %d alarm rows and %d checkpoint rows under epoch <= %d after losing the site",
-				s, events, states, before[i])
+		if r.preferred[i] == r.victim {
+			r.assertNothingWrittenAfter(ctx, s, before[i], stopped)
 		}
 	}
+	return raised, cleared
+}
 
-	// Alarms: two per site, each raised and cleared once, at the source
-	// times scripted.
-	want := [][2]int64{{raise1.UnixNano(), clear1.UnixNano()}, {raise2.UnixNano(), clear2.UnixNano()}}
+// assertNothingWrittenAfter checks that no alarm or checkpoint row of
+// site under an epoch up to epoch was written after stopped (+ a margin
+// for rows in flight at the SIGSTOP).
+func (r *failoverRig) assertNothingWrittenAfter(ctx context.Context, site string, epoch uint64, stopped time.Time) {
+	r.t.Helper()
+	var events, states uint64
+	if err := r.conn.QueryRow(ctx, `SELECT count() FROM alarm_events WHERE site_id = ? AND epoch <= ? AND evaluated_at >= toDateTime(?)`,
+		site, epoch, stopped.Unix()+2).Scan(&events); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.conn.QueryRow(ctx, `SELECT count() FROM alarm_state WHERE site_id = ? AND epoch <= ? AND updated_ns > ?`,
+		site, epoch, uint64(stopped.Add(time.Second).UnixNano())).Scan(&states); err != nil {
+		r.t.Fatal(err)
+	}
+	if events != 0 || states != 0 {
+		r.t.Errorf("site %s: the paused aggregator wrote %d alarm rows and %d checkpoint rows under epoch <= %d after losing the site",
+			site, events, states, epoch)
+	}
+}
+
+// assertAlarms checks each site's gas alarms (FINAL): each raised and
+// cleared once, at the source times scripted.
+func (r *failoverRig) assertAlarms(ctx context.Context, want [][2]int64) {
+	r.t.Helper()
 	for _, s := range r.sites {
 		var got [][2]int64
 		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(300 * time.Millisecond) {
@@ -326,10 +350,9 @@ func TestFailoverBetweenAggregators(t *testing.T) {
 			}
 		}
 		if !slices.Equal(got, want) {
-			t.Errorf("site %s gas alarms %v, want %v", s, got, want)
+			r.t.Errorf("site %s gas alarms %v, want %v", s, got, want)
 		}
 	}
-	r.assertSamplesOnce(ctx)
 }
 
 // assertSamplesOnce stops the plant, waits until every agent delivered
