@@ -90,7 +90,10 @@ server:
 clickhouse: {addr: %s, database: %s}
 metrics: {listen: %s}
 `, i, r.addrs[i], chAddr, db, free[2+i]))
-		r.startAggregator(ctx, i)
+		r.aggs[i] = startProc(t, r.dir, "lifeline-aggregator", "run", "--config", r.aggCfg[i])
+	}
+	for i := range r.aggs {
+		r.waitAggregator(ctx, i)
 	}
 	stamp := time.Now().UnixNano() % 1e6
 	for i := range r.agents {
@@ -103,6 +106,10 @@ metrics: {listen: %s}
 
 func (r *failoverRig) startAggregator(ctx context.Context, i int) {
 	r.aggs[i] = startProc(r.t, r.dir, "lifeline-aggregator", "run", "--config", r.aggCfg[i])
+	r.waitAggregator(ctx, i)
+}
+
+func (r *failoverRig) waitAggregator(ctx context.Context, i int) {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := r.aggs[i].WaitListening(wctx, r.addrs[i]); err != nil {
@@ -302,14 +309,15 @@ func (r *failoverRig) pauseAndResume(ctx context.Context) (raised, cleared time.
 	r.t.Logf("SIGSTOP: every agent on the other aggregator after %s", time.Since(stopped).Round(100*time.Millisecond))
 	time.Sleep(time.Second)
 	cleared = r.set(5)
-	time.Sleep(3 * time.Second)
+	time.Sleep(time.Second)
 	if err := syscall.Kill(r.aggs[r.victim].Pid(), syscall.SIGCONT); err != nil {
 		r.t.Fatal(err)
 	}
-	// The resumed aggregator flushes within a tick and checkpoints within
-	// five seconds; its sites come back to it after three probes.
+	// The resumed aggregator's first tick flushes its events and, its last
+	// checkpoint being older than five seconds, checkpoints; its sites come
+	// back to it after three probes.
 	r.waitOn("sites back after SIGCONT", 30*time.Second, func(i int) int { return r.preferred[i] })
-	time.Sleep(6 * time.Second)
+	time.Sleep(2 * time.Second)
 	for i, s := range r.sites {
 		if r.preferred[i] == r.victim {
 			r.assertNothingWrittenAfter(ctx, s, before[i], stopped)
