@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
@@ -52,7 +53,8 @@ type Config struct {
 	NodeID string `yaml:"node_id"`
 }
 
-// Node returns NodeID, or the host name and listen address when unset.
+// Node returns NodeID, or the host name and listen address when unset
+// (with a random suffix when the port is picked at start).
 func (c Config) Node() string {
 	if c.NodeID != "" {
 		return c.NodeID
@@ -61,7 +63,13 @@ func (c Config) Node() string {
 	if err != nil {
 		host = "localhost"
 	}
-	return host + "/" + c.Server.Listen
+	id := host + "/" + c.Server.Listen
+	if strings.HasSuffix(c.Server.Listen, ":0") {
+		// A port picked at start is no stable name: two aggregators of one
+		// host (tests) must still differ.
+		id += fmt.Sprintf("/%d-%d", os.Getpid(), rand.Uint32())
+	}
+	return id
 }
 
 // ClickHouse says where samples are stored.
