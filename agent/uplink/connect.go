@@ -26,6 +26,7 @@ import (
 func (u *Uplink) Run(ctx context.Context) error {
 	fails := &failures{cooldown: max(u.opts.ReconnectMax, u.opts.ReconnectMin)}
 	backoff := u.opts.ReconnectMin
+	u.back.reset(u.opts.ProbeSuccesses)
 	for {
 		started := time.Now()
 		ep, ranked, err := u.choose(ctx, fails)
@@ -36,12 +37,16 @@ func (u *Uplink) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if len(ranked) > 0 {
+			u.back.ended(ep == ranked[0], time.Since(started), u.logger)
+		}
 		switch {
 		case errors.Is(err, errRecatalog):
 			u.logger.Info("reconnecting at once to send the new point catalog")
 			backoff = u.opts.ReconnectMin
 			continue
 		case errors.Is(err, errSwitchBack):
+			u.back.switched()
 			fails.ok(ranked[0])
 			backoff = u.opts.ReconnectMin
 			continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,10 +84,7 @@ func (u *Uplink) probePreferred(ctx context.Context, wg *sync.WaitGroup, preferr
 	if u.opts.ProbeInterval <= 0 {
 		return
 	}
-	need := u.opts.ProbeSuccesses
-	if need <= 0 {
-		need = DefaultProbeSuccesses
-	}
+	need := u.back.probes()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -138,6 +136,51 @@ func (u *Uplink) probe(ctx context.Context, ep endpoint) bool {
 			return false
 		}
 	}
+}
+
+// flapWindow: a return to the preferred aggregator whose session ends
+// sooner than this did not hold (it answers probes but fails streams, say
+// its database is unreachable), and the next return needs twice the
+// probes, up to maxProbes; a session that lasts resets the count.
+const (
+	flapWindow = 30 * time.Second
+	maxProbes  = 64
+)
+
+// returns holds how many probes in a row a return to the preferred
+// aggregator needs. Run owns it; probe goroutines read the count.
+type returns struct {
+	base    int
+	need    atomic.Int64
+	pending bool // a return was made and its session has not ended yet
+}
+
+func (r *returns) reset(base int) {
+	if base <= 0 {
+		base = DefaultProbeSuccesses
+	}
+	r.base = base
+	r.need.Store(int64(base))
+}
+
+func (r *returns) probes() int { return int(r.need.Load()) }
+
+func (r *returns) switched() { r.pending = true }
+
+// ended accounts for a session that ended after lasting lasted.
+func (r *returns) ended(onPreferred bool, lasted time.Duration, log *slog.Logger) {
+	if !onPreferred {
+		return
+	}
+	switch {
+	case lasted >= flapWindow:
+		r.need.Store(int64(r.base))
+	case r.pending:
+		n := min(2*r.need.Load(), maxProbes)
+		r.need.Store(n)
+		log.Warn("the preferred aggregator failed soon after the link returned to it; the next return needs more probes", "lasted", lasted.Round(time.Millisecond), "probes", n)
+	}
+	r.pending = false
 }
 
 // current records which aggregator the link is on, for Stats.

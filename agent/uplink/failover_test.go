@@ -123,3 +123,34 @@ func TestProbe(t *testing.T) {
 		}
 	}
 }
+
+// A return to the preferred aggregator that does not hold doubles the
+// probes the next one needs; a session that lasts resets them.
+func TestReturnsBackOffAFlappingPreferred(t *testing.T) {
+	var r returns
+	quiet := slog.New(slog.DiscardHandler)
+	r.reset(3)
+	r.ended(false, time.Second, quiet) // a fallback's session: no effect
+	r.switched()
+	r.ended(true, 2*time.Second, quiet)
+	if r.probes() != 6 {
+		t.Fatalf("after a failed return: %d probes, want 6", r.probes())
+	}
+	r.ended(true, time.Second, quiet) // not after a return: no effect
+	r.switched()
+	r.ended(true, time.Second, quiet)
+	if r.probes() != 12 {
+		t.Fatalf("after a second failed return: %d probes, want 12", r.probes())
+	}
+	r.ended(true, time.Minute, quiet)
+	if r.probes() != 3 {
+		t.Fatalf("after a lasting session: %d probes, want 3", r.probes())
+	}
+	for range 10 {
+		r.switched()
+		r.ended(true, 0, quiet)
+	}
+	if r.probes() != maxProbes {
+		t.Fatalf("%d probes, want the cap %d", r.probes(), maxProbes)
+	}
+}

@@ -115,6 +115,7 @@ type Uplink struct {
 	setAside     atomic.Uint64
 	lastRefusal  atomic.Pointer[string]
 	at           current
+	back         returns
 
 	// helloMu guards the hello streams open with and the record of the
 	// stream now open (see catalog.go).
