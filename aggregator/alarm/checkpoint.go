@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -133,20 +134,13 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 	if err := e.flush(ctx); err != nil {
 		return fmt.Errorf("alarm: write events: %w", err)
 	}
-	sites := map[string]bool{}
-	for key := range e.dirty {
-		sites[key[0]] = true
-	}
-	epochs, err := e.fence(ctx, sites)
-	if err != nil {
-		return fmt.Errorf("alarm: checkpoint: %w", err)
-	}
 	if len(e.dirty) == 0 {
 		e.lastCkp = e.opts.Now()
 		return nil
 	}
 	rows := make([]store.AlarmState, 0, len(e.dirty))
 	var keys [][2]string
+	sites := map[string]bool{}
 	for key, significant := range e.dirty {
 		var v any
 		if key[1] == "" {
@@ -159,11 +153,25 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 			v = m
 		}
 		keys = append(keys, key)
+		sites[key[0]] = true
 		data, err := json.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("alarm: encode state of %s/%s: %w", key[0], key[1], err)
 		}
-		rows = append(rows, store.AlarmState{SiteID: key[0], PointID: key[1], State: string(data), Epoch: epochs[key[0]]})
+		rows = append(rows, store.AlarmState{SiteID: key[0], PointID: key[1], State: string(data)})
+	}
+	// Ownership is checked last, right before the insert, so that as
+	// little as possible lies between the check and the write.
+	epochs, err := e.fence(ctx, sites)
+	if err != nil {
+		return fmt.Errorf("alarm: checkpoint: %w", err)
+	}
+	if epochs != nil {
+		rows = slices.DeleteFunc(rows, func(r store.AlarmState) bool { _, ok := epochs[r.SiteID]; return !ok })
+		keys = slices.DeleteFunc(keys, func(k [2]string) bool { _, ok := epochs[k[0]]; return !ok })
+		for i := range rows {
+			rows[i].Epoch = epochs[rows[i].SiteID]
+		}
 	}
 	if err := e.st.SaveAlarmStates(ctx, rows); err != nil {
 		return fmt.Errorf("alarm: checkpoint: %w", err)

@@ -114,7 +114,9 @@ func (r *Registry) Verify(ctx context.Context, sites []string) (map[string]uint6
 			out[site] = held
 			continue
 		}
-		if ok {
+		if ok && held <= o.Epoch {
+			// A claim of ours newer than what was read (made while the
+			// read ran) stays held.
 			delete(r.held, site)
 			r.logger.Warn("site taken over by another aggregator; no longer evaluating it here",
 				"site", site, "epoch_here", held, "owner", o.Owner, "epoch", o.Epoch)

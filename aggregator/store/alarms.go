@@ -98,6 +98,10 @@ func (s *Store) SaveAlarmEvents(ctx context.Context, events []AlarmEvent) error 
 	if len(events) == 0 {
 		return nil
 	}
+	// The time is taken before anything else: a row's evaluated_at is
+	// then no later than the moment its writer decided to write it (see
+	// aggregator/owner on fencing).
+	now := time.Now().UTC()
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return err
@@ -107,7 +111,6 @@ func (s *Store) SaveAlarmEvents(ctx context.Context, events []AlarmEvent) error 
 		return fmt.Errorf("insert alarm events: prepare: %w", err)
 	}
 	defer batch.Abort()
-	now := time.Now().UTC()
 	for _, e := range events {
 		state, version := int8(1), uint8(1)
 		var cleared time.Time = dateTimeMin
@@ -150,6 +153,7 @@ func (s *Store) SaveAlarmStates(ctx context.Context, states []AlarmState) error 
 	if len(states) == 0 {
 		return nil
 	}
+	version := uint64(time.Now().UnixNano()) // first, as in SaveAlarmEvents
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return err
@@ -159,7 +163,6 @@ func (s *Store) SaveAlarmStates(ctx context.Context, states []AlarmState) error 
 		return fmt.Errorf("insert alarm state: prepare: %w", err)
 	}
 	defer batch.Abort()
-	version := uint64(time.Now().UnixNano())
 	for _, st := range states {
 		if err := batch.Append(st.SiteID, st.PointID, st.State, version, st.Epoch); err != nil {
 			return permanent(fmt.Errorf("insert alarm state: %w", err))
