@@ -36,8 +36,13 @@ type Site struct {
 
 // Aggregator is where samples go.
 type Aggregator struct {
-	Address string `yaml:"address"`
-	TLS     TLS    `yaml:"tls"`
+	// Address is the aggregator; Addresses, when given, lists several
+	// (and wins over Address). A name resolving to several IPs makes each
+	// IP a candidate. Sites spread over the candidates by rendezvous
+	// hashing of the site ID and fail over between them.
+	Address   string   `yaml:"address"`
+	Addresses []string `yaml:"addresses,omitempty"`
+	TLS       TLS      `yaml:"tls"`
 	// ReconnectMin and ReconnectMax bound the jittered exponential backoff
 	// between connection attempts.
 	ReconnectMin Duration `yaml:"reconnect_min"`
@@ -57,6 +62,24 @@ type Aggregator struct {
 	ShutdownDrain Duration `yaml:"shutdown_drain"`
 	// Compression of the stream to the aggregator: "zstd" or "none".
 	Compression string `yaml:"compression"`
+	// AckTimeout: an aggregator that owes the welcome, or an ack while
+	// batches are in flight, and stays silent this long is left for the
+	// next candidate (a paused or wedged server). 0 disables it.
+	AckTimeout Duration `yaml:"ack_timeout"`
+	// PreferredProbe is how often the preferred aggregator is probed while
+	// the link is on another; the link returns after PreferredProbes
+	// answers in a row. 0 disables returning before the other one fails.
+	PreferredProbe  Duration `yaml:"preferred_probe"`
+	PreferredProbes int      `yaml:"preferred_probes"`
+}
+
+// Targets returns the aggregator addresses to use: Addresses when given,
+// else Address.
+func (a Aggregator) Targets() []string {
+	if len(a.Addresses) > 0 {
+		return a.Addresses
+	}
+	return []string{a.Address}
 }
 
 // Compressions lists the accepted aggregator.compression values.
@@ -245,6 +268,9 @@ func Default() Config {
 			StatusInterval:   Duration(10 * time.Second),
 			ShutdownDrain:    Duration(5 * time.Second),
 			Compression:      "zstd",
+			AckTimeout:       Duration(30 * time.Second),
+			PreferredProbe:   Duration(10 * time.Second),
+			PreferredProbes:  3,
 		},
 		Buffer: Buffer{
 			Dir:          DefaultPaths().Buffer,

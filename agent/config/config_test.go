@@ -19,7 +19,9 @@ func TestSampleConfigMatchesDefaults(t *testing.T) {
 	def := Default()
 	if cfg.Aggregator.ReconnectMin != def.Aggregator.ReconnectMin || cfg.Aggregator.ReconnectMax != def.Aggregator.ReconnectMax ||
 		cfg.Aggregator.Keepalive != def.Aggregator.Keepalive || cfg.Aggregator.KeepaliveTimeout != def.Aggregator.KeepaliveTimeout ||
-		cfg.Aggregator.MaxInFlight != def.Aggregator.MaxInFlight || cfg.Aggregator.Address != def.Aggregator.Address {
+		cfg.Aggregator.MaxInFlight != def.Aggregator.MaxInFlight || cfg.Aggregator.Address != def.Aggregator.Address ||
+		cfg.Aggregator.AckTimeout != def.Aggregator.AckTimeout || cfg.Aggregator.PreferredProbe != def.Aggregator.PreferredProbe ||
+		cfg.Aggregator.PreferredProbes != def.Aggregator.PreferredProbes {
 		t.Errorf("aggregator section differs from defaults:\n got %+v\nwant %+v", cfg.Aggregator, def.Aggregator)
 	}
 	if !reflect.DeepEqual(cfg.Buffer, def.Buffer) {

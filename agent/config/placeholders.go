@@ -17,8 +17,10 @@ import (
 // and run refuse them.
 func Placeholders(c Config) []string {
 	var out []string
-	if host, _, err := net.SplitHostPort(c.Aggregator.Address); err == nil && documentationHost(host) {
-		out = append(out, fmt.Sprintf("aggregator.address %q: %s is an example address; set the aggregator's host:port", c.Aggregator.Address, host))
+	for _, addr := range c.Aggregator.Targets() {
+		if host, _, err := net.SplitHostPort(addr); err == nil && documentationHost(host) {
+			out = append(out, fmt.Sprintf("aggregator.address %q: %s is an example address; set the aggregator's host:port", addr, host))
+		}
 	}
 	for _, s := range c.Sources {
 		u, err := url.Parse(s.Endpoint)

@@ -89,8 +89,13 @@ func loopback(listen string) bool {
 
 func (a Aggregator) validate() error {
 	var p problems
-	if _, _, err := net.SplitHostPort(a.Address); err != nil {
-		p.add("aggregator.address %q: want host:port", a.Address)
+	for _, addr := range a.Targets() {
+		if host, _, err := net.SplitHostPort(addr); err != nil || host == "" {
+			p.add("aggregator.address %q: want host:port", addr)
+		}
+	}
+	if a.AckTimeout < 0 || a.PreferredProbe < 0 || a.PreferredProbes < 1 {
+		p.add("aggregator.ack_timeout/preferred_probe: must not be negative; preferred_probes: want >= 1")
 	}
 	if !a.TLS.Insecure && (a.TLS.CAFile == "" || a.TLS.CertFile == "" || a.TLS.KeyFile == "") {
 		p.add("aggregator.tls: ca_file, cert_file and key_file are required (or insecure: true for a link that stays on one machine)")

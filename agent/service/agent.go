@@ -228,6 +228,10 @@ func (a *Agent) build(p *pipeline, q *buffer.Queue, creds credentials.TransportC
 func (a *Agent) uplinkOptions(p *pipeline, creds credentials.TransportCredentials) uplink.Options {
 	return uplink.Options{
 		Address:          a.cfg.Aggregator.Address,
+		Addresses:        a.cfg.Aggregator.Targets(),
+		AckTimeout:       a.cfg.Aggregator.AckTimeout.D(),
+		ProbeInterval:    a.cfg.Aggregator.PreferredProbe.D(),
+		ProbeSuccesses:   a.cfg.Aggregator.PreferredProbes,
 		Credentials:      creds,
 		Hello:            a.reloads.hello(a.version),
 		MaxInFlight:      a.cfg.Aggregator.MaxInFlight,
@@ -283,7 +287,7 @@ func (a *Agent) run(ctx context.Context, p *pipeline) error {
 			}
 		}
 	})
-	a.logger.Info("agent running", "site", a.cfg.Site.ID, "sources", len(a.cfg.Sources), "aggregator", a.cfg.Aggregator.Address, "buffer", a.cfg.Buffer.Dir)
+	a.logger.Info("agent running", "site", a.cfg.Site.ID, "sources", len(a.cfg.Sources), "aggregator", a.cfg.Aggregator.Targets(), "buffer", a.cfg.Buffer.Dir)
 
 	var runErr error
 	select {

@@ -25,6 +25,9 @@ const (
 	MetricSamplesDroppedTotal       = "lifeline_agent_samples_dropped_total"
 	MetricSamplesSetAsideTotal      = "lifeline_agent_samples_set_aside_total"
 	MetricUplinkNacksTotal          = "lifeline_agent_uplink_nacks_total"
+	MetricUplinkFailoversTotal      = "lifeline_agent_uplink_failovers_total"
+	MetricUplinkOnPreferred         = "lifeline_agent_uplink_on_preferred"
+	MetricUplinkAggregator          = "lifeline_agent_uplink_aggregator"
 	MetricBufferBehindLedgerTotal   = "lifeline_agent_buffer_behind_ledger_total"
 	MetricBufferDiskLow             = "lifeline_agent_buffer_disk_low"
 	MetricBufferDiskFreeBytes       = "lifeline_agent_buffer_disk_free_bytes"
@@ -77,6 +80,14 @@ func (a *Agent) registerMetrics(reg prometheus.Registerer, p *pipeline) {
 			func() float64 { return float64(p.uplink.Stats().Reconnects) }),
 		counter(MetricBufferBehindLedgerTotal, "Handshakes where the aggregator held newer batches of this buffer than the buffer knew of (a restored copy, a power cut).",
 			func() float64 { return float64(p.uplink.Stats().BehindLedger) }),
+		counter(MetricUplinkFailoversTotal, "Links established on another aggregator than the link before.",
+			func() float64 { return float64(p.uplink.Stats().Failovers) }),
+		gauge(MetricUplinkOnPreferred, "1 while the link is on the aggregator this site's hash prefers.",
+			func() float64 {
+				s := p.uplink.Stats()
+				return boolf(s.Connected && s.Aggregator != "" && s.Aggregator == s.Preferred)
+			}),
+		aggregatorInfo{p: p},
 		gauge(MetricUplinkConnected, "1 while a stream to the aggregator is open.",
 			func() float64 { return boolf(p.uplink.Stats().Connected) }),
 		gauge(MetricUplinkInFlightBatches, "Batches sent and awaiting an ack.",

@@ -74,8 +74,9 @@ func (v *statusView) StatusSnapshot(f statuspage.Filter) statuspage.Status {
 	b := a.backlog(p)
 	st := statuspage.Status{
 		Now: now, Version: a.version,
-		Site:   statuspage.Site{ID: cfg.Site.ID, Name: cfg.Site.Name, Park: cfg.Site.Park},
-		Uplink: statuspage.Uplink{Address: cfg.Aggregator.Address, Connected: us.Connected, Draining: us.Draining},
+		Site: statuspage.Site{ID: cfg.Site.ID, Name: cfg.Site.Name, Park: cfg.Site.Park},
+		Uplink: statuspage.Uplink{Address: strings.Join(cfg.Aggregator.Targets(), ", "), Connected: us.Connected, Draining: us.Draining,
+			Aggregator: us.Aggregator, Preferred: us.Preferred, Failovers: us.Failovers},
 		Backlog: statuspage.Backlog{Batches: b.Batches, Bytes: b.Bytes, Samples: b.Samples,
 			OldestAgeSeconds: b.OldestAge.Seconds(), RatePerSecond: b.Rate, ETASeconds: b.ETA.Seconds()},
 		Errors: a.journal.Events(),

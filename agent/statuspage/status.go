@@ -46,6 +46,12 @@ type Site struct {
 type Uplink struct {
 	Address   string `json:"address"`
 	Connected bool   `json:"connected"`
+	// Aggregator is the endpoint the link is on (or was on last),
+	// Preferred the one this site's hash ranks first; Failovers counts
+	// changes of aggregator.
+	Aggregator string `json:"aggregator,omitempty"`
+	Preferred  string `json:"preferred,omitempty"`
+	Failovers  uint64 `json:"failovers"`
 	// Draining is true while a backlog from before the connection is sent
 	// beside live data.
 	Draining bool `json:"draining"`

@@ -71,6 +71,7 @@ func (u *Uplink) settle(acks []*lifelinev1.Ack, w *window) error {
 	if len(acks) == 0 {
 		return nil
 	}
+	w.watch.progress()
 	seqs := make([]uint64, len(acks))
 	for i, ack := range acks {
 		seqs[i] = ack.GetSeq()

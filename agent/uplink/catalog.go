@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -28,9 +29,11 @@ var errRecatalog = errors.New("stream ended to send a new point catalog")
 
 // openStream is the uplink's record of the stream now open.
 type openStream struct {
-	stop chan struct{} // closed by Recatalog
-	done chan struct{} // closed when the stream's session has ended
-	once sync.Once
+	stop chan struct{} // closed by Recatalog, or to return to the preferred aggregator
+	// switchBack says the stop was to return to the preferred aggregator.
+	switchBack atomic.Bool
+	done       chan struct{} // closed when the stream's session has ended
+	once       sync.Once
 }
 
 func (s *openStream) stopNow() { s.once.Do(func() { close(s.stop) }) }
@@ -114,7 +117,7 @@ func (u *Uplink) drainForCatalog(errs <-chan error) error {
 				return err
 			}
 		case <-deadline.C:
-			u.logger.Warn("new point catalog: in-flight batches not acked in time; they are sent again on the next stream", "in_flight", u.inFlight.Load())
+			u.logger.Warn("stream ending: in-flight batches not acked in time; they are sent again on the next stream", "in_flight", u.inFlight.Load())
 			return errRecatalog
 		case <-tick.C:
 		}

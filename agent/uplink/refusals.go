@@ -78,7 +78,7 @@ func (u *Uplink) linkWait(err error, jittered time.Duration) time.Duration {
 		reason := fmt.Sprintf("%s: %s", st.Code(), st.Message())
 		u.lastRefusal.Store(&reason)
 		u.logger.Error("aggregator refuses this agent; check its certificate, site id and configuration",
-			"addr", u.opts.Address, "code", st.Code().String(), "reason", st.Message(), "retry_in", wait)
+			"addr", u.addresses(), "code", st.Code().String(), "reason", st.Message(), "retry_in", wait)
 		return wait
 	case codes.Unavailable, codes.ResourceExhausted:
 		for _, d := range st.Details() {

@@ -7,17 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	"github.com/lifeline-telemetry/lifeline/agent/buffer"
@@ -36,7 +33,12 @@ type Queue interface {
 
 // Options configure the uplink.
 type Options struct {
+	// Addresses are the aggregators (host:port) the agent may use; a name
+	// may resolve to several IPs, each a candidate. Address alone is the
+	// single-aggregator form.
 	Address      string
+	Addresses    []string
+	Resolver     Resolver // nil: the system resolver
 	Credentials  credentials.TransportCredentials
 	Hello        *lifelinev1.Hello // site, park, version and point catalog; buffer_id and sequence fields are filled per connection
 	MaxInFlight  int
@@ -52,6 +54,15 @@ type Options struct {
 	// Compression names the gRPC compressor of the stream (zstd.Name);
 	// empty or "none" sends it uncompressed.
 	Compression string
+	// AckTimeout: a session that owes an answer (the welcome, or an ack
+	// while batches are in flight) and gets none for this long is ended
+	// and the link fails over. Zero disables it.
+	AckTimeout time.Duration
+	// ProbeInterval: while away from its preferred aggregator the link
+	// probes it this often and returns after ProbeSuccesses answers in a
+	// row. Zero disables returning (until the fallback fails).
+	ProbeInterval  time.Duration
+	ProbeSuccesses int
 }
 
 // Stats describe the uplink's progress.
@@ -76,6 +87,12 @@ type Stats struct {
 	Nacks       uint64
 	SetAside    uint64
 	LastRefusal string
+	// Aggregator is the endpoint of the current (or last) link, Preferred
+	// the one this site's rendezvous hash ranks first; Failovers counts
+	// links established on another aggregator than the link before.
+	Aggregator string
+	Preferred  string
+	Failovers  uint64
 }
 
 // Uplink owns the connection to the aggregator.
@@ -97,6 +114,8 @@ type Uplink struct {
 	nacks        atomic.Uint64
 	setAside     atomic.Uint64
 	lastRefusal  atomic.Pointer[string]
+	at           current
+	back         returns
 
 	// helloMu guards the hello streams open with and the record of the
 	// stream now open (see catalog.go).
@@ -131,6 +150,7 @@ func (u *Uplink) Stats() Stats {
 	if t := u.lastUp.Load(); t != 0 {
 		s.LastConnected = time.Unix(0, t)
 	}
+	s.Aggregator, s.Preferred, s.Failovers = u.at.snapshot()
 	return s
 }
 
@@ -142,76 +162,27 @@ func (u *Uplink) callOptions() []grpc.CallOption {
 	return opts
 }
 
-// Run keeps a session with the aggregator until ctx is done, reconnecting
-// with jittered exponential backoff after any failure.
-func (u *Uplink) Run(ctx context.Context) error {
-	conn, err := grpc.NewClient(u.opts.Address,
-		grpc.WithTransportCredentials(u.opts.Credentials),
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{
-			Time:                u.opts.Keepalive,
-			Timeout:             u.opts.KeepaliveTimeout,
-			PermitWithoutStream: true,
-		}),
-		grpc.WithDefaultCallOptions(u.callOptions()...),
-		// The channel redials on a schedule of its own; left at gRPC's
-		// default (up to 120 s) it would keep the link down long after the
-		// network is back, whatever the session loop's backoff says.
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff: backoff.Config{
-				BaseDelay:  u.opts.ReconnectMin,
-				Multiplier: 1.6,
-				Jitter:     0.2,
-				MaxDelay:   u.opts.ReconnectMax,
-			},
-			MinConnectTimeout: 5 * time.Second,
-		}),
-	)
-	if err != nil {
-		return fmt.Errorf("uplink to %s: %w", u.opts.Address, err)
-	}
-	defer conn.Close()
-	client := lifelinev1.NewIngestClient(conn)
-
-	backoff := u.opts.ReconnectMin
-	for {
-		started := time.Now()
-		err := u.session(ctx, client)
-		u.connected.Store(false)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if errors.Is(err, errRecatalog) {
-			u.logger.Info("reconnecting at once to send the new point catalog")
-			backoff = u.opts.ReconnectMin
-			continue
-		}
-		if time.Since(started) > 30*time.Second {
-			backoff = u.opts.ReconnectMin
-		}
-		// Full jitter: many agents cut off together must not return together.
-		wait := u.linkWait(err, time.Duration(rand.Int64N(int64(backoff)))+u.opts.ReconnectMin/2)
-		u.logger.Warn("aggregator link down", "addr", u.opts.Address, "err", err, "retry_in", wait.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		backoff = min(backoff*2, u.opts.ReconnectMax)
-	}
-}
-
 // session runs one stream: hello, welcome, then batches out and acks in.
 // A stream Recatalog stops ends with errRecatalog.
-func (u *Uplink) session(parent context.Context, client lifelinev1.IngestClient) (err error) {
+func (u *Uplink) session(parent context.Context, client lifelinev1.IngestClient, ep, preferred endpoint) (err error) {
 	ctx, cancel := context.WithCancel(parent)
+	var helpers sync.WaitGroup
+	defer helpers.Wait()
 	defer cancel()
 	hello, open := u.openStreamRecord()
 	defer u.closeStreamRecord(open)
+	watch := &stallWatch{}
 	defer func() {
-		if open.stopped() && parent.Err() == nil {
+		switch {
+		case open.stopped() && parent.Err() == nil && open.switchBack.Load():
+			err = errSwitchBack
+		case open.stopped() && parent.Err() == nil:
 			err = errRecatalog
+		default:
+			err = stalledErr(watch, u.opts.AckTimeout, err)
 		}
 	}()
+	watch.watch(ctx, &helpers, u.opts.AckTimeout, u.inFlight.Load, cancel)
 	endHandshake := open.cancelUntilHandshake(cancel)
 	defer endHandshake()
 	stream, err := client.Stream(ctx, grpc.WaitForReady(false))
@@ -237,6 +208,8 @@ func (u *Uplink) session(parent context.Context, client lifelinev1.IngestClient)
 	if welcome == nil {
 		return errors.New("aggregator did not answer hello with welcome")
 	}
+	watch.welcomed.Store(true)
+	watch.progress()
 	committed, reidentify, err := u.reconcile(welcome, hello)
 	if err != nil {
 		return err
@@ -251,16 +224,22 @@ func (u *Uplink) session(parent context.Context, client lifelinev1.IngestClient)
 	if u.lastUp.Swap(time.Now().UnixNano()) != 0 {
 		u.reconnects.Add(1)
 	}
-	u.logger.Info("aggregator link up", "addr", u.opts.Address, "backlog_batches", st.Entries, "backlog_bytes", st.Bytes)
+	u.at.up(ep, preferred)
+	u.logger.Info("aggregator link up", "addr", ep.String(), "preferred", ep.Dial == preferred.Dial,
+		"backlog_batches", st.Entries, "backlog_bytes", st.Bytes)
+	if ep.Dial != preferred.Dial {
+		u.probePreferred(ctx, &helpers, preferred, open)
+	}
 	endHandshake() // from here a new catalog waits for the in-flight acks
-	return u.flow(ctx, cancel, stream, open, st.Newest, int(welcome.GetMaxBatchSamples()))
+	return u.flow(ctx, cancel, stream, open, watch, st.Newest, int(welcome.GetMaxBatchSamples()))
 }
 
 // flow runs a welcomed stream: batches out (the backlog up to backlogEnd
 // and live ones), acks in, acked batches deleted, until one of them fails
 // or a new catalog stops it (see Recatalog).
-func (u *Uplink) flow(ctx context.Context, cancel context.CancelFunc, stream lifelinev1.Ingest_StreamClient, open *openStream, backlogEnd uint64, maxSamples int) (err error) {
+func (u *Uplink) flow(ctx context.Context, cancel context.CancelFunc, stream lifelinev1.Ingest_StreamClient, open *openStream, watch *stallWatch, backlogEnd uint64, maxSamples int) (err error) {
 	w := &window{
+		watch:   watch,
 		backlog: make(chan struct{}, u.opts.MaxInFlight),
 		live:    make(chan struct{}, u.opts.MaxInFlight),
 		freed:   make(chan struct{}, 1),
@@ -325,6 +304,7 @@ type window struct {
 	backlog chan struct{}
 	live    chan struct{}
 	freed   chan struct{} // signalled when a backlog slot frees up
+	watch   *stallWatch
 	mu      sync.Mutex
 	sent    map[uint64]sent
 }
@@ -474,7 +454,9 @@ func (u *Uplink) sendEntries(ctx context.Context, stream lifelinev1.Ingest_Strea
 		w.mu.Lock()
 		w.sent[e.Seq] = sent{samples: samples, live: live}
 		w.mu.Unlock()
-		u.inFlight.Add(1)
+		if u.inFlight.Add(1) == 1 {
+			w.watch.progress() // the ack deadline runs from the first batch in flight
+		}
 		// The stored bytes go as they are, seq and backfill beside them
 		// (see encodedBatch): no decoding and re-encoding per batch.
 		if err := stream.SendMsg(newEncodedBatch(e.Data, e.Seq, !live)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -32,6 +33,12 @@ type seqRange struct{ First, Last uint64 }
 func (e *Evaluator) start(ctx context.Context) error {
 	if err := e.refresh(ctx); err != nil {
 		return err
+	}
+	if e.opts.Owners != nil {
+		// Sites are adopted one by one as this aggregator owns them.
+		e.lastCkp = e.opts.Now()
+		e.adoptHeld(ctx)
+		return nil
 	}
 	states, err := e.st.LoadAlarmStates(ctx)
 	if err != nil {
@@ -98,6 +105,20 @@ func (e *Evaluator) flush(ctx context.Context) error {
 	if len(e.outbox) == 0 {
 		return nil
 	}
+	sites := map[string]bool{}
+	for _, ev := range e.outbox {
+		sites[ev.SiteID] = true
+	}
+	epochs, err := e.fence(ctx, sites)
+	if err != nil {
+		return err
+	}
+	for i := range e.outbox {
+		e.outbox[i].Epoch = epochs[e.outbox[i].SiteID]
+	}
+	if len(e.outbox) == 0 {
+		return nil
+	}
 	if err := e.st.SaveAlarmEvents(ctx, e.outbox); err != nil {
 		return err
 	}
@@ -119,6 +140,7 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 	}
 	rows := make([]store.AlarmState, 0, len(e.dirty))
 	var keys [][2]string
+	sites := map[string]bool{}
 	for key, significant := range e.dirty {
 		var v any
 		if key[1] == "" {
@@ -131,11 +153,25 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 			v = m
 		}
 		keys = append(keys, key)
+		sites[key[0]] = true
 		data, err := json.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("alarm: encode state of %s/%s: %w", key[0], key[1], err)
 		}
 		rows = append(rows, store.AlarmState{SiteID: key[0], PointID: key[1], State: string(data)})
+	}
+	// Ownership is checked last, right before the insert, so that as
+	// little as possible lies between the check and the write.
+	epochs, err := e.fence(ctx, sites)
+	if err != nil {
+		return fmt.Errorf("alarm: checkpoint: %w", err)
+	}
+	if epochs != nil {
+		rows = slices.DeleteFunc(rows, func(r store.AlarmState) bool { _, ok := epochs[r.SiteID]; return !ok })
+		keys = slices.DeleteFunc(keys, func(k [2]string) bool { _, ok := epochs[k[0]]; return !ok })
+		for i := range rows {
+			rows[i].Epoch = epochs[rows[i].SiteID]
+		}
 	}
 	if err := e.st.SaveAlarmStates(ctx, rows); err != nil {
 		return fmt.Errorf("alarm: checkpoint: %w", err)

@@ -18,6 +18,9 @@ const newSiteRefresh = 2 * time.Second
 // already evaluated is skipped. live means it arrived just now (so it
 // proves the site is communicating).
 func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool) {
+	if !e.own(ctx, b.SiteID) {
+		return // another aggregator's site (see ownership.go)
+	}
 	ss := e.site(b.SiteID)
 	if ss.done(b.Seq) {
 		return

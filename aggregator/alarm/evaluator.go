@@ -44,6 +44,10 @@ type Options struct {
 	MaxQueuedSamples int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Owners, when set, limits evaluation to the sites this aggregator
+	// owns and fences every write (see ownership.go); nil evaluates every
+	// site, as a lone aggregator does.
+	Owners Owners
 }
 
 // DefaultOptions returns the defaults.
@@ -76,6 +80,7 @@ type Evaluator struct {
 	dropped map[string]seqRange // site → batches to read back from ClickHouse
 
 	raised, cleared atomic.Uint64
+	fenced          atomic.Uint64
 
 	// Owned by Run.
 	points  map[[2]string]*store.PointConfig
@@ -87,7 +92,8 @@ type Evaluator struct {
 	lastCkp time.Time
 	lastRef time.Time
 	lastHb  time.Time
-	known   map[string]bool // sites with points in the last refresh
+	known   map[string]bool   // sites with points in the last refresh
+	adopted map[string]uint64 // with Owners: the sites evaluated here and their epochs
 	metrics *Metrics
 }
 
@@ -121,11 +127,16 @@ func New(st Store, opts Options, logger *slog.Logger) *Evaluator {
 		states:  map[[2]string]*machine{},
 		dirty:   map[[2]string]bool{},
 		saved:   map[[2]string]int64{},
+		adopted: map[string]uint64{},
 	}
 }
 
 // Counts returns how many alarms this evaluator raised and cleared.
 func (e *Evaluator) Counts() (raised, cleared uint64) { return e.raised.Load(), e.cleared.Load() }
+
+// Fenced counts the sites whose unwritten alarm rows were dropped because
+// another aggregator had taken them over.
+func (e *Evaluator) Fenced() uint64 { return e.fenced.Load() }
 
 // Run loads the checkpoint (retrying until ClickHouse answers), evaluates
 // until ctx ends, then writes the remaining events and the checkpoint
@@ -171,6 +182,7 @@ func (e *Evaluator) Run(ctx context.Context) error {
 func (e *Evaluator) tick(ctx context.Context) {
 	now := e.opts.Now()
 	nowNs := now.UnixNano()
+	e.adoptHeld(ctx)
 	e.pointTimers(nowNs)
 	e.heartbeats(ctx, now)
 	e.commLoss(nowNs)

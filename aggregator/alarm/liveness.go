@@ -86,6 +86,9 @@ func (e *Evaluator) heartbeats(ctx context.Context, now time.Time) {
 		return
 	}
 	for id, hb := range last {
+		if !e.own(ctx, id) {
+			continue
+		}
 		e.frozen(id, hb.Frozen, now.UnixNano())
 		ns := hb.LastNs
 		ss := e.site(id)

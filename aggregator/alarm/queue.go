@@ -102,6 +102,9 @@ func (e *Evaluator) replayDropped(ctx context.Context) {
 	e.dropped = map[string]seqRange{}
 	e.dropMu.Unlock()
 	for site, r := range dropped {
+		if !e.own(ctx, site) {
+			continue
+		}
 		ss := e.site(site)
 		if err := e.st.ReplayBatches(ctx, site, r.First, r.Last, func(b *store.Batch) error {
 			if !ss.done(b.Seq) {

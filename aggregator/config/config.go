@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
@@ -53,6 +54,30 @@ type Config struct {
 	Console console.Config `yaml:"console"`
 	// Notify pages people about alarms (docs/alarms.md, "Notifications").
 	Notify notify.Config `yaml:"notify"`
+	// NodeID names this aggregator in site_owners, where several
+	// aggregators sharing one ClickHouse record which of them evaluates
+	// each site's alarms. It must be stable across restarts and distinct
+	// between aggregators; empty means host name and server.listen.
+	NodeID string `yaml:"node_id"`
+}
+
+// Node returns NodeID, or the host name and listen address when unset
+// (with a random suffix when the port is picked at start).
+func (c Config) Node() string {
+	if c.NodeID != "" {
+		return c.NodeID
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "localhost"
+	}
+	id := host + "/" + c.Server.Listen
+	if strings.HasSuffix(c.Server.Listen, ":0") {
+		// A port picked at start is no stable name: two aggregators of one
+		// host (tests) must still differ.
+		id += fmt.Sprintf("/%d-%d", os.Getpid(), rand.Uint32())
+	}
+	return id
 }
 
 // ClickHouse says where samples are stored.

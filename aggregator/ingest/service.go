@@ -63,6 +63,14 @@ type Options struct {
 	// RequireRegistered refuses sites the registry's enterprises do not
 	// list; without it an unlisted site keeps the park it first announced.
 	RequireRegistered bool
+	// Owners, if set, takes each site over at its agent's handshake, so
+	// that the aggregator the site's stream reaches evaluates its alarms.
+	Owners SiteClaimer
+}
+
+// SiteClaimer takes a site over for this aggregator (see aggregator/owner).
+type SiteClaimer interface {
+	Claim(ctx context.Context, site string) (uint64, error)
 }
 
 // DefaultOptions returns the options used when none are configured.
@@ -160,6 +168,9 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 		return err
 	}
 	defer release()
+	if err := s.claimOwnership(ctx, log, site); err != nil {
+		return err
+	}
 	s.metrics.streams.Inc()
 	defer s.metrics.streams.Dec()
 
@@ -225,6 +236,19 @@ func (s *Service) claimSite(ctx context.Context, log *slog.Logger, hello *lifeli
 		}
 	}
 	return sess, release, nil
+}
+
+// claimOwnership takes the site over before the welcome, so batches of
+// this stream are evaluated here.
+func (s *Service) claimOwnership(ctx context.Context, log *slog.Logger, site string) error {
+	if s.opts.Owners == nil {
+		return nil
+	}
+	if _, err := s.opts.Owners.Claim(ctx, site); err != nil {
+		log.Error("take the site over", "err", err)
+		return retryLater(codes.Unavailable, time.Second, "cannot take the site over; retry")
+	}
+	return nil
 }
 
 // welcome answers the hello with what the store has already committed, so

@@ -15,6 +15,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/console"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/owner"
 	"github.com/lifeline-telemetry/lifeline/aggregator/registry"
 	"github.com/lifeline-telemetry/lifeline/aggregator/report"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -92,7 +93,15 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	}
 	defer stopConsole()
 
-	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
+	// Several aggregators may share this ClickHouse: each evaluates the
+	// alarms of the sites whose streams it took over last.
+	owners := owner.New(st, a.cfg.Node(), a.logger.With("component", "owner"))
+	if err := owners.Restore(ctx); err != nil {
+		a.logger.Warn("read which sites this aggregator owned; they are taken over again as their agents connect", "err", err)
+	}
+	alarmOpts := a.cfg.AlarmOptions()
+	alarmOpts.Owners = owners
+	evaluator := alarm.New(st, alarmOpts, a.logger.With("component", "alarm"))
 	ingestMetrics, linkMetrics, reportMetrics := registerMetrics(a.registry, wr, evaluator)
 	stopReports := a.startReports(ctx, st, reportMetrics)
 	defer stopReports()
@@ -107,7 +116,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, ingestMetrics, a.logger.With("component", "heartbeats"))
 	stopWriting := startWriting(wr, heartbeats)
 	defer stopWriting()
-	recv := a.newReceiver(st, wr, heartbeats, ingestMetrics, linkMetrics)
+	recv := a.newReceiver(st, wr, heartbeats, owners, ingestMetrics, linkMetrics)
 	if err := recv.Start(ctx); err != nil {
 		return err
 	}
@@ -193,8 +202,9 @@ func startWriting(wr *writer.Writer, heartbeats *ingest.Heartbeats) (stop func()
 	})
 }
 
-func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats *ingest.Heartbeats, metrics *ingest.Metrics, link *ingest.LinkMetrics) *ingest.Receiver {
+func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats *ingest.Heartbeats, owners *owner.Registry, metrics *ingest.Metrics, link *ingest.LinkMetrics) *ingest.Receiver {
 	opts := ingest.DefaultOptions()
+	opts.Owners = owners
 	opts.RequirePeerIdentity = !a.cfg.Server.TLS.Insecure
 	opts.RequireRegistered = a.cfg.RequireRegistered
 	opts.MaxStreams = int(a.cfg.Server.MaxStreams)

@@ -43,7 +43,8 @@ func alarmDDL(caps Capabilities) []string {
     hazard_code  String,
     equipment    String,
     evaluated_at DateTime('UTC'),
-    version      UInt8
+    version      UInt8,
+    epoch        UInt64 DEFAULT 0
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(raised_at)
 ORDER BY (site_id, point_id, condition, raised_ns)`
@@ -55,7 +56,8 @@ ORDER BY (site_id, point_id, condition, raised_ns)`
     site_id    String,
     point_id   String,
     state      String,
-    updated_ns UInt64
+    updated_ns UInt64,
+    epoch      UInt64 DEFAULT 0
 ) ENGINE = ReplacingMergeTree(updated_ns)
 ORDER BY (site_id, point_id)`
 	return []string{events, state}
@@ -81,11 +83,14 @@ type AlarmEvent struct {
 	Unit       string
 	HazardCode string
 	Equipment  string
+	// Epoch is the site ownership epoch of the aggregator that wrote the
+	// row (0 without ownership).
+	Epoch uint64
 }
 
 const insertAlarmEvents = "INSERT INTO alarm_events (site_id, point_id, condition, priority, state, " +
 	"raised_at, raised_ns, cleared_at, cleared_ns, duration_s, value, limit_value, deadband, peak_value, " +
-	"clear_value, end_reason, backfill, kind, unit, hazard_code, equipment, evaluated_at, version)"
+	"clear_value, end_reason, backfill, kind, unit, hazard_code, equipment, evaluated_at, version, epoch)"
 
 // SaveAlarmEvents writes alarm rows. Writing the same event again is
 // harmless: rows with the same key collapse, the cleared one winning.
@@ -93,6 +98,10 @@ func (s *Store) SaveAlarmEvents(ctx context.Context, events []AlarmEvent) error 
 	if len(events) == 0 {
 		return nil
 	}
+	// The time is taken before anything else: a row's evaluated_at is
+	// then no later than the moment its writer decided to write it (see
+	// aggregator/owner on fencing).
+	now := time.Now().UTC()
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return err
@@ -102,7 +111,6 @@ func (s *Store) SaveAlarmEvents(ctx context.Context, events []AlarmEvent) error 
 		return fmt.Errorf("insert alarm events: prepare: %w", err)
 	}
 	defer batch.Abort()
-	now := time.Now().UTC()
 	for _, e := range events {
 		state, version := int8(1), uint8(1)
 		var cleared time.Time = dateTimeMin
@@ -119,7 +127,7 @@ func (s *Store) SaveAlarmEvents(ctx context.Context, events []AlarmEvent) error 
 		if err := batch.Append(e.SiteID, e.PointID, e.Condition, e.Priority, state,
 			clampDateTime(e.RaisedNs), e.RaisedNs, cleared, e.ClearedNs, duration,
 			e.Value, e.Limit, e.Deadband, e.Peak, e.ClearValue, e.EndReason, backfill,
-			e.Kind, e.Unit, e.HazardCode, e.Equipment, now, version); err != nil {
+			e.Kind, e.Unit, e.HazardCode, e.Equipment, now, version, e.Epoch); err != nil {
 			return permanent(fmt.Errorf("insert alarm events: %w", err))
 		}
 	}
@@ -134,6 +142,10 @@ type AlarmState struct {
 	SiteID  string
 	PointID string
 	State   string
+	// Epoch is the site ownership epoch the row was written under (0
+	// without ownership); a reader takes the row of the highest epoch, so
+	// a paused former owner's late checkpoint never wins.
+	Epoch uint64
 }
 
 // SaveAlarmStates writes checkpoint rows; the newest per key wins.
@@ -141,18 +153,18 @@ func (s *Store) SaveAlarmStates(ctx context.Context, states []AlarmState) error 
 	if len(states) == 0 {
 		return nil
 	}
+	version := uint64(time.Now().UnixNano()) // first, as in SaveAlarmEvents
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return err
 	}
-	batch, err := conn.PrepareBatch(ctx, "INSERT INTO alarm_state (site_id, point_id, state, updated_ns)")
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO alarm_state (site_id, point_id, state, updated_ns, epoch)")
 	if err != nil {
 		return fmt.Errorf("insert alarm state: prepare: %w", err)
 	}
 	defer batch.Abort()
-	version := uint64(time.Now().UnixNano())
 	for _, st := range states {
-		if err := batch.Append(st.SiteID, st.PointID, st.State, version); err != nil {
+		if err := batch.Append(st.SiteID, st.PointID, st.State, version, st.Epoch); err != nil {
 			return permanent(fmt.Errorf("insert alarm state: %w", err))
 		}
 	}
@@ -162,13 +174,28 @@ func (s *Store) SaveAlarmStates(ctx context.Context, states []AlarmState) error 
 	return nil
 }
 
-// LoadAlarmStates reads the newest checkpoint row of every point and site.
+// LoadAlarmStates reads the newest checkpoint row of every point and site:
+// of the highest epoch, the latest written.
 func (s *Store) LoadAlarmStates(ctx context.Context) ([]AlarmState, error) {
+	return s.loadAlarmStates(ctx, "")
+}
+
+// LoadSiteAlarmStates reads the newest checkpoint rows of one site.
+func (s *Store) LoadSiteAlarmStates(ctx context.Context, siteID string) ([]AlarmState, error) {
+	return s.loadAlarmStates(ctx, siteID)
+}
+
+func (s *Store) loadAlarmStates(ctx context.Context, siteID string) ([]AlarmState, error) {
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT site_id, point_id, argMax(state, updated_ns) FROM alarm_state GROUP BY site_id, point_id")
+	where, args := "", []any{}
+	if siteID != "" {
+		where, args = " WHERE site_id = ?", append(args, siteID)
+	}
+	rows, err := conn.Query(ctx, "SELECT site_id, point_id, argMax(state, (epoch, updated_ns)), max(epoch) FROM alarm_state"+where+
+		" GROUP BY site_id, point_id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("load alarm state: %w", err)
 	}
@@ -176,7 +203,7 @@ func (s *Store) LoadAlarmStates(ctx context.Context) ([]AlarmState, error) {
 	var out []AlarmState
 	for rows.Next() {
 		var st AlarmState
-		if err := rows.Scan(&st.SiteID, &st.PointID, &st.State); err != nil {
+		if err := rows.Scan(&st.SiteID, &st.PointID, &st.State, &st.Epoch); err != nil {
 			return nil, fmt.Errorf("load alarm state: %w", err)
 		}
 		out = append(out, st)

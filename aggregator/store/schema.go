@@ -118,6 +118,7 @@ ORDER BY site_id`
 	stmts = append(stmts, reportDDL())
 	stmts = append(stmts, alarmActionsDDL())
 	stmts = append(stmts, notifyDDL(caps)...)
+	stmts = append(stmts, siteOwnersDDL())
 	return stmts
 }
 
@@ -164,7 +165,10 @@ func (s *Store) migrateOld(ctx context.Context, conn driver.Conn, caps Capabilit
 	if err := s.migrateGapRecovery(ctx, conn, caps); err != nil {
 		return err
 	}
-	return s.migratePointDelays(ctx, conn)
+	if err := s.migratePointDelays(ctx, conn); err != nil {
+		return err
+	}
+	return s.migrateEpochs(ctx, conn)
 }
 
 // objectName extracts the table or view name from a CREATE statement.

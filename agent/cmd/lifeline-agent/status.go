@@ -62,7 +62,7 @@ func newStatusCmd() *cobra.Command {
 type metrics = scrape.Values
 
 func scrapeAgent(ctx context.Context, url string) (metrics, error) {
-	m, err := scrape.Get(ctx, url, "source")
+	m, err := scrape.Get(ctx, url, "source", "aggregator")
 	if err != nil {
 		return nil, fmt.Errorf("read agent status: %w", err)
 	}
@@ -79,7 +79,7 @@ func printStatus(w io.Writer, site, addr string, m metrics) {
 		}
 	}
 	fmt.Fprintf(w, "agent %s (metrics %s)\n", site, addr)
-	fmt.Fprintf(w, "  aggregator  %s (reconnects %.0f)\n", link, m[service.MetricUplinkReconnectsTotal])
+	fmt.Fprintf(w, "  aggregator  %s%s (reconnects %.0f)\n", link, aggregatorText(m, connected), m[service.MetricUplinkReconnectsTotal])
 	if ns := m[service.MetricLinkCertNotAfterSeconds]; ns > 0 {
 		if msg := service.CertExpiryWarning(time.Unix(int64(ns), 0), time.Now()); msg != "" {
 			fmt.Fprintf(w, "  WARNING     %s\n", msg)

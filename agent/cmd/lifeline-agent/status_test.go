@@ -44,3 +44,19 @@ func TestPrintStatusTellsTheTruth(t *testing.T) {
 		t.Errorf("status claims a backlog is being sent:\n%s", got)
 	}
 }
+
+// status names the aggregator the link is on and says when it is not the
+// site's preferred one.
+func TestPrintStatusNamesTheAggregator(t *testing.T) {
+	m := metrics{
+		"lifeline_agent_uplink_connected":       1,
+		"lifeline_agent_uplink_on_preferred":    0,
+		"lifeline_agent_uplink_failovers_total": 3,
+	}
+	m.Add("lifeline_agent_uplink_aggregator", "10.0.0.2:7400", 1)
+	var out bytes.Buffer
+	printStatus(&out, "S1", "127.0.0.1:9464", m)
+	if want := "connected to 10.0.0.2:7400, not the preferred one, failovers 3 (reconnects 0)"; !strings.Contains(out.String(), want) {
+		t.Errorf("status lacks %q:\n%s", want, out.String())
+	}
+}

@@ -50,3 +50,24 @@ func diskText(m metrics) string {
 		scrape.Bytes(m[service.MetricBufferDiskFreeBytes]), m[service.MetricBufferMemoryBatches],
 		scrape.Bytes(m[service.MetricBufferMemoryBytes]))
 }
+
+// aggregatorText names the aggregator the link is on (or was on last),
+// and whether it is the one this site prefers; empty before any link.
+func aggregatorText(m metrics, connected bool) string {
+	names := m.Labels(service.MetricUplinkAggregator)
+	if len(names) == 0 {
+		return ""
+	}
+	at := " to "
+	if !connected {
+		at = ", last to "
+	}
+	text := at + names[0]
+	if connected && m[service.MetricUplinkOnPreferred] != 1 {
+		text += ", not the preferred one"
+	}
+	if n := m[service.MetricUplinkFailoversTotal]; n > 0 {
+		text += fmt.Sprintf(", failovers %.0f", n)
+	}
+	return text
+}

@@ -108,7 +108,9 @@ function renderHeader(st) {
   const up = $("uplink");
   up.textContent = st.uplink.connected ? t("uplinkUp") : t("uplinkDown");
   up.className = "badge " + (st.uplink.connected ? "good" : "bad");
-  $("aggregator").textContent = st.uplink.address + (st.uplink.draining ? " · " + t("draining") : "");
+  $("aggregator").textContent = (st.uplink.aggregator || st.uplink.address) +
+    (st.uplink.aggregator && st.uplink.preferred && st.uplink.aggregator !== st.uplink.preferred ? " ≠ " + st.uplink.preferred : "") +
+    (st.uplink.draining ? " · " + t("draining") : "");
 }
 
 function renderBacklog(st) {

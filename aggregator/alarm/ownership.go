@@ -1,0 +1,187 @@
+package alarm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+)
+
+// With several aggregators on one ClickHouse, each site's alarms are
+// evaluated by the one aggregator that owns the site (see package
+// aggregator/owner). The evaluator then holds state only for the sites it
+// owns: it adopts a site when it starts to own it (the site's checkpoint
+// is read back, the batches committed since are re-evaluated, and the
+// state is written again under the new epoch), forgets it when it no
+// longer does, and before every write of events or checkpoint rows asks
+// ClickHouse which of their sites are still its own, writing nothing for
+// the others. Events re-raised by the adoption have the keys the former
+// owner wrote, so they collapse rather than double.
+
+// Owners says which sites this aggregator owns.
+type Owners interface {
+	// Epoch returns the epoch this aggregator holds site under.
+	Epoch(site string) (uint64, bool)
+	// Held returns every site held and its epoch.
+	Held() map[string]uint64
+	// Verify returns those of sites ClickHouse still names this
+	// aggregator the owner of, with their epochs.
+	Verify(ctx context.Context, sites []string) (map[string]uint64, error)
+}
+
+// SiteStore reads one site's checkpoint; *store.Store is one. Only an
+// evaluator with Owners needs it.
+type SiteStore interface {
+	LoadSiteAlarmStates(ctx context.Context, siteID string) ([]store.AlarmState, error)
+}
+
+// own reports whether the evaluator owns site now, adopting it first if it
+// took the site over since it last looked.
+func (e *Evaluator) own(ctx context.Context, site string) bool {
+	if e.opts.Owners == nil {
+		return true
+	}
+	epoch, ok := e.opts.Owners.Epoch(site)
+	if !ok {
+		if _, had := e.adopted[site]; had {
+			e.forget(site)
+		}
+		return false
+	}
+	if cur, had := e.adopted[site]; had && (cur == epoch || cur+1 == epoch) {
+		// The next epoch is this aggregator's own new claim (its agent
+		// reconnected here): nobody owned the site in between, so the
+		// state in memory is the newest there is.
+		e.adopted[site] = epoch
+		return true
+	}
+	if err := e.adopt(ctx, site, epoch); err != nil {
+		e.failed()
+		e.logger.Warn("take over the alarm state of a site; will retry", "site", site, "epoch", epoch, "err", err)
+		return false
+	}
+	return true
+}
+
+// adopt makes site this evaluator's under epoch: its state is read from
+// the checkpoint, the batches committed since are evaluated, and every
+// restored row is marked for the next checkpoint so it is rewritten under
+// the new epoch.
+func (e *Evaluator) adopt(ctx context.Context, site string, epoch uint64) error {
+	ss, ok := e.st.(SiteStore)
+	if !ok {
+		return fmt.Errorf("store cannot read one site's checkpoint")
+	}
+	e.forget(site)
+	rows, err := ss.LoadSiteAlarmStates(ctx, site)
+	if err != nil {
+		return err
+	}
+	e.restore(rows)
+	e.adopted[site] = epoch
+	for key := range e.states {
+		if key[0] == site {
+			e.dirty[key] = true
+		}
+	}
+	e.dirty[[2]string{site, ""}] = true
+	latest, err := e.st.LatestSeq(ctx, site)
+	if err == nil {
+		err = e.replay(ctx, site, e.site(site), latest)
+	}
+	if err != nil {
+		e.forget(site)
+		return err
+	}
+	e.logger.Info("site's alarm evaluation taken over", "site", site, "epoch", epoch, "points_restored", len(rows))
+	return nil
+}
+
+// restore loads checkpoint rows into memory.
+func (e *Evaluator) restore(rows []store.AlarmState) {
+	for _, s := range rows {
+		if s.PointID == "" {
+			ss := &siteState{}
+			if err := json.Unmarshal([]byte(s.State), ss); err != nil {
+				e.logger.Warn("unreadable site alarm state; starting afresh", "site", s.SiteID, "err", err)
+				continue
+			}
+			e.sites[s.SiteID] = ss
+			continue
+		}
+		m := &machine{}
+		if err := json.Unmarshal([]byte(s.State), m); err != nil {
+			e.logger.Warn("unreadable point alarm state; starting afresh", "site", s.SiteID, "point", s.PointID, "err", err)
+			continue
+		}
+		e.states[[2]string{s.SiteID, s.PointID}] = m
+	}
+}
+
+// forget drops everything held in memory for site, unwritten events too.
+func (e *Evaluator) forget(site string) {
+	delete(e.sites, site)
+	delete(e.adopted, site)
+	for key := range e.states {
+		if key[0] == site {
+			delete(e.states, key)
+			delete(e.saved, key)
+		}
+	}
+	for key := range e.dirty {
+		if key[0] == site {
+			delete(e.dirty, key)
+		}
+	}
+	e.outbox = slices.DeleteFunc(e.outbox, func(ev store.AlarmEvent) bool { return ev.SiteID == site })
+}
+
+// adoptHeld adopts the sites held but not yet adopted (claimed while their
+// agent sends nothing, or restored after a restart) and forgets those no
+// longer held.
+func (e *Evaluator) adoptHeld(ctx context.Context) {
+	if e.opts.Owners == nil {
+		return
+	}
+	held := e.opts.Owners.Held()
+	for site := range e.adopted {
+		if _, ok := held[site]; !ok {
+			e.forget(site)
+		}
+	}
+	for site := range held {
+		e.own(ctx, site)
+	}
+}
+
+// fence asks ClickHouse which of the sites about to be written are still
+// this evaluator's, forgets the others (their unwritten rows with them),
+// and returns the epochs to write under. Without Owners every site is
+// written under epoch 0.
+func (e *Evaluator) fence(ctx context.Context, sites map[string]bool) (map[string]uint64, error) {
+	if e.opts.Owners == nil || len(sites) == 0 {
+		return nil, nil
+	}
+	list := make([]string, 0, len(sites))
+	for s := range sites {
+		list = append(list, s)
+	}
+	owned, err := e.opts.Owners.Verify(ctx, list)
+	if err != nil {
+		return nil, fmt.Errorf("verify site ownership: %w", err)
+	}
+	for _, s := range list {
+		ep, ok := owned[s]
+		if ok && ep == e.adopted[s]+1 {
+			e.adopted[s] = ep // its own new claim; see own
+		}
+		if !ok || ep != e.adopted[s] {
+			e.fenced.Add(1)
+			e.logger.Warn("site no longer ours; its unwritten alarm rows are dropped", "site", s, "epoch", e.adopted[s])
+			e.forget(s)
+		}
+	}
+	return owned, nil
+}

@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// TableSiteOwners records which aggregator evaluates each site's alarms.
+const TableSiteOwners = "site_owners"
+
+// siteOwnersDDL: one row per claim. A site's owner is the row with the
+// highest epoch; two aggregators that raced for one epoch number both keep
+// their row (owner is in the key) and the lower owner id wins, so every
+// reader agrees without FINAL.
+func siteOwnersDDL() string {
+	return `CREATE TABLE IF NOT EXISTS site_owners (
+    site_id String,
+    epoch   UInt64,
+    owner   String,
+    at_ns   Int64
+) ENGINE = ReplacingMergeTree
+ORDER BY (site_id, epoch, owner)`
+}
+
+// SiteOwner is a site's current owner.
+type SiteOwner struct {
+	SiteID string
+	Epoch  uint64
+	Owner  string
+	AtNs   int64
+}
+
+// claimAttempts bounds how often ClaimSite retries a claim another
+// aggregator won at the same epoch number.
+const claimAttempts = 5
+
+// ClaimSite makes owner the site's owner under a new epoch (the highest so
+// far plus one), written and read back, and returns it. A claim another
+// aggregator won in the same instant is retried with the next epoch: the
+// latest claimer owns the site.
+func (s *Store) ClaimSite(ctx context.Context, siteID, owner string) (uint64, error) {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return 0, err
+	}
+	for range claimAttempts {
+		cur, err := siteOwners(ctx, conn, []string{siteID})
+		if err != nil {
+			return 0, err
+		}
+		epoch := cur[siteID].Epoch + 1
+		batch, err := conn.PrepareBatch(ctx, "INSERT INTO site_owners (site_id, epoch, owner, at_ns)")
+		if err != nil {
+			return 0, fmt.Errorf("claim site %s: prepare: %w", siteID, err)
+		}
+		if err := batch.Append(siteID, epoch, owner, time.Now().UnixNano()); err != nil {
+			_ = batch.Abort()
+			return 0, permanent(fmt.Errorf("claim site %s: %w", siteID, err))
+		}
+		if err := batch.Send(); err != nil {
+			return 0, fmt.Errorf("claim site %s: %w", siteID, err)
+		}
+		after, err := siteOwners(ctx, conn, []string{siteID})
+		if err != nil {
+			return 0, err
+		}
+		if got := after[siteID]; got.Epoch == epoch && got.Owner == owner {
+			return epoch, nil
+		}
+	}
+	return 0, fmt.Errorf("claim site %s: lost %d races for ownership", siteID, claimAttempts)
+}
+
+// SiteOwners returns the current owner of each of sites that has one; all
+// sites when sites is nil.
+func (s *Store) SiteOwners(ctx context.Context, sites []string) (map[string]SiteOwner, error) {
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return nil, err
+	}
+	return siteOwners(ctx, conn, sites)
+}
+
+func siteOwners(ctx context.Context, conn driver.Conn, sites []string) (map[string]SiteOwner, error) {
+	q := "SELECT site_id, epoch, owner, at_ns FROM site_owners"
+	var args []any
+	if sites != nil {
+		if len(sites) == 0 {
+			return map[string]SiteOwner{}, nil
+		}
+		q += " WHERE site_id IN (?" + strings.Repeat(", ?", len(sites)-1) + ")"
+		for _, s := range sites {
+			args = append(args, s)
+		}
+	}
+	q += " ORDER BY site_id, epoch DESC, owner LIMIT 1 BY site_id"
+	rows, err := conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read site owners: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]SiteOwner{}
+	for rows.Next() {
+		var o SiteOwner
+		if err := rows.Scan(&o.SiteID, &o.Epoch, &o.Owner, &o.AtNs); err != nil {
+			return nil, fmt.Errorf("read site owners: %w", err)
+		}
+		out[o.SiteID] = o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read site owners: %w", err)
+	}
+	return out, nil
+}
+
+// migrateEpochs adds the epoch column to alarm tables made before site
+// ownership; their rows read as epoch 0.
+func (s *Store) migrateEpochs(ctx context.Context, conn driver.Conn) error {
+	for _, table := range []string{TableAlarmEvents, TableAlarmState} {
+		cols, err := tableColumns(ctx, conn, table)
+		if err != nil {
+			return err
+		}
+		if len(cols) == 0 || cols["epoch"] {
+			continue
+		}
+		if err := conn.Exec(ctx, "ALTER TABLE "+table+" ADD COLUMN epoch UInt64 DEFAULT 0"); err != nil {
+			return fmt.Errorf("migrate %s: add epoch: %w", table, err)
+		}
+		s.logger.Info("migrated " + table + ": added epoch")
+	}
+	return nil
+}

@@ -1,0 +1,400 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/lifeline-telemetry/lifeline/agent/config"
+	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
+	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
+)
+
+// failoverRig is two aggregator processes on one ClickHouse and three
+// agent processes, each configured with both addresses, reading an
+// in-process plant simulator with a scripted gas detector.
+type failoverRig struct {
+	t      *testing.T
+	dir    string
+	sim    *plantsim.Sim
+	conn   clickhouse.Conn
+	aggs   [2]*launch.Process
+	aggCfg [2]string
+	addrs  [2]string
+	sites  [3]string
+	agents [3]*launch.Process
+	// agentMetrics are the agents' metrics addresses.
+	agentMetrics [3]string
+	// preferred is the aggregator each agent's site prefers; the victim is
+	// the one faults are done to, other the one that stays up.
+	preferred     [3]int
+	victim, other int
+}
+
+const gasPoint = "GAS.AT101"
+
+// anyAggregator, as waitOn's want, accepts either aggregator.
+const anyAggregator = -2
+
+func newFailoverRig(t *testing.T, ctx context.Context) *failoverRig {
+	t.Helper()
+	binaries(t)
+	r := &failoverRig{t: t, dir: t.TempDir()}
+	opts := plantsim.DefaultOptions()
+	opts.Addr = "127.0.0.1:0"
+	opts.Points, opts.Rate = 20, 2
+	opts.ExcursionsPerHour = -1
+	opts.Logger = testLogger(t)
+	opts.Scripted = []plantsim.PointSpec{{ID: gasPoint, Identifier: "Scripted.GAS.AT101", Name: "可燃气体探测器", Kind: "gas_combustible",
+		Unit: "%LEL", Limits: &config.Limits{Stage1: ptr(25), Stage2: ptr(50), Deadband: 1, OnDelay: dur(0), OffDelay: dur(0)}}}
+	r.sim = plantsim.New(opts)
+	if err := r.sim.Set(gasPoint, 5.0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sim.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.sim.Shutdown(context.Background()) })
+
+	chAddr := chtest.Addr(t)
+	db := chtest.Database(t, chAddr)
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{chAddr}, Auth: clickhouse.Auth{Database: db}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	r.conn = conn
+
+	free, err := launch.FreeAddrs(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addrs = [2]string{free[0], free[1]}
+	for i := range r.aggs {
+		r.aggCfg[i] = filepath.Join(r.dir, fmt.Sprintf("aggregator-%d.yaml", i))
+		writeFile(t, r.aggCfg[i], fmt.Sprintf(`node_id: agg-%d
+server:
+  listen: %s
+  tls: {insecure: true}
+clickhouse: {addr: %s, database: %s}
+metrics: {listen: %s}
+`, i, r.addrs[i], chAddr, db, free[2+i]))
+		r.aggs[i] = startProc(t, r.dir, "lifeline-aggregator", "run", "--config", r.aggCfg[i])
+	}
+	for i := range r.aggs {
+		r.waitAggregator(ctx, i)
+	}
+	stamp := time.Now().UnixNano() % 1e6
+	for i := range r.agents {
+		r.sites[i] = fmt.Sprintf("FO%d%05d", i, stamp)
+		r.agentMetrics[i] = free[4+i]
+		r.agents[i] = startProc(t, r.dir, "lifeline-agent", "run", "--config", r.writeAgentConfig(i))
+	}
+	return r
+}
+
+func (r *failoverRig) startAggregator(ctx context.Context, i int) {
+	r.aggs[i] = startProc(r.t, r.dir, "lifeline-aggregator", "run", "--config", r.aggCfg[i])
+	r.waitAggregator(ctx, i)
+}
+
+func (r *failoverRig) waitAggregator(ctx context.Context, i int) {
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := r.aggs[i].WaitListening(wctx, r.addrs[i]); err != nil {
+		r.t.Fatalf("aggregator %d: %v\n%s", i, err, r.aggs[i].Tail(3000))
+	}
+}
+
+func (r *failoverRig) writeAgentConfig(i int) string {
+	cfg := r.sim.AgentConfig(r.addrs[0], filepath.Join(r.dir, fmt.Sprintf("buffer-%d", i)), r.sites[i])
+	cfg.Aggregator.Addresses = r.addrs[:]
+	cfg.Metrics.Listen = r.agentMetrics[i]
+	cfg.StatusPage.Listen = ""
+	// Fast detection keeps the scenario short.
+	cfg.Aggregator.Keepalive = config.Duration(2 * time.Second)
+	cfg.Aggregator.KeepaliveTimeout = config.Duration(2 * time.Second)
+	cfg.Aggregator.ReconnectMin = config.Duration(200 * time.Millisecond)
+	cfg.Aggregator.ReconnectMax = config.Duration(2 * time.Second)
+	cfg.Aggregator.StatusInterval = config.Duration(time.Second)
+	cfg.Aggregator.AckTimeout = config.Duration(3 * time.Second)
+	cfg.Aggregator.PreferredProbe = config.Duration(time.Second)
+	cfg.Aggregator.PreferredProbes = 3
+	if err := cfg.Validate(); err != nil {
+		r.t.Fatal(err)
+	}
+	data, err := cfg.Marshal()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	path := filepath.Join(r.dir, fmt.Sprintf("agent-%d.yaml", i))
+	writeFile(r.t, path, string(data))
+	return path
+}
+
+// on returns the aggregator (index into addrs) agent i is connected to, -1
+// for none, read from its metrics.
+func (r *failoverRig) on(i int) int {
+	resp, err := http.Get("http://" + r.agentMetrics[i] + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, agentservice.MetricUplinkAggregator+"{") || !strings.HasSuffix(line, " 1") {
+			continue
+		}
+		for j, a := range r.addrs {
+			if strings.Contains(line, `"`+a+`"`) {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// waitOn waits until every agent is on the aggregator want says.
+func (r *failoverRig) waitOn(what string, limit time.Duration, want func(agent int) int) {
+	r.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		ok := true
+		var now []int
+		for i := range r.agents {
+			at := r.on(i)
+			now = append(now, at)
+			ok = ok && (want(i) == anyAggregator && at >= 0 || at == want(i))
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out waiting for %s: agents on %v\nagent 0 log:\n%s", what, now, r.agents[0].Tail(3000))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// set gives the gas detector a value now and returns its source time.
+func (r *failoverRig) set(v float64) time.Time {
+	r.t.Helper()
+	at := time.Now().Truncate(time.Millisecond) // OPC UA keeps 100 ns ticks
+	if err := r.sim.Set(gasPoint, v, at); err != nil {
+		r.t.Fatal(err)
+	}
+	return at
+}
+
+// gasAlarms reads the gas detector's alarms of site (FINAL) as
+// (raised_ns, cleared_ns) pairs.
+func (r *failoverRig) gasAlarms(ctx context.Context, site string) [][2]int64 {
+	rows, err := r.conn.Query(ctx, `SELECT raised_ns, cleared_ns FROM alarm_events FINAL
+WHERE site_id = ? AND point_id = ? ORDER BY raised_ns`, site, gasPoint)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][2]int64
+	for rows.Next() {
+		var p [2]int64
+		if err := rows.Scan(&p[0], &p[1]); err != nil {
+			r.t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (r *failoverRig) epoch(ctx context.Context, site string) (epoch uint64, owner string) {
+	if err := r.conn.QueryRow(ctx, "SELECT epoch, owner FROM site_owners WHERE site_id = ? ORDER BY epoch DESC, owner LIMIT 1", site).
+		Scan(&epoch, &owner); err != nil {
+		r.t.Fatal(err)
+	}
+	return epoch, owner
+}
+
+// TestFailoverBetweenAggregators: kill -9 the aggregator most sites are
+// on while a gas alarm is raised, restart it and watch its sites come
+// back, then SIGSTOP it (a black hole) around the next alarm and SIGCONT
+// it once the other took over. Every alarm is in ClickHouse once, the
+// resumed aggregator writes nothing for the sites it lost, and every
+// sample the agents read is stored exactly once.
+func TestFailoverBetweenAggregators(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r := newFailoverRig(t, ctx)
+	r.learnPreferences()
+	// The first batches carry the catalog; let the evaluators read limits.
+	time.Sleep(3 * time.Second)
+	raise1, clear1 := r.killAndRestart(ctx)
+	raise2, clear2 := r.pauseAndResume(ctx)
+	want := [][2]int64{{raise1.UnixNano(), clear1.UnixNano()}, {raise2.UnixNano(), clear2.UnixNano()}}
+	r.assertAlarms(ctx, want)
+	r.assertSamplesOnce(ctx)
+}
+
+// learnPreferences waits until every agent is connected and records where:
+// with both aggregators up, each site is on its preferred one. The victim
+// is the aggregator most sites prefer.
+func (r *failoverRig) learnPreferences() {
+	r.t.Helper()
+	r.waitOn("every agent connected", 60*time.Second, func(int) int { return anyAggregator })
+	onSecond := 0
+	for i := range r.agents {
+		r.preferred[i] = r.on(i)
+		if r.preferred[i] == 1 {
+			onSecond++
+		}
+	}
+	r.victim = 0
+	if onSecond >= 2 {
+		r.victim = 1
+	}
+	r.other = 1 - r.victim
+	r.t.Logf("sites prefer %v; victim aggregator %d", r.preferred, r.victim)
+}
+
+// killAndRestart kills the victim with kill -9 just after an alarm was
+// raised, clears the alarm once the agents moved, and restarts the victim
+// until its sites are back. It returns the alarm's source times.
+func (r *failoverRig) killAndRestart(ctx context.Context) (raised, cleared time.Time) {
+	r.t.Helper()
+	raised = r.set(30)
+	time.Sleep(500 * time.Millisecond)
+	killed := time.Now()
+	r.aggs[r.victim].Kill()
+	r.waitOn("failover after kill -9", 20*time.Second, func(int) int { return r.other })
+	r.t.Logf("kill -9: every agent on the other aggregator after %s", time.Since(killed).Round(100*time.Millisecond))
+	time.Sleep(time.Second)
+	cleared = r.set(5)
+
+	r.startAggregator(ctx, r.victim)
+	restarted := time.Now()
+	r.waitOn("sites back on their preferred aggregator", 30*time.Second, func(i int) int { return r.preferred[i] })
+	r.t.Logf("restart: sites back on their preferred aggregator after %s", time.Since(restarted).Round(100*time.Millisecond))
+	return raised, cleared
+}
+
+// pauseAndResume pauses the victim (SIGSTOP) just after an alarm was
+// raised, clears the alarm on the other aggregator, resumes the victim
+// (SIGCONT) and checks that it wrote nothing under the epochs it lost.
+func (r *failoverRig) pauseAndResume(ctx context.Context) (raised, cleared time.Time) {
+	r.t.Helper()
+	var before [3]uint64
+	for i, s := range r.sites {
+		before[i], _ = r.epoch(ctx, s)
+	}
+	time.Sleep(time.Second)
+	raised = r.set(30)
+	time.Sleep(300 * time.Millisecond)
+	stopped := time.Now()
+	if err := syscall.Kill(r.aggs[r.victim].Pid(), syscall.SIGSTOP); err != nil {
+		r.t.Fatal(err)
+	}
+	r.waitOn("failover from a paused aggregator", 30*time.Second, func(int) int { return r.other })
+	r.t.Logf("SIGSTOP: every agent on the other aggregator after %s", time.Since(stopped).Round(100*time.Millisecond))
+	time.Sleep(time.Second)
+	cleared = r.set(5)
+	time.Sleep(time.Second)
+	if err := syscall.Kill(r.aggs[r.victim].Pid(), syscall.SIGCONT); err != nil {
+		r.t.Fatal(err)
+	}
+	// The resumed aggregator's first tick flushes its events and, its last
+	// checkpoint being older than five seconds, checkpoints; its sites come
+	// back to it after three probes.
+	r.waitOn("sites back after SIGCONT", 30*time.Second, func(i int) int { return r.preferred[i] })
+	time.Sleep(2 * time.Second)
+	for i, s := range r.sites {
+		if r.preferred[i] == r.victim {
+			r.assertNothingWrittenAfter(ctx, s, before[i], stopped)
+		}
+	}
+	return raised, cleared
+}
+
+// assertNothingWrittenAfter checks that no alarm or checkpoint row of
+// site under an epoch up to epoch was written after stopped (+ a margin
+// for rows in flight at the SIGSTOP).
+func (r *failoverRig) assertNothingWrittenAfter(ctx context.Context, site string, epoch uint64, stopped time.Time) {
+	r.t.Helper()
+	var events, states uint64
+	if err := r.conn.QueryRow(ctx, `SELECT count() FROM alarm_events WHERE site_id = ? AND epoch <= ? AND evaluated_at >= toDateTime(?)`,
+		site, epoch, stopped.Unix()+2).Scan(&events); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.conn.QueryRow(ctx, `SELECT count() FROM alarm_state WHERE site_id = ? AND epoch <= ? AND updated_ns > ?`,
+		site, epoch, uint64(stopped.Add(time.Second).UnixNano())).Scan(&states); err != nil {
+		r.t.Fatal(err)
+	}
+	if events != 0 || states != 0 {
+		r.t.Errorf("site %s: the paused aggregator wrote %d alarm rows and %d checkpoint rows under epoch <= %d after losing the site",
+			site, events, states, epoch)
+	}
+}
+
+// assertAlarms checks each site's gas alarms (FINAL): each raised and
+// cleared once, at the source times scripted.
+func (r *failoverRig) assertAlarms(ctx context.Context, want [][2]int64) {
+	r.t.Helper()
+	for _, s := range r.sites {
+		var got [][2]int64
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(300 * time.Millisecond) {
+			if got = r.gasAlarms(ctx, s); slices.Equal(got, want) {
+				break
+			}
+		}
+		if !slices.Equal(got, want) {
+			r.t.Errorf("site %s gas alarms %v, want %v", s, got, want)
+		}
+	}
+}
+
+// assertSamplesOnce stops the plant, waits until every agent delivered
+// what it read, and counts each site's rows.
+func (r *failoverRig) assertSamplesOnce(ctx context.Context) {
+	r.t.Helper()
+	_ = r.sim.Shutdown(ctx)
+	for i, s := range r.sites {
+		var last float64 = -1
+		var m map[string]float64
+		for end := time.Now().Add(60 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+			m, _ = launch.Scrape(r.agentMetrics[i])
+			read := m[agentservice.MetricSamplesReadTotal]
+			if read == last && read > 0 && m[agentservice.MetricBufferBatches] == 0 && m[agentservice.MetricUplinkInFlightBatches] == 0 &&
+				m[agentservice.MetricSamplesBufferedTotal] == read {
+				break
+			}
+			last = read
+			if time.Now().After(end) {
+				r.t.Fatalf("agent %d did not drain: %v", i, m)
+			}
+		}
+		var rows, distinct uint64
+		if err := r.conn.QueryRow(ctx, "SELECT count(), uniqExact(point_id, ts_ns) FROM samples WHERE site_id = ?", s).Scan(&rows, &distinct); err != nil {
+			r.t.Fatal(err)
+		}
+		read, dup := uint64(m[agentservice.MetricSamplesReadTotal]), uint64(m[agentservice.MetricSamplesDuplicateTotal])
+		r.t.Logf("site %s: read %d, rows %d, distinct %d, re-sent duplicates %d, failovers %v",
+			s, read, rows, distinct, dup, m[agentservice.MetricUplinkFailoversTotal])
+		if rows != distinct {
+			r.t.Errorf("site %s: %d duplicate rows", s, rows-distinct)
+		}
+		if rows+dup != read {
+			r.t.Errorf("site %s: rows %d + re-sent duplicates %d != %d samples read", s, rows, dup, read)
+		}
+	}
+}
