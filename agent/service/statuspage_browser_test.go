@@ -3,88 +3,17 @@ package service
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/lifeline-telemetry/lifeline/proto/browsertest"
 
 	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
 )
-
-// chromium finds Debian's chromium. Under CI a missing browser fails the
-// test; elsewhere it skips.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium not found (apt-get install chromium); CI runs the status page test in a real browser")
-	}
-	t.Skip("chromium not found (apt-get install chromium)")
-	return ""
-}
-
-// browser starts a headless Chromium that asks for pages in acceptLang.
-// Its console errors and uncaught exceptions are collected in problems.
-func browser(t *testing.T, acceptLang string) (ctx context.Context, problems func() []string) {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("accept-lang", acceptLang),
-	}
-	var mu sync.Mutex
-	var seen []string
-	listen := func(ev any) {
-		var msg string
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			msg = "exception: " + ev.ExceptionDetails.Text
-			if ev.ExceptionDetails.Exception != nil {
-				msg += " " + ev.ExceptionDetails.Exception.Description
-			}
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError {
-				msg = fmt.Sprintf("%s: %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)
-			}
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				msg = "console.error"
-			}
-		}
-		if msg != "" {
-			mu.Lock()
-			seen = append(seen, msg)
-			mu.Unlock()
-		}
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(listen))
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	return ctx, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), seen...)
-	}
-}
 
 // text returns the text of the first element matching sel, "" if none.
 func text(ctx context.Context, sel string) (string, error) {
@@ -135,7 +64,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	agg.start(t)
 	a, _ := runAgent(t, agentConfig(sim, agg.addr, t.TempDir()), nil)
 	waitFor(t, "the status page", 10*time.Second, func() bool { return a.StatusPageAddr() != "" })
-	ctx, problems := browser(t, "zh-CN,zh")
+	ctx, problems := browsertest.Start(t, "zh-CN,zh")
 
 	url := "http://" + a.StatusPageAddr() + "/"
 	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS(`body[data-loaded="true"]`))); err != nil {

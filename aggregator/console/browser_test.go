@@ -3,82 +3,16 @@ package console_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/lifeline-telemetry/lifeline/proto/browsertest"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
-
-// chromium finds Debian's chromium. Under CI a missing browser fails the
-// test; elsewhere it skips.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium not found (apt-get install chromium); CI runs the console test in a real browser")
-	}
-	t.Skip("chromium not found (apt-get install chromium)")
-	return ""
-}
-
-// browser starts a headless Chromium with a profile of its own (no shared
-// cookies). Its console errors and uncaught exceptions go to problems.
-func browser(t *testing.T) (ctx context.Context, problems func() []string) {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	}
-	var mu sync.Mutex
-	var seen []string
-	listen := func(ev any) {
-		var msg string
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			msg = "exception: " + ev.ExceptionDetails.Text
-			if ev.ExceptionDetails.Exception != nil {
-				msg += " " + ev.ExceptionDetails.Exception.Description
-			}
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError {
-				msg = fmt.Sprintf("%s: %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL)
-			}
-		}
-		if msg != "" {
-			mu.Lock()
-			seen = append(seen, msg)
-			mu.Unlock()
-		}
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(listen))
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	return ctx, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), seen...)
-	}
-}
 
 // eval runs js in the page and fails the test on error.
 func eval[T any](t *testing.T, ctx context.Context, js string) T {
@@ -122,7 +56,7 @@ func logIn(t *testing.T, ctx context.Context, base, user string) {
 // list; an operator of park B does not see it at all.
 func TestConsoleInChromium(t *testing.T) {
 	f := newFixture(t, nil)
-	ctx, problems := browser(t)
+	ctx, problems := browsertest.Start(t, "")
 	logIn(t, ctx, f.base, "zhang")
 	if h := eval[string](t, ctx, `document.querySelector("[data-t=unacked]").textContent`); h != "未确认报警" {
 		t.Fatalf("heading %q: the page is not in Chinese by default", h)
@@ -158,7 +92,7 @@ func TestConsoleInChromium(t *testing.T) {
 	eval[bool](t, ctx, `document.querySelector("#lang").dispatchEvent(new Event("change")), true`)
 	waitFor(t, ctx, "English headings", `document.querySelector("[data-t=unacked]").textContent === "Unacknowledged alarms"`)
 
-	other, otherProblems := browser(t)
+	other, otherProblems := browsertest.Start(t, "")
 	logIn(t, other, f.base, "wang")
 	waitFor(t, other, "park B's alarm", rowsText("unacked")+`.includes("P201.PT")`)
 	if rows := eval[string](t, other, rowsText("unacked")+" + "+rowsText("acked")); strings.Contains(rows, "T101.LT") || strings.Contains(rows, "SA") {
