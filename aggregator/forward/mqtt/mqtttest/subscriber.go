@@ -44,6 +44,9 @@ func Subscribe(t testing.TB, b *Broker, clientID, filter string) *Subscriber {
 		SetAutoReconnect(true).
 		SetMaxReconnectInterval(250 * time.Millisecond).
 		SetConnectTimeout(5 * time.Second).
+		// A resubscribe on a connection that drops at once waits this long
+		// for the send queue; the default 30 s outlives the test.
+		SetWriteTimeout(500 * time.Millisecond).
 		SetDefaultPublishHandler(handle).
 		SetOnConnectHandler(func(c paho3.Client) {
 			// Subscribing again on every connection is harmless and covers a
