@@ -82,12 +82,12 @@ func TestOwnersNotifyOnce(t *testing.T) {
 
 	clk := &clock{t: time.Now()}
 	var afterDecide1 func()
-	n1 := ownerNotifier(hook.URL, "agg-1", st, reg1, clk, func() {
+	n1 := ownerNotifier(ownerConfig(hook.URL, "agg-1"), st, reg1, clk, func() {
 		if afterDecide1 != nil {
 			afterDecide1()
 		}
 	})
-	n2 := ownerNotifier(hook.URL, "agg-2", st, reg2, clk, nil)
+	n2 := ownerNotifier(ownerConfig(hook.URL, "agg-2"), st, reg2, clk, nil)
 	pollAll := func() {
 		for range 2 {
 			poll(t, n1)
@@ -162,15 +162,78 @@ func wantOnce(t *testing.T, got []delivery, by string) {
 	}
 }
 
-// ownerNotifier is the notifier of aggregator name, following its owner
-// registry; its webhook posts to the path name, so the receiver tells the
-// senders apart (the notification ids do not differ).
-func ownerNotifier(url, name string, st *store.Store, reg *owner.Registry, clk *clock, afterDecide func()) *notify.Notifier {
+// ownerConfig pages officer at once about every alarm of the park; the
+// webhook posts to the path name, so the receiver tells the aggregators
+// apart (the notification ids do not differ).
+func ownerConfig(url, name string) notify.Config {
 	cfg := webhookConfig(url)
 	cfg.Name = name
 	cfg.Rules[0].Steps = cfg.Rules[0].Steps[:1]
 	cfg.Recipients["officer"] = notify.Recipient{Type: notify.TypeWebhook, URL: url + "/" + name}
+	return cfg
+}
+
+// ownerNotifier is the notifier of an aggregator following its owner
+// registry.
+func ownerNotifier(cfg notify.Config, st *store.Store, reg *owner.Registry, clk *clock, afterDecide func()) *notify.Notifier {
 	return notify.New(cfg, st, st, &acks{}, notify.NewSenders(cfg, nil),
 		notify.Options{Now: clk.Now, Owners: reg, AfterDecide: afterDecide},
 		notify.NewMetrics(nil), slog.New(slog.DiscardHandler))
 }
+
+// With owners, each notifier keeps flood summaries of its own and sends
+// them; the flood count per recipient spans both.
+func TestOwnersFloodSummaries(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	err := st.SaveRegistry(ctx, []store.Enterprise{
+		{SiteID: "hd-chem", Code: "E1", Name: "华东化工", Park: "化工园区"},
+		{SiteID: "hb-chem", Code: "E2", Name: "华北化工", Park: "化工园区"},
+	}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	reg1, reg2 := owner.New(st, "agg-1", logger), owner.New(st, "agg-2", logger)
+	claim(t, reg1, "hd-chem")
+	claim(t, reg2, "hb-chem")
+	in := newInbox(t)
+	clk := &clock{t: time.Now().Truncate(10 * time.Minute).Add(time.Minute)}
+	var ns []*notify.Notifier
+	for _, a := range []struct {
+		name string
+		reg  *owner.Registry
+	}{{"agg-1", reg1}, {"agg-2", reg2}} {
+		cfg := ownerConfig(in.URL, a.name)
+		cfg.Flood.Limit = 1
+		ns = append(ns, ownerNotifier(cfg, st, a.reg, clk, nil))
+	}
+	var events []store.AlarmEvent
+	for i := range 3 {
+		a, b := alarmAt("A"+itoa(i), clk.Now().Add(-time.Duration(3-i)*time.Second)), alarmAt("B"+itoa(i), clk.Now())
+		b.SiteID = "hb-chem"
+		events = append(events, a, b)
+	}
+	if err := st.SaveAlarmEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, ns[0])
+	poll(t, ns[1])
+	if n1, n2 := len(in.of("agg-1")), len(in.of("agg-2")); n1 != 1 || n2 != 0 {
+		t.Fatalf("within the window agg-1 sent %d, agg-2 %d; want the first alarm only", n1, n2)
+	}
+	clk.Add(10 * time.Minute)
+	for range 2 {
+		poll(t, ns[0])
+		poll(t, ns[1])
+	}
+	one, two := in.of("agg-1"), in.of("agg-2")
+	if len(one) != 2 || !strings.Contains(one[1].Subject, "另有 2 条报警") {
+		t.Errorf("agg-1 sent %+v, want the alarm and a summary of 2", one)
+	}
+	if len(two) != 1 || !strings.Contains(two[0].Subject, "另有 3 条报警") {
+		t.Errorf("agg-2 sent %+v, want one summary of 3", two)
+	}
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }
