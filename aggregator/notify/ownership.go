@@ -48,7 +48,9 @@ func (n *Notifier) owned(ctx context.Context) (owned map[string]uint64, acquired
 		return nil, nil, fmt.Errorf("verify owned sites: %w", err)
 	}
 	for _, s := range sortedKeys(owned) {
-		if prev, ok := n.ownedBefore[s]; !ok || prev != owned[s] {
+		// The next epoch is this aggregator's own new claim (its agent
+		// reconnected here): nobody owned the site in between.
+		if prev, ok := n.ownedBefore[s]; !ok || (owned[s] != prev && owned[s] != prev+1) {
 			acquired = append(acquired, s)
 		}
 	}
