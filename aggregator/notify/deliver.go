@@ -14,8 +14,7 @@ import (
 const sendTimeout = 30 * time.Second
 
 // deliver sends every pending notification that is due (with Owners: of
-// the sites owned here) and records each
-// outcome at once: the smaller the gap between a receiver's acceptance
+// the sites owned here) and records each outcome at once: the smaller the gap between a receiver's acceptance
 // and the 'sent' row, the smaller the chance of a duplicate after a crash.
 func (n *Notifier) deliver(ctx context.Context) error {
 	rows, err := n.outbox.PendingOutbox(ctx, n.opts.Now().UnixNano())
