@@ -14,12 +14,13 @@ import (
 // Config is the notify section of the aggregator's configuration.
 type Config struct {
 	Enabled bool `yaml:"enabled"`
-	// Name keys the durable read position; aggregators sharing one
-	// database need different names (and disjoint owned_parks).
+	// Name keys the durable read position and this notifier's flood
+	// summaries; aggregators sharing one database need different names.
+	// Empty: the aggregator's node id.
 	Name string        `yaml:"name"`
 	Poll time.Duration `yaml:"poll"`
-	// OwnedParks limits this aggregator to the alarms of these parks;
-	// empty: all.
+	// OwnedParks, when set, limits this aggregator to the alarms of these
+	// parks, whoever owns their sites; empty: the sites it owns.
 	OwnedParks []string `yaml:"owned_parks"`
 	// EscalationHorizon is how long after its raise an active alarm is
 	// still escalated.
@@ -100,7 +101,7 @@ type Step struct {
 
 // DefaultConfig returns the notify defaults (disabled).
 func DefaultConfig() Config {
-	return Config{Name: "default", Poll: 5 * time.Second, EscalationHorizon: 24 * time.Hour,
+	return Config{Poll: 5 * time.Second, EscalationHorizon: 24 * time.Hour,
 		Flood: Flood{Limit: 10, Window: 10 * time.Minute}, Retry: Retry{MaxAttempts: 10, Backoff: 30 * time.Second},
 		SMTP: SMTP{TLS: channel.TLSStartTLS, Timeout: 30 * time.Second}}
 }
@@ -113,9 +114,6 @@ func (c Config) Validate() error {
 	}
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if c.Name == "" {
-		bad("name: must not be empty")
-	}
 	if c.Poll <= 0 || c.EscalationHorizon <= 0 {
 		bad("poll and escalation_horizon: must be positive")
 	}

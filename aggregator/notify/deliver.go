@@ -13,8 +13,8 @@ import (
 // sendTimeout bounds one delivery, so a hung receiver cannot stall the rest.
 const sendTimeout = 30 * time.Second
 
-// deliver sends every pending notification that is due and records each
-// outcome at once: the smaller the gap between a receiver's acceptance
+// deliver sends every pending notification that is due (with Owners: of
+// the sites owned here) and records each outcome at once: the smaller the gap between a receiver's acceptance
 // and the 'sent' row, the smaller the chance of a duplicate after a crash.
 func (n *Notifier) deliver(ctx context.Context) error {
 	rows, err := n.outbox.PendingOutbox(ctx, n.opts.Now().UnixNano())
@@ -24,6 +24,13 @@ func (n *Notifier) deliver(ctx context.Context) error {
 	for _, r := range rows {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		// Checked right before the send: an aggregator whose site was
+		// taken over since the read leaves the row to the new owner.
+		if mine, err := n.mayStillSend(ctx, r); err != nil {
+			return err
+		} else if !mine {
+			continue
 		}
 		if err := n.outbox.SaveOutbox(ctx, []store.OutboxRow{n.send(ctx, r)}); err != nil {
 			return err

@@ -45,7 +45,7 @@ func (n *Notifier) floodRows(ctx context.Context, cands []candidate, now time.Ti
 			counts[c.recipient]++
 		}
 		if kind != 0 {
-			row.State, row.SummaryID = store.OutboxSuppressed, summaryID(kind, c.recipient, start)
+			row.State, row.SummaryID = store.OutboxSuppressed, n.summaryID(kind, c.recipient, start)
 			if summaries[row.SummaryID] == nil {
 				summaries[row.SummaryID] = &store.OutboxRow{ID: row.SummaryID, State: store.OutboxPending,
 					Kind: store.OutboxSummary, Recipient: c.recipient, DecidedNs: start, DueNs: start + int64(window)}

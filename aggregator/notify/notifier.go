@@ -52,6 +52,9 @@ type Options struct {
 	// AfterDecide, when set, runs after decisions are stored as pending
 	// and before any is delivered: the crash window the outbox covers.
 	AfterDecide func()
+	// Owners, when set, limits deciding and sending to the sites this
+	// aggregator owns (ownership.go); nil: every site.
+	Owners Owners
 }
 
 // Overlap re-reads alarms written this long before the cursor: an insert
@@ -76,6 +79,9 @@ type Notifier struct {
 	// known holds ids already in the outbox, for the alarms of the last
 	// read, so that a standing alarm does not cost a lookup every poll.
 	known map[string]bool
+	// ownedBefore holds the sites owned at the last decide that stored
+	// its decisions, with their epochs (with Options.Owners); nil before.
+	ownedBefore map[string]uint64
 }
 
 // New returns a notifier; it does no I/O. senders are keyed by recipient
@@ -132,20 +138,28 @@ func (n *Notifier) Poll(ctx context.Context) error {
 
 func (n *Notifier) decide(ctx context.Context) error {
 	now := n.opts.Now()
-	if !n.cursorKnown {
-		at, ok, err := n.alarms.NotifyCursor(ctx, n.cfg.Name)
-		if err != nil {
+	if err := n.loadCursor(ctx, now); err != nil {
+		return err
+	}
+	var owned map[string]uint64
+	var acquired []string
+	if n.opts.Owners != nil {
+		var err error
+		if owned, acquired, err = n.owned(ctx); err != nil {
 			return err
 		}
-		if !ok {
-			// A first start does not page the whole alarm history.
-			at = now.Add(-Overlap)
-		}
-		n.cursor, n.cursorKnown = at, true
 	}
-	alarms, err := n.alarms.NotifyAlarms(ctx, n.cursor.Add(-Overlap), now.Add(-n.cfg.EscalationHorizon).UnixNano())
+	activeSince := now.Add(-n.cfg.EscalationHorizon).UnixNano()
+	read, err := n.alarms.NotifyAlarms(ctx, n.cursor.Add(-Overlap), activeSince)
 	if err != nil {
 		return err
+	}
+	alarms := read
+	if n.opts.Owners != nil {
+		if alarms, err = n.catchUp(ctx, acquired, read, activeSince); err != nil {
+			return err
+		}
+		alarms = ownedAlarms(alarms, owned)
 	}
 	cands, err := n.newCandidates(ctx, alarms, now)
 	if err != nil {
@@ -161,7 +175,44 @@ func (n *Notifier) decide(ctx context.Context) error {
 	for _, c := range cands {
 		n.known[c.id] = true
 	}
-	return n.advanceCursor(ctx, alarms)
+	if owned != nil {
+		n.ownedBefore = owned
+	}
+	// The cursor passes the alarms of sites owned elsewhere too: should
+	// one come here later, catchUp reads it again.
+	return n.advanceCursor(ctx, read)
+}
+
+// loadCursor reads the durable read position once. A notifier without one
+// starts where the notifier of the former default name stopped, else a
+// minute back: a first start does not page the whole alarm history.
+func (n *Notifier) loadCursor(ctx context.Context, now time.Time) error {
+	if n.cursorKnown {
+		return nil
+	}
+	at, ok, err := n.alarms.NotifyCursor(ctx, n.cfg.Name)
+	if err != nil {
+		return err
+	}
+	if !ok && n.cfg.Name != LegacyName {
+		if at, ok, err = n.alarms.NotifyCursor(ctx, LegacyName); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		at = now.Add(-Overlap)
+		// The sites owned now are where this notifier starts, not sites it
+		// took over.
+		if n.opts.Owners != nil {
+			owned, _, err := n.owned(ctx)
+			if err != nil {
+				return err
+			}
+			n.ownedBefore = owned
+		}
+	}
+	n.cursor, n.cursorKnown = at, true
+	return nil
 }
 
 // newCandidates returns the notifications due now that the outbox does

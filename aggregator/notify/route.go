@@ -62,9 +62,13 @@ func notificationID(k store.AlarmKey, step int, recipient string) string {
 }
 
 // summaryID names the flood (kind "f") or back-fill (kind "b") summary of
-// a recipient for the window starting at windowNs.
-func summaryID(kind byte, recipient string, windowNs int64) string {
-	return string(kind) + digest(recipient, strconv.FormatInt(windowNs, 10))
+// a recipient for the window starting at windowNs, written by the notifier
+// named notifier (empty: by any).
+func summaryID(kind byte, recipient string, windowNs int64, notifier string) string {
+	if notifier == "" {
+		return string(kind) + digest(recipient, strconv.FormatInt(windowNs, 10))
+	}
+	return string(kind) + digest(recipient, strconv.FormatInt(windowNs, 10), notifier)
 }
 
 func digest(parts ...string) string {

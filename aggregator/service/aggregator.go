@@ -111,7 +111,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	// evaluated and checkpointed.
 	stopAlarms := a.startAlarms(st, evaluator)
 	defer stopAlarms()
-	stopNotify := a.startNotify(st)
+	stopNotify := a.startNotify(st, owners)
 	defer stopNotify()
 	heartbeats := ingest.NewHeartbeats(st, 5*time.Second, ingestMetrics, a.logger.With("component", "heartbeats"))
 	stopWriting := startWriting(wr, heartbeats)

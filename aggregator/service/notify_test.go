@@ -44,7 +44,18 @@ func TestAggregatorNotifies(t *testing.T) {
 	cfg.Notify.Enabled, cfg.Notify.Poll = true, 100*time.Millisecond
 	cfg.Notify.Recipients = map[string]notify.Recipient{"soc": {Type: notify.TypeWebhook, URL: hook.URL}}
 	cfg.Notify.Rules = []notify.Rule{{Steps: []notify.Step{{Recipients: []string{"soc"}}}}}
+	cfg.NodeID = "agg-notify"
 	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// The site's stream was taken over here before: this aggregator
+	// restores the claim at start and notifies about the site.
+	st := store.New(cfg.Store(), slog.New(slog.DiscardHandler))
+	if err := st.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.ClaimSite(context.Background(), "hd-chem", cfg.NodeID); err != nil {
 		t.Fatal(err)
 	}
 	agg := New(cfg, slog.New(slog.DiscardHandler))
@@ -57,11 +68,6 @@ func TestAggregatorNotifies(t *testing.T) {
 		t.Fatal("aggregator not ready")
 	}
 
-	st := store.New(cfg.Store(), slog.New(slog.DiscardHandler))
-	if err := st.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	err := st.SaveAlarmEvents(context.Background(), []store.AlarmEvent{{SiteID: "hd-chem", PointID: "T101.LT",
 		Condition: "HH", Priority: 1, Active: true, RaisedNs: time.Now().UnixNano(), Value: 98, Limit: 95}})
 	if err != nil {
