@@ -48,3 +48,12 @@ const (
 	IngestTLSRevokedSerials = "lifeline_ingest_tls_revoked_serials"
 	IngestInsecure          = "lifeline_ingest_insecure"
 )
+
+// Forward: reporting to provincial platforms (aggregator/forward).
+const (
+	ForwardSentTotal        = "lifeline_forward_sent_total"
+	ForwardFailedTotal      = "lifeline_forward_failed_total"
+	ForwardLagSeconds       = "lifeline_forward_lag_seconds"
+	ForwardCursorAgeSeconds = "lifeline_forward_cursor_age_seconds"
+	ForwardBacklogSeconds   = "lifeline_forward_backlog_seconds"
+)

@@ -114,6 +114,7 @@ ORDER BY site_id`
 	stmts = append(stmts, rollupDDL(caps)...)
 	stmts = append(stmts, registryDDL(caps)...)
 	stmts = append(stmts, alarmDDL(caps)...)
+	stmts = append(stmts, forwardDDL()...)
 	return stmts
 }
 
