@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
+	"github.com/lifeline-telemetry/lifeline/aggregator/forward"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
@@ -45,6 +46,8 @@ type Config struct {
 	RequireRegistered bool    `yaml:"require_registered"`
 	Log               Log     `yaml:"log"`
 	Grafana           Grafana `yaml:"grafana"`
+	// Forward reports to provincial platforms (docs/forwarding.md).
+	Forward forward.Config `yaml:"forward"`
 }
 
 // ClickHouse says where samples are stored.
@@ -245,6 +248,9 @@ func (c Config) ValidateFor(uses Sections) error {
 	}
 	if uses&GrafanaSection != 0 {
 		errs = append(errs, c.Grafana.validate())
+	}
+	if uses&ForwardSection != 0 {
+		errs = append(errs, c.Forward.Validate())
 	}
 	errs = append(errs, c.validateSecrets(uses))
 	return errors.Join(errs...)

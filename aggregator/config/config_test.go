@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,7 @@ func TestSampleConfigMatchesDefaults(t *testing.T) {
 	def := Default()
 	got := cfg
 	got.Server.TLS = def.Server.TLS // the sample names certificate files; the default has none
-	if got != def {
+	if !reflect.DeepEqual(got, def) {
 		t.Fatalf("sample differs from defaults:\n got %+v\nwant %+v", got, def)
 	}
 }

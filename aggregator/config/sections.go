@@ -14,7 +14,8 @@ const (
 	RetentionSection
 	MetricsSection
 	GrafanaSection
+	ForwardSection
 
 	// All is what serving agents (run) needs.
-	All = ServerSection | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection
+	All = ServerSection | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection | ForwardSection
 )

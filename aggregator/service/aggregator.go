@@ -74,6 +74,8 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	if err := a.openStore(ctx, st); err != nil {
 		return err
 	}
+	stopForward := a.startForward(ctx, st)
+	defer stopForward()
 
 	evaluator := alarm.New(st, a.cfg.AlarmOptions(), a.logger.With("component", "alarm"))
 	ingestMetrics, linkMetrics := registerMetrics(a.registry, wr, evaluator)

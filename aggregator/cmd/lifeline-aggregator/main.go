@@ -81,6 +81,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newReinject(&path))
 	root.AddCommand(newReadonlyUsers(&path))
 	root.AddCommand(newStatusCmd(&path))
+	root.AddCommand(newForwarder(&path))
 	return root
 }
 
