@@ -144,6 +144,7 @@ const (
 	up = iota
 	unavailable
 	closing
+	refusing // 422: refused for good
 )
 
 func newReceiver(t *testing.T, clientCA *x509.CertPool) *receiver {
@@ -161,6 +162,9 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	switch r.mode.Load() {
 	case unavailable:
 		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+		return
+	case refusing:
+		http.Error(w, "quotaId not registered", http.StatusUnprocessableEntity)
 		return
 	case closing:
 		if hj, ok := w.(http.Hijacker); ok {
