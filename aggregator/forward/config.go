@@ -3,11 +3,12 @@ package forward
 import (
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/forward/mqtt"
+	"github.com/lifeline-telemetry/lifeline/aggregator/forward/sm4"
 )
 
 // Config is the forward: section of the aggregator's configuration.
@@ -32,13 +33,10 @@ type Target struct {
 	Name string `yaml:"name"`
 	// Transport is https or mqtt.
 	Transport string `yaml:"transport"`
-	// Broker is the MQTT broker, tcp://host:port or ssl://host:port.
-	Broker   string `yaml:"broker"`
-	ClientID string `yaml:"client_id"`
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
-	// PasswordFile holds the password instead.
-	PasswordFile string `yaml:"password_file"`
+	// MQTT is the broker connection of an mqtt target (see
+	// aggregator/forward/mqtt); client_id defaults to lifeline-NAME and tls
+	// to the target's tls.
+	MQTT mqtt.Config `yaml:"mqtt"`
 	// Headers are added to every HTTPS request (e.g. an access token).
 	Headers map[string]string `yaml:"headers"`
 	TLS     TLS               `yaml:"tls"`
@@ -79,7 +77,9 @@ type Target struct {
 	HeartbeatEvery time.Duration `yaml:"heartbeat_every"`
 	BaseEvery      time.Duration `yaml:"base_every"`
 
-	Encrypt Encrypt `yaml:"encrypt"`
+	// Encryption encrypts every payload (SM4, aggregator/forward/sm4);
+	// absent: plain text.
+	Encryption *sm4.Config `yaml:"encryption"`
 }
 
 // TLS configures the connection to the platform. CertFile and KeyFile are
@@ -89,16 +89,6 @@ type TLS struct {
 	CertFile   string `yaml:"cert_file"`
 	KeyFile    string `yaml:"key_file"`
 	ServerName string `yaml:"server_name"`
-}
-
-// Encrypt configures payload encryption; empty Cipher sends plain text.
-type Encrypt struct {
-	// Cipher is sm4.
-	Cipher string `yaml:"cipher"`
-	// KeyFile holds the key, 32 hex digits.
-	KeyFile string `yaml:"key_file"`
-	// Encoding of the ciphertext: base64 (default), hex or raw.
-	Encoding string `yaml:"encoding"`
 }
 
 var targetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -126,8 +116,18 @@ func (t Target) withDefaults() Target {
 	if t.Location == "" {
 		t.Location = "Asia/Shanghai"
 	}
-	if t.Encrypt.Cipher != "" && t.Encrypt.Encoding == "" {
-		t.Encrypt.Encoding = "base64"
+	if t.Transport == "mqtt" {
+		t.MQTT = mqttDefaults(t.MQTT, t)
+	}
+	if t.Encryption != nil {
+		e, d := *t.Encryption, sm4.DefaultConfig()
+		if e.Mode == "" {
+			e.Mode = d.Mode
+		}
+		if e.Encoding == "" {
+			e.Encoding = d.Encoding
+		}
+		t.Encryption = &e
 	}
 	return t
 }
@@ -160,9 +160,8 @@ func (t Target) validate(p string) error {
 			}
 		}
 	case "mqtt":
-		u, err := url.Parse(t.Broker)
-		if err != nil || u.Host == "" || !strings.Contains("tcp ssl tls mqtt mqtts", u.Scheme) {
-			errs = append(errs, fmt.Errorf("%s.broker %q: want tcp://host:port or ssl://host:port", p, t.Broker))
+		if err := t.MQTT.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s.mqtt: %w", p, err))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("%s.transport %q: want https or mqtt", p, t.Transport))
@@ -187,19 +186,10 @@ func (t Target) validate(p string) error {
 	if (t.TLS.CertFile == "") != (t.TLS.KeyFile == "") {
 		errs = append(errs, fmt.Errorf("%s.tls: cert_file and key_file go together", p))
 	}
-	switch t.Encrypt.Cipher {
-	case "":
-	case "sm4":
-		if t.Encrypt.KeyFile == "" {
-			errs = append(errs, fmt.Errorf("%s.encrypt.key_file: required with cipher sm4", p))
+	if t.Encryption != nil {
+		if err := t.Encryption.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s.encryption: %w", p, err))
 		}
-		switch t.Encrypt.Encoding {
-		case "base64", "hex", "raw":
-		default:
-			errs = append(errs, fmt.Errorf("%s.encrypt.encoding %q: want base64, hex or raw", p, t.Encrypt.Encoding))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("%s.encrypt.cipher %q: want sm4 or empty", p, t.Encrypt.Cipher))
 	}
 	return errors.Join(errs...)
 }
@@ -213,14 +203,31 @@ func isKind(k string) bool {
 	return false
 }
 
-// password returns the configured password, from PasswordFile if set.
-func (t Target) password() (string, error) {
-	if t.PasswordFile == "" {
-		return t.Password, nil
+// mqttDefaults fills what an mqtt target leaves unset.
+func mqttDefaults(c mqtt.Config, t Target) mqtt.Config {
+	d := mqtt.DefaultConfig()
+	if c.Version == 0 {
+		c.Version = d.Version
 	}
-	b, err := os.ReadFile(t.PasswordFile)
-	if err != nil {
-		return "", fmt.Errorf("target %s: password: %w", t.Name, err)
+	if c.ClientID == "" {
+		c.ClientID = "lifeline-" + t.Name
 	}
-	return strings.TrimSpace(string(b)), nil
+	if (c.TLS == mqtt.TLS{}) {
+		c.TLS = mqtt.TLS{CA: t.TLS.CAFile, Cert: t.TLS.CertFile, Key: t.TLS.KeyFile, ServerName: t.TLS.ServerName}
+	}
+	dur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	dur(&c.KeepAlive, d.KeepAlive)
+	dur(&c.ConnectTimeout, d.ConnectTimeout)
+	dur(&c.AckTimeout, d.AckTimeout)
+	dur(&c.SessionExpiry, d.SessionExpiry)
+	dur(&c.ReconnectMin, d.ReconnectMin)
+	dur(&c.ReconnectMax, d.ReconnectMax)
+	if c.MaxInflight == 0 {
+		c.MaxInflight = d.MaxInflight
+	}
+	return c
 }

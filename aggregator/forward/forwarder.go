@@ -26,9 +26,9 @@ type Store interface {
 	ForwardedAlarmKeys(ctx context.Context, target string, fromNs, toNs int64) (map[string]bool, error)
 }
 
-// Dialer makes a target's transport and cipher. Tests and the command give
-// their own; DefaultDialer serves https and, when built in, mqtt.
-type Dialer func(t Target) (Transport, Encrypter, error)
+// Dialer makes a target's transport and cipher without connecting. nil
+// means DefaultDialer.
+type Dialer func(t Target, logger *slog.Logger) (Transport, Encrypter, error)
 
 // Forwarder sends every configured target its messages.
 type Forwarder struct {
@@ -87,7 +87,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 }
 
 // DefaultDialer makes the transport named by t.Transport and t's cipher.
-func DefaultDialer(t Target) (Transport, Encrypter, error) {
+func DefaultDialer(t Target, logger *slog.Logger) (Transport, Encrypter, error) {
 	var tr Transport
 	switch t.Transport {
 	case "https":
@@ -97,7 +97,7 @@ func DefaultDialer(t Target) (Transport, Encrypter, error) {
 		}
 		tr = h
 	case "mqtt":
-		m, err := newMQTT(t)
+		m, err := newMQTT(t, logger)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -34,7 +34,7 @@ func NewHTTPS(t Target) (*HTTPS, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
 	ctype := "application/json; charset=utf-8"
-	if t.Encrypt.Cipher != "" {
+	if t.Encryption != nil {
 		ctype = "text/plain"
 	}
 	return &HTTPS{client: &http.Client{Transport: tr, Timeout: t.Timeout}, headers: t.Headers,

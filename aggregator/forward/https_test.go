@@ -23,6 +23,12 @@ func testLogger() *slog.Logger {
 
 // runForwarder runs a forwarder until the test ends.
 func runForwarder(t *testing.T, st *store.Store, targets ...forward.Target) (stop func()) {
+	return runForwarderIgnoring(t, st, nil, targets...)
+}
+
+// runForwarderIgnoring is runForwarder for tests whose own helpers start
+// goroutines meanwhile (an MQTT subscriber reconnecting).
+func runForwarderIgnoring(t *testing.T, st *store.Store, ignoring []goleak.Option, targets ...forward.Target) (stop func()) {
 	t.Helper()
 	ignore := goleak.IgnoreCurrent()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -39,8 +45,9 @@ func runForwarder(t *testing.T, st *store.Store, targets ...forward.Target) (sto
 		if err := <-done; err != nil {
 			t.Errorf("forwarder: %v", err)
 		}
-		goleak.VerifyNone(t, ignore, goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-			goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
+		opts := append([]goleak.Option{ignore, goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+			goleak.IgnoreTopFunction("internal/poll.runtime_pollWait")}, ignoring...)
+		goleak.VerifyNone(t, opts...)
 	}
 	t.Cleanup(stop)
 	return stop

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,7 +50,7 @@ func newRunner(t Target, st Store, dial Dialer, m *metrics, logger *slog.Logger)
 	if r.tpl, err = loadTemplates(t, loc, &r.codes); err != nil {
 		return nil, err
 	}
-	if r.tr, r.enc, err = dial(t); err != nil {
+	if r.tr, r.enc, err = dial(t, logger); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -67,6 +68,28 @@ func (r *runner) run(ctx context.Context) error {
 	if err := r.loadCursors(ctx); err != nil {
 		return err
 	}
+	if rt, ok := r.tr.(runnable); ok {
+		// The connection lives as long as run; close (after run) stops it.
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		wg.Go(func() {
+			if err := rt.Run(ctx); err != nil && ctx.Err() == nil {
+				r.logger.Error("transport stopped", "err", err)
+			}
+		})
+		return r.loop(ctx)
+	}
+	return r.loop(ctx)
+}
+
+// runnable is a transport that keeps a connection while Run runs (MQTT).
+type runnable interface {
+	Run(ctx context.Context) error
+}
+
+func (r *runner) loop(ctx context.Context) error {
 	r.logger.Info("forwarding", "transport", r.t.Transport, "period", r.t.Period, "live", time.Unix(0, r.live).UTC(),
 		"backlog_s", r.pending.total())
 	for {
@@ -158,8 +181,8 @@ func (r *runner) send(ctx context.Context, m *Message) error {
 		return &PermanentError{Err: err}
 	}
 	if r.enc != nil {
-		if payload, err = encode(r.enc, r.t.Encrypt.Encoding, payload); err != nil {
-			return &PermanentError{Err: err}
+		if payload, err = r.enc.Encrypt(payload); err != nil {
+			return &PermanentError{Err: fmt.Errorf("encrypt %s payload: %w", m.Kind, err)}
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.t.Timeout)
