@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +178,13 @@ func TestMQTTWindowAndOutage(t *testing.T) {
 	}
 	if firstNew < 0 || firstMiddle < 0 || firstNew > firstMiddle {
 		t.Errorf("after the outage the newest period came at %d, the outage's middle at %d: want the newest first", firstNew, firstMiddle)
+		var order []string
+		for i, v := range vals {
+			if i == 0 || v.period != vals[i-1].period {
+				order = append(order, strconv.Itoa(int(time.Duration(v.period-recovered.UnixNano()).Seconds())))
+			}
+		}
+		t.Logf("periods in arrival order, seconds from the broker's restart: %s", strings.Join(order, " "))
 	}
 	t.Logf("%d live values wanted, %d values received in all, %d duplicates (same key)", len(live), len(vals), dups)
 }
