@@ -49,6 +49,14 @@ func (r *runner) sendBacklog(ctx context.Context, now time.Time) error {
 	if len(r.pending) == 0 {
 		return nil
 	}
+	// While the platform is down the backlog waits for a live message or a
+	// heartbeat to get through, so the first message after the outage is
+	// current data, not a backlog period that was waiting for the link. A
+	// quiet target (no live data, no heartbeat) probes with the backlog
+	// every heartbeat_every.
+	if !r.failedAt.IsZero() && now.Sub(r.failedAt) < r.t.HeartbeatEvery {
+		return nil
+	}
 	defer r.observe(now)
 	p := r.t.Period.Nanoseconds()
 	oldest := r.align(now.Add(-r.t.MaxBacklogAge).UnixNano())

@@ -34,6 +34,10 @@ type runner struct {
 	tokens  float64 // backlog periods that may be sent now
 	tokenAt time.Time
 
+	// failedAt is when a send last failed for a reason that may pass (the
+	// platform down); zero once one succeeds.
+	failedAt time.Time
+
 	alarmNs   int64 // alarm rows evaluated before this were handled
 	alarmAt   time.Time
 	baseNs    int64 // when base data was last sent
@@ -187,11 +191,17 @@ func (r *runner) send(ctx context.Context, m *Message) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.t.Timeout)
 	defer cancel()
+	began := time.Now()
 	if err := r.tr.Send(ctx, dest, payload); err != nil {
 		r.m.failed.WithLabelValues(r.t.Name, m.Kind).Inc()
+		if !isPermanent(err) {
+			r.failedAt = r.now()
+		}
 		return fmt.Errorf("send %s %s: %w", m.Kind, m.Key, err)
 	}
+	r.failedAt = time.Time{}
 	r.m.sent.WithLabelValues(r.t.Name, m.Kind).Inc()
+	r.logger.Debug("sent", "kind", m.Kind, "key", m.Key, "time", m.Time.UTC(), "took", time.Since(began))
 	return nil
 }
 
