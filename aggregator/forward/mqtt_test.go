@@ -85,30 +85,8 @@ func TestMQTTWindowAndOutage(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	tg := forward.Target{
-		Name: "province", Transport: "mqtt", Templates: templates,
-		MQTT: mqtt.Config{Broker: broker.TLSURL(), Version: 5, ClientID: "lifeline-test",
-			TLS:          mqtt.TLS{CA: broker.Certs.CA, Cert: broker.Certs.ClientCert, Key: broker.Certs.ClientKey},
-			ReconnectMax: 5 * time.Second},
-		Dest: map[string]string{
-			forward.KindRealtime:  "lifeline/{{.Enterprise.Code}}/realtime",
-			forward.KindAlarm:     "lifeline/{{.Enterprise.Code}}/alarm",
-			forward.KindBase:      "lifeline/{{.Enterprise.Code}}/base",
-			forward.KindHeartbeat: "lifeline/{{.Enterprise.Code}}/heartbeat",
-		},
-		Encryption: enc, Period: time.Second, Delay: 300 * time.Millisecond, InitialBacklog: (periods + 5) * time.Second,
-		BacklogRate: 5, Timeout: 2 * time.Second, HeartbeatEvery: 5 * time.Second,
-	}
-	// The test's subscriber (paho.mqtt.golang) and broker start goroutines
-	// of their own when the broker restarts.
-	var ignoring []goleak.Option
-	for _, f := range []string{"(*client).startCommsWorkers.func1", "(*client).startCommsWorkers.func2",
-		"(*router).matchAndDispatch.func2", "keepalive", "startComms.func1", "startComms.func2", "startComms.func3",
-		"startIncomingComms.func1", "startOutgoingComms.func1"} {
-		ignoring = append(ignoring, goleak.IgnoreAnyFunction("github.com/eclipse/paho%2emqtt%2egolang."+f))
-	}
-	ignoring = append(ignoring, goleak.IgnoreAnyFunction("github.com/lifeline-telemetry/lifeline/aggregator/forward/mqtt/mqtttest.(*Broker).Start.func1"))
-	stop := runForwarderIgnoring(t, st, ignoring, tg)
+	tg := mqttTarget(broker, enc, (periods+5)*time.Second)
+	stop := runForwarderIgnoring(t, st, subscriberGoroutines(), tg)
 
 	if _, ok := sub.WaitFor(60*time.Second, func(m []mqtttest.Message) bool {
 		vals, alarms := decodeValues(t, cipher, m)
@@ -172,9 +150,47 @@ func TestMQTTWindowAndOutage(t *testing.T) {
 			}
 		}
 	}
-	// Current first: the newest period at the restart arrives before the
-	// periods from the middle of the outage.
-	newest := recovered.Add(-tg.Delay).Truncate(time.Second).Add(-2 * time.Second).UnixNano()
+	checkNewestFirst(t, vals, recovered, down, tg.Delay)
+	t.Logf("%d live values wanted, %d values received in all, %d duplicates (same key)", len(live), len(vals), dups)
+}
+
+// mqttTarget reports to broker's TLS listener with its client
+// certificate, encrypting with enc.
+func mqttTarget(broker *mqtttest.Broker, enc *sm4.Config, backlog time.Duration) forward.Target {
+	return forward.Target{
+		Name: "province", Transport: "mqtt", Templates: templates,
+		MQTT: mqtt.Config{Broker: broker.TLSURL(), Version: 5, ClientID: "lifeline-test",
+			TLS:          mqtt.TLS{CA: broker.Certs.CA, Cert: broker.Certs.ClientCert, Key: broker.Certs.ClientKey},
+			ReconnectMax: 5 * time.Second},
+		Dest: map[string]string{
+			forward.KindRealtime:  "lifeline/{{.Enterprise.Code}}/realtime",
+			forward.KindAlarm:     "lifeline/{{.Enterprise.Code}}/alarm",
+			forward.KindBase:      "lifeline/{{.Enterprise.Code}}/base",
+			forward.KindHeartbeat: "lifeline/{{.Enterprise.Code}}/heartbeat",
+		},
+		Encryption: enc, Period: time.Second, Delay: 300 * time.Millisecond, InitialBacklog: backlog,
+		BacklogRate: 5, Timeout: 2 * time.Second, HeartbeatEvery: 5 * time.Second,
+	}
+}
+
+// subscriberGoroutines are what the test's subscriber (paho.mqtt.golang)
+// and broker start when the broker restarts.
+func subscriberGoroutines() []goleak.Option {
+	var ignoring []goleak.Option
+	for _, f := range []string{"(*client).startCommsWorkers.func1", "(*client).startCommsWorkers.func2",
+		"(*router).matchAndDispatch.func2", "keepalive", "startComms.func1", "startComms.func2", "startComms.func3",
+		"startIncomingComms.func1", "startOutgoingComms.func1"} {
+		ignoring = append(ignoring, goleak.IgnoreAnyFunction("github.com/eclipse/paho%2emqtt%2egolang."+f))
+	}
+	ignoring = append(ignoring, goleak.IgnoreAnyFunction("github.com/lifeline-telemetry/lifeline/aggregator/forward/mqtt/mqtttest.(*Broker).Start.func1"))
+	return ignoring
+}
+
+// checkNewestFirst: after the outage, the newest period at the restart
+// arrives before the periods from the middle of the outage.
+func checkNewestFirst(t *testing.T, vals []received, recovered time.Time, down, delay time.Duration) {
+	t.Helper()
+	newest := recovered.Add(-delay).Truncate(time.Second).Add(-2 * time.Second).UnixNano()
 	midFrom, midTo := recovered.Add(-down*3/4).UnixNano(), recovered.Add(-down/4).UnixNano()
 	firstNew, firstMiddle := -1, -1
 	for i, v := range vals {
@@ -195,5 +211,4 @@ func TestMQTTWindowAndOutage(t *testing.T) {
 		}
 		t.Logf("periods in arrival order, seconds from the broker's restart: %s", strings.Join(order, " "))
 	}
-	t.Logf("%d live values wanted, %d values received in all, %d duplicates (same key)", len(live), len(vals), dups)
 }

@@ -103,24 +103,28 @@ func buildRegistry(t Target, b store.Base, book *codeBook) registry {
 		}
 	}
 	for _, p := range b.Points {
-		if !candidate(p.SiteID) {
-			continue
+		if candidate(p.SiteID) {
+			reg.addPoint(p, book, hazardCode)
 		}
-		code := book.code(CodePoint, p.SiteID+"/"+p.PointID)
-		si := reg.sites[p.SiteID]
-		if code == "" || si == nil {
-			reg.unmappedPoints = append(reg.unmappedPoints, p.SiteID+"/"+p.PointID)
-			continue
-		}
-		pt := Point{PointID: p.PointID, Code: code, Name: p.Name, Description: p.Description, Unit: p.Unit, Kind: p.Kind,
-			RangeLow: p.RangeLow, RangeHigh: p.RangeHigh, LL: p.LL, L: p.L, H: p.H, HH: p.HH, Stage1: p.Stage1, Stage2: p.Stage2,
-			HazardCode: hazardCode(p.SiteID, p.HazardCode), Equipment: p.Equipment, OutOfService: p.OutOfService}
-		si.points[p.PointID] = pt
-		si.base.Points = append(si.base.Points, pt)
 	}
 	sort.Strings(reg.unmappedSites)
 	sort.Strings(reg.unmappedPoints)
 	return reg
+}
+
+// addPoint adds p to its site when both have a code, else to the unmapped.
+func (reg *registry) addPoint(p store.BasePoint, book *codeBook, hazardCode func(site, local string) string) {
+	code := book.code(CodePoint, p.SiteID+"/"+p.PointID)
+	si := reg.sites[p.SiteID]
+	if code == "" || si == nil {
+		reg.unmappedPoints = append(reg.unmappedPoints, p.SiteID+"/"+p.PointID)
+		return
+	}
+	pt := Point{PointID: p.PointID, Code: code, Name: p.Name, Description: p.Description, Unit: p.Unit, Kind: p.Kind,
+		RangeLow: p.RangeLow, RangeHigh: p.RangeHigh, LL: p.LL, L: p.L, H: p.H, HH: p.HH, Stage1: p.Stage1, Stage2: p.Stage2,
+		HazardCode: hazardCode(p.SiteID, p.HazardCode), Equipment: p.Equipment, OutOfService: p.OutOfService}
+	si.points[p.PointID] = pt
+	si.base.Points = append(si.base.Points, pt)
 }
 
 func contains(list []string, s string) bool {
