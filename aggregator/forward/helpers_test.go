@@ -124,6 +124,9 @@ type valueID struct {
 type receiver struct {
 	srv  *httptest.Server
 	mode atomic.Int32 // 0 up, 1 answers 503, 2 closes connections
+	// accepted, when set, runs after a real-time message is recorded and
+	// before it is answered.
+	accepted atomic.Pointer[func()]
 
 	mu     sync.Mutex
 	values []received          // accepted real-time values in arrival order
@@ -193,6 +196,11 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 			d := d.(map[string]any)
 			r.values = append(r.values, received{key: d["dataId"].(string), code: d["quotaId"].(string), period: period.UnixNano(),
 				value: d["value"].(float64), dataTime: d["dataTime"].(string), acceptedAt: time.Now()})
+		}
+		if f := r.accepted.Load(); f != nil {
+			r.mu.Unlock()
+			(*f)()
+			r.mu.Lock()
 		}
 	case strings.HasPrefix(req.URL.Path, "/alarm/"):
 		r.alarms[m["dataId"].(string)] = append(r.alarms[m["dataId"].(string)], fmt.Sprint(m["alarmStatus"], "/", m["quotaId"], "/", m["alarmType"]))

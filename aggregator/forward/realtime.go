@@ -2,6 +2,7 @@ package forward
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -72,18 +73,27 @@ func (r *runner) sendBacklog(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	for r.tokens >= 1 && len(r.pending) > 0 {
+	// The backlog yields to live data after a while, and the cursor is
+	// written once per step, not per period: a crash sends the step's
+	// periods again, with their keys.
+	until := time.Now().Add(min(r.t.Period/2, time.Second))
+	sent := false
+	var err error
+	for r.tokens >= 1 && len(r.pending) > 0 && time.Now().Before(until) {
 		from := r.pending[0].from
-		if err := r.sendPeriod(ctx, from); err != nil {
-			return err
+		if err = r.sendPeriod(ctx, from); err != nil {
+			break
 		}
 		r.tokens--
 		r.trimPending(from + p)
-		if err := r.saveCursor(ctx, KindRealtime, r.live, r.pending); err != nil {
-			return err
+		sent = true
+	}
+	if sent {
+		if serr := r.saveCursor(ctx, KindRealtime, r.live, r.pending); serr != nil {
+			return errors.Join(err, serr)
 		}
 	}
-	return nil
+	return err
 }
 
 // trimPending drops everything before ns from the pending spans.
