@@ -76,6 +76,9 @@ type Target struct {
 	// HeartbeatEvery and BaseEvery space heartbeats and base data.
 	HeartbeatEvery time.Duration `yaml:"heartbeat_every"`
 	BaseEvery      time.Duration `yaml:"base_every"`
+	// RefreshEvery is how often the registry and the codes are read again;
+	// changed base data is sent then.
+	RefreshEvery time.Duration `yaml:"refresh_every"`
 
 	// Encryption encrypts every payload (SM4, aggregator/forward/sm4);
 	// absent: plain text.
@@ -107,6 +110,7 @@ func (t Target) withDefaults() Target {
 	def(&t.MaxBacklogAge, 7*24*time.Hour)
 	def(&t.HeartbeatEvery, time.Minute)
 	def(&t.BaseEvery, 24*time.Hour)
+	def(&t.RefreshEvery, time.Minute)
 	if t.BacklogRate == 0 {
 		t.BacklogRate = 2
 	}
@@ -182,6 +186,9 @@ func (t Target) validate(p string) error {
 	}
 	if t.BacklogRate <= 0 || t.MaxValues < 1 || t.Retries < 0 || t.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("%s: want backlog_rate > 0, max_values >= 1, retries >= 0 and timeout > 0", p))
+	}
+	if t.HeartbeatEvery <= 0 || t.BaseEvery <= 0 || t.RefreshEvery <= 0 {
+		errs = append(errs, fmt.Errorf("%s: want heartbeat_every, base_every and refresh_every > 0", p))
 	}
 	if (t.TLS.CertFile == "") != (t.TLS.KeyFile == "") {
 		errs = append(errs, fmt.Errorf("%s.tls: cert_file and key_file go together", p))

@@ -2,13 +2,28 @@ package forward
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
 
-// sendBase sends every reported site's base data at start-up when
-// base_every has passed since the last time, and every base_every after.
+// sendBase sends every reported site's base data when base_every has
+// passed since the last time (also across restarts) and whenever it
+// changed: a new limit, point or code reaches the platform within a
+// minute (the registry refresh).
 func (r *runner) sendBase(ctx context.Context, now time.Time) error {
-	if r.t.Dest[KindBase] == "" || now.Sub(time.Unix(0, r.baseNs)) < r.t.BaseEvery {
+	if r.t.Dest[KindBase] == "" {
+		return nil
+	}
+	hash, err := r.reg.baseHash()
+	if err != nil {
+		return err
+	}
+	if now.Sub(time.Unix(0, r.baseNs)) < r.t.BaseEvery && hash == r.baseHash {
 		return nil
 	}
 	at := now.Truncate(time.Second)
@@ -21,8 +36,26 @@ func (r *runner) sendBase(ctx context.Context, now time.Time) error {
 			return err
 		}
 	}
-	r.baseNs = at.UnixNano()
-	return r.saveCursor(ctx, KindBase, r.baseNs, nil)
+	r.baseNs, r.baseHash = at.UnixNano(), hash
+	return r.st.SaveForwardCursor(ctx, store.ForwardCursor{Target: r.t.Name, Kind: KindBase, LiveNs: r.baseNs, Pending: hash})
+}
+
+// baseHash identifies what the base data messages would carry.
+func (reg registry) baseHash() (string, error) {
+	type siteBase struct {
+		Ent  Enterprise
+		Base Base
+	}
+	var all []siteBase
+	for _, site := range sortedKeys(reg.sites) {
+		all = append(all, siteBase{reg.sites[site].ent, reg.sites[site].base})
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		return "", fmt.Errorf("base data hash: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16]), nil
 }
 
 // sendHeartbeat tells the platform every heartbeat_every that each

@@ -25,7 +25,7 @@ type runner struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	reg       registry // refreshed every minute
+	reg       registry // refreshed every refresh_every
 	refreshed time.Time
 
 	live    int64 // realtime: everything from live on is unsent
@@ -40,7 +40,8 @@ type runner struct {
 
 	alarmNs   int64 // alarm rows evaluated before this were handled
 	alarmAt   time.Time
-	baseNs    int64 // when base data was last sent
+	baseNs    int64  // when base data was last sent
+	baseHash  string // and what it held (baseHash)
 	heartbeat time.Time
 }
 
@@ -118,7 +119,7 @@ func (r *runner) loop(ctx context.Context) error {
 // the backlog.
 func (r *runner) step(ctx context.Context) error {
 	now := r.now()
-	if now.Sub(r.refreshed) >= time.Minute {
+	if now.Sub(r.refreshed) >= r.t.RefreshEvery {
 		if err := r.refresh(ctx); err != nil {
 			return err
 		}
@@ -162,7 +163,7 @@ func (r *runner) loadCursors(ctx context.Context) error {
 		r.alarmNs = now.Add(-r.t.InitialBacklog).Truncate(time.Second).UnixNano()
 	}
 	if c, ok := cs[KindBase]; ok {
-		r.baseNs = c.LiveNs
+		r.baseNs, r.baseHash = c.LiveNs, c.Pending
 	}
 	r.observe(now)
 	return nil
