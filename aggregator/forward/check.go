@@ -20,6 +20,12 @@ type TargetCheck struct {
 	// Problems are templates that do not parse, do not render with the
 	// registry's data, or render JSON that does not parse.
 	Problems []string
+	// Started: the target has a real-time cursor; Live is where it is,
+	// BacklogS the missed time still to send, Gaps the forward_gaps rows.
+	Started  bool
+	Live     time.Time
+	BacklogS float64
+	Gaps     int
 }
 
 // OK reports whether the target sends everything it is meant to.
@@ -51,9 +57,26 @@ func Check(ctx context.Context, cfg Config, st Store) ([]TargetCheck, error) {
 			c.Points += len(si.points)
 		}
 		c.Problems = checkTemplates(t, reg, book)
+		if err := progress(ctx, st, &c); err != nil {
+			return nil, err
+		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// progress fills in the target's cursor and gap count.
+func progress(ctx context.Context, st Store, c *TargetCheck) error {
+	cur, err := st.ForwardCursors(ctx, c.Name)
+	if err != nil {
+		return err
+	}
+	if rt, ok := cur[KindRealtime]; ok {
+		c.Started, c.Live, c.BacklogS = true, time.Unix(0, rt.LiveNs), rt.BacklogS
+	}
+	gaps, err := st.ForwardGaps(ctx, c.Name)
+	c.Gaps = len(gaps)
+	return err
 }
 
 func checkTemplates(t Target, reg registry, book *codeBook) []string {

@@ -24,6 +24,7 @@ type Store interface {
 	ForwardCodes(ctx context.Context, target string) ([]store.ForwardCode, error)
 	SaveForwardedAlarms(ctx context.Context, sent []store.ForwardedAlarm) error
 	ForwardedAlarmKeys(ctx context.Context, target string, fromNs, toNs int64) (map[string]bool, error)
+	ForwardGaps(ctx context.Context, target string) ([]store.ForwardGap, error)
 }
 
 // Dialer makes a target's transport and cipher without connecting. nil

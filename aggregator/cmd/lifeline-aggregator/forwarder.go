@@ -122,6 +122,13 @@ func printChecks(w io.Writer, checks []forward.TargetCheck) (ok bool) {
 	ok = true
 	for _, c := range checks {
 		fmt.Fprintf(w, "target %s: %d sites, %d points reported\n", c.Name, c.Sites, c.Points)
+		if c.Started {
+			fmt.Fprintf(w, "  real-time sent up to %s (%s ago), backlog %s, %d gaps recorded (forward_gaps)\n",
+				c.Live.UTC().Format(time.DateTime), time.Since(c.Live).Truncate(time.Second),
+				time.Duration(c.BacklogS*float64(time.Second)).Truncate(time.Second), c.Gaps)
+		} else {
+			fmt.Fprintf(w, "  not started yet (no cursor)\n")
+		}
 		for _, s := range c.UnmappedSites {
 			fmt.Fprintf(w, "  unmapped site (no enterprise code): %s\n", s)
 		}

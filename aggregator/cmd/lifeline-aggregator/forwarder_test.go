@@ -96,7 +96,7 @@ func TestForwarderCodesAndCheck(t *testing.T) {
 		t.Fatalf("codes import: %q %v", out, err)
 	}
 	out, err = execute("forwarder", "check", "--config", conf)
-	if err != nil || !strings.Contains(out, "target province: 1 sites, 2 points reported") {
+	if err != nil || !strings.Contains(out, "target province: 1 sites, 2 points reported") || !strings.Contains(out, "not started yet") {
 		t.Fatalf("check with every code: %q %v", out, err)
 	}
 }
