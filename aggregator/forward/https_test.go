@@ -11,6 +11,7 @@ import (
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/forward"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
 )
 
@@ -78,6 +79,17 @@ func TestHTTPSWindowArrivesOnce(t *testing.T) {
 		{SiteID: site, PointID: "P201.PT", Condition: "L", RaisedNs: raised, ClearedNs: raised + 5e9, Value: 1, Limit: 2, ClearValue: 3},
 	}); err != nil {
 		t.Fatal(err)
+	}
+
+	// P201.PT's raise row is merged away, as after a while: its start is
+	// sent from the clear row.
+	conn := chtest.Conn(t, st.Config().Addr, st.Config().Database)
+	if err := conn.Exec(context.Background(), "OPTIMIZE TABLE alarm_events FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	var rows uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count() FROM alarm_events WHERE point_id = 'P201.PT'").Scan(&rows); err != nil || rows != 1 {
+		t.Fatalf("P201.PT alarm rows after OPTIMIZE: %d %v", rows, err)
 	}
 
 	tg := rcv.target(t, dir)
