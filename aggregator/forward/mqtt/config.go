@@ -24,16 +24,22 @@ type Config struct {
 
 	KeepAlive      time.Duration `yaml:"keep_alive"`
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
-	// AckTimeout bounds the wait for one PUBACK; when it passes the
-	// connection is dropped and the message sent again on the next one.
+	// AckTimeout bounds the wait for one PUBACK; when it passes the message
+	// is published again (3.1.1 first drops the connection, MQTT 5 keeps it:
+	// its keep-alive finds a dead broker).
 	AckTimeout time.Duration `yaml:"ack_timeout"`
 	// SessionExpiry is how long the broker keeps the session (MQTT 5) after
 	// the connection is lost, so in-flight messages are resent into it.
 	SessionExpiry time.Duration `yaml:"session_expiry"`
 	// MaxInflight bounds the Sends waiting for their PUBACK at once.
-	MaxInflight  int           `yaml:"max_inflight"`
-	ReconnectMin time.Duration `yaml:"reconnect_min"`
-	ReconnectMax time.Duration `yaml:"reconnect_max"`
+	MaxInflight int `yaml:"max_inflight"`
+	// MaxPacketSize, when not 0, is the largest PUBLISH packet the province's
+	// broker takes. A larger message is refused by Send instead of sent: a
+	// broker drops the connection on one, and a resend would drop it again.
+	// MQTT 5 also keeps to the limit the broker announces.
+	MaxPacketSize int           `yaml:"max_packet_size"`
+	ReconnectMin  time.Duration `yaml:"reconnect_min"`
+	ReconnectMax  time.Duration `yaml:"reconnect_max"`
 }
 
 // TLS names the files of a TLS connection. CA empty: the system's roots.
@@ -108,6 +114,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReconnectMax < c.ReconnectMin {
 		return fmt.Errorf("mqtt reconnect_max %v is below reconnect_min %v", c.ReconnectMax, c.ReconnectMin)
+	}
+	if c.MaxPacketSize < 0 || c.MaxPacketSize > maxPacket {
+		return fmt.Errorf("mqtt max_packet_size %d: want 0 (no limit) to %d", c.MaxPacketSize, maxPacket)
 	}
 	if c.MaxInflight < 1 || c.MaxInflight > 65535 {
 		return fmt.Errorf("mqtt max_inflight %d: want 1 to 65535", c.MaxInflight)

@@ -16,6 +16,7 @@ import (
 type link interface {
 	run(ctx context.Context, tlsCfg *tls.Config) error
 	publish(ctx context.Context, topic string, payload []byte) error
+	connected() bool
 }
 
 // Publisher sends payloads to one broker. Run owns the connection and must
@@ -120,6 +121,9 @@ func (p *Publisher) Send(ctx context.Context, topic string, payload []byte) erro
 	if err := ValidTopic(topic); err != nil {
 		return err
 	}
+	if err := checkSize(p.cfg.Version, topic, payload, p.cfg.MaxPacketSize); err != nil {
+		return fmt.Errorf("publish to %s: %w", topic, err)
+	}
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -161,6 +165,10 @@ func (p *Publisher) Send(ctx context.Context, topic string, payload []byte) erro
 		}
 	}
 }
+
+// Connected reports whether a connection to the broker is up now, for a
+// target's health; Send does not need it.
+func (p *Publisher) Connected() bool { return p.link.connected() }
 
 // track derives a context Close can cancel.
 func (p *Publisher) track(ctx context.Context) (context.Context, func(), error) {

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var versions = []int{3, 5}
 
-func logger(t *testing.T) *slog.Logger {
+func logger(testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -41,7 +41,9 @@ func config(version int, broker, clientID string) mqtt.Config {
 }
 
 // start runs a publisher until the test ends.
-func start(t *testing.T, cfg mqtt.Config) *mqtt.Publisher {
+func start(t *testing.T, cfg mqtt.Config) *mqtt.Publisher { return startB(t, cfg) }
+
+func startB(t testing.TB, cfg mqtt.Config) *mqtt.Publisher {
 	t.Helper()
 	p, err := mqtt.New(cfg, logger(t))
 	if err != nil {
@@ -159,9 +161,12 @@ func TestSendWaitsForBroker(t *testing.T) {
 				t.Fatal(err)
 			}
 
+			// autopaho reports a connection just after it is usable.
+			waitFor(t, p.Connected, "not Connected after a Send")
 			if err := b.Stop(); err != nil {
 				t.Fatal(err)
 			}
+			waitFor(t, func() bool { return !p.Connected() }, "Connected false while the broker is down")
 			done := make(chan error, 1)
 			go func() { done <- p.Send(ctx, topic, payload(1)) }()
 			select {
@@ -175,6 +180,7 @@ func TestSendWaitsForBroker(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Fatalf("Send after the broker came back: %v", err)
 			}
+			waitFor(t, p.Connected, "not Connected after the broker came back")
 			msgs, ok := sub.WaitFor(10*time.Second, allArrived(t, topic, 2))
 			if missing, _ := arrived(t, msgs, topic, 2); !ok || missing > 0 {
 				t.Fatalf("%d messages missing", missing)
@@ -221,10 +227,13 @@ func TestBrokerOutage(t *testing.T) {
 			if err := b.Stop(); err != nil {
 				t.Fatal(err)
 			}
+			// A Send acknowledged just before the stop may count itself a
+			// little later; after a second, none can.
+			time.Sleep(time.Second)
 			mu.Lock()
 			before := sent
 			mu.Unlock()
-			time.Sleep(5 * time.Second)
+			time.Sleep(4 * time.Second)
 			mu.Lock()
 			during := sent - before
 			mu.Unlock()
@@ -390,6 +399,41 @@ func TestRunEndedEndsSends(t *testing.T) {
 		}
 		if err := <-sendErr; !errors.Is(err, mqtt.ErrClosed) {
 			t.Fatalf("v%d: Send when Run ended = %v, want ErrClosed", v, err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRunRefusesMissingCertificates(t *testing.T) {
+	dir := t.TempDir()
+	for _, tls := range []mqtt.TLS{
+		{CA: dir + "/missing-ca.crt"},
+		{Cert: dir + "/missing.crt", Key: dir + "/missing.key"},
+	} {
+		cfg := config(5, "mqtts://127.0.0.1:1", "fwd-nocerts")
+		cfg.TLS = tls
+		p, err := mqtt.New(cfg, logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "missing") {
+			t.Fatalf("Run with %+v = %v, want the missing file named", tls, err)
+		}
+		if err := p.Send(context.Background(), "t", []byte("x")); !errors.Is(err, mqtt.ErrClosed) {
+			t.Fatalf("Send after Run failed = %v, want ErrClosed", err)
 		}
 		if err := p.Close(); err != nil {
 			t.Fatal(err)

@@ -46,18 +46,21 @@ func (l *link311) set(c *conn311) {
 }
 
 func (l *link311) run(ctx context.Context, tlsCfg *tls.Config) error {
-	for attempt := 0; ; attempt++ {
+	pace := &pacer{lo: l.cfg.ReconnectMin, hi: l.cfg.ReconnectMax}
+	for attempt := 1; ; attempt++ {
+		if !sleep(ctx, pace.next(time.Now())) {
+			return nil
+		}
 		c, err := l.connect(ctx, tlsCfg)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			l.log.Warn("mqtt connect failed", "attempt", attempt+1, "err", err)
-			if !sleep(ctx, backoff(attempt, l.cfg.ReconnectMin, l.cfg.ReconnectMax)) {
-				return nil
-			}
+			l.log.Warn("mqtt connect failed", "attempt", attempt, "err", err)
 			continue
 		}
+		pace.up(time.Now())
+		attempt = 0
 		l.log.Info("mqtt connected", "version", "3.1.1")
 		l.set(c)
 		select {
@@ -65,10 +68,6 @@ func (l *link311) run(ctx context.Context, tlsCfg *tls.Config) error {
 			l.set(nil)
 			c.client.Disconnect(0)
 			l.log.Warn("mqtt connection lost")
-			attempt = -1
-			if !sleep(ctx, backoff(0, l.cfg.ReconnectMin, l.cfg.ReconnectMax)) {
-				return nil
-			}
 		case <-ctx.Done():
 			l.set(nil)
 			c.client.Disconnect(250)
@@ -114,6 +113,12 @@ func (l *link311) connect(ctx context.Context, tlsCfg *tls.Config) (*conn311, er
 		return nil, fmt.Errorf("connect %s: %w", redact(l.cfg.Broker), err)
 	}
 	return c, nil
+}
+
+func (l *link311) connected() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur != nil
 }
 
 // await returns the current connection, waiting for one.

@@ -39,6 +39,9 @@ type Options struct {
 	// Users, when set, are the only accounts the broker lets in (name to
 	// password); Subscribe then logs in as SubscriberUser.
 	Users map[string]string
+	// MaxPacketSize, when set, is the largest packet the broker takes; it
+	// disconnects a client that sends a larger one.
+	MaxPacketSize int
 }
 
 // SubscriberUser is the account Subscribe uses on a broker with Users.
@@ -143,6 +146,9 @@ func (b *Broker) config(o Options) string {
 	fmt.Fprintf(&s, "log_dest file %s\nlog_type all\n", filepath.Join(b.dir, "mosquitto.log"))
 	// Queue every message for a disconnected subscriber: the tests count them.
 	fmt.Fprintf(&s, "max_queued_messages 0\nmax_queued_bytes 0\n")
+	if o.MaxPacketSize > 0 {
+		fmt.Fprintf(&s, "max_packet_size %d\n", o.MaxPacketSize)
+	}
 	if o.ACL != "" {
 		fmt.Fprintf(&s, "acl_file %s\n", filepath.Join(b.dir, "acl"))
 	}
