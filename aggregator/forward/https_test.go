@@ -67,30 +67,7 @@ func TestHTTPSWindowArrivesOnce(t *testing.T) {
 	const periods = 20
 	start := time.Now().Truncate(time.Second).Add(-(periods + 3) * time.Second)
 	want := insertValues(t, st, start, periods, time.Second)
-	raised := start.Add(2 * time.Second).UnixNano()
-	if err := st.SaveAlarmEvents(context.Background(), []store.AlarmEvent{
-		{SiteID: site, PointID: "T101.LT", Condition: "HH", Active: true, RaisedNs: raised, Value: 18.5, Limit: 18},
-		{SiteID: site, PointID: "P201.PT", Condition: "L", Active: true, RaisedNs: raised, Value: 1, Limit: 2},
-		{SiteID: site, PointID: unmapped, Condition: "H", Active: true, RaisedNs: raised, Value: 16, Limit: 15},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SaveAlarmEvents(context.Background(), []store.AlarmEvent{
-		{SiteID: site, PointID: "P201.PT", Condition: "L", RaisedNs: raised, ClearedNs: raised + 5e9, Value: 1, Limit: 2, ClearValue: 3},
-	}); err != nil {
-		t.Fatal(err)
-	}
-
-	// P201.PT's raise row is merged away, as after a while: its start is
-	// sent from the clear row.
-	conn := chtest.Conn(t, st.Config().Addr, st.Config().Database)
-	if err := conn.Exec(context.Background(), "OPTIMIZE TABLE alarm_events FINAL"); err != nil {
-		t.Fatal(err)
-	}
-	var rows uint64
-	if err := conn.QueryRow(context.Background(), "SELECT count() FROM alarm_events WHERE point_id = 'P201.PT'").Scan(&rows); err != nil || rows != 1 {
-		t.Fatalf("P201.PT alarm rows after OPTIMIZE: %d %v", rows, err)
-	}
+	seedWindowAlarms(t, st, start.Add(2*time.Second).UnixNano())
 
 	tg := rcv.target(t, dir)
 	tg.TLS.CertFile, tg.TLS.KeyFile = certFile, keyFile
@@ -162,4 +139,33 @@ func TestHTTPSWindowArrivesOnce(t *testing.T) {
 	if rcv.beats == 0 {
 		t.Error("no heartbeat")
 	}
+}
+
+// seedWindowAlarms writes an active alarm on T101.LT, one raised and
+// cleared on P201.PT whose raise row is merged away (as after a while, so
+// its start is sent from the clear row), and one on the unmapped point.
+func seedWindowAlarms(t *testing.T, st *store.Store, raised int64) {
+	t.Helper()
+	if err := st.SaveAlarmEvents(context.Background(), []store.AlarmEvent{
+		{SiteID: site, PointID: "T101.LT", Condition: "HH", Active: true, RaisedNs: raised, Value: 18.5, Limit: 18},
+		{SiteID: site, PointID: "P201.PT", Condition: "L", Active: true, RaisedNs: raised, Value: 1, Limit: 2},
+		{SiteID: site, PointID: unmapped, Condition: "H", Active: true, RaisedNs: raised, Value: 16, Limit: 15},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveAlarmEvents(context.Background(), []store.AlarmEvent{
+		{SiteID: site, PointID: "P201.PT", Condition: "L", RaisedNs: raised, ClearedNs: raised + 5e9, Value: 1, Limit: 2, ClearValue: 3},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	conn := chtest.Conn(t, st.Config().Addr, st.Config().Database)
+	if err := conn.Exec(context.Background(), "OPTIMIZE TABLE alarm_events FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	var rows uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count() FROM alarm_events WHERE point_id = 'P201.PT'").Scan(&rows); err != nil || rows != 1 {
+		t.Fatalf("P201.PT alarm rows after OPTIMIZE: %d %v", rows, err)
+	}
+
 }
