@@ -158,7 +158,6 @@ func seedWindowAlarms(t *testing.T, st *store.Store, raised int64) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-
 	conn := chtest.Conn(t, st.Config().Addr, st.Config().Database)
 	if err := conn.Exec(context.Background(), "OPTIMIZE TABLE alarm_events FINAL"); err != nil {
 		t.Fatal(err)
@@ -167,5 +166,4 @@ func seedWindowAlarms(t *testing.T, st *store.Store, raised int64) {
 	if err := conn.QueryRow(context.Background(), "SELECT count() FROM alarm_events WHERE point_id = 'P201.PT'").Scan(&rows); err != nil || rows != 1 {
 		t.Fatalf("P201.PT alarm rows after OPTIMIZE: %d %v", rows, err)
 	}
-
 }
