@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/pem"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
@@ -98,5 +104,62 @@ func TestForwarderCodesAndCheck(t *testing.T) {
 	out, err = execute("forwarder", "check", "--config", conf)
 	if err != nil || !strings.Contains(out, "target province: 1 sites, 2 points reported") || !strings.Contains(out, "not started yet") {
 		t.Fatalf("check with every code: %q %v", out, err)
+	}
+}
+
+// forwarder run reports to the configured target until interrupted.
+func TestForwarderRun(t *testing.T) {
+	addr := chtest.Addr(t)
+	t.Setenv(config.EnvClickHouseAddr, addr)
+	t.Setenv(config.EnvClickHouseDatabase, chtest.Database(t, addr))
+	var beats atomic.Int32
+	platform := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/heartbeat/91320500MA1TEST01X" {
+			beats.Add(1)
+		}
+	}))
+	defer platform.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: platform.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "aggregator.yaml")
+	if err := os.WriteFile(conf, []byte(`forward:
+  targets:
+    - name: province
+      transport: https
+      sites: [plant-a]
+      tls: {ca_file: `+ca+`}
+      templates: ../../../packaging/config/forward
+      heartbeat_every: 200ms
+      dest:
+        heartbeat: `+platform.URL+`/heartbeat/{{.Enterprise.Code}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	codes := filepath.Join(dir, "codes.csv")
+	if err := os.WriteFile(codes, []byte("target,kind,local_id,code\nprovince,enterprise,plant-a,91320500MA1TEST01X\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := execute("forwarder", "codes", "import", codes, "--config", conf); err != nil {
+		t.Fatalf("codes import: %q %v", out, err)
+	}
+	root := newRoot()
+	root.SetArgs([]string{"forwarder", "run", "--config", conf, "--metrics-listen", "127.0.0.1:0"})
+	root.SetOut(io.Discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for beats.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("forwarder run: %v", err)
+	}
+	if beats.Load() < 2 {
+		t.Fatal("no heartbeats reached the platform")
 	}
 }
