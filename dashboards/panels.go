@@ -114,6 +114,13 @@ func agents(b *builder) {
 			"backlog_age_s", "drain_rate", "sources_connected", "sources_total", "cert_days_left")})
 	b.add(panel{typ: "timeseries", key: "agents.backlog", file: "agents_backlog.sql", w: 12, h: 8, unit: "short"})
 	b.add(panel{typ: "timeseries", key: "agents.drain", file: "agents_drain.sql", w: 12, h: 8, unit: "short"})
+	b.add(panel{typ: "table", key: "agents.forward", file: "agents_forward.sql", w: 24, h: 6,
+		over: []any{
+			unitOverride("lag_s", "s"),
+			unitOverride("backlog_s", "s"),
+			unitOverride("cursor_age_s", "s"),
+		},
+		trans: b.rename("target", "lag_s", "backlog_s", "cursor_age_s")})
 }
 
 func alarms(b *builder) {

@@ -283,6 +283,7 @@ func seedAll(t *testing.T, ctx context.Context, st *store.Store, conn driver.Con
 	seedGaps(t, ctx, conn, now)
 	seedAlarms(t, ctx, conn, now)
 	seedConditionEvents(t, ctx, st, now)
+	seedForward(t, ctx, st, now)
 }
 
 // seedCatalogs registers the points of ENT01, ENT02 and OTHER1.

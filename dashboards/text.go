@@ -56,6 +56,7 @@ var text = map[string][2]string{ // {zh, en}
 	"agents.status":  {"采集端连接与积压", "Agents: connection and backlog"},
 	"agents.backlog": {"积压批次", "Backlog (batches)"},
 	"agents.drain":   {"补传速率", "Drain rate"},
+	"agents.forward": {"上报省级平台：延迟与补报", "Provincial reporting: lag and backlog"},
 
 	// Columns.
 	"col.site_id":           {"企业", "Enterprise"},
@@ -68,6 +69,10 @@ var text = map[string][2]string{ // {zh, en}
 	"col.backlog_bytes":     {"积压字节", "Backlog bytes"},
 	"col.backlog_age_s":     {"最早积压", "Oldest backlog"},
 	"col.drain_rate":        {"补传速率", "Drain rate"},
+	"col.target":            {"上报目标", "Target"},
+	"col.lag_s":             {"实时延迟", "Lag"},
+	"col.backlog_s":         {"待补报", "Backlog"},
+	"col.cursor_age_s":      {"最早未报", "Oldest unsent"},
 	"col.agent_version":     {"版本", "Version"},
 	"col.sources_connected": {"已连数据源", "Sources up"},
 	"col.sources_total":     {"数据源", "Sources"},

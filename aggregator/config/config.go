@@ -17,6 +17,7 @@ import (
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/console"
+	"github.com/lifeline-telemetry/lifeline/aggregator/forward"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/notify"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -59,6 +60,8 @@ type Config struct {
 	// each site's alarms. It must be stable across restarts and distinct
 	// between aggregators; empty means host name and server.listen.
 	NodeID string `yaml:"node_id"`
+	// Forward reports to provincial platforms (docs/forwarding.md).
+	Forward forward.Config `yaml:"forward"`
 }
 
 // Node returns NodeID, or the host name and listen address when unset
@@ -300,6 +303,9 @@ func (c Config) ValidateFor(uses Sections) error {
 		if err := c.Notify.Validate(); err != nil {
 			errs = append(errs, prefixed("notify.", err))
 		}
+	}
+	if uses&ForwardSection != 0 {
+		errs = append(errs, c.Forward.Validate())
 	}
 	errs = append(errs, c.validateSecrets(uses))
 	return errors.Join(errs...)

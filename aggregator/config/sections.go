@@ -17,8 +17,9 @@ const (
 	ReportSection
 	ConsoleSection
 	NotifySection
+	ForwardSection
 
 	// All is what serving agents (run) needs.
 	All = ServerSection | ClickHouseSection | WriterSection | AlarmsSection | RetentionSection | MetricsSection | GrafanaSection |
-		ReportSection | ConsoleSection | NotifySection
+		ReportSection | ConsoleSection | NotifySection | ForwardSection
 )

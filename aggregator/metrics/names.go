@@ -62,3 +62,12 @@ const (
 	NotifySuppressedTotal = "lifeline_notify_suppressed_total"
 	NotifyOutboxPending   = "lifeline_notify_outbox_pending"
 )
+
+// Forward: reporting to provincial platforms (aggregator/forward).
+const (
+	ForwardSentTotal        = "lifeline_forward_sent_total"
+	ForwardFailedTotal      = "lifeline_forward_failed_total"
+	ForwardLagSeconds       = "lifeline_forward_lag_seconds"
+	ForwardCursorAgeSeconds = "lifeline_forward_cursor_age_seconds"
+	ForwardBacklogSeconds   = "lifeline_forward_backlog_seconds"
+)

@@ -92,6 +92,8 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopConsole()
+	stopForward := a.startForward(ctx, st)
+	defer stopForward()
 
 	// Several aggregators may share this ClickHouse: each evaluates the
 	// alarms of the sites whose streams it took over last.

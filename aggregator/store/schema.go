@@ -119,6 +119,7 @@ ORDER BY site_id`
 	stmts = append(stmts, alarmActionsDDL())
 	stmts = append(stmts, notifyDDL(caps)...)
 	stmts = append(stmts, siteOwnersDDL())
+	stmts = append(stmts, forwardDDL()...)
 	return stmts
 }
 

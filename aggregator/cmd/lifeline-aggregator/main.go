@@ -84,6 +84,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newReportCmd(&path))
 	root.AddCommand(newConsoleCmd())
 	root.AddCommand(newNotifyTest(&path))
+	root.AddCommand(newForwarder(&path))
 	return root
 }
 

@@ -1,0 +1,52 @@
+package forward_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// Base data goes once, again when a limit changes, and not again after a
+// restart while it is unchanged and base_every has not passed.
+func TestBaseDataSentOnChangeNotOnRestart(t *testing.T) {
+	st := storetest.Open(t)
+	seedRegistry(t, st)
+	rcv := newReceiver(t, nil)
+	tg := rcv.target(t, t.TempDir())
+	tg.RefreshEvery = 300 * time.Millisecond
+	bases := func() []map[string]any {
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		return append([]map[string]any(nil), rcv.bases...)
+	}
+	stop := runForwarder(t, st, tg)
+	waitFor(t, 20*time.Second, "base data", func() bool { return len(bases()) == 1 })
+
+	if err := st.SaveCatalog(context.Background(), site, "park-1", "test", []*lifelinev1.Point{
+		{Id: "T101.LT", Name: "储罐T101.LT", Unit: "m", Kind: "level", RangeLow: f(0), RangeHigh: f(20),
+			Limits: &lifelinev1.Limits{High: f(14), HighHigh: f(17)}, NodeId: "nsu=urn:x;s=T101.LT", Endpoint: "opc.tcp://127.0.0.1:4840"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "base data after a limit changed", func() bool { return len(bases()) == 2 })
+	var hh any
+	for _, q := range bases()[1]["quotas"].([]any) {
+		if q := q.(map[string]any); q["tagNo"] == "T101.LT" {
+			hh = q["highHighLimit"]
+		}
+	}
+	if hh != 17.0 {
+		t.Errorf("T101.LT highHighLimit %v after the change, want 17", hh)
+	}
+	stop()
+
+	stop = runForwarder(t, st, tg)
+	time.Sleep(2 * time.Second)
+	stop()
+	if n := len(bases()); n != 2 {
+		t.Errorf("%d base data messages after a restart with nothing changed, want 2", n)
+	}
+}
