@@ -191,10 +191,26 @@ func (r *Runner) agent(ctx context.Context, sec *Section) error {
 	sec.add(Row{Measure: "headroom: agent RSS (max)", Value: h.agentRSS, Unit: "MB"})
 	sec.add(Row{Measure: "headroom: plantsim CPU", Value: h.simCPU, Unit: "cores"})
 
+	// The same headroom run with the agent's default soft memory limit
+	// turned off: what the limit buys where the agent falls behind.
+	os.Setenv("GOMEMLIMIT", "off")
+	u, err := r.agentLoad(ctx, "lifeline_bench_agent_nolimit", points, 15, headroomPublishingInterval, r.window(10*time.Second))
+	os.Unsetenv("GOMEMLIMIT")
+	if err != nil {
+		return err
+	}
+	sec.add(Row{Measure: "headroom, agent with GOMEMLIMIT=off: agent RSS (max)", Value: u.agentRSS, Unit: "MB",
+		Versus: "default memory limit (80 MiB)", Ratio: u.agentRSS / h.agentRSS})
+	sec.add(Row{Measure: "headroom, agent with GOMEMLIMIT=off: agent CPU", Value: u.agentCPU, Unit: "cores",
+		Versus: "default memory limit (80 MiB)", Ratio: u.agentCPU / h.agentCPU})
+	sec.add(Row{Measure: "headroom, agent with GOMEMLIMIT=off: samples delivered", Value: u.delivered, Unit: "samples/s",
+		Versus: versus, Ratio: u.delivered / u.offered})
+
 	sec.note("Processes: lifeline-plantsim (10,000 load points changing at 10 Hz, plus its plant model), lifeline-agent with the configuration `lifeline-plantsim config` prints (its defaults except publishing_interval %s, half the change period, because gopcua's server keeps one value per item between publishes: subscriptions, batches of 2,000 samples or 200 ms, fsync per batch), lifeline-aggregator with its defaults; ClickHouse on the same 2 cores.", publishingInterval)
 	sec.note("Delivered: rows of the 10,000 load points whose source timestamp lies in the %.0f s window, counted in ClickHouse once every sample of the window was queryable, over the window's length. plantsim stamps each change with the start of its 10 ms scan slot and every slot holds exactly its share of changes, so over a window of whole slots a lossless run counts exactly the offer; the agent's acked counter moves 20,000 samples at a time and is shown for reference.", m.window.Seconds())
 	sec.note("Where samples go missing, they never left plantsim's OPC UA server: gopcua's server keeps one value per monitored item between publishes, whatever queue size the agent asks for, so a publishing cycle that the shared cores stretch past the 100 ms change period overwrites the changes made in the overlap (runs of neighbouring points, a few dozen at a time; in runs checked by hand plantsim's stats log showed no dropped notification and the agent logged no missing notification message). Runs on a quiet machine deliver every sample.")
 	sec.note("Freshness: every 200 ms the run asks ClickHouse for the newest source timestamp of the site; the lag is the wall clock minus it, sampled %d times over the window. It includes the OPC UA publishing interval, batching (200 ms), fsync, the aggregator's writer delay (200 ms) and the insert.", len(m.lags))
+	sec.note("GOMEMLIMIT=off: a third plant, database and agent like the headroom run, its processes started with GOMEMLIMIT=off in their environment (only the agent sets a limit of its own).")
 	sec.note("Headroom: a second plant, database and agent with the same configuration except publishing_interval %s, %.0f s window; on these 2 cores plantsim, the aggregator and ClickHouse share the CPU with the agent.", headroomPublishingInterval, h.window.Seconds())
 	return nil
 }
