@@ -185,7 +185,7 @@ loop:
 		case now := <-tick:
 			n := sim.Changes()
 			logger.Info("value changes", "total", n, "per_second", fmt.Sprintf("%.1f", float64(n-last)/now.Sub(lastAt).Seconds()),
-				"dropped_notifications", sim.Dropped())
+				"dropped_notifications", sim.Dropped(), "overflowed_values", sim.Overflowed())
 			last, lastAt = n, now
 		}
 	}
