@@ -207,6 +207,9 @@ func (r *Runner) agent(ctx context.Context, sec *Section) error {
 		Versus: "default memory limit (80 MiB)", Ratio: u.agentRSS / h.agentRSS})
 	sec.add(Row{Measure: "headroom, agent with GOMEMLIMIT=off: agent CPU", Value: u.agentCPU, Unit: "cores",
 		Versus: "default memory limit (80 MiB)", Ratio: u.agentCPU / h.agentCPU})
+	const change = "agent: soft memory limit 80 MiB"
+	sec.add(Row{Measure: "headroom (15 Hz): agent RSS (max)", Value: h.agentRSS, Unit: "MB", Change: change, Before: u.agentRSS})
+	sec.add(Row{Measure: "headroom (15 Hz): agent CPU", Value: h.agentCPU, Unit: "cores", Change: change, Before: u.agentCPU})
 	sec.add(Row{Measure: "headroom, agent with GOMEMLIMIT=off: samples delivered", Value: u.delivered, Unit: "samples/s",
 		Versus: versus, Ratio: u.delivered / u.offered})
 

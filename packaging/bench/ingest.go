@@ -84,7 +84,8 @@ func (r *Runner) ingestOneInsert(ctx context.Context, opts LoadOptions, rates ma
 	for _, k := range []int{10, 100} {
 		if one[k] > 0 {
 			sec.add(Row{Measure: fmt.Sprintf("%d agents: sustained, default writer", k), Value: rates[k], Unit: "samples/s",
-				Versus: "one insert at a time", Ratio: rates[k] / one[k]})
+				Versus: "one insert at a time", Ratio: rates[k] / one[k],
+				Change: "writer: inserts side by side (2)", Before: one[k]})
 		}
 	}
 	return nil
