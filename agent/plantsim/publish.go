@@ -13,6 +13,11 @@ import (
 // maxQueueSize bounds the queue a monitored item may ask for.
 const maxQueueSize = 1000
 
+// maxPerPublish bounds the values of one publish response (fewer if the
+// client asks): ~60 bytes each, well inside a client's 2 MiB message
+// limit. The rest waits for the next publish request (MoreNotifications).
+const maxPerPublish = 10_000
+
 // Info bits of a StatusCode (OPC UA Part 4 §7.39): the DataValue info
 // type, and its Overflow bit, set on a value when older ones of its item
 // were discarded from a full queue (Part 4 §5.12.1.5).
@@ -92,10 +97,14 @@ func (s *Sim) createSubscription(ctx context.Context, srv *server.Server) server
 		s.pubMu.Lock()
 		s.queues[sub] = q
 		s.pubMu.Unlock()
+		limit := maxPerPublish
+		if n := int(req.MaxNotificationsPerPublish); n > 0 {
+			limit = min(n, limit)
+		}
 		s.pubWG.Add(1)
 		go func() {
 			defer s.pubWG.Done()
-			s.publish(ctx, ss, sub, q)
+			s.publish(ctx, ss, sub, q, limit)
 		}()
 		return &ua.CreateSubscriptionResponse{
 			ResponseHeader:            responseHeader(req.RequestHeader),
@@ -127,7 +136,7 @@ type itemQueue struct {
 // publish serves sub until ctx ends, the subscription is deleted, its
 // lifetime runs out without a publish request, or a response cannot be
 // sent; it then deletes the subscription if it still stands.
-func (s *Sim) publish(ctx context.Context, ss *server.SubscriptionService, sub *server.Subscription, q *queues) {
+func (s *Sim) publish(ctx context.Context, ss *server.SubscriptionService, sub *server.Subscription, q *queues, limit int) {
 	defer func() {
 		s.pubMu.Lock()
 		delete(s.queues, sub)
@@ -158,16 +167,15 @@ func (s *Sim) publish(ctx context.Context, ss *server.SubscriptionService, sub *
 			}
 			iq.values = s.enqueue(iq.values, n, q.size(n.ClientHandle))
 		case pr := <-requests:
-			requests = nil
 			seq = max(seq+1, 1)
-			if !s.sendValues(sub, pr, seq, order) {
+			var values []*ua.MonitoredItemNotification
+			values, order = take(order, limit)
+			if !s.sendValues(sub, pr, seq, values, len(order) > 0) {
 				return
 			}
-			for _, iq := range order {
-				clear(iq.values)
-				iq.values = iq.values[:0]
+			if len(order) == 0 {
+				requests = nil
 			}
-			order = order[:0]
 			keepalive, lifetime = 0, 0
 		case <-t.C:
 			if !stillServed(ss, sub) {
@@ -182,7 +190,7 @@ func (s *Sim) publish(ctx context.Context, ss *server.SubscriptionService, sub *
 				keepalive = 0
 				select {
 				case pr := <-sub.Session.PublishRequests:
-					if !s.sendValues(sub, pr, seq+1, nil) {
+					if !s.sendValues(sub, pr, seq+1, nil, false) {
 						return
 					}
 					lifetime = 0
@@ -218,23 +226,41 @@ func (s *Sim) enqueue(values []*ua.MonitoredItemNotification, n *ua.MonitoredIte
 	return values
 }
 
-// sendValues answers a publish request with the queued values (none: a
-// keep-alive, which carries the next sequence number) and reports
-// whether it could.
-func (s *Sim) sendValues(sub *server.Subscription, pr server.PubReq, seq uint32, order []*itemQueue) bool {
-	msg := &ua.NotificationMessage{SequenceNumber: seq, PublishTime: time.Now(), NotificationData: []*ua.ExtensionObject{}}
-	if len(order) > 0 {
-		var all []*ua.MonitoredItemNotification
-		for _, iq := range order {
-			all = append(all, iq.values...)
+// take removes up to limit queued values from the items of order, oldest
+// items first and each item's values in order, and returns them with the
+// items that still hold values.
+func take(order []*itemQueue, limit int) ([]*ua.MonitoredItemNotification, []*itemQueue) {
+	var out []*ua.MonitoredItemNotification
+	done := 0
+	for _, iq := range order {
+		n := min(len(iq.values), limit-len(out))
+		out = append(out, iq.values[:n]...)
+		rest := copy(iq.values, iq.values[n:])
+		clear(iq.values[rest:])
+		iq.values = iq.values[:rest]
+		if rest > 0 {
+			break
 		}
-		eo := ua.NewExtensionObject(&ua.DataChangeNotification{MonitoredItems: all, DiagnosticInfos: []*ua.DiagnosticInfo{}})
+		done++
+	}
+	left := copy(order, order[done:])
+	clear(order[left:])
+	return out, order[:left]
+}
+
+// sendValues answers a publish request with values (none: a keep-alive,
+// which carries the next sequence number) and reports whether it could.
+func (s *Sim) sendValues(sub *server.Subscription, pr server.PubReq, seq uint32, values []*ua.MonitoredItemNotification, more bool) bool {
+	msg := &ua.NotificationMessage{SequenceNumber: seq, PublishTime: time.Now(), NotificationData: []*ua.ExtensionObject{}}
+	if len(values) > 0 {
+		eo := ua.NewExtensionObject(&ua.DataChangeNotification{MonitoredItems: values, DiagnosticInfos: []*ua.DiagnosticInfo{}})
 		eo.UpdateMask()
 		msg.NotificationData = []*ua.ExtensionObject{eo}
 	}
 	resp := &ua.PublishResponse{
 		ResponseHeader:           responseHeader(pr.Req.RequestHeader),
 		SubscriptionID:           sub.ID,
+		MoreNotifications:        more,
 		NotificationMessage:      msg,
 		AvailableSequenceNumbers: []uint32{}, // no retransmission
 		Results:                  []ua.StatusCode{},

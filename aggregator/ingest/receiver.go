@@ -96,9 +96,9 @@ func NewReceiver(cfg ServerConfig, svc *Service, logger *slog.Logger, link ...*L
 	return &Receiver{cfg: cfg, svc: svc, logger: logger, guard: newLinkGuard(cfg.TLS.RevokedFile, logger, m)}
 }
 
-// streamWindowBytes is the flow-control window of each stream and
-// connection: ten default batches (~110 KB each uncompressed), ~20 MB/s
-// over a 50 ms link.
+// streamWindowBytes is the flow-control window of each stream (four times
+// it for a connection, which may carry many streams): ten default batches
+// (~110 KB each uncompressed), ~20 MB/s over a 50 ms link.
 const streamWindowBytes = 1 << 20
 
 // Start binds the listener and serves in the background.
@@ -124,7 +124,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 		// agents, hundreds of MB. A message larger than the window still
 		// passes: gRPC widens a stream's window for the message it reads.
 		grpc.InitialWindowSize(streamWindowBytes),
-		grpc.InitialConnWindowSize(streamWindowBytes),
+		grpc.InitialConnWindowSize(4 * streamWindowBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		// Recovery wraps everything; streams refused by a limit are
