@@ -124,7 +124,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 		// agents, hundreds of MB. A message larger than the window still
 		// passes: gRPC widens a stream's window for the message it reads.
 		grpc.InitialWindowSize(streamWindowBytes),
-		grpc.InitialConnWindowSize(4 * streamWindowBytes),
+		grpc.InitialConnWindowSize(4*streamWindowBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		// Recovery wraps everything; streams refused by a limit are
