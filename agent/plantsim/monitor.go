@@ -125,5 +125,7 @@ func (s *Sim) attribute(srv *server.Server, rv *ua.ReadValueID) *ua.DataValue {
 // registered for a service).
 func (s *Sim) registerServices(ctx context.Context, srv *server.Server) {
 	srv.RegisterHandler(id.CreateMonitoredItemsRequest_Encoding_DefaultBinary, s.createMonitoredItems(ctx, srv))
-	srv.RegisterHandler(id.CreateSubscriptionRequest_Encoding_DefaultBinary, s.createSubscription(ctx, srv))
+	if s.opts.QueueValues {
+		srv.RegisterHandler(id.CreateSubscriptionRequest_Encoding_DefaultBinary, s.createSubscription(ctx, srv))
+	}
 }

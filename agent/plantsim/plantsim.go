@@ -71,6 +71,13 @@ type Options struct {
 	// runs each subscription's publishing in its own goroutine, so large
 	// point counts then publish in parallel. It is stated, not enforced.
 	MaxItemsPerSubscription int
+	// QueueValues serves subscriptions through the sim's own publishing
+	// loop (publish.go), which keeps each monitored item's queue at the
+	// size asked for, instead of gopcua's, which keeps one value per item
+	// between publishes. Off by default: at 100,000 changes/s on a loaded
+	// 2-core machine its larger publish responses came late enough for the
+	// agent to declare subscriptions dead (make bench, agent section).
+	QueueValues bool
 	// Scripted adds points the model never drives: a test sets their
 	// values, with the source times it wants, through Set. Identifier and
 	// ID are required; Type defaults to Double.

@@ -16,7 +16,7 @@ import (
 // values at a time; a queue of 4 overflows, drops the oldest, sets the
 // Overflow bit on the value after them, and the sim counts the loss.
 func TestSubscriptionHonoursQueueSize(t *testing.T) {
-	sim := startSim(t, plantsim.Options{Points: 2, Rate: 100})
+	sim := startSim(t, plantsim.Options{Points: 2, Rate: 100, QueueValues: true})
 	c := connect(t, sim)
 	ids := []string{plantsim.LoadIDPrefix + "00001", plantsim.LoadIDPrefix + "00002"}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
