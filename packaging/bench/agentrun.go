@@ -195,29 +195,10 @@ func (r *Runner) agent(ctx context.Context, sec *Section) error {
 	sec.add(Row{Measure: "headroom: agent RSS (max)", Value: h.agentRSS, Unit: "MB"})
 	sec.add(Row{Measure: "headroom: plantsim CPU", Value: h.simCPU, Unit: "cores"})
 
-	// The same headroom run with the agent's default soft memory limit
-	// turned off: what the limit buys where the agent falls behind.
-	os.Setenv("GOMEMLIMIT", "off")
-	u, err := r.agentLoad(ctx, "lifeline_bench_agent_nolimit", points, 15, headroomPublishingInterval, r.window(10*time.Second))
-	os.Unsetenv("GOMEMLIMIT")
-	if err != nil {
-		return err
-	}
-	sec.add(Row{Measure: "headroom, agent with GOMEMLIMIT=off: agent RSS (max)", Value: u.agentRSS, Unit: "MB",
-		Versus: "default memory limit (80 MiB)", Ratio: u.agentRSS / h.agentRSS})
-	sec.add(Row{Measure: "headroom, agent with GOMEMLIMIT=off: agent CPU", Value: u.agentCPU, Unit: "cores",
-		Versus: "default memory limit (80 MiB)", Ratio: u.agentCPU / h.agentCPU})
-	const change = "agent: soft memory limit 80 MiB"
-	sec.add(Row{Measure: "headroom (15 Hz): agent RSS (max)", Value: h.agentRSS, Unit: "MB", Change: change, Before: u.agentRSS})
-	sec.add(Row{Measure: "headroom (15 Hz): agent CPU", Value: h.agentCPU, Unit: "cores", Change: change, Before: u.agentCPU})
-	sec.add(Row{Measure: "headroom, agent with GOMEMLIMIT=off: samples delivered", Value: u.delivered, Unit: "samples/s",
-		Versus: versus, Ratio: u.delivered / u.offered})
-
 	sec.note("Processes: lifeline-plantsim (10,000 load points changing at 10 Hz, plus its plant model), lifeline-agent with the configuration `lifeline-plantsim config` prints (its defaults except publishing_interval %s, half the change period, chosen when plantsim kept one value per item between publishes and kept for comparison with earlier runs: subscriptions, batches of 2,000 samples or 200 ms, fsync per batch), lifeline-aggregator with its defaults; ClickHouse on the same 2 cores.", publishingInterval)
 	sec.note("Delivered: rows of the 10,000 load points whose source timestamp lies in the %.0f s window, counted in ClickHouse once every sample of the window was queryable, over the window's length. plantsim stamps each change with the start of its 10 ms scan slot and every slot holds exactly its share of changes, so over a window of whole slots a lossless run counts exactly the offer; the agent's acked counter moves 20,000 samples at a time and is shown for reference.", m.window.Seconds())
 	sec.note("Losses are told apart as far as plantsim can count them: the notifications it could not hand to a subscription (dropped_notifications in its stats log, read every second, so to within a second of the window's ends) are plantsim's loss; the collector's is the offer less what was delivered and what plantsim lost. plantsim runs gopcua's publishing here, which keeps one value per item between publishes whatever queue size the agent asks for, so changes it overwrote when a publishing cycle stretched past the change period still count as the collector's. plantsim's own publishing loop (--queue-values: the item's queue, discard-oldest, the Overflow bit, counted as overflowed_values) made the agent declare its subscriptions dead on this loaded machine (publish responses of up to 10,000 values came late) and is left off.")
 	sec.note("Freshness: every 200 ms the run asks ClickHouse for the newest source timestamp of the site; the lag is the wall clock minus it, sampled %d times over the window. It includes the OPC UA publishing interval, batching (200 ms), fsync, the aggregator's writer delay (200 ms) and the insert.", len(m.lags))
-	sec.note("GOMEMLIMIT=off: a third plant, database and agent like the headroom run, its processes started with GOMEMLIMIT=off in their environment (only the agent sets a limit of its own).")
 	sec.note("Headroom: a second plant, database and agent with the same configuration except publishing_interval %s, %.0f s window; on these 2 cores plantsim, the aggregator and ClickHouse share the CPU with the agent.", headroomPublishingInterval, h.window.Seconds())
 	return nil
 }

@@ -82,20 +82,9 @@ func newRunCmd() *cobra.Command {
 // 10 Hz): 100 → RSS 113–136 MB at 0.34 cores, 50 → 96 MB at 0.40 cores.
 const agentGCPercent = 50
 
-// agentMemoryLimit is the agent's soft memory limit (GOMEMLIMIT) unless
-// the environment sets one. An agent that falls behind (a starved CPU, a
-// burst) should fall behind on disk, not in memory: near the limit the
-// garbage collector runs more often (the runtime caps it at half the CPU),
-// so transient garbage does not add up to hundreds of MB of resident set.
-// The live heap at 100,000 samples/s is ~50 MB.
-const agentMemoryLimit = 80 << 20
-
 func setGCPercent() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(agentGCPercent)
-	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(agentMemoryLimit)
 	}
 }
 
