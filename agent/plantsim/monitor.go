@@ -42,6 +42,7 @@ func (s *Sim) createMonitoredItems(ctx context.Context, srv *server.Server) serv
 		if sess == nil || sub.Session == nil || sub.Session.AuthTokenID.String() != sess.AuthTokenID.String() {
 			return nil, ua.StatusBadSubscriptionIDInvalid
 		}
+		q := s.queuesOf(sub)
 		results := make([]*ua.MonitoredItemCreateResult, len(req.ItemsToCreate))
 		initial := make([]*server.MonitoredItem, 0, len(req.ItemsToCreate))
 		mis.Mu.Lock()
@@ -56,11 +57,16 @@ func (s *Sim) createMonitoredItems(ctx context.Context, srv *server.Server) serv
 			mis.Nodes[key] = append(mis.Nodes[key], item)
 			mis.Subs[sub.ID] = append(mis.Subs[sub.ID], item)
 			initial = append(initial, item)
+			size := uint32(1)
+			if q != nil {
+				size = revisedQueueSize(itemReq.RequestedParameters.QueueSize)
+				q.set(itemReq.RequestedParameters.ClientHandle, size)
+			}
 			results[i] = &ua.MonitoredItemCreateResult{
 				StatusCode:              ua.StatusOK,
 				MonitoredItemID:         item.ID,
 				RevisedSamplingInterval: sub.RevisedPublishingInterval,
-				RevisedQueueSize:        1,
+				RevisedQueueSize:        size,
 				FilterResult:            ua.NewExtensionObject(nil),
 			}
 		}
@@ -119,4 +125,7 @@ func (s *Sim) attribute(srv *server.Server, rv *ua.ReadValueID) *ua.DataValue {
 // registered for a service).
 func (s *Sim) registerServices(ctx context.Context, srv *server.Server) {
 	srv.RegisterHandler(id.CreateMonitoredItemsRequest_Encoding_DefaultBinary, s.createMonitoredItems(ctx, srv))
+	if s.opts.QueueValues {
+		srv.RegisterHandler(id.CreateSubscriptionRequest_Encoding_DefaultBinary, s.createSubscription(ctx, srv))
+	}
 }

@@ -134,41 +134,44 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 	if err := e.flush(ctx); err != nil {
 		return fmt.Errorf("alarm: write events: %w", err)
 	}
-	if len(e.dirty) == 0 {
+	rows := make([]store.AlarmState, 0, len(e.dirtySites))
+	var sites []string
+	var saved []*machine
+	for id := range e.dirtySites {
+		row, err := stateRow(id, "", e.sites[id])
+		if err != nil {
+			return err
+		}
+		sites = append(sites, id)
+		rows = append(rows, row)
+	}
+	for key, m := range e.states {
+		if m.marked == unchanged || m.marked == clockMoved && m.LastNs-m.saved < int64(progressEvery) {
+			continue
+		}
+		row, err := stateRow(key[0], key[1], m)
+		if err != nil {
+			return err
+		}
+		saved = append(saved, m)
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
 		e.lastCkp = e.opts.Now()
 		return nil
 	}
-	rows := make([]store.AlarmState, 0, len(e.dirty))
-	var keys [][2]string
-	sites := map[string]bool{}
-	for key, significant := range e.dirty {
-		var v any
-		if key[1] == "" {
-			v = e.sites[key[0]]
-		} else {
-			m := e.states[key]
-			if !significant && m.LastNs-e.saved[key] < int64(progressEvery) {
-				continue
-			}
-			v = m
-		}
-		keys = append(keys, key)
-		sites[key[0]] = true
-		data, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("alarm: encode state of %s/%s: %w", key[0], key[1], err)
-		}
-		rows = append(rows, store.AlarmState{SiteID: key[0], PointID: key[1], State: string(data)})
-	}
 	// Ownership is checked last, right before the insert, so that as
 	// little as possible lies between the check and the write.
-	epochs, err := e.fence(ctx, sites)
+	owned := map[string]bool{}
+	for _, r := range rows {
+		owned[r.SiteID] = true
+	}
+	epochs, err := e.fence(ctx, owned)
 	if err != nil {
 		return fmt.Errorf("alarm: checkpoint: %w", err)
 	}
 	if epochs != nil {
 		rows = slices.DeleteFunc(rows, func(r store.AlarmState) bool { _, ok := epochs[r.SiteID]; return !ok })
-		keys = slices.DeleteFunc(keys, func(k [2]string) bool { _, ok := epochs[k[0]]; return !ok })
 		for i := range rows {
 			rows[i].Epoch = epochs[rows[i].SiteID]
 		}
@@ -176,14 +179,23 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 	if err := e.st.SaveAlarmStates(ctx, rows); err != nil {
 		return fmt.Errorf("alarm: checkpoint: %w", err)
 	}
-	for _, key := range keys {
-		delete(e.dirty, key)
-		if key[1] != "" {
-			e.saved[key] = e.states[key].LastNs
-		}
+	for _, id := range sites {
+		delete(e.dirtySites, id)
+	}
+	for _, m := range saved {
+		m.marked, m.saved = unchanged, m.LastNs
 	}
 	e.lastCkp = e.opts.Now()
 	return nil
+}
+
+// stateRow encodes the checkpointed state of a site (point "") or point.
+func stateRow(site, point string, v any) (store.AlarmState, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return store.AlarmState{}, fmt.Errorf("alarm: encode state of %s/%s: %w", site, point, err)
+	}
+	return store.AlarmState{SiteID: site, PointID: point, State: string(data)}, nil
 }
 
 // site returns the state of a site, creating it at its first batch.

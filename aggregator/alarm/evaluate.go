@@ -26,7 +26,7 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 		return
 	}
 	ss.add(b.Seq)
-	e.dirty[[2]string{b.SiteID, ""}] = true
+	e.dirtySites[b.SiteID] = true
 	if live {
 		now := e.opts.Now().UnixNano()
 		ss.LastBatch = now
@@ -46,16 +46,14 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 	}
 	for _, smp := range b.Samples {
 		key := [2]string{b.SiteID, smp.GetPointId()}
-		p := e.points[key]
-		if p == nil {
-			p = &store.PointConfig{SiteID: b.SiteID, PointID: smp.GetPointId()}
-		}
+		pc := e.config(key)
+		p := &pc
 		s := sample{ts: smp.GetSourceTimeNs(), good: smp.GetStatus()>>30 == 0, backfill: b.Backfill || smp.GetHistory()}
 		s.value, s.numeric = sampleNumber(smp)
 		m := e.states[key]
 		if m == nil {
 			m = &machine{}
-			e.states[key] = m
+			e.states[[2]string{intern(key[0]), intern(key[1])}] = m
 		}
 		d := e.delaysFor(p)
 		quiet := len(m.Conds) == 0 && m.History == nil
@@ -78,7 +76,7 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 		// A point with nothing active or pending only moved its clock:
 		// checkpointed every progressEvery of source time, not each time.
 		significant := !quiet || len(m.Conds) > 0 || m.History != nil
-		e.dirty[key] = e.dirty[key] || significant
+		m.touch(significant)
 	}
 	e.alive(b)
 }
@@ -96,13 +94,10 @@ func (e *Evaluator) alive(b *store.Batch) {
 				continue
 			}
 			m.AliveNs = end
-			e.dirty[key] = true
+			m.touch(true)
 			if c := m.Conds[Stale]; c != nil && c.Active && end > c.RaisedNs {
-				p := e.points[key]
-				if p == nil {
-					p = &store.PointConfig{SiteID: b.SiteID, PointID: id}
-				}
-				m.clear(p, Stale, c, l.GetMinuteNs(), m.LastValue, "alive", e.emit)
+				p := e.config(key)
+				m.clear(&p, Stale, c, l.GetMinuteNs(), m.LastValue, "alive", e.emit)
 			}
 		}
 	}
@@ -130,13 +125,11 @@ func (e *Evaluator) refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("alarm: point configurations: %w", err)
 	}
-	points := make(map[[2]string]*store.PointConfig, len(pcs))
 	known := map[string]bool{}
 	for i := range pcs {
-		points[[2]string{pcs[i].SiteID, pcs[i].PointID}] = &pcs[i]
-		known[pcs[i].SiteID] = true
+		known[intern(pcs[i].SiteID)] = true
 	}
-	e.points, e.known = points, known
+	e.points, e.known = compact(pcs), known
 	e.lastRef = e.opts.Now()
 	return nil
 }

@@ -83,18 +83,17 @@ type Evaluator struct {
 	fenced          atomic.Uint64
 
 	// Owned by Run.
-	points  map[[2]string]*store.PointConfig
-	sites   map[string]*siteState
-	states  map[[2]string]*machine
-	dirty   map[[2]string]bool  // changed since the checkpoint; true: more than the clock
-	saved   map[[2]string]int64 // LastNs of each point at its last checkpoint
-	outbox  []store.AlarmEvent
-	lastCkp time.Time
-	lastRef time.Time
-	lastHb  time.Time
-	known   map[string]bool   // sites with points in the last refresh
-	adopted map[string]uint64 // with Owners: the sites evaluated here and their epochs
-	metrics *Metrics
+	points     map[[2]string]*store.PointConfig
+	sites      map[string]*siteState
+	states     map[[2]string]*machine
+	dirtySites map[string]bool // sites whose state changed since the checkpoint; points' are marked in their machines
+	outbox     []store.AlarmEvent
+	lastCkp    time.Time
+	lastRef    time.Time
+	lastHb     time.Time
+	known      map[string]bool   // sites with points in the last refresh
+	adopted    map[string]uint64 // with Owners: the sites evaluated here and their epochs
+	metrics    *Metrics
 }
 
 // New returns an evaluator. It does no I/O; call Run.
@@ -120,14 +119,13 @@ func New(st Store, opts Options, logger *slog.Logger) *Evaluator {
 	}
 	return &Evaluator{
 		st: st, opts: opts, logger: logger,
-		queue:   make(chan item, 4096),
-		dropped: map[string]seqRange{},
-		points:  map[[2]string]*store.PointConfig{},
-		sites:   map[string]*siteState{},
-		states:  map[[2]string]*machine{},
-		dirty:   map[[2]string]bool{},
-		saved:   map[[2]string]int64{},
-		adopted: map[string]uint64{},
+		queue:      make(chan item, 4096),
+		dropped:    map[string]seqRange{},
+		points:     map[[2]string]*store.PointConfig{},
+		sites:      map[string]*siteState{},
+		states:     map[[2]string]*machine{},
+		dirtySites: map[string]bool{},
+		adopted:    map[string]uint64{},
 	}
 }
 

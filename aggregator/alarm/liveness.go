@@ -4,8 +4,6 @@ import (
 	"context"
 	"math"
 	"time"
-
-	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
 
 // historyIdleTicks: ticks without back-filled input after which the
@@ -17,10 +15,8 @@ const historyIdleTicks = 30
 func (e *Evaluator) pointTimers(nowNs int64) {
 	decided := nowNs - int64(e.opts.Grace)
 	for key, m := range e.states {
-		p := e.points[key]
-		if p == nil {
-			p = &store.PointConfig{SiteID: key[0], PointID: key[1]}
-		}
+		pc := e.config(key)
+		p := &pc
 		before := len(e.outbox)
 		m.elapse(p, decided, e.delaysFor(p), e.emit)
 		staleAfter := pick(e.opts.StaleAfter, p.StaleAfter)
@@ -39,11 +35,11 @@ func (e *Evaluator) pointTimers(nowNs int64) {
 				m.History.closeAll(p, m.History.LastNs, "backfill_end", m.unshadowed(m.History, e.emit))
 				m.History = nil
 				m.HistoryIdle = 0
-				e.dirty[key] = true
+				m.touch(true)
 			}
 		}
 		if len(e.outbox) != before {
-			e.dirty[key] = true
+			m.touch(true)
 		}
 	}
 }
@@ -59,7 +55,7 @@ func (e *Evaluator) commLoss(nowNs int64) {
 			c := &cond{Active: true, RaisedNs: ss.LastBatch + int64(e.opts.CommLossAfter)}
 			ss.CommLoss = c
 			e.emit(c.event(id, "", CommLoss, 0, 0, ""))
-			e.dirty[[2]string{id, ""}] = true
+			e.dirtySites[id] = true
 		}
 	}
 }
@@ -96,7 +92,7 @@ func (e *Evaluator) heartbeats(ctx context.Context, now time.Time) {
 			continue
 		}
 		ss.LastBatch = ns
-		e.dirty[[2]string{id, ""}] = true
+		e.dirtySites[id] = true
 		if c := ss.CommLoss; c != nil && ns > c.RaisedNs {
 			ss.CommLoss = nil
 			e.emit(c.event(id, "", CommLoss, ns, math.NaN(), "connected"))
@@ -116,19 +112,17 @@ func (e *Evaluator) frozen(site string, points []string, nowNs int64) {
 		if key[0] != site {
 			continue
 		}
-		p := e.points[key]
-		if p == nil {
-			p = &store.PointConfig{SiteID: key[0], PointID: key[1]}
-		}
+		pc := e.config(key)
+		p := &pc
 		c := m.Conds[Frozen]
 		active := c != nil && c.Active
 		switch {
 		case reported[key[1]] && !active && !outOfService(p, nowNs):
 			m.raise(p, Frozen, m.cond(Frozen), nowNs, m.LastValue, math.NaN(), 0, false, e.emit)
-			e.dirty[key] = true
+			m.touch(true)
 		case !reported[key[1]] && active:
 			m.clear(p, Frozen, c, nowNs, m.LastValue, "changing", e.emit)
-			e.dirty[key] = true
+			m.touch(true)
 		}
 	}
 }

@@ -102,6 +102,30 @@ type machine struct {
 	// Ended holds the latest cleared spans per condition, so that history
 	// arriving late does not raise an alarm inside one (behind.go).
 	Ended map[string][]span `json:"e,omitempty"`
+
+	// Checkpoint bookkeeping, kept here rather than in maps of every
+	// point: marked says what changed since the checkpoint, saved is
+	// LastNs at the last one.
+	marked mark
+	saved  int64
+}
+
+// mark is what changed in a machine since its checkpoint.
+type mark uint8
+
+const (
+	unchanged  mark = iota
+	clockMoved      // only LastNs: checkpointed every progressEvery
+	changed         // anything else: checkpointed next time
+)
+
+// touch records a change; significant is more than the clock.
+func (m *machine) touch(significant bool) {
+	if significant {
+		m.marked = changed
+	} else if m.marked == unchanged {
+		m.marked = clockMoved
+	}
 }
 
 // sample is the part of a sample alarm evaluation reads.

@@ -81,12 +81,12 @@ func (e *Evaluator) adopt(ctx context.Context, site string, epoch uint64) error 
 	}
 	e.restore(rows)
 	e.adopted[site] = epoch
-	for key := range e.states {
+	for key, m := range e.states {
 		if key[0] == site {
-			e.dirty[key] = true
+			m.touch(true)
 		}
 	}
-	e.dirty[[2]string{site, ""}] = true
+	e.dirtySites[site] = true
 	latest, err := e.st.LatestSeq(ctx, site)
 	if err == nil {
 		err = e.replay(ctx, site, e.site(site), latest)
@@ -124,15 +124,10 @@ func (e *Evaluator) restore(rows []store.AlarmState) {
 func (e *Evaluator) forget(site string) {
 	delete(e.sites, site)
 	delete(e.adopted, site)
+	delete(e.dirtySites, site)
 	for key := range e.states {
 		if key[0] == site {
 			delete(e.states, key)
-			delete(e.saved, key)
-		}
-	}
-	for key := range e.dirty {
-		if key[0] == site {
-			delete(e.dirty, key)
 		}
 	}
 	e.outbox = slices.DeleteFunc(e.outbox, func(ev store.AlarmEvent) bool { return ev.SiteID == site })

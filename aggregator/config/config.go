@@ -104,6 +104,8 @@ type Writer struct {
 	MaxRows        int           `yaml:"max_rows"`
 	MaxDelay       time.Duration `yaml:"max_delay"`
 	MaxPendingRows int           `yaml:"max_pending_rows"`
+	// Inserts run at once, each on its own ClickHouse connection.
+	Inserts int `yaml:"inserts"`
 }
 
 // Alarms tune alarm evaluation (see docs/schema.md, "Alarms").
@@ -173,7 +175,7 @@ func Default() Config {
 		Server: ingest.DefaultServerConfig(),
 		ClickHouse: ClickHouse{Addr: sc.Addr, Database: sc.Database, Username: sc.Username,
 			DialTimeout: sc.DialTimeout, ReadTimeout: sc.ReadTimeout},
-		Writer:  Writer{MaxRows: wo.MaxRows, MaxDelay: wo.MaxDelay, MaxPendingRows: wo.MaxPendingRows},
+		Writer:  Writer{MaxRows: wo.MaxRows, MaxDelay: wo.MaxDelay, MaxPendingRows: wo.MaxPendingRows, Inserts: wo.Inserts},
 		Metrics: Metrics{Listen: "127.0.0.1:9465"},
 		Alarms: Alarms{OnDelay: ao.OnDelay, OffDelay: ao.OffDelay, StaleAfter: ao.StaleAfter,
 			CommLossAfter: ao.CommLossAfter, Grace: ao.Grace},
@@ -242,6 +244,7 @@ func (c Config) Store() store.Config {
 func (c Config) WriterOptions() writer.Options {
 	o := writer.DefaultOptions()
 	o.MaxRows, o.MaxDelay, o.MaxPendingRows = c.Writer.MaxRows, c.Writer.MaxDelay, c.Writer.MaxPendingRows
+	o.Inserts = c.Writer.Inserts
 	return o
 }
 
@@ -276,8 +279,8 @@ func (c Config) ValidateFor(uses Sections) error {
 			errs = append(errs, prefixed("clickhouse.", err))
 		}
 	}
-	if uses&WriterSection != 0 && (c.Writer.MaxRows < 1 || c.Writer.MaxDelay <= 0 || c.Writer.MaxPendingRows < c.Writer.MaxRows) {
-		errs = append(errs, errors.New("writer: want max_rows >= 1, max_delay > 0 and max_pending_rows >= max_rows"))
+	if uses&WriterSection != 0 && (c.Writer.MaxRows < 1 || c.Writer.MaxDelay <= 0 || c.Writer.MaxPendingRows < c.Writer.MaxRows || c.Writer.Inserts < 1) {
+		errs = append(errs, errors.New("writer: want max_rows >= 1, max_delay > 0, max_pending_rows >= max_rows and inserts >= 1"))
 	}
 	if uses&AlarmsSection != 0 && (c.Alarms.OnDelay < 0 || c.Alarms.OffDelay < 0 || c.Alarms.StaleAfter < 0 || c.Alarms.CommLossAfter < 0 || c.Alarms.Grace < 0) {
 		errs = append(errs, errors.New("alarms: on_delay, off_delay, stale_after, comm_loss_after and grace must be 0 (off) or positive"))

@@ -96,6 +96,11 @@ func NewReceiver(cfg ServerConfig, svc *Service, logger *slog.Logger, link ...*L
 	return &Receiver{cfg: cfg, svc: svc, logger: logger, guard: newLinkGuard(cfg.TLS.RevokedFile, logger, m)}
 }
 
+// streamWindowBytes is the flow-control window of each stream (four times
+// it for a connection, which may carry many streams): ten default batches
+// (~110 KB each uncompressed), ~20 MB/s over a 50 ms link.
+const streamWindowBytes = 1 << 20
+
 // Start binds the listener and serves in the background.
 func (r *Receiver) Start(ctx context.Context) error {
 	creds, err := r.credentials()
@@ -112,6 +117,14 @@ func (r *Receiver) Start(ctx context.Context) error {
 		grpc.Creds(creds),
 		grpc.MaxRecvMsgSize(r.cfg.MaxMessageBytes),
 		grpc.MaxConcurrentStreams(r.cfg.MaxStreams),
+		// Fixed flow-control windows: gRPC's own grow with each link's
+		// measured bandwidth-delay product up to 16 MiB, so while the
+		// writer holds the streams back (back-pressure) every agent's
+		// window fills with batches the aggregator holds unread: at 100
+		// agents, hundreds of MB. A message larger than the window still
+		// passes: gRPC widens a stream's window for the message it reads.
+		grpc.InitialWindowSize(streamWindowBytes),
+		grpc.InitialConnWindowSize(4*streamWindowBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		// Recovery wraps everything; streams refused by a limit are

@@ -25,11 +25,11 @@ type Refuser interface {
 // replaced by one holding only the refused rows, and the batch is reported
 // as set aside, which lets its agent delete it. Should recording fail for
 // good too, the batch fails and its agent sends it again later.
-func (w *Writer) refuse(ctx context.Context, p pending, cause error) {
+func (w *Writer) refuse(ctx context.Context, s *settlement, p pending, cause error) {
 	r, ok := w.ins.(Refuser)
 	if !ok {
 		w.logger.Error("batch rejected", "site", p.b.SiteID, "seq", p.b.Seq, "error", cause)
-		w.finish([]pending{p}, cause)
+		s.finish([]pending{p}, cause)
 		return
 	}
 	b := p.b
@@ -38,15 +38,15 @@ func (w *Writer) refuse(ctx context.Context, p pending, cause error) {
 	if err := w.retry(ctx, 1, func() error { return r.SetAside(ctx, rec) }); err != nil {
 		w.logger.Error("batch refused and cannot be set aside; its agent will send it again",
 			"site", b.SiteID, "seq", b.Seq, "refusal", cause, "error", err)
-		w.finish([]pending{p}, fmt.Errorf("set aside refused batch: %w", err))
+		s.finish([]pending{p}, fmt.Errorf("set aside refused batch: %w", err))
 		return
 	}
 	budget := splitBudget
-	bad, err := w.split(ctx, r, b, b.Samples, &budget)
+	bad, err := w.split(ctx, s, r, b, b.Samples, &budget)
 	if err != nil {
 		// The record holds the whole batch; the agent resends it and the
 		// ledger, or a later split, settles what is stored.
-		w.finish([]pending{p}, err)
+		s.finish([]pending{p}, err)
 		return
 	}
 	gaps := b.Gaps
@@ -59,7 +59,7 @@ func (w *Writer) refuse(ctx context.Context, p pending, cause error) {
 			return err
 		})
 		if err != nil && !store.IsPermanent(err) {
-			w.finish([]pending{p}, err)
+			s.finish([]pending{p}, err)
 			return
 		}
 		if err == nil {
@@ -76,7 +76,7 @@ func (w *Writer) refuse(ctx context.Context, p pending, cause error) {
 	w.logger.Error("ClickHouse refused rows of a batch; set aside in rejected_batches",
 		"site", b.SiteID, "seq", b.Seq, "refused", len(bad), "stored", len(b.Samples)-len(bad),
 		"code", rec.Code, "error", cause)
-	w.finish([]pending{p}, &store.SetAsideError{Samples: len(bad), Reason: cause.Error()})
+	s.finish([]pending{p}, &store.SetAsideError{Samples: len(bad), Reason: cause.Error()})
 }
 
 // splitBudget bounds the refused inserts spent on splitting one batch. A
@@ -91,26 +91,26 @@ const splitBudget = 64
 // inserts is committed, one that fails is split again. When the first half
 // goes in, the second must be at fault and is split without trying it
 // whole. It fails only if ctx ends.
-func (w *Writer) split(ctx context.Context, r Refuser, b *store.Batch, samples []*lifelinev1.Sample, budget *int) ([]*lifelinev1.Sample, error) {
+func (w *Writer) split(ctx context.Context, s *settlement, r Refuser, b *store.Batch, samples []*lifelinev1.Sample, budget *int) ([]*lifelinev1.Sample, error) {
 	if len(samples) <= 1 || *budget <= 0 {
 		return samples, nil
 	}
 	h := len(samples) / 2
 	first, second := samples[:h], samples[h:]
-	ok, err := w.tryPart(ctx, r, b, first, budget)
+	ok, err := w.tryPart(ctx, s, r, b, first, budget)
 	if err != nil {
 		return nil, err
 	}
 	var bad []*lifelinev1.Sample
 	if !ok {
-		if bad, err = w.split(ctx, r, b, first, budget); err != nil {
+		if bad, err = w.split(ctx, s, r, b, first, budget); err != nil {
 			return nil, err
 		}
-		if ok, err = w.tryPart(ctx, r, b, second, budget); err != nil || ok {
+		if ok, err = w.tryPart(ctx, s, r, b, second, budget); err != nil || ok {
 			return bad, err
 		}
 	}
-	rest, err := w.split(ctx, r, b, second, budget)
+	rest, err := w.split(ctx, s, r, b, second, budget)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func (w *Writer) split(ctx context.Context, r Refuser, b *store.Batch, samples [
 
 // tryPart inserts samples of b and reports whether they were committed
 // (false: ClickHouse refused them for good, which spends budget).
-func (w *Writer) tryPart(ctx context.Context, r Refuser, b *store.Batch, samples []*lifelinev1.Sample, budget *int) (bool, error) {
+func (w *Writer) tryPart(ctx context.Context, s *settlement, r Refuser, b *store.Batch, samples []*lifelinev1.Sample, budget *int) (bool, error) {
 	part := partOf(b, samples, nil)
 	err := w.retry(ctx, 1, func() error {
 		start := time.Now()
@@ -129,9 +129,7 @@ func (w *Writer) tryPart(ctx context.Context, r Refuser, b *store.Batch, samples
 	})
 	switch {
 	case err == nil:
-		if w.observer != nil {
-			w.observer.Committed([]*store.Batch{part})
-		}
+		s.committed(part)
 		return true, nil
 	case store.IsPermanent(err):
 		*budget--

@@ -183,8 +183,9 @@ func backfillOf(seq uint64, rows int) *store.Batch {
 	return b
 }
 
-// firstInsertHeld runs a Writer (MaxRows 10) whose first insert blocks
-// until release is closed; the Writer stops when the test ends.
+// firstInsertHeld runs a Writer (MaxRows 10, one insert at a time) whose
+// first insert blocks until release is closed; the Writer stops when the
+// test ends.
 func firstInsertHeld(t *testing.T, maxPending int) (*writer.Writer, *fakeInserter, chan struct{}) {
 	t.Helper()
 	release := make(chan struct{})
@@ -194,7 +195,7 @@ func firstInsertHeld(t *testing.T, maxPending int) (*writer.Writer, *fakeInserte
 		}
 		return nil
 	}}
-	w := writer.New(ins, writer.Options{MaxRows: 10, MaxDelay: time.Millisecond, MaxPendingRows: maxPending}, nil)
+	w := writer.New(ins, writer.Options{MaxRows: 10, MaxDelay: time.Millisecond, MaxPendingRows: maxPending, Inserts: 1}, nil)
 	t.Cleanup(runWriter(t, w))
 	return w, ins, release
 }

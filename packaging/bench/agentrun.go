@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -66,7 +67,7 @@ func (r *Runner) startPlant(ctx context.Context, db, site string, points int, ra
 	}
 	p.sim, err = startProcess(r.opts.BinDir, r.dir, "lifeline-plantsim", "run", "--listen", p.simAddr,
 		"--points", strconv.Itoa(points), "--rate", strconv.FormatFloat(rate, 'f', -1, 64),
-		"--excursions-per-hour", "-1", "--stats-interval", "0", "--log-level", "warn",
+		"--excursions-per-hour", "-1", "--stats-interval", "1s", "--log-level", "info",
 		"--max-items-per-subscription", strconv.Itoa(maxItemsPerSubscription))
 	if err != nil {
 		p.stop()
@@ -149,6 +150,7 @@ func (p *plant) waitAgent(ctx context.Context, what string, limit time.Duration,
 // agentLoad is what one agent run measured.
 type agentLoad struct {
 	offered, delivered, acked, read, buffered float64 // samples/s
+	simLost                                   float64 // samples/s lost inside plantsim (-1: not known)
 	agentCPU, simCPU, aggCPU                  float64 // cores
 	agentRSS                                  float64 // MB
 	lags                                      []time.Duration
@@ -173,6 +175,7 @@ func (r *Runner) agent(ctx context.Context, sec *Section) error {
 	sec.add(Row{Measure: "samples acked (the agent's counter over the window)", Value: m.acked, Unit: "samples/s", Versus: versus, Ratio: m.acked / m.offered})
 	sec.add(Row{Measure: "samples read from OPC UA", Value: m.read, Unit: "samples/s", Versus: versus, Ratio: m.read / m.offered})
 	sec.add(Row{Measure: "samples written to the disk buffer", Value: m.buffered, Unit: "samples/s"})
+	addLosses(sec, "", m)
 	sec.add(Row{Measure: "agent CPU", Value: m.agentCPU, Unit: "cores", Target: "< 1", Met: atMost(m.agentCPU, agentCPUTarget)})
 	sec.add(Row{Measure: "agent RSS (max)", Value: m.agentRSS, Unit: "MB", Target: "< 150", Met: atMost(m.agentRSS, agentRSSTarget)})
 	sec.add(Row{Measure: "source timestamp → row queryable, p50", Value: ms(quantile(m.lags, 0.5)), Unit: "ms"})
@@ -187,13 +190,14 @@ func (r *Runner) agent(ctx context.Context, sec *Section) error {
 	versus = fmt.Sprintf("plantsim offers %s samples/s", human(h.offered))
 	sec.add(Row{Measure: "headroom, 10,000 points at 15 Hz: samples delivered", Value: h.delivered, Unit: "samples/s", Versus: versus, Ratio: h.delivered / h.offered})
 	sec.add(Row{Measure: "headroom: samples read from OPC UA", Value: h.read, Unit: "samples/s", Versus: versus, Ratio: h.read / h.offered})
+	addLosses(sec, "headroom: ", h)
 	sec.add(Row{Measure: "headroom: agent CPU", Value: h.agentCPU, Unit: "cores"})
 	sec.add(Row{Measure: "headroom: agent RSS (max)", Value: h.agentRSS, Unit: "MB"})
 	sec.add(Row{Measure: "headroom: plantsim CPU", Value: h.simCPU, Unit: "cores"})
 
-	sec.note("Processes: lifeline-plantsim (10,000 load points changing at 10 Hz, plus its plant model), lifeline-agent with the configuration `lifeline-plantsim config` prints (its defaults except publishing_interval %s, half the change period, because gopcua's server keeps one value per item between publishes: subscriptions, batches of 2,000 samples or 200 ms, fsync per batch), lifeline-aggregator with its defaults; ClickHouse on the same 2 cores.", publishingInterval)
+	sec.note("Processes: lifeline-plantsim (10,000 load points changing at 10 Hz, plus its plant model), lifeline-agent with the configuration `lifeline-plantsim config` prints (its defaults except publishing_interval %s, half the change period, chosen when plantsim kept one value per item between publishes and kept for comparison with earlier runs: subscriptions, batches of 2,000 samples or 200 ms, fsync per batch), lifeline-aggregator with its defaults; ClickHouse on the same 2 cores.", publishingInterval)
 	sec.note("Delivered: rows of the 10,000 load points whose source timestamp lies in the %.0f s window, counted in ClickHouse once every sample of the window was queryable, over the window's length. plantsim stamps each change with the start of its 10 ms scan slot and every slot holds exactly its share of changes, so over a window of whole slots a lossless run counts exactly the offer; the agent's acked counter moves 20,000 samples at a time and is shown for reference.", m.window.Seconds())
-	sec.note("Where samples go missing, they never left plantsim's OPC UA server: gopcua's server keeps one value per monitored item between publishes, whatever queue size the agent asks for, so a publishing cycle that the shared cores stretch past the 100 ms change period overwrites the changes made in the overlap (runs of neighbouring points, a few dozen at a time; in runs checked by hand plantsim's stats log showed no dropped notification and the agent logged no missing notification message). Runs on a quiet machine deliver every sample.")
+	sec.note("Losses are told apart as far as plantsim can count them: the notifications it could not hand to a subscription (dropped_notifications in its stats log, read every second, so to within a second of the window's ends) are plantsim's loss; the collector's is the offer less what was delivered and what plantsim lost. plantsim runs gopcua's publishing here, which keeps one value per item between publishes whatever queue size the agent asks for, so changes it overwrote when a publishing cycle stretched past the change period still count as the collector's. plantsim's own publishing loop (--queue-values: the item's queue, discard-oldest, the Overflow bit, counted as overflowed_values) made the agent declare its subscriptions dead on this loaded machine (publish responses of up to 10,000 values came late) and is left off.")
 	sec.note("Freshness: every 200 ms the run asks ClickHouse for the newest source timestamp of the site; the lag is the wall clock minus it, sampled %d times over the window. It includes the OPC UA publishing interval, batching (200 ms), fsync, the aggregator's writer delay (200 ms) and the insert.", len(m.lags))
 	sec.note("Headroom: a second plant, database and agent with the same configuration except publishing_interval %s, %.0f s window; on these 2 cores plantsim, the aggregator and ClickHouse share the CPU with the agent.", headroomPublishingInterval, h.window.Seconds())
 	return nil
@@ -234,6 +238,7 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 	if err != nil {
 		return m, err
 	}
+	simBefore, simKnown := simLosses(p.sim.Log)
 	agentUse, simUse, aggUse := meterUsage(p.agent.Pid()), meterUsage(p.sim.Pid()), meterUsage(p.agg.Pid())
 	start := time.Now()
 	for time.Since(start) < window {
@@ -252,6 +257,11 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 	}
 	after, err := launch.Scrape(p.agentMetrics)
 	elapsed := time.Since(start).Seconds()
+	simAfter, simKnownAfter := simLosses(p.sim.Log)
+	m.simLost = -1
+	if simKnown && simKnownAfter {
+		m.simLost = float64(simAfter-simBefore) / elapsed
+	}
 	au, su, gu := agentUse.stop(), simUse.stop(), aggUse.stop()
 	if err != nil {
 		return m, err
@@ -306,4 +316,51 @@ WHERE site_id = ? AND startsWith(point_id, ?) AND ts_ns >= ? AND ts_ns < ?`,
 		return 0, fmt.Errorf("delivered: %w", err)
 	}
 	return float64(n) / to.Sub(from).Seconds(), nil
+}
+
+// simLosses reads plantsim's newest stats line in its log: the values its
+// subscriptions discarded from full queues plus the notifications it
+// could not queue, since it started.
+func simLosses(logPath string) (uint64, bool) {
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		return 0, false
+	}
+	lines := strings.Split(string(data), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if !strings.Contains(lines[i], "value changes") {
+			continue
+		}
+		var total uint64
+		found := 0
+		for _, f := range strings.Fields(lines[i]) {
+			for _, key := range []string{"dropped_notifications=", "overflowed_values="} {
+				if v, ok := strings.CutPrefix(f, key); ok {
+					n, err := strconv.ParseUint(v, 10, 64)
+					if err != nil {
+						return 0, false
+					}
+					total += n
+					found++
+				}
+			}
+		}
+		return total, found == 2
+	}
+	return 0, false
+}
+
+// addLosses reports where samples the plant offered were lost: inside
+// plantsim (its queues) and after it (the collector).
+func addLosses(sec *Section, prefix string, m agentLoad) {
+	if m.simLost < 0 {
+		sec.note("%splantsim's losses not known (no stats line in its log).", prefix)
+		return
+	}
+	versus := fmt.Sprintf("plantsim offers %s samples/s", human(m.offered))
+	sec.add(Row{Measure: prefix + "samples lost inside plantsim's OPC UA server (queue overflow, notifications not queued)", Value: m.simLost, Unit: "samples/s",
+		Versus: versus, Ratio: m.simLost / m.offered})
+	collector := max(m.offered-m.delivered-m.simLost, 0)
+	sec.add(Row{Measure: prefix + "samples lost by the collector (offered − delivered − plantsim's loss)", Value: collector, Unit: "samples/s",
+		Versus: versus, Ratio: collector / m.offered})
 }

@@ -66,7 +66,16 @@ func (r *Runner) drain(ctx context.Context, sec *Section) error {
 	}
 	sec.add(Row{Measure: "drain", Value: rate, Unit: "samples/s", Target: "≥ 300,000", Met: atLeast(rate, drainTarget),
 		Versus: fmt.Sprintf("raw Badger read of the same buffer %s samples/s", human(rawRead)), Ratio: rate / rawRead})
+	// The backlog is an outage of points points at 1 Hz: the plant's live
+	// rate is what the agent adds to it while it drains.
+	live := float64(points)
+	sec.add(Row{Measure: "drain, against the live rate of the plant the backlog came from (1,000 points at 1 Hz)", Value: rate, Unit: "samples/s",
+		Target: "≥ 20 × live", Met: atLeast(rate, 20*live), Versus: fmt.Sprintf("live %s samples/s", human(live)), Ratio: rate / live})
 	sec.add(Row{Measure: "time to drain", Value: took.Seconds(), Unit: "s"})
+	perSample := float64(bytes) / float64(total)
+	sec.add(Row{Measure: "agent buffer bytes per sample (the queue's accounting)", Value: perSample, Unit: "bytes/sample"})
+	sec.add(Row{Measure: fmt.Sprintf("agent buffer for a day's outage of a %s-point plant at 1 Hz", human(plantPoints)),
+		Value: perSample * plantPoints * 86400 / 1e9, Unit: "GB"})
 	sec.add(Row{Measure: "raw Badger read of the backlog", Value: rawRead, Unit: "samples/s"})
 	sec.add(Row{Measure: "mean ack latency at the aggregator", Value: ackMean * 1000, Unit: "ms"})
 	sec.add(Row{Measure: "agent CPU while draining", Value: u.CPUCores, Unit: "cores"})

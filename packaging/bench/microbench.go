@@ -15,7 +15,7 @@ import (
 
 // microPackages hold the testing.B benchmarks of the hot paths.
 var microPackages = []string{
-	"./agent/batcher", "./agent/buffer", "./agent/uplink", "./aggregator/ingest", "./aggregator/writer", "./aggregator/store", "./proto/zstd",
+	"./agent/batcher", "./agent/buffer", "./agent/uplink", "./aggregator/ingest", "./aggregator/writer", "./aggregator/store", "./aggregator/alarm", "./proto/zstd",
 }
 
 // MicroBench is one Go benchmark's result line.

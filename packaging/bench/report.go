@@ -42,6 +42,11 @@ type Row struct {
 	// measured in the same run; Ratio is value / limit.
 	Versus string  `json:"versus,omitempty"`
 	Ratio  float64 `json:"ratio,omitempty"`
+	// Change names a change whose effect the row shows, Before the value
+	// without it measured in the same run; the report's closing note
+	// lists them.
+	Change string  `json:"change,omitempty"`
+	Before float64 `json:"before,omitempty"`
 }
 
 func (s *Section) add(r Row) { s.Rows = append(s.Rows, r) }
@@ -138,8 +143,33 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
 	}
+	writeChanges(&b, r.Sections)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeChanges closes the page with what each change bought: the rows
+// measured with and without it in this run.
+func writeChanges(b *strings.Builder, sections []*Section) {
+	first := true
+	for _, s := range sections {
+		for _, row := range s.Rows {
+			if row.Change == "" {
+				continue
+			}
+			if first {
+				b.WriteString("\n## What each change bought (same run)\n\n")
+				b.WriteString("| change | measure | without | with | ratio |\n|---|---|---:|---:|---:|\n")
+				first = false
+			}
+			ratio := ""
+			if row.Before != 0 {
+				ratio = fmt.Sprintf("%.2f", row.Value/row.Before)
+			}
+			fmt.Fprintf(b, "| %s | %s | %s %s | %s %s | %s |\n", row.Change, row.Measure,
+				human(row.Before), row.Unit, human(row.Value), row.Unit, ratio)
+		}
+	}
 }
 
 // human formats v with thousands separators, or 3 significant digits

@@ -169,6 +169,17 @@ FROM system.parts WHERE database = ? AND active GROUP BY table ORDER BY table`, 
 	}
 	sec.add(Row{Measure: what + ": all tables", Value: float64(total) / float64(samples), Unit: "bytes/sample",
 		Versus: fmt.Sprintf("of which %s bytes in small tables", human(float64(small)))})
+	perRow := map[string]float64{}
+	for _, u := range all {
+		if u.rows > 0 {
+			perRow[u.table] = float64(u.bytes) / float64(u.rows)
+		}
+	}
+	if bar > 0 {
+		// Plant data (held to a bar): a synthetic data set's mix of rates
+		// says nothing of a 1 Hz point.
+		pointYear(sec, what, perRow)
+	}
 	return nil
 }
 
@@ -191,4 +202,33 @@ WHERE database = ? AND table = 'samples' ORDER BY data_compressed_bytes DESC`, d
 		parts = append(parts, fmt.Sprintf("%s %.2f", name, float64(bytes)/float64(rows)))
 	}
 	return strings.Join(parts, ", "), res.Err()
+}
+
+// Cost per point-year: a point sampled at 1 Hz for a year, and a plant of
+// plantPoints such points, at the bytes per row measured.
+const (
+	plantPoints = 10_000
+	yearSeconds = 365.25 * 24 * 3600
+)
+
+// pointYear adds the disk a point-year costs in the raw table and in each
+// rollup (a minute rollup holds one row per point and minute, an hour one
+// per hour, whatever the sampling rate), and a 10,000-point plant's year.
+func pointYear(sec *Section, what string, perRow map[string]float64) {
+	parts := []struct {
+		table string
+		rows  float64 // per point-year at 1 Hz
+	}{{"samples", yearSeconds}, {"samples_1m", yearSeconds / 60}, {"samples_1h", yearSeconds / 3600}}
+	var point float64
+	for _, p := range parts {
+		b, ok := perRow[p.table]
+		if !ok {
+			continue
+		}
+		point += b * p.rows
+		sec.add(Row{Measure: fmt.Sprintf("%s: a point-year at 1 Hz in `%s` (%.3g rows of %.3g bytes)", what, p.table, p.rows, b),
+			Value: b * p.rows / 1e6, Unit: "MB"})
+	}
+	sec.add(Row{Measure: fmt.Sprintf("%s: a %s-point plant at 1 Hz for a year, raw and rollups", what, human(plantPoints)),
+		Value: point * plantPoints / 1e9, Unit: "GB"})
 }

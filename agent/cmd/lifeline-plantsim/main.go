@@ -36,13 +36,14 @@ func main() {
 
 // simFlags are the model options shared by run and config.
 type simFlags struct {
-	points     int
-	rate       float64
-	namespace  string
-	seed       int64
-	tick       time.Duration
-	excursions float64
-	maxPerSub  int
+	points      int
+	rate        float64
+	namespace   string
+	seed        int64
+	tick        time.Duration
+	excursions  float64
+	maxPerSub   int
+	queueValues bool
 }
 
 func (f *simFlags) register(cmd *cobra.Command) {
@@ -60,6 +61,7 @@ func (f *simFlags) registerModel(cmd *cobra.Command) {
 	fl.DurationVar(&f.tick, "tick", d.Tick, "period of the plant model (its rates are per tick: a shorter tick runs the plant faster)")
 	fl.Float64Var(&f.excursions, "excursions-per-hour", d.ExcursionsPerHour, "mean number of random alarm excursions per hour (negative disables them)")
 	fl.IntVar(&f.maxPerSub, "max-items-per-subscription", 0, "MaxMonitoredItemsPerSubscription the server states (0 states none); clients then spread items over subscriptions")
+	fl.BoolVar(&f.queueValues, "queue-values", false, "keep each monitored item's queue at the size asked for (discard-oldest, Overflow bit) instead of gopcua's one value per item between publishes")
 }
 
 func (f *simFlags) options() plantsim.Options {
@@ -71,6 +73,7 @@ func (f *simFlags) options() plantsim.Options {
 		Tick:                    f.tick,
 		ExcursionsPerHour:       f.excursions,
 		MaxItemsPerSubscription: f.maxPerSub,
+		QueueValues:             f.queueValues,
 	}
 }
 
@@ -185,7 +188,7 @@ loop:
 		case now := <-tick:
 			n := sim.Changes()
 			logger.Info("value changes", "total", n, "per_second", fmt.Sprintf("%.1f", float64(n-last)/now.Sub(lastAt).Seconds()),
-				"dropped_notifications", sim.Dropped())
+				"dropped_notifications", sim.Dropped(), "overflowed_values", sim.Overflowed())
 			last, lastAt = n, now
 		}
 	}

@@ -1,0 +1,143 @@
+package writer_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
+)
+
+// order records the sequence numbers of done callbacks and committed
+// batches in the order they came.
+type order struct {
+	mu        sync.Mutex
+	done      []uint64
+	committed []uint64
+}
+
+func (o *order) doneOf(seq uint64) func(error) {
+	return func(err error) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if err == nil {
+			o.done = append(o.done, seq)
+		}
+	}
+}
+
+func (o *order) Committed(bs []*store.Batch) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, b := range bs {
+		o.committed = append(o.committed, b.Seq)
+	}
+}
+
+func (o *order) get() (done, committed []uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.done), slices.Clone(o.committed)
+}
+
+// Two inserts run at once; the second, though it commits first, is acked
+// and shown to the observer only after the first.
+func TestWriterInsertsSideBySide(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	synctest.Test(t, func(t *testing.T) {
+		release := []chan struct{}{make(chan struct{}), make(chan struct{})}
+		var mu sync.Mutex
+		running, most := 0, 0
+		ins := &fakeInserter{fn: func(ctx context.Context, call int, _ []*store.Batch) error {
+			mu.Lock()
+			running++
+			most = max(most, running)
+			mu.Unlock()
+			if call < len(release) {
+				<-release[call]
+			}
+			mu.Lock()
+			running--
+			mu.Unlock()
+			return nil
+		}}
+		w := writer.New(ins, writer.Options{MaxRows: 10, MaxDelay: time.Millisecond, Inserts: 2}, nil)
+		o := &order{}
+		w.Observe(o)
+		defer runWriter(t, w)()
+		ctx := context.Background()
+		for _, seq := range []uint64{1, 2} {
+			if err := w.Submit(ctx, batchOf(seq, 10), o.doneOf(seq)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * time.Millisecond)
+			synctest.Wait()
+		}
+		mu.Lock()
+		inFlight := most
+		mu.Unlock()
+		if inFlight != 2 {
+			t.Fatalf("%d inserts in flight at most, want 2", inFlight)
+		}
+		close(release[1])
+		synctest.Wait()
+		if done, committed := o.get(); len(done) != 0 || len(committed) != 0 {
+			t.Fatalf("second insert told before the first: done %v, committed %v", done, committed)
+		}
+		close(release[0])
+		synctest.Wait()
+		done, committed := o.get()
+		if !slices.Equal(done, []uint64{1, 2}) || !slices.Equal(committed, []uint64{1, 2}) {
+			t.Fatalf("done %v, committed %v; want [1 2] for both", done, committed)
+		}
+	})
+}
+
+// A third insert waits for a free slot, and live batches lead it.
+func TestWriterInsertsBoundedLiveFirst(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		ins := &fakeInserter{fn: func(ctx context.Context, call int, _ []*store.Batch) error {
+			if call < 2 {
+				<-release
+			}
+			return nil
+		}}
+		w := writer.New(ins, writer.Options{MaxRows: 10, MaxDelay: time.Millisecond, Inserts: 2}, nil)
+		defer runWriter(t, w)()
+		res := newResults(t)
+		ctx := context.Background()
+		for _, seq := range []uint64{1, 2, 3} {
+			if err := w.Submit(ctx, backfillOf(seq, 10), res.done(seq)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * time.Millisecond)
+			synctest.Wait()
+		}
+		if err := w.Submit(ctx, batchOf(100, 10), res.done(100)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if calls := ins.Calls(); len(calls) != 2 {
+			t.Fatalf("inserts %v while two are held, want 2", calls)
+		}
+		close(release)
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		calls := ins.Calls()
+		if len(calls) != 4 || calls[2][0] != 100 {
+			t.Fatalf("inserts %v: the live batch should lead the third insert", calls)
+		}
+		if res.count() != 4 {
+			t.Fatalf("%d batches done, want 4", res.count())
+		}
+	})
+}
