@@ -37,7 +37,7 @@ func (r *runner) sendBase(ctx context.Context, now time.Time) error {
 		}
 	}
 	r.baseNs, r.baseHash = at.UnixNano(), hash
-	return r.st.SaveForwardCursor(ctx, store.ForwardCursor{Target: r.t.Name, Kind: KindBase, LiveNs: r.baseNs, Pending: hash})
+	return r.recordCursor(ctx, store.ForwardCursor{Target: r.t.Name, Kind: KindBase, LiveNs: r.baseNs, Pending: hash})
 }
 
 // baseHash identifies what the base data messages would carry.

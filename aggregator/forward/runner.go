@@ -211,6 +211,19 @@ func (r *runner) saveCursor(ctx context.Context, kind string, live int64, pendin
 	if kind == KindRealtime {
 		c.Pending, c.BacklogS, c.Sent = pending.String(), pending.total(), r.sent
 	}
+	return r.recordCursor(ctx, c)
+}
+
+// cursorSaveTimeout bounds recording what was sent once the forwarder is
+// stopping.
+const cursorSaveTimeout = 5 * time.Second
+
+// recordCursor saves c even while ctx is being cancelled: what the
+// platform accepted must be recorded, or a graceful stop would send it
+// again after the restart.
+func (r *runner) recordCursor(ctx context.Context, c store.ForwardCursor) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cursorSaveTimeout)
+	defer cancel()
 	return r.st.SaveForwardCursor(ctx, c)
 }
 
