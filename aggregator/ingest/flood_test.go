@@ -15,13 +15,14 @@ func statusMsg(i int) *lifelinev1.AgentMessage {
 		TimeNs: time.Now().UnixNano(), SamplesRead: uint64(i)}}}
 }
 
-// 300,000 status messages from one site keep only that site's newest per
-// interval: the heartbeat buffer all sites share never fills, another
+// Three times as many status messages from one site as the heartbeat
+// buffer holds keep only that site's newest per interval: the buffer all
+// sites share never fills, another
 // site's heartbeats and batches are stored, and the drops are counted and
 // logged as the flood they are, not as ClickHouse being unavailable.
 func TestStatusFloodSpendsOnlyItsSitesQuota(t *testing.T) {
-	const interval, flood = 200 * time.Millisecond, 300000
-	f := startSecure(t, secSetup{limits: DefaultStreamLimits(), heartbeats: interval, sites: []string{"FLOOD", "SITE-B"}})
+	const interval, buffer, flood = 200 * time.Millisecond, 5000, 15000
+	f := startSecure(t, secSetup{limits: DefaultStreamLimits(), heartbeats: interval, maxHeartbeats: buffer, sites: []string{"FLOOD", "SITE-B"}})
 	attacker, err := f.connectAs(t, f.dial(t, "FLOOD", "127.0.0.1"), "FLOOD")
 	if err != nil {
 		t.Fatal(err)

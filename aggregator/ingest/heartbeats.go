@@ -24,10 +24,11 @@ type StatusSaver interface {
 // flooding. Rows beyond maxPending are dropped and
 // counted: heartbeats are a view of health, not data that must survive.
 type Heartbeats struct {
-	saver    StatusSaver
-	interval time.Duration
-	logger   *slog.Logger
-	dropped  *prometheus.CounterVec
+	saver      StatusSaver
+	interval   time.Duration
+	maxPending int // rows held at most; beyond, dropped as buffer_full
+	logger     *slog.Logger
+	dropped    *prometheus.CounterVec
 
 	mu      sync.Mutex
 	pending []store.AgentStatus
@@ -61,7 +62,7 @@ func NewHeartbeats(saver StatusSaver, interval time.Duration, m *Metrics, logger
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Heartbeats{saver: saver, interval: interval, logger: logger, dropped: m.heartbeatsDropped}
+	return &Heartbeats{saver: saver, interval: interval, maxPending: maxPendingHeartbeats, logger: logger, dropped: m.heartbeatsDropped}
 }
 
 // Record queues one row. A status row replaces the site's earlier one of
@@ -84,7 +85,7 @@ func (h *Heartbeats) Record(row store.AgentStatus) {
 			return
 		}
 	}
-	if len(h.pending) >= maxPendingHeartbeats {
+	if len(h.pending) >= h.maxPending {
 		h.drop(dropBufferFull, 1)
 		return
 	}
@@ -131,7 +132,7 @@ func (h *Heartbeats) flush(ctx context.Context) {
 		h.mu.Lock()
 		h.pending = append(rows, h.pending...)
 		h.latest = map[string]int{} // indexes moved; later statuses append
-		if over := len(h.pending) - maxPendingHeartbeats; over > 0 {
+		if over := len(h.pending) - h.maxPending; over > 0 {
 			h.pending = h.pending[over:]
 			h.drop(dropStoreUnavailable, over)
 		}

@@ -37,12 +37,13 @@ type secFixture struct {
 }
 
 type secSetup struct {
-	insecure   bool
-	anonymous  bool // a plain-text server that still requires a certificate
-	limits     StreamLimits
-	heartbeats time.Duration // flush interval; 0 for none
-	wrap       func(Ledger, Writer) (Ledger, Writer)
-	sites      []string
+	insecure      bool
+	anonymous     bool // a plain-text server that still requires a certificate
+	limits        StreamLimits
+	heartbeats    time.Duration // flush interval; 0 for none
+	maxHeartbeats int           // heartbeat rows held at most; 0: the default
+	wrap          func(Ledger, Writer) (Ledger, Writer)
+	sites         []string
 }
 
 func startSecure(t *testing.T, cfg secSetup) *secFixture {
@@ -67,6 +68,9 @@ func startSecure(t *testing.T, cfg secSetup) *secFixture {
 	var hb *Heartbeats
 	if cfg.heartbeats > 0 {
 		hb = NewHeartbeats(st, cfg.heartbeats, m, logger)
+		if cfg.maxHeartbeats > 0 {
+			hb.maxPending = cfg.maxHeartbeats
+		}
 		running.Go(func() { hb.Run(bg) })
 	}
 	opts := DefaultOptions()
