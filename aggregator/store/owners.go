@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
@@ -87,13 +86,9 @@ func (s *Store) SiteOwners(ctx context.Context, sites []string) (map[string]Site
 }
 
 func (s *Store) siteOwners(ctx context.Context, conn driver.Conn, sites []string) (map[string]SiteOwner, error) {
-	from := TableSiteOwners
-	if s.cfg.Cluster != "" {
-		var err error
-		if from, err = s.everyReplica(ctx, conn, TableSiteOwners+LocalSuffix); err != nil {
-			return nil, err
-		}
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"skip_unavailable_shards": 1}))
+	from, ctx, err := s.fromEveryReplica(ctx, conn, TableSiteOwners)
+	if err != nil {
+		return nil, err
 	}
 	q := "SELECT site_id, epoch, owner, at_ns FROM " + from
 	var args []any
@@ -124,42 +119,6 @@ func (s *Store) siteOwners(ctx context.Context, conn driver.Conn, sites []string
 		return nil, fmt.Errorf("read site owners: %w", err)
 	}
 	return out, nil
-}
-
-// everyReplica returns a table function reading local on every server of
-// the cluster, each replica as if it were a shard. Replication is
-// asynchronous: a claim written on one replica reaches its twin some time
-// later, so an aggregator reading through the Distributed table (one
-// replica per shard, its own first) could miss a claim another aggregator
-// has just written on the other replica. Reading every replica and taking
-// the highest epoch sees every claim whose insert returned, as long as the
-// replica that took it is up; skip_unavailable_shards lets a stopped replica
-// be left out.
-func (s *Store) everyReplica(ctx context.Context, conn driver.Conn, local string) (string, error) {
-	rows, err := conn.Query(ctx, "SELECT host_name, port FROM system.clusters WHERE cluster = ?", s.cfg.Cluster)
-	if err != nil {
-		return "", fmt.Errorf("replicas of %s: %w", s.cfg.Cluster, err)
-	}
-	defer rows.Close()
-	var hosts []string
-	for rows.Next() {
-		var host string
-		var port uint16
-		if err := rows.Scan(&host, &port); err != nil {
-			return "", fmt.Errorf("replicas of %s: %w", s.cfg.Cluster, err)
-		}
-		if strings.Contains(host, ":") {
-			host = "[" + host + "]"
-		}
-		hosts = append(hosts, fmt.Sprintf("%s:%d", host, port))
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("replicas of %s: %w", s.cfg.Cluster, err)
-	}
-	if len(hosts) == 0 {
-		return "", fmt.Errorf("replicas of %s: none in system.clusters", s.cfg.Cluster)
-	}
-	return "remote('" + strings.Join(hosts, ",") + "', " + s.cfg.Database + ", " + local + ")", nil
 }
 
 // migrateEpochs adds the epoch column to alarm tables made before site
