@@ -1,0 +1,286 @@
+//go:build cluster
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/lifeline-telemetry/lifeline/agent/config"
+	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chcluster"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
+	"github.com/lifeline-telemetry/lifeline/packaging/launch"
+)
+
+// newClusterRig is the failover rig on a ClickHouse cluster of one shard
+// and two replicas: aggregator i names replica i first and the other
+// second, both in cluster mode; r.conn reads through replica 0.
+func newClusterRig(t *testing.T, ctx context.Context, c *chcluster.Cluster) *failoverRig {
+	t.Helper()
+	binaries(t)
+	r := &failoverRig{t: t, dir: t.TempDir()}
+	opts := plantsim.DefaultOptions()
+	opts.Addr = "127.0.0.1:0"
+	opts.Points, opts.Rate = 20, 2
+	opts.ExcursionsPerHour = -1
+	opts.Logger = testLogger(t)
+	opts.Scripted = []plantsim.PointSpec{{ID: gasPoint, Identifier: "Scripted.GAS.AT101", Name: "可燃气体探测器", Kind: "gas_combustible",
+		Unit: "%LEL", Limits: &config.Limits{Stage1: ptr(25), Stage2: ptr(50), Deadband: 1, OnDelay: dur(0), OffDelay: dur(0)}}}
+	r.sim = plantsim.New(opts)
+	if err := r.sim.Set(gasPoint, 5.0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sim.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.sim.Shutdown(context.Background()) })
+
+	// Replica 0 stays up throughout; the test reads through it.
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{c.Nodes[0].Addr()}, Auth: clickhouse.Auth{Database: clusterDB}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	r.conn = conn
+
+	free, err := launch.FreeAddrs(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addrs = [2]string{free[0], free[1]}
+	for i := range r.aggs {
+		chAddrs := c.Nodes[i].Addr() + "," + c.Nodes[1-i].Addr()
+		r.aggCfg[i] = filepath.Join(r.dir, fmt.Sprintf("aggregator-%d.yaml", i))
+		writeFile(t, r.aggCfg[i], fmt.Sprintf(`node_id: agg-%d
+server:
+  listen: %s
+  tls: {insecure: true}
+clickhouse: {addr: %q, database: %s, cluster: %s}
+metrics: {listen: %s}
+`, i, r.addrs[i], chAddrs, clusterDB, c.Name, free[2+i]))
+		// One at a time: the first migrates the cluster.
+		r.aggs[i] = startProc(t, r.dir, "lifeline-aggregator", "run", "--config", r.aggCfg[i])
+		wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		err := r.aggs[i].WaitListening(wctx, r.addrs[i])
+		cancel()
+		if err != nil {
+			t.Fatalf("aggregator %d: %v\n%s", i, err, r.aggs[i].Tail(3000))
+		}
+	}
+	stamp := time.Now().UnixNano() % 1e6
+	for i := range r.agents {
+		r.sites[i] = fmt.Sprintf("CL%d%05d", i, stamp)
+		r.agentMetrics[i] = free[4+i]
+		r.agents[i] = startProc(t, r.dir, "lifeline-agent", "run", "--config", r.writeAgentConfig(i))
+	}
+	return r
+}
+
+const clusterDB = "lifeline"
+
+// TestClusterWholeSystem: ZooKeeper, two ClickHouse replicas of one shard,
+// two aggregators (each on its own replica first) and three agents with
+// both aggregators' addresses. Mid-stream: kill -9 the aggregator most
+// sites are on and restart it, stop the second replica for 20 s, then
+// ZooKeeper for 20 s; each fault around a gas alarm raised and cleared at
+// scripted times. Then: every sample read is in the cluster once, the
+// replicas agree, every site has exactly its alarms, and no alarm row was
+// written under an epoch after a later claim of its site.
+func TestClusterWholeSystem(t *testing.T) {
+	c := chcluster.Start(t, chcluster.Layout{Shards: 1, Replicas: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	r := newClusterRig(t, ctx, c)
+	r.learnPreferences()
+	time.Sleep(3 * time.Second)
+	start := time.Now()
+
+	raise1, clear1 := r.killAndRestart(ctx)
+
+	raise2, clear2 := r.aroundFault("replica 2 stopped", func() {
+		if err := c.Nodes[1].Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}, func() {
+		if err := c.Nodes[1].Start(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Nodes[1].WaitZooKeeper(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	r.logPlaces("after the replica's return")
+
+	raise3, clear3 := r.aroundFault("ZooKeeper stopped", func() {
+		if err := c.ZK.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}, func() {
+		if err := c.ZK.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range c.Nodes {
+			if err := n.WaitZooKeeper(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	r.waitOn("every agent connected after the faults", 90*time.Second, func(int) int { return anyAggregator })
+	t.Logf("faults done after %s", time.Since(start).Round(time.Second))
+
+	r.assertAlarms(ctx, [][2]int64{
+		{raise1.UnixNano(), clear1.UnixNano()},
+		{raise2.UnixNano(), clear2.UnixNano()},
+		{raise3.UnixNano(), clear3.UnixNano()},
+	})
+	r.assertSamplesOnce(ctx)
+	if t.Failed() {
+		r.logDuplicates(ctx)
+	}
+	r.assertReplicasAgree(ctx, c)
+	r.assertFenced(ctx)
+}
+
+// aroundFault raises the gas alarm, does the fault 2 s later, holds it
+// 20 s, clears the alarm in the middle of it, undoes the fault and waits
+// 5 s. It returns the alarm's source times.
+func (r *failoverRig) aroundFault(what string, do, undo func()) (raised, cleared time.Time) {
+	r.t.Helper()
+	raised = r.set(30)
+	time.Sleep(2 * time.Second)
+	at := time.Now()
+	do()
+	r.logPlaces(fmt.Sprintf("%s at %d", what, at.Unix()))
+	time.Sleep(10 * time.Second)
+	cleared = r.set(5)
+	r.logPlaces(what + ", 10 s")
+	time.Sleep(10 * time.Second)
+	undo()
+	r.t.Logf("%s: undone at %d after %s", what, time.Now().Unix(), time.Since(at).Round(100*time.Millisecond))
+	time.Sleep(5 * time.Second)
+	return raised, cleared
+}
+
+// logPlaces logs which aggregator each agent is on (-1: none).
+func (r *failoverRig) logPlaces(when string) {
+	var at [3]int
+	for i := range r.agents {
+		at[i] = r.on(i)
+	}
+	r.t.Logf("%s: agents on %v", when, at)
+}
+
+// assertReplicasAgree compares samples, both rollups and the ledger of
+// every site on the two replicas, after each synced its queue.
+func (r *failoverRig) assertReplicasAgree(ctx context.Context, c *chcluster.Cluster) {
+	r.t.Helper()
+	queries := []string{
+		"SELECT count(), sum(cityHash64(site_id, point_id, ts_ns, value)) FROM lifeline.samples_local",
+		"SELECT count(), sum(cityHash64(site_id, point_id, bucket, n, s)) FROM (SELECT site_id, point_id, bucket, " +
+			"countMerge(samples) AS n, sumMerge(sum_value) AS s FROM lifeline.samples_1m_local GROUP BY site_id, point_id, bucket)",
+		"SELECT count(), sum(cityHash64(site_id, point_id, bucket, n)) FROM (SELECT site_id, point_id, bucket, " +
+			"countMerge(samples) AS n FROM lifeline.samples_1h_local GROUP BY site_id, point_id, bucket)",
+		"SELECT count(), sum(cityHash64(site_id, buffer_id, seq, r)) FROM (SELECT site_id, buffer_id, seq, sum(rows) AS r " +
+			"FROM lifeline.ingest_batches_local GROUP BY site_id, buffer_id, seq)",
+		"SELECT count(), sum(cityHash64(site_id, point_id, raised_ns, cleared_ns)) FROM lifeline.alarm_events_local FINAL",
+	}
+	var got string
+	for end := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Second) {
+		var answers [2]string
+		for i, n := range c.Nodes {
+			conn := chtest.Conn(r.t, n.Addr(), "default")
+			for _, tbl := range []string{"samples_local", "samples_1m_local", "samples_1h_local", "ingest_batches_local", "alarm_events_local"} {
+				if err := conn.Exec(ctx, "SYSTEM SYNC REPLICA lifeline."+tbl); err != nil {
+					r.t.Fatalf("sync %s on %s: %v", tbl, n.Addr(), err)
+				}
+			}
+			for _, q := range queries {
+				var cnt, sum uint64
+				if err := conn.QueryRow(ctx, q).Scan(&cnt, &sum); err != nil {
+					r.t.Fatalf("%s on %s: %v", q, n.Addr(), err)
+				}
+				answers[i] += fmt.Sprintf("%d/%d ", cnt, sum)
+			}
+		}
+		got = fmt.Sprintf("replica 1: %s; replica 2: %s", answers[0], answers[1])
+		if answers[0] == answers[1] {
+			r.t.Logf("replicas agree: %s", answers[0])
+			return
+		}
+		if time.Now().After(end) {
+			r.t.Errorf("replicas differ: %s", got)
+			return
+		}
+	}
+}
+
+// assertFenced checks each site's claims (epochs 1, 2, … each claimed once)
+// and that no alarm_events or alarm_state row of an epoch was written after
+// a later epoch's claim (a second's margin: rows are stamped when their
+// owner last confirmed it, just after a read of site_owners).
+func (r *failoverRig) assertFenced(ctx context.Context) {
+	r.t.Helper()
+	for _, s := range r.sites {
+		rows, err := r.conn.Query(ctx, "SELECT epoch, owner, at_ns FROM site_owners WHERE site_id = ? ORDER BY epoch, at_ns", s)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		var claims []string
+		var claimedAt []int64
+		for rows.Next() {
+			var epoch uint64
+			var owner string
+			var at int64
+			if err := rows.Scan(&epoch, &owner, &at); err != nil {
+				r.t.Fatal(err)
+			}
+			if epoch != uint64(len(claims)+1) {
+				r.t.Errorf("site %s: claim of epoch %d by %s after %d claims", s, epoch, owner, len(claims))
+			}
+			claims = append(claims, fmt.Sprintf("%d:%s", epoch, owner))
+			claimedAt = append(claimedAt, at)
+		}
+		rows.Close()
+		r.t.Logf("site %s: claims %v", s, claims)
+		for i := 1; i < len(claimedAt); i++ {
+			after := claimedAt[i] + int64(time.Second)
+			var events, states uint64
+			if err := r.conn.QueryRow(ctx, `SELECT count() FROM alarm_events WHERE site_id = ? AND epoch < ? AND evaluated_at > toDateTime(?)`,
+				s, i+1, after/1e9+1).Scan(&events); err != nil {
+				r.t.Fatal(err)
+			}
+			if err := r.conn.QueryRow(ctx, `SELECT count() FROM alarm_state WHERE site_id = ? AND epoch < ? AND updated_ns > ?`,
+				s, i+1, after).Scan(&states); err != nil {
+				r.t.Fatal(err)
+			}
+			if events != 0 || states != 0 {
+				r.t.Errorf("site %s: %d alarm rows and %d checkpoint rows under an epoch below %d written after its claim",
+					s, events, states, i+1)
+			}
+		}
+	}
+}
+
+// logDuplicates logs, per site, the source seconds of duplicated samples
+// and the ledger's batches inserted more than once.
+func (r *failoverRig) logDuplicates(ctx context.Context) {
+	for _, s := range r.sites {
+		var secs []string
+		if err := r.conn.QueryRow(ctx, `SELECT groupArray(toString(x)) FROM (SELECT DISTINCT intDiv(ts_ns, 1000000000) AS x FROM
+(SELECT ts_ns, count() AS n FROM samples WHERE site_id = ? GROUP BY point_id, ts_ns HAVING n > 1) ORDER BY x)`, s).Scan(&secs); err != nil {
+			r.t.Log(err)
+		}
+		var batches []string
+		if err := r.conn.QueryRow(ctx, `SELECT groupArray(concat(toString(seq), ':', toString(i), 'x', toString(r))) FROM
+(SELECT seq, sum(inserts) AS i, sum(rows) AS r FROM ingest_batches WHERE site_id = ? GROUP BY seq HAVING i > 1)`, s).Scan(&batches); err != nil {
+			r.t.Log(err)
+		}
+		r.t.Logf("site %s: duplicated seconds %v; batches inserted twice %v", s, secs, batches)
+	}
+}
