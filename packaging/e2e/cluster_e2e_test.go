@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,6 +147,7 @@ func TestClusterWholeSystem(t *testing.T) {
 		{raise3.UnixNano(), clear3.UnixNano()},
 	})
 	r.assertClusterSamplesOnce(ctx, zkDown)
+	r.repairRollups(ctx, start)
 	r.assertReplicasAgree(ctx, c)
 	r.assertFenced(ctx)
 }
@@ -294,6 +297,19 @@ func (r *failoverRig) assertClusterSamplesOnce(ctx context.Context, zk [2]time.T
 FROM (SELECT ts_ns, count() AS n FROM samples WHERE site_id = ? GROUP BY point_id, ts_ns)`, lo, hi, lo, hi, s).Scan(&inside, &outside); err != nil {
 			r.t.Fatal(err)
 		}
+		// A copy in samples collapses (FINAL); the rollups and the ledger
+		// must count every sample once regardless.
+		var final, perMinute, perHour, ledger uint64
+		if err := r.conn.QueryRow(ctx, `SELECT (SELECT count() FROM samples FINAL WHERE site_id = ?),
+(SELECT countMerge(samples) FROM samples_1m WHERE site_id = ?), (SELECT countMerge(samples) FROM samples_1h WHERE site_id = ?),
+(SELECT sum(rows) FROM ingest_batches WHERE site_id = ?)`, s, s, s, s).Scan(&final, &perMinute, &perHour, &ledger); err != nil {
+			r.t.Fatal(err)
+		}
+		r.t.Logf("site %s: %d distinct samples; FINAL %d, minute rollup %d, hour rollup %d, ledger rows %d (before rollups repair)",
+			s, distinct, final, perMinute, perHour, ledger)
+		if final != distinct {
+			r.t.Errorf("site %s: %d distinct samples, %d rows FINAL", s, distinct, final)
+		}
 		read, dup := uint64(m[agentservice.MetricSamplesReadTotal]), uint64(m[agentservice.MetricSamplesDuplicateTotal])
 		r.t.Logf("site %s: read %d, rows %d, distinct %d, re-sent duplicates %d, failovers %v; doubled in the ZooKeeper outage %d, elsewhere %d",
 			s, read, rows, distinct, dup, m[agentservice.MetricUplinkFailoversTotal], inside, outside)
@@ -311,6 +327,41 @@ FROM (SELECT ts_ns, count() AS n FROM samples WHERE site_id = ? GROUP BY point_i
 			r.t.Logf("aggregator %d log:\n%s", i, a.Tail(8000))
 		}
 	}
+}
+
+// repairRollups runs `rollups check` and `rollups repair` over the test's
+// period, as docs/scaling.md says to after a ZooKeeper outage, and checks
+// that each site's minute and hour rollups then count its distinct samples.
+func (r *failoverRig) repairRollups(ctx context.Context, since time.Time) {
+	r.t.Helper()
+	bin := filepath.Join(binaries(r.t), "lifeline-aggregator")
+	period := []string{"--config", r.aggCfg[0], "--from", since.Add(-time.Hour).UTC().Format(time.RFC3339),
+		"--to", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
+	out, err := exec.CommandContext(ctx, bin, append([]string{"rollups", "check"}, period...)...).CombinedOutput()
+	r.t.Logf("rollups check (%v): %s", err, lastLine(out))
+	if err != nil {
+		out, err = exec.CommandContext(ctx, bin, append([]string{"rollups", "repair"}, period...)...).CombinedOutput()
+		if err != nil {
+			r.t.Fatalf("rollups repair: %v\n%s", err, out)
+		}
+		r.t.Logf("rollups repair: %s", lastLine(out))
+	}
+	for _, s := range r.sites {
+		var distinct, perMinute, perHour uint64
+		if err := r.conn.QueryRow(ctx, `SELECT (SELECT uniqExact(point_id, ts_ns) FROM samples WHERE site_id = ?),
+(SELECT countMerge(samples) FROM samples_1m WHERE site_id = ?), (SELECT countMerge(samples) FROM samples_1h WHERE site_id = ?)`,
+			s, s, s).Scan(&distinct, &perMinute, &perHour); err != nil {
+			r.t.Fatal(err)
+		}
+		if perMinute != distinct || perHour != distinct {
+			r.t.Errorf("site %s after rollups repair: %d distinct samples; minute rollup %d, hour rollup %d", s, distinct, perMinute, perHour)
+		}
+	}
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
 }
 
 // logDuplicates logs, per site, the source seconds of duplicated samples
