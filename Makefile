@@ -30,7 +30,7 @@ CHDB_DIR     := var/chdb
 help:
 	@echo "make build   build $(BINARIES) into $(BIN)/"
 	@echo "make test    run every test (starts its own clickhouse-server)"
-	@echo "make test-cluster  the store on ClickHouse clusters with ZooKeeper (minutes; CLUSTER_LONG=1 for longer runs)"
+	@echo "make test-cluster  the store and the whole system on ClickHouse clusters with ZooKeeper (minutes; CLUSTER_LONG=1 for longer runs)"
 	@echo "make demo    ClickHouse + plant simulator + aggregator + agent, data flowing (DEMO_SECONDS=N to stop after N s)"
 	@echo "make bench   load runs and micro-benchmarks into docs/benchmarks.md (minutes; not part of make test)"
 	@echo "make soak    several plants through random faults, then checks every site's record (SOAK_DURATION=10m SOAK_SEED=N)"
@@ -61,7 +61,9 @@ test: fmt-check vet build node-opcua chdb
 CLUSTER_LONG ?=
 test-cluster:
 	$(GO) vet -tags cluster ./aggregator/store/
+	$(GO) vet -tags cluster ./packaging/e2e/
 	LIFELINE_CLUSTER_LONG=$(CLUSTER_LONG) $(GO) test -tags cluster -count=1 -timeout 20m -run '^TestCluster' ./aggregator/store/
+	$(GO) test -tags cluster -count=1 -timeout 12m -run '^TestClusterWholeSystem$$' ./packaging/e2e/
 
 demo: build
 	@bash packaging/demo/ensure-clickhouse.sh

@@ -90,8 +90,23 @@ func clusterTable(stmt, cluster, db string) (local, dist string, err error) {
 	local = createTable + db + "." + name + LocalSuffix + " ON CLUSTER " + cluster + columns +
 		" ENGINE = Replicated" + family + "('" + ZooKeeperPath(db, name) + "', '{replica}'" + args + ")" + tail
 	dist = createTable + db + "." + name + " ON CLUSTER " + cluster + " AS " + db + "." + name + LocalSuffix +
-		"\nENGINE = Distributed(" + cluster + ", " + db + ", " + name + LocalSuffix + ", sipHash64(site_id))"
+		"\nENGINE = Distributed(" + cluster + ", " + db + ", " + name + LocalSuffix + ", sipHash64(" + shardKey(columns, tail) + "))"
 	return local, dist, nil
+}
+
+var orderBy = regexp.MustCompile(`ORDER BY \(?(\w+)`)
+
+// shardKey is site_id, or for a table without one (report_deliveries, by
+// park) the first column of its sorting key, so that rows that replace
+// each other stay on one shard.
+func shardKey(columns, tail string) string {
+	if strings.Contains(columns, "\n    site_id ") {
+		return "site_id"
+	}
+	if m := orderBy.FindStringSubmatch(tail); m != nil {
+		return m[1]
+	}
+	return "rand()"
 }
 
 // matchingParen returns the index of the parenthesis closing s[0], or -1.

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strings"
 	"time"
 )
 
 // Config says how to reach ClickHouse.
 type Config struct {
-	// Addr is the native-protocol endpoint, host:port (default port 9000).
+	// Addr is the native-protocol endpoint, host:port (default port 9000),
+	// or several separated by commas (Addrs).
 	Addr string
 	// Database holds Lifeline's tables; Open creates it if missing.
 	Database string
@@ -46,8 +48,12 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Addr == "" {
 		errs = append(errs, errors.New("addr: required, host:port of the ClickHouse native protocol (e.g. 127.0.0.1:9000)"))
-	} else if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("addr %q: want host:port of the ClickHouse native protocol (e.g. 127.0.0.1:9000): %w", c.Addr, err))
+	} else {
+		for _, a := range c.Addrs() {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				errs = append(errs, fmt.Errorf("addr %q: want host:port of the ClickHouse native protocol (e.g. 127.0.0.1:9000): %w", a, err))
+			}
+		}
 	}
 	if !identifier.MatchString(c.Database) {
 		errs = append(errs, fmt.Errorf("database %q: want letters, digits and underscores, not starting with a digit", c.Database))
@@ -62,4 +68,15 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("read_timeout %s: must be positive", c.ReadTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// Addrs splits Addr at commas: the servers to connect to, in order. A
+// connection goes to the first that answers; on a cluster, list replicas
+// of the same cluster so that the aggregator outlives one of them.
+func (c Config) Addrs() []string {
+	var out []string
+	for _, a := range strings.Split(c.Addr, ",") {
+		out = append(out, strings.TrimSpace(a))
+	}
+	return out
 }

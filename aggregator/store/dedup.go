@@ -49,7 +49,11 @@ func (s *Store) skipCommitted(ctx context.Context, conn driver.Conn, batches []*
 		where = append(where, "(site_id = ? AND buffer_id = ? AND seq >= ? AND seq <= ?)")
 		args = append(args, k.site, k.buffer, sp.lo, sp.hi)
 	}
-	rows, err := conn.Query(ctx, "SELECT DISTINCT site_id, buffer_id, seq FROM ingest_batches WHERE "+strings.Join(where, " OR "), args...)
+	from, ctx, err := s.fromEveryReplica(ctx, conn, "ingest_batches")
+	if err != nil {
+		return nil, fmt.Errorf("insert: check ledger: %w", err)
+	}
+	rows, err := conn.Query(ctx, "SELECT DISTINCT site_id, buffer_id, seq FROM "+from+" WHERE "+strings.Join(where, " OR "), args...)
 	if err != nil {
 		return nil, fmt.Errorf("insert: check ledger: %w", err)
 	}

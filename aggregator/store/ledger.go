@@ -47,8 +47,12 @@ func (s *Store) Committed(ctx context.Context, span Span) ([]*lifelinev1.SeqRang
 	if err != nil {
 		return nil, err
 	}
+	from, ctx, err := s.fromEveryReplica(ctx, conn, "ingest_batches")
+	if err != nil {
+		return nil, err
+	}
 	where, args := span.where()
-	rows, err := conn.Query(ctx, "SELECT DISTINCT seq FROM ingest_batches WHERE "+where+" ORDER BY seq", args...)
+	rows, err := conn.Query(ctx, "SELECT DISTINCT seq FROM "+from+" WHERE "+where+" ORDER BY seq", args...)
 	if err != nil {
 		return nil, fmt.Errorf("committed batches of %s/%s: %w", span.SiteID, span.BufferID, err)
 	}
@@ -85,9 +89,13 @@ func (s *Store) NewestCommitted(ctx context.Context, siteID, bufferID string, fr
 	if err != nil {
 		return 0, err
 	}
+	table, ctx, err := s.fromEveryReplica(ctx, conn, "ingest_batches")
+	if err != nil {
+		return 0, err
+	}
 	var newest uint64
 	where, args := Span{SiteID: siteID, BufferID: bufferID, From: from, To: math.MaxUint64}.where()
-	row := conn.QueryRow(ctx, "SELECT max(seq) FROM ingest_batches WHERE "+where, args...)
+	row := conn.QueryRow(ctx, "SELECT max(seq) FROM "+table+" WHERE "+where, args...)
 	if err := row.Scan(&newest); err != nil {
 		return 0, fmt.Errorf("newest committed batch of %s/%s: %w", siteID, bufferID, err)
 	}

@@ -48,7 +48,7 @@ func (s *Store) ClaimSite(ctx context.Context, siteID, owner string) (uint64, er
 		return 0, err
 	}
 	for range claimAttempts {
-		cur, err := siteOwners(ctx, conn, []string{siteID})
+		cur, err := s.siteOwners(ctx, conn, []string{siteID})
 		if err != nil {
 			return 0, err
 		}
@@ -64,7 +64,7 @@ func (s *Store) ClaimSite(ctx context.Context, siteID, owner string) (uint64, er
 		if err := batch.Send(); err != nil {
 			return 0, fmt.Errorf("claim site %s: %w", siteID, err)
 		}
-		after, err := siteOwners(ctx, conn, []string{siteID})
+		after, err := s.siteOwners(ctx, conn, []string{siteID})
 		if err != nil {
 			return 0, err
 		}
@@ -82,11 +82,15 @@ func (s *Store) SiteOwners(ctx context.Context, sites []string) (map[string]Site
 	if err != nil {
 		return nil, err
 	}
-	return siteOwners(ctx, conn, sites)
+	return s.siteOwners(ctx, conn, sites)
 }
 
-func siteOwners(ctx context.Context, conn driver.Conn, sites []string) (map[string]SiteOwner, error) {
-	q := "SELECT site_id, epoch, owner, at_ns FROM site_owners"
+func (s *Store) siteOwners(ctx context.Context, conn driver.Conn, sites []string) (map[string]SiteOwner, error) {
+	from, ctx, err := s.fromEveryReplica(ctx, conn, TableSiteOwners)
+	if err != nil {
+		return nil, err
+	}
+	q := "SELECT site_id, epoch, owner, at_ns FROM " + from
 	var args []any
 	if sites != nil {
 		if len(sites) == 0 {

@@ -116,7 +116,7 @@ func (s *Store) options(database string) *clickhouse.Options {
 	return &clickhouse.Options{
 		Settings: settings,
 		Protocol: clickhouse.Native,
-		Addr:     []string{s.cfg.Addr},
+		Addr:     s.cfg.Addrs(),
 		Auth: clickhouse.Auth{
 			Database: database,
 			Username: s.cfg.Username,

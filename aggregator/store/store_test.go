@@ -23,6 +23,13 @@ func TestConfigValidate(t *testing.T) {
 	if err := store.DefaultConfig().Validate(); err != nil {
 		t.Fatalf("default config: %v", err)
 	}
+	several := store.Config{Addr: "ch1:9000, ch2:9000", Database: "lifeline", DialTimeout: time.Second, ReadTimeout: time.Second}
+	if err := several.Validate(); err != nil {
+		t.Fatalf("two addresses: %v", err)
+	}
+	if got := several.Addrs(); len(got) != 2 || got[0] != "ch1:9000" || got[1] != "ch2:9000" {
+		t.Fatalf("Addrs() = %q", got)
+	}
 	tests := []struct {
 		name string
 		edit func(*store.Config)
@@ -30,6 +37,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"no addr", func(c *store.Config) { c.Addr = "" }, "addr: required"},
 		{"addr without port", func(c *store.Config) { c.Addr = "localhost" }, "want host:port"},
+		{"second addr without port", func(c *store.Config) { c.Addr = "ch1:9000,ch2" }, `addr "ch2": want host:port`},
 		{"bad database", func(c *store.Config) { c.Database = "life-line" }, `database "life-line"`},
 		{"empty database", func(c *store.Config) { c.Database = "" }, `database ""`},
 		{"bad cluster", func(c *store.Config) { c.Cluster = "prov-1" }, `cluster "prov-1"`},

@@ -363,26 +363,32 @@ func (r *failoverRig) assertAlarms(ctx context.Context, want [][2]int64) {
 	}
 }
 
+// drained waits until agent i has delivered all it read (the plant
+// stopped) and returns its metrics.
+func (r *failoverRig) drained(i int) map[string]float64 {
+	r.t.Helper()
+	var last float64 = -1
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		m, _ := launch.Scrape(r.agentMetrics[i])
+		read := m[agentservice.MetricSamplesReadTotal]
+		if read == last && read > 0 && m[agentservice.MetricBufferBatches] == 0 && m[agentservice.MetricUplinkInFlightBatches] == 0 &&
+			m[agentservice.MetricSamplesBufferedTotal] == read {
+			return m
+		}
+		last = read
+		if time.Now().After(end) {
+			r.t.Fatalf("agent %d did not drain: %v", i, m)
+		}
+	}
+}
+
 // assertSamplesOnce stops the plant, waits until every agent delivered
 // what it read, and counts each site's rows.
 func (r *failoverRig) assertSamplesOnce(ctx context.Context) {
 	r.t.Helper()
 	_ = r.sim.Shutdown(ctx)
 	for i, s := range r.sites {
-		var last float64 = -1
-		var m map[string]float64
-		for end := time.Now().Add(60 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-			m, _ = launch.Scrape(r.agentMetrics[i])
-			read := m[agentservice.MetricSamplesReadTotal]
-			if read == last && read > 0 && m[agentservice.MetricBufferBatches] == 0 && m[agentservice.MetricUplinkInFlightBatches] == 0 &&
-				m[agentservice.MetricSamplesBufferedTotal] == read {
-				break
-			}
-			last = read
-			if time.Now().After(end) {
-				r.t.Fatalf("agent %d did not drain: %v", i, m)
-			}
-		}
+		m := r.drained(i)
 		var rows, distinct uint64
 		if err := r.conn.QueryRow(ctx, "SELECT count(), uniqExact(point_id, ts_ns) FROM samples WHERE site_id = ?", s).Scan(&rows, &distinct); err != nil {
 			r.t.Fatal(err)

@@ -161,7 +161,7 @@ func firstOf(vals ...string) string {
 // configuration; the data source defaults to the aggregator's ClickHouse.
 func grafanaConfig(c config.Config) grafana.Config {
 	g, d := c.Grafana, c.Grafana.Datasource
-	ds := grafana.Datasource{UID: d.UID, Name: d.Name, Addr: firstOf(d.Addr, c.ClickHouse.Addr),
+	ds := grafana.Datasource{UID: d.UID, Name: d.Name, Addr: firstOf(d.Addr, strings.Split(c.ClickHouse.Addr, ",")[0]),
 		Database: firstOf(d.Database, c.ClickHouse.Database), Username: d.Username, Password: d.Password, Secure: d.Secure}
 	return grafana.Config{URL: g.URL, Token: g.Token, Username: g.Username, Password: g.Password, OrgID: g.OrgID,
 		Lang: g.Lang, Timeout: g.Timeout, AckOverdue: g.AckOverdue, Datasource: ds}
