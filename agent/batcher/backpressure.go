@@ -1,5 +1,7 @@
 package batcher
 
+import "time"
+
 // DefaultMaxPendingBytes bounds, by encoded size, the samples that wait in
 // memory for the buffer when Options.MaxPendingBytes is 0: ~75,000 samples
 // of a plant's numbers (~55 bytes each), three quarters of a second at
@@ -19,11 +21,20 @@ const minSampleBytes = 32
 // buffer does not block (the samples wait up to capPending's bound and are
 // then recorded as a gap), nor does a stopped batcher (nothing would drain).
 func (b *Batcher) waitForRoom() {
+	if b.failing || b.stopped || len(b.pending) < b.pendingLimit() {
+		return
+	}
+	start := time.Now()
 	for !b.failing && !b.stopped && len(b.pending) >= b.pendingLimit() {
 		b.signal()
 		b.room.Wait()
 	}
+	b.blocked.Add(int64(time.Since(start)))
 }
+
+// Blocked returns how long Write has waited for the buffer in all: time the
+// readers spent behind a disk slower than they are.
+func (b *Batcher) Blocked() time.Duration { return time.Duration(b.blocked.Load()) }
 
 // pendingLimit is MaxPendingBytes in samples, at the average encoded size
 // of the samples stored so far; b.mu is held.

@@ -51,7 +51,10 @@ func TestSlowBufferBlocksWriterNotMemory(t *testing.T) {
 	if peak > limit {
 		t.Fatalf("%d samples waited in memory (of %d written); want at most %d", peak, written, limit)
 	}
-	t.Logf("written %d, peak pending %d samples", written, peak)
+	if b.Blocked() == 0 {
+		t.Fatal("Write never reported waiting")
+	}
+	t.Logf("written %d, peak pending %d samples, blocked %v", written, peak, b.Blocked())
 }
 
 // A failing buffer must not stall the readers: the samples wait in memory

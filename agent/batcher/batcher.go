@@ -64,6 +64,7 @@ type Batcher struct {
 	dropped  atomic.Uint64
 	bytes    atomic.Uint64
 	repeats  atomic.Uint64
+	blocked  atomic.Int64 // ns Write waited for room
 }
 
 // New returns a batcher writing to out.
