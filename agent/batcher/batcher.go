@@ -31,10 +31,15 @@ type Options struct {
 	// travels in the next batch. It must return quickly and must not call
 	// the batcher.
 	OnGap func(*lifelinev1.Gap)
+	// MaxPendingBytes bounds the samples waiting in memory for the buffer,
+	// by their encoded size; 0 means DefaultMaxPendingBytes.
+	MaxPendingBytes int
 }
 
-// Batcher implements the OPC UA readers' sink. Write never blocks on disk:
-// a full batch is handed to the flush goroutine, which owns all writes.
+// Batcher implements the OPC UA readers' sink. Write does not wait for the
+// disk: a full batch is handed to the flush goroutine, which owns all
+// writes. It waits only when MaxPendingBytes of samples are already
+// waiting for a buffer that is slower than the readers (see backpressure.go).
 type Batcher struct {
 	out    Appender
 	opts   Options
@@ -49,6 +54,9 @@ type Batcher struct {
 	events  []*lifelinev1.ConditionEvent
 	marks   marks
 	full    chan struct{}
+	room    *sync.Cond // on mu: pending shrank, the buffer failed or Run ended
+	failing bool       // the last write to the buffer failed
+	stopped bool       // Run has returned
 
 	received atomic.Uint64
 	stored   atomic.Uint64
@@ -56,11 +64,17 @@ type Batcher struct {
 	dropped  atomic.Uint64
 	bytes    atomic.Uint64
 	repeats  atomic.Uint64
+	blocked  atomic.Int64 // ns Write waited for room
 }
 
 // New returns a batcher writing to out.
 func New(out Appender, opts Options, logger *slog.Logger) *Batcher {
-	return &Batcher{out: out, opts: opts, logger: logger, full: make(chan struct{}, 1), marks: marks{}}
+	if opts.MaxPendingBytes <= 0 {
+		opts.MaxPendingBytes = DefaultMaxPendingBytes
+	}
+	b := &Batcher{out: out, opts: opts, logger: logger, full: make(chan struct{}, 1), marks: marks{}}
+	b.room = sync.NewCond(&b.mu)
+	return b
 }
 
 // Write queues samples for the next batch. Text values must be valid UTF-8,
@@ -71,6 +85,7 @@ func (b *Batcher) Write(samples []*lifelinev1.Sample) {
 	}
 	b.received.Add(uint64(len(samples)))
 	b.mu.Lock()
+	b.waitForRoom()
 	if len(b.pending) == 0 {
 		b.started = time.Now()
 	}
@@ -125,6 +140,10 @@ func (b *Batcher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			b.flush(true)
+			b.mu.Lock()
+			b.stopped = true
+			b.room.Broadcast()
+			b.mu.Unlock()
 			return nil
 		case <-b.full:
 			b.flush(false)
@@ -160,6 +179,7 @@ func (b *Batcher) flush(all bool) {
 		if rest > 0 {
 			b.started = time.Now()
 		}
+		b.room.Broadcast()
 		gaps := coalesceUnwritable(append(b.carried, b.gaps.take()...))
 		b.carried = nil
 		alive := b.alive
@@ -173,6 +193,8 @@ func (b *Batcher) flush(all bool) {
 			b.failed.Add(1)
 			b.logger.Error("write batch to buffer", "samples", len(batch), "err", err)
 			b.mu.Lock()
+			b.failing = true
+			b.room.Broadcast()
 			b.pending = append(batch, b.pending...)
 			b.carried = coalesceUnwritable(append(gaps, b.carried...))
 			b.alive = capLiveness(append(alive, b.alive...))
@@ -181,6 +203,9 @@ func (b *Batcher) flush(all bool) {
 			b.mu.Unlock()
 			return
 		}
+		b.mu.Lock()
+		b.failing = false
+		b.mu.Unlock()
 	}
 }
 

@@ -23,6 +23,7 @@ const (
 	MetricUplinkDraining            = "lifeline_agent_uplink_draining"
 	MetricSamplesDuplicateTotal     = "lifeline_agent_samples_duplicate_total"
 	MetricSamplesDroppedTotal       = "lifeline_agent_samples_dropped_total"
+	MetricBatcherBlockedSeconds     = "lifeline_agent_batcher_blocked_seconds_total"
 	MetricSamplesSetAsideTotal      = "lifeline_agent_samples_set_aside_total"
 	MetricUplinkNacksTotal          = "lifeline_agent_uplink_nacks_total"
 	MetricUplinkFailoversTotal      = "lifeline_agent_uplink_failovers_total"
@@ -110,6 +111,8 @@ func (a *Agent) registerMetrics(reg prometheus.Registerer, p *pipeline) {
 			func() float64 { return float64(p.batcher.Repeats() + p.uplink.Stats().Duplicates) }),
 		counter(MetricSamplesDroppedTotal, "Samples dropped because the buffer reached max_bytes, or the disk was full and memory_bytes was reached (each recorded as a gap).",
 			func() float64 { return float64(p.batcher.DroppedSamples()) }),
+		counter(MetricBatcherBlockedSeconds, "Time the OPC UA readers waited because samples waiting for the buffer reached their memory bound (a disk or CPU slower than the readers).",
+			func() float64 { return p.batcher.Blocked().Seconds() }),
 		gauge(MetricLinkCertNotAfterSeconds, "When the agent's link certificate expires (Unix seconds; 0 without TLS).",
 			func() float64 { return float64(a.certNotAfter / 1e9) }),
 		a.reloads.results,
