@@ -117,6 +117,9 @@ type Alarms struct {
 	// Grace is how late (aggregator clock) a sample may arrive before a
 	// delay or staleness is decided without it.
 	Grace time.Duration `yaml:"grace"`
+	// MaxQueuedSamples bounds the committed samples held for evaluation;
+	// batches beyond it are read back from ClickHouse instead.
+	MaxQueuedSamples int `yaml:"max_queued_samples"`
 }
 
 // Retention says how many days data is kept; 0 keeps it forever.
@@ -178,7 +181,7 @@ func Default() Config {
 		Writer:  Writer{MaxRows: wo.MaxRows, MaxDelay: wo.MaxDelay, MaxPendingRows: wo.MaxPendingRows, Inserts: wo.Inserts},
 		Metrics: Metrics{Listen: "127.0.0.1:9465"},
 		Alarms: Alarms{OnDelay: ao.OnDelay, OffDelay: ao.OffDelay, StaleAfter: ao.StaleAfter,
-			CommLossAfter: ao.CommLossAfter, Grace: ao.Grace},
+			CommLossAfter: ao.CommLossAfter, Grace: ao.Grace, MaxQueuedSamples: ao.MaxQueuedSamples},
 		Retention: Retention{RawDays: rd.RawDays, MinuteDays: rd.MinuteDays, HourDays: rd.HourDays, LedgerDays: rd.LedgerDays},
 		Log:       obs.DefaultLog(),
 		Grafana: Grafana{Lang: "zh", Timeout: 30 * time.Second, AckOverdue: 15 * time.Minute, Datasource: GrafanaDatasource{
@@ -254,6 +257,7 @@ func (c Config) AlarmOptions() alarm.Options {
 	o.OnDelay, o.OffDelay = c.Alarms.OnDelay, c.Alarms.OffDelay
 	o.StaleAfter, o.CommLossAfter = c.Alarms.StaleAfter, c.Alarms.CommLossAfter
 	o.Grace = c.Alarms.Grace
+	o.MaxQueuedSamples = c.Alarms.MaxQueuedSamples
 	return o
 }
 
@@ -284,6 +288,9 @@ func (c Config) ValidateFor(uses Sections) error {
 	}
 	if uses&AlarmsSection != 0 && (c.Alarms.OnDelay < 0 || c.Alarms.OffDelay < 0 || c.Alarms.StaleAfter < 0 || c.Alarms.CommLossAfter < 0 || c.Alarms.Grace < 0) {
 		errs = append(errs, errors.New("alarms: on_delay, off_delay, stale_after, comm_loss_after and grace must be 0 (off) or positive"))
+	}
+	if uses&AlarmsSection != 0 && c.Alarms.MaxQueuedSamples < 0 {
+		errs = append(errs, fmt.Errorf("alarms.max_queued_samples %d: must be positive (0 for the default)", c.Alarms.MaxQueuedSamples))
 	}
 	if uses&RetentionSection != 0 {
 		if err := c.RetentionPolicy().Validate(); err != nil {

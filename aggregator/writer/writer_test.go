@@ -249,10 +249,36 @@ func TestWriterBackPressure(t *testing.T) {
 
 // Live batches go into the next insert ahead of a queued backlog, and pass
 // a bound the backlog has filled.
+// Live batches are held to the bound too: it is what sizes the
+// aggregator's memory when every agent sends live data.
+func TestWriterLiveBound(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	synctest.Test(t, func(t *testing.T) {
+		w, _, release := firstInsertHeld(t, 10)
+		res := newResults(t)
+		ctx := context.Background()
+		if err := w.Submit(ctx, batchOf(1, 10), res.done(1)); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the insert of seq 1 is blocked
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if err := w.Submit(cctx, batchOf(2, 1), res.done(2)); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("live Submit over the bound = %v, want it to wait until its deadline", err)
+		}
+		close(release)
+		if err := w.Submit(ctx, batchOf(3, 10), res.done(3)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+	})
+}
+
 func TestWriterLiveFirst(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	synctest.Test(t, func(t *testing.T) {
-		w, ins, release := firstInsertHeld(t, 20)
+		w, ins, release := firstInsertHeld(t, 40)
 		res := newResults(t)
 		ctx := context.Background()
 		if err := w.Submit(ctx, backfillOf(1, 10), res.done(1)); err != nil {
@@ -264,7 +290,7 @@ func TestWriterLiveFirst(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// The backlog has filled the bound; a live batch still passes.
+		// The backlog has filled its half of the bound; a live batch still passes.
 		if err := w.Submit(ctx, batchOf(100, 5), res.done(100)); err != nil {
 			t.Fatal(err)
 		}
