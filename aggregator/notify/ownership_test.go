@@ -49,45 +49,17 @@ func TestOwnersNotifyOnce(t *testing.T) {
 	claim(t, reg1, "hd-chem")
 	claim(t, reg2, "hb-chem")
 
-	var mu sync.Mutex
-	var got []delivery
-	var onFirst func() // runs inside the first delivery, before it is answered
-	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		data, _ := io.ReadAll(r.Body)
-		var p channel.WebhookPayload
-		if err := json.Unmarshal(data, &p); err != nil {
-			t.Errorf("payload %q: %v", data, err)
-		}
-		mu.Lock()
-		got = append(got, delivery{by: strings.TrimPrefix(r.URL.Path, "/"), id: p.ID, subject: p.Subject})
-		f := onFirst
-		onFirst = nil
-		mu.Unlock()
-		if f != nil {
-			f()
-		}
-	}))
-	t.Cleanup(hook.Close)
-	deliveries := func(point string) []delivery {
-		mu.Lock()
-		defer mu.Unlock()
-		var out []delivery
-		for _, d := range got {
-			if strings.Contains(d.subject, point) {
-				out = append(out, d)
-			}
-		}
-		return out
-	}
+	rec := newHookRecorder(t)
+	deliveries := rec.deliveries
 
 	clk := &clock{t: time.Now()}
 	var afterDecide1 func()
-	n1 := ownerNotifier(ownerConfig(hook.URL, "agg-1"), st, reg1, clk, func() {
+	n1 := ownerNotifier(ownerConfig(rec.url, "agg-1"), st, reg1, clk, func() {
 		if afterDecide1 != nil {
 			afterDecide1()
 		}
 	})
-	n2 := ownerNotifier(ownerConfig(hook.URL, "agg-2"), st, reg2, clk, nil)
+	n2 := ownerNotifier(ownerConfig(rec.url, "agg-2"), st, reg2, clk, nil)
 	pollAll := func() {
 		for range 2 {
 			poll(t, n1)
@@ -102,11 +74,11 @@ func TestOwnersNotifyOnce(t *testing.T) {
 	if err := st.SaveAlarmEvents(ctx, []store.AlarmEvent{a1, b1}); err != nil {
 		t.Fatal(err)
 	}
-	onFirst = func() {
+	rec.beforeFirstAnswer(func() {
 		if err := n2.Poll(ctx); err != nil {
 			t.Error(err)
 		}
-	}
+	})
 	pollAll()
 	wantOnce(t, deliveries("T101.LT"), "agg-1")
 	wantOnce(t, deliveries("T201.LT"), "agg-2")
@@ -146,6 +118,56 @@ func TestOwnersNotifyOnce(t *testing.T) {
 			t.Errorf("%s delivered %d times after the moves: %+v", p, len(d), d)
 		}
 	}
+}
+
+// hookRecorder is a webhook receiver that records which aggregator (the
+// URL path) sent which notification.
+type hookRecorder struct {
+	url     string
+	mu      sync.Mutex
+	got     []delivery
+	onFirst func() // runs inside the next delivery, before it is answered
+}
+
+func newHookRecorder(t *testing.T) *hookRecorder {
+	rec := &hookRecorder{}
+	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		var p channel.WebhookPayload
+		if err := json.Unmarshal(data, &p); err != nil {
+			t.Errorf("payload %q: %v", data, err)
+		}
+		rec.mu.Lock()
+		rec.got = append(rec.got, delivery{by: strings.TrimPrefix(r.URL.Path, "/"), id: p.ID, subject: p.Subject})
+		f := rec.onFirst
+		rec.onFirst = nil
+		rec.mu.Unlock()
+		if f != nil {
+			f()
+		}
+	}))
+	t.Cleanup(hook.Close)
+	rec.url = hook.URL
+	return rec
+}
+
+func (rec *hookRecorder) beforeFirstAnswer(f func()) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.onFirst = f
+}
+
+// deliveries returns those whose subject names point.
+func (rec *hookRecorder) deliveries(point string) []delivery {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var out []delivery
+	for _, d := range rec.got {
+		if strings.Contains(d.subject, point) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func claim(t *testing.T, r *owner.Registry, site string) {

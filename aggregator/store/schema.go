@@ -115,12 +115,9 @@ ORDER BY site_id`
 	stmts = append(stmts, rollupDDL(caps)...)
 	stmts = append(stmts, registryDDL(caps)...)
 	stmts = append(stmts, alarmDDL(caps)...)
-	stmts = append(stmts, reportDDL())
-	stmts = append(stmts, alarmActionsDDL())
+	stmts = append(stmts, reportDDL(), alarmActionsDDL(), siteOwnersDDL())
 	stmts = append(stmts, notifyDDL(caps)...)
-	stmts = append(stmts, siteOwnersDDL())
-	stmts = append(stmts, forwardDDL()...)
-	return stmts
+	return append(stmts, forwardDDL()...)
 }
 
 // Migrate creates every table and view that is missing. It is idempotent.

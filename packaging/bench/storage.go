@@ -100,24 +100,8 @@ WHERE database = ? AND table = 'samples' AND active`, db).Scan(&rows, &bytes)
 // bytes on disk per row of samples; a bar above 0 is the target of the
 // samples row, in bytes/sample.
 func storagePerSample(ctx context.Context, conn driver.Conn, db string, sec *Section, what string, bar float64) error {
-	tables, err := conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ? AND engine LIKE '%MergeTree'", db)
-	if err != nil {
+	if err := optimizeAll(ctx, conn, db); err != nil {
 		return err
-	}
-	var names []string
-	for tables.Next() {
-		var n string
-		if err := tables.Scan(&n); err != nil {
-			tables.Close()
-			return err
-		}
-		names = append(names, n)
-	}
-	tables.Close()
-	for _, t := range names {
-		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+db+"."+t+" FINAL"); err != nil {
-			return fmt.Errorf("optimize %s: %w", t, err)
-		}
 	}
 	rows, err := conn.Query(ctx, `SELECT table, sum(rows), sum(bytes_on_disk), sum(data_uncompressed_bytes)
 FROM system.parts WHERE database = ? AND active GROUP BY table ORDER BY table`, db)
@@ -179,6 +163,31 @@ FROM system.parts WHERE database = ? AND active GROUP BY table ORDER BY table`, 
 		// Plant data (held to a bar): a synthetic data set's mix of rates
 		// says nothing of a 1 Hz point.
 		pointYear(sec, what, perRow)
+	}
+	return nil
+}
+
+// optimizeAll merges every MergeTree table of db, so that sizes are those
+// of settled parts.
+func optimizeAll(ctx context.Context, conn driver.Conn, db string) error {
+	tables, err := conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ? AND engine LIKE '%MergeTree'", db)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		if err := tables.Scan(&n); err != nil {
+			tables.Close()
+			return err
+		}
+		names = append(names, n)
+	}
+	tables.Close()
+	for _, t := range names {
+		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+db+"."+t+" FINAL"); err != nil {
+			return fmt.Errorf("optimize %s: %w", t, err)
+		}
 	}
 	return nil
 }
