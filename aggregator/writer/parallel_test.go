@@ -103,10 +103,10 @@ func TestWriterInsertsSideBySide(t *testing.T) {
 func TestWriterInsertsBoundedLiveFirst(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	synctest.Test(t, func(t *testing.T) {
-		release := make(chan struct{})
+		release := []chan struct{}{make(chan struct{}), make(chan struct{})}
 		ins := &fakeInserter{fn: func(ctx context.Context, call int, _ []*store.Batch) error {
 			if call < 2 {
-				<-release
+				<-release[call]
 			}
 			return nil
 		}}
@@ -129,12 +129,21 @@ func TestWriterInsertsBoundedLiveFirst(t *testing.T) {
 		if calls := ins.Calls(); len(calls) != 2 {
 			t.Fatalf("inserts %v while two are held, want 2", calls)
 		}
-		close(release)
+		// One slot at a time: with both free, the two inserts taken would
+		// call the inserter in either order. The other held insert keeps
+		// its slot, so the backlog batch waits for the live one's.
+		close(release[0])
 		time.Sleep(2 * time.Millisecond)
 		synctest.Wait()
 		calls := ins.Calls()
-		if len(calls) != 4 || calls[2][0] != 100 {
+		if len(calls) < 3 || calls[2][0] != 100 {
 			t.Fatalf("inserts %v: the live batch should lead the third insert", calls)
+		}
+		close(release[1])
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if calls := ins.Calls(); len(calls) != 4 || calls[3][0] != 3 {
+			t.Fatalf("inserts %v: the backlog batch should follow", calls)
 		}
 		if res.count() != 4 {
 			t.Fatalf("%d batches done, want 4", res.count())
