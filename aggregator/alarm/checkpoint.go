@@ -44,23 +44,7 @@ func (e *Evaluator) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, s := range states {
-		if s.PointID == "" {
-			ss := &siteState{}
-			if err := json.Unmarshal([]byte(s.State), ss); err != nil {
-				e.logger.Warn("unreadable site alarm state; starting afresh", "site", s.SiteID, "err", err)
-				continue
-			}
-			e.sites[s.SiteID] = ss
-			continue
-		}
-		m := &machine{}
-		if err := json.Unmarshal([]byte(s.State), m); err != nil {
-			e.logger.Warn("unreadable point alarm state; starting afresh", "site", s.SiteID, "point", s.PointID, "err", err)
-			continue
-		}
-		e.states[[2]string{s.SiteID, s.PointID}] = m
-	}
+	e.restore(states)
 	for site, ss := range e.sites {
 		latest, err := e.st.LatestSeq(ctx, site)
 		if err != nil {
