@@ -250,7 +250,7 @@ func dashboardSQL(repo, file string, vars map[string]string, from, to time.Time,
 		"$__interval_s", fmt.Sprint(int(interval.Seconds())),
 	}
 	for k, v := range vars {
-		pairs = append(pairs, "${"+k+"}", v)
+		pairs = append(pairs, "${"+k+"}", v, "${"+k+":percentencode}", percentEncode(v))
 	}
 	sql := strings.NewReplacer(pairs...).Replace(string(data))
 	// $__timeFilter(col) → col >= from AND col <= to
@@ -270,6 +270,22 @@ func dashboardSQL(repo, file string, vars map[string]string, from, to time.Time,
 		return "", fmt.Errorf("%s: unexpanded variables or macros remain", file)
 	}
 	return sql, nil
+}
+
+// percentEncode escapes a value as Grafana's percentencode format does: every
+// byte but A-Z a-z 0-9 - _ . ~ as %XX, so that decodeURLComponent in the
+// dashboards' SQL gets the value back whatever it holds.
+func percentEncode(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 func firstLine(err error) string {
