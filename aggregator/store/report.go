@@ -88,33 +88,17 @@ ORDER BY site_id, point_id, condition, raised_ns`, sites, t, f, f)
 // ReportAcknowledged returns the alarms of sites raised from raisedFrom on
 // that were acknowledged (an 'ack' or 'close' action) before `before`.
 func (s *Store) ReportAcknowledged(ctx context.Context, sites []string, raisedFrom, before time.Time) (map[AlarmKey]bool, error) {
-	conn, _, err := s.connCaps()
+	// An action comes after its alarm's raise: the bound on at_ns lets the
+	// server skip the older monthly partitions.
+	from, to := raisedFrom.UnixNano(), before.UnixNano()
+	found, err := s.readActedKeys(ctx, actedKeys{what: "acknowledged alarms", actions: []string{ActionAck, ActionClose},
+		sites: sites, where: "raised_ns >= ? AND raised_ns < ? AND at_ns >= ? AND at_ns < ?", whereArgs: []any{from, to, from, to}})
 	if err != nil {
 		return nil, err
 	}
-	acked := map[AlarmKey]bool{}
-	// An action comes after its alarm's raise: the bound on at_ns lets the
-	// server skip the older monthly partitions.
-	if len(sites) == 0 {
-		return acked, nil
-	}
-	rows, err := conn.Query(ctx, `SELECT DISTINCT site_id, point_id, condition, raised_ns
-FROM alarm_actions FINAL
-WHERE has(?, site_id) AND action IN ('ack', 'close') AND raised_ns >= ? AND raised_ns < ?
-  AND at_ns >= ? AND at_ns < ?`, sites, raisedFrom.UnixNano(), before.UnixNano(), raisedFrom.UnixNano(), before.UnixNano())
-	if err != nil {
-		return nil, fmt.Errorf("acknowledged alarms: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k AlarmKey
-		if err := rows.Scan(&k.SiteID, &k.PointID, &k.Condition, &k.RaisedNs); err != nil {
-			return nil, fmt.Errorf("acknowledged alarms: %w", err)
-		}
+	acked := make(map[AlarmKey]bool, len(found))
+	for _, k := range found {
 		acked[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("acknowledged alarms: %w", err)
 	}
 	return acked, nil
 }
