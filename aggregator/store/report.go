@@ -62,15 +62,8 @@ type ReportAlarm struct {
 // ReportAlarms returns the alarms of sites raised in [from, to) and those
 // raised before from that were still active at from.
 func (s *Store) ReportAlarms(ctx context.Context, sites []string, from, to time.Time) ([]ReportAlarm, error) {
-	if len(sites) == 0 {
-		return nil, nil
-	}
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return nil, err
-	}
 	f, t := from.UnixNano(), to.UnixNano()
-	return queryAll(ctx, conn, "report alarms", func(rows driver.Rows) (ReportAlarm, error) {
+	return reportRows(ctx, s, sites, "report alarms", func(rows driver.Rows) (ReportAlarm, error) {
 		var (
 			a        ReportAlarm
 			backfill uint8
@@ -111,14 +104,7 @@ type HazardName struct {
 
 // ReportHazards returns the hazard sources of sites.
 func (s *Store) ReportHazards(ctx context.Context, sites []string) ([]HazardName, error) {
-	if len(sites) == 0 {
-		return nil, nil
-	}
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return nil, err
-	}
-	return queryAll(ctx, conn, "hazard sources", func(rows driver.Rows) (HazardName, error) {
+	return reportRows(ctx, s, sites, "hazard sources", func(rows driver.Rows) (HazardName, error) {
 		var h HazardName
 		err := rows.Scan(&h.SiteID, &h.Code, &h.Name, &h.Level)
 		return h, err
@@ -170,15 +156,8 @@ ORDER BY site_id`
 // ReportOnline returns the online figures of sites over [from, to), whole
 // minutes. Sites without points in service are absent.
 func (s *Store) ReportOnline(ctx context.Context, sites []string, from, to time.Time) ([]SiteOnline, error) {
-	if len(sites) == 0 {
-		return nil, nil
-	}
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return nil, err
-	}
 	f, t := from.UTC().Format(time.DateTime), to.UTC().Format(time.DateTime)
-	return queryAll(ctx, conn, "online rate", func(rows driver.Rows) (SiteOnline, error) {
+	return reportRows(ctx, s, sites, "online rate", func(rows driver.Rows) (SiteOnline, error) {
 		var o SiteOnline
 		err := rows.Scan(&o.SiteID, &o.DuePoints, &o.OnlineMinutes)
 		return o, err
@@ -198,14 +177,7 @@ type ReportGap struct {
 
 // ReportGaps returns the gaps of sites overlapping [from, to).
 func (s *Store) ReportGaps(ctx context.Context, sites []string, from, to time.Time) ([]ReportGap, error) {
-	if len(sites) == 0 {
-		return nil, nil
-	}
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return nil, err
-	}
-	return queryAll(ctx, conn, "report gaps", func(rows driver.Rows) (ReportGap, error) {
+	return reportRows(ctx, s, sites, "report gaps", func(rows driver.Rows) (ReportGap, error) {
 		var (
 			g      ReportGap
 			points uint64
@@ -307,4 +279,17 @@ func (s *Store) SaveReportDelivery(ctx context.Context, park, day string, recipi
 		return fmt.Errorf("report delivery of %s %s: %w", park, day, err)
 	}
 	return nil
+}
+
+// reportRows runs q on the rows of sites as queryAll does; no sites read
+// no rows.
+func reportRows[T any](ctx context.Context, s *Store, sites []string, what string, scan func(driver.Rows) (T, error), q string, args ...any) ([]T, error) {
+	if len(sites) == 0 {
+		return nil, nil
+	}
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, conn, what, scan, q, args...)
 }
