@@ -4,18 +4,16 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 //go:embed assets
@@ -35,11 +33,7 @@ type Server struct {
 	cfg    config.StatusPage
 	snap   Snapshotter
 	logger *slog.Logger
-
-	mu   sync.Mutex
-	srv  *http.Server
-	addr string
-	done chan struct{}
+	web    *obs.HTTPServer
 }
 
 // New returns a server for the page; it does no I/O.
@@ -47,7 +41,7 @@ func New(cfg config.StatusPage, snap Snapshotter, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, snap: snap, logger: logger}
+	return &Server{cfg: cfg, snap: snap, logger: logger, web: obs.NewHTTPServer("status page", logger)}
 }
 
 // Start binds the listener and serves in the background; with an empty
@@ -56,49 +50,16 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.Listen == "" {
 		return nil
 	}
-	var lc net.ListenConfig
-	lis, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("status page listen %s: %w", s.cfg.Listen, err)
-	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
-	done := make(chan struct{})
-	s.mu.Lock()
-	s.srv, s.addr, s.done = srv, lis.Addr().String(), done
-	s.mu.Unlock()
-	go func() {
-		defer close(done)
-		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Error("status page", "err", err)
-		}
-	}()
-	return nil
+	return s.web.Serve(ctx, s.cfg.Listen, srv, "", "")
 }
 
 // Addr returns the bound address, or "" when not serving.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.addr
-}
+func (s *Server) Addr() string { return s.web.Addr() }
 
 // Shutdown stops serving and waits for the serving goroutine; open
 // requests get until ctx ends. It is safe without Start and more than once.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	srv, done := s.srv, s.done
-	s.srv, s.done, s.addr = nil, nil, ""
-	s.mu.Unlock()
-	if srv == nil {
-		return nil
-	}
-	err := srv.Shutdown(ctx)
-	if err != nil {
-		err = errors.Join(err, srv.Close())
-	}
-	<-done
-	return err
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.web.Shutdown(ctx) }
 
 // Handler serves the page, its assets and /api/status.
 func (s *Server) Handler() http.Handler {

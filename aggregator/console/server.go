@@ -3,17 +3,14 @@ package console
 import (
 	"context"
 	"embed"
-	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/proto/obs"
 )
 
 //go:embed assets
@@ -36,18 +33,14 @@ type Server struct {
 	throttle *throttle
 	trusted  []netip.Prefix
 	users    Users
-
-	mu   sync.Mutex
-	srv  *http.Server
-	addr net.Addr
-	done chan struct{}
+	web      *obs.HTTPServer
 }
 
 // New returns a console for cfg on st. It does no I/O; Start reads the
 // users file and listens.
 func New(cfg Config, st Store, logger *slog.Logger) *Server {
 	return &Server{cfg: cfg, st: st, logger: logger, now: time.Now, sessions: newSessions(cfg.SessionTTL),
-		throttle: newThrottle()}
+		throttle: newThrottle(), web: obs.NewHTTPServer("console", logger)}
 }
 
 // Start validates the configuration, reads the users and serves in the
@@ -65,61 +58,21 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.trusted, _ = s.cfg.Proxy.prefixes()
 	s.users = users
-	var lc net.ListenConfig
-	lis, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("console listen %s: %w", s.cfg.Listen, err)
-	}
 	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
-	done := make(chan struct{})
-	s.mu.Lock()
-	s.srv, s.addr, s.done = srv, lis.Addr(), done
-	s.mu.Unlock()
-	go func() {
-		defer close(done)
-		var err error
-		if s.cfg.TLS.CertFile != "" {
-			err = srv.ServeTLS(lis, s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
-		} else {
-			err = srv.Serve(lis)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Error("console server", "err", err)
-		}
-	}()
-	s.logger.Info("console serving", "addr", lis.Addr().String(), "users", len(users), "tls", s.cfg.TLS.CertFile != "")
+	if err := s.web.Serve(ctx, s.cfg.Listen, srv, s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile); err != nil {
+		return err
+	}
+	s.logger.Info("console serving", "addr", s.web.Addr(), "users", len(users), "tls", s.cfg.TLS.CertFile != "")
 	return nil
 }
 
 // Addr returns the bound address, or "" when not serving.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.addr == nil {
-		return ""
-	}
-	return s.addr.String()
-}
+func (s *Server) Addr() string { return s.web.Addr() }
 
 // Shutdown stops serving, letting requests finish until ctx ends, and
 // waits for the serving goroutine. It is safe without Start and twice.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	srv, done := s.srv, s.done
-	s.srv = nil
-	s.mu.Unlock()
-	var err error
-	if srv != nil {
-		if err = srv.Shutdown(ctx); err != nil {
-			err = errors.Join(err, srv.Close())
-		}
-	}
-	if done != nil {
-		<-done
-	}
-	return err
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.web.Shutdown(ctx) }
 
 func (s *Server) handler() http.Handler {
 	static, _ := fs.Sub(assets, "assets")

@@ -106,39 +106,20 @@ func (s *Store) Acknowledged(ctx context.Context, keys []AlarmKey) (map[AlarmKey
 	if len(keys) == 0 {
 		return out, nil
 	}
-	conn, _, err := s.connCaps()
+	raised := make([]int64, 0, len(keys))
+	for _, k := range keys {
+		out[k] = false
+		raised = append(raised, k.RaisedNs)
+	}
+	found, err := s.readActedKeys(ctx, actedKeys{what: "read acknowledgements", actions: []string{ActionAck, ActionClose},
+		sites: keySites(keys), where: "raised_ns IN ?", whereArgs: []any{inSet(slices.Compact(slices.Sorted(slices.Values(raised))))}})
 	if err != nil {
 		return nil, err
 	}
-	var sites []string
-	var raised []int64
-	for _, k := range keys {
-		out[k] = false
-		sites = append(sites, k.SiteID)
-		raised = append(raised, k.RaisedNs)
-	}
-	slices.Sort(sites)
-	slices.Sort(raised)
-	// Tuple IN is avoided for ClickHouse 18.16; the superset the two
-	// lists select is narrowed to the keys asked for here.
-	rows, err := conn.Query(ctx, "SELECT DISTINCT site_id, point_id, condition, raised_ns FROM alarm_actions "+
-		"WHERE action IN ('ack', 'close') AND site_id IN ? AND raised_ns IN ?",
-		inSet(slices.Compact(sites)), inSet(slices.Compact(raised)))
-	if err != nil {
-		return nil, fmt.Errorf("read acknowledgements: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k AlarmKey
-		if err := rows.Scan(&k.SiteID, &k.PointID, &k.Condition, &k.RaisedNs); err != nil {
-			return nil, fmt.Errorf("read acknowledgements: %w", err)
-		}
+	for _, k := range found {
 		if _, asked := out[k]; asked {
 			out[k] = true
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read acknowledgements: %w", err)
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
@@ -194,24 +195,12 @@ func (s *Store) loadAlarmStates(ctx context.Context, siteID string) ([]AlarmStat
 	if siteID != "" {
 		where, args = " WHERE site_id = ?", append(args, siteID)
 	}
-	rows, err := conn.Query(ctx, "SELECT site_id, point_id, argMax(state, (epoch, updated_ns)), max(epoch) FROM alarm_state"+where+
-		" GROUP BY site_id, point_id", args...)
-	if err != nil {
-		return nil, fmt.Errorf("load alarm state: %w", err)
-	}
-	defer rows.Close()
-	var out []AlarmState
-	for rows.Next() {
+	return queryAll(ctx, conn, "load alarm state", func(rows driver.Rows) (AlarmState, error) {
 		var st AlarmState
-		if err := rows.Scan(&st.SiteID, &st.PointID, &st.State, &st.Epoch); err != nil {
-			return nil, fmt.Errorf("load alarm state: %w", err)
-		}
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load alarm state: %w", err)
-	}
-	return out, nil
+		err := rows.Scan(&st.SiteID, &st.PointID, &st.State, &st.Epoch)
+		return st, err
+	}, "SELECT site_id, point_id, argMax(state, (epoch, updated_ns)), max(epoch) FROM alarm_state"+where+
+		" GROUP BY site_id, point_id", args...)
 }
 
 // LatestSeq returns the largest committed sequence number of a site (0 if

@@ -89,23 +89,11 @@ func (s *Store) Sites(ctx context.Context) ([]Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT site_id, park FROM sites FINAL ORDER BY site_id")
-	if err != nil {
-		return nil, fmt.Errorf("list sites: %w", err)
-	}
-	defer rows.Close()
-	var out []Site
-	for rows.Next() {
+	return queryAll(ctx, conn, "list sites", func(rows driver.Rows) (Site, error) {
 		var site Site
-		if err := rows.Scan(&site.ID, &site.Park); err != nil {
-			return nil, fmt.Errorf("list sites: %w", err)
-		}
-		out = append(out, site)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list sites: %w", err)
-	}
-	return out, nil
+		err := rows.Scan(&site.ID, &site.Park)
+		return site, err
+	}, "SELECT site_id, park FROM sites FINAL ORDER BY site_id")
 }
 
 // SitePark is where a site's park comes from: the registry's enterprises

@@ -53,24 +53,20 @@ func (s *Store) skipCommitted(ctx context.Context, conn driver.Conn, batches []*
 	if err != nil {
 		return nil, fmt.Errorf("insert: check ledger: %w", err)
 	}
-	rows, err := conn.Query(ctx, "SELECT DISTINCT site_id, buffer_id, seq FROM "+from+" WHERE "+strings.Join(where, " OR "), args...)
-	if err != nil {
-		return nil, fmt.Errorf("insert: check ledger: %w", err)
-	}
-	defer rows.Close()
 	var done map[ledgerKey]bool
-	for rows.Next() {
+	err = queryEach(ctx, conn, "insert: check ledger", func(rows driver.Rows) error {
 		var k ledgerKey
 		if err := rows.Scan(&k.site, &k.buffer, &k.seq); err != nil {
-			return nil, fmt.Errorf("insert: check ledger: %w", err)
+			return err
 		}
 		if done == nil {
 			done = map[ledgerKey]bool{}
 		}
 		done[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("insert: check ledger: %w", err)
+		return nil
+	}, "SELECT DISTINCT site_id, buffer_id, seq FROM "+from+" WHERE "+strings.Join(where, " OR "), args...)
+	if err != nil {
+		return nil, err
 	}
 	// A group never carries one batch twice (the writer coalesces), but an
 	// Insert called directly might: keep the first.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Disposition is an alarm of alarm_events with what operators did about
@@ -76,27 +78,23 @@ func (s *Store) ParkSites(ctx context.Context, park string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT site_id, park, 1 FROM enterprises FINAL "+
-		"UNION ALL SELECT site_id, park, 0 FROM sites FINAL")
-	if err != nil {
-		return nil, fmt.Errorf("read parks: %w", err)
-	}
-	defer rows.Close()
 	registered, announced := map[string]string{}, map[string]string{}
-	for rows.Next() {
+	err = queryEach(ctx, conn, "read parks", func(rows driver.Rows) error {
 		var site, p string
 		var fromRegistry uint8
 		if err := rows.Scan(&site, &p, &fromRegistry); err != nil {
-			return nil, fmt.Errorf("read parks: %w", err)
+			return err
 		}
 		if fromRegistry == 1 {
 			registered[site] = p
 		} else {
 			announced[site] = p
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read parks: %w", err)
+		return nil
+	}, "SELECT site_id, park, 1 FROM enterprises FINAL "+
+		"UNION ALL SELECT site_id, park, 0 FROM sites FINAL")
+	if err != nil {
+		return nil, err
 	}
 	var out []string
 	for site, p := range announced {
@@ -128,27 +126,19 @@ func (s *Store) ParkAlarms(ctx context.Context, park string, sinceNs int64, limi
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT site_id, point_id, condition, priority, state = 'active', raised_ns, cleared_ns, "+
+	out, err := queryAll(ctx, conn, "read alarms of park "+park, func(rows driver.Rows) (Disposition, error) {
+		d := Disposition{Park: park}
+		var active uint8
+		err := rows.Scan(&d.SiteID, &d.PointID, &d.Condition, &d.Priority, &active, &d.RaisedNs, &d.ClearedNs,
+			&d.Value, &d.Limit, &d.Kind, &d.Unit, &d.HazardCode, &d.Equipment)
+		d.Active = active == 1
+		return d, err
+	}, "SELECT site_id, point_id, condition, priority, state = 'active', raised_ns, cleared_ns, "+
 		"value, limit_value, kind, unit, hazard_code, equipment FROM alarm_events FINAL "+
 		"WHERE site_id IN ? AND (state = 'active' OR raised_ns >= ?) ORDER BY raised_ns DESC LIMIT ?",
 		inSet(sites), sinceNs, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read alarms of park %s: %w", park, err)
-	}
-	defer rows.Close()
-	var out []Disposition
-	for rows.Next() {
-		d := Disposition{Park: park}
-		var active uint8
-		if err := rows.Scan(&d.SiteID, &d.PointID, &d.Condition, &d.Priority, &active, &d.RaisedNs, &d.ClearedNs,
-			&d.Value, &d.Limit, &d.Kind, &d.Unit, &d.HazardCode, &d.Equipment); err != nil {
-			return nil, fmt.Errorf("read alarms of park %s: %w", park, err)
-		}
-		d.Active = active == 1
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read alarms of park %s: %w", park, err)
+		return nil, err
 	}
 	if err := s.foldActions(ctx, out); err != nil {
 		return nil, err
@@ -174,28 +164,20 @@ func (s *Store) foldActions(ctx context.Context, ds []Disposition) error {
 		oldest = min(oldest, d.RaisedNs)
 	}
 	slices.Sort(sites)
-	rows, err := conn.Query(ctx, "SELECT site_id, point_id, condition, raised_ns, toString(action), at_ns, user, "+
-		"cause, measures, reason, until_ns FROM alarm_actions FINAL WHERE site_id IN ? AND raised_ns >= ? "+
-		"ORDER BY at_ns, action_id", inSet(slices.Compact(sites)), oldest)
-	if err != nil {
-		return fmt.Errorf("read alarm actions: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return queryEach(ctx, conn, "read alarm actions", func(rows driver.Rows) error {
 		var a AlarmAction
 		k := &a.Key
 		if err := rows.Scan(&k.SiteID, &k.PointID, &k.Condition, &k.RaisedNs, &a.Action, &a.AtNs, &a.User,
 			&a.Cause, &a.Measures, &a.Reason, &a.UntilNs); err != nil {
-			return fmt.Errorf("read alarm actions: %w", err)
+			return err
 		}
 		if i, ok := index[a.Key]; ok {
 			ds[i].apply(a)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read alarm actions: %w", err)
-	}
-	return nil
+		return nil
+	}, "SELECT site_id, point_id, condition, raised_ns, toString(action), at_ns, user, "+
+		"cause, measures, reason, until_ns FROM alarm_actions FINAL WHERE site_id IN ? AND raised_ns >= ? "+
+		"ORDER BY at_ns, action_id", inSet(slices.Compact(sites)), oldest)
 }
 
 // ParkAlarm returns one alarm with its disposition when it belongs to a

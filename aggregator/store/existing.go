@@ -2,9 +2,10 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // SampleKey is a sample's identity within a site.
@@ -31,22 +32,16 @@ func (s *Store) Existing(ctx context.Context, siteID string, keys []SampleKey) (
 	for len(keys) > 0 {
 		query, n := existingQuery(keys, existingQueryBytes)
 		keys = keys[n:]
-		rows, err := conn.Query(ctx, query, siteID)
-		if err != nil {
-			return nil, fmt.Errorf("look up stored samples: %w", err)
-		}
-		for rows.Next() {
+		err := queryEach(ctx, conn, "look up stored samples", func(rows driver.Rows) error {
 			var k SampleKey
 			if err := rows.Scan(&k.PointID, &k.TsNs); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("look up stored samples: %w", err)
+				return err
 			}
 			found[k] = struct{}{}
-		}
-		err = rows.Err()
-		rows.Close()
+			return nil
+		}, query, siteID)
 		if err != nil {
-			return nil, fmt.Errorf("look up stored samples: %w", err)
+			return nil, err
 		}
 	}
 	return found, nil

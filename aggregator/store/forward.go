@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Forwarder tables: what the provincial forwarder (aggregator/forward) has
@@ -90,22 +92,21 @@ func (s *Store) ForwardCursors(ctx context.Context, target string) (map[string]F
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, `SELECT kind, argMax(live_ns, updated_ns), argMax(pending, updated_ns),
+	out := map[string]ForwardCursor{}
+	err = queryEach(ctx, conn, "forward cursors of "+target, func(rows driver.Rows) error {
+		c := ForwardCursor{Target: target}
+		if err := rows.Scan(&c.Kind, &c.LiveNs, &c.Pending, &c.BacklogS, &c.Sent); err != nil {
+			return err
+		}
+		out[c.Kind] = c
+		return nil
+	}, `SELECT kind, argMax(live_ns, updated_ns), argMax(pending, updated_ns),
     argMax(backlog_s, updated_ns), argMax(sent, updated_ns)
 FROM forward_cursors WHERE target = ? GROUP BY kind`, target)
 	if err != nil {
-		return nil, fmt.Errorf("forward cursors of %s: %w", target, err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]ForwardCursor{}
-	for rows.Next() {
-		c := ForwardCursor{Target: target}
-		if err := rows.Scan(&c.Kind, &c.LiveNs, &c.Pending, &c.BacklogS, &c.Sent); err != nil {
-			return nil, fmt.Errorf("forward cursors of %s: %w", target, err)
-		}
-		out[c.Kind] = c
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SaveForwardCursor writes a cursor; the newest write wins.
@@ -168,21 +169,12 @@ func (s *Store) ForwardGaps(ctx context.Context, target string) ([]ForwardGap, e
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, `SELECT kind, site_id, point_id, from_ns, to_ns, reason, detail
-FROM forward_gaps FINAL WHERE target = ? ORDER BY from_ns, kind, site_id, point_id`, target)
-	if err != nil {
-		return nil, fmt.Errorf("forward gaps of %s: %w", target, err)
-	}
-	defer rows.Close()
-	var out []ForwardGap
-	for rows.Next() {
+	return queryAll(ctx, conn, "forward gaps of "+target, func(rows driver.Rows) (ForwardGap, error) {
 		g := ForwardGap{Target: target}
-		if err := rows.Scan(&g.Kind, &g.SiteID, &g.PointID, &g.FromNs, &g.ToNs, &g.Reason, &g.Detail); err != nil {
-			return nil, fmt.Errorf("forward gaps of %s: %w", target, err)
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+		err := rows.Scan(&g.Kind, &g.SiteID, &g.PointID, &g.FromNs, &g.ToNs, &g.Reason, &g.Detail)
+		return g, err
+	}, `SELECT kind, site_id, point_id, from_ns, to_ns, reason, detail
+FROM forward_gaps FINAL WHERE target = ? ORDER BY from_ns, kind, site_id, point_id`, target)
 }
 
 // ForwardCode is a code a province assigned to something of ours.
@@ -222,21 +214,12 @@ func (s *Store) ForwardCodes(ctx context.Context, target string) ([]ForwardCode,
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, `SELECT kind, local_id, argMax(code, updated_ns) AS c, argMax(name, updated_ns)
-FROM forward_codes WHERE target = ? GROUP BY kind, local_id HAVING c != '' ORDER BY kind, local_id`, target)
-	if err != nil {
-		return nil, fmt.Errorf("forward codes of %s: %w", target, err)
-	}
-	defer rows.Close()
-	var out []ForwardCode
-	for rows.Next() {
+	return queryAll(ctx, conn, "forward codes of "+target, func(rows driver.Rows) (ForwardCode, error) {
 		c := ForwardCode{Target: target}
-		if err := rows.Scan(&c.Kind, &c.LocalID, &c.Code, &c.Name); err != nil {
-			return nil, fmt.Errorf("forward codes of %s: %w", target, err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		err := rows.Scan(&c.Kind, &c.LocalID, &c.Code, &c.Name)
+		return c, err
+	}, `SELECT kind, local_id, argMax(code, updated_ns) AS c, argMax(name, updated_ns)
+FROM forward_codes WHERE target = ? GROUP BY kind, local_id HAVING c != '' ORDER BY kind, local_id`, target)
 }
 
 // ForwardedAlarm is an alarm start or end a target was sent.
@@ -284,19 +267,18 @@ func (s *Store) ForwardedAlarmKeys(ctx context.Context, target string, fromNs, t
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT DISTINCT key FROM forward_alarms WHERE target = ? AND raised_ns >= ? AND raised_ns <= ?",
-		target, fromNs, toNs)
-	if err != nil {
-		return nil, fmt.Errorf("forwarded alarms of %s: %w", target, err)
-	}
-	defer rows.Close()
 	out := map[string]bool{}
-	for rows.Next() {
+	err = queryEach(ctx, conn, "forwarded alarms of "+target, func(rows driver.Rows) error {
 		var k string
 		if err := rows.Scan(&k); err != nil {
-			return nil, fmt.Errorf("forwarded alarms of %s: %w", target, err)
+			return err
 		}
 		out[k] = true
+		return nil
+	}, "SELECT DISTINCT key FROM forward_alarms WHERE target = ? AND raised_ns >= ? AND raised_ns <= ?",
+		target, fromNs, toNs)
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // LatestValue is the newest sample of a point inside a period.
@@ -31,22 +33,13 @@ FROM samples
 WHERE ts >= toDateTime(?, 'UTC') AND ts <= toDateTime(?, 'UTC') AND ts_ns >= ? AND ts_ns < ?
 GROUP BY site_id, point_id
 ORDER BY site_id, point_id`
-	rows, err := conn.Query(ctx, q, uint32(fromNs/1e9), uint32(toNs/1e9+1), fromNs, toNs)
-	if err != nil {
-		return nil, fmt.Errorf("latest values %d-%d: %w", fromNs, toNs, err)
-	}
-	defer rows.Close()
-	var out []LatestValue
-	for rows.Next() {
+	return queryAll(ctx, conn, fmt.Sprintf("latest values %d-%d", fromNs, toNs), func(rows driver.Rows) (LatestValue, error) {
 		var v LatestValue
 		var good uint8
-		if err := rows.Scan(&v.SiteID, &v.PointID, &v.TsNs, &v.Value, &v.Text, &v.Type, &good, &v.Status); err != nil {
-			return nil, fmt.Errorf("latest values: %w", err)
-		}
+		err := rows.Scan(&v.SiteID, &v.PointID, &v.TsNs, &v.Value, &v.Text, &v.Type, &good, &v.Status)
 		v.Good = good != 0
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		return v, err
+	}, q, uint32(fromNs/1e9), uint32(toNs/1e9+1), fromNs, toNs)
 }
 
 // AlarmRow is a row of alarm_events as written: the raise (Active) or the
@@ -69,27 +62,18 @@ FROM alarm_events
 WHERE evaluated_at >= toDateTime(?, 'UTC') AND evaluated_at < toDateTime(?, 'UTC')
 ORDER BY evaluated_at, raised_ns, site_id, point_id, condition, state
 LIMIT ?`
-	rows, err := conn.Query(ctx, q, uint32(from.Unix()), uint32(to.Unix()), limit)
-	if err != nil {
-		return nil, fmt.Errorf("alarm rows %s-%s: %w", from, to, err)
-	}
-	defer rows.Close()
-	var out []AlarmRow
-	for rows.Next() {
+	return queryAll(ctx, conn, fmt.Sprintf("alarm rows %s-%s", from, to), func(rows driver.Rows) (AlarmRow, error) {
 		var r AlarmRow
 		var state string
 		var backfill uint8
 		e := &r.AlarmEvent
-		if err := rows.Scan(&e.SiteID, &e.PointID, &e.Condition, &e.Priority, &state, &e.RaisedNs, &e.ClearedNs,
+		err := rows.Scan(&e.SiteID, &e.PointID, &e.Condition, &e.Priority, &state, &e.RaisedNs, &e.ClearedNs,
 			&e.Value, &e.Limit, &e.Deadband, &e.Peak, &e.ClearValue, &e.EndReason, &backfill, &e.Kind, &e.Unit,
-			&e.HazardCode, &e.Equipment, &r.EvaluatedAt); err != nil {
-			return nil, fmt.Errorf("alarm rows: %w", err)
-		}
+			&e.HazardCode, &e.Equipment, &r.EvaluatedAt)
 		e.Active = state == "active"
 		e.Backfill = backfill != 0
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, err
+	}, q, uint32(from.Unix()), uint32(to.Unix()), limit)
 }
 
 // BasePoint is a point as the registry describes it for reporting.
@@ -119,17 +103,7 @@ func (s *Store) BaseData(ctx context.Context) (Base, error) {
 	}
 	var b Base
 	query := func(what, q string, scan func(func(...any) error) error) error {
-		rows, err := conn.Query(ctx, q)
-		if err != nil {
-			return fmt.Errorf("base data %s: %w", what, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows.Scan); err != nil {
-				return fmt.Errorf("base data %s: %w", what, err)
-			}
-		}
-		return rows.Err()
+		return queryEach(ctx, conn, "base data "+what, func(rows driver.Rows) error { return scan(rows.Scan) }, q)
 	}
 	if err := query("enterprises", "SELECT site_id, enterprise_code, name, park FROM enterprises FINAL ORDER BY site_id", func(scan func(...any) error) error {
 		var e Enterprise

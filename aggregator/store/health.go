@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Ping asks ClickHouse whether it answers, within ctx.
@@ -29,21 +31,17 @@ func (s *Store) SchemaBehind(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT table, name FROM system.columns WHERE database = currentDatabase()")
-	if err != nil {
-		return nil, fmt.Errorf("read schema: %w", err)
-	}
-	defer rows.Close()
 	have := map[string]bool{}
-	for rows.Next() {
+	err = queryEach(ctx, conn, "read schema", func(rows driver.Rows) error {
 		var table, column string
 		if err := rows.Scan(&table, &column); err != nil {
-			return nil, fmt.Errorf("read schema: %w", err)
+			return err
 		}
 		have[table], have[table+"."+column] = true, true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read schema: %w", err)
+		return nil
+	}, "SELECT table, name FROM system.columns WHERE database = currentDatabase()")
+	if err != nil {
+		return nil, err
 	}
 	var missing []string
 	for _, stmt := range ddl(caps) {

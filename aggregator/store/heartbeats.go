@@ -2,8 +2,9 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Heartbeat is what a site's agent last said about itself.
@@ -23,22 +24,18 @@ func (s *Store) LastHeartbeats(ctx context.Context, since time.Time) (map[string
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT site_id, max(time_ns), argMaxIf(frozen_points, time_ns, heartbeat = 1) FROM agents WHERE time >= ? AND connected = 1 GROUP BY site_id", since.UTC())
-	if err != nil {
-		return nil, fmt.Errorf("last heartbeats: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]Heartbeat{}
-	for rows.Next() {
+	err = queryEach(ctx, conn, "last heartbeats", func(rows driver.Rows) error {
 		var site string
 		var hb Heartbeat
 		if err := rows.Scan(&site, &hb.LastNs, &hb.Frozen); err != nil {
-			return nil, fmt.Errorf("last heartbeats: %w", err)
+			return err
 		}
 		out[site] = hb
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("last heartbeats: %w", err)
+		return nil
+	}, "SELECT site_id, max(time_ns), argMaxIf(frozen_points, time_ns, heartbeat = 1) FROM agents WHERE time >= ? AND connected = 1 GROUP BY site_id", since.UTC())
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
@@ -52,30 +53,26 @@ func (s *Store) Committed(ctx context.Context, span Span) ([]*lifelinev1.SeqRang
 		return nil, err
 	}
 	where, args := span.where()
-	rows, err := conn.Query(ctx, "SELECT DISTINCT seq FROM "+from+" WHERE "+where+" ORDER BY seq", args...)
-	if err != nil {
-		return nil, fmt.Errorf("committed batches of %s/%s: %w", span.SiteID, span.BufferID, err)
-	}
-	defer rows.Close()
 	var ranges []*lifelinev1.SeqRange
 	var cur *lifelinev1.SeqRange
-	for rows.Next() {
+	err = queryEach(ctx, conn, fmt.Sprintf("committed batches of %s/%s", span.SiteID, span.BufferID), func(rows driver.Rows) error {
 		var seq uint64
 		if err := rows.Scan(&seq); err != nil {
-			return nil, fmt.Errorf("committed batches of %s/%s: %w", span.SiteID, span.BufferID, err)
+			return err
 		}
 		if cur != nil && seq == cur.Last+1 {
 			cur.Last = seq
-			continue
+			return nil
 		}
 		if cur != nil && seq <= cur.Last { // DISTINCT and ORDER BY make this unreachable
-			continue
+			return nil
 		}
 		cur = &lifelinev1.SeqRange{First: seq, Last: seq}
 		ranges = append(ranges, cur)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("committed batches of %s/%s: %w", span.SiteID, span.BufferID, err)
+		return nil
+	}, "SELECT DISTINCT seq FROM "+from+" WHERE "+where+" ORDER BY seq", args...)
+	if err != nil {
+		return nil, err
 	}
 	return ranges, nil
 }

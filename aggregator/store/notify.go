@@ -86,29 +86,21 @@ func (s *Store) NotifyAlarms(ctx context.Context, evaluatedSince time.Time, acti
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(finalCtx(ctx), `SELECT site_id, point_id, condition, priority, state, raised_ns, cleared_ns,
+	out, err := queryAll(finalCtx(ctx), conn, "notify alarms", func(rows driver.Rows) (NotifyAlarm, error) {
+		var a NotifyAlarm
+		var state string
+		var backfill uint8
+		err := rows.Scan(&a.SiteID, &a.PointID, &a.Condition, &a.Priority, &state, &a.RaisedNs, &a.ClearedNs,
+			&a.Value, &a.Limit, &backfill, &a.Kind, &a.Unit, &a.HazardCode, &a.Equipment, &a.EvaluatedAt)
+		a.Active, a.Backfill = state == "active", backfill == 1
+		return a, err
+	}, `SELECT site_id, point_id, condition, priority, state, raised_ns, cleared_ns,
     value, limit_value, backfill, kind, unit, hazard_code, equipment, evaluated_at
 FROM alarm_events FINAL
 WHERE evaluated_at >= ? OR (state = 'active' AND raised_ns >= ?)
 ORDER BY raised_ns, site_id, point_id, condition`, evaluatedSince.UTC(), activeSinceNs)
 	if err != nil {
-		return nil, fmt.Errorf("notify alarms: %w", err)
-	}
-	defer rows.Close()
-	var out []NotifyAlarm
-	for rows.Next() {
-		var a NotifyAlarm
-		var state string
-		var backfill uint8
-		if err := rows.Scan(&a.SiteID, &a.PointID, &a.Condition, &a.Priority, &state, &a.RaisedNs, &a.ClearedNs,
-			&a.Value, &a.Limit, &backfill, &a.Kind, &a.Unit, &a.HazardCode, &a.Equipment, &a.EvaluatedAt); err != nil {
-			return nil, fmt.Errorf("notify alarms: %w", err)
-		}
-		a.Active, a.Backfill = state == "active", backfill == 1
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("notify alarms: %w", err)
+		return nil, err
 	}
 	if err := s.placeAlarms(ctx, out); err != nil {
 		return nil, err
@@ -142,8 +134,15 @@ func (s *Store) placeAlarms(ctx context.Context, alarms []NotifyAlarm) error {
 		{"SELECT site_id, park, name FROM enterprises FINAL", keepPlace},
 		{"SELECT site_id, code, name FROM hazard_sources FINAL", func(site, code, name string) { hazards[[2]string{site, code}] = name }},
 	} {
-		if err := scanStrings3(ctx, conn, q.sql, q.keep); err != nil {
-			return fmt.Errorf("notify places: %w", err)
+		if err := queryEach(ctx, conn, "notify places", func(rows driver.Rows) error {
+			var a, b, c string
+			if err := rows.Scan(&a, &b, &c); err != nil {
+				return err
+			}
+			q.keep(a, b, c)
+			return nil
+		}, q.sql); err != nil {
+			return err
 		}
 	}
 	for i := range alarms {
@@ -152,22 +151,6 @@ func (s *Store) placeAlarms(ctx context.Context, alarms []NotifyAlarm) error {
 		a.HazardName = hazards[[2]string{a.SiteID, a.HazardCode}]
 	}
 	return nil
-}
-
-func scanStrings3(ctx context.Context, conn driver.Conn, q string, fn func(a, b, c string)) error {
-	rows, err := conn.Query(ctx, q)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var a, b, c string
-		if err := rows.Scan(&a, &b, &c); err != nil {
-			return err
-		}
-		fn(a, b, c)
-	}
-	return rows.Err()
 }
 
 // NotifyCursor returns the evaluated_at the notifier named name has read

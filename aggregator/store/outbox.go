@@ -113,23 +113,19 @@ func (s *Store) OutboxAlarmCounts(ctx context.Context, sinceNs int64) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(finalCtx(ctx), `SELECT recipient, count() FROM notification_outbox FINAL
-WHERE kind = 'alarm' AND decided_ns >= ? AND substring(summary_id, 1, 1) != 'b' GROUP BY recipient`, sinceNs)
-	if err != nil {
-		return nil, fmt.Errorf("outbox counts: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]int{}
-	for rows.Next() {
+	err = queryEach(finalCtx(ctx), conn, "outbox counts", func(rows driver.Rows) error {
 		var r string
 		var n uint64
 		if err := rows.Scan(&r, &n); err != nil {
-			return nil, fmt.Errorf("outbox counts: %w", err)
+			return err
 		}
 		out[r] = int(n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("outbox counts: %w", err)
+		return nil
+	}, `SELECT recipient, count() FROM notification_outbox FINAL
+WHERE kind = 'alarm' AND decided_ns >= ? AND substring(summary_id, 1, 1) != 'b' GROUP BY recipient`, sinceNs)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -139,28 +135,11 @@ func (s *Store) queryOutbox(ctx context.Context, where string, args ...any) ([]O
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(finalCtx(ctx), "SELECT "+outboxColumns+" FROM notification_outbox FINAL WHERE "+where+
-		" ORDER BY decided_ns, id", args...)
-	if err != nil {
-		return nil, fmt.Errorf("read outbox: %w", err)
-	}
-	defer rows.Close()
-	return scanOutbox(rows)
-}
-
-func scanOutbox(rows driver.Rows) ([]OutboxRow, error) {
-	var out []OutboxRow
-	for rows.Next() {
+	return queryAll(finalCtx(ctx), conn, "read outbox", func(rows driver.Rows) (OutboxRow, error) {
 		var r OutboxRow
-		if err := rows.Scan(&r.ID, &r.State, &r.Kind, &r.Recipient, &r.Alarm.SiteID, &r.Alarm.PointID, &r.Alarm.Condition,
+		err := rows.Scan(&r.ID, &r.State, &r.Kind, &r.Recipient, &r.Alarm.SiteID, &r.Alarm.PointID, &r.Alarm.Condition,
 			&r.Alarm.RaisedNs, &r.Step, &r.SummaryID, &r.Members, &r.Subject, &r.Text, &r.Markdown, &r.Data,
-			&r.DecidedNs, &r.DueNs, &r.Attempts, &r.Error, &r.Version); err != nil {
-			return nil, fmt.Errorf("read outbox: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read outbox: %w", err)
-	}
-	return out, nil
+			&r.DecidedNs, &r.DueNs, &r.Attempts, &r.Error, &r.Version)
+		return r, err
+	}, "SELECT "+outboxColumns+" FROM notification_outbox FINAL WHERE "+where+" ORDER BY decided_ns, id", args...)
 }

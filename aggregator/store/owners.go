@@ -102,21 +102,17 @@ func (s *Store) siteOwners(ctx context.Context, conn driver.Conn, sites []string
 		}
 	}
 	q += " ORDER BY site_id, epoch DESC, owner LIMIT 1 BY site_id"
-	rows, err := conn.Query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read site owners: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]SiteOwner{}
-	for rows.Next() {
+	err = queryEach(ctx, conn, "read site owners", func(rows driver.Rows) error {
 		var o SiteOwner
 		if err := rows.Scan(&o.SiteID, &o.Epoch, &o.Owner, &o.AtNs); err != nil {
-			return nil, fmt.Errorf("read site owners: %w", err)
+			return err
 		}
 		out[o.SiteID] = o
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read site owners: %w", err)
+		return nil
+	}, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

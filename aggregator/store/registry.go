@@ -166,32 +166,27 @@ func (s *Store) PointConfigs(ctx context.Context) ([]PointConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, `SELECT site_id, point_id, kind, unit, hazard_code, equipment,
-    ll, l, h, hh, stage1, stage2, deadband, out_of_service, on_delay_ms, off_delay_ms
-FROM points FINAL`)
-	if err != nil {
-		return nil, fmt.Errorf("read points: %w", err)
-	}
-	defer rows.Close()
 	var out []PointConfig
 	index := map[[2]string]int{}
-	for rows.Next() {
+	err = queryEach(ctx, conn, "read points", func(rows driver.Rows) error {
 		var p PointConfig
 		var oos uint8
 		var on, off int64
 		if err := rows.Scan(&p.SiteID, &p.PointID, &p.Kind, &p.Unit, &p.HazardCode, &p.Equipment,
 			&p.LL, &p.L, &p.H, &p.HH, &p.Stage1, &p.Stage2, &p.Deadband, &oos, &on, &off); err != nil {
-			return nil, fmt.Errorf("read points: %w", err)
+			return err
 		}
 		p.OutOfService = oos == 1
 		p.OnDelay, p.OffDelay = time.Duration(on)*time.Millisecond, time.Duration(off)*time.Millisecond
 		index[[2]string{p.SiteID, p.PointID}] = len(out)
 		out = append(out, p)
+		return nil
+	}, `SELECT site_id, point_id, kind, unit, hazard_code, equipment,
+    ll, l, h, hh, stage1, stage2, deadband, out_of_service, on_delay_ms, off_delay_ms
+FROM points FINAL`)
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read points: %w", err)
-	}
-	rows.Close()
 
 	if err := applyPointSettings(ctx, conn, out, index); err != nil {
 		return nil, err
@@ -204,16 +199,11 @@ FROM points FINAL`)
 
 // applyPointSettings lays the registry's per-point settings over out.
 func applyPointSettings(ctx context.Context, conn driver.Conn, out []PointConfig, index map[[2]string]int) error {
-	srow, err := conn.Query(ctx, `SELECT site_id, point_id, on_delay_ms, off_delay_ms, stale_after_ms FROM point_settings FINAL`)
-	if err != nil {
-		return fmt.Errorf("read point settings: %w", err)
-	}
-	defer srow.Close()
-	for srow.Next() {
+	return queryEach(ctx, conn, "read point settings", func(rows driver.Rows) error {
 		var site, point string
 		var on, off, stale int64
-		if err := srow.Scan(&site, &point, &on, &off, &stale); err != nil {
-			return fmt.Errorf("read point settings: %w", err)
+		if err := rows.Scan(&site, &point, &on, &off, &stale); err != nil {
+			return err
 		}
 		if i, ok := index[[2]string{site, point}]; ok {
 			// The point list holds a point's delays; the registry's
@@ -226,35 +216,24 @@ func applyPointSettings(ctx context.Context, conn driver.Conn, out []PointConfig
 			}
 			out[i].StaleAfter = time.Duration(stale) * time.Millisecond
 		}
-	}
-	if err := srow.Err(); err != nil {
-		return fmt.Errorf("read point settings: %w", err)
-	}
-	return nil
+		return nil
+	}, `SELECT site_id, point_id, on_delay_ms, off_delay_ms, stale_after_ms FROM point_settings FINAL`)
 }
 
 // applyOutOfService adds each point's 停用 periods to out.
 func applyOutOfService(ctx context.Context, conn driver.Conn, out []PointConfig, index map[[2]string]int) error {
-	prow, err := conn.Query(ctx, `SELECT site_id, point_id, toInt64(from_time), toInt64(to_time)
-FROM point_out_of_service FINAL WHERE deleted = 0 ORDER BY site_id, point_id, from_time`)
-	if err != nil {
-		return fmt.Errorf("read out-of-service periods: %w", err)
-	}
-	defer prow.Close()
-	for prow.Next() {
+	return queryEach(ctx, conn, "read out-of-service periods", func(rows driver.Rows) error {
 		var site, point string
 		var from, to int64
-		if err := prow.Scan(&site, &point, &from, &to); err != nil {
-			return fmt.Errorf("read out-of-service periods: %w", err)
+		if err := rows.Scan(&site, &point, &from, &to); err != nil {
+			return err
 		}
 		if i, ok := index[[2]string{site, point}]; ok {
 			out[i].OutOfServicePeriods = append(out[i].OutOfServicePeriods, Period{From: from * 1e9, To: to * 1e9})
 		}
-	}
-	if err := prow.Err(); err != nil {
-		return fmt.Errorf("read out-of-service periods: %w", err)
-	}
-	return nil
+		return nil
+	}, `SELECT site_id, point_id, toInt64(from_time), toInt64(to_time)
+FROM point_out_of_service FINAL WHERE deleted = 0 ORDER BY site_id, point_id, from_time`)
 }
 
 // SaveOutOfService records 停用 periods; a period with the same site, point

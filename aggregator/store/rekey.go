@@ -107,20 +107,19 @@ func (s *Store) rekey(ctx context.Context, conn driver.Conn, st rekeyStep) error
 // tableColumns returns the columns of table in the current database; none
 // if it does not exist.
 func tableColumns(ctx context.Context, conn driver.Conn, table string) (map[string]bool, error) {
-	rows, err := conn.Query(ctx, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
-	if err != nil {
-		return nil, fmt.Errorf("columns of %s: %w", table, err)
-	}
-	defer rows.Close()
 	cols := map[string]bool{}
-	for rows.Next() {
+	err := queryEach(ctx, conn, "columns of "+table, func(rows driver.Rows) error {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("columns of %s: %w", table, err)
+			return err
 		}
 		cols[name] = true
+		return nil
+	}, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
+	if err != nil {
+		return nil, err
 	}
-	return cols, rows.Err()
+	return cols, nil
 }
 
 func firstWords(stmt string) string {

@@ -26,25 +26,21 @@ func (s *Store) fromEveryReplica(ctx context.Context, conn driver.Conn, table st
 	if s.cfg.Cluster == "" {
 		return table, ctx, nil
 	}
-	rows, err := conn.Query(ctx, "SELECT host_name, port FROM system.clusters WHERE cluster = ?", s.cfg.Cluster)
-	if err != nil {
-		return "", ctx, fmt.Errorf("replicas of %s: %w", s.cfg.Cluster, err)
-	}
-	defer rows.Close()
 	var hosts []string
-	for rows.Next() {
+	err := queryEach(ctx, conn, "replicas of "+s.cfg.Cluster, func(rows driver.Rows) error {
 		var host string
 		var port uint16
 		if err := rows.Scan(&host, &port); err != nil {
-			return "", ctx, fmt.Errorf("replicas of %s: %w", s.cfg.Cluster, err)
+			return err
 		}
 		if strings.Contains(host, ":") {
 			host = "[" + host + "]"
 		}
 		hosts = append(hosts, fmt.Sprintf("%s:%d", host, port))
-	}
-	if err := rows.Err(); err != nil {
-		return "", ctx, fmt.Errorf("replicas of %s: %w", s.cfg.Cluster, err)
+		return nil
+	}, "SELECT host_name, port FROM system.clusters WHERE cluster = ?", s.cfg.Cluster)
+	if err != nil {
+		return "", ctx, err
 	}
 	if len(hosts) == 0 {
 		return "", ctx, fmt.Errorf("replicas of %s: none in system.clusters", s.cfg.Cluster)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // TableReportDeliveries records each daily report sent, so a restart of
@@ -34,7 +36,11 @@ func (s *Store) ReportSites(ctx context.Context, park, site string) ([]ReportSit
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, `SELECT site_id, name, code FROM (
+	return queryAll(ctx, conn, "sites of park "+park, func(rows driver.Rows) (ReportSite, error) {
+		var r ReportSite
+		err := rows.Scan(&r.SiteID, &r.Name, &r.Code)
+		return r, err
+	}, `SELECT site_id, name, code FROM (
     SELECT site_id, park AS agent_park FROM sites FINAL
 ) AS a
 ALL FULL OUTER JOIN (
@@ -42,22 +48,6 @@ ALL FULL OUTER JOIN (
 ) AS e USING (site_id)
 WHERE if(reg_park != '', reg_park, agent_park) = ? AND (? = '' OR site_id = ?)
 ORDER BY site_id`, park, site, site)
-	if err != nil {
-		return nil, fmt.Errorf("sites of park %s: %w", park, err)
-	}
-	defer rows.Close()
-	var out []ReportSite
-	for rows.Next() {
-		var r ReportSite
-		if err := rows.Scan(&r.SiteID, &r.Name, &r.Code); err != nil {
-			return nil, fmt.Errorf("sites of park %s: %w", park, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sites of park %s: %w", park, err)
-	}
-	return out, nil
 }
 
 // ReportAlarm is one alarm as a report reads it.
@@ -72,71 +62,36 @@ type ReportAlarm struct {
 // ReportAlarms returns the alarms of sites raised in [from, to) and those
 // raised before from that were still active at from.
 func (s *Store) ReportAlarms(ctx context.Context, sites []string, from, to time.Time) ([]ReportAlarm, error) {
-	if len(sites) == 0 {
-		return nil, nil
-	}
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return nil, err
-	}
 	f, t := from.UnixNano(), to.UnixNano()
-	rows, err := conn.Query(ctx, `SELECT site_id, point_id, condition, priority, hazard_code, raised_ns,
-    if(state = 'active', toInt64(0), cleared_ns) AS cleared, backfill
-FROM alarm_events FINAL
-WHERE has(?, site_id) AND raised_ns < ? AND (raised_ns >= ? OR state = 'active' OR cleared_ns >= ?)
-ORDER BY site_id, point_id, condition, raised_ns`, sites, t, f, f)
-	if err != nil {
-		return nil, fmt.Errorf("report alarms: %w", err)
-	}
-	defer rows.Close()
-	var out []ReportAlarm
-	for rows.Next() {
+	return reportRows(ctx, s, sites, "report alarms", func(rows driver.Rows) (ReportAlarm, error) {
 		var (
 			a        ReportAlarm
 			backfill uint8
 		)
-		if err := rows.Scan(&a.SiteID, &a.PointID, &a.Condition, &a.Priority, &a.HazardCode, &a.RaisedNs, &a.ClearedNs, &backfill); err != nil {
-			return nil, fmt.Errorf("report alarms: %w", err)
-		}
+		err := rows.Scan(&a.SiteID, &a.PointID, &a.Condition, &a.Priority, &a.HazardCode, &a.RaisedNs, &a.ClearedNs, &backfill)
 		a.Backfill = backfill == 1
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("report alarms: %w", err)
-	}
-	return out, nil
+		return a, err
+	}, `SELECT site_id, point_id, condition, priority, hazard_code, raised_ns,
+    if(state = 'active', toInt64(0), cleared_ns) AS cleared, backfill
+FROM alarm_events FINAL
+WHERE has(?, site_id) AND raised_ns < ? AND (raised_ns >= ? OR state = 'active' OR cleared_ns >= ?)
+ORDER BY site_id, point_id, condition, raised_ns`, sites, t, f, f)
 }
 
 // ReportAcknowledged returns the alarms of sites raised from raisedFrom on
 // that were acknowledged (an 'ack' or 'close' action) before `before`.
 func (s *Store) ReportAcknowledged(ctx context.Context, sites []string, raisedFrom, before time.Time) (map[AlarmKey]bool, error) {
-	conn, _, err := s.connCaps()
+	// An action comes after its alarm's raise: the bound on at_ns lets the
+	// server skip the older monthly partitions.
+	from, to := raisedFrom.UnixNano(), before.UnixNano()
+	found, err := s.readActedKeys(ctx, actedKeys{what: "acknowledged alarms", actions: []string{ActionAck, ActionClose},
+		sites: sites, where: "raised_ns >= ? AND raised_ns < ? AND at_ns >= ? AND at_ns < ?", whereArgs: []any{from, to, from, to}})
 	if err != nil {
 		return nil, err
 	}
-	acked := map[AlarmKey]bool{}
-	// An action comes after its alarm's raise: the bound on at_ns lets the
-	// server skip the older monthly partitions.
-	if len(sites) == 0 {
-		return acked, nil
-	}
-	rows, err := conn.Query(ctx, `SELECT DISTINCT site_id, point_id, condition, raised_ns
-FROM alarm_actions FINAL
-WHERE has(?, site_id) AND action IN ('ack', 'close') AND raised_ns >= ? AND raised_ns < ?
-  AND at_ns >= ? AND at_ns < ?`, sites, raisedFrom.UnixNano(), before.UnixNano(), raisedFrom.UnixNano(), before.UnixNano())
-	if err != nil {
-		return nil, fmt.Errorf("acknowledged alarms: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k AlarmKey
-		if err := rows.Scan(&k.SiteID, &k.PointID, &k.Condition, &k.RaisedNs); err != nil {
-			return nil, fmt.Errorf("acknowledged alarms: %w", err)
-		}
+	acked := make(map[AlarmKey]bool, len(found))
+	for _, k := range found {
 		acked[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("acknowledged alarms: %w", err)
 	}
 	return acked, nil
 }
@@ -149,31 +104,12 @@ type HazardName struct {
 
 // ReportHazards returns the hazard sources of sites.
 func (s *Store) ReportHazards(ctx context.Context, sites []string) ([]HazardName, error) {
-	if len(sites) == 0 {
-		return nil, nil
-	}
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return nil, err
-	}
-	rows, err := conn.Query(ctx, `SELECT site_id, code, name, level FROM hazard_sources FINAL
-WHERE has(?, site_id) ORDER BY site_id, code`, sites)
-	if err != nil {
-		return nil, fmt.Errorf("hazard sources: %w", err)
-	}
-	defer rows.Close()
-	var out []HazardName
-	for rows.Next() {
+	return reportRows(ctx, s, sites, "hazard sources", func(rows driver.Rows) (HazardName, error) {
 		var h HazardName
-		if err := rows.Scan(&h.SiteID, &h.Code, &h.Name, &h.Level); err != nil {
-			return nil, fmt.Errorf("hazard sources: %w", err)
-		}
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("hazard sources: %w", err)
-	}
-	return out, nil
+		err := rows.Scan(&h.SiteID, &h.Code, &h.Name, &h.Level)
+		return h, err
+	}, `SELECT site_id, code, name, level FROM hazard_sources FINAL
+WHERE has(?, site_id) ORDER BY site_id, code`, sites)
 }
 
 // SiteOnline is the online rate of a site over an interval (docs/schema.md,
@@ -220,31 +156,12 @@ ORDER BY site_id`
 // ReportOnline returns the online figures of sites over [from, to), whole
 // minutes. Sites without points in service are absent.
 func (s *Store) ReportOnline(ctx context.Context, sites []string, from, to time.Time) ([]SiteOnline, error) {
-	if len(sites) == 0 {
-		return nil, nil
-	}
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return nil, err
-	}
 	f, t := from.UTC().Format(time.DateTime), to.UTC().Format(time.DateTime)
-	rows, err := conn.Query(ctx, reportOnlineSQL, sites, t, f, sites, f, t, sites, f, t, t, f)
-	if err != nil {
-		return nil, fmt.Errorf("online rate: %w", err)
-	}
-	defer rows.Close()
-	var out []SiteOnline
-	for rows.Next() {
+	return reportRows(ctx, s, sites, "online rate", func(rows driver.Rows) (SiteOnline, error) {
 		var o SiteOnline
-		if err := rows.Scan(&o.SiteID, &o.DuePoints, &o.OnlineMinutes); err != nil {
-			return nil, fmt.Errorf("online rate: %w", err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("online rate: %w", err)
-	}
-	return out, nil
+		err := rows.Scan(&o.SiteID, &o.DuePoints, &o.OnlineMinutes)
+		return o, err
+	}, reportOnlineSQL, sites, t, f, sites, f, t, sites, f, t, t, f)
 }
 
 // ReportGap is a span of data an agent lost.
@@ -260,37 +177,18 @@ type ReportGap struct {
 
 // ReportGaps returns the gaps of sites overlapping [from, to).
 func (s *Store) ReportGaps(ctx context.Context, sites []string, from, to time.Time) ([]ReportGap, error) {
-	if len(sites) == 0 {
-		return nil, nil
-	}
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return nil, err
-	}
-	rows, err := conn.Query(ctx, `SELECT site_id, from_ns, to_ns, samples, length(point_ids), reason, recovery, recovered
-FROM gaps FINAL
-WHERE has(?, site_id) AND from_ns < ? AND to_ns >= ?
-ORDER BY site_id, from_ns, buffer_id, seq, idx`, sites, to.UnixNano(), from.UnixNano())
-	if err != nil {
-		return nil, fmt.Errorf("report gaps: %w", err)
-	}
-	defer rows.Close()
-	var out []ReportGap
-	for rows.Next() {
+	return reportRows(ctx, s, sites, "report gaps", func(rows driver.Rows) (ReportGap, error) {
 		var (
 			g      ReportGap
 			points uint64
 		)
-		if err := rows.Scan(&g.SiteID, &g.FromNs, &g.ToNs, &g.Samples, &points, &g.Reason, &g.Recovery, &g.Recovered); err != nil {
-			return nil, fmt.Errorf("report gaps: %w", err)
-		}
+		err := rows.Scan(&g.SiteID, &g.FromNs, &g.ToNs, &g.Samples, &points, &g.Reason, &g.Recovery, &g.Recovered)
 		g.Points = int(points)
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("report gaps: %w", err)
-	}
-	return out, nil
+		return g, err
+	}, `SELECT site_id, from_ns, to_ns, samples, length(point_ids), reason, recovery, recovered
+FROM gaps FINAL
+WHERE has(?, site_id) AND from_ns < ? AND to_ns >= ?
+ORDER BY site_id, from_ns, buffer_id, seq, idx`, sites, to.UnixNano(), from.UnixNano())
 }
 
 // ReportOutOfService is a point out of service (停用) at some time in an
@@ -314,44 +212,30 @@ func (s *Store) ReportOutOfServicePoints(ctx context.Context, sites []string, fr
 		return nil, err
 	}
 	f, t := from.UTC().Format(time.DateTime), to.UTC().Format(time.DateTime)
-	rows, err := conn.Query(ctx, `SELECT site_id, point_id, from_time, to_time, reason, set_by
+	const what = "out-of-service points"
+	periods, err := queryAll(ctx, conn, what, func(rows driver.Rows) (ReportOutOfService, error) {
+		var o ReportOutOfService
+		err := rows.Scan(&o.SiteID, &o.PointID, &o.From, &o.To, &o.Reason, &o.SetBy)
+		return o, err
+	}, `SELECT site_id, point_id, from_time, to_time, reason, set_by
 FROM point_out_of_service FINAL
 WHERE has(?, site_id) AND deleted = 0 AND from_time < ? AND to_time > ?
 ORDER BY site_id, point_id, from_time`, sites, t, f)
 	if err != nil {
-		return nil, fmt.Errorf("out-of-service points: %w", err)
-	}
-	defer rows.Close()
-	var out []ReportOutOfService
-	for rows.Next() {
-		var o ReportOutOfService
-		if err := rows.Scan(&o.SiteID, &o.PointID, &o.From, &o.To, &o.Reason, &o.SetBy); err != nil {
-			return nil, fmt.Errorf("out-of-service points: %w", err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("out-of-service points: %w", err)
+		return nil, err
 	}
 	// A second query, not a UNION: points' key columns are LowCardinality
 	// where the server has it, and 18.16 finds no common type.
-	flagged, err := conn.Query(ctx, `SELECT site_id, point_id FROM points FINAL
+	flagged, err := queryAll(ctx, conn, what, func(rows driver.Rows) (ReportOutOfService, error) {
+		o := ReportOutOfService{Flagged: true}
+		err := rows.Scan(&o.SiteID, &o.PointID)
+		return o, err
+	}, `SELECT site_id, point_id FROM points FINAL
 WHERE has(?, site_id) AND out_of_service = 1 ORDER BY site_id, point_id`, sites)
 	if err != nil {
-		return nil, fmt.Errorf("out-of-service points: %w", err)
+		return nil, err
 	}
-	defer flagged.Close()
-	for flagged.Next() {
-		o := ReportOutOfService{Flagged: true}
-		if err := flagged.Scan(&o.SiteID, &o.PointID); err != nil {
-			return nil, fmt.Errorf("out-of-service points: %w", err)
-		}
-		out = append(out, o)
-	}
-	if err := flagged.Err(); err != nil {
-		return nil, fmt.Errorf("out-of-service points: %w", err)
-	}
-	return out, nil
+	return append(periods, flagged...), nil
 }
 
 // ReportDelivered returns the last day (YYYY-MM-DD) a report of park was
@@ -395,4 +279,17 @@ func (s *Store) SaveReportDelivery(ctx context.Context, park, day string, recipi
 		return fmt.Errorf("report delivery of %s %s: %w", park, day, err)
 	}
 	return nil
+}
+
+// reportRows runs q on the rows of sites as queryAll does; no sites read
+// no rows.
+func reportRows[T any](ctx context.Context, s *Store, sites []string, what string, scan func(driver.Rows) (T, error), q string, args ...any) ([]T, error) {
+	if len(sites) == 0 {
+		return nil, nil
+	}
+	conn, _, err := s.connCaps()
+	if err != nil {
+		return nil, err
+	}
+	return queryAll(ctx, conn, what, scan, q, args...)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // RollupDrift is a rollup bucket whose sample count disagrees with the raw
@@ -71,23 +73,15 @@ ALL FULL OUTER JOIN
 ) AS s USING site_id, point_id, bucket
 WHERE rollup_n != raw_n
 ORDER BY site_id, point_id, bucket`
-		rows, err := conn.Query(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("check %s: %w", rb.table, err)
-		}
-		for rows.Next() {
+		drift, err := queryAll(ctx, conn, "check "+rb.table, func(rows driver.Rows) (RollupDrift, error) {
 			d := RollupDrift{Table: rb.table}
-			if err := rows.Scan(&d.SiteID, &d.PointID, &d.Bucket, &d.Rollup, &d.Raw); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("check %s: %w", rb.table, err)
-			}
-			out = append(out, d)
-		}
-		err = rows.Err()
-		rows.Close()
+			err := rows.Scan(&d.SiteID, &d.PointID, &d.Bucket, &d.Rollup, &d.Raw)
+			return d, err
+		}, q, args...)
 		if err != nil {
-			return nil, fmt.Errorf("check %s: %w", rb.table, err)
+			return nil, err
 		}
+		out = append(out, drift...)
 	}
 	return out, nil
 }

@@ -12,14 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
-	"github.com/lifeline-telemetry/lifeline/agent/config"
-	"github.com/lifeline-telemetry/lifeline/agent/plantsim"
 	agentservice "github.com/lifeline-telemetry/lifeline/agent/service"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chcluster"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
-	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 )
 
 // newClusterRig is the failover rig on a ClickHouse cluster of one shard
@@ -27,63 +22,11 @@ import (
 // second, both in cluster mode; r.conn reads through replica 0.
 func newClusterRig(t *testing.T, ctx context.Context, c *chcluster.Cluster) *failoverRig {
 	t.Helper()
-	binaries(t)
-	r := &failoverRig{t: t, dir: t.TempDir()}
-	opts := plantsim.DefaultOptions()
-	opts.Addr = "127.0.0.1:0"
-	opts.Points, opts.Rate = 20, 2
-	opts.ExcursionsPerHour = -1
-	opts.Logger = testLogger(t)
-	opts.Scripted = []plantsim.PointSpec{{ID: gasPoint, Identifier: "Scripted.GAS.AT101", Name: "可燃气体探测器", Kind: "gas_combustible",
-		Unit: "%LEL", Limits: &config.Limits{Stage1: ptr(25), Stage2: ptr(50), Deadband: 1, OnDelay: dur(0), OffDelay: dur(0)}}}
-	r.sim = plantsim.New(opts)
-	if err := r.sim.Set(gasPoint, 5.0, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.sim.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.sim.Shutdown(context.Background()) })
-
-	// Replica 0 stays up throughout; the test reads through it.
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{c.Nodes[0].Addr()}, Auth: clickhouse.Auth{Database: clusterDB}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	r.conn = conn
-
-	free, err := launch.FreeAddrs(7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.addrs = [2]string{free[0], free[1]}
-	for i := range r.aggs {
-		chAddrs := c.Nodes[i].Addr() + "," + c.Nodes[1-i].Addr()
-		r.aggCfg[i] = filepath.Join(r.dir, fmt.Sprintf("aggregator-%d.yaml", i))
-		writeFile(t, r.aggCfg[i], fmt.Sprintf(`node_id: agg-%d
-server:
-  listen: %s
-  tls: {insecure: true}
-clickhouse: {addr: %q, database: %s, cluster: %s}
-metrics: {listen: %s}
-`, i, r.addrs[i], chAddrs, clusterDB, c.Name, free[2+i]))
-		// One at a time: the first migrates the cluster.
-		r.aggs[i] = startProc(t, r.dir, "lifeline-aggregator", "run", "--config", r.aggCfg[i])
-		wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-		err := r.aggs[i].WaitListening(wctx, r.addrs[i])
-		cancel()
-		if err != nil {
-			t.Fatalf("aggregator %d: %v\n%s", i, err, r.aggs[i].Tail(3000))
-		}
-	}
-	stamp := time.Now().UnixNano() % 1e6
-	for i := range r.agents {
-		r.sites[i] = fmt.Sprintf("CL%d%05d", i, stamp)
-		r.agentMetrics[i] = free[4+i]
-		r.agents[i] = startProc(t, r.dir, "lifeline-agent", "run", "--config", r.writeAgentConfig(i))
-	}
-	return r
+	return newFleet(t, ctx, fleetStore{read: c.Nodes[0].Addr(), database: clusterDB, sitePrefix: "CL",
+		oneByOne: 3 * time.Minute, clickhouse: func(i int) string {
+			chAddrs := c.Nodes[i].Addr() + "," + c.Nodes[1-i].Addr()
+			return fmt.Sprintf("{addr: %q, database: %s, cluster: %s}", chAddrs, clusterDB, c.Name)
+		}})
 }
 
 const clusterDB = "lifeline"

@@ -46,10 +46,9 @@ type Server struct {
 	live     checks // /healthz, and /readyz first
 	ready    checks // /readyz
 
+	web *HTTPServer
+
 	mu      sync.Mutex
-	srv     *http.Server
-	addr    net.Addr
-	done    chan struct{} // closed when the serving goroutine returns
 	started bool
 }
 
@@ -58,7 +57,7 @@ func NewServer(cfg MetricsConfig, g prometheus.Gatherer, logger *slog.Logger) *S
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, gatherer: g, logger: logger}
+	return &Server{cfg: cfg, gatherer: g, logger: logger, web: NewHTTPServer("metrics", logger)}
 }
 
 // AddLiveness adds a check to /healthz (and /readyz): one that fails when
@@ -86,11 +85,6 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.Listen == "" {
 		return nil
 	}
-	var lc net.ListenConfig
-	lis, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("metrics listen %s: %w", s.cfg.Listen, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
 	mux.Handle("/healthz", healthHandler("healthz", &s.live))
@@ -99,48 +93,17 @@ func (s *Server) Start(ctx context.Context) error {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	s.addr = lis.Addr()
-	s.done = make(chan struct{})
-	go func(srv *http.Server, done chan struct{}) {
-		defer close(done)
-		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.logger.Error("metrics server", "err", err)
-		}
-	}(s.srv, s.done)
-	return nil
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return s.web.Serve(ctx, s.cfg.Listen, srv, "", "")
 }
 
 // Addr returns the bound address, or "" when not serving.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.addr == nil {
-		return ""
-	}
-	return s.addr.String()
-}
+func (s *Server) Addr() string { return s.web.Addr() }
 
 // Shutdown stops serving, letting open scrapes finish until ctx ends, and
 // waits for the serving goroutine. It is safe without Start and more than
 // once.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	srv, done := s.srv, s.done
-	s.srv = nil
-	s.mu.Unlock()
-	var err error
-	if srv != nil {
-		if err = srv.Shutdown(ctx); err != nil {
-			// A scrape (or a CPU profile) outlived ctx: cut it off.
-			err = errors.Join(err, srv.Close())
-		}
-	}
-	if done != nil {
-		<-done
-	}
-	return err
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.web.Shutdown(ctx) }
 
 // ShutdownWithin shuts down as Shutdown, giving open scrapes at most limit:
 // a binary's own shutdown must not hang on a scraper.

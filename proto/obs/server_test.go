@@ -37,7 +37,8 @@ func TestServerServesMetricsAndPprof(t *testing.T) {
 		if err := s.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		base := "http://" + s.Addr()
+		addr := s.Addr()
+		base := "http://" + addr
 		if code, body := get(t, base+"/metrics"); code != 200 || !strings.Contains(body, "lifeline_test_things_total 3") {
 			t.Fatalf("/metrics: %d %q", code, body)
 		}
@@ -54,7 +55,7 @@ func TestServerServesMetricsAndPprof(t *testing.T) {
 		if err := s.Shutdown(context.Background()); err != nil {
 			t.Fatalf("second Shutdown: %v", err)
 		}
-		if _, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
+		if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			t.Fatal("listener still open after Shutdown")
 		}
 	}
