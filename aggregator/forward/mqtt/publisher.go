@@ -154,6 +154,11 @@ func (p *Publisher) Send(ctx context.Context, topic string, payload []byte) erro
 			return fmt.Errorf("publish to %s: %w", topic, err)
 		}
 		if ctx.Err() != nil {
+			// Run ending cancels the sends after it marks itself done, so a
+			// send cancelled between the check above and here is closed too.
+			if p.isClosed() {
+				return ErrClosed
+			}
 			return fmt.Errorf("publish to %s: %w", topic, context.Cause(ctx))
 		}
 		p.log.Debug("mqtt publish retried", "topic", topic, "attempt", attempt+1, "err", err)
