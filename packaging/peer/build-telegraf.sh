@@ -21,7 +21,8 @@ if [ ! -x "$bin" ]; then
 	# GOFLAGS: the caller's -mod or the like must not reach a go install
 	# outside any module.
 	(cd "$tmp" && GOFLAGS=-buildvcs=false GOBIN="$tmp" CGO_ENABLED=0 \
-		go install -trimpath -ldflags '-s -w' -tags "$tags" \
+		go install -trimpath -tags "$tags" \
+		-ldflags "-s -w -X github.com/influxdata/telegraf/internal.Version=${version#v}" \
 		"github.com/influxdata/telegraf/cmd/telegraf@$version")
 	mv "$tmp/telegraf" "$bin"
 fi
