@@ -79,7 +79,7 @@ func (r *Runner) peer(ctx context.Context, sec *Section) error {
 	addPeerRows(sec, a, mem, disk)
 	sec.note("In one run, one after the other, each against a fresh lifeline-plantsim (10,000 load points changing at 10 Hz) and a database of its own on the same ClickHouse: lifeline-agent with its fsync'd Badger buffer through lifeline-aggregator (as in section 2), then Telegraf %s (built by `make bench-peer` from the pinned release through the Go module proxy with only inputs.opcua_listener and outputs.sql) with buffer_strategy \"memory\", then with \"disk\" (a write-ahead log, buffer_disk_sync at its default, true). Window %.0f s each, after a warm-up.", telegrafVersion(r.opts.Telegraf), window.Seconds())
 	sec.note("Telegraf's settings, the agent's where Telegraf has them: subscription_interval %s (the agent's publishing_interval), sampling_interval %s and queue_size %d per node, timestamp = \"source\"; the 10,000 nodes over four inputs.opcua_listener of 2,500 (each one session and one subscription; plantsim states 2,500 as its MaxMonitoredItemsPerSubscription and the agent makes four subscriptions); outputs.sql with driver clickhouse (clickhouse-go v2, LZ4), batch_transactions = true (without it every row is an INSERT of its own), metric_batch_size %d and flush_interval %s (about one INSERT per 200 ms, as the aggregator's writer), metric_buffer_limit %d. Only the load points are read: outputs.sql puts every field in a column of one table, and the plant model's points are of other types.", publishingInterval, peerSampling, peerQueueSize, peerBatch, peerFlush, peerBufferLimit)
-	sec.note("Telegraf's table is made beforehand (its default CREATE TABLE has no ENGINE for 18.16): the source timestamp as text, since 18.16 has no DateTime64 and DateTime keeps whole seconds; a materialized ts_ns parsed from it. Delivered is counted as for the agent: distinct (point, source time) rows whose source time lies in the window, once the newest row passed the window's end by 3 s or, for a collector that falls behind, after at most %s more; inserted is the table's row count over the window's wall time. Telegraf's own drops are its \"Metric buffer overflow\" warnings; what is missing without a log line is offered − delivered − that − plantsim's own loss (samples still queued in Telegraf when counted are in it too: the lag rows tell). The agent's CPU does not include the aggregator's (shown apart), which Telegraf's includes: it inserts into ClickHouse itself.", peerSettleLimit(r.opts.Short))
+	sec.note("Telegraf's table is made beforehand (its default CREATE TABLE has no ENGINE for 18.16): the source timestamp as text, since 18.16 has no DateTime64 and DateTime keeps whole seconds; a materialized ts_ns parsed from it. Delivered is counted as for the agent: distinct (point, source time) rows whose source time lies in the window, once the newest row passed the window's end by 3 s or, for a collector that falls behind, after at most %s more; inserted is the table's row count over the window's wall time. Telegraf's own drops are its \"Metric buffer overflow\" warnings; what is missing without a log line is offered − delivered − that − plantsim's own loss (samples still queued in Telegraf when counted are in it too: the lag rows tell). The agent's CPU does not include the aggregator's (shown apart), which Telegraf's includes: it inserts into ClickHouse itself. A collector that falls behind reads and writes less and so spends less: the CPU per 100,000 samples/s delivered compares the work done.", peerSettleLimit(r.opts.Short))
 	if mem.log.Errors+disk.log.Errors > 0 {
 		sec.note("Telegraf logged errors: memory buffer %d (first: %s), disk buffer %d (first: %s).", mem.log.Errors, mem.log.FirstError, disk.log.Errors, disk.log.FirstError)
 	}
@@ -115,14 +115,31 @@ func addPeerRows(sec *Section, a agentLoad, mem, disk peerLoad) {
 	sec.add(Row{Measure: "Lifeline aggregator CPU (the agent's inserts into ClickHouse)", Value: a.aggCPU, Unit: "cores"})
 	sec.add(Row{Measure: "Telegraf CPU, memory buffer", Value: mem.cpu, Unit: "cores", Versus: agentVs, Ratio: ratio(mem.cpu, a.agentCPU)})
 	sec.add(Row{Measure: "Telegraf CPU, disk buffer", Value: disk.cpu, Unit: "cores", Versus: agentVs, Ratio: ratio(disk.cpu, a.agentCPU)})
-	sec.add(Row{Measure: "Lifeline agent CPU per 100,000 samples/s delivered", Value: perLakh(a.agentCPU, a.delivered), Unit: "cores"})
-	sec.add(Row{Measure: "Telegraf CPU per 100,000 samples/s delivered, memory buffer", Value: perLakh(mem.cpu, mem.delivered), Unit: "cores"})
-	sec.add(Row{Measure: "Telegraf CPU per 100,000 samples/s delivered, disk buffer", Value: perLakh(disk.cpu, disk.delivered), Unit: "cores"})
+	// Per sample delivered: a collector that delivers less also spends
+	// less. Nothing delivered has no such figure.
+	agentPer := perLakh(a.agentCPU, a.delivered)
+	if agentPer > 0 {
+		sec.add(Row{Measure: "Lifeline agent CPU per 100,000 samples/s delivered", Value: agentPer, Unit: "cores"})
+	}
+	for _, l := range []struct {
+		name string
+		m    peerLoad
+	}{{"memory", mem}, {"disk", disk}} {
+		if per := perLakh(l.m.cpu, l.m.delivered); per > 0 {
+			row := Row{Measure: "Telegraf CPU per 100,000 samples/s delivered, " + l.name + " buffer", Value: per, Unit: "cores"}
+			if agentPer > 0 {
+				row.Versus, row.Ratio = fmt.Sprintf("agent %s cores", human(agentPer)), per/agentPer
+			}
+			sec.add(row)
+		}
+	}
 	agentRSS := fmt.Sprintf("agent %s MB", human(a.agentRSS))
 	sec.add(Row{Measure: "Lifeline agent RSS (max)", Value: a.agentRSS, Unit: "MB"})
 	sec.add(Row{Measure: "Telegraf RSS (max), memory buffer", Value: mem.rss, Unit: "MB", Versus: agentRSS, Ratio: ratio(mem.rss, a.agentRSS)})
 	sec.add(Row{Measure: "Telegraf RSS (max), disk buffer", Value: disk.rss, Unit: "MB", Versus: agentRSS, Ratio: ratio(disk.rss, a.agentRSS)})
-	sec.add(Row{Measure: "plantsim CPU: agent run / Telegraf memory / Telegraf disk", Value: a.simCPU, Unit: fmt.Sprintf("cores / %s / %s", human(mem.simCPU), human(disk.simCPU))})
+	sec.add(Row{Measure: "plantsim CPU, agent run", Value: a.simCPU, Unit: "cores"})
+	sec.add(Row{Measure: "plantsim CPU, Telegraf memory buffer run", Value: mem.simCPU, Unit: "cores"})
+	sec.add(Row{Measure: "plantsim CPU, Telegraf disk buffer run", Value: disk.simCPU, Unit: "cores"})
 	sec.add(Row{Measure: "agent CPU (fsync'd buffer) below Telegraf CPU (memory buffer, no durability)", Value: a.agentCPU, Unit: "cores",
 		Target: "< Telegraf memory buffer", Met: below(a.agentCPU, mem.cpu), Versus: fmt.Sprintf("Telegraf memory buffer %s cores", human(mem.cpu)), Ratio: ratio(a.agentCPU, mem.cpu)})
 }
@@ -312,6 +329,13 @@ func (r *Runner) measureTelegraf(ctx context.Context, conn driver.Conn, tg, sim 
 	}
 	from := start.Truncate(10 * time.Millisecond).Add(10 * time.Millisecond)
 	m.delivered, err = telegrafDelivered(ctx, conn, from, from.Add(window), peerSettleLimit(r.opts.Short))
+	var oldest, newestNow int64
+	var rows uint64
+	if qerr := conn.QueryRow(ctx, "SELECT min(ts_ns), max(ts_ns), count() FROM "+peerMetric).Scan(&oldest, &newestNow, &rows); qerr == nil {
+		r.opts.Logf("telegraf: %d rows, source times %s … %s; window %s … %s", rows,
+			time.Unix(0, oldest).UTC().Format(time.StampMilli), time.Unix(0, newestNow).UTC().Format(time.StampMilli),
+			from.UTC().Format(time.StampMilli), from.Add(window).UTC().Format(time.StampMilli))
+	}
 	return err
 }
 
