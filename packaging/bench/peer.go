@@ -26,7 +26,9 @@ const (
 	peerMetric = "load"
 	// peerBatch is metric_batch_size, the rows of one INSERT, and
 	// peerFlush the flush_interval: about what the aggregator's writer
-	// inserts at this load (its 200 ms delay at 100,000 samples/s).
+	// inserts at this load (its 200 ms delay at 100,000 samples/s). A write
+	// that outlasts the interval makes Telegraf warn "did not complete
+	// within its flush interval"; the next one starts when it is done.
 	peerBatch = 20_000
 	peerFlush = 200 * time.Millisecond
 	// peerBufferLimit is metric_buffer_limit: 10 s of the offer. The
@@ -72,6 +74,11 @@ func (r *Runner) peer(ctx context.Context, sec *Section) error {
 	if err != nil {
 		return fmt.Errorf("telegraf, memory buffer: %w", err)
 	}
+	// Telegraf's output adds metrics to its buffer one at a time, and its
+	// disk buffer writes each Add as a batch of its own to a tidwall/wal
+	// log, fsync'd (buffer_disk_sync defaults to true): one fsync per
+	// metric. While it waits the input's channels fill, the OPC UA client
+	// stops publishing and the server overwrites values: nothing is logged.
 	disk, err := r.telegrafLoad(ctx, dbs[2], "disk", window)
 	if err != nil {
 		return fmt.Errorf("telegraf, disk buffer: %w", err)
