@@ -16,7 +16,10 @@ type telegrafSetup struct {
 	// opens one session and one subscription per plugin instance, so the
 	// server's stated MaxMonitoredItemsPerSubscription is honoured by
 	// splitting the nodes over several instances, as the agent splits them
-	// over subscriptions.
+	// over subscriptions. Each instance holds up to 100 publish responses
+	// (of up to PerInput values) between its OPC UA client and Telegraf's
+	// pipeline, and 100 metrics after them: a slow output shows as lag
+	// first, and as loss inside the server once those are full.
 	PerInput   int
 	Publishing time.Duration // subscription_interval
 	Sampling   time.Duration // monitoring_params.sampling_interval
