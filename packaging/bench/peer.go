@@ -66,14 +66,17 @@ func (r *Runner) peer(ctx context.Context, sec *Section) error {
 			r.ch.dropDatabase(db)
 		}
 	}()
+	var loads []string
 	a, err := r.agentLoad(ctx, dbs[0], peerPoints, peerRate, publishingInterval, window)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
+	loads = append(loads, loadAverage())
 	mem, err := r.telegrafLoad(ctx, dbs[1], "memory", window)
 	if err != nil {
 		return fmt.Errorf("telegraf, memory buffer: %w", err)
 	}
+	loads = append(loads, loadAverage())
 	// Telegraf's output adds metrics to its buffer one at a time, and its
 	// disk buffer writes each Add as a batch of its own to a tidwall/wal
 	// log, fsync'd (buffer_disk_sync defaults to true): one fsync per
@@ -83,10 +86,12 @@ func (r *Runner) peer(ctx context.Context, sec *Section) error {
 	if err != nil {
 		return fmt.Errorf("telegraf, disk buffer: %w", err)
 	}
+	loads = append(loads, loadAverage())
 	addPeerRows(sec, a, mem, disk)
 	sec.note("In one run, one after the other, each against a fresh lifeline-plantsim (10,000 load points changing at 10 Hz) and a database of its own on the same ClickHouse: lifeline-agent with its fsync'd Badger buffer through lifeline-aggregator (as in section 2), then Telegraf %s (built by `make bench-peer` from the pinned release through the Go module proxy with only inputs.opcua_listener and outputs.sql) with buffer_strategy \"memory\", then with \"disk\" (a write-ahead log, buffer_disk_sync at its default, true). Window %.0f s each, after a warm-up.", telegrafVersion(r.opts.Telegraf), window.Seconds())
 	sec.note("Telegraf's settings, the agent's where Telegraf has them: subscription_interval %s (the agent's publishing_interval), sampling_interval %s and queue_size %d per node, timestamp = \"source\"; the 10,000 nodes over four inputs.opcua_listener of 2,500 (each one session and one subscription; plantsim states 2,500 as its MaxMonitoredItemsPerSubscription and the agent makes four subscriptions); outputs.sql with driver clickhouse (clickhouse-go v2, LZ4), batch_transactions = true (without it every row is an INSERT of its own), metric_batch_size %d and flush_interval %s (about one INSERT per 200 ms, as the aggregator's writer), metric_buffer_limit %d. Only the load points are read: outputs.sql puts every field in a column of one table, and the plant model's points are of other types.", publishingInterval, peerSampling, peerQueueSize, peerBatch, peerFlush, peerBufferLimit)
-	sec.note("Telegraf's table is made beforehand (its default CREATE TABLE has no ENGINE for 18.16): the source timestamp as text, since 18.16 has no DateTime64 and DateTime keeps whole seconds; a materialized ts_ns parsed from it. Delivered is counted as for the agent: distinct (point, source time) rows whose source time lies in the window, once the newest row passed the window's end by 3 s or, for a collector that falls behind, after at most %s more; inserted is the table's row count over the window's wall time. Telegraf's own drops are its \"Metric buffer overflow\" warnings; what is missing without a log line is offered − delivered − that − plantsim's own loss (samples still queued in Telegraf when counted are in it too: the lag rows tell). The agent's CPU does not include the aggregator's (shown apart), which Telegraf's includes: it inserts into ClickHouse itself. A collector that falls behind reads and writes less and so spends less: the CPU per 100,000 samples/s delivered compares the work done.", peerSettleLimit(r.opts.Short))
+	sec.note("Telegraf's table is made beforehand (its default CREATE TABLE has no ENGINE for 18.16): the source timestamp as text, since 18.16 has no DateTime64 and DateTime keeps whole seconds; a materialized ts_ns parsed from it. Delivered is counted as for the agent: distinct (point, source time) rows whose source time lies in the window, once the newest row passed the window's end by 3 s or, for a collector that falls behind, after at most %s more; inserted is the table's row count over the window's wall time. Telegraf's own drops are its \"Metric buffer overflow\" warnings; what is missing without a log line is offered − delivered − that − plantsim's own loss (samples still queued in Telegraf when counted are in it too: the lag rows tell). The agent's CPU does not include the aggregator's (shown apart), which Telegraf's includes: it inserts into ClickHouse itself. A collector that falls behind reads and writes less and so spends less: the CPU per 100,000 samples/s delivered, and per 100,000 written (the agent's acked counter, Telegraf's rows inserted), compare the work done.", peerSettleLimit(r.opts.Short))
+	sec.note("The machine's 1-minute load average after each of the three runs: %s (on %d cores). Above the core count every process waits for CPU: the CPU figures are then what each collector got, not what it would use, and the CPU per sample compares them.", strings.Join(loads, ", "), r.report.Machine.Cores)
 	if mem.log.Errors+disk.log.Errors > 0 {
 		sec.note("Telegraf logged errors: memory buffer %d (first: %s), disk buffer %d (first: %s).", mem.log.Errors, mem.log.FirstError, disk.log.Errors, disk.log.FirstError)
 	}
@@ -99,6 +104,7 @@ func addPeerRows(sec *Section, a agentLoad, mem, disk peerLoad) {
 	sec.add(Row{Measure: "Lifeline agent (fsync'd buffer): samples delivered", Value: a.delivered, Unit: "samples/s", Versus: versus, Ratio: a.delivered / a.offered})
 	sec.add(Row{Measure: "Telegraf, memory buffer: samples delivered", Value: mem.delivered, Unit: "samples/s", Versus: versus, Ratio: mem.delivered / mem.offered})
 	sec.add(Row{Measure: "Telegraf, disk buffer: samples delivered", Value: disk.delivered, Unit: "samples/s", Versus: versus, Ratio: disk.delivered / disk.offered})
+	sec.add(Row{Measure: "Lifeline agent: samples acked per wall second", Value: a.acked, Unit: "samples/s"})
 	sec.add(Row{Measure: "Telegraf, memory buffer: rows inserted per wall second", Value: mem.inserted, Unit: "rows/s"})
 	sec.add(Row{Measure: "Telegraf, disk buffer: rows inserted per wall second", Value: disk.inserted, Unit: "rows/s"})
 	sec.add(Row{Measure: "Telegraf, memory buffer: newest source time behind the wall clock at the window's end", Value: ms(mem.lagAtEnd), Unit: "ms"})
@@ -122,24 +128,7 @@ func addPeerRows(sec *Section, a agentLoad, mem, disk peerLoad) {
 	sec.add(Row{Measure: "Lifeline aggregator CPU (the agent's inserts into ClickHouse)", Value: a.aggCPU, Unit: "cores"})
 	sec.add(Row{Measure: "Telegraf CPU, memory buffer", Value: mem.cpu, Unit: "cores", Versus: agentVs, Ratio: ratio(mem.cpu, a.agentCPU)})
 	sec.add(Row{Measure: "Telegraf CPU, disk buffer", Value: disk.cpu, Unit: "cores", Versus: agentVs, Ratio: ratio(disk.cpu, a.agentCPU)})
-	// Per sample delivered: a collector that delivers less also spends
-	// less. Nothing delivered has no such figure.
-	agentPer := perLakh(a.agentCPU, a.delivered)
-	if agentPer > 0 {
-		sec.add(Row{Measure: "Lifeline agent CPU per 100,000 samples/s delivered", Value: agentPer, Unit: "cores"})
-	}
-	for _, l := range []struct {
-		name string
-		m    peerLoad
-	}{{"memory", mem}, {"disk", disk}} {
-		if per := perLakh(l.m.cpu, l.m.delivered); per > 0 {
-			row := Row{Measure: "Telegraf CPU per 100,000 samples/s delivered, " + l.name + " buffer", Value: per, Unit: "cores"}
-			if agentPer > 0 {
-				row.Versus, row.Ratio = fmt.Sprintf("agent %s cores", human(agentPer)), per/agentPer
-			}
-			sec.add(row)
-		}
-	}
+	addPerSample(sec, a, mem, disk)
 	agentRSS := fmt.Sprintf("agent %s MB", human(a.agentRSS))
 	sec.add(Row{Measure: "Lifeline agent RSS (max)", Value: a.agentRSS, Unit: "MB"})
 	sec.add(Row{Measure: "Telegraf RSS (max), memory buffer", Value: mem.rss, Unit: "MB", Versus: agentRSS, Ratio: ratio(mem.rss, a.agentRSS)})
@@ -149,6 +138,39 @@ func addPeerRows(sec *Section, a agentLoad, mem, disk peerLoad) {
 	sec.add(Row{Measure: "plantsim CPU, Telegraf disk buffer run", Value: disk.simCPU, Unit: "cores"})
 	sec.add(Row{Measure: "agent CPU (fsync'd buffer) below Telegraf CPU (memory buffer, no durability)", Value: a.agentCPU, Unit: "cores",
 		Target: "< Telegraf memory buffer", Met: below(a.agentCPU, mem.cpu), Versus: fmt.Sprintf("Telegraf memory buffer %s cores", human(mem.cpu)), Ratio: ratio(a.agentCPU, mem.cpu)})
+}
+
+// addPerSample reports CPU per sample: a collector that falls behind
+// reads and writes less, and so spends less. Delivered counts the
+// window's samples that arrived in time, written what reached ClickHouse
+// in the window's wall time (the agent's acked counter, Telegraf's rows).
+func addPerSample(sec *Section, a agentLoad, mem, disk peerLoad) {
+	for _, per := range []struct {
+		what                string
+		agent, memory, disk float64
+	}{
+		{"delivered", a.delivered, mem.delivered, disk.delivered},
+		{"written", a.acked, mem.inserted, disk.inserted},
+	} {
+		agent := perLakh(a.agentCPU, per.agent)
+		if agent > 0 {
+			sec.add(Row{Measure: "Lifeline agent CPU per 100,000 samples/s " + per.what, Value: agent, Unit: "cores"})
+		}
+		for _, t := range []struct {
+			name      string
+			cpu, rate float64
+		}{{"memory", mem.cpu, per.memory}, {"disk", disk.cpu, per.disk}} {
+			v := perLakh(t.cpu, t.rate)
+			if v == 0 { // nothing delivered: no such figure
+				continue
+			}
+			row := Row{Measure: "Telegraf CPU per 100,000 samples/s " + per.what + ", " + t.name + " buffer", Value: v, Unit: "cores"}
+			if agent > 0 {
+				row.Versus, row.Ratio = fmt.Sprintf("agent %s cores", human(agent)), v/agent
+			}
+			sec.add(row)
+		}
+	}
 }
 
 func ratio(v, of float64) float64 {
@@ -373,6 +395,15 @@ func telegrafDelivered(ctx context.Context, conn driver.Conn, from, to time.Time
 		return 0, fmt.Errorf("delivered: %w", err)
 	}
 	return float64(n) / to.Sub(from).Seconds(), nil
+}
+
+// loadAverage is the first field of /proc/loadavg, "?" when unreadable.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // readLog returns a process's log so far, empty when unreadable.
