@@ -107,6 +107,9 @@ func addPeerRows(sec *Section, a agentLoad, mem, disk peerLoad) {
 	sec.add(Row{Measure: "Lifeline agent: samples acked per wall second", Value: a.acked, Unit: "samples/s"})
 	sec.add(Row{Measure: "Telegraf, memory buffer: rows inserted per wall second", Value: mem.inserted, Unit: "rows/s"})
 	sec.add(Row{Measure: "Telegraf, disk buffer: rows inserted per wall second", Value: disk.inserted, Unit: "rows/s"})
+	if n := len(a.lags); n > 0 {
+		sec.add(Row{Measure: "Lifeline agent: newest source time behind the wall clock at the window's end", Value: ms(a.lags[n-1]), Unit: "ms"})
+	}
 	sec.add(Row{Measure: "Telegraf, memory buffer: newest source time behind the wall clock at the window's end", Value: ms(mem.lagAtEnd), Unit: "ms"})
 	sec.add(Row{Measure: "Telegraf, disk buffer: newest source time behind the wall clock at the window's end", Value: ms(disk.lagAtEnd), Unit: "ms"})
 	for _, l := range []struct {
