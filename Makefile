@@ -25,7 +25,7 @@ NODE_OPCUA_DIR     := var/node-opcua
 CHDB_VERSION := 3.4.0
 CHDB_DIR     := var/chdb
 
-.PHONY: help build test test-cluster vet fmt-check demo proto bench soak clean node-opcua chdb package msi
+.PHONY: help build test test-cluster vet fmt-check demo proto bench bench-peer telegraf soak clean node-opcua chdb package msi
 
 help:
 	@echo "make build   build $(BINARIES) into $(BIN)/"
@@ -33,6 +33,7 @@ help:
 	@echo "make test-cluster  the store and the whole system on ClickHouse clusters with ZooKeeper (minutes; CLUSTER_LONG=1 for longer runs)"
 	@echo "make demo    ClickHouse + plant simulator + aggregator + agent, data flowing (DEMO_SECONDS=N to stop after N s)"
 	@echo "make bench   load runs and micro-benchmarks into docs/benchmarks.md (minutes; not part of make test)"
+	@echo "make bench-peer  the agent beside Telegraf $(TELEGRAF_VERSION), memory and disk buffer, same plant and ClickHouse"
 	@echo "make soak    several plants through random faults, then checks every site's record (SOAK_DURATION=10m SOAK_SEED=N)"
 	@echo "make proto   regenerate protobuf code with pinned generators"
 	@echo "make package .deb and .rpm of agent and aggregator for linux amd64/arm64 into $(DIST)/"
@@ -76,6 +77,23 @@ demo: build
 bench: build chdb
 	$(GO) build -o $(BIN)/lifeline-bench ./packaging/cmd/lifeline-bench
 	$(BIN)/lifeline-bench -bin $(BIN) -markdown docs/benchmarks.md -json docs/benchmarks.json $(BENCH_FLAGS)
+
+# Telegraf, the peer the agent is measured against: a pinned release built
+# once through the Go module proxy with only inputs.opcua_listener and
+# outputs.sql, outside our go.mod, into var/peer/. bench-peer runs the agent,
+# Telegraf with its memory buffer and with its disk buffer against the same
+# plantsim load and ClickHouse into $(PEER_REPORT).md and .json; for the peer
+# section in docs/benchmarks.md, `make telegraf` then
+# `make bench BENCH_FLAGS=-telegraf=$(TELEGRAF)`.
+TELEGRAF_VERSION := v1.39.3
+TELEGRAF         := var/peer/telegraf-$(TELEGRAF_VERSION)
+PEER_REPORT      ?= var/bench-peer
+telegraf:
+	@bash packaging/peer/build-telegraf.sh $(TELEGRAF_VERSION) var/peer >/dev/null
+
+bench-peer: build telegraf
+	$(GO) build -o $(BIN)/lifeline-bench ./packaging/cmd/lifeline-bench
+	$(BIN)/lifeline-bench -bin $(BIN) -only peer -telegraf $(TELEGRAF) -markdown $(PEER_REPORT).md -json $(PEER_REPORT).json $(BENCH_FLAGS)
 
 # Random faults (kill -9, ClickHouse stop, cut and black-holed links, wiped
 # buffers, OPC UA restarts) against several plants; make test runs 40 s of it.

@@ -65,11 +65,7 @@ func (r *Runner) startPlant(ctx context.Context, db, site string, points int, ra
 	if p.agg, err = r.startAggregator(ctx, db); err != nil {
 		return nil, err
 	}
-	p.sim, err = startProcess(r.opts.BinDir, r.dir, "lifeline-plantsim", "run", "--listen", p.simAddr,
-		"--points", strconv.Itoa(points), "--rate", strconv.FormatFloat(rate, 'f', -1, 64),
-		"--excursions-per-hour", "-1", "--stats-interval", "1s", "--log-level", "info",
-		"--max-items-per-subscription", strconv.Itoa(maxItemsPerSubscription))
-	if err != nil {
+	if p.sim, err = r.startSim(p.simAddr, points, rate); err != nil {
 		p.stop()
 		return nil, err
 	}
@@ -109,6 +105,15 @@ func (r *Runner) startPlant(ctx context.Context, db, site string, points int, ra
 		return nil, err
 	}
 	return p, nil
+}
+
+// startSim runs plantsim on addr with points load points changing at rate
+// Hz, its stats in its log every second and no excursions.
+func (r *Runner) startSim(addr string, points int, rate float64) (*launch.Process, error) {
+	return startProcess(r.opts.BinDir, r.dir, "lifeline-plantsim", "run", "--listen", addr,
+		"--points", strconv.Itoa(points), "--rate", strconv.FormatFloat(rate, 'f', -1, 64),
+		"--excursions-per-hour", "-1", "--stats-interval", "1s", "--log-level", "info",
+		"--max-items-per-subscription", strconv.Itoa(maxItemsPerSubscription))
 }
 
 func (r *Runner) startAgent(p *plant) error {

@@ -14,8 +14,13 @@ type Options struct {
 	// RepoDir is the repository root, for the dashboards' SQL files.
 	RepoDir string
 	// Only, when not empty, runs just the named sections (ingest, agent,
-	// buffer, drain, storage, query, micro).
+	// buffer, drain, storage, query, micro, peer).
 	Only map[string]bool
+	// Telegraf is the Telegraf binary the peer section measures. The
+	// section is not in the default set, since it needs that build (make
+	// bench-peer): it runs when named in Only, or with the others when
+	// Telegraf is set.
+	Telegraf string
 	// Short shortens every window, for a quick check that the run works.
 	Short bool
 	// Logf reports progress.
@@ -58,17 +63,20 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	sections := []struct {
 		id, title string
 		run       func(context.Context, *Section) error
+		// optIn sections run only when asked for (see Options.Telegraf).
+		optIn bool
 	}{
-		{"ingest", "1. Aggregator ingest (K agents → aggregator → ClickHouse)", r.ingest},
-		{"agent", "2. Agent (plantsim 10,000 points at 10 Hz → agent → aggregator → ClickHouse)", r.agent},
-		{"buffer", "3. Agent buffer (Badger queue)", r.buffer},
-		{"drain", "4. Backlog drain of 5,000,000 samples", r.drain},
-		{"storage", "5. Storage in ClickHouse", r.storage},
-		{"query", "6. Query latency", r.query},
-		{"micro", "7. Go micro-benchmarks of the hot paths", r.micro},
+		{"ingest", "1. Aggregator ingest (K agents → aggregator → ClickHouse)", r.ingest, false},
+		{"agent", "2. Agent (plantsim 10,000 points at 10 Hz → agent → aggregator → ClickHouse)", r.agent, false},
+		{"buffer", "3. Agent buffer (Badger queue)", r.buffer, false},
+		{"drain", "4. Backlog drain of 5,000,000 samples", r.drain, false},
+		{"storage", "5. Storage in ClickHouse", r.storage, false},
+		{"query", "6. Query latency", r.query, false},
+		{"micro", "7. Go micro-benchmarks of the hot paths", r.micro, false},
+		{"peer", "8. Peer: Telegraf beside the agent (plantsim 10,000 points at 10 Hz → ClickHouse)", r.peer, true},
 	}
 	for _, s := range sections {
-		if len(opts.Only) > 0 && !opts.Only[s.id] {
+		if !opts.wants(s.id, s.optIn) {
 			continue
 		}
 		sec := &Section{ID: s.id, Title: s.title}
@@ -86,6 +94,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	r.report.Seconds = time.Since(r.report.Started).Seconds()
 	return r.report, nil
+}
+
+// wants tells whether the run includes section id: those named in Only,
+// or else every section but the opt-in ones, which join when Telegraf is
+// set.
+func (o Options) wants(id string, optIn bool) bool {
+	if len(o.Only) > 0 {
+		return o.Only[id]
+	}
+	return !optIn || o.Telegraf != ""
 }
 
 // window returns d, or a fraction of it for a short run.

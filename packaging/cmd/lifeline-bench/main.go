@@ -24,24 +24,30 @@ func main() {
 		repo     = flag.String("repo", ".", "repository root (for the dashboards' SQL)")
 		markdown = flag.String("markdown", "docs/benchmarks.md", "markdown report to write")
 		jsonOut  = flag.String("json", "docs/benchmarks.json", "JSON report to write")
-		only     = flag.String("only", "", "comma-separated sections to run: ingest, agent, buffer, drain, storage, query, micro (default all)")
+		only     = flag.String("only", "", "comma-separated sections to run: ingest, agent, buffer, drain, storage, query, micro, peer (default all but peer)")
+		telegraf = flag.String("telegraf", "", "Telegraf binary for the peer section (make bench-peer builds one); with it the default run includes peer")
 		short    = flag.Bool("short", false, "short windows: checks the run works, figures are rough")
 	)
 	flag.Parse()
-	if err := run(*bin, *repo, *markdown, *jsonOut, *only, *short); err != nil {
+	if err := run(*bin, *repo, *markdown, *jsonOut, *only, *telegraf, *short); err != nil {
 		fmt.Fprintln(os.Stderr, "lifeline-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin, repo, markdown, jsonOut, only string, short bool) error {
+func run(bin, repo, markdown, jsonOut, only, telegraf string, short bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
 	}
-	opts := bench.Options{BinDir: bin, RepoDir: repo, Short: short, Only: map[string]bool{}}
+	if telegraf != "" {
+		if telegraf, err = filepath.Abs(telegraf); err != nil {
+			return err
+		}
+	}
+	opts := bench.Options{BinDir: bin, RepoDir: repo, Telegraf: telegraf, Short: short, Only: map[string]bool{}}
 	for _, s := range strings.Split(only, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			opts.Only[s] = true
