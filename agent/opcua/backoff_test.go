@@ -30,7 +30,8 @@ func TestSubscriptionParams(t *testing.T) {
 		wantCount    uint32
 		wantWatchdog time.Duration
 	}{
-		{100 * time.Millisecond, 10, 3 * time.Second},
+		{50 * time.Millisecond, 40, 6 * time.Second},
+		{100 * time.Millisecond, 20, 6 * time.Second},
 		{500 * time.Millisecond, 10, 15 * time.Second},
 		{time.Second, 5, 15 * time.Second},
 		{10 * time.Second, 1, 30 * time.Second},

@@ -3,10 +3,14 @@ package opcua
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/ua"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
 // A subscription can go "silently dead": the server keeps answering
@@ -41,12 +45,36 @@ type liveCheck struct {
 	grace   map[int]time.Duration
 	next    int
 	pending map[int]pendingChange
+	// subOf[i] is point i's subscription, whose progress tells a late
+	// subscription from a silent one.
+	subOf []*subscription
+}
+
+// progress is when a subscription last delivered data, written by the
+// subscriptions' loop and read by the heartbeat.
+type progress struct {
+	dataAt atomic.Int64 // receive time of its last data change message, Unix ns
+}
+
+func (p *progress) note(received time.Time, batch []*lifelinev1.Sample) {
+	if len(batch) > 0 {
+		p.dataAt.Store(received.UnixNano())
+	}
+}
+
+// late reports whether the subscription has delivered data since the
+// change c was seen: it is working through the values its server queued
+// (a backlog after a stall, large responses split over several publishes,
+// items sent one after the other), late but not silent. A silent one
+// answers with keep-alives only.
+func (p *progress) late(c pendingChange) bool {
+	return p.dataAt.Load() > c.seen.UnixNano()
 }
 
 // newLiveCheck returns the check for the subscriptions s, or nil when no point
 // can be checked.
 func newLiveCheck(s *subscriptions, nodes []*ua.NodeID) *liveCheck {
-	lc := &liveCheck{r: s.r, nodes: nodes, ids: pointIDs(s.r.src.Points), grace: map[int]time.Duration{}, pending: map[int]pendingChange{}}
+	lc := &liveCheck{r: s.r, nodes: nodes, ids: pointIDs(s.r.src.Points), grace: map[int]time.Duration{}, pending: map[int]pendingChange{}, subOf: slices.Clone(s.subOf)}
 	for i, ok := range s.monitored {
 		if !ok || s.r.src.Points[i].Deadband != nil {
 			continue
@@ -131,6 +159,9 @@ func (lc *liveCheck) check(ctx context.Context, c *opcua.Client, timeout time.Du
 		if !isPending {
 			lc.pending[i] = pendingChange{sourceNs: s.SourceTimeNs, seen: now}
 			continue
+		}
+		if i < len(lc.subOf) && lc.subOf[i] != nil && lc.subOf[i].progress.late(p) {
+			continue // late, not silent
 		}
 		if waited := now.Sub(p.seen); waited > lc.grace[i] {
 			return &errSubscriptionSilent{

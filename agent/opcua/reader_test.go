@@ -267,7 +267,7 @@ func TestReaderWatchdog(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, serverOptions{update: 50 * time.Millisecond})
 	sink := &recorder{}
-	// A 50 ms publishing interval: keep-alives every 500 ms, watchdog 1.5 s.
+	// A 50 ms publishing interval: keep-alives every 2 s, watchdog 6 s.
 	src := plantSource(ts.endpoint)
 	src.PublishingInterval = config.Duration(50 * time.Millisecond)
 	r := New(src, sink, testLogger(t))

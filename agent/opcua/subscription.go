@@ -12,7 +12,6 @@ import (
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/lifeline-telemetry/lifeline/agent/config"
-	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
 // The reader drives the subscription itself (CreateSubscription, Publish,
@@ -22,10 +21,15 @@ import (
 // separately through a channel it may block on.
 
 const (
-	// keepAliveTarget is the keep-alive period asked for when the
-	// publishing interval is short: at most ten publishing intervals and at
-	// most this long, never shorter than one publishing interval.
+	// keepAliveTarget is the keep-alive period asked for: ten publishing
+	// intervals, at most this long and at least keepAliveFloor, never
+	// shorter than one publishing interval.
 	keepAliveTarget = 5 * time.Second
+	// keepAliveFloor is the shortest keep-alive period asked for, whatever
+	// the publishing interval: the watchdog is three of them, and on a
+	// loaded machine a server answering 100,000 values a second was silent
+	// for more than the 1.5 s that a 50 ms publishing interval gave.
+	keepAliveFloor = 2 * time.Second
 	// watchdogFactor times the keep-alive period (or the publishing
 	// interval, if longer) without any publish response means the
 	// subscription is dead.
@@ -47,7 +51,7 @@ func newSubscriptionParams(publishing time.Duration) subscriptionParams {
 	if publishing <= 0 {
 		publishing = 500 * time.Millisecond
 	}
-	ka := min(10*publishing, keepAliveTarget)
+	ka := max(min(10*publishing, keepAliveTarget), keepAliveFloor)
 	count := max(uint32(math.Ceil(float64(ka)/float64(publishing))), 1)
 	return subscriptionParams{
 		publishingInterval: publishing,
@@ -62,11 +66,11 @@ func watchdogFor(publishing time.Duration, keepAliveCount uint32) time.Duration 
 }
 
 // requestTimeout is the client's request timeout: long enough for a publish
-// request to wait out the watchdog, so that the watchdog (not gopcua's
-// timeout) decides when a subscription is dead. Other calls get their own
-// shorter deadlines.
+// request to wait out a subscription's silence and the watchdog, so that
+// they (not gopcua's timeout) decide when a subscription is dead. Other
+// calls get their own shorter deadlines.
 func (p subscriptionParams) requestTimeout() time.Duration {
-	return watchdogFor(p.publishingInterval, p.keepAliveCount) + 5*time.Second
+	return silenceFor(p.publishingInterval, p.keepAliveCount, p.lifetimeCount) + watchdogFor(p.publishingInterval, p.keepAliveCount) + 5*time.Second
 }
 
 // subscriptions are the live subscriptions of one connection: one, or
@@ -85,11 +89,15 @@ type subscriptions struct {
 	pause time.Duration
 	calls int
 
-	// publishingInterval, keepAlive and watchdog are the longest of the
-	// subscriptions'.
+	// publishingInterval, keepAlive, watchdog and silence are the longest
+	// of the subscriptions'.
 	publishingInterval time.Duration
 	keepAlive          time.Duration
 	watchdog           time.Duration
+	silence            time.Duration
+	// heard is when the last publish response of any subscription came,
+	// moved on by the reader's own pauses (see excuse).
+	heard time.Time
 
 	// monitored[h] is true when the item with client handle h (the point's
 	// index in the configuration) was created.
@@ -121,9 +129,13 @@ type subscription struct {
 	publishingInterval time.Duration
 	keepAlive          time.Duration
 	watchdog           time.Duration
-	items              int
-	order              sequencer
-	last               time.Time // last publish response for it
+	// silence is how long it may go without a publish response while the
+	// session's other subscriptions answer (see silenceFor).
+	silence  time.Duration
+	items    int
+	order    sequencer
+	last     time.Time // last publish response for it
+	progress progress
 }
 
 func (s *subscriptions) monitoredCount() int {
@@ -227,11 +239,17 @@ func (s *subscriptions) create(ctx context.Context, p subscriptionParams) (*subs
 	if kac == 0 {
 		kac = p.keepAliveCount
 	}
+	lc := res.RevisedLifetimeCount
+	if lc == 0 {
+		lc = p.lifetimeCount
+	}
 	sub.keepAlive = sub.publishingInterval * time.Duration(kac)
 	sub.watchdog = watchdogFor(sub.publishingInterval, kac)
+	sub.silence = silenceFor(sub.publishingInterval, kac, lc)
 	s.publishingInterval = max(s.publishingInterval, sub.publishingInterval)
 	s.keepAlive = max(s.keepAlive, sub.keepAlive)
 	s.watchdog = max(s.watchdog, sub.watchdog)
+	s.silence = max(s.silence, sub.silence)
 	return sub, nil
 }
 
@@ -344,16 +362,20 @@ const publishRequestsPerSubscription = 2
 // run keeps publishRequestsPerSubscription publish requests per
 // subscription outstanding and delivers the notifications in each
 // subscription's sequence order (see sequencer) until ctx is done (nil) or
-// a subscription fails. A publish request that gets no answer within the
-// watchdog period, or a subscription that gets none for its own, fails the
-// connection. healthy reports whether any publish response arrived.
+// a subscription fails. A session that gets no publish response within the
+// watchdog period, or a subscription that gets none within its lifetime
+// while the others answer, fails the connection (see lateness.go).
+// healthy reports whether any publish response arrived.
 func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 	byID := make(map[uint32]*subscription, len(s.subs))
 	now := time.Now()
+	s.heard = now
 	for _, sub := range s.subs {
 		byID[sub.id] = sub
 		sub.last = now
 	}
+	watch := time.NewTicker(max(s.watchdog/watchdogFactor, time.Millisecond))
+	defer watch.Stop()
 	outstanding := len(s.subs) * publishRequestsPerSubscription
 	results := make(chan publishResult, outstanding)
 	pctx, cancel := context.WithCancel(ctx)
@@ -376,8 +398,15 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 		select {
 		case <-ctx.Done():
 			return healthy, nil
+		case now := <-watch.C:
+			if d := now.Sub(s.heard); d > s.watchdog {
+				return healthy, fmt.Errorf("no publish response or keep-alive for %s (keep-alive %s): subscription presumed dead", d.Round(time.Millisecond), s.keepAlive)
+			}
+			continue
 		case <-s.r.updated:
+			began := time.Now()
 			added, err := s.update(ctx)
+			s.excuse(time.Since(began))
 			if err != nil {
 				return healthy, err
 			}
@@ -444,11 +473,11 @@ func (s *subscriptions) started(added []*subscription, byID map[uint32]*subscrip
 // publish sends one publish request and reports its answer on results.
 func (s *subscriptions) publish(ctx context.Context, acks []*ua.SubscriptionAcknowledgement, results chan<- publishResult) {
 	// A queued request is answered only after the ones before it, each of
-	// which a quiet subscription answers with a keep-alive: the later ones
-	// may wait several keep-alive periods (gopcua sends one every count+1
-	// publishing intervals). The watchdog for the subscription as a whole
-	// is the sub.last check in answered.
-	rctx, cancel := context.WithTimeout(ctx, s.watchdog*publishRequestsPerSubscription)
+	// which a quiet subscription answers with a keep-alive and a busy one
+	// with a large response: the later ones may wait several keep-alive
+	// periods. The session's and each subscription's silence are watched
+	// in run; this only bounds a request the server forgot.
+	rctx, cancel := context.WithTimeout(ctx, min(s.silence+s.watchdog, s.params.requestTimeout()-time.Second))
 	defer cancel()
 	var res *ua.PublishResponse
 	err := s.c.Send(rctx, &ua.PublishRequest{SubscriptionAcknowledgements: acks}, assign(&res))
@@ -472,10 +501,15 @@ func (s *subscriptions) answered(byID map[uint32]*subscription, pr publishResult
 		return nil, fmt.Errorf("publish: response for subscription %d, not one of ours", pr.res.SubscriptionID)
 	}
 	s.r.outage.touch(pr.received)
-	sub.last = pr.received
+	if pr.received.After(sub.last) {
+		sub.last = pr.received
+	}
+	if pr.received.After(s.heard) {
+		s.heard = pr.received
+	}
 	for _, other := range s.subs {
-		if d := pr.received.Sub(other.last); d > other.watchdog {
-			return sub, fmt.Errorf("no publish response or keep-alive for subscription %d for %s (keep-alive %s): subscription presumed dead", other.id, d.Round(time.Millisecond), other.keepAlive)
+		if d := pr.received.Sub(other.last); d > other.silence {
+			return sub, fmt.Errorf("no publish response or keep-alive for subscription %d for %s (keep-alive %s, lifetime %s) while the session's others answered: subscription presumed dead", other.id, d.Round(time.Millisecond), other.keepAlive, other.silence)
 		}
 	}
 	for _, other := range s.subs {
@@ -486,66 +520,27 @@ func (s *subscriptions) answered(byID map[uint32]*subscription, pr publishResult
 	return sub, nil
 }
 
-// deliver hands the samples of messages in order to the reader.
+// deliver hands the samples of messages in order to the reader. The time
+// it takes (the reader's sink may hold it while the disk buffer catches
+// up) is excused from the subscriptions' silence.
 func (s *subscriptions) deliver(sub *subscription, ms []message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	began := time.Now()
+	defer func() { s.excuse(time.Since(began)) }()
 	for _, m := range ms {
 		if m.missing > 0 {
 			s.r.logger.Warn("notification messages missing", "subscription", sub.id, "missing", m.missing, "before", m.msg.SequenceNumber)
 		}
 		batch, err := s.samples(sub, m.msg, m.received)
+		sub.progress.note(m.received, batch)
 		s.r.deliver(batch)
 		if err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// samples turns one notification message into samples, in the server's
-// order. A status change notification (the server ending the
-// subscription) is returned as an error after the data before it.
-func (s *subscriptions) samples(sub *subscription, msg *ua.NotificationMessage, received time.Time) ([]*lifelinev1.Sample, error) {
-	var batch []*lifelinev1.Sample
-	for _, eo := range msg.NotificationData {
-		if eo == nil {
-			continue
-		}
-		switch n := eo.Value.(type) {
-		case *ua.DataChangeNotification:
-			if batch == nil {
-				batch = make([]*lifelinev1.Sample, 0, len(n.MonitoredItems))
-			}
-			for _, item := range n.MonitoredItems {
-				if item == nil {
-					continue
-				}
-				h := int(item.ClientHandle)
-				if h >= len(s.monitored) || !(s.monitored[h] || s.retired[h]) {
-					continue // not an item of ours
-				}
-				sample, from := newSample(s.r.src.Points[h].ID, item.Value, received)
-				if !s.delivered[h] {
-					s.delivered[h] = true
-					sample.Initial = true
-				}
-				if from != fromSource {
-					s.r.fallbacks.Add(1)
-					if !s.r.fellBack[h] {
-						s.r.fellBack[h] = true
-						using := "server timestamp"
-						if from == fromReceive {
-							using = "receive time"
-						}
-						s.r.logger.Info("point has no source timestamp; using another time", "point", s.r.src.Points[h].ID, "using", using)
-					}
-				}
-				batch = append(batch, sample)
-			}
-		case *ua.StatusChangeNotification:
-			return batch, fmt.Errorf("subscription %d ended by the server: %w", sub.id, n.Status)
-		}
-	}
-	return batch, nil
 }
 
 // delete removes the subscriptions from the server before the session is

@@ -24,7 +24,8 @@ import (
 //
 // It also sends each new item's initial value from one goroutine that gives
 // up after notifyStall, instead of gopcua's one goroutine per item that
-// waits forever.
+// waits forever; the sim's own subscriptions (Options.QueueValues) queue
+// it at once, before any change of the item.
 func (s *Sim) createMonitoredItems(ctx context.Context, srv *server.Server) server.Handler {
 	return func(sc *uasc.SecureChannel, r ua.Request, reqID uint32) (ua.Response, error) {
 		req, ok := r.(*ua.CreateMonitoredItemsRequest)
@@ -70,13 +71,25 @@ func (s *Sim) createMonitoredItems(ctx context.Context, srv *server.Server) serv
 				FilterResult:            ua.NewExtensionObject(nil),
 			}
 		}
+		if q != nil {
+			// Queued before the lock is let go, so before any change
+			// notify sends them: the initial value comes first.
+			for _, it := range initial {
+				if q.push(s.initialValue(srv, it)) {
+					s.overflowed.Add(1)
+				}
+			}
+			initial = nil
+		}
 		mis.Mu.Unlock()
 
-		s.initWG.Add(1)
-		go func() {
-			defer s.initWG.Done()
-			s.sendInitial(ctx, srv, initial)
-		}()
+		if len(initial) > 0 {
+			s.initWG.Add(1)
+			go func() {
+				defer s.initWG.Done()
+				s.sendInitial(ctx, srv, initial)
+			}()
+		}
 		return &ua.CreateMonitoredItemsResponse{
 			ResponseHeader: &ua.ResponseHeader{
 				Timestamp:          time.Now(),
@@ -99,7 +112,7 @@ func (s *Sim) sendInitial(ctx context.Context, srv *server.Server, items []*serv
 	timer := time.NewTimer(notifyStall)
 	defer timer.Stop()
 	for _, it := range items {
-		n := &ua.MonitoredItemNotification{ClientHandle: it.Req.RequestedParameters.ClientHandle, Value: s.attribute(srv, it.Req.ItemToMonitor)}
+		n := s.initialValue(srv, it)
 		select {
 		case it.Sub.NotifyChannel <- n:
 		case <-timer.C:
@@ -109,6 +122,11 @@ func (s *Sim) sendInitial(ctx context.Context, srv *server.Server, items []*serv
 			return
 		}
 	}
+}
+
+// initialValue is the notification of a new item's current value.
+func (s *Sim) initialValue(srv *server.Server, it *server.MonitoredItem) *ua.MonitoredItemNotification {
+	return &ua.MonitoredItemNotification{ClientHandle: it.Req.RequestedParameters.ClientHandle, Value: s.attribute(srv, it.Req.ItemToMonitor)}
 }
 
 // attribute reads one attribute of a node for an initial value.

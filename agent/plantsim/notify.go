@@ -29,6 +29,10 @@ const stalledFor = time.Minute
 // version takes the lock once per batch, waits at most notifyStall per
 // batch for full queues, and counts what it had to drop.
 //
+// The sim's own subscriptions (Options.QueueValues) take the change into
+// their monitored items' queues at once, never waiting: a full item queue
+// discards its oldest value, counted as overflowed.
+//
 // A subscription whose queue stayed full for notifyStall is marked stalled
 // and not waited for again until its queue has room: a subscription whose
 // goroutine has ended keeps its items until gopcua has deleted them one by
@@ -48,6 +52,8 @@ func (s *Sim) notify(ctx context.Context, mis *server.MonitoredItemService, vars
 			delete(s.stalled, sub) // forget it: it may be gone
 		}
 	}
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
 	var (
 		timer   *time.Timer
 		expired bool
@@ -72,6 +78,12 @@ func (s *Sim) notify(ctx context.Context, mis *server.MonitoredItemService, vars
 				val = s.ns.Attribute(v.id, attr)
 			}
 			n := &ua.MonitoredItemNotification{ClientHandle: it.Req.RequestedParameters.ClientHandle, Value: val}
+			if q := s.queues[it.Sub]; q != nil {
+				if q.push(n) {
+					s.overflowed.Add(1)
+				}
+				continue
+			}
 			select {
 			case it.Sub.NotifyChannel <- n:
 				delete(s.stalled, it.Sub)

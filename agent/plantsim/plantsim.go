@@ -73,10 +73,11 @@ type Options struct {
 	MaxItemsPerSubscription int
 	// QueueValues serves subscriptions through the sim's own publishing
 	// loop (publish.go), which keeps each monitored item's queue at the
-	// size asked for, instead of gopcua's, which keeps one value per item
-	// between publishes. Off by default: at 100,000 changes/s on a loaded
-	// 2-core machine its larger publish responses came late enough for the
-	// agent to declare subscriptions dead (make bench, agent section).
+	// size asked for, and counts what a full queue discards (Overflowed),
+	// instead of gopcua's, which keeps one value per item between
+	// publishes and loses the overwritten ones without a trace. The
+	// benchmark runs with it; off by default for the tests and the demo,
+	// which were written against gopcua's publishing.
 	QueueValues bool
 	// Scripted adds points the model never drives: a test sets their
 	// values, with the source times it wants, through Set. Identifier and
@@ -160,7 +161,7 @@ type Sim struct {
 	// their publishing goroutines, the last subscription number given
 	// (guarded by the server's subscription lock).
 	pubMu     sync.Mutex
-	queues    map[*server.Subscription]*queues
+	queues    map[*server.Subscription]*subQueue
 	pubWG     sync.WaitGroup
 	lastSubID uint32
 }
@@ -170,7 +171,7 @@ func New(opts Options) *Sim {
 	opts = opts.withDefaults()
 	s := &Sim{
 		stalled: map[*server.Subscription]time.Time{},
-		queues:  map[*server.Subscription]*queues{},
+		queues:  map[*server.Subscription]*subQueue{},
 		opts:    opts,
 		log:     opts.Logger,
 		catalog: append(buildCatalog(opts.NamespaceURI, opts.Points), scriptedCatalog(opts.NamespaceURI, opts.Scripted)...),

@@ -26,31 +26,70 @@ const (
 	infoOverflow      = 0x0080
 )
 
-// queues holds the queue size of each monitored item (by client handle)
-// of one subscription.
-type queues struct {
+// subQueue holds the values waiting for a publish of one of the sim's
+// subscriptions: each monitored item's queue (by client handle), of the
+// size it asked for. The sim's notify writes into it directly, under its
+// own lock, so that a subscription busy sending a large publish response
+// never holds up the plant: its values wait in their queues (or overflow,
+// counted) instead of in gopcua's notification channel of 100, which
+// stalled the load goroutine, and with it every other subscription.
+type subQueue struct {
 	mu    sync.Mutex
 	sizes map[uint32]uint32
+	items map[uint32]*itemQueue
+	order []*itemQueue // items with values, in the order they first got one
 }
 
-func (q *queues) set(handle, size uint32) {
+func newSubQueue() *subQueue {
+	return &subQueue{sizes: map[uint32]uint32{}, items: map[uint32]*itemQueue{}}
+}
+
+func (q *subQueue) set(handle, size uint32) {
 	q.mu.Lock()
 	q.sizes[handle] = size
 	q.mu.Unlock()
 }
 
-func (q *queues) size(handle uint32) int {
+// push queues n on its item and reports whether the item's queue was full
+// (its oldest value discarded).
+func (q *subQueue) push(n *ua.MonitoredItemNotification) (overflowed bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return max(int(q.sizes[handle]), 1)
+	iq := q.items[n.ClientHandle]
+	if iq == nil {
+		iq = &itemQueue{handle: n.ClientHandle}
+		q.items[n.ClientHandle] = iq
+	}
+	if len(iq.values) == 0 {
+		q.order = append(q.order, iq)
+	}
+	iq.values, overflowed = enqueue(iq.values, n, max(int(q.sizes[n.ClientHandle]), 1))
+	return overflowed
+}
+
+// pending reports whether any value waits for a publish.
+func (q *subQueue) pending() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.order) > 0
+}
+
+// take removes up to limit values for one publish response and reports
+// whether more wait.
+func (q *subQueue) take(limit int) ([]*ua.MonitoredItemNotification, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var values []*ua.MonitoredItemNotification
+	values, q.order = take(q.order, limit)
+	return values, len(q.order) > 0
 }
 
 // revisedQueueSize is the queue an item gets for the size it asked for.
 func revisedQueueSize(asked uint32) uint32 { return min(max(asked, 1), maxQueueSize) }
 
-// queuesOf returns the queue sizes of sub, nil for a subscription the sim
-// did not create.
-func (s *Sim) queuesOf(sub *server.Subscription) *queues {
+// queuesOf returns the queues of sub, nil for a subscription the sim did
+// not create.
+func (s *Sim) queuesOf(sub *server.Subscription) *subQueue {
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
 	return s.queues[sub]
@@ -93,7 +132,7 @@ func (s *Sim) createSubscription(ctx context.Context, srv *server.Server) server
 		sub.ID = s.lastSubID
 		ss.Subs[sub.ID] = sub
 		ss.Mu.Unlock()
-		q := &queues{sizes: map[uint32]uint32{}}
+		q := newSubQueue()
 		s.pubMu.Lock()
 		s.queues[sub] = q
 		s.pubMu.Unlock()
@@ -135,8 +174,11 @@ type itemQueue struct {
 
 // publish serves sub until ctx ends, the subscription is deleted, its
 // lifetime runs out without a publish request, or a response cannot be
-// sent; it then deletes the subscription if it still stands.
-func (s *Sim) publish(ctx context.Context, ss *server.SubscriptionService, sub *server.Subscription, q *queues, limit int) {
+// sent; it then deletes the subscription if it still stands. Once a
+// publishing interval finds values queued, it answers publish requests
+// until none is left, limit values a response (MoreNotifications while
+// more wait).
+func (s *Sim) publish(ctx context.Context, ss *server.SubscriptionService, sub *server.Subscription, q *subQueue, limit int) {
 	defer func() {
 		s.pubMu.Lock()
 		delete(s.queues, sub)
@@ -147,8 +189,6 @@ func (s *Sim) publish(ctx context.Context, ss *server.SubscriptionService, sub *
 	}()
 	t := time.NewTicker(time.Duration(sub.RevisedPublishingInterval * float64(time.Millisecond)))
 	defer t.Stop()
-	items := map[uint32]*itemQueue{}
-	var order []*itemQueue // items with values, in the order they first got one
 	var seq uint32
 	keepalive, lifetime := uint32(0), uint32(0)
 	var requests <-chan server.PubReq // set while values wait for a publish request
@@ -156,24 +196,17 @@ func (s *Sim) publish(ctx context.Context, ss *server.SubscriptionService, sub *
 		select {
 		case <-ctx.Done():
 			return
-		case n := <-sub.NotifyChannel:
-			iq := items[n.ClientHandle]
-			if iq == nil {
-				iq = &itemQueue{handle: n.ClientHandle}
-				items[n.ClientHandle] = iq
+		case n := <-sub.NotifyChannel: // gopcua's own senders, if any
+			if q.push(n) {
+				s.overflowed.Add(1)
 			}
-			if len(iq.values) == 0 {
-				order = append(order, iq)
-			}
-			iq.values = s.enqueue(iq.values, n, q.size(n.ClientHandle))
 		case pr := <-requests:
 			seq = max(seq+1, 1)
-			var values []*ua.MonitoredItemNotification
-			values, order = take(order, limit)
-			if !s.sendValues(sub, pr, seq, values, len(order) > 0) {
+			values, more := q.take(limit)
+			if !s.sendValues(sub, pr, seq, values, more) {
 				return
 			}
-			if len(order) == 0 {
+			if !more {
 				requests = nil
 			}
 			keepalive, lifetime = 0, 0
@@ -181,7 +214,7 @@ func (s *Sim) publish(ctx context.Context, ss *server.SubscriptionService, sub *
 			if !stillServed(ss, sub) {
 				return
 			}
-			if len(order) > 0 {
+			if q.pending() {
 				if requests != nil {
 					lifetime++
 				}
@@ -208,13 +241,12 @@ func (s *Sim) publish(ctx context.Context, ss *server.SubscriptionService, sub *
 }
 
 // enqueue adds n to an item's queue of size values, discarding the
-// oldest when it is full and marking the value after it with the
-// Overflow bit (never for a queue of one, Part 4 §5.12.1.5).
-func (s *Sim) enqueue(values []*ua.MonitoredItemNotification, n *ua.MonitoredItemNotification, size int) []*ua.MonitoredItemNotification {
+// oldest when it is full (reported) and marking the value after it with
+// the Overflow bit (never for a queue of one, Part 4 §5.12.1.5).
+func enqueue(values []*ua.MonitoredItemNotification, n *ua.MonitoredItemNotification, size int) ([]*ua.MonitoredItemNotification, bool) {
 	if len(values) < size {
-		return append(values, n)
+		return append(values, n), false
 	}
-	s.overflowed.Add(1)
 	copy(values, values[1:])
 	values[len(values)-1] = n
 	if size > 1 && values[0].Value != nil {
@@ -223,7 +255,7 @@ func (s *Sim) enqueue(values []*ua.MonitoredItemNotification, n *ua.MonitoredIte
 		v.EncodingMask |= ua.DataValueStatusCode
 		values[0] = &ua.MonitoredItemNotification{ClientHandle: values[0].ClientHandle, Value: &v}
 	}
-	return values
+	return values, true
 }
 
 // take removes up to limit queued values from the items of order, oldest
