@@ -69,3 +69,27 @@ func TestLateIsNotSilent(t *testing.T) {
 		}
 	}
 }
+
+// Lateness excuses a backlog, not an item that stays behind for good while
+// its subscription delivers the others.
+func TestLateHasALimit(t *testing.T) {
+	grace := 250 * time.Millisecond
+	for _, tt := range []struct {
+		waited time.Duration
+		late   bool
+		want   bool
+	}{
+		{200 * time.Millisecond, false, false},
+		{time.Second, false, true},
+		{time.Second, true, false},
+		{29 * time.Second, true, false},
+		{31 * time.Second, true, true},
+	} {
+		if got := silent(tt.waited, grace, tt.late); got != tt.want {
+			t.Errorf("waited %s, late %v: silent = %v, want %v", tt.waited, tt.late, got, tt.want)
+		}
+	}
+	if silent(79*time.Second, 4*time.Second, true) || !silent(81*time.Second, 4*time.Second, true) {
+		t.Errorf("a 4 s grace gives a late subscription 80 s")
+	}
+}

@@ -71,6 +71,24 @@ func (p *progress) late(c pendingChange) bool {
 	return p.dataAt.Load() > c.seen.UnixNano()
 }
 
+// A late subscription is given lateFactor times a point's grace, and never
+// less than minLateWait, to work through its backlog: beyond that, an item
+// still behind while its subscription delivers others has stopped on its
+// own (a server that dropped the monitored item), which is as silent.
+const (
+	lateFactor  = 20
+	minLateWait = 30 * time.Second
+)
+
+// silent decides a point whose newer server value has waited that long to
+// be delivered.
+func silent(waited, grace time.Duration, late bool) bool {
+	if late {
+		return waited > max(lateFactor*grace, minLateWait)
+	}
+	return waited > grace
+}
+
 // newLiveCheck returns the check for the subscriptions s, or nil when no point
 // can be checked.
 func newLiveCheck(s *subscriptions, nodes []*ua.NodeID) *liveCheck {
@@ -160,10 +178,8 @@ func (lc *liveCheck) check(ctx context.Context, c *opcua.Client, timeout time.Du
 			lc.pending[i] = pendingChange{sourceNs: s.SourceTimeNs, seen: now}
 			continue
 		}
-		if i < len(lc.subOf) && lc.subOf[i] != nil && lc.subOf[i].progress.late(p) {
-			continue // late, not silent
-		}
-		if waited := now.Sub(p.seen); waited > lc.grace[i] {
+		late := i < len(lc.subOf) && lc.subOf[i] != nil && lc.subOf[i].progress.late(p)
+		if waited := now.Sub(p.seen); silent(waited, lc.grace[i], late) {
 			return &errSubscriptionSilent{
 				point:     lc.ids[i],
 				server:    time.Unix(0, s.SourceTimeNs),
