@@ -1,0 +1,55 @@
+package ingest
+
+import (
+	"testing"
+	"time"
+)
+
+// The Welcome and every Ack grant each stream an equal share of the
+// budget: two streams of a 1,000-sample budget get 500 each; a third
+// stream shrinks the share the next ack carries.
+func TestWindowSharedAmongStreams(t *testing.T) {
+	f := start(t, func(o *Options) { o.WindowSamples = 1000 })
+	_, w1 := open(t, f, "S1", "T101.LT")
+	if got := w1.GetWindowSamples(); got != 1000 {
+		t.Errorf("first stream granted %d samples, want 1000 (the whole budget)", got)
+	}
+	st2, w2 := open(t, f, "S2", "T101.LT")
+	if got := w2.GetWindowSamples(); got != 500 {
+		t.Errorf("second stream granted %d samples, want 500", got)
+	}
+	open(t, f, "S3", "T101.LT")
+	if err := st2.Send(batch(1, num("T101.LT", time.Now(), 1))); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	msg, err := st2.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msg.GetAck().GetWindowSamples(); got != 333 {
+		t.Errorf("ack granted %d samples with three streams open, want 333", got)
+	}
+}
+
+// Without a budget nothing is granted: agents keep their own window.
+func TestWindowWithoutBudget(t *testing.T) {
+	f := start(t)
+	st, w := open(t, f, "S1", "T101.LT")
+	if got := w.GetWindowSamples(); got != 0 {
+		t.Errorf("granted %d samples without a budget", got)
+	}
+	if err := st.Send(batch(1, num("T101.LT", time.Now(), 1))); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	msg, err := st.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msg.GetAck().GetWindowSamples(); got != 0 {
+		t.Errorf("ack granted %d samples without a budget", got)
+	}
+}
