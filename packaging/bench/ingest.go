@@ -65,7 +65,8 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 		opts.PointsPerAgent, opts.BatchSamples, opts.MaxInFlight)
 	sec.note("Aggregator: a lifeline-aggregator process with its default writer (max_rows 100,000, max_delay 200 ms, %d inserts at once); an ack leaves only after ClickHouse committed the batch's insert. CPU and RSS read from /proc over the window.", inserts)
 	sec.note("Limit: the same 13 columns of the same table, inserted by clickhouse-go's columnar appends from pre-built slices in a loop, one insert at a time per connection, on as many connections as the writer runs inserts (%d).", inserts)
-	sec.note("Admission window: the aggregator grants each stream an equal share of writer.max_pending_rows as unacked samples (Welcome and Ack window_samples), and agents, like the load generator, send no more; \"ignoring the admission window\" runs the same load generator as an older agent, up to %d batches unacked whatever the grant, against the same aggregator after the runs above.", opts.MaxInFlight)
+	sec.note("Limit with 50 sites a block: the same, but each 2,000 rows of a block belong to the next of 50 sites, as in a writer insert under 100 agents; the rollups' materialized views then write a row per site, point and minute, 50 times as many as from one site's block, and ClickHouse's own work per row grows with them.")
+	sec.note("Admission window: the aggregator grants each stream an equal share of a budget of unacked samples that follows its commit rate (rate × 1.5 s, at most writer.max_pending_rows; Welcome and Ack window_samples), and agents, like the load generator, send no more; \"ignoring the admission window\" runs the same load generator as an older agent, up to %d batches unacked whatever the grant, against the same aggregator after the runs above.", opts.MaxInFlight)
 	sec.note("One insert at a time: a second lifeline-aggregator with `writer: {inserts: 1}` (the writer before inserts ran side by side), the same load, into a database of its own, after the runs above.")
 	return nil
 }
@@ -123,6 +124,12 @@ func (r *Runner) insertLimit(ctx context.Context, db string, n int, sec *Section
 	}
 	sec.add(Row{Measure: fmt.Sprintf("raw insert, %d connections at once (as many as the writer's inserts)", n), Value: limitN, Unit: "rows/s",
 		Versus: "1 connection", Ratio: limitN / limit})
+	mix, err := rawInsertParallel(ctx, r.ch, db, newRawSites("MIX", 50, 1000, 100_000), n, r.window(10*time.Second))
+	if err != nil {
+		return 0, fmt.Errorf("raw insert of 50 sites a block: %w", err)
+	}
+	sec.add(Row{Measure: fmt.Sprintf("raw insert, %d connections, each block 50 sites' batches of 2,000 rows (a 100-agent insert's mix)", n),
+		Value: mix, Unit: "rows/s", Versus: "one site a block", Ratio: mix / limitN})
 	return limitN, nil
 }
 
