@@ -12,18 +12,19 @@ import (
 // each waits, so a budget of rate × windowLatency keeps the wait near it
 // whatever the rate, while the streams' agents hold the rest in their
 // buffers.
-const windowLatency = 1500 * time.Millisecond
+const windowLatency = 2 * time.Second
 
 // windowInterval is how often the commit rate is measured again.
 const windowInterval = 500 * time.Millisecond
 
 // admission sizes the budget of unacked samples the streams share: at most
 // the configured budget (the writer's pending bound: more would only wait
-// in front of it), at least an eighth of it, and in between the recent
-// commit rate times windowLatency. It starts at the most: a budget the
-// inserts cannot keep up with shrinks within seconds, and an idle
-// aggregator's small one grows at every measure while batches commit
-// faster than windowLatency.
+// in front of it), at least a quarter of it (one insert's worth at the
+// defaults, so that a slow spell does not shrink the inserts for long),
+// and in between the recent commit rate times windowLatency. It starts at
+// the most: a budget the inserts cannot keep up with shrinks within
+// seconds, and an idle aggregator's small one grows at every measure while
+// batches commit faster than windowLatency.
 type admission struct {
 	most      int64
 	committed atomic.Int64 // samples acked since start
@@ -57,7 +58,7 @@ func (a *admission) budgetAt(now time.Time) int64 {
 	}
 	rate := float64(c-a.base) / el.Seconds()
 	want := int64(rate * windowLatency.Seconds())
-	want = min(max(want, a.most/8), a.most)
+	want = min(max(want, a.most/4), a.most)
 	// Half of the old and half of the new: one slow insert does not
 	// close the window at once.
 	a.budget = (a.budget + want) / 2

@@ -54,32 +54,32 @@ func TestWindowWithoutBudget(t *testing.T) {
 	}
 }
 
-// The budget follows the commit rate: rate × windowLatency, between an
-// eighth of the most and the most.
+// The budget follows the commit rate: rate × windowLatency, between a
+// quarter of the most and the most.
 func TestAdmissionFollowsCommitRate(t *testing.T) {
 	a := newAdmission(400_000)
 	t0 := time.Unix(1_000_000, 0)
 	if got := a.budgetAt(t0); got != 400_000 {
 		t.Fatalf("first budget %d, want the most, 400000", got)
 	}
-	// Commits at 40,000 samples/s: the budget moves halfway to 60,000 at
-	// every measure, and stays there.
+	// Commits at 100,000 samples/s: the budget moves halfway to 200,000
+	// at every measure, and stays there.
 	now := t0
 	for range 20 {
-		a.acked(20_000)
+		a.acked(50_000)
 		now = now.Add(windowInterval)
 		a.budgetAt(now)
 	}
-	if got, want := a.budgetAt(now), int64(40_000*windowLatency.Seconds()); got < want*95/100 || got > want*105/100 {
-		t.Errorf("budget %d at 40,000 samples/s, want about %d", got, want)
+	if got, want := a.budgetAt(now), int64(100_000*windowLatency.Seconds()); got < want*95/100 || got > want*105/100 {
+		t.Errorf("budget %d at 100,000 samples/s, want about %d", got, want)
 	}
-	// Idle: it never falls below an eighth.
+	// Idle: it never falls below a quarter.
 	for range 20 {
 		now = now.Add(windowInterval)
 		a.budgetAt(now)
 	}
-	if got := a.budgetAt(now); got != 50_000 {
-		t.Errorf("idle budget %d, want 50000", got)
+	if got := a.budgetAt(now); got != 100_000 {
+		t.Errorf("idle budget %d, want 100000", got)
 	}
 	// Commits far faster than the most allows: back to the most.
 	for range 20 {
