@@ -97,3 +97,32 @@ func TestAdmissionFollowsCommitRate(t *testing.T) {
 		t.Errorf("budget moved from %d to %d within one measure", before, got)
 	}
 }
+
+// The window is the agent's to honour: an older agent that sends beyond
+// it still has every batch taken and acked, as before.
+func TestWindowIgnoredByOlderAgent(t *testing.T) {
+	f := start(t, func(o *Options) { o.WindowSamples = 1 })
+	st, w := open(t, f, "S1", "T101.LT")
+	if w.GetWindowSamples() != 1 {
+		t.Fatalf("granted %d samples, want 1", w.GetWindowSamples())
+	}
+	now := time.Now()
+	for seq := uint64(1); seq <= 5; seq++ {
+		if err := st.Send(batch(seq, num("T101.LT", now.Add(time.Duration(seq)*time.Millisecond), 1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		<-f.writer.added
+	}
+	f.writer.commitAll()
+	for want := uint64(1); want <= 5; want++ {
+		msg, err := st.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := msg.GetAck().GetSeq(); got != want {
+			t.Fatalf("ack for %d, want %d", got, want)
+		}
+	}
+}
