@@ -66,8 +66,8 @@ type Options struct {
 	// Owners, if set, takes each site over at its agent's handshake, so
 	// that the aggregator the site's stream reaches evaluates its alarms.
 	Owners SiteClaimer
-	// WindowSamples is the most unacked samples the streams share as their
-	// admission window (see admission and windowSamples); 0 grants none.
+	// WindowSamples is the budget of unacked samples the streams share as
+	// their admission window (see windowSamples); 0 grants none.
 	WindowSamples int
 }
 
@@ -97,7 +97,6 @@ type Service struct {
 	rules      sampleRules
 	now        func() time.Time
 
-	admission  *admission // nil without Options.WindowSamples
 	sessions   sessions
 	refusalLog refusalLog
 	open       atomic.Int64
@@ -127,9 +126,6 @@ func NewService(ledger Ledger, writer Writer, heartbeats *Heartbeats, opts Optio
 	}
 	if metrics != nil {
 		metrics.sites.src.Store(&svc.sessions)
-	}
-	if opts.WindowSamples > 0 {
-		svc.admission = newAdmission(opts.WindowSamples)
 	}
 	return svc
 }
@@ -430,9 +426,6 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 		defer in.pending.Done()
 		if err == nil {
 			s.metrics.ackLatency.Observe(time.Since(received).Seconds())
-			if s.admission != nil {
-				s.admission.acked(len(valid))
-			}
 		}
 		ack.WindowSamples = s.windowSamples()
 		settle(in.acks, s.metrics, ack, err)

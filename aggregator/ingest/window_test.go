@@ -54,50 +54,6 @@ func TestWindowWithoutBudget(t *testing.T) {
 	}
 }
 
-// The budget follows the commit rate: rate × windowLatency, between a
-// quarter of the most and the most.
-func TestAdmissionFollowsCommitRate(t *testing.T) {
-	a := newAdmission(400_000)
-	t0 := time.Unix(1_000_000, 0)
-	if got := a.budgetAt(t0); got != 400_000 {
-		t.Fatalf("first budget %d, want the most, 400000", got)
-	}
-	// Commits at 100,000 samples/s: the budget moves halfway to 200,000
-	// at every measure, and stays there.
-	now := t0
-	for range 20 {
-		a.acked(50_000)
-		now = now.Add(windowInterval)
-		a.budgetAt(now)
-	}
-	if got, want := a.budgetAt(now), int64(100_000*windowLatency.Seconds()); got < want*95/100 || got > want*105/100 {
-		t.Errorf("budget %d at 100,000 samples/s, want about %d", got, want)
-	}
-	// Idle: it never falls below a quarter.
-	for range 20 {
-		now = now.Add(windowInterval)
-		a.budgetAt(now)
-	}
-	if got := a.budgetAt(now); got != 100_000 {
-		t.Errorf("idle budget %d, want 100000", got)
-	}
-	// Commits far faster than the most allows: back to the most.
-	for range 20 {
-		a.acked(1_000_000)
-		now = now.Add(windowInterval)
-		a.budgetAt(now)
-	}
-	if got := a.budgetAt(now); got < 399_000 {
-		t.Errorf("budget %d at 2,000,000 samples/s, want the most, 400000", got)
-	}
-	// Within a measure nothing changes.
-	before := a.budgetAt(now)
-	a.acked(1)
-	if got := a.budgetAt(now.Add(windowInterval / 2)); got != before {
-		t.Errorf("budget moved from %d to %d within one measure", before, got)
-	}
-}
-
 // The window is the agent's to honour: an older agent that sends beyond
 // it still has every batch taken and acked, as before.
 func TestWindowIgnoredByOlderAgent(t *testing.T) {
