@@ -264,7 +264,7 @@ func (s *Service) welcome(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 	}
 	committed := welcome.GetCommitted()
 	welcome.MaxBatchSamples = uint32(s.opts.MaxBatchSamples)
-	welcome.WindowSamples = s.windowSamples()
+	welcome.WindowSamples = s.firstWindow()
 	if err := stream.Send(&lifelinev1.AggregatorMessage{Body: &lifelinev1.AggregatorMessage_Welcome{Welcome: welcome}}); err != nil {
 		return err
 	}

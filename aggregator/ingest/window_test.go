@@ -3,32 +3,38 @@ package ingest
 import (
 	"testing"
 	"time"
+
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
-// The Welcome and every Ack grant each stream an equal share of the
-// budget: two streams of a 1,000-sample budget get 500 each; a third
-// stream shrinks the share the next ack carries.
+// The Welcome grants a single batch; every Ack then grants the stream an
+// equal share of the budget: two streams of a 1,000-sample budget get 500
+// each, and a third stream shrinks the share the next ack carries.
 func TestWindowSharedAmongStreams(t *testing.T) {
 	f := start(t, func(o *Options) { o.WindowSamples = 1000 })
-	_, w1 := open(t, f, "S1", "T101.LT")
-	if got := w1.GetWindowSamples(); got != 1000 {
-		t.Errorf("first stream granted %d samples, want 1000 (the whole budget)", got)
+	st1, w1 := open(t, f, "S1", "T101.LT")
+	if got := w1.GetWindowSamples(); got != 1 {
+		t.Errorf("welcome granted %d samples, want 1 (a single batch until the first ack)", got)
 	}
-	st2, w2 := open(t, f, "S2", "T101.LT")
-	if got := w2.GetWindowSamples(); got != 500 {
-		t.Errorf("second stream granted %d samples, want 500", got)
+	st2, _ := open(t, f, "S2", "T101.LT")
+	ackGrant := func(st lifelinev1.Ingest_StreamClient, seq uint64) uint32 {
+		t.Helper()
+		if err := st.Send(batch(seq, num("T101.LT", time.Now(), 1))); err != nil {
+			t.Fatal(err)
+		}
+		<-f.writer.added
+		f.writer.commitAll()
+		msg, err := st.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg.GetAck().GetWindowSamples()
+	}
+	if got := ackGrant(st1, 1); got != 500 {
+		t.Errorf("ack granted %d samples with two streams open, want 500", got)
 	}
 	open(t, f, "S3", "T101.LT")
-	if err := st2.Send(batch(1, num("T101.LT", time.Now(), 1))); err != nil {
-		t.Fatal(err)
-	}
-	<-f.writer.added
-	f.writer.commitAll()
-	msg, err := st2.Recv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := msg.GetAck().GetWindowSamples(); got != 333 {
+	if got := ackGrant(st2, 1); got != 333 {
 		t.Errorf("ack granted %d samples with three streams open, want 333", got)
 	}
 }
