@@ -80,6 +80,14 @@ func (u *Uplink) settle(acks []*lifelinev1.Ack, w *window) error {
 		return fmt.Errorf("delete %d acked batches (%d…%d): %w", len(seqs), seqs[0], seqs[len(seqs)-1], err)
 	}
 	for _, ack := range acks {
+		if g := int(ack.GetWindowSamples()); g > 0 {
+			w.liveCredit.setGrant(g)
+			w.backlogCredit.setGrant(g)
+			select {
+			case w.freed <- struct{}{}: // a larger grant may let the backlog go on
+			default:
+			}
+		}
 		w.mu.Lock()
 		b, ok := w.sent[ack.GetSeq()]
 		delete(w.sent, ack.GetSeq())
@@ -87,8 +95,10 @@ func (u *Uplink) settle(acks []*lifelinev1.Ack, w *window) error {
 		if ok {
 			if b.live {
 				<-w.live
+				w.liveCredit.give(b.samples)
 			} else {
 				<-w.backlog
+				w.backlogCredit.give(b.samples)
 				select {
 				case w.freed <- struct{}{}:
 				default:

@@ -231,19 +231,23 @@ func (u *Uplink) session(parent context.Context, client lifelinev1.IngestClient,
 		u.probePreferred(ctx, &helpers, preferred, open)
 	}
 	endHandshake() // from here a new catalog waits for the in-flight acks
-	return u.flow(ctx, cancel, stream, open, watch, st.Newest, int(welcome.GetMaxBatchSamples()))
+	return u.flow(ctx, cancel, stream, open, watch, st.Newest, welcome)
 }
 
 // flow runs a welcomed stream: batches out (the backlog up to backlogEnd
 // and live ones), acks in, acked batches deleted, until one of them fails
 // or a new catalog stops it (see Recatalog).
-func (u *Uplink) flow(ctx context.Context, cancel context.CancelFunc, stream lifelinev1.Ingest_StreamClient, open *openStream, watch *stallWatch, backlogEnd uint64, maxSamples int) (err error) {
+func (u *Uplink) flow(ctx context.Context, cancel context.CancelFunc, stream lifelinev1.Ingest_StreamClient, open *openStream, watch *stallWatch, backlogEnd uint64, welcome *lifelinev1.Welcome) (err error) {
+	maxSamples := int(welcome.GetMaxBatchSamples())
+	grant := int(welcome.GetWindowSamples())
 	w := &window{
-		watch:   watch,
-		backlog: make(chan struct{}, u.opts.MaxInFlight),
-		live:    make(chan struct{}, u.opts.MaxInFlight),
-		freed:   make(chan struct{}, 1),
-		sent:    make(map[uint64]sent),
+		watch:         watch,
+		backlog:       make(chan struct{}, u.opts.MaxInFlight),
+		live:          make(chan struct{}, u.opts.MaxInFlight),
+		liveCredit:    newCredit(grant),
+		backlogCredit: newCredit(grant),
+		freed:         make(chan struct{}, 1),
+		sent:          make(map[uint64]sent),
 	}
 	acks := &ackBatch{ready: make(chan struct{}, 1)}
 	errs := make(chan error, 3)
@@ -297,16 +301,18 @@ func (u *Uplink) dropCommitted(ranges []*lifelinev1.SeqRange, st buffer.Stats) e
 }
 
 // window bounds the batches awaiting an ack, live and backlog apart, each
-// to MaxInFlight: live data never queues behind a drain, and a live stream
-// of many batches a second is not throttled to a few per round trip of
-// the aggregator's commit.
+// to MaxInFlight and to the samples the aggregator grants: live data never
+// queues behind a drain, and a live stream of many batches a second is not
+// throttled to a few per round trip of the aggregator's commit.
 type window struct {
-	backlog chan struct{}
-	live    chan struct{}
-	freed   chan struct{} // signalled when a backlog slot frees up
-	watch   *stallWatch
-	mu      sync.Mutex
-	sent    map[uint64]sent
+	backlog       chan struct{}
+	live          chan struct{}
+	liveCredit    *credit
+	backlogCredit *credit
+	freed         chan struct{} // signalled when a backlog slot or credit frees up
+	watch         *stallWatch
+	mu            sync.Mutex
+	sent          map[uint64]sent
 }
 
 type sent struct {
@@ -357,7 +363,7 @@ func (u *Uplink) send(ctx context.Context, stream lifelinev1.Ingest_StreamClient
 			}
 			continue
 		}
-		if backlogCursor <= backlogEnd && len(w.backlog) == cap(w.backlog) {
+		if backlogCursor <= backlogEnd && (len(w.backlog) == cap(w.backlog) || w.backlogCredit.full()) {
 			// The backlog's window is full: wait for an ack, or for new
 			// data, which is live and must not wait behind the backlog.
 			select {
@@ -444,11 +450,19 @@ func (u *Uplink) sendEntries(ctx context.Context, stream lifelinev1.Ingest_Strea
 			case <-ctx.Done():
 				return e.Seq, ctx.Err()
 			}
+			// The slot is freed by the ack, with the credit.
+			if err := w.liveCredit.take(ctx, samples); err != nil {
+				return e.Seq, err
+			}
 		} else {
 			select {
 			case slots <- struct{}{}:
 			default:
 				return e.Seq, nil // the window is full; this entry goes next time
+			}
+			if !w.backlogCredit.tryTake(samples) {
+				<-slots
+				return e.Seq, nil // no credit left; this entry goes next time
 			}
 		}
 		w.mu.Lock()

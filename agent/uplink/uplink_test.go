@@ -115,7 +115,7 @@ func (f *fakeAggregator) Stream(st lifelinev1.Ingest_StreamServer) error {
 	}
 }
 
-func serve(t *testing.T, f *fakeAggregator) string {
+func serve(t *testing.T, f lifelinev1.IngestServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -101,9 +101,11 @@ type ClickHouse struct {
 
 // Writer groups batches from all agents into large inserts.
 type Writer struct {
-	MaxRows        int           `yaml:"max_rows"`
-	MaxDelay       time.Duration `yaml:"max_delay"`
-	MaxPendingRows int           `yaml:"max_pending_rows"`
+	MaxRows  int           `yaml:"max_rows"`
+	MaxDelay time.Duration `yaml:"max_delay"`
+	// MaxPendingRows also bounds the admission window the agents share
+	// (see ingest.Options.WindowSamples).
+	MaxPendingRows int `yaml:"max_pending_rows"`
 	// Inserts run at once, each on its own ClickHouse connection.
 	Inserts int `yaml:"inserts"`
 }

@@ -66,6 +66,9 @@ type Options struct {
 	// Owners, if set, takes each site over at its agent's handshake, so
 	// that the aggregator the site's stream reaches evaluates its alarms.
 	Owners SiteClaimer
+	// WindowSamples is the budget of unacked samples the streams share as
+	// their admission window (see windowSamples); 0 grants none.
+	WindowSamples int
 }
 
 // SiteClaimer takes a site over for this aggregator (see aggregator/owner).
@@ -261,6 +264,7 @@ func (s *Service) welcome(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 	}
 	committed := welcome.GetCommitted()
 	welcome.MaxBatchSamples = uint32(s.opts.MaxBatchSamples)
+	welcome.WindowSamples = s.firstWindow()
 	if err := stream.Send(&lifelinev1.AggregatorMessage{Body: &lifelinev1.AggregatorMessage_Welcome{Welcome: welcome}}); err != nil {
 		return err
 	}
@@ -423,6 +427,7 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 		if err == nil {
 			s.metrics.ackLatency.Observe(time.Since(received).Seconds())
 		}
+		ack.WindowSamples = s.windowSamples()
 		settle(in.acks, s.metrics, ack, err)
 	})
 	if err != nil {

@@ -211,6 +211,10 @@ func (a *Aggregator) newReceiver(st *store.Store, wr *writer.Writer, heartbeats 
 	opts.RequireRegistered = a.cfg.RequireRegistered
 	opts.MaxStreams = int(a.cfg.Server.MaxStreams)
 	opts.HelloTimeout = a.cfg.Server.Limits.HelloTimeout
+	// The writer's pending bound is what it can hold without blocking the
+	// streams: admitting about that much keeps its inserts full while
+	// batches wait in the agents' buffers instead of in front of it.
+	opts.WindowSamples = a.cfg.Writer.MaxPendingRows
 	svc := ingest.NewService(st, wr, heartbeats, opts, metrics, a.logger.With("component", "ingest"))
 	return ingest.NewReceiver(a.cfg.Server, svc, a.logger.With("component", "ingest"), link)
 }

@@ -41,14 +41,21 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	opts := LoadOptions{Addr: agg.addr, PointsPerAgent: 1000, BatchSamples: 2000, MaxInFlight: 32,
 		Warmup: r.window(3 * time.Second), Duration: r.window(12 * time.Second)}
 	versus := fmt.Sprintf("raw insert limit, %d connections, %s rows/s", inserts, human(limit))
-	rates, err := r.ingestByAgents(ctx, agg, db, opts, []int{1, 10, 100}, "", versus, limit, sec)
+	runs, err := r.ingestByAgents(ctx, agg, db, opts, []int{1, 10, 100}, "", versus, limit, sec)
 	if err != nil {
 		return err
+	}
+	rates := map[int]float64{}
+	for k, res := range runs {
+		rates[k] = res.Rate
 	}
 	if rates[10] > 0 {
 		if err := r.halfLoad(ctx, opts, rates[10], sec); err != nil {
 			return err
 		}
+	}
+	if err := r.ingestUnwindowed(ctx, agg, db, opts, runs, sec); err != nil {
+		return err
 	}
 	agg.Stop(15 * time.Second)
 	if err := r.ingestOneInsert(ctx, opts, rates, sec); err != nil {
@@ -58,6 +65,8 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 		opts.PointsPerAgent, opts.BatchSamples, opts.MaxInFlight)
 	sec.note("Aggregator: a lifeline-aggregator process with its default writer (max_rows 100,000, max_delay 200 ms, %d inserts at once); an ack leaves only after ClickHouse committed the batch's insert. CPU and RSS read from /proc over the window.", inserts)
 	sec.note("Limit: the same 13 columns of the same table, inserted by clickhouse-go's columnar appends from pre-built slices in a loop, one insert at a time per connection, on as many connections as the writer runs inserts (%d).", inserts)
+	sec.note("Limit with 50 sites a block: the same, but each 2,000 rows of a block belong to the next of 50 sites, as in a writer insert under 100 agents; the rollups' materialized views then write a row per site, point and minute, 50 times as many as from one site's block, and ClickHouse's own work per row grows with them.")
+	sec.note("Admission window: the aggregator grants each stream an equal share of writer.max_pending_rows as unacked samples (Welcome and Ack window_samples), and agents, like the load generator, send no more; \"ignoring the admission window\" runs the same load generator as an older agent, up to %d batches unacked whatever the grant, against the same aggregator after the runs above.", opts.MaxInFlight)
 	sec.note("One insert at a time: a second lifeline-aggregator with `writer: {inserts: 1}` (the writer before inserts ran side by side), the same load, into a database of its own, after the runs above.")
 	return nil
 }
@@ -82,10 +91,10 @@ func (r *Runner) ingestOneInsert(ctx context.Context, opts LoadOptions, rates ma
 		return err
 	}
 	for _, k := range []int{10, 100} {
-		if one[k] > 0 {
+		if one[k].Rate > 0 {
 			sec.add(Row{Measure: fmt.Sprintf("%d agents: sustained, default writer", k), Value: rates[k], Unit: "samples/s",
-				Versus: "one insert at a time", Ratio: rates[k] / one[k],
-				Change: "writer: inserts side by side (2)", Before: one[k]})
+				Versus: "one insert at a time", Ratio: rates[k] / one[k].Rate,
+				Change: "writer: inserts side by side (2)", Before: one[k].Rate})
 		}
 	}
 	return nil
@@ -115,18 +124,46 @@ func (r *Runner) insertLimit(ctx context.Context, db string, n int, sec *Section
 	}
 	sec.add(Row{Measure: fmt.Sprintf("raw insert, %d connections at once (as many as the writer's inserts)", n), Value: limitN, Unit: "rows/s",
 		Versus: "1 connection", Ratio: limitN / limit})
+	mix, err := rawInsertParallel(ctx, r.ch, db, newRawSites("MIX", 50, 1000, 100_000), n, r.window(10*time.Second))
+	if err != nil {
+		return 0, fmt.Errorf("raw insert of 50 sites a block: %w", err)
+	}
+	sec.add(Row{Measure: fmt.Sprintf("raw insert, %d connections, each block 50 sites' batches of 2,000 rows (a 100-agent insert's mix)", n),
+		Value: mix, Unit: "rows/s", Versus: "one site a block", Ratio: mix / limitN})
 	return limitN, nil
 }
 
+// ingestUnwindowed runs 10 and 100 agents that ignore the admission window
+// against the same aggregator and compares them with the runs that honour it.
+func (r *Runner) ingestUnwindowed(ctx context.Context, agg *aggregatorProc, db string, opts LoadOptions, windowed map[int]LoadResult, sec *Section) error {
+	opts.IgnoreWindow, opts.Site = true, "OLD"
+	old, err := r.ingestByAgents(ctx, agg, db, opts, []int{10, 100}, "ignoring the admission window, ", "", 0, sec)
+	if err != nil {
+		return err
+	}
+	for _, k := range []int{10, 100} {
+		w, o := windowed[k], old[k]
+		if o.Rate <= 0 || w.AckP99 <= 0 {
+			continue
+		}
+		const change = "ingest: admission window (unacked samples granted per stream)"
+		sec.add(Row{Measure: fmt.Sprintf("%d agents: sustained, honouring the window", k), Value: w.Rate, Unit: "samples/s",
+			Versus: "ignoring it", Ratio: w.Rate / o.Rate, Change: change, Before: o.Rate})
+		sec.add(Row{Measure: fmt.Sprintf("%d agents: ack latency p99, honouring the window", k), Value: ms(w.AckP99), Unit: "ms",
+			Versus: "ignoring it", Ratio: float64(w.AckP99) / float64(o.AckP99), Change: change, Before: ms(o.AckP99)})
+	}
+	return nil
+}
+
 // ingestByAgents runs the load with each count of agents as fast as acks
-// allow and returns the rate of each. With a limit, the 10- and
+// allow and returns what each measured. With a limit, the 10- and
 // 100-agent rates are held to ingestShare of it.
 func (r *Runner) ingestByAgents(ctx context.Context, agg *aggregatorProc, db string, opts LoadOptions, counts []int,
-	label, versus string, limit float64, sec *Section) (map[int]float64, error) {
-	rates := map[int]float64{}
+	label, versus string, limit float64, sec *Section) (map[int]LoadResult, error) {
+	rates := map[int]LoadResult{}
 	for _, k := range counts {
 		o := opts
-		o.Agents, o.Site = k, fmt.Sprintf("K%d_", k)
+		o.Agents, o.Site = k, fmt.Sprintf("%sK%d_", opts.Site, k) // a prefix apart per run: the ledger would skip batches seen before
 		r.opts.Logf("ingest: %s%d agents", label, k)
 		meter, self := meterUsage(agg.Pid()), meterUsage(os.Getpid())
 		res, err := runLoad(ctx, o)
@@ -134,7 +171,7 @@ func (r *Runner) ingestByAgents(ctx context.Context, agg *aggregatorProc, db str
 		if err != nil {
 			return nil, fmt.Errorf("%d agents: %w\naggregator log:\n%s", k, err, agg.Tail(3000))
 		}
-		rates[k] = res.Rate
+		rates[k] = res
 		row := Row{Measure: fmt.Sprintf("%s%d agents: sustained", label, k), Value: res.Rate, Unit: "samples/s"}
 		if limit > 0 {
 			row.Versus, row.Ratio = versus, res.Rate/limit

@@ -29,6 +29,9 @@ type LoadOptions struct {
 	// Rate caps the samples per second all agents send together; 0 sends
 	// as fast as acks allow.
 	Rate float64
+	// IgnoreWindow sends as an agent older than the admission window
+	// would: up to MaxInFlight batches, whatever the aggregator grants.
+	IgnoreWindow bool
 }
 
 // LoadResult is what the window measured.
@@ -129,7 +132,7 @@ func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
 		return err
 	}
 	defer conn.Close()
-	stream, err := g.handshake(ctx, conn, i)
+	stream, welcome, err := g.handshake(ctx, conn, i)
 	if err != nil {
 		return err
 	}
@@ -138,7 +141,11 @@ func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
 	if err != nil {
 		return err
 	}
-	fl := &inFlight{slots: make(chan struct{}, g.opts.MaxInFlight), sentAt: map[uint64]time.Time{}}
+	fl := &inFlight{slots: make(chan struct{}, g.opts.MaxInFlight), sentAt: map[uint64]time.Time{},
+		grant: int(welcome.GetWindowSamples()), changed: make(chan struct{}), ignoreGrant: g.opts.IgnoreWindow}
+	if fl.ignoreGrant {
+		fl.grant = 0
+	}
 	recvDone := make(chan error, 1)
 	// Ends when the stream does: conn.Close on return ends it.
 	go func() { recvDone <- g.receiveAcks(stream, fl) }()
@@ -146,12 +153,12 @@ func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
 }
 
 // handshake opens agent i's stream and trades its hello for a welcome.
-func (g *loadGen) handshake(ctx context.Context, conn *grpc.ClientConn, i int) (grpc.ClientStream, error) {
+func (g *loadGen) handshake(ctx context.Context, conn *grpc.ClientConn, i int) (grpc.ClientStream, *lifelinev1.Welcome, error) {
 	o := g.opts
 	stream, err := conn.NewStream(ctx, &lifelinev1.Ingest_ServiceDesc.Streams[0], lifelinev1.Ingest_Stream_FullMethodName,
 		grpc.ForceCodec(passCodec{}))
 	if err != nil {
-		return nil, fmt.Errorf("open stream: %w", err)
+		return nil, nil, fmt.Errorf("open stream: %w", err)
 	}
 	site := fmt.Sprintf("%s%03d", o.Site, i)
 	hello := &lifelinev1.Hello{SiteId: site, Park: "BENCH", AgentVersion: "bench"}
@@ -159,13 +166,13 @@ func (g *loadGen) handshake(ctx context.Context, conn *grpc.ClientConn, i int) (
 		hello.Points = append(hello.Points, &lifelinev1.Point{Id: pointID(p), Kind: "level", Unit: "m"})
 	}
 	if err := stream.SendMsg(&lifelinev1.AgentMessage{Body: &lifelinev1.AgentMessage_Hello{Hello: hello}}); err != nil {
-		return nil, fmt.Errorf("send hello: %w", err)
+		return nil, nil, fmt.Errorf("send hello: %w", err)
 	}
 	var welcome lifelinev1.AggregatorMessage
 	if err := stream.RecvMsg(&welcome); err != nil || welcome.GetWelcome() == nil {
-		return nil, fmt.Errorf("await welcome: %v", err)
+		return nil, nil, fmt.Errorf("await welcome: %v", err)
 	}
-	return stream, nil
+	return stream, welcome.GetWelcome(), nil
 }
 
 // variants is how many distinct encoded batches an agent cycles through.
@@ -198,11 +205,47 @@ func (g *loadGen) encodeVariants() ([][]byte, error) {
 }
 
 // inFlight bounds an agent's unacked batches and remembers when each was
-// sent, for the ack latency.
+// sent, for the ack latency. Like the agent's live window it also bounds
+// the unacked samples to the aggregator's grant (Welcome and Ack
+// window_samples, 0: none), always letting one batch out.
 type inFlight struct {
-	slots  chan struct{}
-	mu     sync.Mutex
-	sentAt map[uint64]time.Time
+	slots   chan struct{}
+	mu      sync.Mutex
+	sentAt  map[uint64]time.Time
+	grant   int
+	used    int
+	changed chan struct{} // closed and replaced when used shrinks or grant changes
+	// ignoreGrant keeps grant at 0, as an older agent would.
+	ignoreGrant bool
+}
+
+// take reserves n samples of the grant, waiting until they fit.
+func (fl *inFlight) take(ctx context.Context, n int) bool {
+	for {
+		fl.mu.Lock()
+		if fl.grant <= 0 || fl.used == 0 || fl.used+n <= fl.grant {
+			fl.used += n
+			fl.mu.Unlock()
+			return true
+		}
+		changed := fl.changed
+		fl.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// ackedLocked returns n samples and takes the ack's grant (0 keeps the current).
+func (fl *inFlight) ackedLocked(n, grant int) {
+	fl.used = max(fl.used-n, 0)
+	if grant > 0 && !fl.ignoreGrant {
+		fl.grant = grant
+	}
+	close(fl.changed)
+	fl.changed = make(chan struct{})
 }
 
 // receiveAcks frees a slot per ack and, while measuring, counts the acked
@@ -221,6 +264,9 @@ func (g *loadGen) receiveAcks(stream grpc.ClientStream, fl *inFlight) error {
 		fl.mu.Lock()
 		at, ok := fl.sentAt[ack.GetSeq()]
 		delete(fl.sentAt, ack.GetSeq())
+		if ok {
+			fl.ackedLocked(g.opts.BatchSamples, int(ack.GetWindowSamples()))
+		}
 		fl.mu.Unlock()
 		if !ok {
 			continue
@@ -260,6 +306,9 @@ func (g *loadGen) sendBatches(ctx context.Context, stream grpc.ClientStream, enc
 			return nil
 		case err := <-recvDone:
 			return fmt.Errorf("receive: %w", err)
+		}
+		if !fl.take(ctx, o.BatchSamples) {
+			return nil
 		}
 		// A fresh buffer each time: gRPC may still hold the previous one
 		// when SendMsg returns.

@@ -22,12 +22,24 @@ type rawColumns struct {
 }
 
 func newRawColumns(site string, points, rows int) *rawColumns {
+	return newRawMix(func(int) string { return site }, points, rows)
+}
+
+// newRawSites is newRawColumns with the rows of each 2,000 (an agent's
+// batch) from the next of sites sites in turn: the mix of a writer insert
+// under many agents, where each site's batch adds its own (site, point,
+// minute) rows to the rollups.
+func newRawSites(prefix string, sites, points, rows int) *rawColumns {
+	return newRawMix(func(k int) string { return fmt.Sprintf("%s%03d", prefix, k/2000%sites) }, points, rows)
+}
+
+func newRawMix(site func(row int) string, points, rows int) *rawColumns {
 	c := &rawColumns{}
 	base := time.Now().Add(-time.Hour).UnixNano()
 	recv := time.Now().UnixNano()
 	for k := range rows {
 		ts := base + int64(k/points)*int64(100*time.Millisecond)
-		c.site = append(c.site, site)
+		c.site = append(c.site, site(k))
 		c.point = append(c.point, pointID(k%points))
 		c.text = append(c.text, "")
 		c.ts = append(c.ts, time.Unix(0, ts).UTC())

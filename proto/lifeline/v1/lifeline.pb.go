@@ -708,8 +708,14 @@ type Welcome struct {
 	// none). Beyond Hello.newest_seq it means the agent's buffer is older than
 	// what it once sent: a restored copy, or data lost in a power cut.
 	NewestCommitted uint64 `protobuf:"varint,3,opt,name=newest_committed,json=newestCommitted,proto3" json:"newest_committed,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Admission window: how many samples the agent may have sent and not yet
+	// had acked, in each of its windows (live and backlog apart), though
+	// always at least one batch. The aggregator shares its budget among its
+	// streams and updates the grant in every Ack. 0 (older aggregators): no
+	// bound beyond the agent's own max_in_flight.
+	WindowSamples uint32 `protobuf:"varint,4,opt,name=window_samples,json=windowSamples,proto3" json:"window_samples,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Welcome) Reset() {
@@ -759,6 +765,13 @@ func (x *Welcome) GetMaxBatchSamples() uint32 {
 func (x *Welcome) GetNewestCommitted() uint64 {
 	if x != nil {
 		return x.NewestCommitted
+	}
+	return 0
+}
+
+func (x *Welcome) GetWindowSamples() uint32 {
+	if x != nil {
+		return x.WindowSamples
 	}
 	return 0
 }
@@ -1616,8 +1629,11 @@ type Ack struct {
 	SetAside string `protobuf:"bytes,4,opt,name=set_aside,json=setAside,proto3" json:"set_aside,omitempty"`
 	// Rows of the batch set aside (see set_aside).
 	SetAsideSamples uint32 `protobuf:"varint,5,opt,name=set_aside_samples,json=setAsideSamples,proto3" json:"set_aside_samples,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The stream's admission window from now on (see Welcome.window_samples);
+	// 0 leaves the agent's current one.
+	WindowSamples uint32 `protobuf:"varint,6,opt,name=window_samples,json=windowSamples,proto3" json:"window_samples,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Ack) Reset() {
@@ -1681,6 +1697,13 @@ func (x *Ack) GetSetAside() string {
 func (x *Ack) GetSetAsideSamples() uint32 {
 	if x != nil {
 		return x.SetAsideSamples
+	}
+	return 0
+}
+
+func (x *Ack) GetWindowSamples() uint32 {
+	if x != nil {
+		return x.WindowSamples
 	}
 	return 0
 }
@@ -1888,11 +1911,12 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\x05level\x18\x03 \x01(\rR\x05level\"4\n" +
 	"\bSeqRange\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
-	"\x04last\x18\x02 \x01(\x04R\x04last\"\x95\x01\n" +
+	"\x04last\x18\x02 \x01(\x04R\x04last\"\xbc\x01\n" +
 	"\aWelcome\x123\n" +
 	"\tcommitted\x18\x01 \x03(\v2\x15.lifeline.v1.SeqRangeR\tcommitted\x12*\n" +
 	"\x11max_batch_samples\x18\x02 \x01(\rR\x0fmaxBatchSamples\x12)\n" +
-	"\x10newest_committed\x18\x03 \x01(\x04R\x0fnewestCommitted\"\x85\x02\n" +
+	"\x10newest_committed\x18\x03 \x01(\x04R\x0fnewestCommitted\x12%\n" +
+	"\x0ewindow_samples\x18\x04 \x01(\rR\rwindowSamples\"\x85\x02\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12-\n" +
 	"\asamples\x18\x02 \x03(\v2\x13.lifeline.v1.SampleR\asamples\x12\x1a\n" +
@@ -1969,7 +1993,7 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"\ainitial\x18\t \x01(\bR\ainitial\x12\x18\n" +
 	"\ahistory\x18\n" +
 	" \x01(\bR\ahistoryB\a\n" +
-	"\x05value\"\xb4\x01\n" +
+	"\x05value\"\xdb\x01\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x122\n" +
 	"\brejected\x18\x02 \x03(\v2\x16.lifeline.v1.RejectionR\brejected\x12\x1e\n" +
@@ -1977,7 +2001,8 @@ const file_lifeline_v1_lifeline_proto_rawDesc = "" +
 	"duplicates\x18\x03 \x01(\rR\n" +
 	"duplicates\x12\x1b\n" +
 	"\tset_aside\x18\x04 \x01(\tR\bsetAside\x12*\n" +
-	"\x11set_aside_samples\x18\x05 \x01(\rR\x0fsetAsideSamples\"t\n" +
+	"\x11set_aside_samples\x18\x05 \x01(\rR\x0fsetAsideSamples\x12%\n" +
+	"\x0ewindow_samples\x18\x06 \x01(\rR\rwindowSamples\"t\n" +
 	"\x04Nack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1c\n" +
