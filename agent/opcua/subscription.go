@@ -419,20 +419,8 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 		case ctx.Err() != nil:
 			return healthy, nil
 		case errors.Is(pr.err, ua.StatusBadTooManyPublishRequests):
-			// The server queues fewer requests than we keep outstanding: it
-			// answered the oldest with this. Keep one fewer from now on.
-			if inflight == 0 {
-				// Refused with nothing else queued: try again shortly rather
-				// than in a tight loop.
-				select {
-				case <-ctx.Done():
-					return healthy, nil
-				case <-time.After(s.publishingInterval):
-				}
-				publish(nil)
-			} else if !s.fewerRequests {
-				s.fewerRequests = true
-				s.r.logger.Info("server queues fewer publish requests than offered; sending fewer", "outstanding", inflight)
+			if !s.fewerPublishRequests(ctx, inflight, publish) {
+				return healthy, nil
 			}
 			continue
 		case pr.err != nil:
@@ -453,6 +441,26 @@ func (s *subscriptions) run(ctx context.Context) (healthy bool, err error) {
 			return healthy, err
 		}
 	}
+}
+
+// fewerPublishRequests handles a server that queues fewer requests than we
+// keep outstanding (it answered the oldest with BadTooManyPublishRequests):
+// keep one fewer from now on. It reports false when ctx ended.
+func (s *subscriptions) fewerPublishRequests(ctx context.Context, inflight int, publish func([]*ua.SubscriptionAcknowledgement)) bool {
+	if inflight == 0 {
+		// Refused with nothing else queued: try again shortly rather
+		// than in a tight loop.
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(s.publishingInterval):
+		}
+		publish(nil)
+	} else if !s.fewerRequests {
+		s.fewerRequests = true
+		s.r.logger.Info("server queues fewer publish requests than offered; sending fewer", "outstanding", inflight)
+	}
+	return true
 }
 
 // started takes subscriptions an update created into run's bookkeeping
