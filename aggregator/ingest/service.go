@@ -273,9 +273,9 @@ func (s *Service) welcome(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 // newIntake prepares the per-stream state the receive loop validates
 // against: the points the hello declared and the queue of acks to send.
 func (s *Service) newIntake(hello *lifelinev1.Hello, pending *sync.WaitGroup) *intake {
-	known := make(map[string]struct{}, len(hello.GetPoints()))
+	known := make(catalog, len(hello.GetPoints()))
 	for _, p := range hello.GetPoints() {
-		known[p.GetId()] = struct{}{}
+		known[p.GetId()] = p.GetId()
 	}
 	return &intake{svc: s, site: hello.GetSiteId(), bufferID: hello.GetBufferId(), known: known, acks: newAckQueue(), pending: pending}
 }
@@ -373,7 +373,7 @@ type intake struct {
 	svc      *Service
 	site     string
 	bufferID string
-	known    map[string]struct{}
+	known    catalog
 	acks     *ackQueue
 	pending  *sync.WaitGroup
 }
@@ -432,8 +432,14 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 	return nil
 }
 
+// catalog maps each point ID of a stream's hello to the hello's own copy.
+type catalog map[string]string
+
 // filter splits samples into those to store and those refused, in place.
-func (s *Service) filter(samples []*lifelinev1.Sample, known map[string]struct{}, now time.Time) ([]*lifelinev1.Sample, []*lifelinev1.Rejection) {
+// A valid sample's point ID is replaced by the hello's copy: the decoded
+// one, a string of its own per sample, is then garbage at once instead of
+// being held with the sample until its insert and alarm evaluation.
+func (s *Service) filter(samples []*lifelinev1.Sample, known catalog, now time.Time) ([]*lifelinev1.Sample, []*lifelinev1.Rejection) {
 	var rejected []*lifelinev1.Rejection
 	valid := samples[:0]
 	for i, smp := range samples {
@@ -441,6 +447,7 @@ func (s *Service) filter(samples []*lifelinev1.Sample, known map[string]struct{}
 			rejected = append(rejected, &lifelinev1.Rejection{Index: uint32(i), PointId: smp.GetPointId(), Reason: reason})
 			continue
 		}
+		smp.PointId = known[smp.PointId]
 		valid = append(valid, smp)
 	}
 	return valid, rejected
