@@ -88,11 +88,13 @@ type Service struct {
 	writer     Writer
 	heartbeats *Heartbeats
 	handshakes chan struct{}
-	opts       Options
-	logger     *slog.Logger
-	metrics    *Metrics
-	rules      sampleRules
-	now        func() time.Time
+	// catalogs groups catalog saves, when the ledger can save several.
+	catalogs *catalogGroup
+	opts     Options
+	logger   *slog.Logger
+	metrics  *Metrics
+	rules    sampleRules
+	now      func() time.Time
 
 	sessions   sessions
 	refusalLog refusalLog
@@ -120,6 +122,9 @@ func NewService(ledger Ledger, writer Writer, heartbeats *Heartbeats, opts Optio
 		metrics:    metrics,
 		rules:      defaultRules,
 		now:        time.Now,
+	}
+	if book, ok := ledger.(catalogBook); ok {
+		svc.catalogs = newCatalogGroup(book)
 	}
 	if metrics != nil {
 		metrics.sites.src.Store(&svc.sessions)
@@ -458,14 +463,14 @@ func (s *Service) filter(samples []*lifelinev1.Sample, known catalog, now time.T
 // span of the ledger: the batches it holds (oldest..newest) and, to tell a
 // buffer older than what it once sent, whatever lies beyond its newest.
 func (s *Service) handshake(ctx context.Context, site string, hello *lifelinev1.Hello) (*lifelinev1.Welcome, error) {
+	if err := s.saveCatalog(ctx, site, hello); err != nil {
+		return nil, status.Errorf(codes.Unavailable, "save catalog: %v", err)
+	}
 	select {
 	case s.handshakes <- struct{}{}:
 		defer func() { <-s.handshakes }()
 	case <-ctx.Done():
 		return nil, status.FromContextError(ctx.Err()).Err()
-	}
-	if err := s.ledger.SaveCatalog(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints()); err != nil {
-		return nil, status.Errorf(codes.Unavailable, "save catalog: %v", err)
 	}
 	w := &lifelinev1.Welcome{}
 	if oldest := hello.GetOldestSeq(); oldest != 0 { // 0: nothing buffered
@@ -492,6 +497,16 @@ func (s *Service) handshake(ctx context.Context, site string, hello *lifelinev1.
 		}
 	}
 	return w, nil
+}
+
+// saveCatalog saves the hello's catalog, grouped with those of other
+// handshakes when the ledger can (outside the handshake slots: waiting for
+// a group is no work for ClickHouse).
+func (s *Service) saveCatalog(ctx context.Context, site string, hello *lifelinev1.Hello) error {
+	if s.catalogs != nil {
+		return s.catalogs.save(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints())
+	}
+	return s.ledger.SaveCatalog(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints())
 }
 
 func (s *Service) recordConnection(site, version string, connected bool) {
