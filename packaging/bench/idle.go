@@ -15,6 +15,10 @@ const idleAgents = 1000
 // cost, not their data's.
 const idleShare = 0.9
 
+// idleMinWindow is the shortest warm-up and measuring window of the loaded
+// agents' runs.
+const idleMinWindow = 5 * time.Second
+
 // idleSourceAddrs spreads the idle agents over loopback addresses so no
 // address holds more than the aggregator's default 256 streams.
 const idleSourceAddrs = 8
@@ -25,6 +29,9 @@ const idleSourceAddrs = 8
 func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, opts LoadOptions, sec *Section) error {
 	loaded := opts
 	loaded.Agents, loaded.Site = 10, "ALONE_"
+	// Acks of a loaded aggregator take seconds: a window shorter than a
+	// few of them counts none, so -short keeps at least 5 s of each.
+	loaded.Warmup, loaded.Duration = max(opts.Warmup, idleMinWindow), max(opts.Duration, idleMinWindow)
 	r.opts.Logf("ingest: 10 agents, before %d idle agents connect", idleAgents)
 	alone, err := runLoad(ctx, loaded)
 	if err != nil {
