@@ -92,7 +92,7 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 
 // idleRows reports idleLoad's figures.
 func idleRows(sec *Section, alone, beside, idle LoadResult, handshakes time.Duration, connUse, quietUse, use Usage) {
-	n := fmt.Sprintf("%d idle agents", idleAgents)
+	n := human(idleAgents) + " idle agents"
 	with := "10 agents beside " + n + ": "
 	sec.add(Row{Measure: "10 agents alone (just before): sustained", Value: alone.Rate, Unit: "samples/s"})
 	sec.add(Row{Measure: with + "sustained", Value: beside.Rate, Unit: "samples/s",
@@ -109,8 +109,8 @@ func idleRows(sec *Section, alone, beside, idle LoadResult, handshakes time.Dura
 	sec.add(Row{Measure: n + " alone: aggregator RSS (max)", Value: mib(quietUse.RSSMax), Unit: "MiB"})
 	sec.add(Row{Measure: n + ": delivered", Value: idle.Rate, Unit: "samples/s"})
 	sec.add(Row{Measure: n + ": ack latency p99", Value: ms(idle.AckP99), Unit: "ms"})
-	sec.note("Idle agents: %d more agents, each a gRPC connection of its own from one of %d loopback addresses (the aggregator allows 256 streams per address), %d points, a batch of %d samples a second (%s samples/s together); they connect after the 10 loaded agents ran alone and stay connected while the same 10 agents run again.",
-		idleAgents, idleSourceAddrs, 10, 10, human(idleAgents*10))
+	sec.note("Idle agents: %s more agents, each a gRPC connection of its own from one of %d loopback addresses (the aggregator allows 256 streams per address), %d points, a batch of %d samples a second (%s samples/s together); they connect after the 10 loaded agents ran alone and stay connected while the same 10 agents run again. The target asks the loaded agents to keep %.0f %% of their rate alone: the idle agents' samples are a few per cent of theirs, so a larger loss is the cost of the connections, their batches' per-batch work (ledger, acks, alarm state) and the handshakes.",
+		human(idleAgents), idleSourceAddrs, 10, 10, human(idleAgents*10), 100*idleShare)
 }
 
 func ratio(v, base float64) float64 {
