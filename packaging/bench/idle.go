@@ -10,9 +10,9 @@ import (
 const idleAgents = 1000
 
 // idleShare is the share of their rate alone the 10 loaded agents must
-// keep with the idle agents connected: the idle agents send 1 % of the
-// loaded agents' samples, so more than a 10 % loss is their connections'
-// cost, not their data's.
+// keep with the idle agents connected: the idle agents send 10,000
+// samples/s, 2 % of the 500,000 the 10 agents are to sustain, so a larger
+// loss is the cost of their connections and batches, not of their data.
 const idleShare = 0.9
 
 // idleMinWindow is the shortest warm-up and measuring window of the loaded
@@ -109,7 +109,7 @@ func idleRows(sec *Section, alone, beside, idle LoadResult, handshakes time.Dura
 	sec.add(Row{Measure: n + " alone: aggregator RSS (max)", Value: mib(quietUse.RSSMax), Unit: "MiB"})
 	sec.add(Row{Measure: n + ": delivered", Value: idle.Rate, Unit: "samples/s"})
 	sec.add(Row{Measure: n + ": ack latency p99", Value: ms(idle.AckP99), Unit: "ms"})
-	sec.note("Idle agents: %s more agents, each a gRPC connection of its own from one of %d loopback addresses (the aggregator allows 256 streams per address), %d points, a batch of %d samples a second (%s samples/s together); they connect after the 10 loaded agents ran alone and stay connected while the same 10 agents run again. The target asks the loaded agents to keep %.0f %% of their rate alone: the idle agents' samples are a few per cent of theirs, so a larger loss is the cost of the connections, their batches' per-batch work (ledger, acks, alarm state) and the handshakes.",
+	sec.note("Idle agents: %s more agents, each a gRPC connection of its own from one of %d loopback addresses (the aggregator allows 256 streams per address), %d points, a batch of %d samples a second (%s samples/s together); they connect after the 10 loaded agents ran alone and stay connected while the same 10 agents run again. The target asks the loaded agents to keep %.0f %% of their rate alone: the idle agents' samples are 2 %% of the 500,000 samples/s the loaded agents are to sustain, so a larger loss is the cost of the connections, their batches' per-batch work (ledger, acks, alarm state) and the handshakes.",
 		human(idleAgents), idleSourceAddrs, 10, 10, human(idleAgents*10), 100*idleShare)
 }
 
