@@ -62,6 +62,8 @@ type Config struct {
 	NodeID string `yaml:"node_id"`
 	// Forward reports to provincial platforms (docs/forwarding.md).
 	Forward forward.Config `yaml:"forward"`
+	// MemoryLimit is the Go runtime's soft memory limit while serving.
+	MemoryLimit MemoryLimit `yaml:"memory_limit"`
 }
 
 // Node returns NodeID, or the host name and listen address when unset
@@ -191,6 +193,8 @@ func Default() Config {
 		Report:  DefaultReport(),
 		Console: console.DefaultConfig(),
 		Notify:  notify.DefaultConfig(),
+
+		MemoryLimit: MemoryAuto,
 	}
 }
 
@@ -278,7 +282,7 @@ func (c Config) Validate() error { return c.ValidateFor(All) }
 func (c Config) ValidateFor(uses Sections) error {
 	errs := []error{c.Log.Validate()}
 	if uses&ServerSection != 0 {
-		errs = append(errs, c.Server.Validate())
+		errs = append(errs, c.Server.Validate(), c.MemoryLimit.Validate())
 	}
 	if uses&ClickHouseSection != 0 {
 		if err := c.Store().Validate(); err != nil {

@@ -141,3 +141,49 @@ func TestClusterReachesTheStore(t *testing.T) {
 		t.Fatalf("a bad cluster name: %v", err)
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		in     MemoryLimit
+		cgroup int64
+		want   int64
+		bad    string
+	}{
+		{in: "auto", want: DefaultMemoryLimit},
+		{in: "auto", cgroup: 2 << 30, want: 1536 << 20},
+		{in: "off", cgroup: 2 << 30, want: 0},
+		{in: "400MiB", want: 400 << 20},
+		{in: "1GiB", want: 1 << 30},
+		{in: "134217728", want: 128 << 20},
+		{in: "10MiB", bad: "want at least 64MiB"},
+		{in: "400MB", bad: "want auto, off or a size"},
+		{in: "lots", bad: "want auto, off or a size"},
+		{in: "-1GiB", bad: "want auto, off or a size"},
+	} {
+		err := c.in.Validate()
+		if c.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), c.bad) {
+				t.Errorf("%q: got %v, want an error with %q", c.in, err, c.bad)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.in, err)
+		} else if got := c.in.Bytes(c.cgroup); got != c.want {
+			t.Errorf("%q with cgroup %d: %d, want %d", c.in, c.cgroup, got, c.want)
+		}
+	}
+	path := t.TempDir() + "/a.yaml"
+	if err := os.WriteFile(path, []byte("memory_limit: 8MiB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "memory_limit") {
+		t.Fatalf("small memory_limit accepted: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("memory_limit: 512MiB\nserver: {tls: {insecure: true}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := Load(path); err != nil || cfg.MemoryLimit.Bytes(0) != 512<<20 {
+		t.Fatalf("memory_limit: 512MiB read as %q, %v", cfg.MemoryLimit, err)
+	}
+}

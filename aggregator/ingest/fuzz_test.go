@@ -58,7 +58,7 @@ func FuzzBatch(f *testing.F) {
 		b, _ := proto.Marshal(m)
 		f.Add(b)
 	}
-	known := map[string]struct{}{"A": {}}
+	known := catalog{"A": "A"}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m lifelinev1.AgentMessage
 		if proto.Unmarshal(data, &m) != nil {

@@ -96,10 +96,23 @@ func NewReceiver(cfg ServerConfig, svc *Service, logger *slog.Logger, link ...*L
 	return &Receiver{cfg: cfg, svc: svc, logger: logger, guard: newLinkGuard(cfg.TLS.RevokedFile, logger, m)}
 }
 
-// streamWindowBytes is the flow-control window of each stream (four times
-// it for a connection, which may carry many streams): ten default batches
-// (~110 KB each uncompressed), ~20 MB/s over a 50 ms link.
-const streamWindowBytes = 1 << 20
+// streamWindowBytes is the flow-control window of each stream and of its
+// connection (an agent opens one stream on its connection): what an agent
+// may have sent that the aggregator has not read yet. It is the memory a
+// held-back agent costs (a 1 MiB window was ~100 MB at 100 agents, most of
+// the heap beside the writer's pending rows) and bounds one agent's rate
+// to the window per round trip: two default batches (~110 KB each
+// uncompressed, a third of that with zstd), ~5 MB/s over a 50 ms link,
+// ~90,000 samples/s uncompressed and more compressed. A message larger
+// than the window still passes: gRPC widens a stream's window for the
+// message it reads.
+const streamWindowBytes = 256 << 10
+
+// connBufferBytes is each connection's read buffer; writes share one
+// buffer per write instead (grpc.SharedWriteBuffer), as the aggregator
+// only writes acks. gRPC's default is 32 KiB for each of the two: 64 MB
+// at 1,000 mostly idle agents.
+const connBufferBytes = 16 << 10
 
 // Start binds the listener and serves in the background.
 func (r *Receiver) Start(ctx context.Context) error {
@@ -124,7 +137,9 @@ func (r *Receiver) Start(ctx context.Context) error {
 		// agents, hundreds of MB. A message larger than the window still
 		// passes: gRPC widens a stream's window for the message it reads.
 		grpc.InitialWindowSize(streamWindowBytes),
-		grpc.InitialConnWindowSize(4*streamWindowBytes),
+		grpc.InitialConnWindowSize(streamWindowBytes),
+		grpc.ReadBufferSize(connBufferBytes),
+		grpc.SharedWriteBuffer(true),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		// Recovery wraps everything; streams refused by a limit are

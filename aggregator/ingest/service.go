@@ -91,11 +91,13 @@ type Service struct {
 	writer     Writer
 	heartbeats *Heartbeats
 	handshakes chan struct{}
-	opts       Options
-	logger     *slog.Logger
-	metrics    *Metrics
-	rules      sampleRules
-	now        func() time.Time
+	// catalogs groups catalog saves, when the ledger can save several.
+	catalogs *catalogGroup
+	opts     Options
+	logger   *slog.Logger
+	metrics  *Metrics
+	rules    sampleRules
+	now      func() time.Time
 
 	sessions   sessions
 	refusalLog refusalLog
@@ -123,6 +125,9 @@ func NewService(ledger Ledger, writer Writer, heartbeats *Heartbeats, opts Optio
 		metrics:    metrics,
 		rules:      defaultRules,
 		now:        time.Now,
+	}
+	if book, ok := ledger.(catalogBook); ok {
+		svc.catalogs = newCatalogGroup(book)
 	}
 	if metrics != nil {
 		metrics.sites.src.Store(&svc.sessions)
@@ -277,9 +282,9 @@ func (s *Service) welcome(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 // newIntake prepares the per-stream state the receive loop validates
 // against: the points the hello declared and the queue of acks to send.
 func (s *Service) newIntake(hello *lifelinev1.Hello, pending *sync.WaitGroup) *intake {
-	known := make(map[string]struct{}, len(hello.GetPoints()))
+	known := make(catalog, len(hello.GetPoints()))
 	for _, p := range hello.GetPoints() {
-		known[p.GetId()] = struct{}{}
+		known[p.GetId()] = p.GetId()
 	}
 	return &intake{svc: s, site: hello.GetSiteId(), bufferID: hello.GetBufferId(), known: known, acks: newAckQueue(), pending: pending}
 }
@@ -377,7 +382,7 @@ type intake struct {
 	svc      *Service
 	site     string
 	bufferID string
-	known    map[string]struct{}
+	known    catalog
 	acks     *ackQueue
 	pending  *sync.WaitGroup
 }
@@ -437,8 +442,14 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 	return nil
 }
 
+// catalog maps each point ID of a stream's hello to the hello's own copy.
+type catalog map[string]string
+
 // filter splits samples into those to store and those refused, in place.
-func (s *Service) filter(samples []*lifelinev1.Sample, known map[string]struct{}, now time.Time) ([]*lifelinev1.Sample, []*lifelinev1.Rejection) {
+// A valid sample's point ID is replaced by the hello's copy: the decoded
+// one, a string of its own per sample, is then garbage at once instead of
+// being held with the sample until its insert and alarm evaluation.
+func (s *Service) filter(samples []*lifelinev1.Sample, known catalog, now time.Time) ([]*lifelinev1.Sample, []*lifelinev1.Rejection) {
 	var rejected []*lifelinev1.Rejection
 	valid := samples[:0]
 	for i, smp := range samples {
@@ -446,6 +457,7 @@ func (s *Service) filter(samples []*lifelinev1.Sample, known map[string]struct{}
 			rejected = append(rejected, &lifelinev1.Rejection{Index: uint32(i), PointId: smp.GetPointId(), Reason: reason})
 			continue
 		}
+		smp.PointId = known[smp.PointId]
 		valid = append(valid, smp)
 	}
 	return valid, rejected
@@ -456,14 +468,14 @@ func (s *Service) filter(samples []*lifelinev1.Sample, known map[string]struct{}
 // span of the ledger: the batches it holds (oldest..newest) and, to tell a
 // buffer older than what it once sent, whatever lies beyond its newest.
 func (s *Service) handshake(ctx context.Context, site string, hello *lifelinev1.Hello) (*lifelinev1.Welcome, error) {
+	if err := s.saveCatalog(ctx, site, hello); err != nil {
+		return nil, status.Errorf(codes.Unavailable, "save catalog: %v", err)
+	}
 	select {
 	case s.handshakes <- struct{}{}:
 		defer func() { <-s.handshakes }()
 	case <-ctx.Done():
 		return nil, status.FromContextError(ctx.Err()).Err()
-	}
-	if err := s.ledger.SaveCatalog(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints()); err != nil {
-		return nil, status.Errorf(codes.Unavailable, "save catalog: %v", err)
 	}
 	w := &lifelinev1.Welcome{}
 	if oldest := hello.GetOldestSeq(); oldest != 0 { // 0: nothing buffered
@@ -490,6 +502,16 @@ func (s *Service) handshake(ctx context.Context, site string, hello *lifelinev1.
 		}
 	}
 	return w, nil
+}
+
+// saveCatalog saves the hello's catalog, grouped with those of other
+// handshakes when the ledger can (outside the handshake slots: waiting for
+// a group is no work for ClickHouse).
+func (s *Service) saveCatalog(ctx context.Context, site string, hello *lifelinev1.Hello) error {
+	if s.catalogs != nil {
+		return s.catalogs.save(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints())
+	}
+	return s.ledger.SaveCatalog(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints())
 }
 
 func (s *Service) recordConnection(site, version string, connected bool) {

@@ -15,13 +15,13 @@ import (
 )
 
 // benchBatch returns a batch of size samples over points points.
-func benchBatch(size, points int) (*lifelinev1.Batch, map[string]struct{}) {
-	known := make(map[string]struct{}, points)
+func benchBatch(size, points int) (*lifelinev1.Batch, catalog) {
+	known := make(catalog, points)
 	base := time.Now().Add(-time.Hour).UnixNano()
 	b := &lifelinev1.Batch{}
 	for i := range size {
 		id := fmt.Sprintf("LOAD.P%05d", i%points+1)
-		known[id] = struct{}{}
+		known[id] = id
 		ts := base + int64(i/points)*int64(100*time.Millisecond)
 		b.Samples = append(b.Samples, &lifelinev1.Sample{PointId: id, SourceTimeNs: ts, ServerTimeNs: ts,
 			ReceiveTimeNs: ts + 2e6, Value: &lifelinev1.Sample_Number{Number: float64(i % 1000)}})

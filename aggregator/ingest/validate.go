@@ -49,7 +49,7 @@ const statusBad = 0x80000000
 
 // check returns why a sample cannot be stored, or "" when it can. Text is
 // valid UTF-8 already: protobuf refuses to decode a string that is not.
-func (r sampleRules) check(s *lifelinev1.Sample, known map[string]struct{}, now time.Time) string {
+func (r sampleRules) check(s *lifelinev1.Sample, known catalog, now time.Time) string {
 	if _, ok := known[s.GetPointId()]; !ok {
 		return fmt.Sprintf("unknown point %s (not in the agent's hello catalog)", quote(s.GetPointId()))
 	}

@@ -97,7 +97,7 @@ func ptrTo(v float64) *float64 { return &v }
 
 func TestSampleRules(t *testing.T) {
 	now := time.Now()
-	known := map[string]struct{}{"A": {}}
+	known := catalog{"A": "A"}
 	good := func() *lifelinev1.Sample { return num("A", now, 1) }
 	for _, tt := range []struct {
 		edit func(s *lifelinev1.Sample)

@@ -17,64 +17,101 @@ const insertPoints = "INSERT INTO points (site_id, point_id, name, description, 
 
 const insertSites = "INSERT INTO sites (site_id, park, agent_version, updated_at)"
 
+// Catalog is a site and its point list as its agent announced them.
+type Catalog struct {
+	SiteID, Park, AgentVersion string
+	Points                     []*lifelinev1.Point
+}
+
 // SaveCatalog records a site and its point list as the agent announced them.
 // Rows replace earlier ones with the same key (read them with FINAL); points
 // the agent no longer lists are left as they were.
 func (s *Store) SaveCatalog(ctx context.Context, siteID, park, agentVersion string, points []*lifelinev1.Point) error {
+	return s.SaveCatalogs(ctx, []Catalog{{SiteID: siteID, Park: park, AgentVersion: agentVersion, Points: points}})
+}
+
+// SaveCatalogs is SaveCatalog for several sites in two inserts (points,
+// sites), so that many agents connecting at once do not each make their
+// own parts in ClickHouse.
+func (s *Store) SaveCatalogs(ctx context.Context, cats []Catalog) error {
+	if len(cats) == 0 {
+		return nil
+	}
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return err
 	}
-	if siteID == "" {
-		return permanent(fmt.Errorf("save catalog: empty site id"))
+	for _, c := range cats {
+		if c.SiteID == "" {
+			return permanent(fmt.Errorf("save catalog: empty site id"))
+		}
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-
-	if len(points) > 0 {
-		batch, err := conn.PrepareBatch(ctx, insertPoints)
-		if err != nil {
-			return fmt.Errorf("save points of %s: prepare: %w", siteID, err)
-		}
-		defer batch.Abort()
-		for i, p := range points {
-			if p == nil {
-				return permanent(fmt.Errorf("save points of %s: point %d is nil", siteID, i))
-			}
-			lim := p.GetLimits()
-			if lim == nil {
-				lim = &lifelinev1.Limits{}
-			}
-			hz := p.GetHazardSource()
-			level := min(hz.GetLevel(), 255)
-			var oos uint8
-			if p.GetOutOfService() {
-				oos = 1
-			}
-			if err := batch.Append(siteID, p.GetId(), p.GetName(), p.GetDescription(), p.GetUnit(), p.GetKind(),
-				p.RangeLow, p.RangeHigh, lim.LowLow, lim.Low, lim.High, lim.HighHigh, lim.Stage1, lim.Stage2,
-				lim.GetDeadband(), hz.GetCode(), hz.GetName(), uint8(level),
-				p.GetEquipment(), p.GetEndpoint(), p.GetNodeId(), oos, now,
-				delayColumn(lim.OnDelayMs), delayColumn(lim.OffDelayMs)); err != nil {
-				return permanent(fmt.Errorf("save points of %s: point %q: %w", siteID, p.GetId(), err))
-			}
-		}
-		if err := batch.Send(); err != nil {
-			return fmt.Errorf("save points of %s: %w", siteID, err)
-		}
+	if err := savePoints(ctx, conn, cats, now); err != nil {
+		return err
 	}
-
 	batch, err := conn.PrepareBatch(ctx, insertSites)
 	if err != nil {
-		return fmt.Errorf("save site %s: prepare: %w", siteID, err)
+		return fmt.Errorf("save site %s: prepare: %w", cats[0].SiteID, err)
 	}
 	defer batch.Abort()
-	if err := batch.Append(siteID, park, agentVersion, now); err != nil {
-		return permanent(fmt.Errorf("save site %s: %w", siteID, err))
+	for _, c := range cats {
+		if err := batch.Append(c.SiteID, c.Park, c.AgentVersion, now); err != nil {
+			return permanent(fmt.Errorf("save site %s: %w", c.SiteID, err))
+		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("save site %s: %w", siteID, err)
+		return fmt.Errorf("save site %s: %w", cats[0].SiteID, err)
 	}
 	return nil
+}
+
+// savePoints inserts the points of every catalog in one insert.
+func savePoints(ctx context.Context, conn driver.Conn, cats []Catalog, now time.Time) error {
+	n := 0
+	for _, c := range cats {
+		n += len(c.Points)
+	}
+	if n == 0 {
+		return nil
+	}
+	batch, err := conn.PrepareBatch(ctx, insertPoints)
+	if err != nil {
+		return fmt.Errorf("save points of %s: prepare: %w", cats[0].SiteID, err)
+	}
+	defer batch.Abort()
+	for _, c := range cats {
+		for i, p := range c.Points {
+			if p == nil {
+				return permanent(fmt.Errorf("save points of %s: point %d is nil", c.SiteID, i))
+			}
+			if err := appendPoint(batch, c.SiteID, p, now); err != nil {
+				return permanent(fmt.Errorf("save points of %s: point %q: %w", c.SiteID, p.GetId(), err))
+			}
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("save points of %s: %w", cats[0].SiteID, err)
+	}
+	return nil
+}
+
+func appendPoint(batch driver.Batch, siteID string, p *lifelinev1.Point, now time.Time) error {
+	lim := p.GetLimits()
+	if lim == nil {
+		lim = &lifelinev1.Limits{}
+	}
+	hz := p.GetHazardSource()
+	level := min(hz.GetLevel(), 255)
+	var oos uint8
+	if p.GetOutOfService() {
+		oos = 1
+	}
+	return batch.Append(siteID, p.GetId(), p.GetName(), p.GetDescription(), p.GetUnit(), p.GetKind(),
+		p.RangeLow, p.RangeHigh, lim.LowLow, lim.Low, lim.High, lim.HighHigh, lim.Stage1, lim.Stage2,
+		lim.GetDeadband(), hz.GetCode(), hz.GetName(), uint8(level),
+		p.GetEquipment(), p.GetEndpoint(), p.GetNodeId(), oos, now,
+		delayColumn(lim.OnDelayMs), delayColumn(lim.OffDelayMs))
 }
 
 // Site is one enterprise as the sites table knows it.

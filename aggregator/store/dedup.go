@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
@@ -31,23 +31,18 @@ func (b *Batch) ledgerBufferID() string { return lifelinev1.LedgerBufferID(b.Buf
 // samples on merge but count twice in the rollups' materialized views, so it
 // is skipped; its done callback still reports it committed, which it is.
 func (s *Store) skipCommitted(ctx context.Context, conn driver.Conn, batches []*Batch) ([]*Batch, error) {
-	type span struct{ lo, hi uint64 }
-	type id struct{ site, buffer string }
-	spans := map[id]span{}
+	// One tuple per batch, looked up as a set: the primary key's first
+	// column narrows the parts read. A disjunction of one range per site
+	// took seconds at ~1,000 sites an insert (many quiet agents).
+	sites := make([]any, 0, len(batches))
+	keys := make([]clickhouse.GroupSet, 0, len(batches))
+	seenSite := map[string]bool{}
 	for _, b := range batches {
-		k := id{b.SiteID, b.ledgerBufferID()}
-		sp, ok := spans[k]
-		if !ok {
-			sp = span{b.Seq, b.Seq}
+		if !seenSite[b.SiteID] {
+			seenSite[b.SiteID] = true
+			sites = append(sites, b.SiteID)
 		}
-		sp.lo, sp.hi = min(sp.lo, b.Seq), max(sp.hi, b.Seq)
-		spans[k] = sp
-	}
-	var where []string
-	var args []any
-	for k, sp := range spans {
-		where = append(where, "(site_id = ? AND buffer_id = ? AND seq >= ? AND seq <= ?)")
-		args = append(args, k.site, k.buffer, sp.lo, sp.hi)
+		keys = append(keys, clickhouse.GroupSet{Value: []any{b.SiteID, b.ledgerBufferID(), b.Seq}})
 	}
 	from, ctx, err := s.fromEveryReplica(ctx, conn, "ingest_batches")
 	if err != nil {
@@ -64,7 +59,8 @@ func (s *Store) skipCommitted(ctx context.Context, conn driver.Conn, batches []*
 		}
 		done[k] = true
 		return nil
-	}, "SELECT DISTINCT site_id, buffer_id, seq FROM "+from+" WHERE "+strings.Join(where, " OR "), args...)
+	}, "SELECT DISTINCT site_id, buffer_id, seq FROM "+from+
+		" WHERE site_id IN ? AND (site_id, buffer_id, seq) IN (?)", clickhouse.GroupSet{Value: sites}, keys)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,8 @@ const ingestShare = 0.8
 // ingest measures the aggregator under K concurrent agents against the raw
 // clickhouse-go insert limit into the same table with as many connections
 // as the writer runs inserts, then the ack latency at half the 10-agent
-// rate, then 10 and 100 agents again with one insert at a time.
+// rate, then 10 agents beside 1,000 idle ones, then 10 and 100 agents
+// again with one insert at a time.
 func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	const db = "lifeline_bench_ingest"
 	if err := r.ch.freshDatabase(ctx, db); err != nil {
@@ -55,6 +56,9 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 		}
 	}
 	if err := r.ingestUnwindowed(ctx, agg, db, opts, runs, sec); err != nil {
+		return err
+	}
+	if err := r.idleLoad(ctx, agg, db, opts, sec); err != nil {
 		return err
 	}
 	agg.Stop(15 * time.Second)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,13 @@ type LoadOptions struct {
 	// IgnoreWindow sends as an agent older than the admission window
 	// would: up to MaxInFlight batches, whatever the aggregator grants.
 	IgnoreWindow bool
+	// SourceAddrs spreads the agents' connections over that many loopback
+	// source addresses (127.0.1.1, 127.0.1.2 …), as sites behind several
+	// NATs: the aggregator holds each address to
+	// server.limits.streams_per_address. 0 dials from 127.0.0.1.
+	SourceAddrs int
+	// Welcomed, if set, is called once every agent was welcomed.
+	Welcomed func()
 }
 
 // LoadResult is what the window measured.
@@ -91,6 +99,9 @@ func runLoad(ctx context.Context, opts LoadOptions) (LoadResult, error) {
 	// the window: it starts Warmup after the last agent was welcomed.
 	select {
 	case <-g.ready:
+		if opts.Welcomed != nil {
+			opts.Welcomed()
+		}
 	case <-ctx.Done():
 		cancel()
 		wg.Wait()
@@ -127,7 +138,15 @@ func runLoad(ctx context.Context, opts LoadOptions) (LoadResult, error) {
 // sequence number and timestamps, so the generator costs little beside
 // the aggregator it measures.
 func (g *loadGen) agent(ctx context.Context, i int, welcomed func()) error {
-	conn, err := grpc.NewClient(g.opts.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if n := g.opts.SourceAddrs; n > 0 {
+		src := &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+i%n))}
+		dial = append(dial, grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			d := net.Dialer{LocalAddr: src}
+			return d.DialContext(ctx, "tcp", addr)
+		}))
+	}
+	conn, err := grpc.NewClient(g.opts.Addr, dial...)
 	if err != nil {
 		return err
 	}

@@ -176,6 +176,7 @@ func addPerSample(sec *Section, a agentLoad, mem, disk peerLoad) {
 	}
 }
 
+// ratio is v over of, 0 when there is nothing to compare with.
 func ratio(v, of float64) float64 {
 	if of == 0 {
 		return 0

@@ -50,6 +50,7 @@ func newRoot() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger, level := obs.NewLevelLogger(cfg.Log, os.Stderr)
+			applyMemoryLimit(cfg.MemoryLimit, os.Getenv, cgroupMemoryLimit(cgroupV2Limit, cgroupV1Limit), logger)
 			for _, w := range config.SecretWarnings(path) {
 				logger.Warn(w)
 			}
