@@ -14,7 +14,7 @@ type Options struct {
 	// RepoDir is the repository root, for the dashboards' SQL files.
 	RepoDir string
 	// Only, when not empty, runs just the named sections (ingest, agent,
-	// buffer, drain, storage, query, micro).
+	// agentlimits, buffer, drain, storage, query, micro).
 	Only map[string]bool
 	// Short shortens every window, for a quick check that the run works.
 	Short bool
@@ -61,6 +61,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}{
 		{"ingest", "1. Aggregator ingest (K agents → aggregator → ClickHouse)", r.ingest},
 		{"agent", "2. Agent (plantsim 10,000 points at 10 Hz → agent → aggregator → ClickHouse)", r.agent},
+		{"agentlimits", "2b. Agent starved of CPU, and polling", r.agentLimits},
 		{"buffer", "3. Agent buffer (Badger queue)", r.buffer},
 		{"drain", "4. Backlog drain of 5,000,000 samples", r.drain},
 		{"storage", "5. Storage in ClickHouse", r.storage},

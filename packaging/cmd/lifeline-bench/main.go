@@ -24,7 +24,7 @@ func main() {
 		repo     = flag.String("repo", ".", "repository root (for the dashboards' SQL)")
 		markdown = flag.String("markdown", "docs/benchmarks.md", "markdown report to write")
 		jsonOut  = flag.String("json", "docs/benchmarks.json", "JSON report to write")
-		only     = flag.String("only", "", "comma-separated sections to run: ingest, agent, buffer, drain, storage, query, micro (default all)")
+		only     = flag.String("only", "", "comma-separated sections to run: ingest, agent, agentlimits, buffer, drain, storage, query, micro (default all)")
 		short    = flag.Bool("short", false, "short windows: checks the run works, figures are rough")
 	)
 	flag.Parse()
