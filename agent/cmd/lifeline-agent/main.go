@@ -74,17 +74,32 @@ func newRunCmd() *cobra.Command {
 	return cmd
 }
 
-// agentGCPercent is the agent's GOGC unless the environment sets one.
-// The agent's live heap is small (~50 MB at 100,000 samples/s, most of it
-// Badger's memtables and table builders) but it allocates fast (decoded
-// OPC UA values, batches), so Go's default of 100 lets the heap double
-// before each collection. Measured with make bench (10,000 points at
-// 10 Hz): 100 → RSS 113–136 MB at 0.34 cores, 50 → 96 MB at 0.40 cores.
-const agentGCPercent = 50
+// agentGCPercent and agentMemoryLimit are the agent's GOGC and soft
+// memory limit (GOMEMLIMIT) unless the environment sets them.
+//
+// The agent's live heap is small (~35 MB at 100,000 samples/s in
+// BenchmarkPipeline, ~55 MB with the OPC UA reader's state for 10,000
+// points) but it allocates fast (decoded OPC UA values, batches). GOGC 50
+// held the heap to 1.5× the live heap at every load, and when the agent is
+// nearly idle (polling 10,000 points once a second) the frequent
+// collections took much of its CPU. GOGC 100 with an 80 MiB limit lets a
+// light agent collect half as often and holds a busy one to the same
+// ~80 MiB as GOGC 50 did. An 80 MiB limit was tried before and removed:
+// then a batcher behind at 100,000 samples/s held an unbounded heap and
+// Badger's table builders grew to 16-32 MiB each, so the live heap passed
+// the limit and the collector ran without end. Both are bounded now (the
+// batcher blocks its readers at 4 MiB pending, tables build in 4 MiB).
+const (
+	agentGCPercent   = 100
+	agentMemoryLimit = 80 << 20
+)
 
 func setGCPercent() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(agentGCPercent)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(agentMemoryLimit)
 	}
 }
 
