@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // Badger settings for an industrial PC: little RAM, a small SSD or eMMC.
@@ -66,14 +67,35 @@ const (
 	// pages to the resident set: page cache the kernel can reclaim.
 	tableSizeMultiplier = 1
 
-	// blockCacheSize holds decompressed blocks: Badger compresses tables
-	// with Snappy by default and then requires a block cache. The queue
-	// reads each block about once, so the cache mostly serves the
-	// iterator's read-ahead while draining a backlog. Measured
-	// (BenchmarkReadDelete, same run): 16 MiB drained 8,200-8,700
-	// entries/s, 4 MiB 3,800-6,900. Its contents are ~8 MB of the heap
-	// under load (BenchmarkPipeline profile); drain speed is worth that.
-	blockCacheSize = 16 << 20
+	// compression is off for the queue's tables. Badger's table builder
+	// closes a table when its *compressed* size reaches BaseTableSize, so
+	// with Snappy on a batch format that shrinks ~4× a 2 MiB table holds
+	// ~8 MiB of blocks, and the builder's pooled allocator doubles past its
+	// first 4 MiB buffer to 16 or 32 MiB and keeps that: measured in a
+	// profile of the agent at ~40,000 samples/s (make bench, agent
+	// section), 112 MiB of the 165 MiB heap were compaction allocators of
+	// 8, 16 and 32 MiB, and the anonymous resident set was ~200 MB.
+	// Uncompressed, a table is its blocks, the allocator never grows, and
+	// blocks are read straight from the memory-mapped file, so no block
+	// cache is needed (Badger requires one only for compressed or
+	// encrypted tables; tables an older agent wrote with Snappy keep their
+	// compression in the manifest and are still read, uncached). The cost
+	// is disk: tables are as large as the values they hold, which the disk
+	// budget (twice MaxBytes, see Options) already assumed, since MaxBytes
+	// counts values uncompressed.
+	compression = options.None
+
+	// blockSize is a table block. Badger starts each block with an
+	// allocation of blockSize from the table builder's pooled allocator
+	// and doubles it while an entry does not fit, then again to append the
+	// block's index and checksum. Badger's 4 KiB blocks against ~110 KB
+	// batches meant ~330 KB taken for each batch, so building a 2 MiB
+	// table grew its allocator from 4 to 8 and 16 MiB, which the pool keeps.
+	// 512 KiB blocks hold four default batches (or one of up to
+	// valueThreshold) with room for the index, and a table's blocks fit the
+	// builder's first 4 MiB buffer. Blocks are read from the mapped file,
+	// so their size costs no memory when reading.
+	blockSize = 512 << 10
 
 	// numCompactors is Badger's minimum: compactor 0 keeps L0 moving (a full
 	// L0 stalls writes), the other the lower levels. Each running compactor
@@ -98,7 +120,9 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 		WithMemTableSize(memTableSize).
 		WithNumMemtables(numMemtables).
 		WithValueLogFileSize(valueLogFileSize).
-		WithBlockCacheSize(blockCacheSize).
+		WithCompression(compression).
+		WithBlockSize(blockSize).
+		WithBlockCacheSize(0).
 		WithNumCompactors(numCompactors).
 		// Append and Delete are serialised by the queue, so Badger need not
 		// track read sets for conflicts.

@@ -48,8 +48,8 @@ func (r *Reader) poll(ctx context.Context, c *opcua.Client, info serverInfo, nod
 			for j, dv := range res.Results {
 				i := part[j]
 				s, _ := newSample(r.src.Points[i].ID, dv, received)
-				v := sampleValue(s)
-				if p := last[i]; p.ok && p.sourceNs == s.SourceTimeNs && p.status == s.Status && sameValue(p.value, v) {
+				v := lastValueOf(s)
+				if p := last[i]; p.ok && p.sourceNs == s.SourceTimeNs && p.status == s.Status && p.value.same(v) {
 					continue
 				}
 				if !initial[i] {
@@ -74,12 +74,13 @@ func (r *Reader) poll(ctx context.Context, c *opcua.Client, info serverInfo, nod
 }
 
 // seen is what was last delivered of a polled point; the samples
-// themselves belong to the sink once written.
+// themselves belong to the sink once written. The value is held unboxed:
+// boxing a float64 in an interface allocated once per point and poll.
 type seen struct {
 	ok       bool
 	sourceNs int64
 	status   uint32
-	value    any
+	value    value
 }
 
 // polled are the points a poll loop reads: the resolved nodes by handle,

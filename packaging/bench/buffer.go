@@ -74,7 +74,7 @@ func (r *Runner) buffer(ctx context.Context, sec *Section) error {
 	sec.add(Row{Measure: "raw Badger: one synced transaction per entry", Value: rawWrite, Unit: "samples/s"})
 	sec.add(Row{Measure: "raw Badger: iterate and copy every entry", Value: rawRead, Unit: "samples/s"})
 	sec.note("%d entries of %d samples (%s bytes each, encoded by the agent's batcher format) in the run's temporary directory; the queue with its default options (fsync per append, 1 GiB bound).", n, size, human(perEntry))
-	sec.note("Raw Badger: the same values under the same keys with the queue's own Badger options (values in the LSM tree, 2 MiB memtables, sync writes), no bookkeeping; reads iterate in key order and copy each value.")
+	sec.note("Raw Badger: the same values under the same keys with the queue's own Badger options (values in the LSM tree, 2 MiB memtables, uncompressed tables in 512 KiB blocks, sync writes), no bookkeeping; reads iterate in key order and copy each value.")
 	return nil
 }
 

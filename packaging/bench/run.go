@@ -14,7 +14,7 @@ type Options struct {
 	// RepoDir is the repository root, for the dashboards' SQL files.
 	RepoDir string
 	// Only, when not empty, runs just the named sections (ingest, agent,
-	// buffer, drain, storage, query, micro, peer).
+	// agentlimits, buffer, drain, storage, query, micro, peer).
 	Only map[string]bool
 	// Telegraf is the Telegraf binary the peer section measures. The
 	// section is not in the default set, since it needs that build (make
@@ -68,6 +68,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}{
 		{"ingest", "1. Aggregator ingest (K agents → aggregator → ClickHouse)", r.ingest, false},
 		{"agent", "2. Agent (plantsim 10,000 points at 10 Hz → agent → aggregator → ClickHouse)", r.agent, false},
+		{"agentlimits", "2b. Agent starved of CPU, and polling", r.agentLimits, false},
 		{"buffer", "3. Agent buffer (Badger queue)", r.buffer, false},
 		{"drain", "4. Backlog drain of 5,000,000 samples", r.drain, false},
 		{"storage", "5. Storage in ClickHouse", r.storage, false},

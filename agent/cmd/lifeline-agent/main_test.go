@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -62,5 +64,48 @@ func TestProgressLine(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Errorf("%q lacks %q", line, want)
 		}
+	}
+}
+
+// The agent sets its own GOGC and soft memory limit unless the environment
+// names them, in which case the runtime's reading of the environment stands.
+func TestGCSettingsDefaultUnlessEnvironmentSetsThem(t *testing.T) {
+	restoreEnv := func(k string) {
+		old, had := os.LookupEnv(k)
+		t.Cleanup(func() {
+			if had {
+				os.Setenv(k, old)
+			} else {
+				os.Unsetenv(k)
+			}
+		})
+	}
+	restoreEnv("GOGC")
+	restoreEnv("GOMEMLIMIT")
+	gogc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() { debug.SetGCPercent(gogc); debug.SetMemoryLimit(limit) })
+
+	os.Unsetenv("GOGC")
+	os.Unsetenv("GOMEMLIMIT")
+	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(math.MaxInt64)
+	setGCPercent()
+	if got := debug.SetMemoryLimit(-1); got != agentMemoryLimit {
+		t.Errorf("memory limit %d, want %d", got, agentMemoryLimit)
+	}
+	if got := debug.SetGCPercent(agentGCPercent); got != agentGCPercent {
+		t.Errorf("GOGC %d, want %d", got, agentGCPercent)
+	}
+
+	os.Setenv("GOGC", "75")
+	os.Setenv("GOMEMLIMIT", "1GiB")
+	debug.SetGCPercent(75)
+	debug.SetMemoryLimit(1 << 30)
+	setGCPercent()
+	if got := debug.SetMemoryLimit(-1); got != 1<<30 {
+		t.Errorf("memory limit %d with GOMEMLIMIT set, want 1 GiB", got)
+	}
+	if got := debug.SetGCPercent(75); got != 75 {
+		t.Errorf("GOGC %d with GOGC set, want 75", got)
 	}
 }
