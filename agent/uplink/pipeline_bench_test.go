@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -153,15 +152,6 @@ func benchPipeline(b *testing.B, maxPending int, ackDelay time.Duration) {
 	// The whole test process: the producer and the aggregator stub are
 	// in it too, the same in every variant.
 	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cpu-cores")
-}
-
-// processCPU is the user plus system time the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func servePipeline(b *testing.B, a *ackingAggregator) string {
