@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // literal renders v as a ClickHouse SQL literal. typ is the column's type
@@ -33,6 +35,24 @@ func literal(v any, typ string) (string, error) {
 		return float(float64(x)), nil
 	case time.Time:
 		return timeLiteral(x, typ), nil
+	case clickhouse.GroupSet:
+		// A tuple, as clickhouse-go writes one: (a, b, c).
+		list, err := literal(x.Value, "")
+		if err != nil {
+			return "", err
+		}
+		return "(" + strings.TrimSuffix(strings.TrimPrefix(list, "["), "]") + ")", nil
+	case []clickhouse.GroupSet:
+		// Tuples side by side, for "IN (?)".
+		parts := make([]string, len(x))
+		for i, g := range x {
+			s, err := literal(g, "")
+			if err != nil {
+				return "", err
+			}
+			parts[i] = s
+		}
+		return strings.Join(parts, ", "), nil
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
