@@ -35,6 +35,27 @@ func (m *machine) activeSince(name string, ts int64) (int64, bool) {
 	return 0, false
 }
 
+// raisedBetween reports the earliest raise of condition name by the live
+// machine within [from, to], active or cleared since. The history may
+// step over a whole live alarm (its samples around it arrived before the
+// live ones, or an aggregator restart replayed the live ones first): its
+// own alarm still ends where the live one began.
+func (m *machine) raisedBetween(name string, from, to int64) (int64, bool) {
+	first, ok := int64(0), false
+	consider := func(raised int64) {
+		if raised >= from && raised <= to && (!ok || raised < first) {
+			first, ok = raised, true
+		}
+	}
+	if c := m.Conds[name]; c != nil && c.Active {
+		consider(c.RaisedNs)
+	}
+	for _, sp := range m.Ended[name] {
+		consider(sp.From)
+	}
+	return first, ok
+}
+
 // remember records that condition name was active from from to to.
 func (m *machine) remember(name string, from, to int64) {
 	if m.Ended == nil {
@@ -59,7 +80,7 @@ func (m *machine) behind(p *store.PointConfig, s sample, d delays, emit emitter)
 		if !c.Active || c.Shadow {
 			continue
 		}
-		if from, ok := m.activeSince(name, s.ts); ok && from >= c.RaisedNs {
+		if from, ok := m.raisedBetween(name, c.RaisedNs, s.ts); ok {
 			h.clear(p, name, c, from, s.value, "live_alarm", emit)
 		}
 	}

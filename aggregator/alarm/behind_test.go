@@ -43,6 +43,14 @@ func TestLateSamplesInsideALiveAlarm(t *testing.T) {
 			want: []row{{alarm.H, 10, 30, "live_alarm", true}, {alarm.H, 30, -1, "", false}},
 		},
 		{
+			name: "a history alarm that steps over a whole live alarm ends where it began",
+			steps: []step{
+				{samples: []smp{{0, 50, false}, {30, 85, false}, {35, 50, false}, {40, 50, false}}},
+				{backfill: true, samples: []smp{{10, 85, false}, {20, 85, false}, {38, 85, false}}},
+			},
+			want: []row{{alarm.H, 10, 30, "live_alarm", true}, {alarm.H, 30, 35, "value", false}},
+		},
+		{
 			name: "before the live alarm, history raises and clears as usual",
 			steps: []step{
 				{samples: []smp{{0, 50, false}, {30, 85, false}}},
