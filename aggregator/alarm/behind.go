@@ -75,7 +75,8 @@ func (m *machine) remember(name string, from, to int64) {
 // the live one began, so the two spans meet without overlapping.
 func (m *machine) behind(p *store.PointConfig, s sample, d delays, emit emitter) {
 	h := m.History
-	h.evaluate(p, s, d, m.unshadowed(h, emit))
+	// Before the sample's own verdict: a value that clears the history
+	// alarm after a live one began must not stretch it over the live one.
 	for name, c := range h.Conds {
 		if !c.Active || c.Shadow {
 			continue
@@ -84,6 +85,7 @@ func (m *machine) behind(p *store.PointConfig, s sample, d delays, emit emitter)
 			h.clear(p, name, c, from, s.value, "live_alarm", emit)
 		}
 	}
+	h.evaluate(p, s, d, m.unshadowed(h, emit))
 }
 
 // unshadowed passes on the events of history machine h except those of

@@ -48,7 +48,18 @@ func TestLateSamplesInsideALiveAlarm(t *testing.T) {
 				{samples: []smp{{0, 50, false}, {30, 85, false}, {35, 50, false}, {40, 50, false}}},
 				{backfill: true, samples: []smp{{10, 85, false}, {20, 85, false}, {38, 85, false}}},
 			},
-			want: []row{{alarm.H, 10, 30, "live_alarm", true}, {alarm.H, 30, 35, "value", false}},
+			// 38 is an excursion only the late samples saw: an alarm of its own.
+			want: []row{{alarm.H, 10, 30, "live_alarm", true}, {alarm.H, 30, 35, "value", false}, {alarm.H, 38, -1, "", true}},
+		},
+		{
+			name: "history raised before a live alarm, its next sample long after",
+			steps: []step{
+				{samples: []smp{{0, 50, false}, {20, 85, false}, {21, 85, false}, {22, 50, false}, {30, 50, false}}},
+				{backfill: true, samples: []smp{{15, 85, false}, {16, 85, false}}},
+				{samples: []smp{{40, 50, false}, {50, 50, false}}},
+				{backfill: true, samples: []smp{{45, 50, false}, {46, 50, false}}},
+			},
+			want: []row{{alarm.H, 15, 20, "live_alarm", true}, {alarm.H, 20, 22, "value", false}},
 		},
 		{
 			name: "before the live alarm, history raises and clears as usual",
