@@ -71,9 +71,7 @@ func (r *Runner) polledRun(ctx context.Context, db string, env []string) (polled
 	if err := r.startAgentEnv(p, env); err != nil {
 		return m, err
 	}
-	if _, err := p.waitAgent(ctx, "first acked samples", 2*time.Minute, func(m map[string]float64) bool {
-		return m[agentservice.MetricSamplesAckedTotal] > 0
-	}); err != nil {
+	if err := p.waitFirstAcked(ctx); err != nil {
 		return m, err
 	}
 	time.Sleep(r.window(5 * time.Second))

@@ -122,6 +122,15 @@ func (r *Runner) startAgent(p *plant) error {
 	return err
 }
 
+// waitFirstAcked waits until the agent's first samples were acked: the
+// whole path from OPC UA to ClickHouse is up.
+func (p *plant) waitFirstAcked(ctx context.Context) error {
+	_, err := p.waitAgent(ctx, "first acked samples", 2*time.Minute, func(m map[string]float64) bool {
+		return m[agentservice.MetricSamplesAckedTotal] > 0
+	})
+	return err
+}
+
 func (p *plant) stop() {
 	p.sim.Stop(10 * time.Second)
 	p.agent.Stop(20 * time.Second)
@@ -227,9 +236,7 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 	}
 	// Subscribing 10,000 items takes a while; the window starts once
 	// samples are being acked, after a warm-up.
-	if _, err := p.waitAgent(ctx, "first acked samples", 2*time.Minute, func(m map[string]float64) bool {
-		return m[agentservice.MetricSamplesAckedTotal] > 0
-	}); err != nil {
+	if err := p.waitFirstAcked(ctx); err != nil {
 		return m, err
 	}
 	time.Sleep(r.window(5 * time.Second))

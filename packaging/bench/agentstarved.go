@@ -115,9 +115,7 @@ func (r *Runner) starvedRun(ctx context.Context, db string, points, rate int, en
 	}
 	// Subscribing takes CPU the starved agent would not have: the limit
 	// applies once samples flow.
-	if _, err := p.waitAgent(ctx, "first acked samples", 2*time.Minute, func(m map[string]float64) bool {
-		return m[agentservice.MetricSamplesAckedTotal] > 0
-	}); err != nil {
+	if err := p.waitFirstAcked(ctx); err != nil {
 		return m, err
 	}
 	if limit, err = limitCPU(p.agent.Pid(), starvedCores, starvedHogs); err != nil {
