@@ -19,16 +19,7 @@ func TestWindowSharedAmongStreams(t *testing.T) {
 	st2, _ := open(t, f, "S2", "T101.LT")
 	ackGrant := func(st lifelinev1.Ingest_StreamClient, seq uint64) uint32 {
 		t.Helper()
-		if err := st.Send(batch(seq, num("T101.LT", time.Now(), 1))); err != nil {
-			t.Fatal(err)
-		}
-		<-f.writer.added
-		f.writer.commitAll()
-		msg, err := st.Recv()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return msg.GetAck().GetWindowSamples()
+		return sendCommitted(t, f, st, seq).GetWindowSamples()
 	}
 	if got := ackGrant(st1, 1); got != 500 {
 		t.Errorf("ack granted %d samples with two streams open, want 500", got)
@@ -46,16 +37,7 @@ func TestWindowWithoutBudget(t *testing.T) {
 	if got := w.GetWindowSamples(); got != 0 {
 		t.Errorf("granted %d samples without a budget", got)
 	}
-	if err := st.Send(batch(1, num("T101.LT", time.Now(), 1))); err != nil {
-		t.Fatal(err)
-	}
-	<-f.writer.added
-	f.writer.commitAll()
-	msg, err := st.Recv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := msg.GetAck().GetWindowSamples(); got != 0 {
+	if got := sendCommitted(t, f, st, 1).GetWindowSamples(); got != 0 {
 		t.Errorf("ack granted %d samples without a budget", got)
 	}
 }
@@ -87,4 +69,20 @@ func TestWindowIgnoredByOlderAgent(t *testing.T) {
 			t.Fatalf("ack for %d, want %d", got, want)
 		}
 	}
+}
+
+// sendCommitted sends batch seq of one sample, lets the writer commit it and
+// returns its ack.
+func sendCommitted(t *testing.T, f *fixture, st lifelinev1.Ingest_StreamClient, seq uint64) *lifelinev1.Ack {
+	t.Helper()
+	if err := st.Send(batch(seq, num("T101.LT", time.Now(), 1))); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	msg, err := st.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg.GetAck()
 }
