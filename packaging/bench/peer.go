@@ -186,13 +186,8 @@ func ratio(v, of float64) float64 {
 
 // perLakh is cores per 100,000 samples/s delivered.
 func perLakh(cores, delivered float64) float64 {
-	if delivered == 0 {
-		return 0
-	}
-	return cores / delivered * 100_000
+	return ratio(cores, delivered) * 100_000
 }
-
-func below(v, bar float64) *bool { b := v < bar; return &b }
 
 // peerSettleLimit bounds the wait for a collector's window to be
 // queryable: one that falls behind would never get there.

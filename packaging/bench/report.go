@@ -58,6 +58,7 @@ func (s *Section) note(format string, args ...any) {
 // atLeast and atMost build Met for a target.
 func atLeast(v, bar float64) *bool { b := v >= bar; return &b }
 func atMost(v, bar float64) *bool  { b := v <= bar; return &b }
+func below(v, bar float64) *bool   { b := v < bar; return &b }
 
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
