@@ -9,6 +9,8 @@
 // changing). With LIFELINE_HISTORY=1 in the environment, Counter and
 // Steady keep their history (HistoryRead, raw) and the server says it
 // does (AccessHistoryDataCapability); without, the server keeps none.
+// With LIFELINE_MAX_NODES_PER_READ=N the server states MaxNodesPerRead N
+// and refuses larger Read requests (BadTooManyOperations).
 "use strict";
 const path = require("path");
 const {
@@ -38,6 +40,10 @@ async function main() {
     buildInfo: { productName: "lifeline interop test server" },
   });
   await server.initialize();
+  const maxNodesPerRead = parseInt(process.env.LIFELINE_MAX_NODES_PER_READ || "0", 10);
+  if (maxNodesPerRead > 0) {
+    server.engine.serverCapabilities.operationLimits.maxNodesPerRead = maxNodesPerRead;
+  }
   const addressSpace = server.engine.addressSpace;
   const ns = addressSpace.registerNamespace("urn:test:node-opcua");
   const plant = ns.addObject({ organizedBy: addressSpace.rootFolder.objects, browseName: "Plant", nodeId: "s=Plant" });
