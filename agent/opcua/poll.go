@@ -20,9 +20,8 @@ func (r *Reader) poll(ctx context.Context, c *opcua.Client, info serverInfo, nod
 	ps := newPolled(nodes, info.readChunk())
 	t := time.NewTicker(r.src.PollInterval.D())
 	defer t.Stop()
-	var batch []*lifelinev1.Sample
 	for {
-		batch = make([]*lifelinev1.Sample, 0, len(ps.idx))
+		var batch []*lifelinev1.Sample
 		for k, req := range ps.reqs {
 			part := ps.parts[k]
 			res, err := readPrepared(ctx, c, req)
