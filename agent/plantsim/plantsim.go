@@ -71,6 +71,11 @@ type Options struct {
 	// runs each subscription's publishing in its own goroutine, so large
 	// point counts then publish in parallel. It is stated, not enforced.
 	MaxItemsPerSubscription int
+	// MaxNodesPerRead, when positive, replaces the MaxNodesPerRead the
+	// server states (gopcua's default is 32). Clients split their Reads by
+	// it, so a polling client's cost follows it; servers of DCS vendors
+	// commonly allow hundreds or thousands. It is stated, not enforced.
+	MaxNodesPerRead int
 	// QueueValues serves subscriptions through the sim's own publishing
 	// loop (publish.go), which keeps each monitored item's queue at the
 	// size asked for, and counts what a full queue discards (Overflowed),
@@ -423,6 +428,11 @@ func (s *Sim) newServer(private, host string, port int) (*server.Server, *server
 			))
 		}
 	}
+	if n := s.opts.MaxNodesPerRead; n > 0 {
+		if err := stateMaxNodesPerRead(srv, uint32(n)); err != nil {
+			return nil, nil, err
+		}
+	}
 	ns := server.NewNodeNameSpace(srv, s.opts.NamespaceURI)
 	fastest := s.opts.Tick
 	if s.opts.Points > 0 {
@@ -433,6 +443,24 @@ func (s *Sim) newServer(private, host string, port int) (*server.Server, *server
 		return nil, nil, err
 	}
 	return srv, ns, nil
+}
+
+// stateMaxNodesPerRead sets the value of the MaxNodesPerRead node gopcua's
+// server adds to namespace 0: its own setting has no option.
+func stateMaxNodesPerRead(srv *server.Server, n uint32) error {
+	ns0, err := srv.Namespace(0)
+	if err != nil {
+		return fmt.Errorf("max nodes per read: %w", err)
+	}
+	nodes, ok := ns0.(*server.NodeNameSpace)
+	if !ok {
+		return fmt.Errorf("max nodes per read: namespace 0 is a %T", ns0)
+	}
+	node := nodes.Node(ua.NewNumericNodeID(0, id.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead))
+	if node == nil {
+		return errors.New("max nodes per read: the server has no MaxNodesPerRead node")
+	}
+	return node.SetAttribute(ua.AttributeIDValue, server.DataValueFromValue(n))
 }
 
 // DropConnections closes every client connection at once, as a network

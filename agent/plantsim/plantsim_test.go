@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gopcua/opcua"
+	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
 	"go.uber.org/goleak"
 
@@ -274,6 +275,21 @@ func TestAgentConfigValidAndLive(t *testing.T) {
 			if dv.Status != ua.StatusOK || dv.Value == nil {
 				t.Errorf("%s (%s): status %v", pts[i+j].ID, pts[i+j].Node, dv.Status)
 			}
+		}
+	}
+}
+
+// The sim states the MaxNodesPerRead it is given, and gopcua's 32 without.
+func TestMaxNodesPerReadStated(t *testing.T) {
+	limit := ua.NewNumericNodeID(0, id.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead)
+	for _, tc := range []struct {
+		set  int
+		want uint32
+	}{{0, 32}, {1000, 1000}} {
+		sim := startSim(t, plantsim.Options{Points: 1, ExcursionsPerHour: -1, MaxNodesPerRead: tc.set})
+		dv := read(t, connect(t, sim), ua.AttributeIDValue, limit)[0]
+		if got, ok := dv.Value.Value().(uint32); !ok || got != tc.want {
+			t.Errorf("MaxNodesPerRead %d: server states %v (%T), want %d", tc.set, dv.Value.Value(), dv.Value.Value(), tc.want)
 		}
 	}
 }

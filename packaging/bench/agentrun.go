@@ -53,6 +53,11 @@ type plant struct {
 // aggregator on database db and, unless noAgent, the agent. tweak may
 // change the agent's configuration before it is written.
 func (r *Runner) startPlant(ctx context.Context, db, site string, points int, rate float64, tweak func(*agentconfig.Config)) (*plant, error) {
+	return r.startPlantSim(ctx, db, site, points, rate, nil, tweak)
+}
+
+// startPlantSim is startPlant with simArgs added to plantsim's flags.
+func (r *Runner) startPlantSim(ctx context.Context, db, site string, points int, rate float64, simArgs []string, tweak func(*agentconfig.Config)) (*plant, error) {
 	p := &plant{site: site, database: db}
 	addrs, err := launch.FreeAddrs(2)
 	if err != nil {
@@ -65,7 +70,7 @@ func (r *Runner) startPlant(ctx context.Context, db, site string, points int, ra
 	if p.agg, err = r.startAggregator(ctx, db); err != nil {
 		return nil, err
 	}
-	if p.sim, err = r.startSim(p.simAddr, points, rate); err != nil {
+	if p.sim, err = r.startSim(p.simAddr, points, rate, simArgs...); err != nil {
 		p.stop()
 		return nil, err
 	}
@@ -109,11 +114,12 @@ func (r *Runner) startPlant(ctx context.Context, db, site string, points int, ra
 
 // startSim runs plantsim on addr with points load points changing at rate
 // Hz, its stats in its log every second and no excursions.
-func (r *Runner) startSim(addr string, points int, rate float64) (*launch.Process, error) {
-	return startProcess(r.opts.BinDir, r.dir, "lifeline-plantsim", "run", "--listen", addr,
+func (r *Runner) startSim(addr string, points int, rate float64, extra ...string) (*launch.Process, error) {
+	args := append([]string{"run", "--listen", addr,
 		"--points", strconv.Itoa(points), "--rate", strconv.FormatFloat(rate, 'f', -1, 64),
 		"--excursions-per-hour", "-1", "--stats-interval", "1s", "--log-level", "info",
-		"--max-items-per-subscription", strconv.Itoa(maxItemsPerSubscription), "--queue-values")
+		"--max-items-per-subscription", strconv.Itoa(maxItemsPerSubscription), "--queue-values"}, extra...)
+	return startProcess(r.opts.BinDir, r.dir, "lifeline-plantsim", args...)
 }
 
 func (r *Runner) startAgent(p *plant) error {

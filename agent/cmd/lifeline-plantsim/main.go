@@ -43,6 +43,7 @@ type simFlags struct {
 	tick        time.Duration
 	excursions  float64
 	maxPerSub   int
+	maxPerRead  int
 	queueValues bool
 }
 
@@ -61,6 +62,7 @@ func (f *simFlags) registerModel(cmd *cobra.Command) {
 	fl.DurationVar(&f.tick, "tick", d.Tick, "period of the plant model (its rates are per tick: a shorter tick runs the plant faster)")
 	fl.Float64Var(&f.excursions, "excursions-per-hour", d.ExcursionsPerHour, "mean number of random alarm excursions per hour (negative disables them)")
 	fl.IntVar(&f.maxPerSub, "max-items-per-subscription", 0, "MaxMonitoredItemsPerSubscription the server states (0 states none); clients then spread items over subscriptions")
+	fl.IntVar(&f.maxPerRead, "max-nodes-per-read", 0, "MaxNodesPerRead the server states (0 keeps gopcua's 32); clients split Reads by it")
 	fl.BoolVar(&f.queueValues, "queue-values", false, "keep each monitored item's queue at the size asked for (discard-oldest, Overflow bit) instead of gopcua's one value per item between publishes")
 }
 
@@ -73,6 +75,7 @@ func (f *simFlags) options() plantsim.Options {
 		Tick:                    f.tick,
 		ExcursionsPerHour:       f.excursions,
 		MaxItemsPerSubscription: f.maxPerSub,
+		MaxNodesPerRead:         f.maxPerRead,
 		QueueValues:             f.queueValues,
 	}
 }
@@ -80,6 +83,9 @@ func (f *simFlags) options() plantsim.Options {
 func (f *simFlags) validate() error {
 	if f.points < 0 {
 		return fmt.Errorf("--points %d: want >= 0", f.points)
+	}
+	if f.maxPerRead < 0 {
+		return fmt.Errorf("--max-nodes-per-read %d: want >= 0", f.maxPerRead)
 	}
 	if f.maxPerSub < 0 {
 		return fmt.Errorf("--max-items-per-subscription %d: want >= 0", f.maxPerSub)
