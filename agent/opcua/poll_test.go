@@ -12,13 +12,14 @@ import (
 )
 
 // Polling node-opcua, which refuses Reads of more nodes than its
-// MaxNodesPerRead (4 here, so seven points take two Reads a poll; the
-// session's first Read asks for four server properties at once): every
+// MaxNodesPerRead (2 here, so seven points take four Reads a poll, and
+// the four server properties the session reads first no longer fit one
+// Read either): every
 // point is delivered with its own value, status and timestamps, a steady
 // value once, and each change of the counter in order.
 func TestNodeOPCUAPoll(t *testing.T) {
 	t.Parallel()
-	ns := startNodeServerEnv(t, []string{"LIFELINE_MAX_NODES_PER_READ=4"})
+	ns := startNodeServerEnv(t, []string{"LIFELINE_MAX_NODES_PER_READ=2"})
 	src := nodeSource(ns.endpoint)
 	src.Points = append(src.Points,
 		config.Point{ID: "COUNTER", Node: "nsu=" + nodeNS + ";s=Plant.Counter"},

@@ -2,6 +2,7 @@ package opcua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gopcua/opcua"
@@ -40,8 +41,9 @@ func chunkSize(limit int) int {
 
 // readServerInfo reads the namespace array (ns=0;i=2255), the server's
 // operation limits and its MaxMonitoredItemsPerSubscription (i=24104, new
-// in OPC UA 1.05; older servers answer BadNodeIdUnknown) in one Read. The namespace array is required; a limit
-// the server does not expose is left at 0.
+// in OPC UA 1.05; older servers answer BadNodeIdUnknown) in one Read, or
+// one by one if the server allows fewer nodes per Read. The namespace array
+// is required; a limit the server does not expose is left at 0.
 func readServerInfo(ctx context.Context, c *opcua.Client) (serverInfo, error) {
 	nodes := []uint32{
 		id.Server_NamespaceArray,
@@ -49,22 +51,12 @@ func readServerInfo(ctx context.Context, c *opcua.Client) (serverInfo, error) {
 		id.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall,
 		id.Server_ServerCapabilities_MaxMonitoredItemsPerSubscription,
 	}
-	req := &ua.ReadRequest{TimestampsToReturn: ua.TimestampsToReturnNeither}
-	for _, n := range nodes {
-		req.NodesToRead = append(req.NodesToRead, &ua.ReadValueID{
-			NodeID:      ua.NewNumericNodeID(0, n),
-			AttributeID: ua.AttributeIDValue,
-		})
-	}
-	res, err := c.Read(ctx, req)
+	results, err := readEach(ctx, c, nodes)
 	if err != nil {
 		return serverInfo{}, fmt.Errorf("read namespace array: %w", err)
 	}
-	if len(res.Results) != len(nodes) {
-		return serverInfo{}, fmt.Errorf("read namespace array: got %d results for %d nodes", len(res.Results), len(nodes))
-	}
 	var info serverInfo
-	nsv := res.Results[0]
+	nsv := results[0]
 	if nsv.Status != ua.StatusOK {
 		return serverInfo{}, fmt.Errorf("read namespace array: %w", nsv.Status)
 	}
@@ -74,10 +66,47 @@ func readServerInfo(ctx context.Context, c *opcua.Client) (serverInfo, error) {
 	if len(info.namespaces) == 0 {
 		return serverInfo{}, fmt.Errorf("read namespace array: server returned %T, want a non-empty string array", valueOf(nsv))
 	}
-	info.maxNodesPerRead = limitValue(res.Results[1])
-	info.maxItemsPerMonitor = limitValue(res.Results[2])
-	info.maxItemsPerSubscription = limitValue(res.Results[3])
+	info.maxNodesPerRead = limitValue(results[1])
+	info.maxItemsPerMonitor = limitValue(results[2])
+	info.maxItemsPerSubscription = limitValue(results[3])
 	return info, nil
+}
+
+// readEach reads the Value of nodes of namespace 0 in one Read, or one at
+// a time when the server refuses that many at once: a server whose
+// MaxNodesPerRead is below len(nodes) would otherwise never let a session
+// start.
+func readEach(ctx context.Context, c *opcua.Client, nodes []uint32) ([]*ua.DataValue, error) {
+	read := func(ids []uint32) ([]*ua.DataValue, error) {
+		req := &ua.ReadRequest{TimestampsToReturn: ua.TimestampsToReturnNeither}
+		for _, n := range ids {
+			req.NodesToRead = append(req.NodesToRead, &ua.ReadValueID{
+				NodeID:      ua.NewNumericNodeID(0, n),
+				AttributeID: ua.AttributeIDValue,
+			})
+		}
+		res, err := c.Read(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Results) != len(ids) {
+			return nil, fmt.Errorf("got %d results for %d nodes", len(res.Results), len(ids))
+		}
+		return res.Results, nil
+	}
+	results, err := read(nodes)
+	if !errors.Is(err, ua.StatusBadTooManyOperations) {
+		return results, err
+	}
+	results = results[:0]
+	for _, n := range nodes {
+		one, err := read([]uint32{n})
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, one[0])
+	}
+	return results, nil
 }
 
 func valueOf(dv *ua.DataValue) any {
