@@ -38,11 +38,6 @@ type Capabilities struct {
 	// (point_versions: every plain column follows from the version hash in
 	// its key). Servers without the setting take such tables as they are.
 	DimensionsSetting bool
-	// HourSource is what samples_1h_mv reads (see hourSource): samples_1m
-	// where an insert a view makes into its TO table fires that table's
-	// views (current servers), samples_1m_mv where it fires the views
-	// reading from the view instead (18.16), samples where neither.
-	HourSource string
 }
 
 // detectCapabilities asks the server what it supports: types from
@@ -95,10 +90,6 @@ func detectCapabilities(ctx context.Context, conn driver.Conn) (Capabilities, er
 		return c, fmt.Errorf("merge tree settings: %w", err)
 	}
 	c.DimensionsSetting = n > 0
-
-	if c.HourSource, err = probeViewChain(ctx, conn); err != nil {
-		return c, err
-	}
 
 	if c.LowCardinality {
 		// Present and "0" on 18.x; obsolete (or absent) and harmless later.

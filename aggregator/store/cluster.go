@@ -136,15 +136,7 @@ func clusterView(stmt, cluster, db string) (string, error) {
 	if m == nil {
 		return "", fmt.Errorf("cluster ddl: unexpected view %.60q", stmt)
 	}
-	// A view reading from a view (samples_1h_mv on 18.16) names it as is:
-	// views keep their names on a cluster.
-	sel := fromName.ReplaceAllStringFunc(stmt[len(m[0]):], func(from string) string {
-		name := strings.TrimPrefix(from, "FROM ")
-		if strings.HasSuffix(name, "_mv") {
-			return "FROM " + db + "." + name
-		}
-		return "FROM " + db + "." + name + LocalSuffix
-	})
+	sel := fromName.ReplaceAllString(stmt[len(m[0]):], "FROM "+db+".${1}"+LocalSuffix)
 	return createView + db + "." + m[1] + " ON CLUSTER " + cluster + " TO " + db + "." + m[2] + LocalSuffix + " AS\n" + sel, nil
 }
 

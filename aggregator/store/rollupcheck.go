@@ -95,21 +95,21 @@ func ceilHour(t time.Time) time.Time {
 
 // RepairRollups rebuilds the drifting buckets from samples FINAL: it
 // deletes their rollup rows (a mutation, waited for) and inserts them again
-// through the same SELECT the views use, minutes first. The minutes it
-// inserts reach samples_1h through its view, so the hour of every minute
-// rebuilt is rebuilt after them, drifting or not. Run RollupDrift again
-// afterwards: a sample inserted into a bucket while it was being rebuilt
-// can leave it drifting still.
+// through the same SELECT the views use. Run RollupDrift again afterwards:
+// a sample inserted into a bucket while it was being rebuilt can leave it
+// drifting still.
 func (s *Store) RepairRollups(ctx context.Context, drift []RollupDrift) error {
 	conn, caps, err := s.connCaps()
 	if err != nil {
 		return err
 	}
-	buckets := repairBuckets(drift)
 	for _, rb := range rollupBuckets {
 		var keys []string
 		var args []any
-		for _, d := range buckets[rb.table] {
+		for _, d := range drift {
+			if d.Table != rb.table {
+				continue
+			}
 			keys = append(keys, "(?, ?, toDateTime(?))")
 			args = append(args, d.SiteID, d.PointID, d.Bucket.Unix())
 		}
@@ -132,30 +132,6 @@ func (s *Store) RepairRollups(ctx context.Context, drift []RollupDrift) error {
 		s.logger.Info("rollup buckets rebuilt from samples", "table", rb.table, "buckets", len(keys))
 	}
 	return nil
-}
-
-// repairBuckets returns the buckets to rebuild per table: the drifting
-// ones, and in samples_1h the hour of each minute rebuilt.
-func repairBuckets(drift []RollupDrift) map[string][]RollupDrift {
-	out := map[string][]RollupDrift{}
-	hours := map[RollupDrift]bool{}
-	addHour := func(d RollupDrift) {
-		key := RollupDrift{Table: TableSamples1h, SiteID: d.SiteID, PointID: d.PointID, Bucket: d.Bucket.UTC().Truncate(time.Hour)}
-		if !hours[key] {
-			hours[key] = true
-			out[TableSamples1h] = append(out[TableSamples1h], key)
-		}
-	}
-	for _, d := range drift {
-		switch d.Table {
-		case TableSamples1h:
-			addHour(d)
-		case TableSamples1m:
-			out[TableSamples1m] = append(out[TableSamples1m], d)
-			addHour(d)
-		}
-	}
-	return out
 }
 
 // waitMutations waits until no mutation of table is pending: ALTER … DELETE

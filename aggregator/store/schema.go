@@ -121,8 +121,8 @@ ORDER BY site_id`
 }
 
 // Migrate creates every table and view that is missing. It is idempotent.
-// Existing tables and views are altered only to bring a schema made by an
-// older release up to date (see migrateOld).
+// Existing tables are altered only to bring a schema made before buffer
+// identities up to date (see migrateIdentity).
 func (s *Store) Migrate(ctx context.Context) error {
 	conn, caps, err := s.connCaps()
 	if err != nil {
@@ -164,9 +164,6 @@ func (s *Store) migrateOld(ctx context.Context, conn driver.Conn, caps Capabilit
 		return err
 	}
 	if err := s.migratePointDelays(ctx, conn); err != nil {
-		return err
-	}
-	if err := s.migrateHourView(ctx, conn, caps); err != nil {
 		return err
 	}
 	return s.migrateEpochs(ctx, conn)

@@ -85,8 +85,7 @@ func (s *Store) Attach(ctx context.Context, conn driver.Conn) error {
 	s.mu.Unlock()
 	s.logger.Info("clickhouse connected", "addr", s.cfg.Addr, "database", s.cfg.Database,
 		"version", caps.Version, "datetime64", caps.DateTime64, "low_cardinality", caps.LowCardinality,
-		"codecs", caps.Codecs, "ttl", caps.TTL, "nullable_states", caps.NullableStates, "dimensions_setting", caps.DimensionsSetting,
-		"hour_source", caps.HourSource)
+		"codecs", caps.Codecs, "ttl", caps.TTL, "nullable_states", caps.NullableStates, "dimensions_setting", caps.DimensionsSetting)
 	return s.Migrate(ctx)
 }
 
