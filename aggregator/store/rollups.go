@@ -14,6 +14,12 @@ const (
 
 // rollupDDL returns the rollup tables and the views that feed them.
 //
+// Both views read samples. Feeding samples_1h from the minute view's rows
+// instead (a view on samples_1m_mv with -MergeState on 18.16, on
+// samples_1m on current servers: the chain differs by version) was
+// measured: exact, but no cheaper for ClickHouse 18.16 per insert, as a
+// view's cost follows the rows it writes, one per site, point and bucket.
+//
 // Every column is an aggregate state, read with the matching -Merge
 // function (see docs/schema.md). min, max and last are idempotent; the
 // counts and the sum would count a batch inserted twice, which Insert

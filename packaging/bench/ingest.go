@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 )
 
@@ -70,6 +72,7 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	sec.note("Aggregator: a lifeline-aggregator process with its default writer (max_rows 100,000, max_delay 200 ms, %d inserts at once); an ack leaves only after ClickHouse committed the batch's insert. CPU and RSS read from /proc over the window.", inserts)
 	sec.note("Limit: the same 13 columns of the same table, inserted by clickhouse-go's columnar appends from pre-built slices in a loop, one insert at a time per connection, on as many connections as the writer runs inserts (%d).", inserts)
 	sec.note("Limit with 50 sites a block: the same, but each 2,000 rows of a block belong to the next of 50 sites, as in a writer insert under 100 agents; the rollups' materialized views then write a row per site, point and minute, 50 times as many as from one site's block, and ClickHouse's own work per row grows with them.")
+	sec.note("Without its views: the same 50-site blocks into a table made AS samples in a database of its own, where no materialized view fires; the ratio to the insert with them is what the minute and hour rollups and the ledger cost an insert of many sites.")
 	sec.note("Admission window: the aggregator grants each stream an equal share of writer.max_pending_rows as unacked samples (Welcome and Ack window_samples), and agents, like the load generator, send no more; \"ignoring the admission window\" runs the same load generator as an older agent, up to %d batches unacked whatever the grant, against the same aggregator after the runs above.", opts.MaxInFlight)
 	sec.note("One insert at a time: a second lifeline-aggregator with `writer: {inserts: 1}` (the writer before inserts ran side by side), the same load, into a database of its own, after the runs above.")
 	return nil
@@ -128,13 +131,49 @@ func (r *Runner) insertLimit(ctx context.Context, db string, n int, sec *Section
 	}
 	sec.add(Row{Measure: fmt.Sprintf("raw insert, %d connections at once (as many as the writer's inserts)", n), Value: limitN, Unit: "rows/s",
 		Versus: "1 connection", Ratio: limitN / limit})
-	mix, err := rawInsertParallel(ctx, r.ch, db, newRawSites("MIX", 50, 1000, 100_000), n, r.window(10*time.Second))
+	mixBlock := newRawSites("MIX", 50, 1000, 100_000)
+	mix, err := rawInsertParallel(ctx, r.ch, db, mixBlock, n, r.window(10*time.Second))
 	if err != nil {
 		return 0, fmt.Errorf("raw insert of 50 sites a block: %w", err)
 	}
 	sec.add(Row{Measure: fmt.Sprintf("raw insert, %d connections, each block 50 sites' batches of 2,000 rows (a 100-agent insert's mix)", n),
 		Value: mix, Unit: "rows/s", Versus: "one site a block", Ratio: mix / limitN})
+	bare, err := r.insertWithoutViews(ctx, db, mixBlock, n)
+	if err != nil {
+		return 0, fmt.Errorf("raw insert without views: %w", err)
+	}
+	sec.add(Row{Measure: fmt.Sprintf("raw insert, %d connections, the same 50 sites a block into samples without its views (rollups, ledger)", n),
+		Value: bare, Unit: "rows/s", Versus: "with them", Ratio: bare / mix})
 	return limitN, nil
+}
+
+// insertWithoutViews inserts block on n connections into a copy of db's
+// samples table that has no views: set beside the same insert into db, it
+// tells what the rollups' and the ledger's views cost an insert.
+func (r *Runner) insertWithoutViews(ctx context.Context, db string, block *rawColumns, n int) (float64, error) {
+	bare := db + "_noviews"
+	if err := r.ch.freshDatabase(ctx, bare); err != nil {
+		return 0, err
+	}
+	defer r.ch.dropDatabase(bare)
+	conn, err := r.ch.open(bare)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	// 18.x creates LowCardinality columns only when asked to.
+	var lc uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.settings WHERE name = 'allow_experimental_low_cardinality_type' AND value = '0'").Scan(&lc); err != nil {
+		return 0, fmt.Errorf("settings: %w", err)
+	}
+	cctx := ctx
+	if lc > 0 {
+		cctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"allow_experimental_low_cardinality_type": 1}))
+	}
+	if err := conn.Exec(cctx, "CREATE TABLE samples AS "+db+".samples"); err != nil {
+		return 0, fmt.Errorf("copy samples table: %w", err)
+	}
+	return rawInsertParallel(ctx, r.ch, bare, block, n, r.window(10*time.Second))
 }
 
 // ingestUnwindowed runs 10 and 100 agents that ignore the admission window
