@@ -316,8 +316,10 @@ func (w *Writer) Run(ctx context.Context) error {
 					<-slots
 					w.signal()
 				}()
+				w.metrics.taken(group, time.Now())
 				var s settlement
 				w.write(ctx, &s, group)
+				s.ended = time.Now()
 				w.told.tell(t, &s, w.apply)
 			})
 			continue
@@ -339,6 +341,7 @@ func (w *Writer) Run(ctx context.Context) error {
 // apply tells the outcome of one insert: to the observer and through the
 // done callbacks.
 func (w *Writer) apply(s *settlement) {
+	w.metrics.told(s.ended)
 	for _, st := range s.steps {
 		if st.parts != nil {
 			if w.observer != nil {
