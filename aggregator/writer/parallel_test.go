@@ -151,8 +151,8 @@ func TestWriterInsertsBoundedLiveFirst(t *testing.T) {
 	})
 }
 
-// While one insert runs, the free connection starts the next as soon as an
-// eighth of MaxRows waits, without waiting for MaxDelay; with none
+// While one insert runs, the free connection starts the next as soon as a
+// quarter of MaxRows waits, without waiting for MaxDelay; with none
 // running, batches still gather until MaxDelay or MaxRows.
 func TestWriterStartsBesideARunningInsert(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -177,14 +177,14 @@ func TestWriterStartsBesideARunningInsert(t *testing.T) {
 			synctest.Wait()
 		}
 		submit(1, 80) // MaxRows: taken at once, and held
-		submit(2, 5)
+		submit(2, 10)
 		if calls := ins.Calls(); len(calls) != 1 {
-			t.Fatalf("inserts %v with 5 rows waiting beside a running insert, want 1", calls)
+			t.Fatalf("inserts %v with 10 rows waiting beside a running insert, want 1", calls)
 		}
-		submit(3, 5)
+		submit(3, 10)
 		want := [][]uint64{{1}, {2, 3}}
 		if got := ins.Calls(); !slices.EqualFunc(got, want, slices.Equal) {
-			t.Fatalf("inserts %v with 10 rows waiting beside a running insert, want %v", got, want)
+			t.Fatalf("inserts %v with 20 rows waiting beside a running insert, want %v", got, want)
 		}
 		close(release)
 		time.Sleep(time.Millisecond)
@@ -192,7 +192,7 @@ func TestWriterStartsBesideARunningInsert(t *testing.T) {
 		if res.count() != 3 {
 			t.Fatalf("%d batches done, want 3", res.count())
 		}
-		submit(4, 10) // nothing runs: it waits for MaxDelay
+		submit(4, 20) // nothing runs: it waits for MaxDelay
 		if got := ins.Calls(); len(got) != 2 {
 			t.Fatalf("inserts %v with none running, want the 2 before", got)
 		}
