@@ -30,6 +30,8 @@ const (
 	WriterPendingRows           = "lifeline_writer_pending_rows"
 	WriterInsertDurationSeconds = "lifeline_writer_insert_duration_seconds"
 	WriterLastInsertSeconds     = "lifeline_writer_last_insert_timestamp_seconds"
+	WriterQueueWaitSeconds      = "lifeline_writer_queue_wait_seconds"
+	WriterTurnWaitSeconds       = "lifeline_writer_turn_wait_seconds"
 )
 
 // Alarm: evaluation of committed samples (aggregator/alarm).

@@ -18,6 +18,11 @@ type Metrics struct {
 	errors   *prometheus.CounterVec
 	pending  prometheus.GaugeFunc
 	duration prometheus.Histogram
+	// queueWait and turnWait split a batch's time in the writer around
+	// its insert: queued until its insert started, and from the insert's
+	// end until its outcome was told (after every earlier insert's).
+	queueWait prometheus.Histogram
+	turnWait  prometheus.Histogram
 	// lastInsert is when an INSERT last committed: with pending rows, an
 	// old time means ClickHouse has stopped taking them.
 	lastInsert prometheus.Gauge
@@ -49,13 +54,19 @@ func NewMetrics(w *Writer, reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 		lastInsert: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: metrics.WriterLastInsertSeconds, Help: "When an INSERT last committed (Unix seconds; 0 before the first)."}),
+		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: metrics.WriterQueueWaitSeconds, Help: "Time each batch waited in the writer's queue before its INSERT started.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+		turnWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: metrics.WriterTurnWaitSeconds, Help: "Time from the end of each INSERT until its outcome was told, after those of the INSERTs taken before it.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 	}
 	// Every class from the start, so that rate() sees the first failure.
 	for _, c := range []string{classTransient, classPermanent, classStopped} {
 		m.errors.WithLabelValues(c)
 	}
 	if reg != nil {
-		reg.MustRegister(m.inserts, m.rows, m.errors, m.pending, m.duration, m.lastInsert)
+		reg.MustRegister(m.inserts, m.rows, m.errors, m.pending, m.duration, m.lastInsert, m.queueWait, m.turnWait)
 	}
 	w.metrics = m
 	return m
@@ -83,6 +94,24 @@ func (m *Metrics) attempt(ctx context.Context, batches []*store.Batch, took time
 	default:
 		m.errors.WithLabelValues(classTransient).Inc()
 	}
+}
+
+// taken records how long each batch of a group waited to be inserted.
+func (m *Metrics) taken(group []pending, now time.Time) {
+	if m == nil {
+		return
+	}
+	for _, p := range group {
+		m.queueWait.Observe(now.Sub(p.at).Seconds())
+	}
+}
+
+// told records how long an insert's outcome waited for its turn.
+func (m *Metrics) told(ended time.Time) {
+	if m == nil || ended.IsZero() {
+		return
+	}
+	m.turnWait.Observe(time.Since(ended).Seconds())
 }
 
 func (w *Writer) pendingRows() int {

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"sync"
+	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
@@ -10,6 +11,7 @@ import (
 // order it decided it, so that the outcome can be told later and in turn.
 type settlement struct {
 	steps []step
+	ended time.Time // when the insert's last attempt ended
 }
 
 // step is either a verdict on batches (group, err) or a part of a batch

@@ -150,3 +150,52 @@ func TestWriterInsertsBoundedLiveFirst(t *testing.T) {
 		}
 	})
 }
+
+// While one insert runs, the free connection starts the next as soon as a
+// quarter of MaxRows waits, without waiting for MaxDelay; with none
+// running, batches still gather until MaxDelay or MaxRows.
+func TestWriterStartsBesideARunningInsert(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		ins := &fakeInserter{fn: func(ctx context.Context, call int, _ []*store.Batch) error {
+			if call == 0 {
+				<-release
+			}
+			return nil
+		}}
+		w := writer.New(ins, writer.Options{MaxRows: 80, MaxDelay: time.Hour, Inserts: 2}, nil)
+		stop := runWriter(t, w)
+		res := newResults(t)
+		ctx := context.Background()
+		submit := func(seq uint64, rows int) {
+			t.Helper()
+			if err := w.Submit(ctx, batchOf(seq, rows), res.done(seq)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond)
+			synctest.Wait()
+		}
+		submit(1, 80) // MaxRows: taken at once, and held
+		submit(2, 10)
+		if calls := ins.Calls(); len(calls) != 1 {
+			t.Fatalf("inserts %v with 10 rows waiting beside a running insert, want 1", calls)
+		}
+		submit(3, 10)
+		want := [][]uint64{{1}, {2, 3}}
+		if got := ins.Calls(); !slices.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("inserts %v with 20 rows waiting beside a running insert, want %v", got, want)
+		}
+		close(release)
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if res.count() != 3 {
+			t.Fatalf("%d batches done, want 3", res.count())
+		}
+		submit(4, 20) // nothing runs: it waits for MaxDelay
+		if got := ins.Calls(); len(got) != 2 {
+			t.Fatalf("inserts %v with none running, want the 2 before", got)
+		}
+		stop()
+	})
+}

@@ -29,7 +29,9 @@ type Options struct {
 	// MaxRows flushes as soon as this many sample rows are waiting; one
 	// insert holds at most this many (or one larger batch).
 	MaxRows int
-	// MaxDelay flushes this long after the oldest waiting batch arrived.
+	// MaxDelay flushes this long after the oldest waiting batch arrived;
+	// while another insert runs, a quarter of MaxRows waiting starts one
+	// sooner (see take).
 	MaxDelay time.Duration
 	// MaxPendingRows bounds the rows queued or being inserted: Submit blocks
 	// beyond it (back-pressure on the agents' streams), and beyond half of
@@ -305,7 +307,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		var group []pending
 		var wait time.Duration
 		if len(slots) < cap(slots) {
-			group, wait = w.take(time.Now())
+			group, wait = w.take(time.Now(), len(slots))
 		}
 		if len(group) > 0 {
 			slots <- struct{}{}
@@ -316,8 +318,10 @@ func (w *Writer) Run(ctx context.Context) error {
 					<-slots
 					w.signal()
 				}()
+				w.metrics.taken(group, time.Now())
 				var s settlement
 				w.write(ctx, &s, group)
+				s.ended = time.Now()
 				w.told.tell(t, &s, w.apply)
 			})
 			continue
@@ -339,6 +343,7 @@ func (w *Writer) Run(ctx context.Context) error {
 // apply tells the outcome of one insert: to the observer and through the
 // done callbacks.
 func (w *Writer) apply(s *settlement) {
+	w.metrics.told(s.ended)
 	for _, st := range s.steps {
 		if st.parts != nil {
 			if w.observer != nil {
@@ -350,15 +355,30 @@ func (w *Writer) apply(s *settlement) {
 	}
 }
 
+// eagerShare: while an insert runs, the next starts once 1/eagerShare of
+// MaxRows is waiting.
+const eagerShare = 4
+
 // take removes the next group to insert from the queue when one is due: at
-// least MaxRows rows, or the oldest batch MaxDelay old, or draining.
+// least MaxRows rows, or the oldest batch MaxDelay old, or draining, or
+// another insert under way (running) and a quarter of MaxRows waiting.
 // Otherwise it returns how long until the oldest batch is due (0: nothing
 // queued).
-func (w *Writer) take(now time.Time) ([]pending, time.Duration) {
+func (w *Writer) take(now time.Time, running int) ([]pending, time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.queue) == 0 {
 		return nil, 0
+	}
+	// While another insert runs, a free connection takes what is waiting
+	// as soon as it is worth an insert, instead of letting it age to
+	// MaxDelay: the two inserts then overlap and each batch waits about
+	// half an insert, not up to MaxDelay plus one. The floor keeps inserts
+	// few and large: each costs ClickHouse ~50 ms beside ~3 µs a row (store
+	// inserts of 2,000 to 100,000 rows on the 2-core bench machine, busy),
+	// and it wants parts large. So at most one insert per quarter of MaxRows.
+	if running > 0 && w.queued >= max(w.opts.MaxRows/eagerShare, 1) {
+		return w.takeLocked(), 0
 	}
 	oldest := w.queue[0].at
 	if w.live > 0 && w.live < len(w.queue) && w.queue[w.live].at.Before(oldest) {
@@ -368,6 +388,12 @@ func (w *Writer) take(now time.Time) ([]pending, time.Duration) {
 	if w.queued < w.opts.MaxRows && age < w.opts.MaxDelay && !w.stopped {
 		return nil, w.opts.MaxDelay - age
 	}
+	return w.takeLocked(), 0
+}
+
+// takeLocked removes up to MaxRows rows (at least one batch) from the
+// head of the queue.
+func (w *Writer) takeLocked() []pending {
 	k, rows := 0, 0
 	for k < len(w.queue) && (k == 0 || rows+len(w.queue[k].b.Samples) <= w.opts.MaxRows) {
 		rows += len(w.queue[k].b.Samples)
@@ -380,7 +406,7 @@ func (w *Writer) take(now time.Time) ([]pending, time.Duration) {
 	w.queue = w.queue[:n]
 	w.live -= min(k, w.live)
 	w.queued -= rows
-	return group, 0
+	return group
 }
 
 // write inserts group, retrying transient failures until ctx ends. A

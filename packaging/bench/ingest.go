@@ -53,7 +53,7 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 		rates[k] = res.Rate
 	}
 	if rates[10] > 0 {
-		if err := r.halfLoad(ctx, opts, rates[10], sec); err != nil {
+		if err := r.halfLoad(ctx, agg, opts, rates[10], sec); err != nil {
 			return err
 		}
 	}
@@ -69,7 +69,8 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	}
 	sec.note("Load generator: each agent encodes a few batches of samples once and then only each batch's sequence number, so that on this shared machine it takes little CPU from the aggregator and ClickHouse (remote agents encode on their own machines); %d points per agent, batches of %d samples (the agent's default), up to %d batches awaiting an ack per agent (the agent's default), one gRPC connection per agent, plain text and uncompressed on loopback (agents compress with zstd by default, which adds decoding, ~44 bytes a sample, to the aggregator's work at the rate proto/zstd BenchmarkDecompress shows below); it runs in the bench process on the same cores.",
 		opts.PointsPerAgent, opts.BatchSamples, opts.MaxInFlight)
-	sec.note("Aggregator: a lifeline-aggregator process with its default writer (max_rows 100,000, max_delay 200 ms, %d inserts at once); an ack leaves only after ClickHouse committed the batch's insert. CPU and RSS read from /proc over the window.", inserts)
+	sec.note("Aggregator: a lifeline-aggregator process with its default writer (max_rows 100,000, max_delay 200 ms, %d inserts at once, the next starting beside a running one once 25,000 rows wait); an ack leaves only after ClickHouse committed the batch's insert. CPU and RSS read from /proc over the window.", inserts)
+	sec.note("Where the ack latency goes: from the writer's metrics (lifeline_writer_queue_wait_seconds, _insert_duration_seconds, _turn_wait_seconds, _rows_total over _inserts_total) read before and after the run, warm-up included; the rest is the batch's way to the writer (gRPC, decoding, a Submit waiting for max_pending_rows) and the ack's way back, the mean ack latency less the writer's means.")
 	sec.note("Limit: the same 13 columns of the same table, inserted by clickhouse-go's columnar appends from pre-built slices in a loop, one insert at a time per connection, on as many connections as the writer runs inserts (%d).", inserts)
 	sec.note("Limit with 50 sites a block: the same, but each 2,000 rows of a block belong to the next of 50 sites, as in a writer insert under 100 agents; the rollups' materialized views then write a row per site, point and minute, 50 times as many as from one site's block, and ClickHouse's own work per row grows with them.")
 	sec.note("Without its views: the same 50-site blocks into a table made AS samples in a database of its own, where no materialized view fires; the ratio to the insert with them is what the minute and hour rollups and the ledger cost an insert of many sites.")
@@ -209,8 +210,10 @@ func (r *Runner) ingestByAgents(ctx context.Context, agg *aggregatorProc, db str
 		o.Agents, o.Site = k, fmt.Sprintf("%sK%d_", opts.Site, k) // a prefix apart per run: the ledger would skip batches seen before
 		r.opts.Logf("ingest: %s%d agents", label, k)
 		meter, self := meterUsage(agg.Pid()), meterUsage(os.Getpid())
+		before := scrapeWriter(agg)
 		res, err := runLoad(ctx, o)
 		use, gen := meter.stop(), self.stop()
+		after := scrapeWriter(agg)
 		if err != nil {
 			return nil, fmt.Errorf("%d agents: %w\naggregator log:\n%s", k, err, agg.Tail(3000))
 		}
@@ -245,23 +248,32 @@ func (r *Runner) ingestByAgents(ctx context.Context, agg *aggregatorProc, db str
 		}
 		sec.add(rss)
 		sec.add(Row{Measure: p + "load generator CPU (same machine)", Value: gen.CPUCores, Unit: "cores"})
+		if ws, ok := writerBetween(before, after); ok && limit > 0 && k > 1 {
+			addWriterRows(sec, p, ws, ms(res.AckMean))
+		}
 	}
 	return rates, nil
 }
 
 // halfLoad offers 10 agents half of what they sustained: the ack latency
 // target is for an aggregator with headroom, not a saturated one.
-func (r *Runner) halfLoad(ctx context.Context, opts LoadOptions, rate10 float64, sec *Section) error {
+func (r *Runner) halfLoad(ctx context.Context, agg *aggregatorProc, opts LoadOptions, rate10 float64, sec *Section) error {
 	o := opts
 	o.Agents, o.Site, o.Rate = 10, "HALF_", rate10/2
 	r.opts.Logf("ingest: 10 agents at %.0f samples/s", o.Rate)
+	before := scrapeWriter(agg)
 	res, err := runLoad(ctx, o)
 	if err != nil {
 		return fmt.Errorf("half load: %w", err)
 	}
+	after := scrapeWriter(agg)
 	sec.add(Row{Measure: fmt.Sprintf("10 agents at half that load (%s samples/s offered): ack latency p99", human(o.Rate)),
 		Value: ms(res.AckP99), Unit: "ms", Target: "< 1,000", Met: atMost(ms(res.AckP99), 999.999)})
+	sec.add(Row{Measure: "10 agents at half load: ack latency p50", Value: ms(res.AckP50), Unit: "ms"})
 	sec.add(Row{Measure: "10 agents at half load: delivered", Value: res.Rate, Unit: "samples/s"})
+	if ws, ok := writerBetween(before, after); ok {
+		addWriterRows(sec, "10 agents at half load: ", ws, ms(res.AckMean))
+	}
 	return nil
 }
 

@@ -48,6 +48,7 @@ type LoadResult struct {
 	Elapsed        time.Duration
 	Rate           float64 // acked samples per second
 	AckP50, AckP99 time.Duration
+	AckMean        time.Duration
 	Acks           int
 }
 
@@ -130,6 +131,7 @@ func runLoad(ctx context.Context, opts LoadOptions) (LoadResult, error) {
 	res.Acks = len(g.latencies)
 	res.AckP50 = quantile(g.latencies, 0.50)
 	res.AckP99 = quantile(g.latencies, 0.99)
+	res.AckMean = mean(g.latencies)
 	g.mu.Unlock()
 	return res, nil
 }
@@ -351,4 +353,15 @@ func (g *loadGen) isReady() {
 	if g.unready.Add(-1) == 0 {
 		close(g.ready)
 	}
+}
+
+func mean(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(len(ds))
 }
