@@ -47,8 +47,24 @@ func TestFrozenPoints(t *testing.T) {
 	r := New(src, rec, testLogger(t))
 	running(t, r)
 	waitFor(t, "samples", 10*time.Second, func() bool { return everyPoint(rec.samples(time.Time{}), 5) })
-	time.Sleep(1200 * time.Millisecond)
-	frozen := r.Frozen(time.Second, time.Now())
+	// Judged at the reader's own last delivery, not by the wall clock: a
+	// loaded machine that holds deliveries back must not make the moving
+	// points look frozen.
+	var at time.Time
+	waitFor(t, "deliveries over a second past the stuck point's value", 10*time.Second, func() bool {
+		var stuck time.Time
+		at = time.Time{}
+		for _, st := range r.PointStates() {
+			if st.PointID == "stuck" {
+				stuck = st.LastChange
+			}
+			if st.LastSample.After(at) {
+				at = st.LastSample
+			}
+		}
+		return !stuck.IsZero() && at.Sub(stuck) > 1200*time.Millisecond
+	})
+	frozen := r.Frozen(time.Second, at)
 	// (pt-T101.LSHH flips on every update, but gopcua's server queues one
 	// value per item, so with two updates per publishing interval it may
 	// look frozen too; it is not checked.)
