@@ -97,9 +97,9 @@ func nodeAgentConfig(t *testing.T, site, endpoint, aggregator string) config.Con
 
 // TestHistoryBackfillStoredOnce: the agent is stopped for 30 s while a
 // historized counter changes every 200 ms. After the restart ClickHouse
-// holds every value of the counter from the first read to the last exactly
-// once, those of the stop with backfill = 2, and the agent_stopped gap
-// says they were recovered.
+// holds each value of the counter at most once, every value from the last
+// one read before the stop on with backfill = 2 up to the first read live
+// again, and the agent_stopped gap says they were recovered.
 func TestHistoryBackfillStoredOnce(t *testing.T) {
 	endpoint := startHistoryServer(t)
 	addr := chtest.Addr(t)
@@ -161,9 +161,18 @@ FROM samples WHERE site_id = 'HIST01'`).Scan(&rows, &distinct, &history, &steady
 		t.Fatal(err)
 	}
 	t.Logf("counter: %d rows (%d distinct) from %v to %v; %d from history (%v..%v); steady: %d rows", rows, distinct, lo, hi, history, histLo, histHi, steady)
-	if rows != distinct || float64(rows) != hi-lo+1 {
+	if rows != distinct {
 		logMissing(t, ctx, conn, lo)
 		t.Fatalf("counter values %v..%v: %d rows, %d distinct; want each value once", lo, hi, rows, distinct)
+	}
+	// node-opcua samples the counter on a timer and skips a tick while the
+	// previous sample is pending (monitored_item.js, GoodOverload), so on a
+	// loaded machine an agent reading live never sees some values. Its
+	// history keeps every value: the values read back must be whole and
+	// join the last value the stopped agent read.
+	if float64(rows) != hi-lo+1 {
+		t.Logf("live values the server never sampled: %v", hi-lo+1-float64(rows))
+		logMissing(t, ctx, conn, lo)
 	}
 	if steady != 1 {
 		t.Fatalf("%d rows of the steady point, want 1", steady)
@@ -186,6 +195,14 @@ FROM samples WHERE site_id = 'HIST01'`).Scan(&rows, &distinct, &history, &steady
 	}
 	if inside != 0 || histHi-histLo+1 != float64(history) {
 		t.Fatalf("values from history %v..%v (%d), %d live values among them", histLo, histHi, history, inside)
+	}
+	var joined uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM samples WHERE site_id = 'HIST01' AND point_id = 'CNT' AND backfill != 2 AND value = ? AND ts_ns < ?",
+		histLo-1, stopped.UnixNano()).Scan(&joined); err != nil {
+		t.Fatal(err)
+	}
+	if joined != 1 {
+		t.Fatalf("values from history start at %v, but %v was not read live before the stop", histLo, histLo-1)
 	}
 	var reason, recovery string
 	var recovered uint64
