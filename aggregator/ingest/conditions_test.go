@@ -20,14 +20,7 @@ func TestConditionEventsReachTheWriter(t *testing.T) {
 		{EventId: []byte{1}, ConditionName: "LSH201", TimeNs: now, Active: true},
 		{EventId: []byte{2}, ConditionName: "LSH201", TimeNs: 1},
 	}
-	if err := st.Send(m); err != nil {
-		t.Fatal(err)
-	}
-	<-f.writer.added
-	f.writer.commitAll()
-	if _, err := st.Recv(); err != nil {
-		t.Fatal(err)
-	}
+	sendAcked(t, f, st, m)
 	f.writer.mu.Lock()
 	got := f.writer.batches[0].ConditionEvents
 	f.writer.mu.Unlock()

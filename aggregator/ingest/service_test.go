@@ -177,6 +177,25 @@ func openWith(t *testing.T, f *fixture, hello *lifelinev1.AgentMessage) (lifelin
 	return st, msg.GetWelcome()
 }
 
+// sendAcked sends the batch m, lets the writer commit it and returns the
+// ack that follows.
+func sendAcked(t *testing.T, f *fixture, st lifelinev1.Ingest_StreamClient, m *lifelinev1.AgentMessage) *lifelinev1.Ack {
+	t.Helper()
+	if err := st.Send(m); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	msg, err := st.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.GetAck() == nil {
+		t.Fatalf("want an ack, got %v", msg)
+	}
+	return msg.GetAck()
+}
+
 func TestAckOnlyAfterCommit(t *testing.T) {
 	f := start(t)
 	f.ledger.committed["S1"] = []*lifelinev1.SeqRange{{First: 1, Last: 3}}
@@ -231,16 +250,7 @@ func TestRejectsBadSamplesKeepsGoodOnes(t *testing.T) {
 		{PointId: "AI.TXT", SourceTimeNs: now.UnixNano(), Value: &lifelinev1.Sample_Text{Text: strings.Repeat("液", 2000)}},
 		{PointId: "AI.TXT", SourceTimeNs: now.UnixNano() + 1, Value: &lifelinev1.Sample_Text{Text: "正常运行"}}, // good
 	}
-	if err := st.Send(batch(1, samples...)); err != nil {
-		t.Fatal(err)
-	}
-	<-f.writer.added
-	f.writer.commitAll()
-	msg, err := st.Recv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ack := msg.GetAck()
+	ack := sendAcked(t, f, st, batch(1, samples...))
 	wantReasons := map[uint32]string{1: "unknown point", 2: "not a finite number", 3: "not a finite number", 4: "outside", 5: "outside", 6: "exceeds 4096"}
 	if len(ack.GetRejected()) != len(wantReasons) {
 		t.Fatalf("rejected %v", ack.GetRejected())
@@ -318,13 +328,8 @@ func TestNewStreamReplacesOld(t *testing.T) {
 	if status.Code(err) != codes.Aborted {
 		t.Fatalf("old stream ended with %v, want Aborted", err)
 	}
-	if err := fresh.Send(batch(1, num("A", time.Now(), 1))); err != nil {
-		t.Fatal(err)
-	}
-	<-f.writer.added
-	f.writer.commitAll()
-	if msg, err := fresh.Recv(); err != nil || msg.GetAck().GetSeq() != 1 {
-		t.Fatalf("fresh stream: %v %v", msg, err)
+	if ack := sendAcked(t, f, fresh, batch(1, num("A", time.Now(), 1))); ack.GetSeq() != 1 {
+		t.Fatalf("fresh stream: ack %v, want seq 1", ack)
 	}
 	fresh.CloseSend()
 }
@@ -451,17 +456,8 @@ func TestInitialValuesAlreadyStoredAreDropped(t *testing.T) {
 	old.Initial = true
 	fresh := num("B", now, 2)
 	fresh.Initial = true
-	if err := st.Send(batch(1, old, fresh, num("A", now.Add(time.Second), 3))); err != nil {
-		t.Fatal(err)
-	}
-	<-f.writer.added
-	f.writer.commitAll()
-	msg, err := st.Recv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if msg.GetAck().GetDuplicates() != 1 {
-		t.Fatalf("ack %v, want 1 duplicate", msg.GetAck())
+	if ack := sendAcked(t, f, st, batch(1, old, fresh, num("A", now.Add(time.Second), 3))); ack.GetDuplicates() != 1 {
+		t.Fatalf("ack %v, want 1 duplicate", ack)
 	}
 	f.writer.mu.Lock()
 	got := f.writer.batches[0].Samples
@@ -484,17 +480,8 @@ func TestHistoryValuesAlreadyStoredAreDropped(t *testing.T) {
 	stored.History = true
 	missed := num("A", now.Add(time.Second), 2)
 	missed.History = true
-	if err := st.Send(batch(1, stored, missed)); err != nil {
-		t.Fatal(err)
-	}
-	<-f.writer.added
-	f.writer.commitAll()
-	msg, err := st.Recv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if msg.GetAck().GetDuplicates() != 1 {
-		t.Fatalf("ack %v, want 1 duplicate", msg.GetAck())
+	if ack := sendAcked(t, f, st, batch(1, stored, missed)); ack.GetDuplicates() != 1 {
+		t.Fatalf("ack %v, want 1 duplicate", ack)
 	}
 	f.writer.mu.Lock()
 	got := f.writer.batches[0].Samples
@@ -514,14 +501,7 @@ func TestLivenessReachesTheWriter(t *testing.T) {
 	b := m.GetBatch()
 	minute := time.Now().Truncate(time.Minute).Add(-time.Minute).UnixNano()
 	b.Liveness = []*lifelinev1.Liveness{{MinuteNs: minute, PointIds: []string{"B"}}, {MinuteNs: 1, PointIds: []string{"B"}}}
-	if err := st.Send(m); err != nil {
-		t.Fatal(err)
-	}
-	<-f.writer.added
-	f.writer.commitAll()
-	if _, err := st.Recv(); err != nil {
-		t.Fatal(err)
-	}
+	sendAcked(t, f, st, m)
 	f.writer.mu.Lock()
 	got := f.writer.batches[0].Liveness
 	f.writer.mu.Unlock()

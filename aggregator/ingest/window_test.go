@@ -75,14 +75,5 @@ func TestWindowIgnoredByOlderAgent(t *testing.T) {
 // returns its ack.
 func sendCommitted(t *testing.T, f *fixture, st lifelinev1.Ingest_StreamClient, seq uint64) *lifelinev1.Ack {
 	t.Helper()
-	if err := st.Send(batch(seq, num("T101.LT", time.Now(), 1))); err != nil {
-		t.Fatal(err)
-	}
-	<-f.writer.added
-	f.writer.commitAll()
-	msg, err := st.Recv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return msg.GetAck()
+	return sendAcked(t, f, st, batch(seq, num("T101.LT", time.Now(), 1)))
 }

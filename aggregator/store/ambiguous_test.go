@@ -180,6 +180,22 @@ func TestInsertRetryAfterLostReplyDoesNotDouble(t *testing.T) {
 	}
 }
 
+// impatientConn gives up a read after patience once armed, as a short
+// read timeout would; unarmed, it waits as long as the connection's own
+// timeout, so opening the store on a loaded machine cannot time out.
+type impatientConn struct {
+	net.Conn
+	armed    *atomic.Bool
+	patience time.Duration
+}
+
+func (c impatientConn) SetReadDeadline(t time.Time) error {
+	if c.armed.Load() && !t.IsZero() {
+		t = time.Now().Add(c.patience)
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
 // The client gives up on an insert (a read timeout shorter than the insert
 // takes) while the server is still writing it. A retry at once would find
 // nothing in the ledger yet and store everything twice; the store must
@@ -195,9 +211,16 @@ func TestInsertRetryWhileTimedOutInsertRunsDoesNotDouble(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cfg.ReadTimeout = 200 * time.Millisecond
+	var armed atomic.Bool
 	impatient := store.New(cfg, slog.New(slog.DiscardHandler))
-	if err := impatient.Open(ctx); err != nil {
+	var d net.Dialer
+	if err := impatient.OpenDialled(ctx, func(ctx context.Context, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return impatientConn{Conn: c, armed: &armed, patience: 200 * time.Millisecond}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	defer impatient.Close()
@@ -209,6 +232,7 @@ func TestInsertRetryWhileTimedOutInsertRunsDoesNotDouble(t *testing.T) {
 		b.Samples[i] = &lifelinev1.Sample{PointId: "P" + string(rune('A'+i%20)), SourceTimeNs: base + int64(i)*int64(time.Millisecond),
 			Value: &lifelinev1.Sample_Number{Number: float64(i*7919%10007) / 3}}
 	}
+	armed.Store(true)
 	var errs []error
 	for range 5 {
 		err := impatient.Insert(ctx, []*store.Batch{b})
@@ -221,13 +245,39 @@ func TestInsertRetryWhileTimedOutInsertRunsDoesNotDouble(t *testing.T) {
 		t.Fatal("the insert finished within the read timeout; the test proves nothing")
 	}
 	t.Logf("%d attempts timed out, first: %v", len(errs), errs[0])
-	// Let any insert still running end before counting.
-	time.Sleep(2 * time.Second)
+	armed.Store(false)
+	if err := impatient.Insert(ctx, []*store.Batch{b}); err != nil {
+		t.Fatalf("patient retry: %v", err)
+	}
+	waitInsertsEnded(t, ctx, s)
 	var n uint64
 	if err := s.Conn().QueryRow(ctx, "SELECT count() FROM samples").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != rows {
 		t.Fatalf("samples holds %d rows, want %d", n, rows)
+	}
+}
+
+// waitInsertsEnded returns once the server runs no samples insert: one
+// whose client gave up may still be writing, and counting before it ends
+// would miss what it doubles. The test waits on the server itself, not on
+// the store under test; the server is this test process's own (chtest)
+// and the tests here run one at a time.
+func waitInsertsEnded(t *testing.T, ctx context.Context, s *store.Store) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var running uint64
+		if err := s.Conn().QueryRow(ctx, "SELECT count() FROM system.processes WHERE query LIKE 'INSERT INTO samples %'").Scan(&running); err != nil {
+			t.Fatal(err)
+		}
+		if running == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d inserts still run on the server after a minute", running)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

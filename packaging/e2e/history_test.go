@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,8 +67,8 @@ func startHistoryServer(t *testing.T) string {
 	case <-ready:
 	case <-done:
 		t.Fatalf("node-opcua server exited:\n%s", stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("node-opcua server not ready after 60s:\n%s", stderr.String())
+	case <-time.After(3 * time.Minute): // 17 s at load average 34 on 2 cores, over a minute at 40
+		t.Fatalf("node-opcua server not ready after 3 minutes:\n%s", stderr.String())
 	}
 	return "opc.tcp://127.0.0.1:" + strconv.Itoa(port)
 }
@@ -96,17 +97,18 @@ func nodeAgentConfig(t *testing.T, site, endpoint, aggregator string) config.Con
 
 // TestHistoryBackfillStoredOnce: the agent is stopped for 30 s while a
 // historized counter changes every 200 ms. After the restart ClickHouse
-// holds every value of the counter from the first read to the last exactly
-// once, those of the stop with backfill = 2, and the agent_stopped gap
-// says they were recovered.
+// holds each value of the counter at most once, every value from the last
+// one read before the stop on with backfill = 2 up to the first read live
+// again, and the agent_stopped gap says they were recovered.
 func TestHistoryBackfillStoredOnce(t *testing.T) {
 	endpoint := startHistoryServer(t)
 	addr := chtest.Addr(t)
 	db := chtest.Database(t, addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	logger := testLogger(t)
 	agg, stopAgg := startFlowAggregator(t, ctx, addr, db, logger)
+	stopAgg = sync.OnceFunc(stopAgg)
 	defer stopAgg()
 
 	cfg := nodeAgentConfig(t, "HIST01", endpoint, agg.Addr())
@@ -122,7 +124,8 @@ func TestHistoryBackfillStoredOnce(t *testing.T) {
 		}
 	}
 	run("agent-a", func(a *agentservice.Agent) bool { st := a.Stats(); return st.Acked >= 30 && st.BufferEntries == 0 })
-	time.Sleep(30 * time.Second)
+	stopped := time.Now()
+	time.Sleep(30 * time.Second) // the stop: the counter moves on with no agent reading it
 
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: db}})
 	if err != nil {
@@ -136,13 +139,18 @@ func TestHistoryBackfillStoredOnce(t *testing.T) {
 		}
 		return n
 	}
+	restarted := time.Now()
 	run("agent-b", func(a *agentservice.Agent) bool { return gapRows() > 0 && a.Stats().BufferEntries == 0 })
+	// The aggregator writes every batch it took before it stops: a batch
+	// still being written would read as a missing value.
+	stopAgg()
 
-	checkHistoryStored(t, ctx, conn, gapRows())
+	checkHistoryStored(t, ctx, conn, gapRows(), stopped, restarted)
 }
 
-// checkHistoryStored checks the counter's rows and the gap in ClickHouse.
-func checkHistoryStored(t *testing.T, ctx context.Context, conn clickhouse.Conn, gaps uint64) {
+// checkHistoryStored checks the counter's rows and the gap in ClickHouse;
+// no agent read the server from stopped to restarted.
+func checkHistoryStored(t *testing.T, ctx context.Context, conn clickhouse.Conn, gaps uint64, stopped, restarted time.Time) {
 	t.Helper()
 	var rows, distinct, history, steady uint64
 	var lo, hi, histLo, histHi float64
@@ -153,12 +161,32 @@ FROM samples WHERE site_id = 'HIST01'`).Scan(&rows, &distinct, &history, &steady
 		t.Fatal(err)
 	}
 	t.Logf("counter: %d rows (%d distinct) from %v to %v; %d from history (%v..%v); steady: %d rows", rows, distinct, lo, hi, history, histLo, histHi, steady)
-	if rows != distinct || float64(rows) != hi-lo+1 {
+	if rows != distinct {
 		logMissing(t, ctx, conn, lo)
 		t.Fatalf("counter values %v..%v: %d rows, %d distinct; want each value once", lo, hi, rows, distinct)
 	}
-	if history < 120 || steady != 1 {
-		t.Fatalf("%d counter values from history for a 30 s stop, %d rows of the steady point (want 1)", history, steady)
+	// node-opcua samples the counter on a timer and skips a tick while the
+	// previous sample is pending (monitored_item.js, GoodOverload), so on a
+	// loaded machine an agent reading live never sees some values. Its
+	// history keeps every value: the values read back must be whole and
+	// join the last value the stopped agent read.
+	if float64(rows) != hi-lo+1 {
+		t.Logf("live values the server never sampled: %v", hi-lo+1-float64(rows))
+		logMissing(t, ctx, conn, lo)
+	}
+	if steady != 1 {
+		t.Fatalf("%d rows of the steady point, want 1", steady)
+	}
+	// What the counter took while no agent ran comes from history, however
+	// often a loaded machine let it tick. The window ends short of the
+	// restart: the value current then is the restarted agent's first live one.
+	var during, duringHistory uint64
+	if err := conn.QueryRow(ctx, "SELECT count(), countIf(backfill = 2) FROM samples WHERE site_id = 'HIST01' AND point_id = 'CNT' AND ts_ns >= ? AND ts_ns < ?",
+		stopped.UnixNano(), restarted.Add(-5*time.Second).UnixNano()).Scan(&during, &duringHistory); err != nil {
+		t.Fatal(err)
+	}
+	if during == 0 || duringHistory != during || history < during {
+		t.Fatalf("%d counter values while no agent ran, %d of them from history (%d in all); want all from history", during, duringHistory, history)
 	}
 	var inside uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM samples WHERE site_id = 'HIST01' AND point_id = 'CNT' AND backfill != 2 AND value >= ? AND value <= ?",
@@ -167,6 +195,14 @@ FROM samples WHERE site_id = 'HIST01'`).Scan(&rows, &distinct, &history, &steady
 	}
 	if inside != 0 || histHi-histLo+1 != float64(history) {
 		t.Fatalf("values from history %v..%v (%d), %d live values among them", histLo, histHi, history, inside)
+	}
+	var joined uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM samples WHERE site_id = 'HIST01' AND point_id = 'CNT' AND backfill != 2 AND value = ? AND ts_ns < ?",
+		histLo-1, stopped.UnixNano()).Scan(&joined); err != nil {
+		t.Fatal(err)
+	}
+	if joined != 1 {
+		t.Fatalf("values from history start at %v, but %v was not read live before the stop", histLo, histLo-1)
 	}
 	var reason, recovery string
 	var recovered uint64

@@ -108,7 +108,9 @@ func (z *ZooKeeper) Start() error {
 		_ = cmd.Wait()
 		close(done)
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The wait ends at the first ruok; the bound is for a JVM starting on a
+	// loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for {
 		if z.ruok(ctx) {

@@ -119,14 +119,16 @@ func Conn(t testing.TB, addr, db string) clickhouse.Conn {
 	return conn
 }
 
-// execSQL runs one statement on a short-lived connection.
+// execSQL runs one statement on a short-lived connection. The bound is for
+// a loaded machine: dropping a database of many small parts there took
+// over 30 s.
 func execSQL(addr, query string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Addr:        []string{addr},
 		DialTimeout: 5 * time.Second,
-		ReadTimeout: 30 * time.Second,
+		ReadTimeout: 2 * time.Minute,
 	})
 	if err != nil {
 		return err
