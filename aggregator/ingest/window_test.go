@@ -30,6 +30,67 @@ func TestWindowSharedAmongStreams(t *testing.T) {
 	}
 }
 
+// Streams that hold little leave the budget to the busy ones: beside
+// three quiet streams holding a sample each, a stream that sends batches
+// of 100 is granted the whole 1,000-sample budget but what the quiet ones
+// hold, not an even quarter of it; once one of them sends as much it
+// counts as busy and the two split the budget.
+func TestWindowQuietStreamsLeaveTheirShare(t *testing.T) {
+	f := start(t, func(o *Options) { o.WindowSamples = 1000 })
+	busy, _ := open(t, f, "S1", "T101.LT")
+	var quiet []lifelinev1.Ingest_StreamClient
+	for _, site := range []string{"S2", "S3", "S4"} {
+		st, _ := open(t, f, site, "T101.LT")
+		quiet = append(quiet, st)
+	}
+	for i, st := range quiet {
+		if got := sendCommittedN(t, f, st, 1, 1).GetWindowSamples(); got != 250 {
+			t.Errorf("quiet stream %d granted %d samples, want the even share 250", i, got)
+		}
+	}
+	if got := sendCommittedN(t, f, busy, 1, 100).GetWindowSamples(); got != 1000 {
+		t.Errorf("busy stream beside three quiet ones granted %d samples, want 1000", got)
+	}
+	// A quiet stream's batch awaiting its commit is held out of the budget.
+	if err := busy.Send(batchOf(2, 100)); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	if err := quiet[0].Send(batchOf(2, 10)); err != nil {
+		t.Fatal(err)
+	}
+	<-f.writer.added
+	f.writer.commitAll()
+	for _, st := range []lifelinev1.Ingest_StreamClient{busy, quiet[0]} {
+		msg, err := st.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == busy && msg.GetAck().GetWindowSamples() != 990 {
+			t.Errorf("busy stream granted %d samples while a quiet one holds 10, want 990", msg.GetAck().GetWindowSamples())
+		}
+	}
+	if got := sendCommittedN(t, f, quiet[1], 2, 100).GetWindowSamples(); got != 500 {
+		t.Errorf("a quiet stream that sent 100 samples granted %d, want half the budget", got)
+	}
+	if got := sendCommittedN(t, f, busy, 3, 100).GetWindowSamples(); got != 500 {
+		t.Errorf("busy stream granted %d samples beside a second busy one, want 500", got)
+	}
+}
+
+// A stream that has sent nothing yet counts as busy, so that the first
+// streams of a reconnect storm are not granted the whole budget.
+func TestWindowNewStreamsCountAsBusy(t *testing.T) {
+	f := start(t, func(o *Options) { o.WindowSamples = 1000 })
+	st, _ := open(t, f, "S1", "T101.LT")
+	for _, site := range []string{"S2", "S3", "S4"} {
+		open(t, f, site, "T101.LT")
+	}
+	if got := sendCommittedN(t, f, st, 1, 100).GetWindowSamples(); got != 250 {
+		t.Errorf("granted %d samples beside three streams yet to send, want 250", got)
+	}
+}
+
 // Without a budget nothing is granted: agents keep their own window.
 func TestWindowWithoutBudget(t *testing.T) {
 	f := start(t)
@@ -75,7 +136,23 @@ func TestWindowIgnoredByOlderAgent(t *testing.T) {
 // returns its ack.
 func sendCommitted(t *testing.T, f *fixture, st lifelinev1.Ingest_StreamClient, seq uint64) *lifelinev1.Ack {
 	t.Helper()
-	if err := st.Send(batch(seq, num("T101.LT", time.Now(), 1))); err != nil {
+	return sendCommittedN(t, f, st, seq, 1)
+}
+
+// batchOf is batch seq of n samples of T101.LT, a millisecond apart.
+func batchOf(seq uint64, n int) *lifelinev1.AgentMessage {
+	now := time.Now().Add(-time.Second)
+	samples := make([]*lifelinev1.Sample, n)
+	for i := range samples {
+		samples[i] = num("T101.LT", now.Add(time.Duration(i)*time.Millisecond), float64(i))
+	}
+	return batch(seq, samples...)
+}
+
+// sendCommittedN is sendCommitted with a batch of n samples.
+func sendCommittedN(t *testing.T, f *fixture, st lifelinev1.Ingest_StreamClient, seq uint64, n int) *lifelinev1.Ack {
+	t.Helper()
+	if err := st.Send(batchOf(seq, n)); err != nil {
 		t.Fatal(err)
 	}
 	<-f.writer.added
