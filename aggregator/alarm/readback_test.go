@@ -83,7 +83,7 @@ FROM alarm_events FINAL ORDER BY site_id, raised_ns`)
 		}
 		r.raised, r.cleared = float64(raised-base.UnixNano())/1e9, -1
 		if cleared != 0 {
-			r.cleared = float64(cleared-base.UnixNano())/1e9
+			r.cleared = float64(cleared-base.UnixNano()) / 1e9
 		}
 		r.reason = fmt.Sprintf("%s@%d", r.reason, epoch)
 		out[s] = append(out[s], r)
