@@ -13,14 +13,17 @@ import (
 // whole max_in_flight out: at 100 agents 6.4 million samples queued in
 // front of the writer, acked tens of seconds after they were sent.
 //
-// Streams that hold little are quiet: a quiet stream is granted an even
-// share (budget ÷ open streams), and the busy ones split what the quiet
-// ones leave unused. An even split alone starved loaded agents beside
-// many idle ones: 1,000 idle agents holding 10 samples each left each of
-// 10 loaded agents ~400 samples, less than one batch, so they sent one
-// batch per ack round trip. A quiet stream that starts to send more
-// becomes busy at its next batch; until then it can add at most its even
-// share, so the streams together hold at most twice the budget.
+// Streams that hold little are quiet: a quiet stream is granted the even
+// share (budget ÷ open streams), or four times what it held after its
+// last batch if more, and the busy ones split what the quiet ones do not
+// hold. An even split alone starved loaded agents beside many idle ones:
+// 1,000 idle agents holding 10 samples each left each of 10 loaded agents
+// ~400 samples, less than one batch, so they sent one batch per ack round
+// trip. A stream is quiet when, after sending a batch, it holds less than
+// half its last grant: it is not using its window. Measured against its
+// own grant rather than against the even share, an idle agent stays quiet
+// when acks slow down (at 10 s it holds 10 batches of 10) and turns busy
+// only when what it holds doubles between two batches.
 //
 // A budget that follows the commit rate (rate × 1.5 s, or 2 s, at least an
 // eighth or a quarter of the bound) was tried: at 100 agents it leaves one
@@ -32,29 +35,27 @@ type windowShares struct {
 	open   func() int64
 
 	mu        sync.Mutex
-	quiet     int64 // streams known to hold little
+	quiet     int64 // streams not using their window
 	quietHeld int64 // samples those streams hold unacked
 }
 
-// quietFraction: a stream holding less than this fraction of the even
-// share after sending a batch is quiet. Loaded agents hold several
-// batches of up to thousands of samples; idle ones one small batch.
-const quietFraction = 4
+// quietRoom is how many times what it held a quiet stream is granted.
+const quietRoom = 4
 
-// streamShare is one stream's account in windowShares. Streams count as
-// busy until their first batch shows otherwise, so that the streams of a
-// reconnect storm do not grant the first ones the whole budget.
+// streamShare is one stream's account in windowShares. A stream counts as
+// busy until its first batch is acked (it was granted a single batch), so
+// the streams of a reconnect storm do not grant the first ones the whole
+// budget.
 type streamShare struct {
-	w      *windowShares
-	held   int64
-	quiet  bool
-	closed bool
+	w       *windowShares
+	held    int64
+	peak    int64 // held after the last batch sent
+	granted int64 // the window last granted (the Welcome's: 1)
+	quiet   bool
+	closed  bool
 }
 
-func (w *windowShares) join() *streamShare { return &streamShare{w: w} }
-
-// evenShare is the budget split evenly among the open streams.
-func (w *windowShares) evenShare() int64 { return w.budget / max(w.open(), 1) }
+func (w *windowShares) join() *streamShare { return &streamShare{w: w, granted: 1} }
 
 // sent counts a batch of n samples the stream sent and classifies the
 // stream by what it holds now.
@@ -63,14 +64,14 @@ func (s *streamShare) sent(n int) {
 	if w.budget <= 0 {
 		return
 	}
-	even := w.evenShare()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if s.closed {
 		return
 	}
 	s.held += int64(n)
-	quiet := s.held*quietFraction < even
+	s.peak = s.held
+	quiet := s.held*2 < s.granted
 	switch {
 	case quiet && s.quiet:
 		w.quietHeld += int64(n)
@@ -94,18 +95,21 @@ func (s *streamShare) acked(n int) uint32 {
 	open := max(w.open(), 1)
 	even := w.budget / open
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if !s.closed {
 		s.held -= int64(n)
 		if s.quiet {
 			w.quietHeld -= int64(n)
 		}
 	}
-	share := even
-	if !s.quiet {
-		share = max(even, (w.budget-w.quietHeld)/max(open-w.quiet, 1))
+	busy := max(even, (w.budget-w.quietHeld)/max(open-w.quiet, 1))
+	share := busy
+	if s.quiet {
+		share = min(max(even, quietRoom*s.peak), busy)
 	}
-	w.mu.Unlock()
-	return uint32(min(max(share, 1), math.MaxUint32))
+	share = min(max(share, 1), math.MaxUint32)
+	s.granted = share
+	return uint32(share)
 }
 
 // close takes the ended stream out of the accounts; acks of its batches
