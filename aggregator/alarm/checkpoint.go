@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -26,7 +27,8 @@ type siteState struct {
 	CommLoss  *cond      `json:"comm,omitempty"`
 }
 
-type seqRange struct{ First, Last uint64 }
+// seqRange is the store's, so that ranges pass to ReplaySites as they are.
+type seqRange = store.SeqRange
 
 // start loads configurations and the checkpoint, then evaluates the
 // batches committed since the checkpoint.
@@ -45,41 +47,51 @@ func (e *Evaluator) start(ctx context.Context) error {
 		return err
 	}
 	e.restore(states)
-	for site, ss := range e.sites {
-		latest, err := e.st.LatestSeq(ctx, site)
-		if err != nil {
-			return err
-		}
-		if err := e.replay(ctx, site, ss, latest); err != nil {
-			return err
-		}
+	if err := e.replaySites(ctx, slices.Collect(maps.Keys(e.sites))); err != nil {
+		return err
 	}
 	e.lastCkp = e.opts.Now()
 	return e.checkpoint(ctx)
 }
 
-// replay evaluates the committed batches of site up to latest that the
-// checkpoint does not list as evaluated.
-func (e *Evaluator) replay(ctx context.Context, site string, ss *siteState, latest uint64) error {
-	from := uint64(1)
-	if len(ss.Done) > 0 {
-		from = ss.Done[0].Last + 1 // the first batch not known evaluated
-	}
-	if latest < from {
+// replaySites evaluates the committed batches of sites that their
+// checkpoints do not list as evaluated: their latest sequence numbers and
+// then their batches are read in a query or two for all of them, not a
+// query or two per site (a thousand sites taken over at once took
+// thousands of queries while their batches queued).
+func (e *Evaluator) replaySites(ctx context.Context, sites []string) error {
+	if len(sites) == 0 {
 		return nil
 	}
-	n := 0
-	err := e.st.ReplayBatches(ctx, site, from, latest, func(b *store.Batch) error {
-		if ss.done(b.Seq) {
+	latest, err := e.st.LatestSeqs(ctx, sites)
+	if err != nil {
+		return err
+	}
+	ranges := map[string]seqRange{}
+	for _, site := range sites {
+		from := uint64(1)
+		if ss := e.sites[site]; ss != nil && len(ss.Done) > 0 {
+			from = ss.Done[0].Last + 1 // the first batch not known evaluated
+		}
+		if latest[site] >= from {
+			ranges[site] = seqRange{First: from, Last: latest[site]}
+		}
+	}
+	if len(ranges) == 0 {
+		return nil
+	}
+	n, last := 0, ""
+	err = e.st.ReplaySites(ctx, ranges, func(b *store.Batch) error {
+		if e.site(b.SiteID).done(b.Seq) {
 			return nil
 		}
-		n++
+		n, last = n+1, b.SiteID
 		e.replayedOne()
 		e.evaluateBatch(ctx, b, false)
 		return nil
 	})
 	if n > 0 {
-		e.logger.Info("re-evaluated batches committed while not evaluated", "site", site, "batches", n)
+		e.logger.Info("re-evaluated batches committed while not evaluated", "sites", len(ranges), "batches", n, "last_site", last)
 	}
 	return err
 }
@@ -205,7 +217,7 @@ func (ss *siteState) done(seq uint64) bool {
 // add records seq as evaluated, merging ranges and keeping at most
 // maxSeqRanges (the oldest ranges merge: their holes count as evaluated).
 func (ss *siteState) add(seq uint64) {
-	rs := append(ss.Done, seqRange{seq, seq})
+	rs := append(ss.Done, seqRange{First: seq, Last: seq})
 	// Insertion sort of the new range, then merge neighbours.
 	for i := len(rs) - 1; i > 0 && rs[i].First < rs[i-1].First; i-- {
 		rs[i], rs[i-1] = rs[i-1], rs[i]

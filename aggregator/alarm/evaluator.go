@@ -17,8 +17,8 @@ type Store interface {
 	SaveAlarmEvents(ctx context.Context, events []store.AlarmEvent) error
 	SaveAlarmStates(ctx context.Context, states []store.AlarmState) error
 	LoadAlarmStates(ctx context.Context) ([]store.AlarmState, error)
-	LatestSeq(ctx context.Context, siteID string) (uint64, error)
-	ReplayBatches(ctx context.Context, siteID string, from, to uint64, fn func(*store.Batch) error) error
+	LatestSeqs(ctx context.Context, sites []string) (map[string]uint64, error)
+	ReplaySites(ctx context.Context, ranges map[string]store.SeqRange, fn func(*store.Batch) error) error
 	LastHeartbeats(ctx context.Context, since time.Time) (map[string]store.Heartbeat, error)
 }
 
@@ -172,7 +172,7 @@ func (e *Evaluator) Run(ctx context.Context) error {
 			defer cancel()
 			return e.checkpoint(final)
 		case it := <-e.queue:
-			e.handle(ctx, it)
+			e.handleQueued(ctx, it)
 		case <-tick.C:
 			e.tick(ctx)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
@@ -31,10 +32,10 @@ type Owners interface {
 	Verify(ctx context.Context, sites []string) (map[string]uint64, error)
 }
 
-// SiteStore reads one site's checkpoint; *store.Store is one. Only an
-// evaluator with Owners needs it.
+// SiteStore reads the checkpoint of some sites; *store.Store is one. Only
+// an evaluator with Owners needs it.
 type SiteStore interface {
-	LoadSiteAlarmStates(ctx context.Context, siteID string) ([]store.AlarmState, error)
+	LoadSitesAlarmStates(ctx context.Context, sites []string) ([]store.AlarmState, error)
 }
 
 // own reports whether the evaluator owns site now, adopting it first if it
@@ -43,60 +44,103 @@ func (e *Evaluator) own(ctx context.Context, site string) bool {
 	if e.opts.Owners == nil {
 		return true
 	}
-	epoch, ok := e.opts.Owners.Epoch(site)
+	epoch, adopt, ok := e.ownership(site)
+	if !ok {
+		return false
+	}
+	if adopt {
+		return e.adopt(ctx, map[string]uint64{site: epoch}) == nil
+	}
+	return true
+}
+
+// ownership tells whether the evaluator owns site now and under which
+// epoch, and whether it must adopt it first; a site no longer owned is
+// forgotten.
+func (e *Evaluator) ownership(site string) (epoch uint64, adopt, ok bool) {
+	epoch, ok = e.opts.Owners.Epoch(site)
 	if !ok {
 		if _, had := e.adopted[site]; had {
 			e.forget(site)
 		}
-		return false
+		return 0, false, false
 	}
 	if cur, had := e.adopted[site]; had && (cur == epoch || cur+1 == epoch) {
 		// The next epoch is this aggregator's own new claim (its agent
 		// reconnected here): nobody owned the site in between, so the
 		// state in memory is the newest there is.
 		e.adopted[site] = epoch
-		return true
+		return epoch, false, true
 	}
-	if err := e.adopt(ctx, site, epoch); err != nil {
-		e.failed()
-		e.logger.Warn("take over the alarm state of a site; will retry", "site", site, "epoch", epoch, "err", err)
-		return false
-	}
-	return true
+	return epoch, true, true
 }
 
-// adopt makes site this evaluator's under epoch: its state is read from
-// the checkpoint, the batches committed since are evaluated, and every
-// restored row is marked for the next checkpoint so it is rewritten under
-// the new epoch.
-func (e *Evaluator) adopt(ctx context.Context, site string, epoch uint64) error {
+// adoptOwned adopts, together, those of sites this evaluator owns but has
+// not adopted yet.
+func (e *Evaluator) adoptOwned(ctx context.Context, sites map[string]bool) {
+	if e.opts.Owners == nil {
+		return
+	}
+	todo := map[string]uint64{}
+	for site := range sites {
+		if epoch, adopt, ok := e.ownership(site); ok && adopt {
+			todo[site] = epoch
+		}
+	}
+	_ = e.adopt(ctx, todo) // logged; each site is retried at its next batch or tick
+}
+
+// adopt makes sites this evaluator's under their epochs: their state is
+// read from the checkpoint, the batches committed since are evaluated, and
+// every restored row is marked for the next checkpoint so it is rewritten
+// under the new epoch. All sites are read in a few queries, however many.
+func (e *Evaluator) adopt(ctx context.Context, epochs map[string]uint64) error {
+	if len(epochs) == 0 {
+		return nil
+	}
+	sites := slices.Sorted(maps.Keys(epochs))
+	err := e.adoptSites(ctx, sites, epochs)
+	if err != nil {
+		for _, site := range sites {
+			e.forget(site)
+		}
+		e.failed()
+		e.logger.Warn("take over the alarm state of sites; will retry", "sites", len(sites), "first", sites[0], "err", err)
+		return err
+	}
+	if len(sites) == 1 {
+		e.logger.Info("site's alarm evaluation taken over", "site", sites[0], "epoch", epochs[sites[0]])
+	} else {
+		e.logger.Info("sites' alarm evaluation taken over", "sites", len(sites), "first", sites[0])
+	}
+	return nil
+}
+
+func (e *Evaluator) adoptSites(ctx context.Context, sites []string, epochs map[string]uint64) error {
 	ss, ok := e.st.(SiteStore)
 	if !ok {
-		return fmt.Errorf("store cannot read one site's checkpoint")
+		return fmt.Errorf("store cannot read sites' checkpoints")
 	}
-	e.forget(site)
-	rows, err := ss.LoadSiteAlarmStates(ctx, site)
+	for _, site := range sites {
+		if _, had := e.adopted[site]; had {
+			e.forget(site) // only adopted sites have state in memory
+		}
+	}
+	rows, err := ss.LoadSitesAlarmStates(ctx, sites)
 	if err != nil {
 		return err
 	}
 	e.restore(rows)
-	e.adopted[site] = epoch
-	for key, m := range e.states {
-		if key[0] == site {
+	for _, r := range rows {
+		if m := e.states[[2]string{r.SiteID, r.PointID}]; r.PointID != "" && m != nil {
 			m.touch(true)
 		}
 	}
-	e.dirtySites[site] = true
-	latest, err := e.st.LatestSeq(ctx, site)
-	if err == nil {
-		err = e.replay(ctx, site, e.site(site), latest)
+	for _, site := range sites {
+		e.adopted[site] = epochs[site]
+		e.dirtySites[site] = true
 	}
-	if err != nil {
-		e.forget(site)
-		return err
-	}
-	e.logger.Info("site's alarm evaluation taken over", "site", site, "epoch", epoch, "points_restored", len(rows))
-	return nil
+	return e.replaySites(ctx, sites)
 }
 
 // restore loads checkpoint rows into memory.
@@ -146,9 +190,11 @@ func (e *Evaluator) adoptHeld(ctx context.Context) {
 			e.forget(site)
 		}
 	}
+	sites := make(map[string]bool, len(held))
 	for site := range held {
-		e.own(ctx, site)
+		sites[site] = true
 	}
+	e.adoptOwned(ctx, sites)
 }
 
 // fence asks ClickHouse which of the sites about to be written are still

@@ -38,7 +38,7 @@ func (e *Evaluator) Committed(batches []*store.Batch) {
 		e.dropMu.Lock()
 		r, behind = e.dropped[b.SiteID]
 		if !behind {
-			r = seqRange{b.Seq, b.Seq}
+			r = seqRange{First: b.Seq, Last: b.Seq}
 		}
 		r.First, r.Last = min(r.First, b.Seq), max(r.Last, b.Seq)
 		e.dropped[b.SiteID] = r
@@ -60,6 +60,40 @@ func (e *Evaluator) Sync(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// maxGathered bounds the queued items handleQueued takes at once.
+const maxGathered = 1024
+
+// handleQueued handles it and the items queued behind it, up to
+// maxGathered, in order; the sites of their batches this evaluator must
+// adopt first are adopted together, in a few queries, rather than one
+// site and its three queries at a time as their batches come up: 1,000
+// agents connecting otherwise queue 3,000 queries in front of every
+// batch behind theirs.
+func (e *Evaluator) handleQueued(ctx context.Context, it item) {
+	items := []item{it}
+	for len(items) < maxGathered && it.sync == nil {
+		select {
+		case it = <-e.queue:
+			items = append(items, it)
+			continue
+		default:
+		}
+		break
+	}
+	if e.opts.Owners != nil {
+		sites := map[string]bool{}
+		for _, it := range items {
+			if it.batch != nil {
+				sites[it.batch.SiteID] = true
+			}
+		}
+		e.adoptOwned(ctx, sites)
+	}
+	for _, it := range items {
+		e.handle(ctx, it)
 	}
 }
 
@@ -95,32 +129,44 @@ func (e *Evaluator) drainQueue(ctx context.Context) {
 }
 
 // replayDropped reads back from ClickHouse the batches Committed could not
-// queue; a site whose read fails keeps its range for the next tick.
+// queue, of every site in one query (per sitesPerQuery sites), not one
+// query per site: a full queue drops the batches of hundreds of sites a
+// second beside many idle agents. When the read fails every site keeps
+// its range for the next tick; batches already evaluated are skipped then.
 func (e *Evaluator) replayDropped(ctx context.Context) {
 	e.dropMu.Lock()
 	dropped := e.dropped
 	e.dropped = map[string]seqRange{}
 	e.dropMu.Unlock()
-	for site, r := range dropped {
+	if len(dropped) == 0 {
+		return
+	}
+	sites := make(map[string]bool, len(dropped))
+	for site := range dropped {
+		sites[site] = true
+	}
+	e.adoptOwned(ctx, sites)
+	for site := range dropped {
 		if !e.own(ctx, site) {
-			continue
+			delete(dropped, site)
 		}
-		ss := e.site(site)
-		if err := e.st.ReplayBatches(ctx, site, r.First, r.Last, func(b *store.Batch) error {
-			if !ss.done(b.Seq) {
-				e.replayedOne()
-				// These batches arrived since the last tick: live.
-				e.evaluateBatch(ctx, b, true)
-			}
-			return nil
-		}); err != nil {
-			e.logger.Warn("re-read dropped batches", "site", site, "err", err)
-			e.dropMu.Lock()
+	}
+	if err := e.st.ReplaySites(ctx, dropped, func(b *store.Batch) error {
+		if !e.site(b.SiteID).done(b.Seq) {
+			e.replayedOne()
+			// These batches arrived since the last tick: live.
+			e.evaluateBatch(ctx, b, true)
+		}
+		return nil
+	}); err != nil {
+		e.logger.Warn("re-read dropped batches", "sites", len(dropped), "err", err)
+		e.dropMu.Lock()
+		for site, r := range dropped {
 			if cur, ok := e.dropped[site]; ok {
 				r.First, r.Last = min(r.First, cur.First), max(r.Last, cur.Last)
 			}
 			e.dropped[site] = r
-			e.dropMu.Unlock()
 		}
+		e.dropMu.Unlock()
 	}
 }

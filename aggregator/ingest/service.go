@@ -67,7 +67,7 @@ type Options struct {
 	// that the aggregator the site's stream reaches evaluates its alarms.
 	Owners SiteClaimer
 	// WindowSamples is the budget of unacked samples the streams share as
-	// their admission window (see windowSamples); 0 grants none.
+	// their admission window (see windowShares); 0 grants none.
 	WindowSamples int
 }
 
@@ -102,6 +102,7 @@ type Service struct {
 	sessions   sessions
 	refusalLog refusalLog
 	open       atomic.Int64
+	windows    windowShares
 	// receivers are the goroutines blocked in stream.Recv; a handler that
 	// ends early cannot wait for its own, so the Service owns them.
 	receivers sync.WaitGroup
@@ -126,6 +127,7 @@ func NewService(ledger Ledger, writer Writer, heartbeats *Heartbeats, opts Optio
 		rules:      defaultRules,
 		now:        time.Now,
 	}
+	svc.windows = windowShares{budget: int64(max(opts.WindowSamples, 0)), open: svc.open.Load}
 	if book, ok := ledger.(catalogBook); ok {
 		svc.catalogs = newCatalogGroup(book)
 	}
@@ -189,6 +191,7 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 	defer s.recordConnection(site, hello.GetAgentVersion(), false)
 
 	in := s.newIntake(hello, pending)
+	defer in.share.close()
 	lane := newBackfillLane()
 	recvDone := make(chan error, 1)
 	s.receivers.Add(1)
@@ -286,7 +289,8 @@ func (s *Service) newIntake(hello *lifelinev1.Hello, pending *sync.WaitGroup) *i
 	for _, p := range hello.GetPoints() {
 		known[p.GetId()] = p.GetId()
 	}
-	return &intake{svc: s, site: hello.GetSiteId(), bufferID: hello.GetBufferId(), known: known, acks: newAckQueue(), pending: pending}
+	return &intake{svc: s, site: hello.GetSiteId(), bufferID: hello.GetBufferId(), known: known, acks: newAckQueue(), pending: pending,
+		share: s.windows.join()}
 }
 
 // serve is the stream's send side: only this goroutine calls stream.Send
@@ -366,6 +370,7 @@ func (s *Service) receive(ctx context.Context, stream lifelinev1.Ingest_StreamSe
 			return status.Errorf(codes.InvalidArgument, "batch sequence %d after %d: sequence numbers must grow", batch.GetSeq(), *last)
 		}
 		*last = batch.GetSeq()
+		in.share.sent(len(batch.GetSamples()))
 		if batch.GetBackfill() {
 			err = lane.put(ctx, batch)
 		} else {
@@ -385,12 +390,13 @@ type intake struct {
 	known    catalog
 	acks     *ackQueue
 	pending  *sync.WaitGroup
+	share    *streamShare // unacked samples in the admission budget
 }
 
 // accept checks the samples of a batch and submits it to the writer.
 func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 	s, site := in.svc, in.site
-	received := s.now()
+	received, sent := s.now(), len(batch.GetSamples())
 	valid, rejected := s.filter(batch.GetSamples(), in.known, received)
 	if len(rejected) > 0 {
 		s.metrics.rejected.Add(float64(len(rejected)))
@@ -432,7 +438,7 @@ func (in *intake) accept(ctx context.Context, batch *lifelinev1.Batch) error {
 		if err == nil {
 			s.metrics.ackLatency.Observe(time.Since(received).Seconds())
 		}
-		ack.WindowSamples = s.windowSamples()
+		ack.WindowSamples = in.share.acked(sent)
 		settle(in.acks, s.metrics, ack, err)
 	})
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 
 // Store is where claims are kept; *store.Store is one.
 type Store interface {
-	ClaimSite(ctx context.Context, siteID, owner string) (uint64, error)
+	ClaimSites(ctx context.Context, sites []string, owner string) (map[string]uint64, error)
 	SiteOwners(ctx context.Context, sites []string) (map[string]store.SiteOwner, error)
 }
 
@@ -34,29 +34,44 @@ type Registry struct {
 
 	mu   sync.Mutex
 	held map[string]uint64
+
+	claims claimGroup
 }
 
 // New returns the registry of the aggregator named id (stable across its
 // restarts, distinct from every other aggregator's). It does no I/O.
 func New(st Store, id string, logger *slog.Logger) *Registry {
-	return &Registry{st: st, id: id, logger: logger, held: map[string]uint64{}}
+	return &Registry{st: st, id: id, logger: logger, held: map[string]uint64{}, claims: newClaimGroup()}
 }
 
 // ID is the owner name this aggregator claims sites under.
 func (r *Registry) ID() string { return r.id }
 
-// Claim takes site over under a new epoch and returns it.
+// Claim takes site over under a new epoch and returns it. Claims made
+// while another is being written are written together next (see
+// claimGroup).
 func (r *Registry) Claim(ctx context.Context, site string) (uint64, error) {
-	epoch, err := r.st.ClaimSite(ctx, site, r.id)
+	epoch, err := r.claims.claim(ctx, site, r.claimSites)
 	if err != nil {
 		return 0, fmt.Errorf("claim site %s: %w", site, err)
 	}
-	r.mu.Lock()
-	prev := r.held[site]
-	r.held[site] = epoch
-	r.mu.Unlock()
-	r.logger.Info("site claimed", "site", site, "epoch", epoch, "previous_epoch_here", prev)
 	return epoch, nil
+}
+
+// claimSites claims sites in ClickHouse and holds those won.
+func (r *Registry) claimSites(ctx context.Context, sites []string) (map[string]uint64, error) {
+	won, err := r.st.ClaimSites(ctx, sites, r.id)
+	r.mu.Lock()
+	prev := make(map[string]uint64, len(won))
+	for site, epoch := range won {
+		prev[site] = r.held[site]
+		r.held[site] = epoch
+	}
+	r.mu.Unlock()
+	for site, epoch := range won {
+		r.logger.Info("site claimed", "site", site, "epoch", epoch, "previous_epoch_here", prev[site])
+	}
+	return won, err
 }
 
 // Restore adopts the sites ClickHouse names this aggregator the current

@@ -3,10 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
 // Alarm tables.
@@ -183,17 +183,27 @@ func (s *Store) LoadAlarmStates(ctx context.Context) ([]AlarmState, error) {
 
 // LoadSiteAlarmStates reads the newest checkpoint rows of one site.
 func (s *Store) LoadSiteAlarmStates(ctx context.Context, siteID string) ([]AlarmState, error) {
-	return s.loadAlarmStates(ctx, siteID)
+	return s.loadAlarmStates(ctx, " WHERE site_id = ?", siteID)
 }
 
-func (s *Store) loadAlarmStates(ctx context.Context, siteID string) ([]AlarmState, error) {
+// LoadSitesAlarmStates reads the newest checkpoint rows of sites, in one
+// query for up to sitesPerQuery of them.
+func (s *Store) LoadSitesAlarmStates(ctx context.Context, sites []string) ([]AlarmState, error) {
+	var out []AlarmState
+	for chunk := range slices.Chunk(sites, sitesPerQuery) {
+		rows, err := s.loadAlarmStates(ctx, " WHERE site_id IN ?", inSet(chunk))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+func (s *Store) loadAlarmStates(ctx context.Context, where string, args ...any) ([]AlarmState, error) {
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return nil, err
-	}
-	where, args := "", []any{}
-	if siteID != "" {
-		where, args = " WHERE site_id = ?", append(args, siteID)
 	}
 	return queryAll(ctx, conn, "load alarm state", func(rows driver.Rows) (AlarmState, error) {
 		var st AlarmState
@@ -201,77 +211,4 @@ func (s *Store) loadAlarmStates(ctx context.Context, siteID string) ([]AlarmStat
 		return st, err
 	}, "SELECT site_id, point_id, argMax(state, (epoch, updated_ns)), max(epoch) FROM alarm_state"+where+
 		" GROUP BY site_id, point_id", args...)
-}
-
-// LatestSeq returns the largest committed sequence number of a site (0 if
-// none).
-func (s *Store) LatestSeq(ctx context.Context, siteID string) (uint64, error) {
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return 0, err
-	}
-	var seq uint64
-	if err := conn.QueryRow(ctx, "SELECT max(seq) FROM ingest_batches WHERE site_id = ?", siteID).Scan(&seq); err != nil {
-		return 0, fmt.Errorf("latest batch of %s: %w", siteID, err)
-	}
-	return seq, nil
-}
-
-// ReplayBatches reads back the committed batches of a site with sequence
-// numbers in [from, to], in sequence order, and calls fn with each (samples
-// in point and source-time order). A batch stored twice comes back with
-// each sample twice. Memory is bounded by one batch.
-func (s *Store) ReplayBatches(ctx context.Context, siteID string, from, to uint64, fn func(*Batch) error) error {
-	conn, _, err := s.connCaps()
-	if err != nil {
-		return err
-	}
-	rows, err := conn.Query(ctx, `SELECT seq, backfill, point_id, ts_ns, value, value_text, value_type, status
-FROM samples WHERE site_id = ? AND seq >= ? AND seq <= ? ORDER BY seq, point_id, ts_ns`, siteID, from, to)
-	if err != nil {
-		return fmt.Errorf("replay batches of %s: %w", siteID, err)
-	}
-	defer rows.Close()
-	var cur *Batch
-	for rows.Next() {
-		var (
-			seq      uint64
-			backfill uint8
-			point    string
-			tsNs     int64
-			value    float64
-			text     string
-			vtype    string
-			status   uint32
-		)
-		if err := rows.Scan(&seq, &backfill, &point, &tsNs, &value, &text, &vtype, &status); err != nil {
-			return fmt.Errorf("replay batches of %s: %w", siteID, err)
-		}
-		if cur != nil && cur.Seq != seq {
-			if err := fn(cur); err != nil {
-				return err
-			}
-			cur = nil
-		}
-		if cur == nil {
-			cur = &Batch{SiteID: siteID, Seq: seq, Backfill: backfill == 1}
-		}
-		smp := &lifelinev1.Sample{PointId: point, SourceTimeNs: tsNs, Status: status}
-		switch vtype {
-		case "bool":
-			smp.Value = &lifelinev1.Sample_Flag{Flag: value != 0}
-		case "text":
-			smp.Value = &lifelinev1.Sample_Text{Text: text}
-		default:
-			smp.Value = &lifelinev1.Sample_Number{Number: value}
-		}
-		cur.Samples = append(cur.Samples, smp)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("replay batches of %s: %w", siteID, err)
-	}
-	if cur != nil {
-		return fn(cur)
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,36 +44,71 @@ const claimAttempts = 5
 // aggregator won in the same instant is retried with the next epoch: the
 // latest claimer owns the site.
 func (s *Store) ClaimSite(ctx context.Context, siteID, owner string) (uint64, error) {
+	won, err := s.ClaimSites(ctx, []string{siteID}, owner)
+	if epoch, ok := won[siteID]; ok {
+		return epoch, nil
+	}
+	return 0, err
+}
+
+// ClaimSites is ClaimSite for many sites at once, in one read, one insert
+// and one read back for all of them (per attempt). It returns the epochs
+// of the sites claimed; the error names those it could not claim.
+func (s *Store) ClaimSites(ctx context.Context, sites []string, owner string) (map[string]uint64, error) {
 	conn, _, err := s.connCaps()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	won := make(map[string]uint64, len(sites))
+	todo := slices.Compact(slices.Sorted(slices.Values(sites)))
 	for range claimAttempts {
-		cur, err := s.siteOwners(ctx, conn, []string{siteID})
-		if err != nil {
-			return 0, err
+		if len(todo) == 0 {
+			return won, nil
 		}
-		epoch := cur[siteID].Epoch + 1
-		batch, err := conn.PrepareBatch(ctx, "INSERT INTO site_owners (site_id, epoch, owner, at_ns)")
-		if err != nil {
-			return 0, fmt.Errorf("claim site %s: prepare: %w", siteID, err)
-		}
-		if err := batch.Append(siteID, epoch, owner, time.Now().UnixNano()); err != nil {
-			_ = batch.Abort()
-			return 0, permanent(fmt.Errorf("claim site %s: %w", siteID, err))
-		}
-		if err := batch.Send(); err != nil {
-			return 0, fmt.Errorf("claim site %s: %w", siteID, err)
-		}
-		after, err := s.siteOwners(ctx, conn, []string{siteID})
-		if err != nil {
-			return 0, err
-		}
-		if got := after[siteID]; got.Epoch == epoch && got.Owner == owner {
-			return epoch, nil
+		if todo, err = s.claimOnce(ctx, conn, todo, owner, won); err != nil {
+			return won, err
 		}
 	}
-	return 0, fmt.Errorf("claim site %s: lost %d races for ownership", siteID, claimAttempts)
+	if len(todo) == 0 {
+		return won, nil
+	}
+	return won, fmt.Errorf("claim site %s (of %d): lost %d races for ownership", todo[0], len(todo), claimAttempts)
+}
+
+// claimOnce claims sites under the next epoch of each, records those won
+// in won and returns the others.
+func (s *Store) claimOnce(ctx context.Context, conn driver.Conn, sites []string, owner string, won map[string]uint64) ([]string, error) {
+	cur, err := s.siteOwners(ctx, conn, sites)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO site_owners (site_id, epoch, owner, at_ns)")
+	if err != nil {
+		return nil, fmt.Errorf("claim site %s: prepare: %w", sites[0], err)
+	}
+	at := time.Now().UnixNano()
+	for _, site := range sites {
+		if err := batch.Append(site, cur[site].Epoch+1, owner, at); err != nil {
+			_ = batch.Abort()
+			return nil, permanent(fmt.Errorf("claim site %s: %w", site, err))
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return nil, fmt.Errorf("claim site %s (of %d): %w", sites[0], len(sites), err)
+	}
+	after, err := s.siteOwners(ctx, conn, sites)
+	if err != nil {
+		return nil, err
+	}
+	var lost []string
+	for _, site := range sites {
+		if got := after[site]; got.Epoch == cur[site].Epoch+1 && got.Owner == owner {
+			won[site] = got.Epoch
+			continue
+		}
+		lost = append(lost, site)
+	}
+	return lost, nil
 }
 
 // SiteOwners returns the current owner of each of sites that has one; all

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"testing"
 
@@ -88,5 +89,37 @@ func TestAlarmStateOfTheHighestEpochWins(t *testing.T) {
 	}
 	if all, err := s.LoadAlarmStates(ctx); err != nil || len(all) != 2 {
 		t.Fatalf("after migration: %+v, %v", all, err)
+	}
+}
+
+// Claiming many sites at once gives each the next epoch of its own, and
+// every site's owner is the claimer afterwards.
+func TestClaimSitesTakesEachSitesNextEpoch(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	if _, err := s.ClaimSite(ctx, "S2", "agg-b"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.ClaimSite(ctx, "S3", "agg-b"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	won, err := s.ClaimSites(ctx, []string{"S3", "S1", "S2", "S1"}, "agg-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{"S1": 1, "S2": 2, "S3": 3}
+	if !maps.Equal(won, want) {
+		t.Fatalf("claimed %v, want %v", won, want)
+	}
+	owners, err := s.SiteOwners(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for site, epoch := range want {
+		if o := owners[site]; o.Owner != "agg-a" || o.Epoch != epoch {
+			t.Errorf("%s owned by %+v, want agg-a at epoch %d", site, o, epoch)
+		}
 	}
 }

@@ -112,3 +112,23 @@ func idleRows(sec *Section, alone, beside, idle LoadResult, handshakes time.Dura
 	sec.note("Idle agents: %s more agents, each a gRPC connection of its own from one of %d loopback addresses (the aggregator allows 256 streams per address), %d points, a batch of %d samples a second (%s samples/s together); they connect after the 10 loaded agents ran alone and stay connected while the same 10 agents run again. The target asks the loaded agents to keep %.0f %% of their rate alone: the idle agents' samples are 2 %% of the 500,000 samples/s the loaded agents are to sustain, so a larger loss is the cost of the connections, their batches' per-batch work (ledger, acks, alarm state) and the handshakes.",
 		human(idleAgents), idleSourceAddrs, 10, 10, human(idleAgents*10), 100*idleShare)
 }
+
+// idleSection runs idleLoad alone, on an aggregator and database of its
+// own, so that the cost of idle agents can be measured without the whole
+// ingest section (the ingest section runs the same thing in a full run).
+func (r *Runner) idleSection(ctx context.Context, sec *Section) error {
+	const db = "lifeline_bench_idle"
+	if err := r.ch.freshDatabase(ctx, db); err != nil {
+		return err
+	}
+	defer r.ch.dropDatabase(db)
+	agg, err := r.startAggregator(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer agg.Stop(15 * time.Second)
+	r.opts.Logf("idle: aggregator metrics and pprof on %s", agg.metrics)
+	opts := LoadOptions{Addr: agg.addr, PointsPerAgent: 1000, BatchSamples: 2000, MaxInFlight: 32,
+		Warmup: r.window(3 * time.Second), Duration: r.window(12 * time.Second)}
+	return r.idleLoad(ctx, agg, db, opts, sec)
+}

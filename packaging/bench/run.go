@@ -14,7 +14,7 @@ type Options struct {
 	// RepoDir is the repository root, for the dashboards' SQL files.
 	RepoDir string
 	// Only, when not empty, runs just the named sections (ingest, agent,
-	// agentlimits, buffer, drain, storage, query, micro, peer).
+	// agentlimits, buffer, drain, storage, query, micro, peer, idle).
 	Only map[string]bool
 	// Telegraf is the Telegraf binary the peer section measures. The
 	// section is not in the default set, since it needs that build (make
@@ -65,19 +65,23 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		run       func(context.Context, *Section) error
 		// optIn sections run only when asked for (see Options.Telegraf).
 		optIn bool
+		// named sections repeat part of another and run only when named
+		// in Only.
+		named bool
 	}{
-		{"ingest", "1. Aggregator ingest (K agents → aggregator → ClickHouse)", r.ingest, false},
-		{"agent", "2. Agent (plantsim 10,000 points at 10 Hz → agent → aggregator → ClickHouse)", r.agent, false},
-		{"agentlimits", "2b. Agent starved of CPU, and polling", r.agentLimits, false},
-		{"buffer", "3. Agent buffer (Badger queue)", r.buffer, false},
-		{"drain", "4. Backlog drain of 5,000,000 samples", r.drain, false},
-		{"storage", "5. Storage in ClickHouse", r.storage, false},
-		{"query", "6. Query latency", r.query, false},
-		{"micro", "7. Go micro-benchmarks of the hot paths", r.micro, false},
-		{"peer", "8. Peer: Telegraf beside the agent (plantsim 10,000 points at 10 Hz → ClickHouse)", r.peer, true},
+		{"ingest", "1. Aggregator ingest (K agents → aggregator → ClickHouse)", r.ingest, false, false},
+		{"agent", "2. Agent (plantsim 10,000 points at 10 Hz → agent → aggregator → ClickHouse)", r.agent, false, false},
+		{"agentlimits", "2b. Agent starved of CPU, and polling", r.agentLimits, false, false},
+		{"buffer", "3. Agent buffer (Badger queue)", r.buffer, false, false},
+		{"drain", "4. Backlog drain of 5,000,000 samples", r.drain, false, false},
+		{"storage", "5. Storage in ClickHouse", r.storage, false, false},
+		{"query", "6. Query latency", r.query, false, false},
+		{"micro", "7. Go micro-benchmarks of the hot paths", r.micro, false, false},
+		{"idle", "1b. Aggregator beside 1,000 idle agents (the ingest section's idle runs alone)", r.idleSection, true, true},
+		{"peer", "8. Peer: Telegraf beside the agent (plantsim 10,000 points at 10 Hz → ClickHouse)", r.peer, true, false},
 	}
 	for _, s := range sections {
-		if !opts.wants(s.id, s.optIn) {
+		if !opts.wants(s.id, s.optIn) || s.named && !opts.Only[s.id] {
 			continue
 		}
 		sec := &Section{ID: s.id, Title: s.title}

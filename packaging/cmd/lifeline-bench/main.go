@@ -24,7 +24,7 @@ func main() {
 		repo     = flag.String("repo", ".", "repository root (for the dashboards' SQL)")
 		markdown = flag.String("markdown", "docs/benchmarks.md", "markdown report to write")
 		jsonOut  = flag.String("json", "docs/benchmarks.json", "JSON report to write")
-		only     = flag.String("only", "", "comma-separated sections to run: ingest, agent, agentlimits, buffer, drain, storage, query, micro, peer (default all but peer)")
+		only     = flag.String("only", "", "comma-separated sections to run: ingest, agent, agentlimits, buffer, drain, storage, query, micro, peer, idle (default all but peer and idle)")
 		telegraf = flag.String("telegraf", "", "Telegraf binary for the peer section (make bench-peer builds one); with it the default run includes peer")
 		short    = flag.Bool("short", false, "short windows: checks the run works, figures are rough")
 	)
