@@ -6,10 +6,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lifeline-telemetry/lifeline/aggregator/store"
-	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
 // intake is what a stream needs to take a batch in.
