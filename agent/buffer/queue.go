@@ -222,7 +222,8 @@ func (q *Queue) release() { q.life.RUnlock() }
 // Append stores data under the next sequence number and returns it. With
 // Options.SyncWrites the entry is on disk when Append returns. If MaxBytes
 // would be exceeded, the oldest entries are dropped first, in the same
-// commit, and reported to Options.OnDrop.
+// commit, and reported to Options.OnDrop. Append keeps no reference to
+// data: the caller may reuse it when Append returns.
 func (q *Queue) Append(data []byte) (uint64, error) {
 	if err := q.acquire(); err != nil {
 		return 0, err
