@@ -77,8 +77,10 @@ type Queue struct {
 	closed bool
 
 	// wmu serialises Append and Delete: sequence numbers become visible in
-	// order, and the size accounting sees each key removed once.
-	wmu sync.Mutex
+	// order, and the size accounting sees each key removed once. It also
+	// guards recent.
+	wmu    sync.Mutex
+	recent recentSizes
 
 	// id is the buffer's identity (hex), set by Open.
 	id string
@@ -274,6 +276,10 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
 	}
 
+	for _, e := range dropped {
+		q.recent.forget(e.Seq)
+	}
+	q.recent.add(seq, int64(len(data)))
 	q.appended(seq, c, newHead, dropped, droppedBytes)
 	q.reportDropped(dropped, droppedBytes)
 	return seq, nil
