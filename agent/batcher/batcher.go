@@ -12,12 +12,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/proto"
-
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
-// Appender stores one encoded batch durably.
+// Appender stores one encoded batch durably. The batcher reuses data once
+// Append returns, so Append must copy what it keeps.
 type Appender interface {
 	Append(data []byte) (seq uint64, err error)
 }
@@ -65,7 +64,15 @@ type Batcher struct {
 	bytes    atomic.Uint64
 	repeats  atomic.Uint64
 	blocked  atomic.Int64 // ns Write waited for room
+
+	// scratch is the encoding buffer, reused from batch to batch so that
+	// ~100 KB a batch is not garbage; only the flush goroutine uses it.
+	scratch []byte
 }
+
+// maxScratch bounds the encoding buffer kept between batches: a batch
+// swollen by a burst of gaps or events is not held on to.
+const maxScratch = 1 << 20
 
 // New returns a batcher writing to out.
 func New(out Appender, opts Options, logger *slog.Logger) *Batcher {
@@ -214,16 +221,21 @@ func (b *Batcher) owesGaps() bool {
 	return len(b.carried) > 0 || len(b.gaps.byReason) > 0 || len(b.alive) > 0 || len(b.events) > 0
 }
 
+// store encodes a batch into the flush goroutine's scratch buffer and
+// appends it to the buffer, which keeps no reference to it.
 func (b *Batcher) store(samples []*lifelinev1.Sample, gaps []*lifelinev1.Gap, alive []*lifelinev1.Liveness, events []*lifelinev1.ConditionEvent) error {
-	batch := &lifelinev1.Batch{Samples: samples, Gaps: gaps, Liveness: alive, ConditionEvents: events}
-	data, err := proto.Marshal(batch)
+	batch := lifelinev1.Batch{Samples: samples, Gaps: gaps, Liveness: alive, ConditionEvents: events}
+	data, err := appendBatch(b.scratch[:0], &batch)
 	if err != nil && repairText(samples) > 0 {
 		// The OPC UA readers repair text where they convert values, so this
 		// is a writer that broke the Write contract: protobuf refuses to
 		// encode invalid UTF-8, and kept pending, the batch would be
 		// retried and refused forever.
 		b.logger.Error("samples with text that is not UTF-8 reached the batcher; repaired", "samples", len(samples))
-		data, err = proto.Marshal(batch)
+		data, err = appendBatch(data[:0], &batch)
+	}
+	if cap(data) <= maxScratch {
+		b.scratch = data[:0]
 	}
 	if err != nil {
 		return fmt.Errorf("encode batch: %w", err)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
@@ -64,4 +66,28 @@ func BenchmarkWrite(b *testing.B) {
 		bt.flush(false)
 	}
 	b.ReportMetric(float64(b.N*per)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkEncode compares proto.Marshal with the batcher's encoder on a
+// batch of 2,000 samples.
+func BenchmarkEncode(b *testing.B) {
+	batch := &lifelinev1.Batch{Samples: benchSamples(2000, 1000)}
+	b.Run("proto.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := proto.Marshal(batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("appendBatch", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			var err error
+			if buf, err = appendBatch(buf[:0], batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func (q *memQueue) Append(data []byte) (uint64, error) {
 		q.fail--
 		return 0, errors.New("disk full")
 	}
-	q.entries = append(q.entries, data)
+	q.entries = append(q.entries, slices.Clone(data)) // the batcher reuses data
 	return uint64(len(q.entries)), nil
 }
 

@@ -28,8 +28,12 @@ func (q *Queue) Delete(seqs ...uint64) error {
 	head, tail := q.head, q.tail
 	q.mu.Unlock()
 
-	// done counts what is committed, pending what the open transaction holds.
+	// done counts what is committed, pending what the open transaction
+	// holds; taken and takenSizes are the pending entries whose sizes came
+	// from q.recent, noted again if they do not commit.
 	var done, pending tally
+	var taken []uint64
+	var takenSizes []int64
 	txn := q.db.NewTransaction(true)
 	defer func() { txn.Discard() }()
 	commit := func() error {
@@ -38,6 +42,7 @@ func (q *Queue) Delete(seqs ...uint64) error {
 		}
 		done.add(pending)
 		pending = tally{}
+		taken, takenSizes = taken[:0], takenSizes[:0]
 		return nil
 	}
 
@@ -47,15 +52,20 @@ func (q *Queue) Delete(seqs ...uint64) error {
 			continue
 		}
 		k := dataKey(seq)
-		item, gerr := txn.Get(k)
-		if errors.Is(gerr, badger.ErrKeyNotFound) {
-			continue // already deleted or dropped, or listed twice
+		size, known := q.recent.take(seq)
+		if known {
+			taken, takenSizes = append(taken, seq), append(takenSizes, size)
+		} else {
+			item, gerr := txn.Get(k)
+			if errors.Is(gerr, badger.ErrKeyNotFound) {
+				continue // already deleted or dropped, or listed twice
+			}
+			if gerr != nil {
+				err = gerr
+				break
+			}
+			size = item.ValueSize()
 		}
-		if gerr != nil {
-			err = gerr
-			break
-		}
-		size := item.ValueSize()
 		derr := txn.Delete(k)
 		if errors.Is(derr, badger.ErrTxnTooBig) {
 			if derr = commit(); derr == nil {
@@ -72,6 +82,7 @@ func (q *Queue) Delete(seqs ...uint64) error {
 	if err == nil {
 		err = commit()
 	}
+	q.recent.restore(taken, takenSizes)
 	// Account for whatever was committed, even if a later part failed.
 	if uerr := q.afterDelete(done); uerr != nil && err == nil {
 		err = uerr

@@ -29,7 +29,7 @@ func (q *Queue) appendMemory(data []byte) (uint64, error) {
 	q.mu.Lock()
 	seq := q.next
 	q.next++
-	q.mem.entries = append(q.mem.entries, Entry{Seq: seq, Data: data})
+	q.mem.entries = append(q.mem.entries, Entry{Seq: seq, Data: slices.Clone(data)})
 	q.mem.bytes += c
 	var dropped []Entry
 	for q.mem.bytes > q.opts.MemoryBytes {

@@ -77,8 +77,10 @@ type Queue struct {
 	closed bool
 
 	// wmu serialises Append and Delete: sequence numbers become visible in
-	// order, and the size accounting sees each key removed once.
-	wmu sync.Mutex
+	// order, and the size accounting sees each key removed once. It also
+	// guards recent.
+	wmu    sync.Mutex
+	recent recentSizes
 
 	// id is the buffer's identity (hex), set by Open.
 	id string
@@ -222,7 +224,8 @@ func (q *Queue) release() { q.life.RUnlock() }
 // Append stores data under the next sequence number and returns it. With
 // Options.SyncWrites the entry is on disk when Append returns. If MaxBytes
 // would be exceeded, the oldest entries are dropped first, in the same
-// commit, and reported to Options.OnDrop.
+// commit, and reported to Options.OnDrop. Append keeps no reference to
+// data: the caller may reuse it when Append returns.
 func (q *Queue) Append(data []byte) (uint64, error) {
 	if err := q.acquire(); err != nil {
 		return 0, err
@@ -273,6 +276,10 @@ func (q *Queue) Append(data []byte) (uint64, error) {
 		return 0, fmt.Errorf("append to buffer %s: %w", q.dir, err)
 	}
 
+	for _, e := range dropped {
+		q.recent.forget(e.Seq)
+	}
+	q.recent.add(seq, int64(len(data)))
 	q.appended(seq, c, newHead, dropped, droppedBytes)
 	q.reportDropped(dropped, droppedBytes)
 	return seq, nil

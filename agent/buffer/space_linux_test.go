@@ -40,12 +40,15 @@ func TestDiskLowHoldsEntriesInMemoryAndResumes(t *testing.T) {
 	entry := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 10<<10) }
 
 	var onDisk, inMemory []uint64
+	var reused []byte // as the batcher reuses its encoding buffer
 	for i := range 5 {
-		onDisk = append(onDisk, mustAppend(t, q, entry(i)))
+		reused = append(reused[:0], entry(i)...)
+		onDisk = append(onDisk, mustAppend(t, q, reused))
 	}
 	filler := disktest.Fill(t, mnt, 4<<20)
 	for i := 5; i < 15; i++ {
-		inMemory = append(inMemory, mustAppend(t, q, entry(i)))
+		reused = append(reused[:0], entry(i)...)
+		inMemory = append(inMemory, mustAppend(t, q, reused))
 	}
 	if low, free := q.Disk(); !low || free > 8<<20 {
 		t.Fatalf("Disk() = %v, %d with 4 MiB free and an 8 MiB floor", low, free)
@@ -69,8 +72,11 @@ func TestDiskLowHoldsEntriesInMemoryAndResumes(t *testing.T) {
 	if !slices.Equal(seqsOf(es), want) {
 		t.Fatalf("read %v, want %v", seqsOf(es), want)
 	}
+	if !bytes.Equal(es[0].Data, entry(0)) {
+		t.Fatal("an entry on disk reads back different")
+	}
 	if !bytes.Equal(es[5].Data, entry(9)) {
-		t.Fatal("an entry held in memory reads back different")
+		t.Fatal("an entry held in memory reads back different: the queue kept the caller's slice?")
 	}
 	if err := q.Delete(inMemory[5], onDisk[0]); err != nil {
 		t.Fatal(err)

@@ -126,11 +126,33 @@ func (a value) any() any {
 }
 
 func (p *pointStates) update(batch []*lifelinev1.Sample) {
+	p.updateAt(batch, p.handles(batch))
+}
+
+// handles returns the index of each sample's point, -1 for a point the
+// reader does not know.
+func (p *pointStates) handles(batch []*lifelinev1.Sample) []int32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, s := range batch {
+	out := make([]int32, len(batch))
+	for k, s := range batch {
 		i, ok := p.index[s.PointId]
 		if !ok {
+			i = -1
+		}
+		out[k] = int32(i)
+	}
+	return out
+}
+
+// updateAt is update for samples whose points' indexes are known:
+// handles[k] is batch[k]'s, or negative when the point is unknown.
+func (p *pointStates) updateAt(batch []*lifelinev1.Sample, handles []int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, s := range batch {
+		i := int(handles[k])
+		if i < 0 || i >= len(p.states) {
 			continue
 		}
 		st := &p.states[i]
@@ -204,7 +226,18 @@ func (r *Reader) deliver(batch []*lifelinev1.Sample) {
 	if len(batch) == 0 {
 		return
 	}
-	r.states.update(batch)
+	r.deliverAt(batch, r.states.handles(batch))
+}
+
+// deliverAt is deliver for samples whose points' indexes (their client
+// handles) the caller knows, handles[k] being batch[k]'s: the subscription
+// path, where looking 100,000 point IDs a second up in maps cost more than
+// the rest of the bookkeeping.
+func (r *Reader) deliverAt(batch []*lifelinev1.Sample, handles []int32) {
+	if len(batch) == 0 {
+		return
+	}
+	r.states.updateAt(batch, handles)
 	r.deliverMu.Lock()
 	r.sink.Write(batch)
 	r.deliverMu.Unlock()
@@ -212,7 +245,7 @@ func (r *Reader) deliver(batch []*lifelinev1.Sample) {
 		r.hist.note(batch)
 	}
 	if lm := r.live.Load(); lm != nil {
-		lm.note(r.states.index, batch)
+		lm.noteAt(handles, batch)
 	}
 	r.received.Add(uint64(len(batch)))
 }
@@ -262,11 +295,24 @@ type liveMarks struct {
 }
 
 func (m *liveMarks) note(index map[string]int, batch []*lifelinev1.Sample) {
+	handles := make([]int32, len(batch))
+	for k, s := range batch {
+		i, ok := index[s.GetPointId()]
+		if !ok {
+			i = -1
+		}
+		handles[k] = int32(i)
+	}
+	m.noteAt(handles, batch)
+}
+
+// noteAt is note with each sample's point index known (negative: unknown).
+func (m *liveMarks) noteAt(handles []int32, batch []*lifelinev1.Sample) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, s := range batch {
+	for k, s := range batch {
 		// A point added by Update during the session is not in its backfill.
-		if i, ok := index[s.GetPointId()]; ok && i < len(m.first) && m.first[i] == 0 {
+		if i := int(handles[k]); i >= 0 && i < len(m.first) && m.first[i] == 0 {
 			m.first[i] = max(s.GetSourceTimeNs(), 1)
 		}
 	}

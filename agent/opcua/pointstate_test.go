@@ -1,10 +1,12 @@
 package opcua
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/agent/config"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
@@ -62,5 +64,53 @@ func TestLiveMarksIgnorePointsAddedDuringTheSession(t *testing.T) {
 	m.note(index, []*lifelinev1.Sample{{PointId: "NEW", SourceTimeNs: 7}, {PointId: "OLD", SourceTimeNs: 5}})
 	if got := m.get(); len(got) != 1 || got[0] != 5 {
 		t.Fatalf("marks %v", got)
+	}
+}
+
+// Subscribed values reach the points' states by client handle, not by
+// point ID: every point's state must hold its own value, and a
+// notification's samples must not lend each other their slab's numbers.
+func TestSubscribedValuesReachTheirPointsStates(t *testing.T) {
+	const n = 300
+	vars := make([]testVar, n)
+	src := plantSource("")
+	src.Points = nil
+	ids := make([]string, n)
+	for i := range vars {
+		vars[i] = testVar{name: fmt.Sprintf("V%04d", i), value: identityFloat(i + 1)}
+		ids[i] = fmt.Sprintf("p%04d", i)
+		src.Points = append(src.Points, config.Point{ID: ids[i], Node: node(vars[i].name)})
+	}
+	ts := startServer(t, serverOptions{vars: vars, update: 50 * time.Millisecond})
+	src.Endpoint = ts.endpoint
+	sink := &recorder{}
+	r := New(src, sink, testLogger(t))
+	start := time.Now()
+	stop := running(t, r)
+	waitFor(t, "3 samples of every point", 10*time.Second, func() bool {
+		got := sink.samples(start)
+		if len(got) < n {
+			return false
+		}
+		for _, ss := range got {
+			if len(ss) < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	stop()
+	got := sink.samples(start)
+	for i, st := range r.PointStatesOf(ids) {
+		ss := got[ids[i]]
+		last := ss[len(ss)-1].GetNumber()
+		if v, ok := st.Value.(float64); !ok || v != last || math.Floor(v/1e6) != float64(i+1) {
+			t.Fatalf("%s: state %v, last sample %v (want %d·1e6 + n)", ids[i], st.Value, last, i+1)
+		}
+		for _, s := range ss {
+			if math.Floor(s.GetNumber()/1e6) != float64(i+1) {
+				t.Fatalf("%s: sample %v belongs to another point", ids[i], s.GetNumber())
+			}
+		}
 	}
 }

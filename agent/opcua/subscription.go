@@ -541,9 +541,9 @@ func (s *subscriptions) deliver(sub *subscription, ms []message) error {
 		if m.missing > 0 {
 			s.r.logger.Warn("notification messages missing", "subscription", sub.id, "missing", m.missing, "before", m.msg.SequenceNumber)
 		}
-		batch, err := s.samples(sub, m.msg, m.received)
+		batch, handles, err := s.samples(sub, m.msg, m.received)
 		sub.progress.note(m.received, batch)
-		s.r.deliver(batch)
+		s.r.deliverAt(batch, handles)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package opcua
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ type entries struct {
 func (e *entries) Append(data []byte) (uint64, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.data = append(e.data, data)
+	e.data = append(e.data, slices.Clone(data)) // the batcher reuses data
 	return uint64(len(e.data)), nil
 }
 

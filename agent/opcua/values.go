@@ -32,14 +32,19 @@ const (
 // Status is the DataValue's status code as received. A DataValue without a
 // value (typically with a Bad status) yields a sample whose Value is unset.
 func newSample(pointID string, dv *ua.DataValue, received time.Time) (*lifelinev1.Sample, timeSource) {
-	s := &lifelinev1.Sample{
-		PointId:       pointID,
-		ReceiveTimeNs: received.UnixNano(),
-	}
+	s := new(lifelinev1.Sample)
+	return s, fillSample(s, nil, pointID, dv, received)
+}
+
+// fillSample is newSample into a zero s. A number value goes into num
+// when it is not nil, so that a caller converting many values can
+// allocate them together (see sampleSlab).
+func fillSample(s *lifelinev1.Sample, num *lifelinev1.Sample_Number, pointID string, dv *ua.DataValue, received time.Time) timeSource {
+	s.PointId, s.ReceiveTimeNs = pointID, received.UnixNano()
 	if dv == nil {
 		s.SourceTimeNs = s.ReceiveTimeNs
 		s.Status = uint32(ua.StatusBadNoData)
-		return s, fromReceive
+		return fromReceive
 	}
 	s.Status = uint32(dv.Status)
 	s.ServerTimeNs = unixNano(dv.ServerTimestamp)
@@ -53,9 +58,9 @@ func newSample(pointID string, dv *ua.DataValue, received time.Time) (*lifelinev
 		s.SourceTimeNs, src = s.ReceiveTimeNs, fromReceive
 	}
 	if dv.Value != nil {
-		setValue(s, dv.Value.Value())
+		setValue(s, dv.Value.Value(), num)
 	}
-	return s, src
+	return src
 }
 
 // unixNano returns t in Unix nanoseconds, or 0 for a zero time or one
@@ -85,44 +90,44 @@ func unixNano(t time.Time) int64 {
 //   - no value (nil) → unset
 //
 // Text is always valid UTF-8: invalid sequences are replaced by U+FFFD.
-func setValue(s *lifelinev1.Sample, v any) {
+func setValue(s *lifelinev1.Sample, v any, num *lifelinev1.Sample_Number) {
 	switch x := v.(type) {
 	case nil:
 		return
 	case bool:
 		s.Value = &lifelinev1.Sample_Flag{Flag: x}
 	case int8:
-		s.Value = number(float64(x))
+		s.Value = number(float64(x), num)
 	case uint8:
-		s.Value = number(float64(x))
+		s.Value = number(float64(x), num)
 	case int16:
-		s.Value = number(float64(x))
+		s.Value = number(float64(x), num)
 	case uint16:
-		s.Value = number(float64(x))
+		s.Value = number(float64(x), num)
 	case int32:
-		s.Value = number(float64(x))
+		s.Value = number(float64(x), num)
 	case uint32:
-		s.Value = number(float64(x))
+		s.Value = number(float64(x), num)
 	case int64:
-		s.Value = number(float64(x))
+		s.Value = number(float64(x), num)
 	case uint64:
-		s.Value = number(float64(x))
+		s.Value = number(float64(x), num)
 	case float32:
 		f, err := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
 		if err != nil {
 			f = float64(x)
 		}
-		s.Value = number(f)
+		s.Value = number(f, num)
 	case float64:
-		s.Value = number(x)
+		s.Value = number(x, num)
 	case ua.StatusCode:
-		s.Value = number(float64(uint32(x)))
+		s.Value = number(float64(uint32(x)), num)
 	case time.Time:
 		var secs float64
 		if ns := unixNano(x); ns != 0 {
 			secs = float64(ns) / 1e9
 		}
-		s.Value = number(secs)
+		s.Value = number(secs, num)
 	case string:
 		s.Value = text(x)
 	case *ua.LocalizedText:
@@ -157,7 +162,14 @@ func setValue(s *lifelinev1.Sample, v any) {
 	}
 }
 
-func number(f float64) *lifelinev1.Sample_Number { return &lifelinev1.Sample_Number{Number: f} }
+// number returns f in num, or in a new value when num is nil.
+func number(f float64, num *lifelinev1.Sample_Number) *lifelinev1.Sample_Number {
+	if num == nil {
+		return &lifelinev1.Sample_Number{Number: f}
+	}
+	num.Number = f
+	return num
+}
 
 // text makes a text value valid UTF-8. It is the one place text is
 // repaired: protobuf refuses to encode anything else, and the batcher

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gopcua/opcua/ua"
+	"google.golang.org/protobuf/proto"
 
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -45,7 +46,13 @@ func TestSetValue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &lifelinev1.Sample{}
-			setValue(s, tt.in)
+			setValue(s, tt.in, nil)
+			// A number put into a caller's value (see sampleSlab) is the same.
+			into := &lifelinev1.Sample{}
+			setValue(into, tt.in, &lifelinev1.Sample_Number{Number: -1})
+			if !proto.Equal(s, into) {
+				t.Errorf("into a given number: %v, want %v", into, s)
+			}
 			switch want := tt.want.(type) {
 			case nil:
 				if s.Value != nil {

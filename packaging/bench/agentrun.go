@@ -36,6 +36,10 @@ const (
 	agentRateTarget = 100_000
 	agentCPUTarget  = 0.35 // cores, at the 100,000 samples/s offer
 	agentRSSTarget  = 100  // MB
+
+	// goAllocBytesTotal is the Go runtime's count of heap bytes allocated,
+	// among the agent's metrics.
+	goAllocBytesTotal = "go_memstats_alloc_bytes_total"
 )
 
 // plant is plantsim, an aggregator and an agent reading the one and
@@ -173,6 +177,7 @@ type agentLoad struct {
 	simLost                                   float64 // samples/s lost inside plantsim (-1: not known)
 	agentCPU, simCPU, aggCPU                  float64 // cores
 	agentRSS                                  float64 // MB
+	allocPerRead                              float64 // bytes of Go heap the agent allocated per sample read
 	lags                                      []time.Duration
 	window                                    time.Duration
 }
@@ -198,6 +203,10 @@ func (r *Runner) agent(ctx context.Context, sec *Section) error {
 	addLosses(sec, "", m)
 	sec.add(Row{Measure: "agent CPU", Value: m.agentCPU, Unit: "cores", Target: "< 0.35", Met: atMost(m.agentCPU, agentCPUTarget)})
 	sec.add(Row{Measure: "agent RSS (max)", Value: m.agentRSS, Unit: "MB", Target: "< 100", Met: atMost(m.agentRSS, agentRSSTarget)})
+	if m.read > 0 {
+		sec.add(Row{Measure: "agent CPU per 100,000 samples/s read", Value: m.agentCPU / m.read * 1e5, Unit: "cores"})
+	}
+	sec.add(Row{Measure: "agent heap allocated per sample read", Value: m.allocPerRead, Unit: "bytes/sample"})
 	sec.add(Row{Measure: "source timestamp → row queryable, p50", Value: ms(quantile(m.lags, 0.5)), Unit: "ms"})
 	sec.add(Row{Measure: "source timestamp → row queryable, p99", Value: ms(quantile(m.lags, 0.99)), Unit: "ms"})
 	sec.add(Row{Measure: "plantsim CPU (the OPC UA server)", Value: m.simCPU, Unit: "cores"})
@@ -218,6 +227,7 @@ func (r *Runner) agent(ctx context.Context, sec *Section) error {
 	sec.note("Processes: lifeline-plantsim (10,000 load points changing at 10 Hz, plus its plant model; --queue-values, --max-items-per-subscription %d), lifeline-agent with the configuration `lifeline-plantsim config` prints (its defaults except publishing_interval %s, half the change period: subscriptions, a queue of 100 values per item, batches of 2,000 samples or 200 ms, fsync per batch), lifeline-aggregator with its defaults; ClickHouse on the same 2 cores.", maxItemsPerSubscription, publishingInterval)
 	sec.note("Delivered: rows of the 10,000 load points whose source timestamp lies in the %.0f s window, counted in ClickHouse once every sample of the window was queryable (the newest 3 s past the window's end and the count unchanged for 3 s: a backlog arrives item by item), over the window's length. plantsim stamps each change with the start of its 10 ms scan slot and every slot holds exactly its share of changes, so over a window of whole slots a lossless run counts exactly the offer; the agent's acked counter moves 20,000 samples at a time and is shown for reference.", m.window.Seconds())
 	sec.note("Losses are told apart: plantsim serves the subscriptions through its own publishing loop (--queue-values), where a change goes straight into its monitored item's queue of the size the agent asked for (100); a full queue discards its oldest value and sets the Overflow bit on the next (the agent keeps it in the sample's status), and plantsim counts every value discarded (overflowed_values in its stats log, with dropped_notifications, which this mode leaves at 0; read every second and counted when a value is discarded, so over the window to within a second and a queue's span, 10 s at 10 Hz). That is plantsim's loss, values no client could have read. The collector's loss is the offer less what was delivered and what plantsim lost: nothing is overwritten unseen, so it is the agent's, the aggregator's or ClickHouse's. (gopcua's own publishing, used before, keeps one value per item between publishes and overwrote changes without a trace whenever a publishing cycle stretched past the change period.)")
+	sec.note("Per sample read: the agent's CPU and the heap it allocated (go_memstats_alloc_bytes_total) over the window, divided by the samples it read. Unlike the CPU alone they hold when a loaded machine leaves the agent reading less than the offer, so they compare runs.")
 	sec.note("Freshness: every 200 ms the run asks ClickHouse for the newest source timestamp of the site; the lag is the wall clock minus it, sampled %d times over the window. It includes the OPC UA publishing interval, batching (200 ms), fsync, the aggregator's writer delay (200 ms) and the insert.", len(m.lags))
 	sec.note("Headroom: a second plant, database and agent with the same configuration except publishing_interval %s, %.0f s window; on these 2 cores plantsim, the aggregator and ClickHouse share the CPU with the agent.", headroomPublishingInterval, h.window.Seconds())
 	return nil
@@ -289,6 +299,9 @@ func (r *Runner) agentLoad(ctx context.Context, db string, points int, rate floa
 	m.acked = rate1(agentservice.MetricSamplesAckedTotal)
 	m.read = rate1(agentservice.MetricSamplesReadTotal)
 	m.buffered = rate1(agentservice.MetricSamplesBufferedTotal)
+	if read := after[agentservice.MetricSamplesReadTotal] - before[agentservice.MetricSamplesReadTotal]; read > 0 {
+		m.allocPerRead = (after[goAllocBytesTotal] - before[goAllocBytesTotal]) / read
+	}
 	m.agentCPU, m.simCPU, m.aggCPU = au.CPUCores, su.CPUCores, gu.CPUCores
 	m.agentRSS = float64(au.RSSMax) / 1e6
 	m.offered = float64(points) * rate
