@@ -51,21 +51,18 @@ func (q *Queue) Delete(seqs ...uint64) error {
 		if head == 0 || seq < head || seq > tail {
 			continue
 		}
-		k := dataKey(seq)
-		size, known := q.recent.take(seq)
-		if known {
-			taken, takenSizes = append(taken, seq), append(takenSizes, size)
-		} else {
-			item, gerr := txn.Get(k)
-			if errors.Is(gerr, badger.ErrKeyNotFound) {
-				continue // already deleted or dropped, or listed twice
-			}
-			if gerr != nil {
-				err = gerr
-				break
-			}
-			size = item.ValueSize()
+		size, fromRecent, found, gerr := q.entrySize(txn, seq)
+		if gerr != nil {
+			err = gerr
+			break
 		}
+		if !found {
+			continue
+		}
+		if fromRecent {
+			taken, takenSizes = append(taken, seq), append(takenSizes, size)
+		}
+		k := dataKey(seq)
 		derr := txn.Delete(k)
 		if errors.Is(derr, badger.ErrTxnTooBig) {
 			if derr = commit(); derr == nil {
@@ -91,6 +88,23 @@ func (q *Queue) Delete(seqs ...uint64) error {
 		return fmt.Errorf("delete from buffer %s: %w", q.dir, err)
 	}
 	return nil
+}
+
+// entrySize is the stored size of entry seq: from q.recent when it was
+// appended lately (fromRecent), else read back; found is false when the
+// entry is gone already (deleted or dropped, or listed twice).
+func (q *Queue) entrySize(txn *badger.Txn, seq uint64) (size int64, fromRecent, found bool, err error) {
+	if size, ok := q.recent.take(seq); ok {
+		return size, true, true, nil
+	}
+	item, err := txn.Get(dataKey(seq))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, false, nil
+	}
+	if err != nil {
+		return 0, false, false, err
+	}
+	return item.ValueSize(), false, true, nil
 }
 
 // tally sums what a Delete removed.
