@@ -24,6 +24,7 @@ const livenessEvery = time.Minute
 // clock), the points alive without a change in it, until ctx is done.
 func (r *Reader) runLiveness(ctx context.Context, lr LivenessRecorder) {
 	every := r.livenessEvery
+	r.states.setSpan(every)
 	for {
 		end := time.Now().Truncate(every).Add(every)
 		t := time.NewTimer(time.Until(end))
@@ -58,7 +59,7 @@ func (r *Reader) aliveWithoutChange(start, end time.Time) []string {
 		if st.LastSample.IsZero() || st.Status>>30 != 0 {
 			continue // never read, or not Good
 		}
-		if src := s.source[i]; src >= start.UnixNano() && src < end.UnixNano() {
+		if s.sourceIn(i, start.UnixNano(), end.UnixNano()) {
 			continue // a sample counts this minute already
 		}
 		ids = append(ids, st.PointID)

@@ -33,13 +33,18 @@ type pointStates struct {
 	states []PointState
 	last   []value // the last value
 	source []int64 // the source time of the last sample (Unix ns)
-	gone   []bool  // removed from the configuration (see Update)
-	lastNs int64   // receive time of the last sample of any point
+	// prev is the source time of the last sample in a liveness span before
+	// source's: a span's record is written a little after it ends, when
+	// values of the next span may have come already.
+	prev   []int64
+	span   time.Duration // the liveness span; 0 until liveness runs
+	gone   []bool        // removed from the configuration (see Update)
+	lastNs int64         // receive time of the last sample of any point
 }
 
 func newPointStates(ids []string) *pointStates {
 	p := &pointStates{index: make(map[string]int, len(ids)), states: make([]PointState, len(ids)), last: make([]value, len(ids)),
-		source: make([]int64, len(ids)), gone: make([]bool, len(ids))}
+		source: make([]int64, len(ids)), prev: make([]int64, len(ids)), gone: make([]bool, len(ids))}
 	for i, id := range ids {
 		p.index[id] = i
 		p.states[i].PointID = id
@@ -55,7 +60,22 @@ func (p *pointStates) add(id string) {
 	p.states = append(p.states, PointState{PointID: id})
 	p.last = append(p.last, value{})
 	p.source = append(p.source, 0)
+	p.prev = append(p.prev, 0)
 	p.gone = append(p.gone, false)
+}
+
+// setSpan sets the liveness span whose boundaries prev follows.
+func (p *pointStates) setSpan(d time.Duration) {
+	p.mu.Lock()
+	p.span = d
+	p.mu.Unlock()
+}
+
+// sourceIn reports whether point i's last value, or its last value of the
+// span before, has a source time in [start, end).
+func (p *pointStates) sourceIn(i int, start, end int64) bool {
+	in := func(ns int64) bool { return ns >= start && ns < end }
+	return in(p.source[i]) || in(p.prev[i])
 }
 
 // setGone marks point i removed from, or back in, the configuration.
@@ -161,9 +181,18 @@ func (p *pointStates) updateAt(batch []*lifelinev1.Sample, handles []int32) {
 		if st.LastSample.IsZero() || st.Status != s.Status || !p.last[i].same(v) {
 			st.LastChange = at
 		}
+		if old := p.source[i]; p.span > 0 && old != 0 && !sameSpan(old, s.SourceTimeNs, p.span) {
+			p.prev[i] = old
+		}
 		st.LastSample, st.Status, p.last[i], p.source[i] = at, s.Status, v, s.SourceTimeNs
 		p.lastNs = max(p.lastNs, s.ReceiveTimeNs)
 	}
+}
+
+// sameSpan reports whether source times a and b fall into one liveness
+// span, aligned as runLiveness aligns them.
+func sameSpan(a, b int64, span time.Duration) bool {
+	return time.Unix(0, a).Truncate(span).Equal(time.Unix(0, b).Truncate(span))
 }
 
 // delivered returns what was last delivered of point i: its source time,

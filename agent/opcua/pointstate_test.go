@@ -114,3 +114,30 @@ func TestSubscribedValuesReachTheirPointsStates(t *testing.T) {
 		}
 	}
 }
+
+// A liveness record is written a little after its span ends: a point whose
+// value in the span was followed by one of the next span before the record
+// is not listed as alive without change, while a point with no value in the
+// span is, whatever came before or after it.
+func TestAliveWithoutChangeAfterTheSpanEnded(t *testing.T) {
+	r := &Reader{states: newPointStates([]string{"CHANGING", "STEADY", "SKIPPED"})}
+	r.states.setSpan(time.Minute)
+	start := time.Unix(1_700_000_000, 0).Truncate(time.Minute)
+	end := start.Add(time.Minute)
+	r.readingSince.Store(start.Add(-time.Hour).UnixNano())
+	deliver := func(point string, source time.Time) {
+		r.states.update([]*lifelinev1.Sample{{PointId: point, SourceTimeNs: source.UnixNano(), ReceiveTimeNs: source.UnixNano(),
+			Value: &lifelinev1.Sample_Number{Number: float64(source.UnixNano())}}})
+	}
+	deliver("STEADY", start.Add(-10*time.Second))
+	deliver("SKIPPED", start.Add(-30*time.Second))
+	deliver("CHANGING", start.Add(40*time.Second))
+	deliver("CHANGING", start.Add(50*time.Second))
+	deliver("CHANGING", end.Add(100*time.Millisecond))
+	deliver("CHANGING", end.Add(300*time.Millisecond))
+	deliver("SKIPPED", end.Add(50*time.Millisecond))
+	got := r.aliveWithoutChange(start, end)
+	if want := []string{"STEADY", "SKIPPED"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("alive without change %v, want %v", got, want)
+	}
+}
