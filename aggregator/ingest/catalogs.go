@@ -2,11 +2,10 @@ package ingest
 
 import (
 	"context"
-	"sync"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/groupcommit"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
-	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
 // catalogBook saves the catalogs of several sites at once; the store
@@ -22,78 +21,30 @@ const maxGroupPoints = 200_000
 // catalogs too and so does not end with the stream that runs it.
 const catalogSaveTimeout = time.Minute
 
-// catalogGroup turns the catalog saves of handshakes that arrive together
-// (1,000 agents connecting after a restart or a network cut) into one
-// insert per table: each save made its own parts in ClickHouse, and the
-// inserts queued behind one another slowed every agent's batches. A save
-// waits while another group is being inserted; whoever next takes the
-// turn inserts everything queued by then.
-type catalogGroup struct {
-	book catalogBook
-	turn chan struct{} // holds a token while a group is inserted
-
-	mu     sync.Mutex
-	queued []*catalogSave
-}
-
-type catalogSave struct {
-	cat  store.Catalog
-	done chan error // buffered: written once
-}
-
-func newCatalogGroup(book catalogBook) *catalogGroup {
-	return &catalogGroup{book: book, turn: make(chan struct{}, 1)}
-}
-
-// save records one site's catalog, alone or with others queued beside it.
-func (g *catalogGroup) save(ctx context.Context, site, park, version string, points []*lifelinev1.Point) error {
-	req := &catalogSave{cat: store.Catalog{SiteID: site, Park: park, AgentVersion: version, Points: points},
-		done: make(chan error, 1)}
-	g.mu.Lock()
-	g.queued = append(g.queued, req)
-	g.mu.Unlock()
-	for {
-		select {
-		case err := <-req.done:
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		case g.turn <- struct{}{}:
-			g.insertQueued(ctx)
-			<-g.turn
-			// req was queued before the turn was taken: it is settled now.
-		}
-	}
-}
-
-// insertQueued inserts what is queued, in groups of at most
-// maxGroupPoints points, and settles each save with the outcome.
-func (g *catalogGroup) insertQueued(ctx context.Context) {
-	g.mu.Lock()
-	queued := g.queued
-	g.queued = nil
-	g.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), catalogSaveTimeout)
-	defer cancel()
-	for len(queued) > 0 {
+// newCatalogGroup groups the catalog saves of handshakes that arrive
+// together into one insert per table, at most maxGroupPoints points each:
+// each save made its own parts in ClickHouse, and the inserts queued
+// behind one another slowed every agent's batches.
+func newCatalogGroup(book catalogBook) *groupcommit.Group[store.Catalog, struct{}] {
+	split := func(cats []store.Catalog) int {
 		n, points := 0, 0
-		for n < len(queued) && (n == 0 || points+len(queued[n].cat.Points) <= maxGroupPoints) {
-			points += len(queued[n].cat.Points)
+		for n < len(cats) && (n == 0 || points+len(cats[n].Points) <= maxGroupPoints) {
+			points += len(cats[n].Points)
 			n++
 		}
-		cats := make([]store.Catalog, n)
-		for i, r := range queued[:n] {
-			cats[i] = r.cat
-		}
-		err := g.book.SaveCatalogs(ctx, cats)
-		for i, r := range queued[:n] {
-			if err != nil && n > 1 {
+		return n
+	}
+	return groupcommit.New(catalogSaveTimeout, split, func(ctx context.Context, cats []store.Catalog) []groupcommit.Outcome[struct{}] {
+		outs := make([]groupcommit.Outcome[struct{}], len(cats))
+		err := book.SaveCatalogs(ctx, cats)
+		for i := range cats {
+			if err != nil && len(cats) > 1 {
 				// One catalog the server refuses must not fail the others.
-				r.done <- g.book.SaveCatalogs(ctx, cats[i:i+1])
+				outs[i].Err = book.SaveCatalogs(ctx, cats[i:i+1])
 				continue
 			}
-			r.done <- err
+			outs[i].Err = err
 		}
-		queued = queued[n:]
-	}
+		return outs
+	})
 }

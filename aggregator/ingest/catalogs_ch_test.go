@@ -51,7 +51,8 @@ func TestCatalogSavesAreGrouped(t *testing.T) {
 	first := make(chan struct{})
 	wg.Go(func() {
 		close(first)
-		errs <- g.save(ctx, "G00", "P", "test", []*lifelinev1.Point{{Id: "A", Kind: "level"}})
+		_, err := g.Do(ctx, store.Catalog{SiteID: "G00", Park: "P", AgentVersion: "test", Points: []*lifelinev1.Point{{Id: "A", Kind: "level"}}})
+		errs <- err
 	})
 	<-first
 	for book.inserts.Load() == 0 {
@@ -59,13 +60,13 @@ func TestCatalogSavesAreGrouped(t *testing.T) {
 	}
 	for i := 1; i < sites; i++ {
 		wg.Go(func() {
-			errs <- g.save(ctx, fmt.Sprintf("G%02d", i), "P", "test", []*lifelinev1.Point{{Id: "A", Kind: "level"}, {Id: "B", Kind: "level"}})
+			_, err := g.Do(ctx, store.Catalog{SiteID: fmt.Sprintf("G%02d", i), Park: "P", AgentVersion: "test",
+				Points: []*lifelinev1.Point{{Id: "A", Kind: "level"}, {Id: "B", Kind: "level"}}})
+			errs <- err
 		})
 	}
 	for queued := 0; queued < sites-1; {
-		g.mu.Lock()
-		queued = len(g.queued)
-		g.mu.Unlock()
+		queued = g.Queued()
 		time.Sleep(time.Millisecond)
 	}
 	close(book.gate)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/groupcommit"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 	_ "github.com/lifeline-telemetry/lifeline/proto/zstd" // agents compress their streams with it
@@ -92,7 +93,7 @@ type Service struct {
 	heartbeats *Heartbeats
 	handshakes chan struct{}
 	// catalogs groups catalog saves, when the ledger can save several.
-	catalogs *catalogGroup
+	catalogs *groupcommit.Group[store.Catalog, struct{}]
 	opts     Options
 	logger   *slog.Logger
 	metrics  *Metrics
@@ -428,7 +429,8 @@ func (s *Service) handshake(ctx context.Context, site string, hello *lifelinev1.
 // a group is no work for ClickHouse).
 func (s *Service) saveCatalog(ctx context.Context, site string, hello *lifelinev1.Hello) error {
 	if s.catalogs != nil {
-		return s.catalogs.save(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints())
+		_, err := s.catalogs.Do(ctx, store.Catalog{SiteID: site, Park: hello.GetPark(), AgentVersion: hello.GetAgentVersion(), Points: hello.GetPoints()})
+		return err
 	}
 	return s.ledger.SaveCatalog(ctx, site, hello.GetPark(), hello.GetAgentVersion(), hello.GetPoints())
 }

@@ -3,8 +3,9 @@ package owner
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/groupcommit"
 )
 
 // maxGroupClaims bounds the sites of one grouped claim.
@@ -14,78 +15,26 @@ const maxGroupClaims = 500
 // too and so does not end with the stream that runs it.
 const claimTimeout = 30 * time.Second
 
-// claimGroup turns the claims of handshakes that arrive together (1,000
-// agents connecting after a restart or a network cut) into one read, one
-// insert and one read back for all of them: a claim of its own per
-// handshake queued those three round trips behind one another. A claim
-// waits while another group is being written; whoever next takes the
-// turn claims everything queued by then.
-type claimGroup struct {
-	turn chan struct{} // holds a token while a group is claimed
-
-	mu     sync.Mutex
-	queued []*claimReq
-}
-
-type claimReq struct {
-	site string
-	done chan claimResult // buffered: written once
-}
-
-type claimResult struct {
-	epoch uint64
-	err   error
-}
-
-func newClaimGroup() claimGroup { return claimGroup{turn: make(chan struct{}, 1)} }
-
-// claim claims site, alone or with others queued beside it, through
-// claimSites.
-func (g *claimGroup) claim(ctx context.Context, site string, claimSites func(context.Context, []string) (map[string]uint64, error)) (uint64, error) {
-	req := &claimReq{site: site, done: make(chan claimResult, 1)}
-	g.mu.Lock()
-	g.queued = append(g.queued, req)
-	g.mu.Unlock()
-	for {
-		select {
-		case res := <-req.done:
-			return res.epoch, res.err
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case g.turn <- struct{}{}:
-			g.claimQueued(ctx, claimSites)
-			<-g.turn
-			// req was queued before the turn was taken: it is settled now.
-		}
-	}
-}
-
-// claimQueued claims what is queued, maxGroupClaims sites at a time, and
-// settles each request with its site's outcome.
-func (g *claimGroup) claimQueued(ctx context.Context, claimSites func(context.Context, []string) (map[string]uint64, error)) {
-	g.mu.Lock()
-	queued := g.queued
-	g.queued = nil
-	g.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
-	defer cancel()
-	for len(queued) > 0 {
-		n := min(len(queued), maxGroupClaims)
-		sites := make([]string, n)
-		for i, r := range queued[:n] {
-			sites[i] = r.site
-		}
+// newClaims groups the claims of handshakes that arrive together into one
+// read, one insert and one read back for all of them, through claimSites:
+// a claim of its own per handshake queued those three round trips behind
+// one another. A site claimSites did not win is an error for its claim
+// alone.
+func newClaims(claimSites func(context.Context, []string) (map[string]uint64, error)) *groupcommit.Group[string, uint64] {
+	split := func(sites []string) int { return maxGroupClaims }
+	return groupcommit.New(claimTimeout, split, func(ctx context.Context, sites []string) []groupcommit.Outcome[uint64] {
 		won, err := claimSites(ctx, sites)
-		for _, r := range queued[:n] {
-			if epoch, ok := won[r.site]; ok {
-				r.done <- claimResult{epoch: epoch}
-				continue
-			}
-			if err == nil {
-				err = errors.New("not claimed")
-			}
-			r.done <- claimResult{err: err}
+		if err == nil {
+			err = errors.New("not claimed")
 		}
-		queued = queued[n:]
-	}
+		outs := make([]groupcommit.Outcome[uint64], len(sites))
+		for i, site := range sites {
+			if epoch, ok := won[site]; ok {
+				outs[i].Value = epoch
+			} else {
+				outs[i].Err = err
+			}
+		}
+		return outs
+	})
 }

@@ -16,7 +16,6 @@ import (
 // did not win is an error for its claim alone.
 func TestClaimsQueuedTogetherAreClaimedTogether(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	g := newClaimGroup()
 	entered, release := make(chan struct{}), make(chan struct{})
 	var mu sync.Mutex
 	var calls [][]string
@@ -37,6 +36,7 @@ func TestClaimsQueuedTogetherAreClaimedTogether(t *testing.T) {
 		}
 		return won, fmt.Errorf("claim site LOST: lost")
 	}
+	g := newClaims(claimSites)
 	ctx := context.Background()
 	type result struct {
 		site  string
@@ -45,7 +45,7 @@ func TestClaimsQueuedTogetherAreClaimedTogether(t *testing.T) {
 	}
 	results := make(chan result, 10)
 	claim := func(site string) {
-		e, err := g.claim(ctx, site, claimSites)
+		e, err := g.Do(ctx, site)
 		results <- result{site, e, err}
 	}
 	go claim("FIRST")
@@ -55,9 +55,7 @@ func TestClaimsQueuedTogetherAreClaimedTogether(t *testing.T) {
 		go claim(s)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		g.mu.Lock()
-		n := len(g.queued)
-		g.mu.Unlock()
+		n := g.Queued()
 		if n == len(later) {
 			break
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/groupcommit"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
 
@@ -35,13 +36,15 @@ type Registry struct {
 	mu   sync.Mutex
 	held map[string]uint64
 
-	claims claimGroup
+	claims *groupcommit.Group[string, uint64]
 }
 
 // New returns the registry of the aggregator named id (stable across its
 // restarts, distinct from every other aggregator's). It does no I/O.
 func New(st Store, id string, logger *slog.Logger) *Registry {
-	return &Registry{st: st, id: id, logger: logger, held: map[string]uint64{}, claims: newClaimGroup()}
+	r := &Registry{st: st, id: id, logger: logger, held: map[string]uint64{}}
+	r.claims = newClaims(r.claimSites)
+	return r
 }
 
 // ID is the owner name this aggregator claims sites under.
@@ -49,9 +52,9 @@ func (r *Registry) ID() string { return r.id }
 
 // Claim takes site over under a new epoch and returns it. Claims made
 // while another is being written are written together next (see
-// claimGroup).
+// newClaims).
 func (r *Registry) Claim(ctx context.Context, site string) (uint64, error) {
-	epoch, err := r.claims.claim(ctx, site, r.claimSites)
+	epoch, err := r.claims.Do(ctx, site)
 	if err != nil {
 		return 0, fmt.Errorf("claim site %s: %w", site, err)
 	}
