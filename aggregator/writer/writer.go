@@ -142,11 +142,12 @@ type Writer struct {
 	live     int           // how many of queue's head are live batches
 	queued   int           // rows in queue
 	inFlight int           // rows queued or being inserted
+	telling  int           // finishes whose callbacks are still running
 	space    chan struct{} // closed (and replaced) when inFlight shrinks
 	same     coalescer     // batches queued or in flight, by ledger key
 	stopped  bool          // no more Submits
 	stopCh   chan struct{} // closed when stopped is set
-	drained  chan struct{} // closed when stopped and inFlight is 0 and queue is empty
+	drained  chan struct{} // closed when stopped, nothing in flight or queued, and every outcome told
 
 	told turns // inserts' outcomes, told in the order they were taken
 }
@@ -267,7 +268,7 @@ func (w *Writer) stop() {
 }
 
 func (w *Writer) checkDrainedLocked() {
-	if w.stopped && w.inFlight == 0 && len(w.queue) == 0 {
+	if w.stopped && w.inFlight == 0 && w.telling == 0 && len(w.queue) == 0 {
 		select {
 		case <-w.drained:
 		default:
@@ -490,9 +491,9 @@ func (w *Writer) finish(group []pending, err error) {
 		joined = append(joined, w.same.release(p.b)...)
 	}
 	w.inFlight -= rows
+	w.telling++
 	close(w.space)
 	w.space = make(chan struct{})
-	w.checkDrainedLocked()
 	w.mu.Unlock()
 	if err == nil && w.observer != nil {
 		batches := make([]*store.Batch, len(group))
@@ -507,6 +508,12 @@ func (w *Writer) finish(group []pending, err error) {
 	for _, done := range joined {
 		done(err)
 	}
+	// Drained only once every outcome is told: a Drain that returned
+	// before the callbacks ran let a shutdown drop acks of committed batches.
+	w.mu.Lock()
+	w.telling--
+	w.checkDrainedLocked()
+	w.mu.Unlock()
 }
 
 // abandon stops the Writer and fails everything still queued.
