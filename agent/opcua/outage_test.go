@@ -1,7 +1,6 @@
 package opcua
 
 import (
-	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -38,12 +37,7 @@ func (g *gapRecorder) recorded() []*lifelinev1.Gap {
 func TestSourceOutageIsRecordedAndShort(t *testing.T) {
 	t.Parallel()
 	const outageFor = 8 * time.Second
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := "127.0.0.1:" + itoa(freePort(t)) // listened on again after the restart
 
 	sim := startSim(t, plantsim.Options{Addr: addr})
 	src := simSource(sim)

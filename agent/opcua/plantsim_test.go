@@ -3,7 +3,6 @@ package opcua
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -71,12 +70,7 @@ func hasAll(got map[string][]*lifelinev1.Sample, ids []string) bool {
 // reading the right points: no decoy value ever reaches the sink.
 func TestPlantsimRestartWithReorderedNamespaces(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := "127.0.0.1:" + itoa(freePort(t)) // listened on again after the restart
 
 	sim := startSim(t, plantsim.Options{Addr: addr})
 	src := simSource(sim)

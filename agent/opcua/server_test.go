@@ -3,6 +3,7 @@ package opcua
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -118,14 +119,23 @@ type testServer struct {
 	callTimes     []time.Time    // of CreateMonitoredItems calls; guarded by mu
 }
 
+// freePort returns a free loopback port below Linux's ephemeral range
+// (32768-60999): tests listen on it again after a cut or a restart, and a
+// port the kernel hands out for ":0" was taken in between by another
+// test's server.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var err error
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		var l net.Listener
+		if l, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
+			l.Close()
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free port below the ephemeral range: %v", err)
+	return 0
 }
 
 func startServer(t *testing.T, o serverOptions) *testServer {
