@@ -81,11 +81,20 @@ func (e *Evaluator) heartbeats(ctx context.Context, now time.Time) {
 		e.logger.Warn("read agent heartbeats", "err", err)
 		return
 	}
+	// One pass over the points for all sites: scanning every point for
+	// each site's heartbeat cost sites × points, seconds of CPU every
+	// heartbeatEvery with a thousand sites connected.
+	bySite := make(map[string][][2]string, len(last))
+	for key := range e.states {
+		if _, ok := last[key[0]]; ok {
+			bySite[key[0]] = append(bySite[key[0]], key)
+		}
+	}
 	for id, hb := range last {
 		if !e.own(ctx, id) {
 			continue
 		}
-		e.frozen(id, hb.Frozen, now.UnixNano())
+		e.frozen(bySite[id], hb.Frozen, now.UnixNano())
 		ns := hb.LastNs
 		ss := e.site(id)
 		if ns <= ss.LastBatch {
@@ -100,18 +109,16 @@ func (e *Evaluator) heartbeats(ctx context.Context, now time.Time) {
 	}
 }
 
-// frozen raises "frozen" for the points a site's agent reports good but
+// frozen raises "frozen" for those of a site's points (keys) its agent reports good but
 // unchanging, and clears it for those it no longer reports. The agent
 // judges freezing (it sees every sample); the aggregator keeps the alarm.
-func (e *Evaluator) frozen(site string, points []string, nowNs int64) {
+func (e *Evaluator) frozen(keys [][2]string, points []string, nowNs int64) {
 	reported := make(map[string]bool, len(points))
 	for _, id := range points {
 		reported[id] = true
 	}
-	for key, m := range e.states {
-		if key[0] != site {
-			continue
-		}
+	for _, key := range keys {
+		m := e.states[key]
 		pc := e.config(key)
 		p := &pc
 		c := m.Conds[Frozen]
