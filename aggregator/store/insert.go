@@ -75,6 +75,9 @@ type columns struct {
 	seq      []uint64
 	backfill []uint8
 	buffer   []string
+	// The LowCardinality columns as interfaces (see boxes.go), when the
+	// server has LowCardinality.
+	siteBoxes, pointBoxes, bufferBoxes []any
 }
 
 func (c *columns) reset() {
@@ -88,6 +91,10 @@ func (c *columns) reset() {
 	c.value, c.text, c.vtype = c.value[:0], c.text[:0], c.vtype[:0]
 	c.status, c.good, c.seq, c.backfill = c.status[:0], c.good[:0], c.seq[:0], c.backfill[:0]
 	c.buffer = c.buffer[:0]
+	clear(c.siteBoxes)
+	clear(c.pointBoxes)
+	clear(c.bufferBoxes)
+	c.siteBoxes, c.pointBoxes, c.bufferBoxes = c.siteBoxes[:0], c.pointBoxes[:0], c.bufferBoxes[:0]
 }
 
 func (c *columns) grow(n int) {
@@ -179,10 +186,18 @@ func sampleValue(s *lifelinev1.Sample) (float64, string, int8) {
 	}
 }
 
-// slices returns the slices in insertSamples' column order.
-func (c *columns) slices() []any {
-	return []any{c.site, c.point, c.ts, c.tsNs, c.serverNs, c.recvNs,
-		c.value, c.text, c.vtype, c.status, c.good, c.seq, c.backfill, c.buffer}
+// slices returns the slices in insertSamples' column order; with
+// lowCardinality, site_id, point_id and buffer_id as boxed interfaces.
+func (c *columns) slices(lowCardinality bool, boxes *boxCache) []any {
+	var site, point, buffer any = c.site, c.point, c.buffer
+	if lowCardinality {
+		c.siteBoxes = boxRuns(growTo(c.siteBoxes, len(c.site)), c.site)
+		c.pointBoxes = boxes.boxAll(growTo(c.pointBoxes, len(c.point)), c.point)
+		c.bufferBoxes = boxRuns(growTo(c.bufferBoxes, len(c.buffer)), c.buffer)
+		site, point, buffer = c.siteBoxes, c.pointBoxes, c.bufferBoxes
+	}
+	return []any{site, point, c.ts, c.tsNs, c.serverNs, c.recvNs,
+		c.value, c.text, c.vtype, c.status, c.good, c.seq, c.backfill, buffer}
 }
 
 // Insert stores batches: all their samples in one columnar INSERT into
@@ -284,7 +299,7 @@ func (s *Store) insertSamples(ctx context.Context, conn driver.Conn, caps Capabi
 		return fmt.Errorf("insert samples: prepare: %w", err)
 	}
 	defer batch.Abort()
-	for i, col := range c.slices() {
+	for i, col := range c.slices(caps.LowCardinality, &s.boxes) {
 		if err := batch.Column(i).Append(col); err != nil {
 			// The driver refused our own slice: retrying cannot help.
 			return permanent(fmt.Errorf("insert samples: column %d: %w", i, err))

@@ -21,6 +21,7 @@ type Store struct {
 	cfg    Config
 	logger *slog.Logger
 	pool   sync.Pool // *columns reused by Insert
+	boxes  boxCache  // point IDs boxed for LowCardinality appends
 	// unsettled holds inserts whose reply was lost; see unsettledInserts.
 	unsettled unsettledInserts
 
