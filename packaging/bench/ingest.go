@@ -41,6 +41,9 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	if err != nil {
 		return err
 	}
+	if err := settle(ctx, r.ch, db); err != nil {
+		return err
+	}
 	opts := LoadOptions{Addr: agg.addr, PointsPerAgent: 1000, BatchSamples: 2000, MaxInFlight: 32,
 		Warmup: r.window(3 * time.Second), Duration: r.window(12 * time.Second)}
 	versus := fmt.Sprintf("raw insert limit, %d connections, %s rows/s", inserts, human(limit))
@@ -70,6 +73,7 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	sec.note("Load generator: each agent encodes a few batches of samples once and then only each batch's sequence number, so that on this shared machine it takes little CPU from the aggregator and ClickHouse (remote agents encode on their own machines); %d points per agent, batches of %d samples (the agent's default), up to %d batches awaiting an ack per agent (the agent's default), one gRPC connection per agent, plain text and uncompressed on loopback (agents compress with zstd by default, which adds decoding, ~44 bytes a sample, to the aggregator's work at the rate proto/zstd BenchmarkDecompress shows below); it runs in the bench process on the same cores.",
 		opts.PointsPerAgent, opts.BatchSamples, opts.MaxInFlight)
 	sec.note("Aggregator: a lifeline-aggregator process with its default writer (max_rows 100,000, max_delay 200 ms, %d inserts at once, the next starting beside a running one once 25,000 rows wait); an ack leaves only after ClickHouse committed the batch's insert. CPU and RSS read from /proc over the window.", inserts)
+	sec.note("Runs one after another: each starts once the rows of the one before are committed and ClickHouse has finished merging the parts of the database (waited for up to two minutes), so that no run measures the merges of an earlier one.")
 	sec.note("Where the ack latency goes: from the writer's metrics (lifeline_writer_queue_wait_seconds, _insert_duration_seconds, _turn_wait_seconds, _rows_total over _inserts_total) read before and after the run, warm-up included; the rest is the batch's way to the writer (gRPC, decoding, a Submit waiting for max_pending_rows) and the ack's way back, the mean ack latency less the writer's means.")
 	sec.note("Limit: the same 13 columns of the same table, inserted by clickhouse-go's columnar appends from pre-built slices in a loop, one insert at a time per connection, on as many connections as the writer runs inserts (%d).", inserts)
 	sec.note("Limit with 50 sites a block: the same, but each 2,000 rows of a block belong to the next of 50 sites, as in a writer insert under 100 agents; the rollups' materialized views then write a row per site, point and minute, 50 times as many as from one site's block, and ClickHouse's own work per row grows with them.")
@@ -280,30 +284,51 @@ func (r *Runner) halfLoad(ctx context.Context, agg *aggregatorProc, opts LoadOpt
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func mib(b int64) float64        { return float64(b) / (1 << 20) }
 
-// settle waits until the samples table of db stops growing: batches a
-// finished run left in the aggregator's writer are committed, so they do
-// not load the next run.
+// settle waits until the samples table of db stops growing (batches a
+// finished run left in the aggregator's writer are committed) and then
+// until ClickHouse has no merge of db's tables running, at most two
+// minutes in all: a run's parts would otherwise still be merging through
+// the next run, which then measures the two loads at once and, run after
+// run, more of the earlier ones.
 func settle(ctx context.Context, ch *clickHouse, db string) error {
 	conn, err := ch.open(db)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	var last uint64 = 1<<64 - 1
 	deadline := time.Now().Add(2 * time.Minute)
+	pause := func() error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+			return nil
+		}
+	}
+	var last uint64 = 1<<64 - 1
 	for time.Now().Before(deadline) {
 		var n uint64
 		if err := conn.QueryRow(ctx, "SELECT count() FROM samples").Scan(&n); err != nil {
 			return fmt.Errorf("settle: %w", err)
 		}
 		if n == last {
-			return nil
+			break
 		}
 		last = n
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
+		if err := pause(); err != nil {
+			return err
+		}
+	}
+	for time.Now().Before(deadline) {
+		var merges uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM system.merges WHERE database = ?", db).Scan(&merges); err != nil {
+			return fmt.Errorf("settle: merges: %w", err)
+		}
+		if merges == 0 {
+			return nil
+		}
+		if err := pause(); err != nil {
+			return err
 		}
 	}
 	return nil
