@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"context"
+	"math"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
@@ -20,7 +21,7 @@ func (e *Evaluator) Committed(batches []*store.Batch) {
 	for _, b := range batches {
 		n := int64(len(b.Samples))
 		e.dropMu.Lock()
-		r, behind := e.dropped[b.SiteID]
+		_, behind := e.dropped[b.SiteID]
 		e.dropMu.Unlock()
 		if !behind && (e.queued.Add(n) <= int64(e.opts.MaxQueuedSamples) || n == 0) {
 			select {
@@ -35,15 +36,29 @@ func (e *Evaluator) Committed(batches []*store.Batch) {
 		if e.metrics != nil {
 			e.metrics.dropped.Inc()
 		}
+		fromNs, toNs := sourceSpan(b)
 		e.dropMu.Lock()
-		r, behind = e.dropped[b.SiteID]
-		if !behind {
-			r = seqRange{First: b.Seq, Last: b.Seq}
-		}
-		r.First, r.Last = min(r.First, b.Seq), max(r.Last, b.Seq)
-		e.dropped[b.SiteID] = r
+		e.dropped[b.SiteID] = e.dropped[b.SiteID].Widen(b.Seq, fromNs, toNs)
 		e.dropMu.Unlock()
 	}
+}
+
+// sourceSpan returns the earliest and latest source time of b's samples
+// (0, 0 without samples): the span a read-back of b reads (see
+// store.SeqRange). A span ending at 0 would read as none, so it becomes
+// all of time.
+func sourceSpan(b *store.Batch) (fromNs, toNs int64) {
+	for i, smp := range b.Samples {
+		ts := smp.GetSourceTimeNs()
+		if i == 0 {
+			fromNs, toNs = ts, ts
+		}
+		fromNs, toNs = min(fromNs, ts), max(toNs, ts)
+	}
+	if len(b.Samples) > 0 && toNs == 0 {
+		return math.MinInt64, math.MaxInt64
+	}
+	return fromNs, toNs
 }
 
 // Sync waits until everything queued before it is evaluated, its events
@@ -162,10 +177,7 @@ func (e *Evaluator) replayDropped(ctx context.Context) {
 		e.logger.Warn("re-read dropped batches", "sites", len(dropped), "err", err)
 		e.dropMu.Lock()
 		for site, r := range dropped {
-			if cur, ok := e.dropped[site]; ok {
-				r.First, r.Last = min(r.First, cur.First), max(r.Last, cur.Last)
-			}
-			e.dropped[site] = r
+			e.dropped[site] = r.Merge(e.dropped[site])
 		}
 		e.dropMu.Unlock()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -17,7 +18,44 @@ const sitesPerQuery = 500
 
 // SeqRange is a range of a site's batch sequence numbers, both ends
 // included.
-type SeqRange struct{ First, Last uint64 }
+//
+// FromNs and ToNs, when ToNs is not 0, bound the source times (ts_ns) of
+// the samples of those batches, both included, as the one who saw the
+// batches knows them. seq is not in the samples' sorting key, so without
+// them a read-back reads the seq column of the site's whole history; with
+// them it reads the granules of that span of each point (the key's
+// ts_ns) and, through ts, the partitions of those months.
+type SeqRange struct {
+	First, Last  uint64
+	FromNs, ToNs int64 `json:",omitempty"`
+}
+
+// Widen returns r extended to the batch seq and its samples' source times
+// fromNs..toNs; a batch without samples (toNs 0) widens only the sequence
+// numbers. The zero SeqRange is empty.
+func (r SeqRange) Widen(seq uint64, fromNs, toNs int64) SeqRange {
+	if r == (SeqRange{}) {
+		return SeqRange{First: seq, Last: seq, FromNs: fromNs, ToNs: toNs}
+	}
+	r.First, r.Last = min(r.First, seq), max(r.Last, seq)
+	switch {
+	case toNs == 0:
+	case r.ToNs == 0:
+		r.FromNs, r.ToNs = fromNs, toNs
+	default:
+		r.FromNs, r.ToNs = min(r.FromNs, fromNs), max(r.ToNs, toNs)
+	}
+	return r
+}
+
+// Merge returns the range covering r and o, both built by Widen: a range
+// without a span is taken as one of batches without samples.
+func (r SeqRange) Merge(o SeqRange) SeqRange {
+	if o == (SeqRange{}) {
+		return r
+	}
+	return r.Widen(o.First, o.FromNs, o.ToNs).Widen(o.Last, 0, 0)
+}
 
 // LatestSeq returns the largest committed sequence number of a site (0 if
 // none).
@@ -63,7 +101,7 @@ func (s *Store) LatestSeqs(ctx context.Context, sites []string) (map[string]uint
 // in point and source-time order). A batch stored twice comes back with
 // each sample twice. Memory is bounded by one batch.
 func (s *Store) ReplayBatches(ctx context.Context, siteID string, from, to uint64, fn func(*Batch) error) error {
-	return s.ReplaySites(ctx, map[string]SeqRange{siteID: {from, to}}, fn)
+	return s.ReplaySites(ctx, map[string]SeqRange{siteID: {First: from, Last: to}}, fn)
 }
 
 // ReplaySites is ReplayBatches for many sites, in one query for up to
@@ -85,12 +123,28 @@ func (s *Store) ReplaySites(ctx context.Context, ranges map[string]SeqRange, fn 
 func (s *Store) replayChunk(ctx context.Context, conn driver.Conn, sites []string, ranges map[string]SeqRange, fn func(*Batch) error) error {
 	var where strings.Builder
 	args := []any{inSet(sites)}
+	bounded, fromSec, toSec := true, int64(math.MaxInt64), int64(math.MinInt64)
 	for i, site := range sites {
 		if i > 0 {
 			where.WriteString(" OR ")
 		}
-		where.WriteString("(site_id = ? AND seq >= ? AND seq <= ?)")
-		args = append(args, site, ranges[site].First, ranges[site].Last)
+		r := ranges[site]
+		where.WriteString("(site_id = ? AND seq >= ? AND seq <= ?")
+		args = append(args, site, r.First, r.Last)
+		if r.ToNs != 0 {
+			where.WriteString(" AND ts_ns >= ? AND ts_ns <= ?")
+			args = append(args, r.FromNs, r.ToNs)
+			fromSec, toSec = min(fromSec, floorSec(r.FromNs)), max(toSec, floorSec(r.ToNs)+1)
+		} else {
+			bounded = false
+		}
+		where.WriteString(")")
+	}
+	// ts, the partition key's column, holds ts_ns in seconds (clamped to
+	// DateTime's range, which a bound outside that range must not cut).
+	if bounded && fromSec > 0 && toSec < math.MaxUint32 {
+		where.WriteString(") AND (ts >= toDateTime(?) AND ts < toDateTime(?)")
+		args = append(args, fromSec, toSec)
 	}
 	what := fmt.Sprintf("replay batches of %s", sites[0])
 	if len(sites) > 1 {
@@ -136,6 +190,15 @@ FROM samples WHERE site_id IN ? AND (`+where.String()+`) ORDER BY site_id, seq, 
 		return fn(cur)
 	}
 	return nil
+}
+
+// floorSec is ns in whole seconds, rounded down.
+func floorSec(ns int64) int64 {
+	s := ns / 1e9
+	if ns%1e9 < 0 {
+		s--
+	}
+	return s
 }
 
 // replayedSample rebuilds a sample from its stored columns.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
@@ -69,5 +71,76 @@ func TestReplaySitesReadsEachSitesRange(t *testing.T) {
 	slices.Sort(keys)
 	if want := []string{"S1/=a", "S2/P0=b"}; !slices.Equal(keys, want) {
 		t.Errorf("checkpoint rows %v, want %v", keys, want)
+	}
+}
+
+// A read-back bounded by its batches' source times reads the granules of
+// that span, not the site's whole history, and returns the same batches:
+// seq is not in the samples' sorting key, so an unbounded read-back reads
+// the seq of every row the site ever sent (a month of a 10,000-point plant
+// at 1 Hz is 26 million rows).
+func TestReplayBoundedBySourceTimeReadsItsSpan(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	start := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC).UnixNano()
+	const points, perPoint, batches = 10, 1000, 100
+	var all []*store.Batch
+	for seq := uint64(1); seq <= batches; seq++ {
+		b := &store.Batch{SiteID: "HIST", Seq: seq}
+		for p := range points {
+			for i := range perPoint {
+				ts := start + (int64(seq-1)*perPoint+int64(i))*1e9
+				b.Samples = append(b.Samples, &lifelinev1.Sample{PointId: fmt.Sprintf("P%d", p), SourceTimeNs: ts,
+					Value: &lifelinev1.Sample_Number{Number: float64(i)}})
+			}
+		}
+		all = append(all, b)
+	}
+	if err := s.Insert(ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	replay := func(r store.SeqRange) (got []string, read uint64) {
+		pctx := clickhouse.Context(ctx, clickhouse.WithProgress(func(p *clickhouse.Progress) { read += p.Rows }))
+		err := s.ReplaySites(pctx, map[string]store.SeqRange{"HIST": r}, func(b *store.Batch) error {
+			got = append(got, fmt.Sprintf("%d:%d", b.Seq, len(b.Samples)))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, read
+	}
+	var bounded store.SeqRange
+	for _, b := range all[batches-2:] {
+		from, to := b.Samples[0].GetSourceTimeNs(), b.Samples[len(b.Samples)-1].GetSourceTimeNs()
+		bounded = bounded.Widen(b.Seq, from, to)
+	}
+	wide, wideRead := replay(store.SeqRange{First: bounded.First, Last: bounded.Last})
+	narrow, narrowRead := replay(bounded)
+	want := []string{"99:10000", "100:10000"}
+	if !slices.Equal(wide, want) || !slices.Equal(narrow, want) {
+		t.Fatalf("replayed %v unbounded and %v bounded, want %v", wide, narrow, want)
+	}
+	t.Logf("rows read: %d unbounded, %d bounded by source time", wideRead, narrowRead)
+	if total := uint64(points * perPoint * batches); wideRead < total/2 || narrowRead > total/5 {
+		t.Errorf("read %d rows unbounded and %d bounded of the site's %d: the bound should read a fifth or less (a granule or two of each point)", wideRead, narrowRead, total)
+	}
+}
+
+// A range widened by batches covers every batch's seq and source times; a
+// batch without samples widens only the seqs, and a range that never saw a
+// span stays unbounded.
+func TestSeqRangeWiden(t *testing.T) {
+	var r store.SeqRange
+	r = r.Widen(7, 500, 900).Widen(5, 0, 0).Widen(9, 100, 400)
+	if want := (store.SeqRange{First: 5, Last: 9, FromNs: 100, ToNs: 900}); r != want {
+		t.Errorf("widened to %+v, want %+v", r, want)
+	}
+	if got := (store.SeqRange{}).Widen(3, 0, 0).Widen(4, 0, 0); got.ToNs != 0 || got.First != 3 || got.Last != 4 {
+		t.Errorf("batches without samples gave %+v, want seqs 3-4 unbounded", got)
+	}
+	merged := store.SeqRange{First: 2, Last: 3, FromNs: 50, ToNs: 60}.Merge(r)
+	if want := (store.SeqRange{First: 2, Last: 9, FromNs: 50, ToNs: 900}); merged != want {
+		t.Errorf("merged to %+v, want %+v", merged, want)
 	}
 }
