@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ type readCounts struct {
 	*store.Store
 	mu            sync.Mutex
 	states, plays [][]string
+	ranges        []map[string]store.SeqRange
 }
 
 func (r *readCounts) LoadSitesAlarmStates(ctx context.Context, sites []string) ([]store.AlarmState, error) {
@@ -37,6 +39,7 @@ func (r *readCounts) ReplaySites(ctx context.Context, ranges map[string]store.Se
 	}
 	r.mu.Lock()
 	r.plays = append(r.plays, slices.Sorted(slices.Values(sites)))
+	r.ranges = append(r.ranges, maps.Clone(ranges))
 	r.mu.Unlock()
 	return r.Store.ReplaySites(ctx, ranges, fn)
 }
@@ -194,5 +197,40 @@ func TestDroppedBatchesOfManySitesReadBackTogether(t *testing.T) {
 		if !slices.Equal(got[s], want) {
 			t.Errorf("%s: %v, want %v", s, got[s], want)
 		}
+	}
+}
+
+// Once a site's batch fits in the queue again, the batches dropped before
+// it are read back right then, and only they: the batch itself is
+// evaluated from the queue, after them, and the alarms come out as if
+// nothing had been dropped.
+func TestFittingBatchReadsBackOnlyWhatWasDropped(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	savePointOf(t, st, "S1", &lifelinev1.Limits{High: f(80)})
+	reads := &readCounts{Store: st}
+	opts := testOptions()
+	opts.MaxQueuedSamples = 1 // a batch of two samples never fits, one of one always does
+	ev, _ := startEvaluator(t, reads, opts)
+	dropped := siteBatch("S1", 1, step{samples: []smp{{0, 50, false}, {1, 85, false}}})
+	fits := siteBatch("S1", 2, step{samples: []smp{{3, 50, false}}})
+	if err := st.Insert(ctx, []*store.Batch{dropped, fits}); err != nil {
+		t.Fatal(err)
+	}
+	ev.Committed([]*store.Batch{dropped})
+	ev.Committed([]*store.Batch{fits})
+	if err := ev.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, plays := reads.reads()
+	reads.mu.Lock()
+	ranges := slices.Clone(reads.ranges)
+	reads.mu.Unlock()
+	if len(plays) != 1 || len(ranges) != 1 || ranges[0]["S1"].First != 1 || ranges[0]["S1"].Last != 1 {
+		t.Errorf("read back %v, want one read of S1's batch 1 alone", ranges)
+	}
+	want := []row{{cond: alarm.H, raised: 1, cleared: 3, reason: "value@0"}}
+	if got := siteAlarms(t, st)["S1"]; !slices.Equal(got, want) {
+		t.Errorf("alarms %v, want %v", got, want)
 	}
 }
