@@ -18,20 +18,25 @@ const newSiteRefresh = 2 * time.Second
 // already evaluated is skipped. live means it arrived just now (so it
 // proves the site is communicating).
 func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool) {
-	if !e.own(ctx, b.SiteID) {
+	e.evaluate(ctx, newCommittedBatch(b), live)
+}
+
+// evaluate is evaluateBatch of a batch already in the queue's form.
+func (e *Evaluator) evaluate(ctx context.Context, b *committedBatch, live bool) {
+	if !e.own(ctx, b.site) {
 		return // another aggregator's site (see ownership.go)
 	}
-	ss := e.site(b.SiteID)
-	if ss.done(b.Seq) {
+	ss := e.site(b.site)
+	if ss.done(b.seq) {
 		return
 	}
-	ss.add(b.Seq)
-	e.dirtySites[b.SiteID] = true
+	ss.add(b.seq)
+	e.dirtySites[b.site] = true
 	if live {
 		now := e.opts.Now().UnixNano()
 		ss.LastBatch = now
 		if ss.CommLoss != nil {
-			p := &store.PointConfig{SiteID: b.SiteID}
+			p := &store.PointConfig{SiteID: b.site}
 			c := ss.CommLoss
 			ss.CommLoss = nil
 			e.emit(c.event(p.SiteID, "", CommLoss, max(now, c.RaisedNs), math.NaN(), "connected"))
@@ -39,17 +44,16 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 	}
 	// A site that just announced its points: read them now rather than
 	// at the next refresh, so its first samples meet their limits.
-	if !e.known[b.SiteID] && e.opts.Now().Sub(e.lastRef) >= newSiteRefresh {
+	if !e.known[b.site] && e.opts.Now().Sub(e.lastRef) >= newSiteRefresh {
 		if err := e.refresh(ctx); err != nil {
-			e.logger.Warn("read point configurations of a new site", "site", b.SiteID, "err", err)
+			e.logger.Warn("read point configurations of a new site", "site", b.site, "err", err)
 		}
 	}
-	for _, smp := range b.Samples {
-		key := [2]string{b.SiteID, smp.GetPointId()}
+	for _, ps := range b.samples {
+		key := [2]string{b.site, ps.point}
 		pc := e.config(key)
 		p := &pc
-		s := sample{ts: smp.GetSourceTimeNs(), good: smp.GetStatus()>>30 == 0, backfill: b.Backfill || smp.GetHistory()}
-		s.value, s.numeric = sampleNumber(smp)
+		s := ps.sample
 		m := e.states[key]
 		if m == nil {
 			m = &machine{}
@@ -84,11 +88,11 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, b *store.Batch, live bool
 // alive records the minutes the agent knew points alive without a change:
 // their value held, so the stale clock runs from the minute's end, and a
 // stale alarm raised meanwhile (the liveness came late) clears.
-func (e *Evaluator) alive(b *store.Batch) {
-	for _, l := range b.Liveness {
+func (e *Evaluator) alive(b *committedBatch) {
+	for _, l := range b.liveness {
 		end := l.GetMinuteNs() + int64(time.Minute)
 		for _, id := range l.GetPointIds() {
-			key := [2]string{b.SiteID, id}
+			key := [2]string{b.site, id}
 			m := e.states[key]
 			if m == nil || end <= m.AliveNs || end <= m.LastNs {
 				continue

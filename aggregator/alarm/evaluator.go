@@ -41,11 +41,11 @@ type Options struct {
 	Grace time.Duration
 	// MaxQueuedSamples bounds the samples waiting for evaluation; beyond
 	// it, batches are dropped from the queue and re-read from ClickHouse.
-	// Queued samples are decoded protobuf, ~150 bytes each in the heap
-	// and twice that in RSS with the garbage collector's headroom: at
-	// 1,000,000 a lagging evaluator held ~700 MB of the aggregator's
-	// 1.2 GB at 100 agents (make bench). 200,000 is about a second of
-	// that load, ~30 MB of heap.
+	// A queued sample is ~50 bytes of heap (see committedBatch; decoded
+	// protobuf, as queued before, was ~150 and at 1,000,000 a lagging
+	// evaluator held ~700 MB of RSS at 100 agents). 600,000 is three
+	// seconds of that load (make bench), ~30 MB: room for a read from a
+	// busy ClickHouse without dropping what arrives meanwhile.
 	MaxQueuedSamples int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -66,7 +66,7 @@ func DefaultOptions() Options {
 		CheckpointEvery:  5 * time.Second,
 		RefreshEvery:     30 * time.Second,
 		Grace:            2 * time.Second,
-		MaxQueuedSamples: 200_000,
+		MaxQueuedSamples: 600_000,
 	}
 }
 
@@ -124,7 +124,7 @@ func New(st Store, opts Options, logger *slog.Logger) *Evaluator {
 	}
 	return &Evaluator{
 		st: st, opts: opts, logger: logger,
-		queue:      make(chan item, 4096),
+		queue:      make(chan item, queueItems),
 		dropped:    map[string]seqRange{},
 		points:     map[[2]string]*store.PointConfig{},
 		sites:      map[string]*siteState{},

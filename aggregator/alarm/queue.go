@@ -7,10 +7,15 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
 
+// queueItems bounds the queue's items as MaxQueuedSamples bounds its
+// samples: many small batches (a thousand quiet agents send a thousand a
+// second) must also fit seconds of them. An item is 24 bytes.
+const queueItems = 16384
+
 // item is one unit of work for Run: a batch, a read-back of batches that
 // did not fit, or a sync request.
 type item struct {
-	batch  *store.Batch
+	batch  *committedBatch
 	replay map[string]seqRange
 	sync   chan error
 }
@@ -29,7 +34,7 @@ type item struct {
 func (e *Evaluator) Committed(batches []*store.Batch) {
 	for _, b := range batches {
 		n := int64(len(b.Samples))
-		if (e.queued.Add(n) <= int64(e.opts.MaxQueuedSamples) || n == 0) && e.enqueue(b) {
+		if (e.queued.Add(n) <= int64(e.opts.MaxQueuedSamples) || n == 0) && e.enqueue(newCommittedBatch(b)) {
 			continue
 		}
 		e.queued.Add(-n)
@@ -45,13 +50,13 @@ func (e *Evaluator) Committed(batches []*store.Batch) {
 
 // enqueue queues b, behind a read-back of its site's dropped batches if
 // it has any, and reports whether it did.
-func (e *Evaluator) enqueue(b *store.Batch) bool {
+func (e *Evaluator) enqueue(b *committedBatch) bool {
 	e.dropMu.Lock()
 	defer e.dropMu.Unlock()
-	if r, behind := e.dropped[b.SiteID]; behind {
+	if r, behind := e.dropped[b.site]; behind {
 		select {
-		case e.queue <- item{replay: map[string]seqRange{b.SiteID: r}}:
-			delete(e.dropped, b.SiteID)
+		case e.queue <- item{replay: map[string]seqRange{b.site: r}}:
+			delete(e.dropped, b.site)
 		default:
 			return false
 		}
@@ -123,7 +128,7 @@ func (e *Evaluator) handleQueued(ctx context.Context, it item) {
 		sites := map[string]bool{}
 		for _, it := range items {
 			if it.batch != nil {
-				sites[it.batch.SiteID] = true
+				sites[it.batch.site] = true
 			}
 		}
 		e.adoptOwned(ctx, sites)
@@ -153,8 +158,8 @@ func (e *Evaluator) handle(ctx context.Context, it item) {
 	case it.replay != nil:
 		e.replay(ctx, it.replay)
 	default:
-		e.queued.Add(-int64(len(it.batch.Samples)))
-		e.evaluateBatch(ctx, it.batch, true)
+		e.queued.Add(-int64(len(it.batch.samples)))
+		e.evaluate(ctx, it.batch, true)
 	}
 }
 
