@@ -199,28 +199,41 @@ func (g *loadGen) handshake(ctx context.Context, conn *grpc.ClientConn, i int) (
 // variants is how many distinct encoded batches an agent cycles through.
 const variants = 8
 
-// encodeVariants encodes the batches an agent sends. Each point advances
-// 100 ms per round, as a 10 Hz source would; the start is in the past so
-// no timestamp lands in the future. Rows repeat after a few variants,
-// which costs the insert the same.
-func (g *loadGen) encodeVariants() ([][]byte, error) {
+// encodedBatch is one of an agent's batches in wire form and where its
+// timestamps are, rewritten before each send.
+type encodedBatch struct {
+	samples []byte
+	stamps  []int
+}
+
+// encodeVariants encodes the batches an agent sends. Each point has two
+// samples a batch (1,000 points, 2,000 samples). Their times are set when
+// the batch is sent (see restamp): current and rising, as a live plant's,
+// so the aggregator evaluates alarms as it would for one. Times fixed at
+// encoding would repeat from one cycle of variants to the next: every
+// point then reads as an hour late (stale alarms for all of them) and
+// each repeat as history behind its newest value.
+func (g *loadGen) encodeVariants() ([]encodedBatch, error) {
 	o := g.opts
-	encoded := make([][]byte, variants)
-	base := time.Now().Add(-time.Hour).UnixNano()
-	recv := time.Now().UnixNano()
+	encoded := make([]encodedBatch, variants)
+	now := time.Now().UnixNano()
 	samples := make([]*lifelinev1.Sample, o.BatchSamples)
 	k := 0
 	for v := range encoded {
 		for j := range samples {
-			ts := base + int64(k/o.PointsPerAgent)*int64(100*time.Millisecond)
-			samples[j] = &lifelinev1.Sample{PointId: pointID(k % o.PointsPerAgent), SourceTimeNs: ts, ServerTimeNs: ts,
-				ReceiveTimeNs: recv, Value: &lifelinev1.Sample_Number{Number: float64(k%1000) / 10}}
+			samples[j] = &lifelinev1.Sample{PointId: pointID(k % o.PointsPerAgent), SourceTimeNs: now, ServerTimeNs: now,
+				ReceiveTimeNs: now, Value: &lifelinev1.Sample_Number{Number: float64(k%1000) / 10}}
 			k++
 		}
-		var err error
-		if encoded[v], err = encodeSamples(samples); err != nil {
+		b, err := encodeSamples(samples)
+		if err != nil {
 			return nil, err
 		}
+		stamps, err := stampOffsets(b)
+		if err != nil {
+			return nil, err
+		}
+		encoded[v] = encodedBatch{samples: b, stamps: stamps}
 	}
 	return encoded, nil
 }
@@ -304,7 +317,7 @@ func (g *loadGen) receiveAcks(stream grpc.ClientStream, fl *inFlight) error {
 
 // sendBatches sends batches as fast as the in-flight window allows, or at
 // the agent's share of Options.Rate, until ctx ends or the stream fails.
-func (g *loadGen) sendBatches(ctx context.Context, stream grpc.ClientStream, encoded [][]byte, fl *inFlight, recvDone <-chan error) error {
+func (g *loadGen) sendBatches(ctx context.Context, stream grpc.ClientStream, encoded []encodedBatch, fl *inFlight, recvDone <-chan error) error {
 	o := g.opts
 	var interval time.Duration
 	if o.Rate > 0 {
@@ -333,7 +346,9 @@ func (g *loadGen) sendBatches(ctx context.Context, stream grpc.ClientStream, enc
 		}
 		// A fresh buffer each time: gRPC may still hold the previous one
 		// when SendMsg returns.
-		msg := encodeBatchMessage(make([]byte, 0, len(encoded[0])+32), seq, encoded[seq%variants])
+		eb := encoded[seq%variants]
+		msg := encodeBatchMessage(make([]byte, 0, len(eb.samples)+32), seq, eb.samples)
+		restamp(msg[len(msg)-len(eb.samples):], eb.stamps, o.PointsPerAgent, time.Now().UnixNano()) // the batch ends msg
 		fl.mu.Lock()
 		fl.sentAt[seq] = time.Now()
 		fl.mu.Unlock()
