@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/ingest/wire"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
@@ -140,6 +141,9 @@ func (r *Receiver) Start(ctx context.Context) error {
 		grpc.InitialConnWindowSize(streamWindowBytes),
 		grpc.ReadBufferSize(connBufferBytes),
 		grpc.SharedWriteBuffer(true),
+		// Batches are decoded into a few slabs instead of three objects
+		// per sample, which proto.Unmarshal made at 100,000 samples/s.
+		grpc.ForceServerCodecV2(wire.NewCodec()),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		// Recovery wraps everything; streams refused by a limit are
