@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -33,7 +34,9 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 	// few of them counts none, so -short keeps at least 5 s of each.
 	loaded.Warmup, loaded.Duration = max(opts.Warmup, idleMinWindow), max(opts.Duration, idleMinWindow)
 	r.opts.Logf("ingest: 10 agents, before %d idle agents connect", idleAgents)
+	gen := meterUsage(os.Getpid())
 	alone, err := runLoad(ctx, loaded)
+	genAlone := gen.stop()
 	if err != nil {
 		return fmt.Errorf("10 agents alone: %w\naggregator log:\n%s", err, agg.Tail(3000))
 	}
@@ -75,9 +78,9 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 
 	loaded.Site = "BESIDE_"
 	r.opts.Logf("ingest: 10 agents beside %d idle agents", idleAgents)
-	meter := meterUsage(agg.Pid())
+	meter, gen := meterUsage(agg.Pid()), meterUsage(os.Getpid())
 	beside, err := runLoad(ctx, loaded)
-	use := meter.stop()
+	use, genBeside := meter.stop(), gen.stop()
 	stopIdle()
 	idled := <-idleDone
 	if err != nil {
@@ -87,6 +90,11 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 		sec.note("%d idle agents: failed while the 10 loaded agents ran: %v", idleAgents, idled.err)
 	}
 	idleRows(sec, alone, beside, idled.res, handshakes, connUse, quietUse, use)
+	// The generator runs on the same two cores: what the idle agents'
+	// connections cost it is CPU that ClickHouse and the aggregator lack.
+	sec.add(Row{Measure: "10 agents alone: load generator CPU (same machine)", Value: genAlone.CPUCores, Unit: "cores"})
+	sec.add(Row{Measure: "10 agents beside " + human(idleAgents) + " idle agents: load generator CPU, all agents (same machine)",
+		Value: genBeside.CPUCores, Unit: "cores", Versus: "10 agents alone", Ratio: ratio(genBeside.CPUCores, genAlone.CPUCores)})
 	return settle(ctx, r.ch, db)
 }
 
