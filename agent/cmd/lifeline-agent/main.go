@@ -91,13 +91,19 @@ func newRunCmd() *cobra.Command {
 // samples/s, 2 cores shared with plantsim, the aggregator and ClickHouse;
 // one run each unless a range is given, on a busy machine): 120 MiB gave
 // an agent RSS (max) of 105-152 MB at 0.23-0.30 cores; 72 MiB 92.7-100 MB
-// at 0.31-0.41 cores, and 90.8-93.4 MB at 0.32-0.33 cores with two L0
-// tables (see agent/buffer), every sample delivered; 68 MiB 91.7 MB at
-// 0.40 cores; 64 MiB 86.7-93.9 MB at 0.27-0.44 cores, and at 150,000
-// samples/s it delivered only 67,000-120,000: the collector ran so often
-// that the agent fell behind. Held to 0.1 core (agentlimits section) the
-// agent peaked at 98.1 MB with 72 MiB (90.6 MB with 68) against 136-150 MB
-// with 120, reading 21,000-22,000 samples/s against 27,000-35,000. Earlier
+// at 0.31-0.41 cores, and 90.8-97.3 MB at 0.32-0.34 cores with two L0
+// tables (see agent/buffer; five runs, every sample delivered but in one
+// where the buffer held the readers back for 18 s and 7 % were lost, as
+// the 120 MiB agent came close to in another busy run). The price is
+// headroom: at 150,000 samples/s the limit binds, the agent took 0.57-0.75
+// cores instead of 0.26-0.39 and delivered 103,000-150,000 samples/s
+// (120 MiB: 102,000-150,000, and 150,000 in the session where 72 MiB
+// delivered 123,000 and 103,000). 68 MiB gave 91.7 MB at 0.40 cores;
+// 64 MiB 86.7-93.9 MB at 0.27-0.44 cores, and at 150,000 samples/s only
+// 67,000-120,000 delivered. Held to 0.1 core (agentlimits section) the
+// agent peaked at 98-107 MB with 72 MiB (90.6 MB with 68) against
+// 136-150 MB with 120, reading 22,000-27,000 samples/s against
+// 27,000-35,000. Earlier
 // (before the readers' and the batcher's allocations were cut) 80 MiB had
 // cost 15-25 % of the samples read.
 const (
