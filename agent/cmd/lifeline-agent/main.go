@@ -77,22 +77,38 @@ func newRunCmd() *cobra.Command {
 // agentGCPercent and agentMemoryLimit are the agent's GOGC and soft
 // memory limit (GOMEMLIMIT) unless the environment sets them.
 //
-// The agent's live heap is small (~35 MB at 100,000 samples/s in
-// BenchmarkPipeline, ~55-60 MB with the OPC UA reader's state for 10,000
-// points) but it allocates fast (decoded OPC UA values, batches). GOGC 50
-// held the heap to 1.5× the live heap at every load, and when the agent is
-// nearly idle (polling 10,000 points once a second) the frequent
-// collections took much of its CPU; GOGC 100 lets a light agent collect
-// half as often. The limit caps a busy agent's heap. Measured with make
-// bench (agent section, ~90,000 samples/s read, same session): 80 MiB held
-// the resident set to ~110 MB but the collector then ran so often that
-// the agent read 15-25 % fewer samples at ~20 % more CPU per sample (as
-// when an 80 MiB limit was tried before); 120 MiB cost nothing measurable
-// against no limit (0.42-0.44 cores per 100,000 samples/s) and held the
-// resident set to 129-164 MB against 139-203 MB without it.
+// The agent's live heap is small (~30 MB at 100,000 samples/s from 10,000
+// points, after a collection) but it allocates fast (~1 KB per sample:
+// decoded OPC UA values, batches, Badger's tables). GOGC 50 held the heap
+// to 1.5× the live heap at every load, and when the agent is nearly idle
+// (polling 10,000 points once a second) the frequent collections took
+// much of its CPU; GOGC 100 lets a light agent collect half as often. The
+// limit caps a busy agent's heap, and makes the runtime hand freed pages
+// back to the system instead of keeping them for the next burst. The
+// resident set is this plus ~25-35 MB of file pages (the binary's ~20 MB,
+// Badger's mapped tables and log), so a 100 MB budget leaves the Go
+// runtime ~70 MB. Measured with make bench (agent section, 100,000
+// samples/s, 2 cores shared with plantsim, the aggregator and ClickHouse;
+// one run each unless a range is given, on a busy machine): 120 MiB gave
+// an agent RSS (max) of 105-152 MB at 0.23-0.30 cores; 72 MiB 92.7-100 MB
+// at 0.31-0.41 cores, and 90.8-97.3 MB at 0.32-0.34 cores with two L0
+// tables (see agent/buffer; five runs, every sample delivered but in one
+// where the buffer held the readers back for 18 s and 7 % were lost, as
+// the 120 MiB agent came close to in another busy run). The price is
+// headroom: at 150,000 samples/s the limit binds, the agent took 0.57-0.75
+// cores instead of 0.26-0.39 and delivered 103,000-150,000 samples/s
+// (120 MiB: 102,000-150,000, and 150,000 in the session where 72 MiB
+// delivered 123,000 and 103,000). 68 MiB gave 91.7 MB at 0.40 cores;
+// 64 MiB 86.7-93.9 MB at 0.27-0.44 cores, and at 150,000 samples/s only
+// 67,000-120,000 delivered. Held to 0.1 core (agentlimits section) the
+// agent peaked at 98-107 MB with 72 MiB (90.6 MB with 68) against
+// 136-150 MB with 120, reading 22,000-27,000 samples/s against
+// 27,000-35,000. Earlier
+// (before the readers' and the batcher's allocations were cut) 80 MiB had
+// cost 15-25 % of the samples read.
 const (
 	agentGCPercent   = 100
-	agentMemoryLimit = 120 << 20
+	agentMemoryLimit = 72 << 20
 )
 
 func setGCPercent() {
