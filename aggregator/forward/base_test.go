@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/forward"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -22,8 +23,21 @@ func TestBaseDataSentOnChangeNotOnRestart(t *testing.T) {
 		defer rcv.mu.Unlock()
 		return append([]map[string]any(nil), rcv.bases...)
 	}
+	// The cursor (the hash of what was sent) is written once the platform
+	// answered: a forwarder stopped between its message arriving and the
+	// answer sends it again after a restart, as it must when it cannot
+	// know. So the restart below waits for the cursor, not the message.
+	baseHash := func() string {
+		cs, err := st.ForwardCursors(context.Background(), tg.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs[forward.KindBase].Pending
+	}
 	stop := runForwarder(t, st, tg)
 	waitFor(t, 20*time.Second, "base data", func() bool { return len(bases()) == 1 })
+	var first string
+	waitFor(t, 20*time.Second, "the base data's cursor", func() bool { first = baseHash(); return first != "" })
 
 	if err := st.SaveCatalog(context.Background(), site, "park-1", "test", []*lifelinev1.Point{
 		{Id: "T101.LT", Name: "储罐T101.LT", Unit: "m", Kind: "level", RangeLow: f(0), RangeHigh: f(20),
@@ -32,6 +46,7 @@ func TestBaseDataSentOnChangeNotOnRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "base data after a limit changed", func() bool { return len(bases()) == 2 })
+	waitFor(t, 20*time.Second, "the changed base data's cursor", func() bool { return baseHash() != first })
 	var hh any
 	for _, q := range bases()[1]["quotas"].([]any) {
 		if q := q.(map[string]any); q["tagNo"] == "T101.LT" {
