@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/chtest"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -42,5 +43,32 @@ func TestInsertSkipsCommittedBatchesOfManySites(t *testing.T) {
 	}
 	if n != 2*sites {
 		t.Fatalf("%d samples stored, want %d: committed batches inserted again, or new ones skipped", n, 2*sites)
+	}
+}
+
+// An insert of many small batches (a thousand small agents draining their
+// backlogs) checks the ledger in parts: named in one query, 10,000
+// batches made ClickHouse 18.16 refuse it ("AST is too big").
+func TestInsertOfManySmallBatches(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	var batches []*store.Batch
+	for i := range 1000 {
+		batches = append(batches, storetest.Batches(fmt.Sprintf("SMALL_%04d", i), 1, 10, 10)...)
+	}
+	if err := s.Insert(ctx, batches); err != nil {
+		t.Fatalf("insert of %d batches: %v", len(batches), err)
+	}
+	// Again: every batch is found in the ledger and skipped.
+	if err := s.Insert(ctx, batches); err != nil {
+		t.Fatalf("second insert of %d batches: %v", len(batches), err)
+	}
+	conn := chtest.Conn(t, s.Config().Addr, s.Config().Database)
+	var rows uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM samples").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 100_000 {
+		t.Errorf("%d rows in samples, want 100,000 (each batch once)", rows)
 	}
 }
