@@ -29,7 +29,10 @@ func TestReadyzFollowsTheSource(t *testing.T) {
 
 	obstest.WaitProbe(t, base+"/readyz?verbose", "/readyz 503 naming the source not yet up", 10*time.Second, 503,
 		"[+]buffer ok: open", "[-]opcua failed: no source is read: plantsim (not connected")
-	healthy("with the source not up")
+	// The alive loop starts a moment after the buffer opens; until its first
+	// beat /healthz answers 200 "not started yet", which is also alive.
+	obstest.WaitProbe(t, base+"/healthz?verbose", "/healthz 200 with the source not up", 10*time.Second, 200,
+		"[+]alive_loop ok: came round")
 
 	sim := startSim(t, plantsim.Options{Addr: simAddr})
 	obstest.WaitProbe(t, base+"/readyz?verbose", "/readyz 200 once the source is read", 20*time.Second, 200,
