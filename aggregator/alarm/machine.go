@@ -39,8 +39,18 @@ type limit struct {
 	high  bool
 }
 
-func hasLimit(lims []limit, name string) bool {
-	for _, l := range lims {
+// limitSet is the configured limits of a point, held by value: the
+// evaluator lists them for every sample, and a slice of them was a
+// fifth of the aggregator's allocated bytes under load.
+type limitSet struct {
+	n   int
+	all [6]limit
+}
+
+func (ls *limitSet) list() []limit { return ls.all[:ls.n] }
+
+func (ls *limitSet) has(name string) bool {
+	for _, l := range ls.list() {
 		if l.cond == name {
 			return true
 		}
@@ -49,11 +59,12 @@ func hasLimit(lims []limit, name string) bool {
 }
 
 // limits lists the configured limits of p.
-func limits(p *store.PointConfig) []limit {
-	out := make([]limit, 0, 6)
+func limits(p *store.PointConfig) limitSet {
+	var ls limitSet
 	add := func(cond string, v *float64, high bool) {
 		if v != nil && !math.IsNaN(*v) {
-			out = append(out, limit{cond, *v, high})
+			ls.all[ls.n] = limit{cond, *v, high}
+			ls.n++
 		}
 	}
 	add(HH, p.HH, true)
@@ -62,7 +73,7 @@ func limits(p *store.PointConfig) []limit {
 	add(LL, p.LL, false)
 	add(Stage1, p.Stage1, true)
 	add(Stage2, p.Stage2, true)
-	return out
+	return ls
 }
 
 // cond is the state of one condition of one point. Pending is the source
@@ -180,7 +191,7 @@ func (m *machine) evaluate(p *store.PointConfig, s sample, d delays, emit emitte
 		return
 	}
 	lims := limits(p)
-	for _, l := range lims {
+	for _, l := range lims.list() {
 		var beyond, returned bool
 		if l.high {
 			beyond, returned = s.value >= l.value, s.value < l.value-p.Deadband
@@ -193,7 +204,7 @@ func (m *machine) evaluate(p *store.PointConfig, s sample, d delays, emit emitte
 	for name, c := range m.Conds {
 		switch name {
 		case HH, H, L, LL, Stage1, Stage2:
-			if !hasLimit(lims, name) {
+			if !lims.has(name) {
 				if c.Active {
 					m.clear(p, name, c, s.ts, s.value, "limit_removed", emit)
 				}
@@ -303,7 +314,8 @@ func (m *machine) elapse(p *store.PointConfig, now int64, d delays, emit emitter
 }
 
 func limitOf(p *store.PointConfig, name string) float64 {
-	for _, l := range limits(p) {
+	lims := limits(p)
+	for _, l := range lims.list() {
 		if l.cond == name {
 			return l.value
 		}
