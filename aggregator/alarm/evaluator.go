@@ -83,6 +83,7 @@ type Evaluator struct {
 
 	dropMu  sync.Mutex
 	dropped map[string]seqRange // site → batches to read back from ClickHouse
+	unread  map[string]bool     // sites whose read-back failed: their queued batches wait for it
 
 	raised, cleared atomic.Uint64
 	fenced          atomic.Uint64
@@ -126,6 +127,7 @@ func New(st Store, opts Options, logger *slog.Logger) *Evaluator {
 		st: st, opts: opts, logger: logger,
 		queue:      make(chan item, queueItems),
 		dropped:    map[string]seqRange{},
+		unread:     map[string]bool{},
 		points:     map[[2]string]*store.PointConfig{},
 		sites:      map[string]*siteState{},
 		states:     map[[2]string]*machine{},

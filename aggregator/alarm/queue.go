@@ -34,7 +34,10 @@ type item struct {
 func (e *Evaluator) Committed(batches []*store.Batch) {
 	for _, b := range batches {
 		n := int64(len(b.Samples))
-		if (e.queued.Add(n) <= int64(e.opts.MaxQueuedSamples) || n == 0) && e.enqueue(newCommittedBatch(b)) {
+		fits := e.queued.Add(n) <= int64(e.opts.MaxQueuedSamples) || n == 0
+		// A full channel is checked before the batch is converted, so that
+		// the conversion is not thrown away; enqueue still decides.
+		if fits && len(e.queue) < cap(e.queue) && e.enqueue(newCommittedBatch(b)) {
 			continue
 		}
 		e.queued.Add(-n)
@@ -71,20 +74,40 @@ func (e *Evaluator) enqueue(b *committedBatch) bool {
 
 // sourceSpan returns the earliest and latest source time of b's samples
 // (0, 0 without samples): the span a read-back of b reads (see
-// store.SeqRange). A span ending at 0 would read as none, so it becomes
-// all of time.
+// store.SeqRange).
 func sourceSpan(b *store.Batch) (fromNs, toNs int64) {
-	for i, smp := range b.Samples {
-		ts := smp.GetSourceTimeNs()
+	return spanOf(len(b.Samples), func(i int) int64 { return b.Samples[i].GetSourceTimeNs() })
+}
+
+// spanOf is sourceSpan of n samples whose source times ts gives. A span
+// ending at 0 would read as none, so it becomes all of time.
+func spanOf(n int, ts func(i int) int64) (fromNs, toNs int64) {
+	for i := range n {
+		t := ts(i)
 		if i == 0 {
-			fromNs, toNs = ts, ts
+			fromNs, toNs = t, t
 		}
-		fromNs, toNs = min(fromNs, ts), max(toNs, ts)
+		fromNs, toNs = min(fromNs, t), max(toNs, t)
 	}
-	if len(b.Samples) > 0 && toNs == 0 {
+	if n > 0 && toNs == 0 {
 		return math.MinInt64, math.MaxInt64
 	}
 	return fromNs, toNs
+}
+
+// heldBack reports whether b's site waits for a read-back that failed,
+// and if so adds b to the site's range instead: evaluated now, b would
+// come before the batches that range holds, and they would go through
+// the history path when read back.
+func (e *Evaluator) heldBack(b *committedBatch) bool {
+	e.dropMu.Lock()
+	defer e.dropMu.Unlock()
+	if !e.unread[b.site] {
+		return false
+	}
+	fromNs, toNs := spanOf(len(b.samples), func(i int) int64 { return b.samples[i].ts })
+	e.dropped[b.site] = e.dropped[b.site].Widen(b.seq, fromNs, toNs)
+	return true
 }
 
 // Sync waits until everything queued before it is evaluated, its events
@@ -159,7 +182,9 @@ func (e *Evaluator) handle(ctx context.Context, it item) {
 		e.replay(ctx, it.replay)
 	default:
 		e.queued.Add(-int64(len(it.batch.samples)))
-		e.evaluate(ctx, it.batch, true)
+		if !e.heldBack(it.batch) {
+			e.evaluate(ctx, it.batch, true)
+		}
 	}
 }
 
@@ -194,8 +219,9 @@ func (e *Evaluator) replayDropped(ctx context.Context) {
 }
 
 // replay reads back and evaluates the batches of ranges this evaluator
-// owns; when the read fails, every site keeps its range for the next
-// tick, and batches already evaluated are skipped then.
+// owns. When the read fails, every site keeps its range for the next
+// tick, and its batches still queued are held back into it (see
+// heldBack); batches already evaluated are skipped then.
 func (e *Evaluator) replay(ctx context.Context, ranges map[string]seqRange) {
 	if len(ranges) == 0 {
 		return
@@ -205,9 +231,20 @@ func (e *Evaluator) replay(ctx context.Context, ranges map[string]seqRange) {
 		sites[site] = true
 	}
 	e.adoptOwned(ctx, sites)
+	e.dropMu.Lock()
+	for site := range ranges {
+		// A site held back since a failed read-back: what was held back
+		// since comes with this read, before the site's next batch.
+		if e.unread[site] {
+			ranges[site] = ranges[site].Merge(e.dropped[site])
+			delete(e.dropped, site)
+		}
+	}
+	e.dropMu.Unlock()
 	for site := range ranges {
 		if !e.own(ctx, site) {
 			delete(ranges, site)
+			e.readBack(site) // another aggregator's now
 		}
 	}
 	if err := e.st.ReplaySites(ctx, ranges, func(b *store.Batch) error {
@@ -222,7 +259,19 @@ func (e *Evaluator) replay(ctx context.Context, ranges map[string]seqRange) {
 		e.dropMu.Lock()
 		for site, r := range ranges {
 			e.dropped[site] = r.Merge(e.dropped[site])
+			e.unread[site] = true
 		}
 		e.dropMu.Unlock()
+		return
 	}
+	for site := range ranges {
+		e.readBack(site)
+	}
+}
+
+// readBack ends the hold on site's queued batches (see heldBack).
+func (e *Evaluator) readBack(site string) {
+	e.dropMu.Lock()
+	defer e.dropMu.Unlock()
+	delete(e.unread, site)
 }

@@ -234,3 +234,55 @@ func TestFittingBatchReadsBackOnlyWhatWasDropped(t *testing.T) {
 		t.Errorf("alarms %v, want %v", got, want)
 	}
 }
+
+// failingReads is a store whose first read-back fails.
+type failingReads struct {
+	*store.Store
+	mu    sync.Mutex
+	calls int
+}
+
+func (f *failingReads) ReplaySites(ctx context.Context, ranges map[string]store.SeqRange, fn func(*store.Batch) error) error {
+	f.mu.Lock()
+	f.calls++
+	first := f.calls == 1
+	f.mu.Unlock()
+	if first {
+		return fmt.Errorf("clickhouse refused the read")
+	}
+	return f.Store.ReplaySites(ctx, ranges, fn)
+}
+
+// When the read-back of a site's dropped batches fails, the site's later
+// batches already queued wait for it: evaluated first, they would make
+// the dropped batches history when read back, and an alarm raised by a
+// dropped batch would not be cleared by the later one that returned.
+func TestFailedReadBackHoldsTheSiteBack(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	savePointOf(t, st, "S1", &lifelinev1.Limits{High: f(80)})
+	reads := &failingReads{Store: st}
+	opts := testOptions()
+	opts.MaxQueuedSamples = 1 // a batch of two samples never fits, one of one always does
+	ev, _ := startEvaluator(t, reads, opts)
+	dropped := siteBatch("S1", 1, step{samples: []smp{{0, 50, false}, {1, 85, false}}})
+	fits := siteBatch("S1", 2, step{samples: []smp{{3, 50, false}}})
+	if err := st.Insert(ctx, []*store.Batch{dropped, fits}); err != nil {
+		t.Fatal(err)
+	}
+	ev.Committed([]*store.Batch{dropped})
+	ev.Committed([]*store.Batch{fits}) // queued behind a read-back of batch 1, which fails
+	if err := ev.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reads.mu.Lock()
+	calls := reads.calls
+	reads.mu.Unlock()
+	if calls < 2 {
+		t.Fatalf("%d read-backs, want the failed one and its retry", calls)
+	}
+	want := []row{{cond: alarm.H, raised: 1, cleared: 3, reason: "value@0"}}
+	if got := siteAlarms(t, st)["S1"]; !slices.Equal(got, want) {
+		t.Errorf("alarms %v, want %v", got, want)
+	}
+}
