@@ -74,7 +74,7 @@ func (s *Store) checkLedger(ctx context.Context, conn driver.Conn, from string, 
 	// One tuple per batch, looked up as a set: the primary key's first
 	// column narrows the parts read. A disjunction of one range per site
 	// took seconds at ~1,000 sites an insert (many quiet agents).
-	sites := make([]any, 0, len(batches))
+	var sites []string
 	keys := make([]clickhouse.GroupSet, 0, len(batches))
 	seenSite := map[string]bool{}
 	for _, b := range batches {
@@ -92,5 +92,5 @@ func (s *Store) checkLedger(ctx context.Context, conn driver.Conn, from string, 
 		done[k] = true
 		return nil
 	}, "SELECT DISTINCT site_id, buffer_id, seq FROM "+from+
-		" WHERE site_id IN ? AND (site_id, buffer_id, seq) IN (?)", clickhouse.GroupSet{Value: sites}, keys)
+		" WHERE site_id IN ? AND (site_id, buffer_id, seq) IN (?)", inSet(sites), keys)
 }
