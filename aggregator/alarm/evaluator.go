@@ -84,6 +84,7 @@ type Evaluator struct {
 	dropMu  sync.Mutex
 	dropped map[string]seqRange // site → batches to read back from ClickHouse
 	unread  map[string]bool     // sites whose read-back failed: their queued batches wait for it
+	markers int                 // read-backs queued (items with replay)
 
 	raised, cleared atomic.Uint64
 	fenced          atomic.Uint64

@@ -13,6 +13,7 @@ type Metrics struct {
 	queued   prometheus.GaugeFunc
 	dropped  prometheus.Counter
 	replayed prometheus.Counter
+	readBack prometheus.GaugeFunc
 	failures prometheus.Counter
 }
 
@@ -32,11 +33,14 @@ func NewMetrics(e *Evaluator, reg prometheus.Registerer) *Metrics {
 			Name: metrics.AlarmDroppedBatchesTotal, Help: "Batches that did not fit the queue and were read back from ClickHouse."}),
 		replayed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metrics.AlarmReplayedBatchesTotal, Help: "Batches evaluated from ClickHouse (after a restart or a full queue)."}),
+		readBack: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: metrics.AlarmReadBackSites, Help: "Sites with batches waiting to be read back from ClickHouse for evaluation."},
+			func() float64 { return float64(e.readBackSites()) }),
 		failures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metrics.AlarmWriteFailuresTotal, Help: "Failed writes of alarm events or checkpoints (retried)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.raised, m.cleared, m.queued, m.dropped, m.replayed, m.failures)
+		reg.MustRegister(m.raised, m.cleared, m.queued, m.dropped, m.replayed, m.readBack, m.failures)
 	}
 	e.metrics = m
 	return m

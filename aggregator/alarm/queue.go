@@ -60,6 +60,7 @@ func (e *Evaluator) enqueue(b *committedBatch) bool {
 		select {
 		case e.queue <- item{replay: map[string]seqRange{b.site: r}}:
 			delete(e.dropped, b.site)
+			e.markers++
 		default:
 			return false
 		}
@@ -165,6 +166,7 @@ func (e *Evaluator) handleQueued(ctx context.Context, it item) {
 			for site, r := range items[i].replay {
 				it.replay[site] = r.Merge(it.replay[site])
 			}
+			e.markerDone(1)
 		}
 		e.handle(ctx, it)
 	}
@@ -180,6 +182,7 @@ func (e *Evaluator) handle(ctx context.Context, it item) {
 		it.sync <- e.checkpoint(ctx)
 	case it.replay != nil:
 		e.replay(ctx, it.replay)
+		e.markerDone(1)
 	default:
 		e.queued.Add(-int64(len(it.batch.samples)))
 		if !e.heldBack(it.batch) {
@@ -274,4 +277,20 @@ func (e *Evaluator) readBack(site string) {
 	e.dropMu.Lock()
 	defer e.dropMu.Unlock()
 	delete(e.unread, site)
+}
+
+// markerDone counts n queued read-backs as handled.
+func (e *Evaluator) markerDone(n int) {
+	e.dropMu.Lock()
+	defer e.dropMu.Unlock()
+	e.markers -= n
+}
+
+// readBackSites is how many sites have batches waiting to be read back,
+// counting a queued read-back as one: 0 once evaluation has caught up
+// with what did not fit the queue.
+func (e *Evaluator) readBackSites() int {
+	e.dropMu.Lock()
+	defer e.dropMu.Unlock()
+	return len(e.dropped) + e.markers
 }

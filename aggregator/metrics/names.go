@@ -41,6 +41,7 @@ const (
 	AlarmQueuedSamples        = "lifeline_alarm_queued_samples"
 	AlarmDroppedBatchesTotal  = "lifeline_alarm_dropped_batches_total"
 	AlarmReplayedBatchesTotal = "lifeline_alarm_replayed_batches_total"
+	AlarmReadBackSites        = "lifeline_alarm_readback_sites"
 	AlarmWriteFailuresTotal   = "lifeline_alarm_write_failures_total"
 )
 
