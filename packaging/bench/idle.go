@@ -40,7 +40,7 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 	if err != nil {
 		return fmt.Errorf("10 agents alone: %w\naggregator log:\n%s", err, agg.Tail(3000))
 	}
-	if err := settle(ctx, r.ch, db); err != nil {
+	if err := settle(ctx, r.ch, db, agg); err != nil {
 		return err
 	}
 
@@ -95,7 +95,7 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 	sec.add(Row{Measure: "10 agents alone: load generator CPU (same machine)", Value: genAlone.CPUCores, Unit: "cores"})
 	sec.add(Row{Measure: "10 agents beside " + human(idleAgents) + " idle agents: load generator CPU, all agents (same machine)",
 		Value: genBeside.CPUCores, Unit: "cores", Versus: "10 agents alone", Ratio: ratio(genBeside.CPUCores, genAlone.CPUCores)})
-	return settle(ctx, r.ch, db)
+	return settle(ctx, r.ch, db, agg)
 }
 
 // idleRows reports idleLoad's figures.

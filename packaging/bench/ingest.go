@@ -9,6 +9,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/metrics"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 )
 
@@ -41,7 +42,7 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	if err != nil {
 		return err
 	}
-	if err := settle(ctx, r.ch, db); err != nil {
+	if err := settle(ctx, r.ch, db, agg); err != nil {
 		return err
 	}
 	opts := LoadOptions{Addr: agg.addr, PointsPerAgent: 1000, BatchSamples: 2000, MaxInFlight: 32,
@@ -73,7 +74,7 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	sec.note("Load generator: each agent encodes a few batches of samples once and then only each batch's sequence number and timestamps (current when sent, so alarms are evaluated on live data), so that on this shared machine it takes little CPU from the aggregator and ClickHouse (remote agents encode on their own machines); %d points per agent, batches of %d samples (the agent's default), up to %d batches awaiting an ack per agent (the agent's default), one gRPC connection per agent, plain text and uncompressed on loopback (agents compress with zstd by default, which adds decoding, ~44 bytes a sample, to the aggregator's work at the rate proto/zstd BenchmarkDecompress shows below); it runs in the bench process on the same cores.",
 		opts.PointsPerAgent, opts.BatchSamples, opts.MaxInFlight)
 	sec.note("Aggregator: a lifeline-aggregator process with its default writer (max_rows 100,000, max_delay 200 ms, %d inserts at once, the next starting beside a running one once 25,000 rows wait); an ack leaves only after ClickHouse committed the batch's insert. CPU and RSS read from /proc over the window.", inserts)
-	sec.note("Runs one after another: each starts once the rows of the one before are committed and ClickHouse has finished merging the parts of the database (waited for up to two minutes), so that no run measures the merges of an earlier one.")
+	sec.note("Runs one after another: each starts once the rows of the one before are committed, the aggregator's alarm evaluator has caught up (lifeline_alarm_queued_samples and lifeline_alarm_readback_sites at 0: batches that did not fit its queue under a flood are read back from ClickHouse) and ClickHouse has finished merging the parts of the database (waited for up to two minutes in all), so that no run measures the read-backs or merges of an earlier one.")
 	sec.note("Where the ack latency goes: from the writer's metrics (lifeline_writer_queue_wait_seconds, _insert_duration_seconds, _turn_wait_seconds, _rows_total over _inserts_total) read before and after the run, warm-up included; the rest is the batch's way to the writer (gRPC, decoding, a Submit waiting for max_pending_rows) and the ack's way back, the mean ack latency less the writer's means.")
 	sec.note("Limit: the same 13 columns of the same table, inserted by clickhouse-go's columnar appends from pre-built slices in a loop, one insert at a time per connection, on as many connections as the writer runs inserts (%d).", inserts)
 	sec.note("Limit with 50 sites a block: the same, but each 2,000 rows of a block belong to the next of 50 sites, as in a writer insert under 100 agents; the rollups' materialized views then write a row per site, point and minute, 50 times as many as from one site's block, and ClickHouse's own work per row grows with them.")
@@ -235,7 +236,7 @@ func (r *Runner) ingestByAgents(ctx context.Context, agg *aggregatorProc, db str
 			row.Met = &met
 		}
 		sec.add(row)
-		if err := settle(ctx, r.ch, db); err != nil {
+		if err := settle(ctx, r.ch, db, agg); err != nil {
 			return nil, err
 		}
 		p := fmt.Sprintf("%s%d agents: ", label, k)
@@ -285,12 +286,14 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func mib(b int64) float64        { return float64(b) / (1 << 20) }
 
 // settle waits until the samples table of db stops growing (batches a
-// finished run left in the aggregator's writer are committed) and then
-// until ClickHouse has no merge of db's tables running, at most two
-// minutes in all: a run's parts would otherwise still be merging through
-// the next run, which then measures the two loads at once and, run after
-// run, more of the earlier ones.
-func settle(ctx context.Context, ch *clickHouse, db string) error {
+// finished run left in the aggregator's writer are committed), then until
+// agg's alarm evaluator has caught up (nothing queued, nothing waiting to
+// be read back from ClickHouse), then until ClickHouse has no merge of
+// db's tables running, at most two minutes in all: a run's parts would
+// otherwise still be merging, and its dropped batches still being read
+// back, through the next run, which then measures the two loads at once
+// and, run after run, more of the earlier ones.
+func settle(ctx context.Context, ch *clickHouse, db string, agg *aggregatorProc) error {
 	conn, err := ch.open(db)
 	if err != nil {
 		return err
@@ -315,6 +318,15 @@ func settle(ctx context.Context, ch *clickHouse, db string) error {
 			break
 		}
 		last = n
+		if err := pause(); err != nil {
+			return err
+		}
+	}
+	for time.Now().Before(deadline) {
+		m := scrapeWriter(agg)
+		if m == nil || m[metrics.AlarmQueuedSamples] == 0 && m[metrics.AlarmReadBackSites] == 0 {
+			break
+		}
 		if err := pause(); err != nil {
 			return err
 		}
