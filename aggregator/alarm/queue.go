@@ -217,6 +217,7 @@ func (e *Evaluator) replayDropped(ctx context.Context) {
 	e.dropMu.Lock()
 	dropped := e.dropped
 	e.dropped = map[string]seqRange{}
+	e.reading = len(dropped) // still counted while replay adopts their sites
 	e.dropMu.Unlock()
 	e.replay(ctx, dropped)
 }
@@ -226,6 +227,11 @@ func (e *Evaluator) replayDropped(ctx context.Context) {
 // tick, and its batches still queued are held back into it (see
 // heldBack); batches already evaluated are skipped then.
 func (e *Evaluator) replay(ctx context.Context, ranges map[string]seqRange) {
+	defer func() {
+		e.dropMu.Lock()
+		defer e.dropMu.Unlock()
+		e.reading = 0
+	}()
 	if len(ranges) == 0 {
 		return
 	}
@@ -235,6 +241,7 @@ func (e *Evaluator) replay(ctx context.Context, ranges map[string]seqRange) {
 	}
 	e.adoptOwned(ctx, sites)
 	e.dropMu.Lock()
+	e.reading = len(ranges)
 	for site := range ranges {
 		// A site held back since a failed read-back: what was held back
 		// since comes with this read, before the site's next batch.
@@ -286,11 +293,11 @@ func (e *Evaluator) markerDone(n int) {
 	e.markers -= n
 }
 
-// readBackSites is how many sites have batches waiting to be read back,
-// counting a queued read-back as one: 0 once evaluation has caught up
-// with what did not fit the queue.
+// readBackSites is how many sites have batches waiting to be read back
+// or being read back, counting a queued read-back as one: 0 once
+// evaluation has caught up with what did not fit the queue.
 func (e *Evaluator) readBackSites() int {
 	e.dropMu.Lock()
 	defer e.dropMu.Unlock()
-	return len(e.dropped) + e.markers
+	return len(e.dropped) + e.markers + e.reading
 }

@@ -323,8 +323,10 @@ func settle(ctx context.Context, ch *clickHouse, db string, agg *aggregatorProc)
 		}
 	}
 	for time.Now().Before(deadline) {
+		// A scrape that fails (the aggregator too busy to answer within
+		// its timeout) counts as not settled.
 		m := scrapeWriter(agg)
-		if m == nil || m[metrics.AlarmQueuedSamples] == 0 && m[metrics.AlarmReadBackSites] == 0 {
+		if m != nil && m[metrics.WriterPendingRows] == 0 && m[metrics.AlarmQueuedSamples] == 0 && m[metrics.AlarmReadBackSites] == 0 {
 			break
 		}
 		if err := pause(); err != nil {
