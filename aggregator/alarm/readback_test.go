@@ -203,18 +203,18 @@ func TestDroppedBatchesOfManySitesReadBackTogether(t *testing.T) {
 	}
 }
 
-// Once a site's batch fits in the queue again, the batches dropped before
-// it are read back right then, and only they: the batch itself is
-// evaluated from the queue, after them, and the alarms come out as if
-// nothing had been dropped.
-func TestFittingBatchReadsBackOnlyWhatWasDropped(t *testing.T) {
+// dropThenFit commits S1's batch 1 (50, then 85 beyond H 80), which never
+// fits a queue of one sample, and batch 2 (50 again), which does, to an
+// evaluator on the store wrap makes of a fresh one, and waits until both
+// are evaluated. Evaluated in order they make dropThenFitAlarms.
+func dropThenFit(t *testing.T, wrap func(*store.Store) alarm.Store) *store.Store {
+	t.Helper()
 	ctx := context.Background()
 	st := storetest.Open(t)
 	savePointOf(t, st, "S1", &lifelinev1.Limits{High: f(80)})
-	reads := &readCounts{Store: st}
 	opts := testOptions()
-	opts.MaxQueuedSamples = 1 // a batch of two samples never fits, one of one always does
-	ev, _ := startEvaluator(t, reads, opts)
+	opts.MaxQueuedSamples = 1
+	ev, _ := startEvaluator(t, wrap(st), opts)
 	dropped := siteBatch("S1", 1, step{samples: []smp{{0, 50, false}, {1, 85, false}}})
 	fits := siteBatch("S1", 2, step{samples: []smp{{3, 50, false}}})
 	if err := st.Insert(ctx, []*store.Batch{dropped, fits}); err != nil {
@@ -225,6 +225,21 @@ func TestFittingBatchReadsBackOnlyWhatWasDropped(t *testing.T) {
 	if err := ev.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+var dropThenFitAlarms = []row{{cond: alarm.H, raised: 1, cleared: 3, reason: "value@0"}}
+
+// Once a site's batch fits in the queue again, the batches dropped before
+// it are read back right then, and only they: the batch itself is
+// evaluated from the queue, after them, and the alarms come out as if
+// nothing had been dropped.
+func TestFittingBatchReadsBackOnlyWhatWasDropped(t *testing.T) {
+	var reads *readCounts
+	st := dropThenFit(t, func(st *store.Store) alarm.Store {
+		reads = &readCounts{Store: st}
+		return reads
+	})
 	_, plays := reads.reads()
 	reads.mu.Lock()
 	ranges := slices.Clone(reads.ranges)
@@ -232,9 +247,8 @@ func TestFittingBatchReadsBackOnlyWhatWasDropped(t *testing.T) {
 	if len(plays) != 1 || len(ranges) != 1 || ranges[0]["S1"].First != 1 || ranges[0]["S1"].Last != 1 {
 		t.Errorf("read back %v, want one read of S1's batch 1 alone", ranges)
 	}
-	want := []row{{cond: alarm.H, raised: 1, cleared: 3, reason: "value@0"}}
-	if got := siteAlarms(t, st)["S1"]; !slices.Equal(got, want) {
-		t.Errorf("alarms %v, want %v", got, want)
+	if got := siteAlarms(t, st)["S1"]; !slices.Equal(got, dropThenFitAlarms) {
+		t.Errorf("alarms %v, want %v", got, dropThenFitAlarms)
 	}
 }
 
@@ -261,32 +275,20 @@ func (f *failingReads) ReplaySites(ctx context.Context, ranges map[string]store.
 // the dropped batches history when read back, and an alarm raised by a
 // dropped batch would not be cleared by the later one that returned.
 func TestFailedReadBackHoldsTheSiteBack(t *testing.T) {
-	ctx := context.Background()
-	st := storetest.Open(t)
-	savePointOf(t, st, "S1", &lifelinev1.Limits{High: f(80)})
-	reads := &failingReads{Store: st}
-	opts := testOptions()
-	opts.MaxQueuedSamples = 1 // a batch of two samples never fits, one of one always does
-	ev, _ := startEvaluator(t, reads, opts)
-	dropped := siteBatch("S1", 1, step{samples: []smp{{0, 50, false}, {1, 85, false}}})
-	fits := siteBatch("S1", 2, step{samples: []smp{{3, 50, false}}})
-	if err := st.Insert(ctx, []*store.Batch{dropped, fits}); err != nil {
-		t.Fatal(err)
-	}
-	ev.Committed([]*store.Batch{dropped})
-	ev.Committed([]*store.Batch{fits}) // queued behind a read-back of batch 1, which fails
-	if err := ev.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// Batch 2 is queued behind a read-back of batch 1, which fails.
+	var reads *failingReads
+	st := dropThenFit(t, func(st *store.Store) alarm.Store {
+		reads = &failingReads{Store: st}
+		return reads
+	})
 	reads.mu.Lock()
 	calls := reads.calls
 	reads.mu.Unlock()
 	if calls < 2 {
 		t.Fatalf("%d read-backs, want the failed one and its retry", calls)
 	}
-	want := []row{{cond: alarm.H, raised: 1, cleared: 3, reason: "value@0"}}
-	if got := siteAlarms(t, st)["S1"]; !slices.Equal(got, want) {
-		t.Errorf("alarms %v, want %v", got, want)
+	if got := siteAlarms(t, st)["S1"]; !slices.Equal(got, dropThenFitAlarms) {
+		t.Errorf("alarms %v, want %v", got, dropThenFitAlarms)
 	}
 }
 
