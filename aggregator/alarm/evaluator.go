@@ -85,7 +85,7 @@ type Evaluator struct {
 	dropped map[string]seqRange // site → batches to read back from ClickHouse
 	unread  map[string]bool     // sites whose read-back failed: their queued batches wait for it
 	markers int                 // read-backs queued (items with replay)
-	reading int                 // sites being read back now
+	reading int                 // sites the tick's read-back is reading now
 
 	raised, cleared atomic.Uint64
 	fenced          atomic.Uint64

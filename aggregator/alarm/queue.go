@@ -166,7 +166,7 @@ func (e *Evaluator) handleQueued(ctx context.Context, it item) {
 			for site, r := range items[i].replay {
 				it.replay[site] = r.Merge(it.replay[site])
 			}
-			e.markerDone(1)
+			e.markerDone()
 		}
 		e.handle(ctx, it)
 	}
@@ -182,7 +182,7 @@ func (e *Evaluator) handle(ctx context.Context, it item) {
 		it.sync <- e.checkpoint(ctx)
 	case it.replay != nil:
 		e.replay(ctx, it.replay)
-		e.markerDone(1)
+		e.markerDone()
 	default:
 		e.queued.Add(-int64(len(it.batch.samples)))
 		if !e.heldBack(it.batch) {
@@ -217,7 +217,7 @@ func (e *Evaluator) replayDropped(ctx context.Context) {
 	e.dropMu.Lock()
 	dropped := e.dropped
 	e.dropped = map[string]seqRange{}
-	e.reading = len(dropped) // still counted while replay adopts their sites
+	e.reading = len(dropped) // a queued read-back is counted in markers instead
 	e.dropMu.Unlock()
 	e.replay(ctx, dropped)
 }
@@ -241,7 +241,6 @@ func (e *Evaluator) replay(ctx context.Context, ranges map[string]seqRange) {
 	}
 	e.adoptOwned(ctx, sites)
 	e.dropMu.Lock()
-	e.reading = len(ranges)
 	for site := range ranges {
 		// A site held back since a failed read-back: what was held back
 		// since comes with this read, before the site's next batch.
@@ -286,11 +285,11 @@ func (e *Evaluator) readBack(site string) {
 	delete(e.unread, site)
 }
 
-// markerDone counts n queued read-backs as handled.
-func (e *Evaluator) markerDone(n int) {
+// markerDone counts a queued read-back as handled.
+func (e *Evaluator) markerDone() {
 	e.dropMu.Lock()
 	defer e.dropMu.Unlock()
-	e.markers -= n
+	e.markers--
 }
 
 // readBackSites is how many sites have batches waiting to be read back
