@@ -35,7 +35,6 @@ type Server struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has been waited for
-	err  error         // cmd.Wait's result, valid after done
 }
 
 // Options shape a server's config.
@@ -125,13 +124,12 @@ func (s *Server) Start() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.bin[0], err)
 	}
-	s.cmd, s.done, s.err = cmd, make(chan struct{}), nil
+	s.cmd, s.done = cmd, make(chan struct{})
 	done := s.done
+	// Start holds s.mu until the server is ready, and on a failed start
+	// waits for done under it: the waiter must not need s.mu.
 	go func() {
-		err := cmd.Wait()
-		s.mu.Lock()
-		s.err = err
-		s.mu.Unlock()
+		_ = cmd.Wait()
 		close(done)
 	}()
 	if err := waitReady(s.Addr(), done); err != nil {
