@@ -4,28 +4,23 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/proto/freeport"
 	"github.com/lifeline-telemetry/lifeline/proto/obs/scrape"
 )
 
 // FreeAddrs returns n distinct loopback addresses whose ports were free at
-// the time of asking, for the children to listen on.
+// the time of asking, for the children to listen on (see freeport).
 func FreeAddrs(n int) ([]string, error) {
-	var addrs []string
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		ls = append(ls, l) // held until all are chosen, so none repeats
-		addrs = append(addrs, l.Addr().String())
+	ports, err := freeport.Loopback(n)
+	if err != nil {
+		return nil, err
+	}
+	addrs := make([]string, n)
+	for i, p := range ports {
+		addrs[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 	}
 	return addrs, nil
 }

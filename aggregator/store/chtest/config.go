@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"text/template"
+
+	"github.com/lifeline-telemetry/lifeline/proto/freeport"
 )
 
 // serverConfig holds what the generated config.xml needs. It is written once
@@ -120,7 +122,7 @@ func loadOrCreateConfig(dir string, o Options) (serverConfig, error) {
 	} else if !os.IsNotExist(err) {
 		return cfg, err
 	}
-	ports, err := freePorts(3)
+	ports, err := freeport.Loopback(3)
 	if err != nil {
 		return cfg, err
 	}
@@ -146,27 +148,6 @@ func loadOrCreateConfig(dir string, o Options) (serverConfig, error) {
 		}
 	}
 	return cfg, nil
-}
-
-// freePorts asks the kernel for n distinct free loopback TCP ports. The
-// listeners are held until all are chosen so the ports differ.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("pick free port: %w", err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func (c serverConfig) addr() string {
