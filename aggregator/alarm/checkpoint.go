@@ -80,6 +80,7 @@ func (e *Evaluator) replaySites(ctx context.Context, sites []string) error {
 	if len(ranges) == 0 {
 		return nil
 	}
+	e.learn(ctx, maps.Keys(ranges))
 	n, last := 0, ""
 	err = e.st.ReplaySites(ctx, ranges, func(b *store.Batch) error {
 		if e.site(b.SiteID).done(b.Seq) {
@@ -101,6 +102,7 @@ func (e *Evaluator) flush(ctx context.Context) error {
 	if len(e.outbox) == 0 {
 		return nil
 	}
+	defer e.waited("events", time.Now())
 	sites := map[string]bool{}
 	for _, ev := range e.outbox {
 		sites[ev.SiteID] = true
@@ -156,6 +158,7 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 		e.lastCkp = e.opts.Now()
 		return nil
 	}
+	defer e.waited("checkpoint", time.Now())
 	// Ownership is checked last, right before the insert, so that as
 	// little as possible lies between the check and the write.
 	owned := map[string]bool{}

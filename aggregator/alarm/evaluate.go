@@ -2,17 +2,13 @@ package alarm
 
 import (
 	"context"
-	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
-
-// newSiteRefresh is the least time between refreshes caused by batches of
-// a site without known points.
-const newSiteRefresh = 2 * time.Second
 
 // evaluateBatch runs a batch through the state machines once; a batch
 // already evaluated is skipped. live means it arrived just now (so it
@@ -44,10 +40,8 @@ func (e *Evaluator) evaluate(ctx context.Context, b *committedBatch, live bool) 
 	}
 	// A site that just announced its points: read them now rather than
 	// at the next refresh, so its first samples meet their limits.
-	if !e.known[b.site] && e.opts.Now().Sub(e.lastRef) >= newSiteRefresh {
-		if err := e.refresh(ctx); err != nil {
-			e.logger.Warn("read point configurations of a new site", "site", b.site, "err", err)
-		}
+	if !e.known[b.site] {
+		e.learn(ctx, slices.Values([]string{b.site}))
 	}
 	for _, ps := range b.samples {
 		key := [2]string{b.site, ps.point}
@@ -121,21 +115,6 @@ func (e *Evaluator) emit(ev store.AlarmEvent) {
 		}
 	}
 	e.outbox = append(e.outbox, ev)
-}
-
-// refresh re-reads the point configurations (limits, delays, 停用).
-func (e *Evaluator) refresh(ctx context.Context) error {
-	pcs, err := e.st.PointConfigs(ctx)
-	if err != nil {
-		return fmt.Errorf("alarm: point configurations: %w", err)
-	}
-	known := map[string]bool{}
-	for i := range pcs {
-		known[intern(pcs[i].SiteID)] = true
-	}
-	e.points, e.known = compact(pcs), known
-	e.lastRef = e.opts.Now()
-	return nil
 }
 
 // sampleNumber returns the value limits are compared with: numbers as is,

@@ -14,6 +14,7 @@ import (
 // Store is what the evaluator reads and writes; *store.Store is one.
 type Store interface {
 	PointConfigs(ctx context.Context) ([]store.PointConfig, error)
+	SitesPointConfigs(ctx context.Context, sites []string) ([]store.PointConfig, error)
 	SaveAlarmEvents(ctx context.Context, events []store.AlarmEvent) error
 	SaveAlarmStates(ctx context.Context, states []store.AlarmState) error
 	LoadAlarmStates(ctx context.Context) ([]store.AlarmState, error)
@@ -97,10 +98,11 @@ type Evaluator struct {
 	dirtySites map[string]bool // sites whose state changed since the checkpoint; points' are marked in their machines
 	outbox     []store.AlarmEvent
 	lastCkp    time.Time
-	lastRef    time.Time
 	lastHb     time.Time
-	known      map[string]bool   // sites with points in the last refresh
-	adopted    map[string]uint64 // with Owners: the sites evaluated here and their epochs
+	known      map[string]bool      // sites with points configured
+	learned    map[string]time.Time // sites whose points were read alone, since a refresh began
+	asked      map[string]time.Time // sites without points, when last asked
+	adopted    map[string]uint64    // with Owners: the sites evaluated here and their epochs
 	metrics    *Metrics
 }
 
@@ -135,6 +137,9 @@ func New(st Store, opts Options, logger *slog.Logger) *Evaluator {
 		states:     map[[2]string]*machine{},
 		dirtySites: map[string]bool{},
 		adopted:    map[string]uint64{},
+		known:      map[string]bool{},
+		learned:    map[string]time.Time{},
+		asked:      map[string]time.Time{},
 	}
 }
 
@@ -166,6 +171,14 @@ func (e *Evaluator) Run(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+	refreshed := make(chan configs)
+	var refresher sync.WaitGroup
+	refreshCtx, stopRefresh := context.WithCancel(ctx)
+	refresher.Go(func() { e.refreshLoop(refreshCtx, refreshed) })
+	defer func() {
+		stopRefresh()
+		refresher.Wait()
+	}()
 	tick := time.NewTicker(e.opts.Tick)
 	defer tick.Stop()
 	for {
@@ -179,13 +192,15 @@ func (e *Evaluator) Run(ctx context.Context) error {
 			e.handleQueued(ctx, it)
 		case <-tick.C:
 			e.tick(ctx)
+		case c := <-refreshed:
+			e.install(c)
 		}
 	}
 }
 
 // tick decides delays, staleness and communication loss on the clock, and
-// writes events; every CheckpointEvery it checkpoints, every RefreshEvery
-// it re-reads point configurations.
+// writes events; every CheckpointEvery it checkpoints. (Point
+// configurations are re-read beside the loop: see refreshLoop.)
 func (e *Evaluator) tick(ctx context.Context) {
 	now := e.opts.Now()
 	nowNs := now.UnixNano()
@@ -203,11 +218,6 @@ func (e *Evaluator) tick(ctx context.Context) {
 		if err := e.checkpoint(ctx); err != nil {
 			e.failed()
 			e.logger.Warn("checkpoint alarm state; will retry", "err", err)
-		}
-	}
-	if now.Sub(e.lastRef) >= e.opts.RefreshEvery {
-		if err := e.refresh(ctx); err != nil {
-			e.logger.Warn("re-read point configurations", "err", err)
 		}
 	}
 }

@@ -76,7 +76,9 @@ func (e *Evaluator) heartbeats(ctx context.Context, now time.Time) {
 		return
 	}
 	e.lastHb = now
+	start := time.Now()
 	last, err := e.st.LastHeartbeats(ctx, now.Add(-max(2*e.opts.CommLossAfter, heartbeatWindow)))
+	e.waited("heartbeats", start)
 	if err != nil {
 		e.logger.Warn("read agent heartbeats", "err", err)
 		return

@@ -1,6 +1,8 @@
 package alarm
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/metrics"
@@ -14,6 +16,7 @@ type Metrics struct {
 	dropped  prometheus.Counter
 	replayed prometheus.Counter
 	readBack prometheus.GaugeFunc
+	wait     *prometheus.HistogramVec
 	failures prometheus.Counter
 }
 
@@ -36,11 +39,14 @@ func NewMetrics(e *Evaluator, reg prometheus.Registerer) *Metrics {
 		readBack: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: metrics.AlarmReadBackSites, Help: "Sites with batches waiting to be read back from ClickHouse for evaluation."},
 			func() float64 { return float64(e.readBackSites()) }),
+		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: metrics.AlarmStoreWaitSeconds, Help: "Time evaluation stood still waiting for ClickHouse, by operation (events, checkpoint, readback, heartbeats, adopt, learn; refresh runs beside evaluation).",
+			Buckets: []float64{.005, .025, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"op"}),
 		failures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: metrics.AlarmWriteFailuresTotal, Help: "Failed writes of alarm events or checkpoints (retried)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.raised, m.cleared, m.queued, m.dropped, m.replayed, m.readBack, m.failures)
+		reg.MustRegister(m.raised, m.cleared, m.queued, m.dropped, m.replayed, m.readBack, m.wait, m.failures)
 	}
 	e.metrics = m
 	return m
@@ -49,6 +55,15 @@ func NewMetrics(e *Evaluator, reg prometheus.Registerer) *Metrics {
 func (e *Evaluator) replayedOne() {
 	if e.metrics != nil {
 		e.metrics.replayed.Inc()
+	}
+}
+
+// waited records how long the evaluation loop stood still on op since
+// start: every second of it, batches queue, and past the queue's bound
+// they are read back, which is more waiting.
+func (e *Evaluator) waited(op string, start time.Time) {
+	if e.metrics != nil {
+		e.metrics.wait.WithLabelValues(op).Observe(time.Since(start).Seconds())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
@@ -98,6 +99,7 @@ func (e *Evaluator) adopt(ctx context.Context, epochs map[string]uint64) error {
 	if len(epochs) == 0 {
 		return nil
 	}
+	defer e.waited("adopt", time.Now())
 	sites := slices.Sorted(maps.Keys(epochs))
 	err := e.adoptSites(ctx, sites, epochs)
 	if err != nil {

@@ -2,7 +2,9 @@ package alarm
 
 import (
 	"context"
+	"maps"
 	"math"
+	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
@@ -148,6 +150,15 @@ func (e *Evaluator) handleQueued(ctx context.Context, it item) {
 		}
 		break
 	}
+	// The points of sites new since the last refresh are read together
+	// too, and first: an adoption evaluates the batches committed before.
+	unknown := map[string]bool{}
+	for _, it := range items {
+		if it.batch != nil && !e.known[it.batch.site] {
+			unknown[it.batch.site] = true
+		}
+	}
+	e.learn(ctx, maps.Keys(unknown))
 	if e.opts.Owners != nil {
 		sites := map[string]bool{}
 		for _, it := range items {
@@ -239,7 +250,9 @@ func (e *Evaluator) replay(ctx context.Context, ranges map[string]seqRange) {
 	for site := range ranges {
 		sites[site] = true
 	}
+	e.learn(ctx, maps.Keys(sites))
 	e.adoptOwned(ctx, sites)
+	defer e.waited("readback", time.Now())
 	e.dropMu.Lock()
 	for site := range ranges {
 		// A site held back since a failed read-back: what was held back

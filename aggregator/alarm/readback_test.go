@@ -294,8 +294,9 @@ func TestFailedReadBackHoldsTheSiteBack(t *testing.T) {
 
 // The read-back gauge counts the sites whose batches wait to be read back,
 // and returns to 0 once they are evaluated: what an operator (and the
-// bench, between runs) watches to know evaluation has caught up.
-func TestReadBackSitesGauge(t *testing.T) {
+// bench, between runs) watches to know evaluation has caught up. What
+// evaluation waited on is timed by operation.
+func TestReadBackMetrics(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
 	savePointOf(t, st, "S1", &lifelinev1.Limits{High: f(80)})
@@ -340,5 +341,24 @@ func TestReadBackSitesGauge(t *testing.T) {
 	}
 	if got := gauge(); got != 0 {
 		t.Errorf("read-back sites after Sync: %v, want 0", got)
+	}
+	// What evaluation waited on: the start's refresh, the read-back, the
+	// raised alarm's event and the checkpoint.
+	waits := map[string]uint64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == metrics.AlarmStoreWaitSeconds {
+			for _, m := range mf.GetMetric() {
+				waits[m.GetLabel()[0].GetValue()] = m.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	for _, op := range []string{"refresh", "readback", "events", "checkpoint"} {
+		if waits[op] == 0 {
+			t.Errorf("no wait on %s recorded: %v", op, waits)
+		}
 	}
 }

@@ -42,6 +42,7 @@ const (
 	AlarmDroppedBatchesTotal  = "lifeline_alarm_dropped_batches_total"
 	AlarmReplayedBatchesTotal = "lifeline_alarm_replayed_batches_total"
 	AlarmReadBackSites        = "lifeline_alarm_readback_sites"
+	AlarmStoreWaitSeconds     = "lifeline_alarm_store_wait_seconds"
 	AlarmWriteFailuresTotal   = "lifeline_alarm_write_failures_total"
 )
 

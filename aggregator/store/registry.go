@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -162,9 +163,34 @@ type OutOfServicePeriod struct {
 // PointConfigs returns the current configuration of every point with its
 // out-of-service periods.
 func (s *Store) PointConfigs(ctx context.Context) ([]PointConfig, error) {
+	return s.pointConfigs(ctx, "")
+}
+
+// SitesPointConfigs is PointConfigs of the points of sites only, read in
+// one set of queries per sitesPerQuery sites: what a site that has just
+// announced its points needs, without re-reading a whole park's.
+func (s *Store) SitesPointConfigs(ctx context.Context, sites []string) ([]PointConfig, error) {
+	var out []PointConfig
+	for chunk := range slices.Chunk(sites, sitesPerQuery) {
+		pcs, err := s.pointConfigs(ctx, "site_id IN ?", inSet(chunk))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pcs...)
+	}
+	return out, nil
+}
+
+// pointConfigs reads the configurations of the points where (a condition
+// on site_id; "" for all) selects.
+func (s *Store) pointConfigs(ctx context.Context, where string, args ...any) ([]PointConfig, error) {
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return nil, err
+	}
+	and, filter := "", ""
+	if where != "" {
+		and, filter = " AND "+where, " WHERE "+where
 	}
 	var out []PointConfig
 	index := map[[2]string]int{}
@@ -183,22 +209,24 @@ func (s *Store) PointConfigs(ctx context.Context) ([]PointConfig, error) {
 		return nil
 	}, `SELECT site_id, point_id, kind, unit, hazard_code, equipment,
     ll, l, h, hh, stage1, stage2, deadband, out_of_service, on_delay_ms, off_delay_ms
-FROM points FINAL`)
+FROM points FINAL`+filter, args...)
 	if err != nil {
 		return nil, err
 	}
-
-	if err := applyPointSettings(ctx, conn, out, index); err != nil {
+	if len(out) == 0 {
+		return out, nil
+	}
+	if err := applyPointSettings(ctx, conn, out, index, filter, args); err != nil {
 		return nil, err
 	}
-	if err := applyOutOfService(ctx, conn, out, index); err != nil {
+	if err := applyOutOfService(ctx, conn, out, index, and, args); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
 // applyPointSettings lays the registry's per-point settings over out.
-func applyPointSettings(ctx context.Context, conn driver.Conn, out []PointConfig, index map[[2]string]int) error {
+func applyPointSettings(ctx context.Context, conn driver.Conn, out []PointConfig, index map[[2]string]int, filter string, args []any) error {
 	return queryEach(ctx, conn, "read point settings", func(rows driver.Rows) error {
 		var site, point string
 		var on, off, stale int64
@@ -217,11 +245,11 @@ func applyPointSettings(ctx context.Context, conn driver.Conn, out []PointConfig
 			out[i].StaleAfter = time.Duration(stale) * time.Millisecond
 		}
 		return nil
-	}, `SELECT site_id, point_id, on_delay_ms, off_delay_ms, stale_after_ms FROM point_settings FINAL`)
+	}, `SELECT site_id, point_id, on_delay_ms, off_delay_ms, stale_after_ms FROM point_settings FINAL`+filter, args...)
 }
 
 // applyOutOfService adds each point's 停用 periods to out.
-func applyOutOfService(ctx context.Context, conn driver.Conn, out []PointConfig, index map[[2]string]int) error {
+func applyOutOfService(ctx context.Context, conn driver.Conn, out []PointConfig, index map[[2]string]int, and string, args []any) error {
 	return queryEach(ctx, conn, "read out-of-service periods", func(rows driver.Rows) error {
 		var site, point string
 		var from, to int64
@@ -233,7 +261,7 @@ func applyOutOfService(ctx context.Context, conn driver.Conn, out []PointConfig,
 		}
 		return nil
 	}, `SELECT site_id, point_id, toInt64(from_time), toInt64(to_time)
-FROM point_out_of_service FINAL WHERE deleted = 0 ORDER BY site_id, point_id, from_time`)
+FROM point_out_of_service FINAL WHERE deleted = 0`+and+` ORDER BY site_id, point_id, from_time`, args...)
 }
 
 // SaveOutOfService records 停用 periods; a period with the same site, point

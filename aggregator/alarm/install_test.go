@@ -1,0 +1,36 @@
+package alarm
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+)
+
+// A refresh that began before a new site's points were read alone may
+// not have them: installing it keeps what was learned. A refresh begun
+// after the site was learned replaces it, as any other.
+func TestInstallKeepsSitesLearnedSinceTheReadBegan(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	learned := &store.PointConfig{Kind: "level", H: new(80.0)}
+	refreshed := &store.PointConfig{Kind: "level", H: new(50.0)}
+	e := New(nil, DefaultOptions(), nil)
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: {}}, known: map[string]bool{"S1": true}, started: t0})
+	e.points[[2]string{"S2", "P1"}] = learned
+	e.known["S2"] = true
+	e.learned["S2"] = t0.Add(2 * time.Second)
+
+	// Began before S2 was learned: no S2 in it.
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: {}}, known: map[string]bool{"S1": true}, started: t0.Add(time.Second)})
+	if e.points[[2]string{"S2", "P1"}] != learned || !e.known["S2"] {
+		t.Fatalf("S2's points lost to a refresh that began before they were read")
+	}
+	// Began after: it is the newer read, whatever it holds.
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S2", "P1"}: refreshed}, known: map[string]bool{"S2": true}, started: t0.Add(3 * time.Second)})
+	if e.points[[2]string{"S2", "P1"}] != refreshed || e.points[[2]string{"S1", "P1"}] != nil {
+		t.Errorf("a refresh begun after S2 was learned did not replace every configuration")
+	}
+	if len(e.learned) != 0 {
+		t.Errorf("learned sites kept after a newer refresh: %v", e.learned)
+	}
+}

@@ -1,0 +1,74 @@
+package store_test
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
+)
+
+// The points of some sites read alone are exactly what a read of every
+// point says of them: registry settings and 停用 periods included, no
+// other site's, Chinese ids intact.
+func TestSitesPointConfigsMatchTheFullRead(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	h := 10.0
+	for _, site := range []string{"S1", "S2", "园区-3"} {
+		points := []*lifelinev1.Point{{Id: "T1", Limits: &lifelinev1.Limits{High: &h}}, {Id: "液位-2"}}
+		if err := s.SaveCatalog(ctx, site, "P", "test", points); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SaveRegistry(ctx, nil, nil, nil, []store.PointSettings{
+		{SiteID: "园区-3", PointID: "T1", OnDelay: 7 * time.Second, StaleAfter: time.Minute},
+		{SiteID: "S2", PointID: "T1", OnDelay: 9 * time.Second},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	if err := s.SaveOutOfService(ctx, []store.OutOfServicePeriod{
+		{SiteID: "园区-3", PointID: "液位-2", From: from, To: from.Add(time.Hour), Reason: "检修"},
+		{SiteID: "S2", PointID: "液位-2", From: from},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.PointConfigs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	some, err := s.SitesPointConfigs(ctx, []string{"S1", "园区-3", "no-such-site"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := func(a, b store.PointConfig) int {
+		return cmp.Or(cmp.Compare(a.SiteID, b.SiteID), cmp.Compare(a.PointID, b.PointID))
+	}
+	slices.SortFunc(all, byKey)
+	slices.SortFunc(some, byKey)
+	want := slices.DeleteFunc(slices.Clone(all), func(p store.PointConfig) bool { return p.SiteID == "S2" })
+	if len(some) != 4 || !slices.EqualFunc(some, want, samePointConfig) {
+		t.Errorf("points of S1 and 园区-3:\n%+v\nwant, as the full read has them:\n%+v", some, want)
+	}
+	if p := some[3]; p.SiteID != "园区-3" || p.PointID != "液位-2" || len(p.OutOfServicePeriods) != 1 {
+		t.Errorf("园区-3/液位-2 read as %+v, want its 停用 period", p)
+	}
+	if p := some[2]; p.OnDelay != 7*time.Second || p.StaleAfter != time.Minute {
+		t.Errorf("园区-3/T1 read as %+v, want its registry delays", p)
+	}
+	none, err := s.SitesPointConfigs(ctx, []string{"no-such-site"})
+	if err != nil || len(none) != 0 {
+		t.Errorf("points of an unknown site: %v, %v; want none", none, err)
+	}
+}
+
+func samePointConfig(a, b store.PointConfig) bool {
+	eq := func(x, y *float64) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
+	return a.SiteID == b.SiteID && a.PointID == b.PointID && a.OnDelay == b.OnDelay && a.OffDelay == b.OffDelay &&
+		a.StaleAfter == b.StaleAfter && eq(a.H, b.H) && slices.Equal(a.OutOfServicePeriods, b.OutOfServicePeriods)
+}
