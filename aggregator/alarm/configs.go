@@ -98,6 +98,15 @@ func (e *Evaluator) install(c configs) {
 		maps.DeleteFunc(e.learned, func(_ string, at time.Time) bool { return at.Before(c.started) })
 	}
 	e.points, e.known = c.points, c.known
+	e.configsChanged()
+}
+
+// configsChanged makes every machine look its configuration up again.
+func (e *Evaluator) configsChanged() {
+	e.configsGen++
+	if e.configsGen == 0 {
+		e.configsGen = 1
+	}
 }
 
 // learn reads the points of those of sites not known yet, all in one read:
@@ -124,6 +133,7 @@ func (e *Evaluator) learn(ctx context.Context, sites iter.Seq[string]) {
 		return
 	}
 	maps.Copy(e.points, compact(pcs))
+	e.configsChanged()
 	for site := range sitesOf(pcs) {
 		e.known[site] = true
 		e.learned[site] = now

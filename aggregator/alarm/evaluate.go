@@ -45,14 +45,14 @@ func (e *Evaluator) evaluate(ctx context.Context, b *committedBatch, live bool) 
 	}
 	for _, ps := range b.samples {
 		key := [2]string{b.site, ps.point}
-		pc := e.config(key)
-		p := &pc
 		s := ps.sample
 		m := e.states[key]
 		if m == nil {
 			m = &machine{}
 			e.states[[2]string{intern(key[0]), intern(key[1])}] = m
 		}
+		pc := e.configOf(key, m)
+		p := &pc
 		d := e.delaysFor(p)
 		quiet := len(m.Conds) == 0 && m.History == nil
 		switch {
@@ -94,7 +94,7 @@ func (e *Evaluator) alive(b *committedBatch) {
 			m.AliveNs = end
 			m.touch(true)
 			if c := m.Conds[Stale]; c != nil && c.Active && end > c.RaisedNs {
-				p := e.config(key)
+				p := e.configOf(key, m)
 				m.clear(&p, Stale, c, l.GetMinuteNs(), m.LastValue, "alive", e.emit)
 			}
 		}

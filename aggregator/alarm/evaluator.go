@@ -93,6 +93,7 @@ type Evaluator struct {
 
 	// Owned by Run.
 	points     map[[2]string]*store.PointConfig
+	configsGen uint32 // changes with points (see configsChanged); never 0, a new machine's
 	sites      map[string]*siteState
 	states     map[[2]string]*machine
 	dirtySites map[string]bool // sites whose state changed since the checkpoint; points' are marked in their machines
@@ -137,6 +138,7 @@ func New(st Store, opts Options, logger *slog.Logger) *Evaluator {
 		states:     map[[2]string]*machine{},
 		dirtySites: map[string]bool{},
 		adopted:    map[string]uint64{},
+		configsGen: 1,
 		known:      map[string]bool{},
 		learned:    map[string]time.Time{},
 		asked:      map[string]time.Time{},

@@ -18,6 +18,10 @@ func TestInstallKeepsSitesLearnedSinceTheReadBegan(t *testing.T) {
 	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: {}}, known: map[string]bool{"S1": true}, started: t0})
 	e.points[[2]string{"S2", "P1"}] = learned
 	e.known["S2"] = true
+	m := &machine{}
+	if p := e.configOf([2]string{"S2", "P1"}, m); *p.H != 80 {
+		t.Fatalf("S2/P1's H %v, want 80", *p.H)
+	}
 	e.learned["S2"] = t0.Add(2 * time.Second)
 
 	// Began before S2 was learned: no S2 in it.
@@ -29,6 +33,10 @@ func TestInstallKeepsSitesLearnedSinceTheReadBegan(t *testing.T) {
 	e.install(configs{points: map[[2]string]*store.PointConfig{{"S2", "P1"}: refreshed}, known: map[string]bool{"S2": true}, started: t0.Add(3 * time.Second)})
 	if e.points[[2]string{"S2", "P1"}] != refreshed || e.points[[2]string{"S1", "P1"}] != nil {
 		t.Errorf("a refresh begun after S2 was learned did not replace every configuration")
+	}
+	// A point's state remembers its configuration only until they change.
+	if p := e.configOf([2]string{"S2", "P1"}, m); *p.H != 50 || p.SiteID != "S2" || p.PointID != "P1" {
+		t.Errorf("S2/P1 after the refresh: %s/%s H %v, want S2/P1 H 50", p.SiteID, p.PointID, *p.H)
 	}
 	if len(e.learned) != 0 {
 		t.Errorf("learned sites kept after a newer refresh: %v", e.learned)

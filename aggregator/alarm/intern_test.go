@@ -35,10 +35,10 @@ func TestCompactSharesLikeConfigs(t *testing.T) {
 	}
 	e := New(nil, DefaultOptions(), nil)
 	e.points = got
-	if p := e.config(key("B")); p.SiteID != "S" || p.PointID != "B" || *p.H != 80 {
+	if p := e.configOf(key("B"), &machine{}); p.SiteID != "S" || p.PointID != "B" || *p.H != 80 {
 		t.Errorf("config(B) = %+v", p)
 	}
-	if p := e.config(key("Z")); p.PointID != "Z" || p.H != nil {
+	if p := e.configOf(key("Z"), &machine{}); p.PointID != "Z" || p.H != nil {
 		t.Errorf("config of an unknown point = %+v", p)
 	}
 }

@@ -15,18 +15,25 @@ const historyIdleTicks = 30
 func (e *Evaluator) pointTimers(nowNs int64) {
 	decided := nowNs - int64(e.opts.Grace)
 	for key, m := range e.states {
-		pc := e.config(key)
-		p := &pc
-		before := len(e.outbox)
-		m.elapse(p, decided, e.delaysFor(p), e.emit)
-		staleAfter := pick(e.opts.StaleAfter, p.StaleAfter)
-		ss := e.sites[key[0]]
-		commLost := ss != nil && ss.CommLoss != nil
+		var own time.Duration
+		if c := e.shared(key, m); c != nil {
+			own = c.StaleAfter
+		}
+		staleAfter := pick(e.opts.StaleAfter, own)
 		// A point reported alive without a change held its value: its
 		// last sign of life is the later of its last sample and that.
 		last := max(m.LastNs, m.AliveNs)
-		if staleAfter > 0 && m.LastNs > 0 && !commLost && !outOfService(p, nowNs) &&
-			decided-last >= staleAfter && (m.Conds[Stale] == nil || !m.Conds[Stale].Active) {
+		staleDue := staleAfter > 0 && m.LastNs > 0 && decided-last >= staleAfter
+		if len(m.Conds) == 0 && m.History == nil && !staleDue {
+			continue // most points, most ticks: nothing can be due
+		}
+		pc := e.configOf(key, m)
+		p := &pc
+		before := len(e.outbox)
+		m.elapse(p, decided, e.delaysFor(p), e.emit)
+		ss := e.sites[key[0]]
+		commLost := ss != nil && ss.CommLoss != nil
+		if staleDue && !commLost && !outOfService(p, nowNs) && (m.Conds[Stale] == nil || !m.Conds[Stale].Active) {
 			m.raise(p, Stale, m.cond(Stale), last+staleAfter, m.LastValue, math.NaN(), 0, false, e.emit)
 		}
 		if m.History != nil {
@@ -121,7 +128,7 @@ func (e *Evaluator) frozen(keys [][2]string, points []string, nowNs int64) {
 	}
 	for _, key := range keys {
 		m := e.states[key]
-		pc := e.config(key)
+		pc := e.configOf(key, m)
 		p := &pc
 		c := m.Conds[Frozen]
 		active := c != nil && c.Active
