@@ -33,9 +33,11 @@ type seqRange = store.SeqRange
 // start loads configurations and the checkpoint, then evaluates the
 // batches committed since the checkpoint.
 func (e *Evaluator) start(ctx context.Context) error {
-	if err := e.refresh(ctx); err != nil {
+	began, err := e.refresh(ctx)
+	if err != nil {
 		return err
 	}
+	e.readAll = began
 	if e.opts.Owners != nil {
 		// Sites are adopted one by one as this aggregator owns them.
 		e.lastCkp = e.opts.Now()

@@ -129,7 +129,7 @@ func TestRefreshDoesNotStallEvaluation(t *testing.T) {
 	savePoint(t, st, &lifelinev1.Limits{High: f(80), Deadband: 1})
 	reads := &configReads{Store: st, hold: make(chan struct{}), held: make(chan struct{}, 1)}
 	opts := testOptions()
-	opts.Tick, opts.RefreshEvery = 10*time.Millisecond, 10*time.Millisecond
+	opts.Tick, opts.RefreshEvery, opts.RefreshAllEvery = 10*time.Millisecond, 10*time.Millisecond, 10*time.Millisecond
 	started := time.Now()
 	opts.Now = func() time.Time { return base.Add(time.Hour + time.Since(started)) }
 	ev, _ := startEvaluator(t, reads, opts)
@@ -166,5 +166,31 @@ func TestRefreshDoesNotStallEvaluation(t *testing.T) {
 			t.Fatalf("the refreshed limit never applied: %v", alarms(t, st))
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Between reads of every point, a refresh reads only the sites with a
+// change: an operator's new limit applies at the next one.
+func TestRefreshReadsChangedSites(t *testing.T) {
+	st := storetest.Open(t)
+	savePoint(t, st, &lifelinev1.Limits{High: f(80), Deadband: 1})
+	reads := &configReads{Store: st}
+	opts := testOptions()
+	opts.RefreshEvery, opts.RefreshAllEvery = 10*time.Millisecond, time.Hour
+	ev, _ := startEvaluator(t, reads, opts)
+	var seq uint64
+	feed(t, st, ev, &seq, []step{{samples: []smp{{1, 70, false}}}})
+	savePoint(t, st, &lifelinev1.Limits{High: f(50), Deadband: 1})
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 2; len(alarms(t, st)) == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("the changed limit never applied")
+		}
+		time.Sleep(20 * time.Millisecond)
+		feed(t, st, ev, &seq, []step{{samples: []smp{{float64(i), 70, false}}}})
+	}
+	full, bySites := reads.counts()
+	if full != 1 || !slices.ContainsFunc(bySites, func(s []string) bool { return slices.Equal(s, []string{site}) }) {
+		t.Errorf("%d reads of every point and reads of the points of %v; want 1 (at the start) and of %s's", full, bySites, site)
 	}
 }

@@ -15,6 +15,7 @@ import (
 type Store interface {
 	PointConfigs(ctx context.Context) ([]store.PointConfig, error)
 	SitesPointConfigs(ctx context.Context, sites []string) ([]store.PointConfig, error)
+	ChangedSites(ctx context.Context, since time.Time) ([]string, error)
 	SaveAlarmEvents(ctx context.Context, events []store.AlarmEvent) error
 	SaveAlarmStates(ctx context.Context, states []store.AlarmState) error
 	LoadAlarmStates(ctx context.Context) ([]store.AlarmState, error)
@@ -35,8 +36,9 @@ type Options struct {
 	CommLossAfter time.Duration
 	// Tick is how often delays, staleness and communication are checked
 	// and events written; CheckpointEvery how often state is saved;
-	// RefreshEvery how often point configurations are re-read.
-	Tick, CheckpointEvery, RefreshEvery time.Duration
+	// RefreshEvery how often the configurations of points changed since
+	// the last read are re-read, RefreshAllEvery how often every point's.
+	Tick, CheckpointEvery, RefreshEvery, RefreshAllEvery time.Duration
 	// Grace is how late (aggregator clock) a sample may arrive before a
 	// delay is decided without it.
 	Grace time.Duration
@@ -66,6 +68,7 @@ func DefaultOptions() Options {
 		Tick:             time.Second,
 		CheckpointEvery:  5 * time.Second,
 		RefreshEvery:     30 * time.Second,
+		RefreshAllEvery:  10 * time.Minute,
 		Grace:            2 * time.Second,
 		MaxQueuedSamples: 600_000,
 	}
@@ -93,7 +96,8 @@ type Evaluator struct {
 
 	// Owned by Run.
 	points     map[[2]string]*store.PointConfig
-	configsGen uint32 // changes with points (see configsChanged); never 0, a new machine's
+	configsGen uint32    // changes with points (see configsChanged); never 0, a new machine's
+	readAll    time.Time // when start's read of every point began (wall clock)
 	sites      map[string]*siteState
 	states     map[[2]string]*machine
 	dirtySites map[string]bool // sites whose state changed since the checkpoint; points' are marked in their machines
@@ -121,6 +125,9 @@ func New(st Store, opts Options, logger *slog.Logger) *Evaluator {
 	}
 	if opts.RefreshEvery <= 0 {
 		opts.RefreshEvery = d.RefreshEvery
+	}
+	if opts.RefreshAllEvery <= 0 {
+		opts.RefreshAllEvery = d.RefreshAllEvery
 	}
 	if opts.MaxQueuedSamples <= 0 {
 		opts.MaxQueuedSamples = d.MaxQueuedSamples
@@ -176,7 +183,8 @@ func (e *Evaluator) Run(ctx context.Context) error {
 	refreshed := make(chan configs)
 	var refresher sync.WaitGroup
 	refreshCtx, stopRefresh := context.WithCancel(ctx)
-	refresher.Go(func() { e.refreshLoop(refreshCtx, refreshed) })
+	readAll := e.readAll
+	refresher.Go(func() { e.refreshLoop(refreshCtx, refreshed, readAll) })
 	defer func() {
 		stopRefresh()
 		refresher.Wait()

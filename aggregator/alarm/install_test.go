@@ -15,7 +15,7 @@ func TestInstallKeepsSitesLearnedSinceTheReadBegan(t *testing.T) {
 	learned := &store.PointConfig{Kind: "level", H: new(80.0)}
 	refreshed := &store.PointConfig{Kind: "level", H: new(50.0)}
 	e := New(nil, DefaultOptions(), nil)
-	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: {}}, known: map[string]bool{"S1": true}, started: t0})
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: {}}, known: map[string]bool{"S1": true}, started: t0, all: true})
 	e.points[[2]string{"S2", "P1"}] = learned
 	e.known["S2"] = true
 	m := &machine{}
@@ -25,12 +25,12 @@ func TestInstallKeepsSitesLearnedSinceTheReadBegan(t *testing.T) {
 	e.learned["S2"] = t0.Add(2 * time.Second)
 
 	// Began before S2 was learned: no S2 in it.
-	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: {}}, known: map[string]bool{"S1": true}, started: t0.Add(time.Second)})
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: {}}, known: map[string]bool{"S1": true}, started: t0.Add(time.Second), all: true})
 	if e.points[[2]string{"S2", "P1"}] != learned || !e.known["S2"] {
 		t.Fatalf("S2's points lost to a refresh that began before they were read")
 	}
 	// Began after: it is the newer read, whatever it holds.
-	e.install(configs{points: map[[2]string]*store.PointConfig{{"S2", "P1"}: refreshed}, known: map[string]bool{"S2": true}, started: t0.Add(3 * time.Second)})
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S2", "P1"}: refreshed}, known: map[string]bool{"S2": true}, started: t0.Add(3 * time.Second), all: true})
 	if e.points[[2]string{"S2", "P1"}] != refreshed || e.points[[2]string{"S1", "P1"}] != nil {
 		t.Errorf("a refresh begun after S2 was learned did not replace every configuration")
 	}
@@ -40,5 +40,14 @@ func TestInstallKeepsSitesLearnedSinceTheReadBegan(t *testing.T) {
 	}
 	if len(e.learned) != 0 {
 		t.Errorf("learned sites kept after a newer refresh: %v", e.learned)
+	}
+	// A read of changed sites only is laid over the others.
+	changed := &store.PointConfig{Kind: "level", H: new(60.0)}
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S3", "P1"}: changed}, known: map[string]bool{"S3": true}, started: t0.Add(4 * time.Second)})
+	if e.points[[2]string{"S2", "P1"}] != refreshed || e.points[[2]string{"S3", "P1"}] != changed || !e.known["S2"] || !e.known["S3"] {
+		t.Errorf("changed sites not laid over the others: %v", e.points)
+	}
+	if p := e.configOf([2]string{"S2", "P1"}, m); *p.H != 50 {
+		t.Errorf("S2/P1 after S3 changed: H %v, want 50", *p.H)
 	}
 }

@@ -70,7 +70,7 @@ func BenchmarkPointMemory(b *testing.B) {
 		before := heapInUse()
 		e := New(st, DefaultOptions(), nil)
 		for range 2 {
-			if err := e.refresh(ctx); err != nil {
+			if _, err := e.refresh(ctx); err != nil {
 				b.Fatal(err)
 			}
 		}

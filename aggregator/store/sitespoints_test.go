@@ -72,3 +72,42 @@ func samePointConfig(a, b store.PointConfig) bool {
 	return a.SiteID == b.SiteID && a.PointID == b.PointID && a.OnDelay == b.OnDelay && a.OffDelay == b.OffDelay &&
 		a.StaleAfter == b.StaleAfter && eq(a.H, b.H) && slices.Equal(a.OutOfServicePeriods, b.OutOfServicePeriods)
 }
+
+// A site is changed when any of its points' list entry, registry setting
+// or 停用 period was written since the time asked; rows written before it
+// change nothing.
+func TestChangedSites(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	// Written an hour ago: not changed.
+	for _, q := range []string{
+		"INSERT INTO points (site_id, point_id, deadband, updated_at) SELECT 'OLD', 'T1', 0, now() - 3600",
+		"INSERT INTO point_settings (site_id, point_id, on_delay_ms, off_delay_ms, stale_after_ms, updated_ns) SELECT 'OLD', 'T1', 1, 1, 1, toUInt64(now() - 3600) * 1000000000",
+		"INSERT INTO point_out_of_service (site_id, point_id, from_time, to_time, reason, set_by, deleted, updated_ns) SELECT 'OLD', 'T1', now(), now(), '', '', 0, toUInt64(now() - 3600) * 1000000000",
+	} {
+		if err := s.Conn().Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	since := time.Now().Add(-time.Minute)
+	if err := s.SaveCatalog(ctx, "装置-1", "P", "test", []*lifelinev1.Point{{Id: "T1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveRegistry(ctx, nil, nil, nil, []store.PointSettings{{SiteID: "S2", PointID: "T1", OnDelay: time.Second}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveOutOfService(ctx, []store.OutOfServicePeriod{{SiteID: "S3", PointID: "T1", From: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ChangedSites(ctx, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if want := []string{"S2", "S3", "装置-1"}; !slices.Equal(got, want) {
+		t.Errorf("changed sites %v, want %v", got, want)
+	}
+	if got, err := s.ChangedSites(ctx, time.Now().Add(time.Hour)); err != nil || len(got) != 0 {
+		t.Errorf("sites changed in the future: %v, %v", got, err)
+	}
+}
