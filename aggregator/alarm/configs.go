@@ -132,11 +132,8 @@ func (e *Evaluator) refreshLoop(ctx context.Context, out chan<- configs, lastAll
 // points.
 func (e *Evaluator) install(c configs) {
 	if !c.all {
-		if len(c.points) > 0 {
-			maps.Copy(e.points, c.points)
-			maps.Copy(e.known, c.known)
-			e.configsChanged()
-		}
+		e.overlay(c.points)
+		maps.Copy(e.known, c.known)
 		return
 	}
 	if len(e.learned) > 0 {
@@ -150,6 +147,19 @@ func (e *Evaluator) install(c configs) {
 	}
 	e.points, e.known = c.points, c.known
 	e.configsChanged()
+}
+
+// overlay lays points over the configurations, and points the states of
+// those points at their new ones: the others' stay valid, and making every
+// state look its configuration up again (configsChanged) cost a pass over
+// a large park's points for each site that connected.
+func (e *Evaluator) overlay(points map[[2]string]*store.PointConfig) {
+	for key, c := range points {
+		e.points[key] = c
+		if m := e.states[key]; m != nil && m.configs == e.configsGen {
+			m.cfg = c
+		}
+	}
 }
 
 // configsChanged makes every machine look its configuration up again.
@@ -183,8 +193,7 @@ func (e *Evaluator) learn(ctx context.Context, sites iter.Seq[string]) {
 		e.logger.Warn("read point configurations of new sites", "sites", len(ask), "first", ask[0], "err", err)
 		return
 	}
-	maps.Copy(e.points, compact(pcs))
-	e.configsChanged()
+	e.overlay(compact(pcs))
 	for site := range sitesOf(pcs) {
 		e.known[site] = true
 		e.learned[site] = now

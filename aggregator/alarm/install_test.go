@@ -41,7 +41,13 @@ func TestInstallKeepsSitesLearnedSinceTheReadBegan(t *testing.T) {
 	if len(e.learned) != 0 {
 		t.Errorf("learned sites kept after a newer refresh: %v", e.learned)
 	}
-	// A read of changed sites only is laid over the others.
+	// A read of changed sites only is laid over the others, and the
+	// states of the changed points follow.
+	s3 := &machine{}
+	e.states[[2]string{"S3", "P1"}] = s3
+	if p := e.configOf([2]string{"S3", "P1"}, s3); p.H != nil {
+		t.Fatalf("S3/P1 configured before it was: %+v", p)
+	}
 	changed := &store.PointConfig{Kind: "level", H: new(60.0)}
 	e.install(configs{points: map[[2]string]*store.PointConfig{{"S3", "P1"}: changed}, known: map[string]bool{"S3": true}, started: t0.Add(4 * time.Second)})
 	if e.points[[2]string{"S2", "P1"}] != refreshed || e.points[[2]string{"S3", "P1"}] != changed || !e.known["S2"] || !e.known["S3"] {
@@ -49,5 +55,8 @@ func TestInstallKeepsSitesLearnedSinceTheReadBegan(t *testing.T) {
 	}
 	if p := e.configOf([2]string{"S2", "P1"}, m); *p.H != 50 {
 		t.Errorf("S2/P1 after S3 changed: H %v, want 50", *p.H)
+	}
+	if p := e.configOf([2]string{"S3", "P1"}, s3); p.H == nil || *p.H != 60 {
+		t.Errorf("S3/P1 after its change: %+v, want H 60", p)
 	}
 }
