@@ -53,8 +53,11 @@ func (e *Evaluator) readChanged(ctx context.Context, since time.Time) (configs, 
 	c := configs{points: map[[2]string]*store.PointConfig{}, known: map[string]bool{}, started: e.opts.Now()}
 	defer e.waited("refresh", time.Now())
 	sites, err := e.st.ChangedSites(ctx, since)
-	if err != nil || len(sites) == 0 {
-		return c, err
+	if err != nil {
+		return configs{}, fmt.Errorf("alarm: sites with changed points: %w", err)
+	}
+	if len(sites) == 0 {
+		return c, nil
 	}
 	pcs, err := e.st.SitesPointConfigs(ctx, sites)
 	if err != nil {
