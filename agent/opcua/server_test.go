@@ -3,7 +3,6 @@ package opcua
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/gopcua/opcua/uasc"
 
 	"github.com/lifeline-telemetry/lifeline/agent/pki"
+	"github.com/lifeline-telemetry/lifeline/proto/freeport"
 )
 
 const plantNS = "urn:test:plant"
@@ -119,23 +119,15 @@ type testServer struct {
 	callTimes     []time.Time    // of CreateMonitoredItems calls; guarded by mu
 }
 
-// freePort returns a free loopback port below Linux's ephemeral range
-// (32768-60999): tests listen on it again after a cut or a restart, and a
-// port the kernel hands out for ":0" was taken in between by another
-// test's server.
+// freePort returns a free loopback port: tests listen on it again after
+// a cut or a restart (see freeport).
 func freePort(t *testing.T) int {
 	t.Helper()
-	var err error
-	for range 100 {
-		port := 20000 + rand.IntN(12000)
-		var l net.Listener
-		if l, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
-			l.Close()
-			return port
-		}
+	ports, err := freeport.Loopback(1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no free port below the ephemeral range: %v", err)
-	return 0
+	return ports[0]
 }
 
 func startServer(t *testing.T, o serverOptions) *testServer {

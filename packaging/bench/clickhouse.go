@@ -43,6 +43,14 @@ func startClickHouse(ctx context.Context, dir string) (*clickHouse, error) {
 	return ch, nil
 }
 
+// pid is the server's process ID, 0 when it is not ours to measure.
+func (ch *clickHouse) pid() int {
+	if ch.server == nil {
+		return 0
+	}
+	return ch.server.Pid()
+}
+
 func (ch *clickHouse) stop() {
 	if ch.server != nil {
 		_ = ch.server.Stop()

@@ -34,9 +34,9 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 	// few of them counts none, so -short keeps at least 5 s of each.
 	loaded.Warmup, loaded.Duration = max(opts.Warmup, idleMinWindow), max(opts.Duration, idleMinWindow)
 	r.opts.Logf("ingest: 10 agents, before %d idle agents connect", idleAgents)
-	gen := meterUsage(os.Getpid())
+	gen, aggAlone, chAlone := meterUsage(os.Getpid()), meterUsage(agg.Pid()), meterUsage(r.ch.pid())
 	alone, err := runLoad(ctx, loaded)
-	genAlone := gen.stop()
+	genAlone, aggAloneUse, chAloneUse := gen.stop(), aggAlone.stop(), chAlone.stop()
 	if err != nil {
 		return fmt.Errorf("10 agents alone: %w\naggregator log:\n%s", err, agg.Tail(3000))
 	}
@@ -78,9 +78,9 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 
 	loaded.Site = "BESIDE_"
 	r.opts.Logf("ingest: 10 agents beside %d idle agents", idleAgents)
-	meter, gen := meterUsage(agg.Pid()), meterUsage(os.Getpid())
+	meter, gen, chMeter := meterUsage(agg.Pid()), meterUsage(os.Getpid()), meterUsage(r.ch.pid())
 	beside, err := runLoad(ctx, loaded)
-	use, genBeside := meter.stop(), gen.stop()
+	use, genBeside, chBeside := meter.stop(), gen.stop(), chMeter.stop()
 	stopIdle()
 	idled := <-idleDone
 	if err != nil {
@@ -90,12 +90,34 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 		sec.note("%d idle agents: failed while the 10 loaded agents ran: %v", idleAgents, idled.err)
 	}
 	idleRows(sec, alone, beside, idled.res, handshakes, connUse, quietUse, use)
+	r.costRows(sec, alone, beside, aggAloneUse, use, chAloneUse, chBeside)
 	// The generator runs on the same two cores: what the idle agents'
 	// connections cost it is CPU that ClickHouse and the aggregator lack.
 	sec.add(Row{Measure: "10 agents alone: load generator CPU (same machine)", Value: genAlone.CPUCores, Unit: "cores"})
 	sec.add(Row{Measure: "10 agents beside " + human(idleAgents) + " idle agents: load generator CPU, all agents (same machine)",
 		Value: genBeside.CPUCores, Unit: "cores", Versus: "10 agents alone", Ratio: ratio(genBeside.CPUCores, genAlone.CPUCores)})
 	return settle(ctx, r.ch, db, agg)
+}
+
+// costRows reports where the beside run's CPU went, per sample
+// delivered: on two shared cores what one process takes, the others lack.
+func (r *Runner) costRows(sec *Section, alone, beside LoadResult, aggAlone, aggBeside, chAlone, chBeside Usage) {
+	perSample := func(u Usage, rate float64) float64 { return 1e6 * u.CPUCores / max(rate, 1) }
+	for _, c := range []struct {
+		who           string
+		alone, beside Usage
+	}{{"aggregator", aggAlone, aggBeside}, {"ClickHouse", chAlone, chBeside}} {
+		if c.who == "ClickHouse" && r.ch.pid() == 0 {
+			continue // not ours: not measured
+		}
+		sec.add(Row{Measure: "10 agents alone: " + c.who + " CPU", Value: c.alone.CPUCores, Unit: "cores"})
+		if c.who == "ClickHouse" { // the aggregator's is in idleRows
+			sec.add(Row{Measure: "10 agents beside " + human(idleAgents) + " idle agents: ClickHouse CPU", Value: c.beside.CPUCores, Unit: "cores"})
+		}
+		a, b := perSample(c.alone, alone.Rate), perSample(c.beside, beside.Rate)
+		sec.add(Row{Measure: "10 agents beside " + human(idleAgents) + " idle agents: " + c.who + " CPU per sample delivered",
+			Value: b, Unit: "µs", Versus: "10 agents alone", Ratio: ratio(b, a)})
+	}
 }
 
 // idleRows reports idleLoad's figures.

@@ -77,8 +77,12 @@ func TestStopStart(t *testing.T) {
 		name string
 		fn   func() error
 	}{{"Stop", srv.Stop}, {"Kill", srv.Kill}} {
+		running := srv.Pid()
 		if err := stop.fn(); err != nil {
 			t.Fatalf("%s: %v", stop.name, err)
+		}
+		if running == 0 || srv.Pid() != 0 {
+			t.Errorf("Pid %d while running, %d after %s; want a process ID, then 0", running, srv.Pid(), stop.name)
 		}
 		if c, err := net.DialTimeout("tcp", srv.Addr(), time.Second); err == nil {
 			c.Close()

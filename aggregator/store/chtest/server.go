@@ -140,6 +140,22 @@ func (s *Server) Start() error {
 	return nil
 }
 
+// Pid is the server's process ID while it runs, 0 otherwise: for
+// measuring what it costs.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	select {
+	case <-s.done:
+		return 0
+	default:
+		return s.cmd.Process.Pid
+	}
+}
+
 // Stop shuts the server down gracefully (SIGTERM, then SIGKILL after a
 // while) and waits for the process to exit. It is safe to call repeatedly.
 func (s *Server) Stop() error { return s.stop(syscall.SIGTERM) }
