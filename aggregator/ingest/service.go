@@ -193,7 +193,9 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 
 	in := s.newIntake(hello, pending)
 	defer in.share.close()
-	lane := newBackfillLane()
+	lane := newBackfillLane(func(l *backfillLane) {
+		go s.guard(l.fail, func() { l.run(ctx, in.accept) })
+	})
 	recvDone := make(chan error, 1)
 	s.receivers.Add(1)
 	started = true
@@ -201,7 +203,6 @@ func (s *Service) Stream(stream lifelinev1.Ingest_StreamServer) error {
 		defer s.receivers.Done()
 		defer pending.Done()
 		defer lane.close()
-		go s.guard(lane.fail, func() { lane.run(ctx, in.accept) })
 		s.guard(func(err error) { recvDone <- err }, func() { recvDone <- s.receive(ctx, stream, hello, in, lane, sess) })
 	}()
 	return s.serve(ctx, stream, log, recvDone, lane, in.acks)
