@@ -150,24 +150,16 @@ func (e *Evaluator) handleQueued(ctx context.Context, it item) {
 		}
 		break
 	}
+	sites := map[string]bool{}
+	for _, it := range items {
+		if it.batch != nil {
+			sites[it.batch.site] = true
+		}
+	}
 	// The points of sites new since the last refresh are read together
 	// too, and first: an adoption evaluates the batches committed before.
-	unknown := map[string]bool{}
-	for _, it := range items {
-		if it.batch != nil && !e.known[it.batch.site] {
-			unknown[it.batch.site] = true
-		}
-	}
-	e.learn(ctx, maps.Keys(unknown))
-	if e.opts.Owners != nil {
-		sites := map[string]bool{}
-		for _, it := range items {
-			if it.batch != nil {
-				sites[it.batch.site] = true
-			}
-		}
-		e.adoptOwned(ctx, sites)
-	}
+	e.learn(ctx, maps.Keys(sites))
+	e.adoptOwned(ctx, sites)
 	for i := 0; i < len(items); i++ {
 		it := items[i]
 		// Consecutive read-backs (many sites' first batch to fit again)
