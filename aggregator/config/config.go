@@ -246,7 +246,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 func (c Config) Store() store.Config {
 	return store.Config{Addr: c.ClickHouse.Addr, Database: c.ClickHouse.Database, Username: c.ClickHouse.Username,
 		Password: c.ClickHouse.Password, DialTimeout: c.ClickHouse.DialTimeout, ReadTimeout: c.ClickHouse.ReadTimeout,
-		Cluster: c.ClickHouse.Cluster}
+		Cluster: c.ClickHouse.Cluster, Inserts: c.WriterOptions().Inserts}
 }
 
 // Options returns the insert batching options.

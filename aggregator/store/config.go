@@ -27,6 +27,10 @@ type Config struct {
 	// under Distributed tables of the public names (see cluster.go).
 	// Empty means a single server.
 	Cluster string
+	// Inserts is how many samples inserts run at once (the writer's
+	// inserts). Each has its own connection that keeps its encode and
+	// compress buffers between inserts; 0 means 2.
+	Inserts int
 }
 
 // DefaultConfig returns the defaults: a local server, database "lifeline".
