@@ -194,3 +194,42 @@ func TestRefreshReadsChangedSites(t *testing.T) {
 		t.Errorf("%d reads of every point and reads of the points of %v; want 1 (at the start) and of %s's", full, bySites, site)
 	}
 }
+
+// A refresh reads a changed site's points once, not at every refresh
+// while the change is within the margin (minutes), and again when the
+// site changes again.
+func TestRefreshReadsASiteOncePerChange(t *testing.T) {
+	st := storetest.Open(t)
+	savePoint(t, st, &lifelinev1.Limits{High: f(80), Deadband: 1})
+	reads := &configReads{Store: st}
+	opts := testOptions()
+	opts.RefreshEvery, opts.RefreshAllEvery = 10*time.Millisecond, time.Hour
+	startEvaluator(t, reads, opts)
+	readsOfSite := func() int {
+		_, bySites := reads.counts()
+		return len(slices.DeleteFunc(bySites, func(s []string) bool { return !slices.Contains(s, site) }))
+	}
+	waitReads := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for readsOfSite() < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d reads of %s's points, want %d", readsOfSite(), site, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// The first changed-sites read finds the catalog written before the
+	// start's full read: nothing tells it the full read had it.
+	waitReads(1)
+	time.Sleep(300 * time.Millisecond) // some 30 refreshes
+	if n := readsOfSite(); n != 1 {
+		t.Fatalf("%d reads of %s's unchanged points in 30 refreshes, want 1", n, site)
+	}
+	savePoint(t, st, &lifelinev1.Limits{High: f(50), Deadband: 1})
+	waitReads(2)
+	time.Sleep(300 * time.Millisecond)
+	if n := readsOfSite(); n != 2 {
+		t.Errorf("%d reads of %s's points after one change, want 2", n, site)
+	}
+}

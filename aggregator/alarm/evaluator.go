@@ -15,7 +15,7 @@ import (
 type Store interface {
 	PointConfigs(ctx context.Context) ([]store.PointConfig, error)
 	SitesPointConfigs(ctx context.Context, sites []string) ([]store.PointConfig, error)
-	ChangedSites(ctx context.Context, since time.Time) ([]string, error)
+	ChangedSites(ctx context.Context, since time.Time) (map[string]uint64, error)
 	SaveAlarmEvents(ctx context.Context, events []store.AlarmEvent) error
 	SaveAlarmStates(ctx context.Context, states []store.AlarmState) error
 	LoadAlarmStates(ctx context.Context) ([]store.AlarmState, error)

@@ -3,6 +3,7 @@ package store_test
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -103,11 +104,46 @@ func TestChangedSites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.Sort(got)
-	if want := []string{"S2", "S3", "装置-1"}; !slices.Equal(got, want) {
+	if want := []string{"S2", "S3", "装置-1"}; !slices.Equal(slices.Sorted(maps.Keys(got)), want) {
 		t.Errorf("changed sites %v, want %v", got, want)
 	}
 	if got, err := s.ChangedSites(ctx, time.Now().Add(time.Hour)); err != nil || len(got) != 0 {
 		t.Errorf("sites changed in the future: %v, %v", got, err)
+	}
+
+	// A site's fingerprint stays while nothing is written for it, and
+	// changes with each row written: its point list, a setting, a 停用.
+	again, err := s.ChangedSites(ctx, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, again) {
+		t.Errorf("fingerprints changed with nothing written: %v, then %v", got, again)
+	}
+	writes := map[string]func() error{
+		"装置-1": func() error {
+			return s.SaveCatalog(ctx, "装置-1", "P", "test", []*lifelinev1.Point{{Id: "T1"}, {Id: "T2"}})
+		},
+		"S2": func() error {
+			return s.SaveRegistry(ctx, nil, nil, nil, []store.PointSettings{{SiteID: "S2", PointID: "T1", OnDelay: 2 * time.Second}})
+		},
+		"S3": func() error {
+			return s.SaveOutOfService(ctx, []store.OutOfServicePeriod{{SiteID: "S3", PointID: "T1", From: time.Now().Add(time.Hour)}})
+		},
+	}
+	for site, write := range writes {
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		now, err := s.ChangedSites(ctx, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for other, fp := range again {
+			if changed := now[other] != fp; changed != (other == site) {
+				t.Errorf("after a write for %s: %s's fingerprint changed: %v", site, other, changed)
+			}
+		}
+		again = now
 	}
 }
