@@ -38,7 +38,7 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	defer agg.Stop(15 * time.Second)
 
 	inserts := writer.DefaultOptions().Inserts
-	limit, err := r.insertLimit(ctx, db, inserts, sec)
+	limit, mix, err := r.insertLimit(ctx, db, inserts, sec)
 	if err != nil {
 		return err
 	}
@@ -55,6 +55,13 @@ func (r *Runner) ingest(ctx context.Context, sec *Section) error {
 	rates := map[int]float64{}
 	for k, res := range runs {
 		rates[k] = res.Rate
+	}
+	if mix > 0 && rates[100] > 0 {
+		// The limit above is one site a block, where the rollup views write
+		// a row per point and 100 samples; 100 agents' inserts write one
+		// per point and one or two (docs/scaling.md, the rollup views).
+		sec.add(Row{Measure: "100 agents: sustained, against the raw insert of the same mix", Value: rates[100], Unit: "samples/s",
+			Versus: fmt.Sprintf("raw insert, %d connections, 50 sites a block, %s rows/s", inserts, human(mix)), Ratio: rates[100] / mix})
 	}
 	if rates[10] > 0 {
 		if err := r.halfLoad(ctx, agg, opts, rates[10], sec); err != nil {
@@ -115,42 +122,43 @@ func (r *Runner) ingestOneInsert(ctx context.Context, opts LoadOptions, rates ma
 
 // insertLimit measures the raw insert limit: the same rows, 100,000 a
 // block (the writer's max_rows), straight into the same table, on one
-// connection and on n; it returns the limit on n.
-func (r *Runner) insertLimit(ctx context.Context, db string, n int, sec *Section) (float64, error) {
+// connection and on n; it returns the limit on n, and on n with 50 sites a
+// block (0 when n is 1).
+func (r *Runner) insertLimit(ctx context.Context, db string, n int, sec *Section) (limitN, mix float64, err error) {
 	conn, err := r.ch.open(db)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	block := newRawColumns("RAW", 1000, 100_000)
 	limit, err := rawInsertLimit(ctx, conn, block, r.window(10*time.Second))
 	conn.Close()
 	if err != nil {
-		return 0, fmt.Errorf("raw insert limit: %w", err)
+		return 0, 0, fmt.Errorf("raw insert limit: %w", err)
 	}
 	sec.add(Row{Measure: "raw clickhouse-go insert limit (1 connection, columnar, 100,000-row blocks)", Value: limit, Unit: "rows/s"})
 	if n <= 1 {
-		return limit, nil
+		return limit, 0, nil
 	}
-	limitN, err := rawInsertParallel(ctx, r.ch, db, block, n, r.window(10*time.Second))
+	limitN, err = rawInsertParallel(ctx, r.ch, db, block, n, r.window(10*time.Second))
 	if err != nil {
-		return 0, fmt.Errorf("raw insert on %d connections: %w", n, err)
+		return 0, 0, fmt.Errorf("raw insert on %d connections: %w", n, err)
 	}
 	sec.add(Row{Measure: fmt.Sprintf("raw insert, %d connections at once (as many as the writer's inserts)", n), Value: limitN, Unit: "rows/s",
 		Versus: "1 connection", Ratio: limitN / limit})
 	mixBlock := newRawSites("MIX", 50, 1000, 100_000)
-	mix, err := rawInsertParallel(ctx, r.ch, db, mixBlock, n, r.window(10*time.Second))
+	mix, err = rawInsertParallel(ctx, r.ch, db, mixBlock, n, r.window(10*time.Second))
 	if err != nil {
-		return 0, fmt.Errorf("raw insert of 50 sites a block: %w", err)
+		return 0, 0, fmt.Errorf("raw insert of 50 sites a block: %w", err)
 	}
 	sec.add(Row{Measure: fmt.Sprintf("raw insert, %d connections, each block 50 sites' batches of 2,000 rows (a 100-agent insert's mix)", n),
 		Value: mix, Unit: "rows/s", Versus: "one site a block", Ratio: mix / limitN})
 	bare, err := r.insertWithoutViews(ctx, db, mixBlock, n)
 	if err != nil {
-		return 0, fmt.Errorf("raw insert without views: %w", err)
+		return 0, 0, fmt.Errorf("raw insert without views: %w", err)
 	}
 	sec.add(Row{Measure: fmt.Sprintf("raw insert, %d connections, the same 50 sites a block into samples without its views (rollups, ledger)", n),
 		Value: bare, Unit: "rows/s", Versus: "with them", Ratio: bare / mix})
-	return limitN, nil
+	return limitN, mix, nil
 }
 
 // insertWithoutViews inserts block on n connections into a copy of db's
