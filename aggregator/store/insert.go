@@ -268,7 +268,7 @@ func (s *Store) Insert(ctx context.Context, batches []*Batch) (err error) {
 		}
 	}
 	if rows > 0 {
-		if err := s.insertSamples(ctx, s.insertConn(), caps, batches, rows); err != nil {
+		if err := s.insertSamples(ctx, s.insertConn(conn), caps, batches, rows); err != nil {
 			return err
 		}
 	}

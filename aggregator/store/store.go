@@ -199,14 +199,16 @@ func (s *Store) Capabilities() Capabilities {
 	return s.caps
 }
 
-// insertConn returns the connection for samples inserts.
-func (s *Store) insertConn() driver.Conn {
+// insertConn returns the connection for samples inserts: conn, the one
+// the rest of the insert used, when there is none of their own (Attach
+// alone, or the Store closed meanwhile, which conn then reports).
+func (s *Store) insertConn(conn driver.Conn) driver.Conn {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.inserts != nil {
 		return s.inserts
 	}
-	return s.conn
+	return conn
 }
 
 func (s *Store) connCaps() (driver.Conn, Capabilities, error) {
