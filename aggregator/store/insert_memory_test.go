@@ -45,9 +45,9 @@ func TestInsertBuffersBounded(t *testing.T) {
 }
 
 // An insert reuses its connection's buffers: before, each one allocated
-// its encode and compress buffers afresh, about 800 bytes a row in all where it
-// is now about 500 (the rest is the driver's columns, which it builds anew
-// for every insert).
+// its encode and compress buffers afresh, about 800 bytes a row in all
+// (900 under -race) where it is now about 500 (600): the rest is the
+// driver's columns, which it builds anew for every insert.
 func TestInsertReusesBuffers(t *testing.T) {
 	s := storetest.Open(t)
 	ctx := context.Background()
@@ -63,8 +63,13 @@ func TestInsertReusesBuffers(t *testing.T) {
 		runtime.ReadMemStats(&m)
 		return (m.TotalAlloc - before) / (perInsert * size)
 	}
-	insert(0)
-	perRow := insert(1)
+	// The least of a few: under -race, sync.Pool drops a quarter of what
+	// it is given, and the column slices Insert keeps in one are then
+	// allocated again.
+	perRow := insert(0)
+	for round := 1; round < 6; round++ {
+		perRow = min(perRow, insert(round))
+	}
 	t.Logf("allocated per row: %d bytes", perRow)
 	if perRow > 700 {
 		t.Errorf("an insert allocated %d bytes a row, want at most 700", perRow)
