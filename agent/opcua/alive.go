@@ -20,41 +20,89 @@ type LivenessRecorder interface {
 // livenessEvery is the span one liveness record covers.
 const livenessEvery = time.Minute
 
-// runLiveness records, at the end of every livenessEvery (aligned to the
-// clock), the points alive without a change in it, until ctx is done.
+// maxUnsettled bounds the records waiting to be settled: more wait only
+// when the server is heard from less often than once in several spans.
+const maxUnsettled = 4
+
+// unsettled is a span's record that waits until the span is known to
+// have been read to its end. A connection lost shortly before the end of
+// a span is noticed only after it; the span's record is handed over once
+// the server was heard from after the end in the same session, and
+// dropped if that session ended first (its gap record starts at its last
+// sign of life, inside the span).
+type unsettled struct {
+	start, end time.Time
+	session    int64 // readingSince when the span ended
+	ids        []string
+}
+
+// runLiveness records, after the end of every livenessEvery (aligned to
+// the clock), the points alive without a change in it, until ctx is done.
 func (r *Reader) runLiveness(ctx context.Context, lr LivenessRecorder) {
 	every := r.livenessEvery
 	r.states.setSpan(every)
+	recheck := min(every/10, time.Second) // while records wait
+	end := time.Now().Truncate(every).Add(every)
+	var waiting []unsettled
+	t := time.NewTimer(time.Until(end))
+	defer t.Stop()
 	for {
-		end := time.Now().Truncate(every).Add(every)
-		t := time.NewTimer(time.Until(end))
 		select {
 		case <-ctx.Done():
-			t.Stop()
+			r.settleLiveness(waiting, lr)
 			return
 		case <-t.C:
 		}
-		ids := r.aliveWithoutChange(end.Add(-every), end)
-		for len(ids) > 0 { // records of at most maxGapPoints, as the aggregator takes them
-			n := min(len(ids), maxGapPoints)
-			lr.RecordLiveness(&lifelinev1.Liveness{MinuteNs: end.Add(-every).UnixNano(), PointIds: ids[:n]})
-			ids = ids[n:]
+		if now := time.Now(); !now.Before(end) {
+			if ids, session := r.aliveWithoutChange(end.Add(-every), end); len(ids) > 0 {
+				waiting = append(waiting, unsettled{start: end.Add(-every), end: end, session: session, ids: ids})
+				if len(waiting) > maxUnsettled {
+					waiting = waiting[1:]
+				}
+			}
+			end = now.Truncate(every).Add(every)
 		}
+		waiting = r.settleLiveness(waiting, lr)
+		next := time.Until(end)
+		if len(waiting) > 0 {
+			next = min(next, recheck)
+		}
+		t.Reset(next)
 	}
 }
 
+// settleLiveness hands the waiting records whose span was read to its end
+// to lr, drops those whose session ended before, and returns the others.
+func (r *Reader) settleLiveness(waiting []unsettled, lr LivenessRecorder) []unsettled {
+	for len(waiting) > 0 {
+		w := waiting[0]
+		heard, over := r.outage.lastContact(w.session, r.readingSince.Load())
+		if heard.Before(w.end) && !over {
+			break
+		}
+		if !heard.Before(w.end) {
+			for ids := w.ids; len(ids) > 0; { // records of at most maxGapPoints, as the aggregator takes them
+				n := min(len(ids), maxGapPoints)
+				lr.RecordLiveness(&lifelinev1.Liveness{MinuteNs: w.start.UnixNano(), PointIds: ids[:n]})
+				ids = ids[n:]
+			}
+		}
+		waiting = waiting[1:]
+	}
+	return waiting
+}
+
 // aliveWithoutChange lists the points alive in [start, end) that sent no
-// value with a source time in it. None while the source was not read for
-// all of it.
-func (r *Reader) aliveWithoutChange(start, end time.Time) []string {
-	since := r.readingSince.Load()
-	if since == 0 || since > start.UnixNano() {
-		return nil
+// value with a source time in it, and the session (readingSince) that
+// read them. None while the source was not read since start.
+func (r *Reader) aliveWithoutChange(start, end time.Time) (ids []string, session int64) {
+	session = r.readingSince.Load()
+	if session == 0 || session > start.UnixNano() {
+		return nil, 0
 	}
 	s := r.states
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ids []string
 	for i, st := range s.states {
 		if st.LastSample.IsZero() || st.Status>>30 != 0 {
 			continue // never read, or not Good
@@ -64,5 +112,5 @@ func (r *Reader) aliveWithoutChange(start, end time.Time) []string {
 		}
 		ids = append(ids, st.PointID)
 	}
-	return ids
+	return ids, session
 }

@@ -1,6 +1,8 @@
 package opcua
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -55,6 +57,10 @@ func TestSteadyPointAliveWhileRead(t *testing.T) {
 	waitFor(t, "reading", 20*time.Second, func() bool { return r.Stats().Connected })
 	up := time.Now()
 	time.Sleep(4 * time.Second)
+	// The cut falls mid-span: a response the server sent just before it
+	// may be taken from the socket a little after, which on a loaded
+	// machine could carry the reader past a span's end.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1500 * time.Millisecond)))
 	px.close()
 	cut := time.Now()
 	time.Sleep(4 * time.Second)
@@ -67,7 +73,9 @@ func TestSteadyPointAliveWhileRead(t *testing.T) {
 
 	spans := rec.aliveSpans("STEADY")
 	alive := func(s time.Time) bool { return slices.ContainsFunc(spans, s.Equal) }
-	for s := up.Truncate(time.Second).Add(time.Second); s.Add(time.Second).Before(cut); s = s.Add(time.Second) {
+	// A span's record waits until the server is heard from after its end,
+	// so only spans that ended well before the cut are sure to have one.
+	for s := up.Truncate(time.Second).Add(time.Second); s.Add(2 * time.Second).Before(cut); s = s.Add(time.Second) {
 		if !alive(s) {
 			t.Errorf("span %v, server read: steady point not alive (alive in %v)", s, spans)
 		}
@@ -89,5 +97,59 @@ func TestSteadyPointAliveWhileRead(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// A span's record waits until the server is heard from after its end: a
+// connection lost just before the end and noticed after it leaves the
+// span without a record (its gap starts inside the span), while one lost
+// after the server answered past the end does not take the record away.
+func TestLivenessSettlesOnContactAfterTheSpan(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0).Truncate(time.Minute)
+	end := start.Add(time.Minute)
+	for _, tc := range []struct {
+		name   string
+		events func(r *Reader)
+		want   string // after the events; "" waits, "-" dropped
+	}{
+		{"no word since the end", func(r *Reader) {}, ""},
+		{"lost before the end, noticed after", func(r *Reader) { r.notReading(context.Background()) }, "-"},
+		{"heard after the end", func(r *Reader) { r.outage.touch(end.Add(50 * time.Millisecond)) }, "[STEADY]"},
+		{"heard after the end, then lost", func(r *Reader) {
+			r.outage.touch(end.Add(50 * time.Millisecond))
+			r.notReading(context.Background())
+		}, "[STEADY]"},
+		{"lost, and read again by another session", func(r *Reader) {
+			r.notReading(context.Background())
+			r.readingSince.Store(end.Add(time.Second).UnixNano())
+			r.outage.touch(end.Add(2 * time.Second))
+		}, "-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Reader{states: newPointStates([]string{"STEADY"})}
+			r.states.setSpan(time.Minute)
+			r.readingSince.Store(start.Add(-time.Hour).UnixNano())
+			r.states.update([]*lifelinev1.Sample{{PointId: "STEADY", SourceTimeNs: start.Add(-time.Second).UnixNano(),
+				ReceiveTimeNs: start.Add(-time.Second).UnixNano(), Value: &lifelinev1.Sample_Number{Number: 1}}})
+			r.outage.touch(end.Add(-100 * time.Millisecond))
+			ids, session := r.aliveWithoutChange(start, end)
+			waiting := []unsettled{{start: start, end: end, session: session, ids: ids}}
+			rec := &liveRecorder{}
+			if waiting = r.settleLiveness(waiting, rec); len(waiting) != 1 || len(rec.alive) != 0 {
+				t.Fatalf("settled before the server was heard from after the span: %d waiting, records %v", len(waiting), rec.alive)
+			}
+			tc.events(r)
+			waiting = r.settleLiveness(waiting, rec)
+			got := fmt.Sprint(rec.aliveSpans("STEADY"))
+			switch {
+			case tc.want == "" && (len(waiting) != 1 || len(rec.alive) != 0):
+				t.Errorf("settled with nothing heard: %d waiting, records %v", len(waiting), got)
+			case tc.want == "-" && (len(waiting) != 0 || len(rec.alive) != 0):
+				t.Errorf("want the record dropped: %d waiting, records %v", len(waiting), got)
+			case tc.want != "" && tc.want != "-" && (len(waiting) != 0 || len(rec.alive) != 1 || fmt.Sprint(rec.alive[0].GetPointIds()) != tc.want ||
+				rec.alive[0].GetMinuteNs() != start.UnixNano()):
+				t.Errorf("want %s recorded for %v: %d waiting, records %v", tc.want, start, len(waiting), rec.alive)
+			}
+		})
 	}
 }

@@ -33,6 +33,11 @@ type outage struct {
 	contact time.Time // last sign of life; zero before the first
 	since   time.Time // start of the current outage; zero while reading
 	failed  bool      // an attempt failed since `since`
+	// ended is the session (its readingSince) that ended last, and
+	// endedContact its last sign of life: liveness records of spans that
+	// ended just before the loss was noticed settle against them.
+	ended        int64
+	endedContact time.Time
 }
 
 // touch notes a sign of life from the server.
@@ -42,6 +47,29 @@ func (o *outage) touch(at time.Time) {
 		o.contact = at
 	}
 	o.mu.Unlock()
+}
+
+// sessionEnded remembers session as the last to end, with its last sign
+// of life.
+func (o *outage) sessionEnded(session int64) {
+	o.mu.Lock()
+	o.ended, o.endedContact = session, o.contact
+	o.mu.Unlock()
+}
+
+// lastContact returns the last sign of life of session, whose reading
+// began at current (0 when not reading); over is true once it has ended.
+// A session that ended before the last to end has no known contact.
+func (o *outage) lastContact(session, current int64) (at time.Time, over bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case session == current:
+		return o.contact, false
+	case session == o.ended:
+		return o.endedContact, true
+	}
+	return time.Time{}, true
 }
 
 // starting marks the reader as not reading yet.
@@ -107,6 +135,9 @@ func (r *Reader) reading() {
 // the reader is stopping, the outage starts here, before Connected turns
 // false, so that no one sees the source down without a DownSince.
 func (r *Reader) notReading(ctx context.Context) {
+	// The ended session is noted before readingSince changes, so that
+	// whoever sees a new readingSince finds the old session's contact.
+	r.outage.sessionEnded(r.readingSince.Load())
 	r.readingSince.Store(0)
 	if ctx.Err() == nil {
 		r.outage.lost(time.Now())

@@ -136,7 +136,7 @@ func TestAliveWithoutChangeAfterTheSpanEnded(t *testing.T) {
 	deliver("CHANGING", end.Add(100*time.Millisecond))
 	deliver("CHANGING", end.Add(300*time.Millisecond))
 	deliver("SKIPPED", end.Add(50*time.Millisecond))
-	got := r.aliveWithoutChange(start, end)
+	got, _ := r.aliveWithoutChange(start, end)
 	if want := []string{"STEADY", "SKIPPED"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("alive without change %v, want %v", got, want)
 	}
