@@ -108,7 +108,16 @@ func (s *Sim) createMonitoredItems(ctx context.Context, srv *server.Server) serv
 // sendInitial sends the current value of each new item to its
 // subscription, as OPC UA requires after creation. A subscription whose
 // queue stays full for notifyStall (its client is gone) gets no more.
+//
+// It reads and sends under the monitored-item lock, as notify does: read
+// outside it, an initial value could reach the subscription after a
+// change notify sent meanwhile, and gopcua's publisher keeps only the
+// last value per item, so the client would be left with the stale one
+// (a point set bad right after its item was created looked good).
 func (s *Sim) sendInitial(ctx context.Context, srv *server.Server, items []*server.MonitoredItem) {
+	mis := srv.MonitoredItemService
+	mis.Mu.Lock()
+	defer mis.Mu.Unlock()
 	timer := time.NewTimer(notifyStall)
 	defer timer.Stop()
 	for _, it := range items {
