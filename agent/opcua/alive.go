@@ -20,10 +20,6 @@ type LivenessRecorder interface {
 // livenessEvery is the span one liveness record covers.
 const livenessEvery = time.Minute
 
-// maxUnsettled bounds the records waiting to be settled: more wait only
-// when the server is heard from less often than once in several spans.
-const maxUnsettled = 4
-
 // unsettled is a span's record that waits until the span is known to
 // have been read to its end. A connection lost shortly before the end of
 // a span is noticed only after it; the span's record is handed over once
@@ -42,6 +38,7 @@ func (r *Reader) runLiveness(ctx context.Context, lr LivenessRecorder) {
 	every := r.livenessEvery
 	r.states.setSpan(every)
 	recheck := min(every/10, time.Second) // while records wait
+	limit := r.unsettledLimit(every)
 	end := time.Now().Truncate(every).Add(every)
 	var waiting []unsettled
 	t := time.NewTimer(time.Until(end))
@@ -49,20 +46,20 @@ func (r *Reader) runLiveness(ctx context.Context, lr LivenessRecorder) {
 	for {
 		select {
 		case <-ctx.Done():
-			r.settleLiveness(waiting, lr)
+			r.settleLiveness(waiting, lr, true)
 			return
 		case <-t.C:
 		}
 		if now := time.Now(); !now.Before(end) {
 			if ids, session := r.aliveWithoutChange(end.Add(-every), end); len(ids) > 0 {
 				waiting = append(waiting, unsettled{start: end.Add(-every), end: end, session: session, ids: ids})
-				if len(waiting) > maxUnsettled {
+				if len(waiting) > limit {
 					waiting = waiting[1:]
 				}
 			}
 			end = now.Truncate(every).Add(every)
 		}
-		waiting = r.settleLiveness(waiting, lr)
+		waiting = r.settleLiveness(waiting, lr, false)
 		next := time.Until(end)
 		if len(waiting) > 0 {
 			next = min(next, recheck)
@@ -71,16 +68,31 @@ func (r *Reader) runLiveness(ctx context.Context, lr LivenessRecorder) {
 	}
 }
 
+// unsettledLimit is how many records may wait: as many spans as the
+// server may stay silent while read (a poll interval; a subscription's
+// watchdog is under a minute) and a few more.
+func (r *Reader) unsettledLimit(every time.Duration) int {
+	n := 4
+	if r.base.ReadMode == "poll" {
+		n = max(n, int(r.base.PollInterval.D()/every)+3)
+	}
+	return n
+}
+
 // settleLiveness hands the waiting records whose span was read to its end
 // to lr, drops those whose session ended before, and returns the others.
-func (r *Reader) settleLiveness(waiting []unsettled, lr LivenessRecorder) []unsettled {
+// At the reader's stop (final) nothing more will be heard: a session still
+// reading, or ended by the stop, counts as read to the end, as the
+// agent_stopped gap begins after it.
+func (r *Reader) settleLiveness(waiting []unsettled, lr LivenessRecorder, final bool) []unsettled {
 	for len(waiting) > 0 {
 		w := waiting[0]
-		heard, over := r.outage.lastContact(w.session, r.readingSince.Load())
-		if heard.Before(w.end) && !over {
+		heard, over, byStop := r.outage.lastContact(w.session)
+		readToEnd := !heard.Before(w.end) || (final && (!over || byStop))
+		if !readToEnd && !over {
 			break
 		}
-		if !heard.Before(w.end) {
+		if readToEnd {
 			for ids := w.ids; len(ids) > 0; { // records of at most maxGapPoints, as the aggregator takes them
 				n := min(len(ids), maxGapPoints)
 				lr.RecordLiveness(&lifelinev1.Liveness{MinuteNs: w.start.UnixNano(), PointIds: ids[:n]})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/agent/config"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
@@ -104,42 +105,54 @@ func TestSteadyPointAliveWhileRead(t *testing.T) {
 // connection lost just before the end and noticed after it leaves the
 // span without a record (its gap starts inside the span), while one lost
 // after the server answered past the end does not take the record away.
+// At the reader's stop, a session still reading or ended by the stop
+// keeps its records: nothing more will be heard, and no source gap
+// follows.
 func TestLivenessSettlesOnContactAfterTheSpan(t *testing.T) {
 	start := time.Unix(1_700_000_000, 0).Truncate(time.Minute)
 	end := start.Add(time.Minute)
+	stopping, stop := context.WithCancel(context.Background())
+	stop()
 	for _, tc := range []struct {
 		name   string
 		events func(r *Reader)
+		final  bool   // settled at the reader's stop
 		want   string // after the events; "" waits, "-" dropped
 	}{
-		{"no word since the end", func(r *Reader) {}, ""},
-		{"lost before the end, noticed after", func(r *Reader) { r.notReading(context.Background()) }, "-"},
-		{"heard after the end", func(r *Reader) { r.outage.touch(end.Add(50 * time.Millisecond)) }, "[STEADY]"},
+		{"no word since the end", func(r *Reader) {}, false, ""},
+		{"lost before the end, noticed after", func(r *Reader) { r.notReading(context.Background()) }, false, "-"},
+		{"heard after the end", func(r *Reader) { r.outage.touch(end.Add(50 * time.Millisecond)) }, false, "[STEADY]"},
 		{"heard after the end, then lost", func(r *Reader) {
 			r.outage.touch(end.Add(50 * time.Millisecond))
 			r.notReading(context.Background())
-		}, "[STEADY]"},
+		}, false, "[STEADY]"},
 		{"lost, and read again by another session", func(r *Reader) {
 			r.notReading(context.Background())
 			r.readingSince.Store(end.Add(time.Second).UnixNano())
+			r.outage.began(end.Add(time.Second).UnixNano())
 			r.outage.touch(end.Add(2 * time.Second))
-		}, "-"},
+		}, false, "-"},
+		{"the reader stops while reading", func(r *Reader) {}, true, "[STEADY]"},
+		{"the reader stops, ending the session", func(r *Reader) { r.notReading(stopping) }, true, "[STEADY]"},
+		{"lost, then the reader stops", func(r *Reader) { r.notReading(context.Background()) }, true, "-"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &Reader{states: newPointStates([]string{"STEADY"})}
 			r.states.setSpan(time.Minute)
-			r.readingSince.Store(start.Add(-time.Hour).UnixNano())
+			session := start.Add(-time.Hour).UnixNano()
+			r.readingSince.Store(session)
+			r.outage.began(session)
 			r.states.update([]*lifelinev1.Sample{{PointId: "STEADY", SourceTimeNs: start.Add(-time.Second).UnixNano(),
 				ReceiveTimeNs: start.Add(-time.Second).UnixNano(), Value: &lifelinev1.Sample_Number{Number: 1}}})
 			r.outage.touch(end.Add(-100 * time.Millisecond))
 			ids, session := r.aliveWithoutChange(start, end)
 			waiting := []unsettled{{start: start, end: end, session: session, ids: ids}}
 			rec := &liveRecorder{}
-			if waiting = r.settleLiveness(waiting, rec); len(waiting) != 1 || len(rec.alive) != 0 {
+			if waiting = r.settleLiveness(waiting, rec, false); len(waiting) != 1 || len(rec.alive) != 0 {
 				t.Fatalf("settled before the server was heard from after the span: %d waiting, records %v", len(waiting), rec.alive)
 			}
 			tc.events(r)
-			waiting = r.settleLiveness(waiting, rec)
+			waiting = r.settleLiveness(waiting, rec, tc.final)
 			got := fmt.Sprint(rec.aliveSpans("STEADY"))
 			switch {
 			case tc.want == "" && (len(waiting) != 1 || len(rec.alive) != 0):
@@ -151,5 +164,18 @@ func TestLivenessSettlesOnContactAfterTheSpan(t *testing.T) {
 				t.Errorf("want %s recorded for %v: %d waiting, records %v", tc.want, start, len(waiting), rec.alive)
 			}
 		})
+	}
+}
+
+// A source polled less often than once a span keeps every span's record
+// waiting until the next poll answers, instead of dropping the oldest.
+func TestLivenessWaitsForASlowPoll(t *testing.T) {
+	r := &Reader{}
+	if got := r.unsettledLimit(time.Minute); got < 4 {
+		t.Errorf("subscription: %d records may wait, want at least 4", got)
+	}
+	r.base.ReadMode, r.base.PollInterval = "poll", config.Duration(10*time.Minute)
+	if got := r.unsettledLimit(time.Minute); got < 11 {
+		t.Errorf("polled every 10 min: %d records may wait, want at least 11", got)
 	}
 }

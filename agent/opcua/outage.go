@@ -33,11 +33,14 @@ type outage struct {
 	contact time.Time // last sign of life; zero before the first
 	since   time.Time // start of the current outage; zero while reading
 	failed  bool      // an attempt failed since `since`
-	// ended is the session (its readingSince) that ended last, and
-	// endedContact its last sign of life: liveness records of spans that
-	// ended just before the loss was noticed settle against them.
+	// session is the delivering session (its readingSince; 0 while none),
+	// ended the one that ended last, endedContact its last sign of life
+	// and endedByStop whether the reader was stopping: a liveness record
+	// settles against them (see alive.go).
+	session      int64
 	ended        int64
 	endedContact time.Time
+	endedByStop  bool
 }
 
 // touch notes a sign of life from the server.
@@ -49,27 +52,35 @@ func (o *outage) touch(at time.Time) {
 	o.mu.Unlock()
 }
 
-// sessionEnded remembers session as the last to end, with its last sign
-// of life.
-func (o *outage) sessionEnded(session int64) {
+// began notes session as the delivering one.
+func (o *outage) began(session int64) {
 	o.mu.Lock()
-	o.ended, o.endedContact = session, o.contact
+	o.session = session
 	o.mu.Unlock()
 }
 
-// lastContact returns the last sign of life of session, whose reading
-// began at current (0 when not reading); over is true once it has ended.
-// A session that ended before the last to end has no known contact.
-func (o *outage) lastContact(session, current int64) (at time.Time, over bool) {
+// sessionEnded notes the delivering session as the last to end, with its
+// last sign of life; byStop says the reader is stopping.
+func (o *outage) sessionEnded(byStop bool) {
+	o.mu.Lock()
+	o.ended, o.endedContact, o.endedByStop = o.session, o.contact, byStop
+	o.session = 0
+	o.mu.Unlock()
+}
+
+// lastContact returns the last sign of life of session; over is true once
+// it has ended, and byStop when the reader's stop ended it. A session
+// that ended before the last to end has no known contact.
+func (o *outage) lastContact(session int64) (at time.Time, over, byStop bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	switch {
-	case session == current:
-		return o.contact, false
+	case session == o.session:
+		return o.contact, false, false
 	case session == o.ended:
-		return o.endedContact, true
+		return o.endedContact, true, o.endedByStop
 	}
-	return time.Time{}, true
+	return time.Time{}, true, false
 }
 
 // starting marks the reader as not reading yet.
@@ -118,10 +129,12 @@ func (o *outage) down() time.Time {
 // reading is called when a session starts delivering: the outage before
 // it, if any, becomes a gap record.
 func (r *Reader) reading() {
-	r.readingSinceNs.Store(time.Now().UnixNano())
+	now := time.Now()
+	r.readingSinceNs.Store(now.UnixNano())
 	r.connected.Store(true)
-	r.readingSince.Store(time.Now().UnixNano())
-	from, to, ok := r.outage.end(time.Now())
+	from, to, ok := r.outage.end(now)
+	r.outage.began(now.UnixNano())
+	r.readingSince.Store(now.UnixNano())
 	if !ok {
 		return
 	}
@@ -135,9 +148,7 @@ func (r *Reader) reading() {
 // the reader is stopping, the outage starts here, before Connected turns
 // false, so that no one sees the source down without a DownSince.
 func (r *Reader) notReading(ctx context.Context) {
-	// The ended session is noted before readingSince changes, so that
-	// whoever sees a new readingSince finds the old session's contact.
-	r.outage.sessionEnded(r.readingSince.Load())
+	r.outage.sessionEnded(ctx.Err() != nil)
 	r.readingSince.Store(0)
 	if ctx.Err() == nil {
 		r.outage.lost(time.Now())

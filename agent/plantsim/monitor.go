@@ -121,10 +121,18 @@ func (s *Sim) sendInitial(ctx context.Context, srv *server.Server, items []*serv
 	timer := time.NewTimer(notifyStall)
 	defer timer.Stop()
 	for _, it := range items {
+		if mis.Items[it.ID] != it {
+			continue // deleted meanwhile
+		}
+		if _, stalled := s.stalled[it.Sub]; stalled {
+			s.dropped.Add(1)
+			continue // not waited for, as in notify
+		}
 		n := s.initialValue(srv, it)
 		select {
 		case it.Sub.NotifyChannel <- n:
 		case <-timer.C:
+			s.stalled[it.Sub] = time.Now()
 			s.dropped.Add(1)
 			return
 		case <-ctx.Done():
