@@ -179,3 +179,53 @@ func TestLivenessWaitsForASlowPoll(t *testing.T) {
 		t.Errorf("polled every 10 min: %d records may wait, want at least 11", got)
 	}
 }
+
+// The liveness loop lists a span only once the server was heard from
+// after it: while contact comes, spans are recorded; once it stops and the
+// session is lost only later, no span ending after the last contact is
+// listed, however long the loss took to notice.
+func TestLivenessLoopListsNoSpanAfterTheLastContact(t *testing.T) {
+	const every = 200 * time.Millisecond
+	r := &Reader{states: newPointStates([]string{"STEADY"}), livenessEvery: every}
+	r.reading()
+	now := time.Now()
+	r.states.update([]*lifelinev1.Sample{{PointId: "STEADY", SourceTimeNs: now.UnixNano(), ReceiveTimeNs: now.UnixNano(),
+		Value: &lifelinev1.Sample_Number{Number: 1}}})
+	rec := &liveRecorder{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.runLiveness(ctx, rec)
+	}()
+	defer func() { cancel(); <-done }()
+
+	stopTouching := make(chan struct{})
+	touched := make(chan time.Time)
+	go func() { // publish responses
+		var last time.Time
+		defer func() { touched <- last }()
+		for {
+			select {
+			case <-stopTouching:
+				return
+			case <-time.After(10 * time.Millisecond):
+				last = time.Now()
+				r.outage.touch(last)
+			}
+		}
+	}()
+	waitFor(t, "spans listed while the server answers", 10*time.Second, func() bool { return len(rec.aliveSpans("STEADY")) >= 2 })
+	close(stopTouching)
+	lastContact := <-touched
+	time.Sleep(3 * every) // the loss is noticed spans later
+	r.notReading(context.Background())
+	time.Sleep(2 * every)
+	cancel()
+	<-done
+	for _, s := range rec.aliveSpans("STEADY") {
+		if end := s.Add(every); end.After(lastContact) {
+			t.Errorf("span %v listed alive; it ended %v after the last contact", s, end.Sub(lastContact))
+		}
+	}
+}
