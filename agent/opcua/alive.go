@@ -28,7 +28,7 @@ const livenessEvery = time.Minute
 // sign of life, inside the span).
 type unsettled struct {
 	start, end time.Time
-	session    int64 // readingSince when the span ended
+	session    int64 // the session that read it (see outage.session)
 	ids        []string
 }
 
@@ -105,10 +105,10 @@ func (r *Reader) settleLiveness(waiting []unsettled, lr LivenessRecorder, final 
 }
 
 // aliveWithoutChange lists the points alive in [start, end) that sent no
-// value with a source time in it, and the session (readingSince) that
-// read them. None while the source was not read since start.
+// value with a source time in it, and the session that read them. None
+// while the source was not read since start.
 func (r *Reader) aliveWithoutChange(start, end time.Time) (ids []string, session int64) {
-	session = r.readingSince.Load()
+	session = r.outage.current()
 	if session == 0 || session > start.UnixNano() {
 		return nil, 0
 	}

@@ -128,7 +128,6 @@ func TestLivenessSettlesOnContactAfterTheSpan(t *testing.T) {
 		}, false, "[STEADY]"},
 		{"lost, and read again by another session", func(r *Reader) {
 			r.notReading(context.Background())
-			r.readingSince.Store(end.Add(time.Second).UnixNano())
 			r.outage.began(end.Add(time.Second).UnixNano())
 			r.outage.touch(end.Add(2 * time.Second))
 		}, false, "-"},
@@ -140,7 +139,6 @@ func TestLivenessSettlesOnContactAfterTheSpan(t *testing.T) {
 			r := &Reader{states: newPointStates([]string{"STEADY"})}
 			r.states.setSpan(time.Minute)
 			session := start.Add(-time.Hour).UnixNano()
-			r.readingSince.Store(session)
 			r.outage.began(session)
 			r.states.update([]*lifelinev1.Sample{{PointId: "STEADY", SourceTimeNs: start.Add(-time.Second).UnixNano(),
 				ReceiveTimeNs: start.Add(-time.Second).UnixNano(), Value: &lifelinev1.Sample_Number{Number: 1}}})

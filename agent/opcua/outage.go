@@ -33,7 +33,8 @@ type outage struct {
 	contact time.Time // last sign of life; zero before the first
 	since   time.Time // start of the current outage; zero while reading
 	failed  bool      // an attempt failed since `since`
-	// session is the delivering session (its readingSince; 0 while none),
+	// session is the delivering session (when it began delivering, Unix
+	// ns; 0 while none),
 	// ended the one that ended last, endedContact its last sign of life
 	// and endedByStop whether the reader was stopping: a liveness record
 	// settles against them (see alive.go).
@@ -57,6 +58,13 @@ func (o *outage) began(session int64) {
 	o.mu.Lock()
 	o.session = session
 	o.mu.Unlock()
+}
+
+// current returns the delivering session (0 while none).
+func (o *outage) current() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.session
 }
 
 // sessionEnded notes the delivering session as the last to end, with its
@@ -134,7 +142,6 @@ func (r *Reader) reading() {
 	r.connected.Store(true)
 	from, to, ok := r.outage.end(now)
 	r.outage.began(now.UnixNano())
-	r.readingSince.Store(now.UnixNano())
 	if !ok {
 		return
 	}
@@ -149,7 +156,6 @@ func (r *Reader) reading() {
 // false, so that no one sees the source down without a DownSince.
 func (r *Reader) notReading(ctx context.Context) {
 	r.outage.sessionEnded(ctx.Err() != nil)
-	r.readingSince.Store(0)
 	if ctx.Err() == nil {
 		r.outage.lost(time.Now())
 	}

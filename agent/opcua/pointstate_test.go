@@ -124,7 +124,7 @@ func TestAliveWithoutChangeAfterTheSpanEnded(t *testing.T) {
 	r.states.setSpan(time.Minute)
 	start := time.Unix(1_700_000_000, 0).Truncate(time.Minute)
 	end := start.Add(time.Minute)
-	r.readingSince.Store(start.Add(-time.Hour).UnixNano())
+	r.outage.began(start.Add(-time.Hour).UnixNano())
 	deliver := func(point string, source time.Time) {
 		r.states.update([]*lifelinev1.Sample{{PointId: point, SourceTimeNs: source.UnixNano(), ReceiveTimeNs: source.UnixNano(),
 			Value: &lifelinev1.Sample_Number{Number: float64(source.UnixNano())}}})

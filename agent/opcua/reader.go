@@ -122,10 +122,7 @@ type Reader struct {
 	historyProbes    atomic.Uint64 // reads of Historizing and the capability
 	history          historyLimits
 
-	// readingSince is when the current session began delivering (Unix
-	// ns; 0 while not reading); livenessEvery is the span of a liveness
-	// record (see alive.go).
-	readingSince  atomic.Int64
+	// livenessEvery is the span of a liveness record (see alive.go).
 	livenessEvery time.Duration
 }
 
