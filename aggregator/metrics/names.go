@@ -75,3 +75,13 @@ const (
 	ForwardCursorAgeSeconds = "lifeline_forward_cursor_age_seconds"
 	ForwardBacklogSeconds   = "lifeline_forward_backlog_seconds"
 )
+
+// Go runtime: the series of the Go collector that aggregator/memwatch reads
+// (registered in aggregator/service with memwatch.RuntimeMetrics).
+const (
+	GoGCCPUSecondsTotal   = "go_cpu_classes_gc_total_cpu_seconds_total"
+	GoCPUSecondsTotal     = "go_cpu_classes_total_cpu_seconds_total"
+	GoIdleCPUSecondsTotal = "go_cpu_classes_idle_cpu_seconds_total"
+	GoHeapLiveBytes       = "go_gc_heap_live_bytes"
+	GoMemoryLimitBytes    = "go_gc_gomemlimit_bytes"
+)

@@ -15,6 +15,7 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/config"
 	"github.com/lifeline-telemetry/lifeline/aggregator/console"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/memwatch"
 	"github.com/lifeline-telemetry/lifeline/aggregator/owner"
 	"github.com/lifeline-telemetry/lifeline/aggregator/registry"
 	"github.com/lifeline-telemetry/lifeline/aggregator/report"
@@ -84,6 +85,8 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.metricsAddr = ms.Addr()
 	a.mu.Unlock()
+	stopWatch := startMemWatch(ctx, a.logger.With("component", "memory"))
+	defer stopWatch()
 	if err := a.openStore(ctx, st); err != nil {
 		return err
 	}
@@ -188,6 +191,19 @@ func (a *Aggregator) startAlarms(st *store.Store, evaluator *alarm.Evaluator) (s
 		cancel()
 		evaluating.Wait()
 	})
+}
+
+// startMemWatch warns in the log while the memory limit makes collecting
+// garbage a large part of the aggregator's work. The returned stop cancels
+// and waits.
+func startMemWatch(ctx context.Context, logger *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	watching.Go(func() { memwatch.NewWatcher(logger).Run(ctx) })
+	return func() {
+		cancel()
+		watching.Wait()
+	}
 }
 
 // startWriting starts the writer and the heartbeat recorder on a context of

@@ -1,10 +1,14 @@
 package service
 
 import (
+	"regexp"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/alarm"
 	"github.com/lifeline-telemetry/lifeline/aggregator/ingest"
+	"github.com/lifeline-telemetry/lifeline/aggregator/memwatch"
 	"github.com/lifeline-telemetry/lifeline/aggregator/report"
 	"github.com/lifeline-telemetry/lifeline/aggregator/writer"
 )
@@ -16,6 +20,15 @@ import (
 func registerMetrics(reg prometheus.Registerer, wr *writer.Writer, ev *alarm.Evaluator) (*ingest.Metrics, *ingest.LinkMetrics, *report.Metrics) {
 	writer.NewMetrics(wr, reg)
 	alarm.NewMetrics(ev, reg)
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(goCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return ingest.NewMetrics(reg), ingest.NewLinkMetrics(reg), report.NewMetrics(reg)
+}
+
+// goCollector is the Go runtime's collector with its default series and
+// those memwatch reads, so that `status` and Prometheus can tell a tight
+// memory limit from a heavy load.
+func goCollector() prometheus.Collector {
+	return collectors.NewGoCollector(
+		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(memwatch.RuntimeMetrics)}),
+	)
 }
