@@ -89,7 +89,8 @@ func TestOperationsProbesAndStatus(t *testing.T) {
 	out := c.status()
 	t.Logf("status while data flows:\n%s", out)
 	if !strings.Contains(out, "READY") || !strings.Contains(out, "1 connected: "+c.site) ||
-		!strings.Contains(out, "samples/s") {
+		!strings.Contains(out, "samples/s") || !strings.Contains(out, "  memory      live heap ") ||
+		!strings.Contains(out, " MiB memory limit; garbage collection ") {
 		t.Fatalf("status while data flows:\n%s", out)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lifeline-telemetry/lifeline/aggregator/memwatch"
 	"github.com/lifeline-telemetry/lifeline/aggregator/metrics"
 	"github.com/lifeline-telemetry/lifeline/proto/obs"
 	"github.com/lifeline-telemetry/lifeline/proto/obs/scrape"
@@ -20,6 +21,7 @@ type statusReport struct {
 	Ingest  ingestState       `json:"ingest"`
 	Writer  writerState       `json:"writer"`
 	Alarms  alarmState        `json:"alarms"`
+	Memory  *memoryState      `json:"memory,omitempty"`
 }
 
 type siteState struct {
@@ -64,6 +66,41 @@ type alarmState struct {
 	WriteFailures   float64 `json:"write_failures"`
 }
 
+// memoryState is the Go heap against the memory limit, and the share of
+// the CPU the aggregator used that went to collecting garbage (memwatch).
+type memoryState struct {
+	LiveHeapBytes    float64 `json:"live_heap_bytes"`
+	LimitBytes       float64 `json:"memory_limit_bytes"` // 0: none
+	GCCPUShare       float64 `json:"gc_cpu_share"`
+	GCCPUShareOver   string  `json:"gc_cpu_share_over"` // "interval" or "since start"
+	LimitTight       bool    `json:"memory_limit_tight"`
+	TightShare       float64 `json:"tight_gc_cpu_share"`
+	TightLiveOfLimit float64 `json:"tight_live_heap_of_limit"`
+}
+
+// memoryOf judges the memory limit from the scrapes: over the interval
+// between first and last when there was one and the runtime accounted CPU
+// in it (it does at each collection's end), else over the aggregator's life.
+func memoryOf(first, last scrape.Values, interval bool) *memoryState {
+	cur, ok := memwatch.FromMetrics(last)
+	if !ok {
+		return nil
+	}
+	p, over := memwatch.Pressure{}, ""
+	if prev, read := memwatch.FromMetrics(first); interval && read {
+		p, ok = memwatch.Between(prev, cur)
+		over = "interval"
+	}
+	if !ok || over == "" {
+		if p, ok = memwatch.SinceStart(cur); !ok {
+			return nil
+		}
+		over = "since start"
+	}
+	return &memoryState{LiveHeapBytes: p.LiveBytes, LimitBytes: p.LimitBytes, GCCPUShare: p.GCShare, GCCPUShareOver: over,
+		LimitTight: p.Tight(), TightShare: memwatch.TightShare, TightLiveOfLimit: memwatch.TightLive}
+}
+
 // readStatus reads the aggregator's readiness and metrics at addr; with
 // interval > 0 it reads the metrics again after interval for the rates.
 func readStatus(ctx context.Context, addr string, interval time.Duration) (statusReport, error) {
@@ -93,6 +130,7 @@ func readStatus(ctx context.Context, addr string, interval time.Duration) (statu
 		elapsed = time.Since(start)
 	}
 	fill(&rep, m)
+	rep.Memory = memoryOf(first, m, elapsed > 0)
 	if elapsed > 0 {
 		rate := func(name string) *float64 {
 			r := max(m[name]-first[name], 0) / elapsed.Seconds()

@@ -44,6 +44,26 @@ func printStatus(w io.Writer, rep statusReport) {
 	a := rep.Alarms
 	fmt.Fprintf(w, "  alarms      %s samples waiting for evaluation; raised %.0f, cleared %.0f; %.0f batches replayed from ClickHouse, %.0f write failures\n",
 		scrape.Count(a.QueuedSamples), a.Raised, a.Cleared, a.ReplayedBatches, a.WriteFailures)
+	if rep.Memory != nil {
+		fmt.Fprintf(w, "  memory      %s\n", memoryText(*rep.Memory))
+	}
+}
+
+// memoryText shows the heap against the limit and what collecting cost,
+// with the advice when the limit is what makes it cost.
+func memoryText(m memoryState) string {
+	const mib = 1 << 20
+	limit := "no memory limit"
+	if m.LimitBytes > 0 {
+		limit = fmt.Sprintf("a %.0f MiB memory limit", m.LimitBytes/mib)
+	}
+	text := fmt.Sprintf("live heap %.0f MiB, %s; garbage collection %.0f %% of the CPU used (%s)",
+		m.LiveHeapBytes/mib, limit, 100*m.GCCPUShare, m.GCCPUShareOver)
+	if m.LimitTight {
+		text += fmt.Sprintf(": the limit is tight (live heap over %.0f %% of it, collection over %.0f %%), raise memory_limit (docs/scaling.md)",
+			100*m.TightLiveOfLimit, 100*m.TightShare)
+	}
+	return text
 }
 
 func sitesText(sites []siteState) string {
