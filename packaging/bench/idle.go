@@ -35,8 +35,10 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 	loaded.Warmup, loaded.Duration = max(opts.Warmup, idleMinWindow), max(opts.Duration, idleMinWindow)
 	r.opts.Logf("ingest: 10 agents, before %d idle agents connect", idleAgents)
 	gen, aggAlone, chAlone := meterUsage(os.Getpid()), meterUsage(agg.Pid()), meterUsage(r.ch.pid())
+	aloneBefore := scrapeWriter(agg)
 	alone, err := runLoad(ctx, loaded)
 	genAlone, aggAloneUse, chAloneUse := gen.stop(), aggAlone.stop(), chAlone.stop()
+	aloneAfter := scrapeWriter(agg)
 	if err != nil {
 		return fmt.Errorf("10 agents alone: %w\naggregator log:\n%s", err, agg.Tail(3000))
 	}
@@ -79,8 +81,10 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 	loaded.Site = "BESIDE_"
 	r.opts.Logf("ingest: 10 agents beside %d idle agents", idleAgents)
 	meter, gen, chMeter := meterUsage(agg.Pid()), meterUsage(os.Getpid()), meterUsage(r.ch.pid())
+	besideBefore := scrapeWriter(agg)
 	beside, err := runLoad(ctx, loaded)
 	use, genBeside, chBeside := meter.stop(), gen.stop(), chMeter.stop()
+	besideAfter := scrapeWriter(agg)
 	stopIdle()
 	idled := <-idleDone
 	if err != nil {
@@ -91,6 +95,10 @@ func (r *Runner) idleLoad(ctx context.Context, agg *aggregatorProc, db string, o
 	}
 	idleRows(sec, alone, beside, idled.res, handshakes, connUse, quietUse, use)
 	r.costRows(sec, alone, beside, aggAloneUse, use, chAloneUse, chBeside)
+	// Collecting garbage is what the idle agents' buffers and state cost
+	// most: the heap nears the memory limit (docs/scaling.md).
+	addGCRow(sec, "10 agents alone (just before): ", aloneBefore, aloneAfter)
+	addGCRow(sec, "10 agents beside "+human(idleAgents)+" idle agents: ", besideBefore, besideAfter)
 	// The generator runs on the same two cores: what the idle agents'
 	// connections cost it is CPU that ClickHouse and the aggregator lack.
 	sec.add(Row{Measure: "10 agents alone: load generator CPU (same machine)", Value: genAlone.CPUCores, Unit: "cores"})

@@ -261,6 +261,9 @@ func (r *Runner) ingestByAgents(ctx context.Context, agg *aggregatorProc, db str
 		}
 		sec.add(rss)
 		sec.add(Row{Measure: p + "load generator CPU (same machine)", Value: gen.CPUCores, Unit: "cores"})
+		if limit > 0 && k > 1 {
+			addGCRow(sec, p, before, after)
+		}
 		if ws, ok := writerBetween(before, after); ok && limit > 0 && k > 1 {
 			addWriterRows(sec, p, ws, ms(res.AckMean))
 		}

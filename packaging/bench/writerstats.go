@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"github.com/lifeline-telemetry/lifeline/aggregator/memwatch"
 	"github.com/lifeline-telemetry/lifeline/aggregator/metrics"
 	"github.com/lifeline-telemetry/lifeline/packaging/launch"
 	"github.com/lifeline-telemetry/lifeline/proto/obs/scrape"
@@ -58,4 +59,22 @@ func addWriterRows(sec *Section, p string, s writerStats, ackMean float64) {
 	sec.add(Row{Measure: p + "rest of the ack path (ack latency mean less the above)",
 		Value: ackMean - 1000*(s.queueWait+s.insertTime+s.turnWait), Unit: "ms"})
 	sec.add(Row{Measure: p + "rows per insert (mean)", Value: s.rowsPerInsert, Unit: "rows"})
+}
+
+// addGCRow adds what collecting garbage cost the aggregator between two
+// scrapes, prefixed p: its share of the aggregator's CPU and the live heap
+// against the memory limit (aggregator/memwatch), nothing when the
+// scrapes lack them.
+func addGCRow(sec *Section, p string, before, after scrape.Values) {
+	prev, ok1 := memwatch.FromMetrics(before)
+	cur, ok2 := memwatch.FromMetrics(after)
+	if !ok1 || !ok2 {
+		return
+	}
+	gc, ok := memwatch.Between(prev, cur)
+	if !ok {
+		return
+	}
+	sec.add(Row{Measure: p + "aggregator garbage collection, share of its CPU", Value: 100 * gc.GCShare, Unit: "%"})
+	sec.add(Row{Measure: p + "aggregator live heap (last collection)", Value: gc.LiveBytes / (1 << 20), Unit: "MiB"})
 }
