@@ -21,35 +21,22 @@ type boxCache struct {
 	m  map[string]any
 }
 
-// boxAll appends src to dst as interfaces, boxing each distinct string once.
-func (b *boxCache) boxAll(dst []any, src []string) []any {
+// boxEach appends n strings to dst as interfaces, id(i) giving the i-th,
+// boxing each distinct string once.
+func (b *boxCache) boxEach(dst []any, n int, id func(int) string) []any {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.m == nil || len(b.m) > maxBoxes {
 		b.m = make(map[string]any, 1024)
 	}
-	for _, s := range src {
+	for i := range n {
+		s := id(i)
 		box, ok := b.m[s]
 		if !ok {
 			box = s
 			b.m[s] = box
 		}
 		dst = append(dst, box)
-	}
-	return dst
-}
-
-// boxRuns appends src to dst as interfaces, boxing once per run of equal
-// strings: a batch's rows share their site and buffer, so an insert boxes
-// once per batch without a cache.
-func boxRuns(dst []any, src []string) []any {
-	var last any
-	lastS := ""
-	for i, s := range src {
-		if i == 0 || s != lastS {
-			last, lastS = s, s
-		}
-		dst = append(dst, last)
 	}
 	return dst
 }

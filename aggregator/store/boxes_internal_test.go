@@ -27,9 +27,9 @@ func TestLowCardinalityAppendAllocations(t *testing.T) {
 	appendAll := func() {
 		c.reset()
 		for _, b := range batches {
-			c.add(b, false)
+			c.add(b, false, boxes)
 		}
-		cols := c.slices(true, boxes)
+		cols := c.slices(true)
 		for _, i := range []int{0, 1, 13} {
 			col, err := column.Type("LowCardinality(String)").Column("c", nil)
 			if err != nil {
@@ -50,7 +50,7 @@ func TestLowCardinalityAppendAllocations(t *testing.T) {
 	}
 
 	// The boxes hold the strings themselves: a column reads back the IDs.
-	cols := c.slices(true, boxes)
+	cols := c.slices(true)
 	if got := cols[1].([]any)[1001]; got != "T001.温度" {
 		t.Errorf("point of row 1001 = %v, want T001.温度", got)
 	}

@@ -226,3 +226,13 @@ func recentTimes() *regexp.Regexp {
 	days := regexp.QuoteMeta(now.Format(time.DateOnly)) + "|" + regexp.QuoteMeta(now.Add(-time.Hour).Format(time.DateOnly))
 	return regexp.MustCompile(`(?:` + days + `) \d\d:\d\d:\d\d`)
 }
+
+// On a current server ts is a DateTime64(3): times before 1970 keep their
+// milliseconds, and the range runs from 1900 to 2262.
+func TestCurrentServerSampleTimes(t *testing.T) {
+	s := openCurrent(t)
+	if !s.Capabilities().DateTime64 {
+		t.Fatal("chdb without DateTime64")
+	}
+	checkSampleTimes(t, s)
+}

@@ -59,11 +59,16 @@ var (
 )
 
 // columns holds one INSERT's column slices; Insert reuses them through a
-// pool so steady-state inserts do not allocate per row.
+// pool so steady-state inserts do not allocate per row. They are live
+// while inserts run and pooled between, so every byte a row takes here is
+// heap the collector marks: ts is the clamped time as the driver reads an
+// int64 (seconds for DateTime, milliseconds for DateTime64(3)) rather than
+// a time.Time (24 bytes and a pointer), and with LowCardinality the site,
+// point and buffer IDs are kept only as the boxes the driver takes.
 type columns struct {
 	site     []string
 	point    []string
-	ts       []time.Time
+	ts       []int64
 	tsNs     []int64
 	serverNs []int64
 	recvNs   []int64
@@ -97,9 +102,17 @@ func (c *columns) reset() {
 	c.siteBoxes, c.pointBoxes, c.bufferBoxes = c.siteBoxes[:0], c.pointBoxes[:0], c.bufferBoxes[:0]
 }
 
-func (c *columns) grow(n int) {
-	c.site = growTo(c.site, n)
-	c.point = growTo(c.point, n)
+// grow makes room for n rows; boxed, for the IDs as boxes only.
+func (c *columns) grow(n int, boxed bool) {
+	if boxed {
+		c.siteBoxes = growTo(c.siteBoxes, n)
+		c.pointBoxes = growTo(c.pointBoxes, n)
+		c.bufferBoxes = growTo(c.bufferBoxes, n)
+	} else {
+		c.site = growTo(c.site, n)
+		c.point = growTo(c.point, n)
+		c.buffer = growTo(c.buffer, n)
+	}
 	c.ts = growTo(c.ts, n)
 	c.tsNs = growTo(c.tsNs, n)
 	c.serverNs = growTo(c.serverNs, n)
@@ -111,7 +124,6 @@ func (c *columns) grow(n int) {
 	c.good = growTo(c.good, n)
 	c.seq = growTo(c.seq, n)
 	c.backfill = growTo(c.backfill, n)
-	c.buffer = growTo(c.buffer, n)
 }
 
 func growTo[T any](s []T, n int) []T {
@@ -121,32 +133,44 @@ func growTo[T any](s []T, n int) []T {
 	return s
 }
 
-// add converts the samples of b into rows.
-func (c *columns) add(b *Batch, dt64 bool) {
-	lo, hi := dateTimeMin, dateTimeMax
+// tsRange is samples.ts's range in nanoseconds, and the divisor that makes
+// a clamped time what the driver writes: seconds for DateTime,
+// milliseconds for DateTime64(3) (both truncate toward zero, as the driver
+// does from a time.Time).
+func tsRange(dt64 bool) (lo, hi, unit int64) {
 	if dt64 {
-		lo, hi = dateTime64Min, dateTime64Max
+		return dateTime64Min.UnixNano(), dateTime64Max.UnixNano(), int64(time.Millisecond)
 	}
+	return dateTimeMin.UnixNano(), dateTimeMax.UnixNano(), int64(time.Second)
+}
+
+// add converts the samples of b into rows; with boxes (LowCardinality),
+// the IDs go into the box columns.
+func (c *columns) add(b *Batch, dt64 bool, boxes *boxCache) {
+	lo, hi, unit := tsRange(dt64)
 	var backfill uint8
 	if b.Backfill {
 		backfill = 1
 	}
 	buffer := b.ledgerBufferID()
+	if boxes != nil {
+		c.siteBoxes = appendN(c.siteBoxes, any(b.SiteID), len(b.Samples))
+		c.bufferBoxes = appendN(c.bufferBoxes, any(buffer), len(b.Samples))
+		c.pointBoxes = boxes.boxEach(c.pointBoxes, len(b.Samples), func(i int) string { return b.Samples[i].GetPointId() })
+	} else {
+		c.site = appendN(c.site, b.SiteID, len(b.Samples))
+		c.buffer = appendN(c.buffer, buffer, len(b.Samples))
+	}
 	for _, s := range b.Samples {
-		ts := time.Unix(0, s.GetSourceTimeNs()).UTC()
-		if ts.Before(lo) {
-			ts = lo
-		} else if ts.After(hi) {
-			ts = hi
-		}
 		value, text, vtype := sampleValue(s)
 		var good uint8
 		if s.GetStatus()>>30 == 0 {
 			good = 1
 		}
-		c.site = append(c.site, b.SiteID)
-		c.point = append(c.point, s.GetPointId())
-		c.ts = append(c.ts, ts)
+		if boxes == nil {
+			c.point = append(c.point, s.GetPointId())
+		}
+		c.ts = append(c.ts, min(max(s.GetSourceTimeNs(), lo), hi)/unit)
 		c.tsNs = append(c.tsNs, s.GetSourceTimeNs())
 		c.serverNs = append(c.serverNs, s.GetServerTimeNs())
 		c.recvNs = append(c.recvNs, s.GetReceiveTimeNs())
@@ -163,8 +187,15 @@ func (c *columns) add(b *Batch, dt64 bool) {
 		} else {
 			c.backfill = append(c.backfill, backfill)
 		}
-		c.buffer = append(c.buffer, buffer)
 	}
+}
+
+// appendN appends n copies of v to s.
+func appendN[T any](s []T, v T, n int) []T {
+	for range n {
+		s = append(s, v)
+	}
+	return s
 }
 
 // sampleValue maps a sample's value to (value, value_text, value_type):
@@ -186,14 +217,11 @@ func sampleValue(s *lifelinev1.Sample) (float64, string, int8) {
 	}
 }
 
-// slices returns the slices in insertSamples' column order; with
-// lowCardinality, site_id, point_id and buffer_id as boxed interfaces.
-func (c *columns) slices(lowCardinality bool, boxes *boxCache) []any {
+// slices returns the slices in insertSamples' column order; the IDs as
+// the boxes add made when it was given a boxCache.
+func (c *columns) slices(boxed bool) []any {
 	var site, point, buffer any = c.site, c.point, c.buffer
-	if lowCardinality {
-		c.siteBoxes = boxRuns(growTo(c.siteBoxes, len(c.site)), c.site)
-		c.pointBoxes = boxes.boxAll(growTo(c.pointBoxes, len(c.point)), c.point)
-		c.bufferBoxes = boxRuns(growTo(c.bufferBoxes, len(c.buffer)), c.buffer)
+	if boxed {
 		site, point, buffer = c.siteBoxes, c.pointBoxes, c.bufferBoxes
 	}
 	return []any{site, point, c.ts, c.tsNs, c.serverNs, c.recvNs,
@@ -289,9 +317,13 @@ func (s *Store) insertSamples(ctx context.Context, conn driver.Conn, caps Capabi
 		c.reset()
 		s.pool.Put(c)
 	}()
-	c.grow(rows)
+	var boxes *boxCache
+	if caps.LowCardinality {
+		boxes = &s.boxes
+	}
+	c.grow(rows, boxes != nil)
 	for _, b := range batches {
-		c.add(b, caps.DateTime64)
+		c.add(b, caps.DateTime64, boxes)
 	}
 	ctx, queryID := tagInsert(ctx)
 	batch, err := conn.PrepareBatch(ctx, insertSamples)
@@ -299,7 +331,7 @@ func (s *Store) insertSamples(ctx context.Context, conn driver.Conn, caps Capabi
 		return fmt.Errorf("insert samples: prepare: %w", err)
 	}
 	defer batch.Abort()
-	for i, col := range c.slices(caps.LowCardinality, &s.boxes) {
+	for i, col := range c.slices(boxes != nil) {
 		if err := batch.Column(i).Append(col); err != nil {
 			// The driver refused our own slice: retrying cannot help.
 			return permanent(fmt.Errorf("insert samples: column %d: %w", i, err))

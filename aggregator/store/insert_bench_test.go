@@ -31,13 +31,13 @@ func benchBatches(n, size int) []*Batch {
 func BenchmarkColumnsAdd(b *testing.B) {
 	const n, size = 50, 2000
 	batches := benchBatches(n, size)
-	c := new(columns)
+	c, boxes := new(columns), new(boxCache)
 	b.ReportAllocs()
 	for b.Loop() {
 		c.reset()
-		c.grow(n * size)
+		c.grow(n*size, true)
 		for _, bt := range batches {
-			c.add(bt, false)
+			c.add(bt, false, boxes)
 		}
 	}
 	b.ReportMetric(float64(b.N*n*size)/b.Elapsed().Seconds(), "rows/s")

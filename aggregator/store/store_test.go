@@ -256,25 +256,41 @@ func TestInsertRoundTrip(t *testing.T) {
 	}
 }
 
-func TestInsertAbsurdTimestamps(t *testing.T) {
+func TestInsertAbsurdTimestamps(t *testing.T) { checkSampleTimes(t, storetest.Open(t)) }
+
+// checkSampleTimes inserts samples timed before, at and after the range of
+// samples.ts and checks ts is clamped to it while ts_ns keeps the time.
+func checkSampleTimes(t *testing.T, s *store.Store) {
+	t.Helper()
 	ctx := context.Background()
-	s := storetest.Open(t)
+	pre1970 := time.Date(1965, 3, 1, 12, 0, 0, 123_456_789, time.UTC).UnixNano()
 	samples := []*lifelinev1.Sample{
 		num("neg", -5_000_000_000_000_000_000, 1),
 		num("zero", 0, 2),
 		num("huge", math.MaxInt64, 3),
+		num("pre1970", pre1970, 4),
 	}
 	if err := s.Insert(ctx, []*store.Batch{{SiteID: "x", Seq: 1, Samples: samples}}); err != nil {
 		t.Fatal(err)
 	}
 	got := readSamples(t, s, true)
-	if len(got) != 3 {
-		t.Fatalf("%d rows, want 3", len(got))
+	if len(got) != len(samples) {
+		t.Fatalf("%d rows, want %d", len(got), len(samples))
+	}
+	// ts holds the time clamped to the column's range, ts_ns the exact one.
+	epoch := time.Unix(0, 0).UTC()
+	wantTS := map[string]time.Time{"neg": epoch, "zero": epoch, "huge": time.Unix(math.MaxUint32, 0).UTC(), "pre1970": epoch}
+	if s.Capabilities().DateTime64 {
+		wantTS = map[string]time.Time{"neg": time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), "zero": epoch,
+			"huge": time.Date(2262, 4, 11, 0, 0, 0, 0, time.UTC), "pre1970": time.UnixMilli(pre1970 / 1e6).UTC()}
 	}
 	for _, r := range got {
-		want := map[string]int64{"neg": -5_000_000_000_000_000_000, "zero": 0, "huge": math.MaxInt64}[r.Point]
+		want := map[string]int64{"neg": -5_000_000_000_000_000_000, "zero": 0, "huge": math.MaxInt64, "pre1970": pre1970}[r.Point]
 		if r.TSNs != want {
 			t.Errorf("%s: ts_ns %d, want %d", r.Point, r.TSNs, want)
+		}
+		if !r.TS.Equal(wantTS[r.Point]) {
+			t.Errorf("%s: ts %v, want %v", r.Point, r.TS.UTC(), wantTS[r.Point])
 		}
 	}
 }

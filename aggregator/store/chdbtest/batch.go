@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -98,9 +99,27 @@ func (c batchColumn) Append(v any) error {
 		return fmt.Errorf("chdbtest: column %s: append a slice, not %T", c.b.names[c.i], v)
 	}
 	for j := range rv.Len() {
-		c.b.cols[c.i] = append(c.b.cols[c.i], rv.Index(j).Interface())
+		c.b.cols[c.i] = append(c.b.cols[c.i], driverValue(rv.Index(j).Interface(), c.b.types[c.i]))
 	}
 	return nil
+}
+
+// driverValue is v as clickhouse-go reads it for a column of type typ: an
+// int64 appended to a DateTime column is seconds, to a DateTime64 one
+// milliseconds, whatever the column's precision.
+func driverValue(v any, typ string) any {
+	n, ok := v.(int64)
+	if !ok {
+		return v
+	}
+	base := unwrap(unwrap(typ, "Nullable"), "LowCardinality")
+	switch {
+	case strings.HasPrefix(base, "DateTime64"):
+		return time.UnixMilli(n)
+	case strings.HasPrefix(base, "DateTime"):
+		return time.Unix(n, 0)
+	}
+	return v
 }
 
 func (c batchColumn) AppendRow(v any) error {
