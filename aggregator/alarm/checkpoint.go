@@ -145,8 +145,9 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 		sites = append(sites, id)
 		rows = append(rows, row)
 	}
-	for key, m := range e.states {
-		if m.marked == unchanged || m.marked == clockMoved && m.LastNs-m.saved < int64(progressEvery) {
+	for key, pt := range e.points {
+		m := pt.m
+		if m == nil || m.marked == unchanged || m.marked == clockMoved && m.LastNs-m.saved < int64(progressEvery) {
 			continue
 		}
 		row, err := stateRow(key[0], key[1], m)

@@ -153,36 +153,39 @@ func (e *Evaluator) install(c configs) {
 		return
 	}
 	if len(e.learned) > 0 {
-		for key, pc := range e.points {
-			if at, ok := e.learned[key[0]]; ok && !at.Before(c.started) {
-				c.points[key] = pc
+		for key, pt := range e.points {
+			if at, ok := e.learned[key[0]]; ok && !at.Before(c.started) && pt.cfg != nil {
+				c.points[key] = pt.cfg
 				c.known[key[0]] = true
 			}
 		}
 		maps.DeleteFunc(e.learned, func(_ string, at time.Time) bool { return at.Before(c.started) })
 	}
-	e.points, e.known = c.points, c.known
-	e.configsChanged()
-}
-
-// overlay lays points over the configurations, and points the states of
-// those points at their new ones: the others' stay valid, and making every
-// state look its configuration up again (configsChanged) cost a pass over
-// a large park's points for each site that connected.
-func (e *Evaluator) overlay(points map[[2]string]*store.PointConfig) {
-	for key, c := range points {
-		e.points[key] = c
-		if m := e.states[key]; m != nil && m.configs == e.configsGen {
-			m.cfg = c
+	for key, pt := range e.points {
+		cfg := c.points[key]
+		switch {
+		case cfg == nil && pt.m == nil:
+			delete(e.points, key) // no longer configured, never evaluated
+		case cfg != pt.cfg:
+			pt.cfg = cfg
+			e.points[key] = pt
 		}
 	}
+	for key, cfg := range c.points {
+		if _, ok := e.points[key]; !ok {
+			e.points[key] = point{cfg: cfg}
+		}
+	}
+	e.known = c.known
 }
 
-// configsChanged makes every machine look its configuration up again.
-func (e *Evaluator) configsChanged() {
-	e.configsGen++
-	if e.configsGen == 0 {
-		e.configsGen = 1
+// overlay lays points over the configurations; the points of their sites
+// that points lacks keep theirs until the next read of every point.
+func (e *Evaluator) overlay(points map[[2]string]*store.PointConfig) {
+	for key, cfg := range points {
+		pt := e.points[key]
+		pt.cfg = cfg
+		e.points[key] = pt
 	}
 }
 

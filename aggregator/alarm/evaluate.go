@@ -46,12 +46,13 @@ func (e *Evaluator) evaluate(ctx context.Context, b *committedBatch, live bool) 
 	for _, ps := range b.samples {
 		key := [2]string{b.site, ps.point}
 		s := ps.sample
-		m := e.states[key]
-		if m == nil {
-			m = &machine{}
-			e.states[[2]string{intern(key[0]), intern(key[1])}] = m
+		pt := e.points[key]
+		if pt.m == nil {
+			pt.m = &machine{}
+			e.points[internKey(key)] = pt
 		}
-		pc := e.configOf(key, m)
+		m := pt.m
+		pc := configOf(key, pt.cfg)
 		p := &pc
 		d := e.delaysFor(p)
 		quiet := len(m.Conds) == 0 && m.History == nil
@@ -87,14 +88,15 @@ func (e *Evaluator) alive(b *committedBatch) {
 		end := l.GetMinuteNs() + int64(time.Minute)
 		for _, id := range l.GetPointIds() {
 			key := [2]string{b.site, id}
-			m := e.states[key]
+			pt := e.points[key]
+			m := pt.m
 			if m == nil || end <= m.AliveNs || end <= m.LastNs {
 				continue
 			}
 			m.AliveNs = end
 			m.touch(true)
 			if c := m.Conds[Stale]; c != nil && c.Active && end > c.RaisedNs {
-				p := e.configOf(key, m)
+				p := configOf(key, pt.cfg)
 				m.clear(&p, Stale, c, l.GetMinuteNs(), m.LastValue, "alive", e.emit)
 			}
 		}

@@ -95,11 +95,9 @@ type Evaluator struct {
 	fenced          atomic.Uint64
 
 	// Owned by Run.
-	points     map[[2]string]*store.PointConfig
-	configsGen uint32    // changes with points (see configsChanged); never 0, a new machine's
-	readAll    time.Time // when start's read of every point began (wall clock)
+	points     map[[2]string]point // every point configured or evaluated (see point)
+	readAll    time.Time           // when start's read of every point began (wall clock)
 	sites      map[string]*siteState
-	states     map[[2]string]*machine
 	dirtySites map[string]bool // sites whose state changed since the checkpoint; points' are marked in their machines
 	outbox     []store.AlarmEvent
 	lastCkp    time.Time
@@ -140,12 +138,10 @@ func New(st Store, opts Options, logger *slog.Logger) *Evaluator {
 		queue:      make(chan item, queueItems),
 		dropped:    map[string]seqRange{},
 		unread:     map[string]bool{},
-		points:     map[[2]string]*store.PointConfig{},
+		points:     map[[2]string]point{},
 		sites:      map[string]*siteState{},
-		states:     map[[2]string]*machine{},
 		dirtySites: map[string]bool{},
 		adopted:    map[string]uint64{},
-		configsGen: 1,
 		known:      map[string]bool{},
 		learned:    map[string]time.Time{},
 		asked:      map[string]time.Time{},

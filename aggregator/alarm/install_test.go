@@ -15,48 +15,74 @@ func TestInstallKeepsSitesLearnedSinceTheReadBegan(t *testing.T) {
 	learned := &store.PointConfig{Kind: "level", H: new(80.0)}
 	refreshed := &store.PointConfig{Kind: "level", H: new(50.0)}
 	e := New(nil, DefaultOptions(), nil)
-	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: {}}, known: map[string]bool{"S1": true}, started: t0, all: true})
-	e.points[[2]string{"S2", "P1"}] = learned
-	e.known["S2"] = true
-	m := &machine{}
-	if p := e.configOf([2]string{"S2", "P1"}, m); *p.H != 80 {
-		t.Fatalf("S2/P1's H %v, want 80", *p.H)
+	cfg := func(site, pt string) *store.PointConfig { return e.points[[2]string{site, pt}].cfg }
+	h := func(site, pt string) any {
+		if p := configOf([2]string{site, pt}, cfg(site, pt)); p.H != nil {
+			return *p.H
+		}
+		return nil
 	}
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: {}}, known: map[string]bool{"S1": true}, started: t0, all: true})
+	e.overlay(map[[2]string]*store.PointConfig{{"S2", "P1"}: learned})
+	e.known["S2"] = true
 	e.learned["S2"] = t0.Add(2 * time.Second)
 
 	// Began before S2 was learned: no S2 in it.
 	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: {}}, known: map[string]bool{"S1": true}, started: t0.Add(time.Second), all: true})
-	if e.points[[2]string{"S2", "P1"}] != learned || !e.known["S2"] {
+	if cfg("S2", "P1") != learned || !e.known["S2"] {
 		t.Fatalf("S2's points lost to a refresh that began before they were read")
 	}
 	// Began after: it is the newer read, whatever it holds.
 	e.install(configs{points: map[[2]string]*store.PointConfig{{"S2", "P1"}: refreshed}, known: map[string]bool{"S2": true}, started: t0.Add(3 * time.Second), all: true})
-	if e.points[[2]string{"S2", "P1"}] != refreshed || e.points[[2]string{"S1", "P1"}] != nil {
-		t.Errorf("a refresh begun after S2 was learned did not replace every configuration")
+	if cfg("S2", "P1") != refreshed || h("S2", "P1") != 50.0 {
+		t.Errorf("a refresh begun after S2 was learned did not replace every configuration: H %v", h("S2", "P1"))
 	}
-	// A point's state remembers its configuration only until they change.
-	if p := e.configOf([2]string{"S2", "P1"}, m); *p.H != 50 || p.SiteID != "S2" || p.PointID != "P1" {
-		t.Errorf("S2/P1 after the refresh: %s/%s H %v, want S2/P1 H 50", p.SiteID, p.PointID, *p.H)
+	if _, ok := e.points[[2]string{"S1", "P1"}]; ok {
+		t.Errorf("S1/P1, configured no more and never evaluated, still held: %+v", e.points[[2]string{"S1", "P1"}])
 	}
 	if len(e.learned) != 0 {
 		t.Errorf("learned sites kept after a newer refresh: %v", e.learned)
 	}
-	// A read of changed sites only is laid over the others, and the
-	// states of the changed points follow.
-	s3 := &machine{}
-	e.states[[2]string{"S3", "P1"}] = s3
-	if p := e.configOf([2]string{"S3", "P1"}, s3); p.H != nil {
-		t.Fatalf("S3/P1 configured before it was: %+v", p)
+	// A read of changed sites only is laid over the others.
+	s3 := &machine{LastNs: 1}
+	e.points[[2]string{"S3", "P1"}] = point{m: s3}
+	if h("S3", "P1") != nil {
+		t.Fatalf("S3/P1 configured before it was")
 	}
 	changed := &store.PointConfig{Kind: "level", H: new(60.0)}
 	e.install(configs{points: map[[2]string]*store.PointConfig{{"S3", "P1"}: changed}, known: map[string]bool{"S3": true}, started: t0.Add(4 * time.Second)})
-	if e.points[[2]string{"S2", "P1"}] != refreshed || e.points[[2]string{"S3", "P1"}] != changed || !e.known["S2"] || !e.known["S3"] {
+	if cfg("S2", "P1") != refreshed || cfg("S3", "P1") != changed || !e.known["S2"] || !e.known["S3"] {
 		t.Errorf("changed sites not laid over the others: %v", e.points)
 	}
-	if p := e.configOf([2]string{"S2", "P1"}, m); *p.H != 50 {
-		t.Errorf("S2/P1 after S3 changed: H %v, want 50", *p.H)
+	if e.points[[2]string{"S3", "P1"}].m != s3 || h("S3", "P1") != 60.0 {
+		t.Errorf("S3/P1 after its change: state %p (want %p), H %v, want 60", e.points[[2]string{"S3", "P1"}].m, s3, h("S3", "P1"))
 	}
-	if p := e.configOf([2]string{"S3", "P1"}, s3); p.H == nil || *p.H != 60 {
-		t.Errorf("S3/P1 after its change: %+v, want H 60", p)
+	// A read of every point without S3 leaves its state, unconfigured.
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S2", "P1"}: refreshed}, known: map[string]bool{"S2": true}, started: t0.Add(5 * time.Second), all: true})
+	if pt := e.points[[2]string{"S3", "P1"}]; pt.m != s3 || pt.cfg != nil {
+		t.Errorf("S3/P1 after a read without it: %+v; want its state, no configuration", pt)
+	}
+}
+
+// Forgetting a site another aggregator took over drops its points' states
+// and keeps their configurations, which are the park's, not the owner's.
+func TestForgetKeepsConfigurations(t *testing.T) {
+	e := New(nil, DefaultOptions(), nil)
+	c := &store.PointConfig{H: new(80.0)}
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: c, {"S2", "P1"}: c}, known: map[string]bool{"S1": true, "S2": true}, all: true})
+	for _, key := range [][2]string{{"S1", "P1"}, {"S1", "P2"}, {"S2", "P1"}} {
+		pt := e.points[key]
+		pt.m = &machine{LastNs: 1}
+		e.points[key] = pt
+	}
+	e.forget("S1")
+	if pt := e.points[[2]string{"S1", "P1"}]; pt.m != nil || pt.cfg != c {
+		t.Errorf("S1/P1 after forget: %+v; want its configuration alone", pt)
+	}
+	if _, ok := e.points[[2]string{"S1", "P2"}]; ok {
+		t.Errorf("S1/P2, evaluated but not configured, kept after forget")
+	}
+	if pt := e.points[[2]string{"S2", "P1"}]; pt.m == nil || pt.cfg != c {
+		t.Errorf("S2/P1 touched by forgetting S1: %+v", pt)
 	}
 }

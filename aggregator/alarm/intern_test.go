@@ -33,12 +33,10 @@ func TestCompactSharesLikeConfigs(t *testing.T) {
 	if got[key("E")] == got[key("A")] || len(got[key("E")].OutOfServicePeriods) != 1 {
 		t.Error("E's out-of-service periods lost")
 	}
-	e := New(nil, DefaultOptions(), nil)
-	e.points = got
-	if p := e.configOf(key("B"), &machine{}); p.SiteID != "S" || p.PointID != "B" || *p.H != 80 {
+	if p := configOf(key("B"), got[key("B")]); p.SiteID != "S" || p.PointID != "B" || *p.H != 80 {
 		t.Errorf("config(B) = %+v", p)
 	}
-	if p := e.configOf(key("Z"), &machine{}); p.PointID != "Z" || p.H != nil {
+	if p := configOf(key("Z"), got[key("Z")]); p.PointID != "Z" || p.H != nil {
 		t.Errorf("config of an unknown point = %+v", p)
 	}
 }

@@ -14,10 +14,14 @@ const historyIdleTicks = 30
 // staleness, and the end of back-filled history that stopped arriving.
 func (e *Evaluator) pointTimers(nowNs int64) {
 	decided := nowNs - int64(e.opts.Grace)
-	for key, m := range e.states {
+	for key, pt := range e.points {
+		m := pt.m
+		if m == nil {
+			continue // configured, never evaluated
+		}
 		var own time.Duration
-		if c := e.shared(key, m); c != nil {
-			own = c.StaleAfter
+		if pt.cfg != nil {
+			own = pt.cfg.StaleAfter
 		}
 		staleAfter := pick(e.opts.StaleAfter, own)
 		// A point reported alive without a change held its value: its
@@ -27,7 +31,7 @@ func (e *Evaluator) pointTimers(nowNs int64) {
 		if len(m.Conds) == 0 && m.History == nil && !staleDue {
 			continue // most points, most ticks: nothing can be due
 		}
-		pc := e.configOf(key, m)
+		pc := configOf(key, pt.cfg)
 		p := &pc
 		before := len(e.outbox)
 		m.elapse(p, decided, e.delaysFor(p), e.emit)
@@ -94,8 +98,8 @@ func (e *Evaluator) heartbeats(ctx context.Context, now time.Time) {
 	// each site's heartbeat cost sites × points, seconds of CPU every
 	// heartbeatEvery with a thousand sites connected.
 	bySite := make(map[string][][2]string, len(last))
-	for key := range e.states {
-		if _, ok := last[key[0]]; ok {
+	for key, pt := range e.points {
+		if _, ok := last[key[0]]; ok && pt.m != nil {
 			bySite[key[0]] = append(bySite[key[0]], key)
 		}
 	}
@@ -127,8 +131,9 @@ func (e *Evaluator) frozen(keys [][2]string, points []string, nowNs int64) {
 		reported[id] = true
 	}
 	for _, key := range keys {
-		m := e.states[key]
-		pc := e.configOf(key, m)
+		pt := e.points[key]
+		m := pt.m
+		pc := configOf(key, pt.cfg)
 		p := &pc
 		c := m.Conds[Frozen]
 		active := c != nil && c.Active

@@ -119,10 +119,6 @@ type machine struct {
 	// LastNs at the last one.
 	marked mark
 	saved  int64
-	// cfg is the point's entry in the evaluator's configurations as of
-	// their generation configs (see configOf).
-	cfg     *store.PointConfig
-	configs uint32
 }
 
 // mark is what changed in a machine since its checkpoint.

@@ -134,7 +134,7 @@ func (e *Evaluator) adoptSites(ctx context.Context, sites []string, epochs map[s
 	}
 	e.restore(rows)
 	for _, r := range rows {
-		if m := e.states[[2]string{r.SiteID, r.PointID}]; r.PointID != "" && m != nil {
+		if m := e.points[[2]string{r.SiteID, r.PointID}].m; r.PointID != "" && m != nil {
 			m.touch(true)
 		}
 	}
@@ -162,7 +162,10 @@ func (e *Evaluator) restore(rows []store.AlarmState) {
 			e.logger.Warn("unreadable point alarm state; starting afresh", "site", s.SiteID, "point", s.PointID, "err", err)
 			continue
 		}
-		e.states[[2]string{s.SiteID, s.PointID}] = m
+		key := internKey([2]string{s.SiteID, s.PointID})
+		pt := e.points[key]
+		pt.m = m
+		e.points[key] = pt
 	}
 }
 
@@ -171,9 +174,14 @@ func (e *Evaluator) forget(site string) {
 	delete(e.sites, site)
 	delete(e.adopted, site)
 	delete(e.dirtySites, site)
-	for key := range e.states {
-		if key[0] == site {
-			delete(e.states, key)
+	for key, pt := range e.points {
+		switch {
+		case key[0] != site || pt.m == nil:
+		case pt.cfg == nil:
+			delete(e.points, key)
+		default:
+			pt.m = nil // the configuration stays: the site's agent may come back
+			e.points[key] = pt
 		}
 	}
 	e.outbox = slices.DeleteFunc(e.outbox, func(ev store.AlarmEvent) bool { return ev.SiteID == site })
