@@ -133,6 +133,11 @@ func (e *Evaluator) frozen(keys [][2]string, points []string, nowNs int64) {
 	for _, key := range keys {
 		pt := e.points[key]
 		m := pt.m
+		if m == nil {
+			// Listed before own() adopted the site again, which forgot its
+			// states and restored only the checkpointed ones.
+			continue
+		}
 		pc := configOf(key, pt.cfg)
 		p := &pc
 		c := m.Conds[Frozen]
