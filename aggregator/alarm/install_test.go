@@ -1,10 +1,12 @@
 package alarm
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
+	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
 
 // A refresh that began before a new site's points were read alone may
@@ -84,5 +86,62 @@ func TestForgetKeepsConfigurations(t *testing.T) {
 	}
 	if pt := e.points[[2]string{"S2", "P1"}]; pt.m == nil || pt.cfg != c {
 		t.Errorf("S2/P1 touched by forgetting S1: %+v", pt)
+	}
+}
+
+// savedStates records what a checkpoint writes.
+type savedStates struct {
+	Store
+	rows   []store.AlarmState
+	events []store.AlarmEvent
+}
+
+func (s *savedStates) SaveAlarmStates(_ context.Context, rows []store.AlarmState) error {
+	s.rows = append(s.rows, rows...)
+	return nil
+}
+
+func (s *savedStates) SaveAlarmEvents(_ context.Context, events []store.AlarmEvent) error {
+	s.events = append(s.events, events...)
+	return nil
+}
+
+// Points configured but not yet evaluated share the map with evaluated
+// ones: a tick's pass and a checkpoint pass over them and leave them be,
+// while the evaluated point beside them raises, goes stale and is saved.
+func TestConfiguredPointsWithoutStateLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	st := &savedStates{}
+	e := New(st, DefaultOptions(), nil)
+	c := &store.PointConfig{H: new(80.0), StaleAfter: time.Minute}
+	e.install(configs{points: map[[2]string]*store.PointConfig{{"S1", "P1"}: c, {"S1", "P2"}: c, {"S2", "P1"}: c},
+		known: map[string]bool{"S1": true, "S2": true}, all: true})
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC).UnixNano()
+	e.evaluateBatch(ctx, &store.Batch{SiteID: "S1", Seq: 1, Samples: []*lifelinev1.Sample{
+		{PointId: "P1", SourceTimeNs: t0, Value: &lifelinev1.Sample_Number{Number: 85}}}}, true)
+	e.pointTimers(t0 + int64(time.Hour))
+	if err := e.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	raised := map[string]bool{}
+	for _, ev := range st.events {
+		if ev.Active {
+			raised[ev.SiteID+"/"+ev.PointID+" "+ev.Condition] = true
+		}
+	}
+	if !raised["S1/P1 H"] || !raised["S1/P1 stale"] || len(raised) != 2 {
+		t.Errorf("raised %v; want S1/P1's H and stale alone", raised)
+	}
+	saved := map[string]bool{}
+	for _, r := range st.rows {
+		saved[r.SiteID+"/"+r.PointID] = true
+	}
+	if !saved["S1/P1"] || !saved["S1/"] || saved["S1/P2"] || saved["S2/P1"] {
+		t.Errorf("checkpointed %v; want S1 and S1/P1, not the points never evaluated", saved)
+	}
+	for _, key := range [][2]string{{"S1", "P2"}, {"S2", "P1"}} {
+		if pt := e.points[key]; pt.m != nil || pt.cfg != c {
+			t.Errorf("%v after the tick and checkpoint: %+v", key, pt)
+		}
 	}
 }
