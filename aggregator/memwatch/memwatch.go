@@ -4,7 +4,9 @@ package memwatch
 
 import (
 	"math"
+	"regexp"
 	"runtime/metrics"
+	"strings"
 
 	aggmetrics "github.com/lifeline-telemetry/lifeline/aggregator/metrics"
 	"github.com/lifeline-telemetry/lifeline/proto/obs/scrape"
@@ -36,23 +38,32 @@ type Reading struct {
 	LimitBytes  float64 // the soft memory limit; 0 when there is none
 }
 
-// runtime/metrics names and the Prometheus series the Go collector makes
-// of them (aggregator/service registers it with these).
-const (
-	gcCPU    = "/cpu/classes/gc/total:cpu-seconds"
-	totalCPU = "/cpu/classes/total:cpu-seconds"
-	idleCPU  = "/cpu/classes/idle:cpu-seconds"
-	liveHeap = "/gc/heap/live:bytes"
-	limit    = "/gc/gomemlimit:bytes"
-)
+// runtimeNames are the runtime/metrics a Reading needs, in reading's
+// order; the Go collector exports them under the names FromMetrics reads.
+var runtimeNames = []string{
+	"/cpu/classes/gc/total:cpu-seconds",
+	"/cpu/classes/total:cpu-seconds",
+	"/cpu/classes/idle:cpu-seconds",
+	"/gc/heap/live:bytes",
+	"/gc/gomemlimit:bytes",
+}
 
-// RuntimeMetrics is a pattern of the runtime/metrics names a Reading needs,
-// for the Go collector to export them.
-const RuntimeMetrics = `^/cpu/classes/(gc/total|total|idle):cpu-seconds$|^/gc/heap/live:bytes$|^/gc/gomemlimit:bytes$`
+// RuntimeMetrics is a pattern matching exactly the runtime/metrics names a
+// Reading needs, for the Go collector to export them.
+func RuntimeMetrics() *regexp.Regexp {
+	quoted := make([]string, len(runtimeNames))
+	for i, n := range runtimeNames {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	return regexp.MustCompile("^(" + strings.Join(quoted, "|") + ")$")
+}
 
 // Read takes a Reading of this process.
 func Read() Reading {
-	s := []metrics.Sample{{Name: gcCPU}, {Name: totalCPU}, {Name: idleCPU}, {Name: liveHeap}, {Name: limit}}
+	s := make([]metrics.Sample, len(runtimeNames))
+	for i, n := range runtimeNames {
+		s[i].Name = n
+	}
 	metrics.Read(s)
 	value := func(i int) float64 {
 		switch s[i].Value.Kind() {

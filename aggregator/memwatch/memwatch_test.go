@@ -18,11 +18,10 @@ import (
 func TestPressureTight(t *testing.T) {
 	const mb = 1 << 20
 	cases := []struct {
-		name        string
-		prev, cur   Reading
-		ok, tight   bool
-		wantShare   float64
-		description string
+		name      string
+		prev, cur Reading
+		ok, tight bool
+		wantShare float64
 	}{
 		{name: "limit drives the collector", prev: Reading{GCSeconds: 10, BusySeconds: 40},
 			cur: Reading{GCSeconds: 40, BusySeconds: 100, LiveBytes: 280 * mb, LimitBytes: 400 * mb}, ok: true, tight: true, wantShare: 0.5},

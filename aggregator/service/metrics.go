@@ -1,8 +1,6 @@
 package service
 
 import (
-	"regexp"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -29,6 +27,6 @@ func registerMetrics(reg prometheus.Registerer, wr *writer.Writer, ev *alarm.Eva
 // memory limit from a heavy load.
 func goCollector() prometheus.Collector {
 	return collectors.NewGoCollector(
-		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(memwatch.RuntimeMetrics)}),
+		collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: memwatch.RuntimeMetrics()}),
 	)
 }

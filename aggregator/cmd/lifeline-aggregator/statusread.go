@@ -86,17 +86,18 @@ func memoryOf(first, last scrape.Values, interval bool) *memoryState {
 	if !ok {
 		return nil
 	}
-	p, over := memwatch.Pressure{}, ""
 	if prev, read := memwatch.FromMetrics(first); interval && read {
-		p, ok = memwatch.Between(prev, cur)
-		over = "interval"
-	}
-	if !ok || over == "" {
-		if p, ok = memwatch.SinceStart(cur); !ok {
-			return nil
+		if p, ok := memwatch.Between(prev, cur); ok {
+			return newMemoryState(p, "interval")
 		}
-		over = "since start"
 	}
+	if p, ok := memwatch.SinceStart(cur); ok {
+		return newMemoryState(p, "since start")
+	}
+	return nil
+}
+
+func newMemoryState(p memwatch.Pressure, over string) *memoryState {
 	return &memoryState{LiveHeapBytes: p.LiveBytes, LimitBytes: p.LimitBytes, GCCPUShare: p.GCShare, GCCPUShareOver: over,
 		LimitTight: p.Tight(), TightShare: memwatch.TightShare, TightLiveOfLimit: memwatch.TightLive}
 }
