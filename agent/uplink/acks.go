@@ -104,7 +104,6 @@ func (u *Uplink) settle(acks []*lifelinev1.Ack, w *window) error {
 				default:
 				}
 			}
-			u.inFlight.Add(-1)
 		}
 		n := b.samples
 		if rej := ack.GetRejected(); len(rej) > 0 {
@@ -116,6 +115,10 @@ func (u *Uplink) settle(acks []*lifelinev1.Ack, w *window) error {
 		u.duplicates.Add(uint64(ack.GetDuplicates()))
 		u.ackedBatches.Add(1)
 		u.ackedSamples.Add(uint64(max(0, n-len(ack.GetRejected())-int(ack.GetDuplicates())-int(ack.GetSetAsideSamples()))))
+		if ok {
+			// Last, so that no batch in flight means every ack is counted.
+			u.inFlight.Add(-1)
+		}
 	}
 	return nil
 }
