@@ -25,6 +25,9 @@ type siteState struct {
 	Done      []seqRange `json:"done,omitempty"` // evaluated batches
 	LastBatch int64      `json:"last,omitempty"` // last batch or heartbeat, aggregator clock, ns
 	CommLoss  *cond      `json:"comm,omitempty"`
+	// Pending is set only while the row is encoded: the site's events
+	// decided since the last checkpoint (pending.go).
+	Pending []pendingEvent `json:"pend,omitempty"`
 }
 
 // seqRange is the store's, so that ranges pass to ReplaySites as they are.
@@ -99,46 +102,24 @@ func (e *Evaluator) replaySites(ctx context.Context, sites []string) error {
 	return err
 }
 
-// flush writes the pending events.
-func (e *Evaluator) flush(ctx context.Context) error {
-	if len(e.outbox) == 0 {
-		return nil
-	}
-	defer e.waited("events", time.Now())
-	sites := map[string]bool{}
-	for _, ev := range e.outbox {
-		sites[ev.SiteID] = true
-	}
-	epochs, err := e.fence(ctx, sites)
-	if err != nil {
-		return err
-	}
-	for i := range e.outbox {
-		e.outbox[i].Epoch = epochs[e.outbox[i].SiteID]
-	}
-	if len(e.outbox) == 0 {
-		return nil
-	}
-	if err := e.st.SaveAlarmEvents(ctx, e.outbox); err != nil {
-		return err
-	}
-	clear(e.outbox)
-	e.outbox = e.outbox[:0]
-	return nil
-}
-
-// checkpoint writes pending events, then the state of every point and
-// site that changed: after a crash, re-evaluation from the checkpoint
-// rewrites the same events, never different ones.
+// checkpoint writes the state of every point and site that changed,
+// then the events decided since the last one, which ride in their sites'
+// rows until written (pending.go): after a crash, re-evaluation from the
+// checkpoint decides only events nobody has seen.
 func (e *Evaluator) checkpoint(ctx context.Context) error {
-	if err := e.flush(ctx); err != nil {
-		return fmt.Errorf("alarm: write events: %w", err)
+	pending := map[string][]pendingEvent{}
+	for _, ev := range e.outbox {
+		pending[ev.SiteID] = append(pending[ev.SiteID], pendingOf(ev))
+		e.dirtySites[ev.SiteID] = true
 	}
 	rows := make([]store.AlarmState, 0, len(e.dirtySites))
 	var sites []string
 	var saved []*machine
 	for id := range e.dirtySites {
-		row, err := stateRow(id, "", e.sites[id])
+		ss := e.site(id)
+		ss.Pending = pending[id]
+		row, err := stateRow(id, "", ss)
+		ss.Pending = nil
 		if err != nil {
 			return err
 		}
@@ -163,7 +144,8 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 	}
 	defer e.waited("checkpoint", time.Now())
 	// Ownership is checked last, right before the insert, so that as
-	// little as possible lies between the check and the write.
+	// little as possible lies between the check and the write. A site no
+	// longer ours is forgotten, its unwritten events with it.
 	owned := map[string]bool{}
 	for _, r := range rows {
 		owned[r.SiteID] = true
@@ -188,6 +170,30 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 		m.marked, m.saved = unchanged, m.LastNs
 	}
 	e.lastCkp = e.opts.Now()
+	if err := e.writeEvents(ctx, epochs); err != nil {
+		return fmt.Errorf("alarm: write events: %w", err)
+	}
+	return nil
+}
+
+// writeEvents writes the events the checkpoint just saved. Their sites'
+// rows still carry them, so those are rewritten without them next time.
+func (e *Evaluator) writeEvents(ctx context.Context, epochs map[string]uint64) error {
+	if len(e.outbox) == 0 {
+		return nil
+	}
+	defer e.waited("events", time.Now())
+	for i := range e.outbox {
+		e.outbox[i].Epoch = epochs[e.outbox[i].SiteID]
+	}
+	if err := e.st.SaveAlarmEvents(ctx, e.outbox); err != nil {
+		return err
+	}
+	for _, ev := range e.outbox {
+		e.dirtySites[ev.SiteID] = true
+	}
+	clear(e.outbox)
+	e.outbox = e.outbox[:0]
 	return nil
 }
 

@@ -6,10 +6,11 @@
 // The Evaluator is a writer.CommitObserver: the Writer hands it each group
 // of batches after ClickHouse committed it. Committed never blocks; the
 // queue is bounded in samples, and a batch that does not fit is read back
-// from ClickHouse by its sequence number. Events go to alarm_events, the
-// state machines to alarm_state (events first), so a restart resumes from
-// the checkpoint and re-evaluates the batches committed since: rows are
-// keyed by what raised them, so nothing is duplicated or lost.
+// from ClickHouse by its sequence number. The state machines go to
+// alarm_state, then the events they decided to alarm_events (state first,
+// the events riding in it: pending.go), so a restart writes what its
+// checkpoint carries and re-evaluates the batches committed since: nothing
+// is duplicated or lost, whatever order the batches are read back in.
 //
 // The semantics are documented in docs/schema.md, section "Alarms".
 package alarm

@@ -35,7 +35,8 @@ type Options struct {
 	// CommLossAfter raises comm_loss for a site without batches this long.
 	CommLossAfter time.Duration
 	// Tick is how often delays, staleness and communication are checked
-	// and events written; CheckpointEvery how often state is saved;
+	// and events written (with a checkpoint); CheckpointEvery how often
+	// state is saved when no event is;
 	// RefreshEvery how often the configurations of points changed since
 	// the last read are re-read, RefreshAllEvery how often every point's.
 	Tick, CheckpointEvery, RefreshEvery, RefreshAllEvery time.Duration
@@ -215,15 +216,12 @@ func (e *Evaluator) tick(ctx context.Context) {
 	e.heartbeats(ctx, now)
 	e.commLoss(nowNs)
 	e.replayDropped(ctx)
-	if err := e.flush(ctx); err != nil {
-		e.failed()
-		e.logger.Warn("write alarm events; will retry", "events", len(e.outbox), "err", err)
-		return
-	}
-	if now.Sub(e.lastCkp) >= e.opts.CheckpointEvery {
+	// Events wait for a checkpoint (pending.go): one is due as soon as
+	// there are any.
+	if len(e.outbox) > 0 || now.Sub(e.lastCkp) >= e.opts.CheckpointEvery {
 		if err := e.checkpoint(ctx); err != nil {
 			e.failed()
-			e.logger.Warn("checkpoint alarm state; will retry", "err", err)
+			e.logger.Warn("checkpoint alarm state and events; will retry", "events", len(e.outbox), "err", err)
 		}
 	}
 }

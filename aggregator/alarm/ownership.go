@@ -19,8 +19,8 @@ import (
 // state is written again under the new epoch), forgets it when it no
 // longer does, and before every write of events or checkpoint rows asks
 // ClickHouse which of their sites are still its own, writing nothing for
-// the others. Events re-raised by the adoption have the keys the former
-// owner wrote, so they collapse rather than double.
+// the others. The former owner's events still pending in its checkpoint
+// are written again by the adopter; written twice, they collapse.
 
 // Owners says which sites this aggregator owns.
 type Owners interface {
@@ -155,6 +155,14 @@ func (e *Evaluator) restore(rows []store.AlarmState) {
 				continue
 			}
 			e.sites[s.SiteID] = ss
+			// Events saved with the state but perhaps never written.
+			for _, p := range ss.Pending {
+				e.outbox = append(e.outbox, p.event(s.SiteID))
+			}
+			if len(ss.Pending) > 0 {
+				ss.Pending = nil
+				e.dirtySites[s.SiteID] = true
+			}
 			continue
 		}
 		m := &machine{}

@@ -2,7 +2,11 @@ package alarm_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -243,4 +247,133 @@ func waitForFrozen(t *testing.T, ev *alarm.Evaluator, st *store.Store, ok func(r
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// crashingStore persists writes until its budget is spent and fails every
+// write after: an aggregator that died after that many writes.
+type crashingStore struct {
+	*store.Store
+	mu     sync.Mutex
+	budget int // < 0: unlimited
+}
+
+var errCrashed = errors.New("crashed")
+
+// dieAfter lets writes more writes through, then none.
+func (c *crashingStore) dieAfter(writes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.budget = writes
+}
+
+// startCrashing runs an evaluator on a crashingStore over st; kill stops
+// it (its last checkpoint fails once the budget is spent).
+func startCrashing(t *testing.T, st *store.Store) (*alarm.Evaluator, *crashingStore, func()) {
+	crash := &crashingStore{Store: st, budget: -1}
+	ev := alarm.New(crash, testOptions(), slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	died := make(chan error, 1)
+	go func() { died <- ev.Run(ctx) }()
+	kill := sync.OnceFunc(func() {
+		cancel()
+		<-died
+	})
+	t.Cleanup(kill)
+	return ev, crash, kill
+}
+
+func (c *crashingStore) spend() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.budget == 0 {
+		return false
+	}
+	if c.budget > 0 {
+		c.budget--
+	}
+	return true
+}
+
+func (c *crashingStore) SaveAlarmStates(ctx context.Context, s []store.AlarmState) error {
+	if !c.spend() {
+		return errCrashed
+	}
+	return c.Store.SaveAlarmStates(ctx, s)
+}
+
+func (c *crashingStore) SaveAlarmEvents(ctx context.Context, ev []store.AlarmEvent) error {
+	if !c.spend() {
+		return errCrashed
+	}
+	return c.Store.SaveAlarmEvents(ctx, ev)
+}
+
+// Live-first delivery evaluates a site's newest batch before the older
+// one it overtook; a restart re-evaluates what its checkpoint lacks in
+// sequence order. Whatever write the first aggregator died after, what
+// it wrote and what the second evaluates must agree: no alarm raised
+// twice, none left active that no machine holds (an operator would see it
+// active forever).
+func TestCrashAfterLiveFirstBatchesLeavesNoOrphanAlarm(t *testing.T) {
+	for writes, want := range map[int][]row{
+		0: {{alarm.H, 2, 8, "value", true}},
+		1: {{alarm.H, 2, 2, "backfill_end", true}, {alarm.H, 3, 8, "value", false}},
+		2: {{alarm.H, 2, 2, "backfill_end", true}, {alarm.H, 3, 8, "value", false}},
+	} {
+		t.Run(fmt.Sprintf("died after %d writes", writes), func(t *testing.T) {
+			ctx := context.Background()
+			st := storetest.Open(t)
+			savePoint(t, st, &lifelinev1.Limits{High: f(80), Deadband: 1})
+			ev1, crash, kill := startCrashing(t, st)
+			var seq uint64
+			feed(t, st, ev1, &seq, []step{{samples: []smp{{0, 50, false}}}})
+			crash.dieAfter(writes)
+			live := batch(3, step{samples: []smp{{3, 85, false}, {4, 86, false}}})
+			overtaken := batch(2, step{backfill: true, samples: []smp{{1, 50, false}, {2, 85, false}}})
+			if err := st.Insert(ctx, []*store.Batch{live}); err != nil {
+				t.Fatal(err)
+			}
+			ev1.Committed([]*store.Batch{live})
+			_ = ev1.Sync(ctx) // raised; fails once the budget is spent
+			kill()
+			// The overtaken batch is committed after the first evaluator is gone.
+			if err := st.Insert(ctx, []*store.Batch{overtaken}); err != nil {
+				t.Fatal(err)
+			}
+
+			opts := testOptions()
+			opts.Tick = 5 * time.Millisecond // closes the history once it idles
+			ev2, _ := startEvaluator(t, st, opts)
+			seq = 3
+			feed(t, st, ev2, &seq, []step{{samples: []smp{{8, 60, false}}}})
+			waitFor(t, ev2, st, want)
+		})
+	}
+}
+
+// An aggregator that died after its checkpoint and before the events it
+// carried: the next one writes them, though its machine holds the alarm
+// already and would never raise it again.
+func TestEventsSavedWithTheCheckpointWrittenAfterACrash(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	savePoint(t, st, &lifelinev1.Limits{High: f(80)})
+	ev1, crash, kill := startCrashing(t, st)
+	var seq uint64
+	feed(t, st, ev1, &seq, []step{{samples: []smp{{0, 50, false}}}})
+	crash.dieAfter(1) // the checkpoint, not the events
+	b := batch(2, step{samples: []smp{{1, 85, false}}})
+	if err := st.Insert(ctx, []*store.Batch{b}); err != nil {
+		t.Fatal(err)
+	}
+	ev1.Committed([]*store.Batch{b})
+	if err := ev1.Sync(ctx); err == nil {
+		t.Fatal("the events were written")
+	}
+	kill()
+	if got := alarms(t, st); len(got) != 0 {
+		t.Fatalf("before the restart: %v", got)
+	}
+	ev2, _ := startEvaluator(t, st, testOptions())
+	waitFor(t, ev2, st, []row{{alarm.H, 1, -1, "", false}})
 }
