@@ -107,6 +107,24 @@ func (e *Evaluator) replaySites(ctx context.Context, sites []string) error {
 // rows until written (pending.go): after a crash, re-evaluation from the
 // checkpoint decides only events nobody has seen.
 func (e *Evaluator) checkpoint(ctx context.Context) error {
+	return e.checkpointSites(ctx, nil)
+}
+
+// checkpointEvents is a checkpoint of only the sites with events to
+// write. A site's state is whole without the others' (their batches do
+// not touch it), and a park's standing alarms, whose points change at
+// every sample, wait for the full checkpoint instead of being written at
+// every event anywhere.
+func (e *Evaluator) checkpointEvents(ctx context.Context) error {
+	sites := map[string]bool{}
+	for _, ev := range e.outbox {
+		sites[ev.SiteID] = true
+	}
+	return e.checkpointSites(ctx, sites)
+}
+
+// checkpointSites checkpoints only (every site when nil).
+func (e *Evaluator) checkpointSites(ctx context.Context, only map[string]bool) error {
 	pending := map[string][]pendingEvent{}
 	for _, ev := range e.outbox {
 		pending[ev.SiteID] = append(pending[ev.SiteID], pendingOf(ev))
@@ -116,6 +134,9 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 	var sites []string
 	var saved []*machine
 	for id := range e.dirtySites {
+		if only != nil && !only[id] {
+			continue
+		}
 		ss := e.site(id)
 		ss.Pending = pending[id]
 		row, err := stateRow(id, "", ss)
@@ -128,7 +149,8 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 	}
 	for key, pt := range e.points {
 		m := pt.m
-		if m == nil || m.marked == unchanged || m.marked == clockMoved && m.LastNs-m.saved < int64(progressEvery) {
+		if m == nil || m.marked == unchanged || m.marked == clockMoved && m.LastNs-m.saved < int64(progressEvery) ||
+			only != nil && !only[key[0]] {
 			continue
 		}
 		row, err := stateRow(key[0], key[1], m)
@@ -139,7 +161,9 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
-		e.lastCkp = e.opts.Now()
+		if only == nil {
+			e.lastCkp = e.opts.Now()
+		}
 		return nil
 	}
 	defer e.waited("checkpoint", time.Now())
@@ -169,7 +193,9 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 	for _, m := range saved {
 		m.marked, m.saved = unchanged, m.LastNs
 	}
-	e.lastCkp = e.opts.Now()
+	if only == nil {
+		e.lastCkp = e.opts.Now()
+	}
 	if err := e.writeEvents(ctx, epochs); err != nil {
 		return fmt.Errorf("alarm: write events: %w", err)
 	}

@@ -216,12 +216,17 @@ func (e *Evaluator) tick(ctx context.Context) {
 	e.heartbeats(ctx, now)
 	e.commLoss(nowNs)
 	e.replayDropped(ctx)
-	// Events wait for a checkpoint (pending.go): one is due as soon as
-	// there are any.
-	if len(e.outbox) > 0 || now.Sub(e.lastCkp) >= e.opts.CheckpointEvery {
-		if err := e.checkpoint(ctx); err != nil {
-			e.failed()
-			e.logger.Warn("checkpoint alarm state and events; will retry", "events", len(e.outbox), "err", err)
-		}
+	// Events wait for their sites' checkpoint (pending.go), which is due
+	// as soon as there are any.
+	var err error
+	switch {
+	case now.Sub(e.lastCkp) >= e.opts.CheckpointEvery:
+		err = e.checkpoint(ctx)
+	case len(e.outbox) > 0:
+		err = e.checkpointEvents(ctx)
+	}
+	if err != nil {
+		e.failed()
+		e.logger.Warn("checkpoint alarm state and events; will retry", "events", len(e.outbox), "err", err)
 	}
 }
