@@ -34,8 +34,10 @@ type siteState struct {
 type seqRange = store.SeqRange
 
 // start loads configurations and the checkpoint, then evaluates the
-// batches committed since the checkpoint.
+// batches committed since the checkpoint. A failed start is retried from
+// nothing: what it restored and evaluated is dropped.
 func (e *Evaluator) start(ctx context.Context) error {
+	e.forgetAll()
 	began, err := e.refresh(ctx)
 	if err != nil {
 		return err
@@ -184,8 +186,10 @@ func (e *Evaluator) checkpointSites(ctx context.Context, only map[string]bool) e
 			rows[i].Epoch = epochs[rows[i].SiteID]
 		}
 	}
-	if err := e.st.SaveAlarmStates(ctx, rows); err != nil {
-		return fmt.Errorf("alarm: checkpoint: %w", err)
+	if len(rows) > 0 {
+		if err := e.st.SaveAlarmStates(ctx, rows); err != nil {
+			return fmt.Errorf("alarm: checkpoint: %w", err)
+		}
 	}
 	for _, id := range sites {
 		delete(e.dirtySites, id)
@@ -196,7 +200,7 @@ func (e *Evaluator) checkpointSites(ctx context.Context, only map[string]bool) e
 	if only == nil {
 		e.lastCkp = e.opts.Now()
 	}
-	if err := e.writeEvents(ctx, epochs); err != nil {
+	if err := e.writeEvents(ctx); err != nil {
 		return fmt.Errorf("alarm: write events: %w", err)
 	}
 	return nil
@@ -204,11 +208,22 @@ func (e *Evaluator) checkpointSites(ctx context.Context, only map[string]bool) e
 
 // writeEvents writes the events the checkpoint just saved. Their sites'
 // rows still carry them, so those are rewritten without them next time.
-func (e *Evaluator) writeEvents(ctx context.Context, epochs map[string]uint64) error {
+// Ownership is checked again: the state's insert may have taken long
+// enough for another aggregator to take a site over, and its events are
+// carried to that one in the row just saved.
+func (e *Evaluator) writeEvents(ctx context.Context) error {
 	if len(e.outbox) == 0 {
 		return nil
 	}
 	defer e.waited("events", time.Now())
+	sites := map[string]bool{}
+	for _, ev := range e.outbox {
+		sites[ev.SiteID] = true
+	}
+	epochs, err := e.fence(ctx, sites)
+	if err != nil {
+		return err
+	}
 	for i := range e.outbox {
 		e.outbox[i].Epoch = epochs[e.outbox[i].SiteID]
 	}

@@ -177,6 +177,23 @@ func (e *Evaluator) restore(rows []store.AlarmState) {
 	}
 }
 
+// forgetAll drops every site's state held in memory, unwritten events too.
+func (e *Evaluator) forgetAll() {
+	clear(e.sites)
+	clear(e.adopted)
+	clear(e.dirtySites)
+	for key, pt := range e.points {
+		if pt.cfg == nil {
+			delete(e.points, key)
+		} else if pt.m != nil {
+			pt.m = nil
+			e.points[key] = pt
+		}
+	}
+	clear(e.outbox)
+	e.outbox = e.outbox[:0]
+}
+
 // forget drops everything held in memory for site, unwritten events too.
 func (e *Evaluator) forget(site string) {
 	delete(e.sites, site)
@@ -217,8 +234,8 @@ func (e *Evaluator) adoptHeld(ctx context.Context) {
 
 // fence asks ClickHouse which of the sites about to be written are still
 // this evaluator's, forgets the others (their unwritten rows with them),
-// and returns the epochs to write under. Without Owners every site is
-// written under epoch 0.
+// and returns the epochs to write under, of the sites kept only. Without
+// Owners every site is written under epoch 0.
 func (e *Evaluator) fence(ctx context.Context, sites map[string]bool) (map[string]uint64, error) {
 	if e.opts.Owners == nil || len(sites) == 0 {
 		return nil, nil
@@ -240,6 +257,9 @@ func (e *Evaluator) fence(ctx context.Context, sites map[string]bool) (map[strin
 			e.fenced.Add(1)
 			e.logger.Warn("site no longer ours; its unwritten alarm rows are dropped", "site", s, "epoch", e.adopted[s])
 			e.forget(s)
+			// Claimed here again after another owner (an epoch
+			// further on): what memory holds predates that owner.
+			delete(owned, s)
 		}
 	}
 	return owned, nil

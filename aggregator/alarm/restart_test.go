@@ -351,12 +351,11 @@ func TestCrashAfterLiveFirstBatchesLeavesNoOrphanAlarm(t *testing.T) {
 	}
 }
 
-// An aggregator that died after its checkpoint and before the events it
-// carried: the next one writes them, though its machine holds the alarm
-// already and would never raise it again.
-func TestEventsSavedWithTheCheckpointWrittenAfterACrash(t *testing.T) {
+// raiseAndDieBeforeTheEvents runs an evaluator over st that raises H at
+// 1 s and dies after its checkpoint, before the events it carries.
+func raiseAndDieBeforeTheEvents(t *testing.T, st *store.Store) {
+	t.Helper()
 	ctx := context.Background()
-	st := storetest.Open(t)
 	savePoint(t, st, &lifelinev1.Limits{High: f(80)})
 	ev1, crash, kill := startCrashing(t, st)
 	var seq uint64
@@ -374,6 +373,55 @@ func TestEventsSavedWithTheCheckpointWrittenAfterACrash(t *testing.T) {
 	if got := alarms(t, st); len(got) != 0 {
 		t.Fatalf("before the restart: %v", got)
 	}
+}
+
+// The next aggregator writes the events the checkpoint carried, though
+// its machine holds the alarm already and would never raise it again.
+func TestEventsSavedWithTheCheckpointWrittenAfterACrash(t *testing.T) {
+	st := storetest.Open(t)
+	raiseAndDieBeforeTheEvents(t, st)
 	ev2, _ := startEvaluator(t, st, testOptions())
 	waitFor(t, ev2, st, []row{{alarm.H, 1, -1, "", false}})
+}
+
+// failsFirstCheckpoint refuses the first state write and records the
+// events written.
+type failsFirstCheckpoint struct {
+	*store.Store
+	mu     sync.Mutex
+	failed bool
+	events []store.AlarmEvent
+}
+
+func (f *failsFirstCheckpoint) SaveAlarmStates(ctx context.Context, s []store.AlarmState) error {
+	f.mu.Lock()
+	first := !f.failed
+	f.failed = true
+	f.mu.Unlock()
+	if first {
+		return errors.New("refused")
+	}
+	return f.Store.SaveAlarmStates(ctx, s)
+}
+
+func (f *failsFirstCheckpoint) SaveAlarmEvents(ctx context.Context, ev []store.AlarmEvent) error {
+	f.mu.Lock()
+	f.events = append(f.events, ev...)
+	f.mu.Unlock()
+	return f.Store.SaveAlarmEvents(ctx, ev)
+}
+
+// A start whose checkpoint fails is retried from nothing: the events the
+// checkpoint carried are written once, not once per attempt.
+func TestStartRetriedFromNothing(t *testing.T) {
+	st := storetest.Open(t)
+	raiseAndDieBeforeTheEvents(t, st)
+	flaky := &failsFirstCheckpoint{Store: st}
+	ev2, _ := startEvaluator(t, flaky, testOptions())
+	waitFor(t, ev2, st, []row{{alarm.H, 1, -1, "", false}})
+	flaky.mu.Lock()
+	defer flaky.mu.Unlock()
+	if !flaky.failed || len(flaky.events) != 1 {
+		t.Errorf("first checkpoint refused: %v; events written %v, want the raise once", flaky.failed, flaky.events)
+	}
 }
