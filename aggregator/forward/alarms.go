@@ -15,9 +15,16 @@ const alarmOverlap = time.Minute
 // alarmSettle is how long after a second its alarm rows are read.
 const alarmSettle = 2 * time.Second
 
+// alarmPage is how many alarm rows one read returns.
+var alarmPage = 10000
+
 // sendAlarms sends the start and the end of every alarm written since the
-// cursor, in the order they were written. An alarm whose raise row was
-// merged away before it was read gets its start sent before its end.
+// cursor, in the order they were written, page by page up to the settled
+// second. An alarm whose raise row was merged away before it was read
+// gets its start sent before its end. (The cursor once moved to the last
+// row of a full page; a page of one second, a flood or a restart's rows
+// in one insert, then read the same page again at every pass, and alarms
+// stopped being forwarded for good.)
 func (r *runner) sendAlarms(ctx context.Context, now time.Time) error {
 	if r.t.Dest[KindAlarm] == "" || now.Sub(r.alarmAt) < time.Second {
 		return nil
@@ -28,37 +35,49 @@ func (r *runner) sendAlarms(ctx context.Context, now time.Time) error {
 	if !to.After(time.Unix(0, r.alarmNs)) {
 		return nil
 	}
-	const limit = 10000
-	rows, err := r.st.AlarmRowsEvaluated(ctx, from, to, limit)
-	if err != nil {
-		return err
-	}
-	next := to.UnixNano()
-	if len(rows) == limit {
-		next = rows[len(rows)-1].EvaluatedAt.UnixNano()
-	}
-	if len(rows) > 0 {
-		lo, hi := rows[0].RaisedNs, rows[0].RaisedNs
-		for _, row := range rows {
-			lo, hi = min(lo, row.RaisedNs), max(hi, row.RaisedNs)
-		}
-		sent, err := r.st.ForwardedAlarmKeys(ctx, r.t.Name, lo, hi)
+	var after *store.AlarmRowPos
+	for {
+		rows, err := r.st.AlarmRowsEvaluated(ctx, from, to, after, alarmPage)
 		if err != nil {
 			return err
 		}
-		for _, row := range rows {
-			if err := r.sendAlarm(ctx, row.AlarmEvent, false, sent); err != nil {
+		if err := r.sendAlarmRows(ctx, rows); err != nil {
+			return err
+		}
+		if len(rows) < alarmPage {
+			break
+		}
+		last := rows[len(rows)-1].Pos()
+		after = &last
+	}
+	r.alarmNs = to.UnixNano()
+	return r.saveCursor(ctx, KindAlarm, r.alarmNs, nil)
+}
+
+// sendAlarmRows sends the starts and ends of rows not sent yet.
+func (r *runner) sendAlarmRows(ctx context.Context, rows []store.AlarmRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	lo, hi := rows[0].RaisedNs, rows[0].RaisedNs
+	for _, row := range rows {
+		lo, hi = min(lo, row.RaisedNs), max(hi, row.RaisedNs)
+	}
+	sent, err := r.st.ForwardedAlarmKeys(ctx, r.t.Name, lo, hi)
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if err := r.sendAlarm(ctx, row.AlarmEvent, false, sent); err != nil {
+			return err
+		}
+		if !row.Active {
+			if err := r.sendAlarm(ctx, row.AlarmEvent, true, sent); err != nil {
 				return err
-			}
-			if !row.Active {
-				if err := r.sendAlarm(ctx, row.AlarmEvent, true, sent); err != nil {
-					return err
-				}
 			}
 		}
 	}
-	r.alarmNs = next
-	return r.saveCursor(ctx, KindAlarm, r.alarmNs, nil)
+	return nil
 }
 
 // sendAlarm sends the start or end of e unless sent already has it, and

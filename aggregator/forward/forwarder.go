@@ -16,7 +16,7 @@ import (
 // Store is what the forwarder reads and records in ClickHouse.
 type Store interface {
 	LatestValues(ctx context.Context, fromNs, toNs int64) ([]store.LatestValue, error)
-	AlarmRowsEvaluated(ctx context.Context, from, to time.Time, limit int) ([]store.AlarmRow, error)
+	AlarmRowsEvaluated(ctx context.Context, from, to time.Time, after *store.AlarmRowPos, limit int) ([]store.AlarmRow, error)
 	BaseData(ctx context.Context) (store.Base, error)
 	ForwardCursors(ctx context.Context, target string) (map[string]store.ForwardCursor, error)
 	SaveForwardCursor(ctx context.Context, c store.ForwardCursor) error

@@ -49,19 +49,48 @@ type AlarmRow struct {
 	EvaluatedAt time.Time
 }
 
+// AlarmRowPos is a row's place in the order AlarmRowsEvaluated reads in.
+// One insert stamps all its rows with one evaluated_at second, so a page
+// must end at a row, not at a second.
+type AlarmRowPos struct {
+	EvaluatedAt                time.Time
+	RaisedNs                   int64
+	SiteID, PointID, Condition string
+	Active                     bool
+}
+
+// Pos returns the row's place.
+func (r AlarmRow) Pos() AlarmRowPos {
+	return AlarmRowPos{EvaluatedAt: r.EvaluatedAt, RaisedNs: r.RaisedNs, SiteID: r.SiteID, PointID: r.PointID,
+		Condition: r.Condition, Active: r.Active}
+}
+
 // AlarmRowsEvaluated returns the alarm_events rows written in [from, to)
-// (evaluated_at, whole seconds), oldest first, at most limit.
-func (s *Store) AlarmRowsEvaluated(ctx context.Context, from, to time.Time, limit int) ([]AlarmRow, error) {
+// (evaluated_at, whole seconds), oldest first, after the row at after
+// when it is given, at most limit.
+func (s *Store) AlarmRowsEvaluated(ctx context.Context, from, to time.Time, after *AlarmRowPos, limit int) ([]AlarmRow, error) {
 	conn, _, err := s.connCaps()
 	if err != nil {
 		return nil, err
 	}
-	const q = `SELECT site_id, point_id, condition, priority, toString(state), raised_ns, cleared_ns, value, limit_value,
+	args := []any{uint32(from.Unix()), uint32(to.Unix())}
+	var page string
+	if after != nil {
+		// state sorts by its number: 'active' = 1, 'cleared' = 2.
+		page = "\nAND (evaluated_at, raised_ns, site_id, point_id, condition, toInt8(state)) > (toDateTime(?, 'UTC'), ?, ?, ?, ?, ?)"
+		state := int8(2)
+		if after.Active {
+			state = 1
+		}
+		args = append(args, uint32(after.EvaluatedAt.Unix()), after.RaisedNs, after.SiteID, after.PointID, after.Condition, state)
+	}
+	q := `SELECT site_id, point_id, condition, priority, toString(state), raised_ns, cleared_ns, value, limit_value,
     deadband, peak_value, clear_value, end_reason, backfill, kind, unit, hazard_code, equipment, evaluated_at
 FROM alarm_events
-WHERE evaluated_at >= toDateTime(?, 'UTC') AND evaluated_at < toDateTime(?, 'UTC')
-ORDER BY evaluated_at, raised_ns, site_id, point_id, condition, state
+WHERE evaluated_at >= toDateTime(?, 'UTC') AND evaluated_at < toDateTime(?, 'UTC')` + page + `
+ORDER BY evaluated_at, raised_ns, site_id, point_id, condition, toInt8(state)
 LIMIT ?`
+	args = append(args, limit)
 	return queryAll(ctx, conn, fmt.Sprintf("alarm rows %s-%s", from, to), func(rows driver.Rows) (AlarmRow, error) {
 		var r AlarmRow
 		var state string
@@ -73,7 +102,7 @@ LIMIT ?`
 		e.Active = state == "active"
 		e.Backfill = backfill != 0
 		return r, err
-	}, q, uint32(from.Unix()), uint32(to.Unix()), limit)
+	}, q, args...)
 }
 
 // BasePoint is a point as the registry describes it for reporting.
