@@ -2,10 +2,12 @@ package forward_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/lifeline-telemetry/lifeline/aggregator/forward"
+	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 	"github.com/lifeline-telemetry/lifeline/aggregator/store/storetest"
 	lifelinev1 "github.com/lifeline-telemetry/lifeline/proto/lifeline/v1"
 )
@@ -63,5 +65,75 @@ func TestBaseDataSentOnChangeNotOnRestart(t *testing.T) {
 	stop()
 	if n := len(bases()); n != 2 {
 		t.Errorf("%d base data messages after a restart with nothing changed, want 2", n)
+	}
+}
+
+// seedSecondSite adds plant-b, a second site of the enterprise, reported
+// after site (it sorts after it).
+func seedSecondSite(t *testing.T, st *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	const second = "plant-b"
+	if err := st.SaveRegistry(ctx, []store.Enterprise{{SiteID: second, Name: "示例化工有限公司二厂", Park: "park-1"}}, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveForwardCodes(ctx, []store.ForwardCode{
+		{Target: "province", Kind: forward.CodeEnterprise, LocalID: second, Code: entCode, Name: "示例化工有限公司二厂"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A round of base data cut short, by a failed send or by a restart, goes
+// on under the time and keys it began with: what the platform accepted
+// comes again, if at all, under the key it could drop.
+func TestBaseRoundGoesOnUnderItsKeys(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			st := storetest.Open(t)
+			seedRegistry(t, st)
+			seedSecondSite(t, st)
+			rcv := newReceiver(t, nil)
+			tg := rcv.target(t, t.TempDir())
+			if !restart {
+				rcv.failBase.Store(2)
+			} else {
+				// The platform goes away after the first site's message;
+				// the forwarder stops and starts again a few seconds on.
+				f := func() { rcv.mode.Store(unavailable) }
+				rcv.acceptedBase.Store(&f)
+			}
+			stop := runForwarder(t, st, tg)
+			if restart {
+				waitFor(t, 20*time.Second, "the first site's base data", func() bool { return rcv.mode.Load() == unavailable })
+				time.Sleep(1500 * time.Millisecond)
+				stop()
+				rcv.acceptedBase.Store(nil)
+				rcv.mode.Store(up)
+				stop = runForwarder(t, st, tg)
+			}
+			waitFor(t, 20*time.Second, "both sites' base data", func() bool {
+				rcv.mu.Lock()
+				defer rcv.mu.Unlock()
+				names := map[any]bool{}
+				for _, b := range rcv.bases {
+					names[b["companyName"]] = true
+				}
+				return len(names) == 2
+			})
+			time.Sleep(2 * time.Second) // a site sent again would arrive meanwhile
+			stop()
+			rcv.mu.Lock()
+			defer rcv.mu.Unlock()
+			keys, times := map[any]bool{}, map[any]bool{}
+			for _, b := range rcv.bases {
+				keys[b["dataId"]], times[b["updateTime"]] = true, true
+			}
+			if len(keys) != 2 || len(times) != 1 || !restart && len(rcv.bases) != 2 {
+				t.Errorf("%d base data messages, %d keys, %d times, want one key per site from one round:", len(rcv.bases), len(keys), len(times))
+				for _, b := range rcv.bases {
+					t.Logf("  %v %v %v", b["dataId"], b["companyName"], b["updateTime"])
+				}
+			}
+		})
 	}
 }

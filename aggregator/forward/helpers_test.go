@@ -127,12 +127,17 @@ type receiver struct {
 	// accepted, when set, runs after a real-time message is recorded and
 	// before it is answered.
 	accepted atomic.Pointer[func()]
+	// failBase, when set, answers the base data message with that number
+	// (from 1) 503; acceptedBase, when set, runs after one is recorded.
+	failBase     atomic.Int32
+	acceptedBase atomic.Pointer[func()]
 
 	mu     sync.Mutex
 	values []received          // accepted real-time values in arrival order
 	alarms map[string][]string // alarm dataId → "start"/"end" payload status
 	bases  []map[string]any
 	beats  int
+	tries  int32 // base data messages received, answered or not
 }
 
 type received struct {
@@ -205,7 +210,15 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	case strings.HasPrefix(req.URL.Path, "/alarm/"):
 		r.alarms[m["dataId"].(string)] = append(r.alarms[m["dataId"].(string)], fmt.Sprint(m["alarmStatus"], "/", m["quotaId"], "/", m["alarmType"]))
 	case strings.HasPrefix(req.URL.Path, "/base/"):
+		r.tries++
+		if r.tries == r.failBase.Load() {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
 		r.bases = append(r.bases, m)
+		if f := r.acceptedBase.Load(); f != nil {
+			(*f)()
+		}
 	case strings.HasPrefix(req.URL.Path, "/heartbeat/"):
 		r.beats++
 	}

@@ -11,6 +11,20 @@ import (
 	"github.com/lifeline-telemetry/lifeline/aggregator/store"
 )
 
+// baseRoundKind is the cursor of a round of base data under way: its
+// time (LiveNs), which is in its messages' keys, and the hash of what it
+// sends (Pending). A round is written before its first message, so one
+// cut short by a failed send or a restart goes on under the same time and
+// keys: the platform can drop what it already has.
+const baseRoundKind = "base_round"
+
+// baseRound is a round of base data under way.
+type baseRound struct {
+	at   time.Time
+	hash string
+	sent map[string]bool // sites the platform accepted (this process)
+}
+
 // sendBase sends every reported site's base data when base_every has
 // passed since the last time (also across restarts) and whenever it
 // changed: a new limit, point or code reaches the platform within a
@@ -23,11 +37,28 @@ func (r *runner) sendBase(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if now.Sub(time.Unix(0, r.baseNs)) < r.t.BaseEvery && hash == r.baseHash {
-		return nil
+	round := r.baseRound
+	if round == nil || round.hash != hash || now.Sub(round.at) >= r.t.BaseEvery {
+		// No round under way, or what it sends is out of date.
+		if now.Sub(time.Unix(0, r.baseNs)) < r.t.BaseEvery && hash == r.baseHash {
+			r.baseRound = nil
+			return nil
+		}
+		round = &baseRound{at: now.Truncate(time.Second), hash: hash}
+		if err := r.recordCursor(ctx, store.ForwardCursor{Target: r.t.Name, Kind: baseRoundKind,
+			LiveNs: round.at.UnixNano(), Pending: hash}); err != nil {
+			return err
+		}
+		r.baseRound = round
 	}
-	at := now.Truncate(time.Second)
+	if round.sent == nil {
+		round.sent = map[string]bool{}
+	}
+	at := round.at
 	for _, site := range sortedKeys(r.reg.sites) {
+		if round.sent[site] {
+			continue
+		}
 		si := r.reg.sites[site]
 		base := si.base
 		m := &Message{Kind: KindBase, Time: at, Enterprise: si.ent, Base: &base,
@@ -35,8 +66,9 @@ func (r *runner) sendBase(ctx context.Context, now time.Time) error {
 		if err := r.sendOrGap(ctx, m, at.UnixNano(), at.UnixNano(), nil); err != nil {
 			return err
 		}
+		round.sent[site] = true
 	}
-	r.baseNs, r.baseHash = at.UnixNano(), hash
+	r.baseNs, r.baseHash, r.baseRound = at.UnixNano(), hash, nil
 	return r.recordCursor(ctx, store.ForwardCursor{Target: r.t.Name, Kind: KindBase, LiveNs: r.baseNs, Pending: hash})
 }
 

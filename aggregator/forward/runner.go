@@ -40,8 +40,9 @@ type runner struct {
 
 	alarmNs   int64 // alarm rows evaluated before this were handled
 	alarmAt   time.Time
-	baseNs    int64  // when base data was last sent
-	baseHash  string // and what it held (baseHash)
+	baseNs    int64      // when base data was last sent
+	baseHash  string     // and what it held (baseHash)
+	baseRound *baseRound // a round of base data under way
 	heartbeat time.Time
 }
 
@@ -164,6 +165,9 @@ func (r *runner) loadCursors(ctx context.Context) error {
 	}
 	if c, ok := cs[KindBase]; ok {
 		r.baseNs, r.baseHash = c.LiveNs, c.Pending
+	}
+	if c, ok := cs[baseRoundKind]; ok && c.LiveNs > r.baseNs {
+		r.baseRound = &baseRound{at: time.Unix(0, c.LiveNs), hash: c.Pending}
 	}
 	r.observe(now)
 	return nil
