@@ -93,7 +93,7 @@ func IssueServer(caDir, out, name string, hosts []string, force bool) error {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	_, err := issue(caDir, out, name, tmpl, force)
+	_, err := issue(caDir, out, name, tmpl, force, nil)
 	return err
 }
 
@@ -116,17 +116,15 @@ func IssueAgent(caDir, out, site string, force bool) (*x509.Certificate, error) 
 		Subject:     pkix.Name{CommonName: site, Organization: []string{"Lifeline"}, OrganizationalUnit: []string{"agent"}},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	cert, err := issue(caDir, out, site, tmpl, force)
-	if err != nil {
-		return nil, err
-	}
-	if err := record(caDir, cert); err != nil {
-		return nil, err
-	}
-	return cert, nil
+	return issue(caDir, out, site, tmpl, force, func(cert *x509.Certificate) error { return record(caDir, cert) })
 }
 
-func issue(caDir, out, name string, tmpl *x509.Certificate, force bool) (*x509.Certificate, error) {
+// issue signs a certificate from tmpl and writes it and its key to out.
+// recorded, when given, is told of the certificate before either file is
+// written: a certificate on disk is then always one the CA can revoke
+// (written the other way round, a crash or a read-only issued list left
+// a valid certificate 'certs revoke --site' could not find).
+func issue(caDir, out, name string, tmpl *x509.Certificate, force bool, recorded func(*x509.Certificate) error) (*x509.Certificate, error) {
 	keyPath := filepath.Join(out, name+".key")
 	if _, err := os.Lstat(keyPath); err == nil && !force {
 		return nil, fmt.Errorf("%s exists: refusing to replace it without --force", keyPath)
@@ -153,6 +151,11 @@ func issue(caDir, out, name string, tmpl *x509.Certificate, force bool) (*x509.C
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, fmt.Errorf("parse new certificate for %s: %w", name, err)
+	}
+	if recorded != nil {
+		if err := recorded(cert); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package linkca
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -79,5 +80,25 @@ func TestAgentRenewalAndRevoke(t *testing.T) {
 	}
 	if _, err := ParseRevoked([]byte("zz-not-hex\n")); err == nil {
 		t.Fatal("garbage accepted")
+	}
+}
+
+// A certificate whose serial cannot be recorded is not written: on disk,
+// it would be valid for two years and beyond 'certs revoke --site'.
+func TestAgentNotWrittenUnlessRecorded(t *testing.T) {
+	ca, out := t.TempDir(), t.TempDir()
+	if err := Init(ca, "CA"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(ca, Issued), 0o755); err != nil { // the list cannot be read or replaced
+		t.Fatal(err)
+	}
+	if _, err := IssueAgent(ca, out, "SITE01", false); err == nil || !strings.Contains(err.Error(), "issued list") {
+		t.Fatalf("issued with an unwritable issued list: %v", err)
+	}
+	for _, name := range []string{"SITE01.key", "SITE01.crt"} {
+		if _, err := os.Stat(filepath.Join(out, name)); !os.IsNotExist(err) {
+			t.Errorf("%s written (%v) for a certificate not recorded", name, err)
+		}
 	}
 }
