@@ -15,29 +15,42 @@ const alarmOverlap = time.Minute
 // alarmSettle is how long after a second its alarm rows are read.
 const alarmSettle = 2 * time.Second
 
-// alarmPage is how many alarm rows one read returns.
-var alarmPage = 10000
+// alarmPage is how many alarm rows one read returns, and alarmPages how
+// many reads one pass makes: a backlog of alarms is sent 50,000 rows a
+// second beside the live periods, not in one pass that holds them up.
+var alarmPage, alarmPages = 10000, 5
+
+// alarmWindow is the span of evaluated_at a pass reads, and how far the
+// passes have read it.
+type alarmWindow struct {
+	from, to time.Time
+	after    *store.AlarmRowPos
+}
 
 // sendAlarms sends the start and the end of every alarm written since the
 // cursor, in the order they were written, page by page up to the settled
-// second. An alarm whose raise row was merged away before it was read
-// gets its start sent before its end. (The cursor once moved to the last
-// row of a full page; a page of one second, a flood or a restart's rows
-// in one insert, then read the same page again at every pass, and alarms
-// stopped being forwarded for good.)
+// second; a window larger than a pass reads goes on at the next pass,
+// after the last row read. An alarm whose raise row was merged away
+// before it was read gets its start sent before its end. (The cursor once
+// moved to the last row of a full page; a page of one second, a flood or
+// a restart's rows in one insert, then read the same page again at every
+// pass, and alarms stopped being forwarded for good.)
 func (r *runner) sendAlarms(ctx context.Context, now time.Time) error {
 	if r.t.Dest[KindAlarm] == "" || now.Sub(r.alarmAt) < time.Second {
 		return nil
 	}
 	r.alarmAt = now
-	to := now.Add(-alarmSettle).Truncate(time.Second)
-	from := time.Unix(0, r.alarmNs).Add(-alarmOverlap)
-	if !to.After(time.Unix(0, r.alarmNs)) {
-		return nil
+	w := r.alarmWin
+	if w == nil {
+		to := now.Add(-alarmSettle).Truncate(time.Second)
+		if !to.After(time.Unix(0, r.alarmNs)) {
+			return nil
+		}
+		w = &alarmWindow{from: time.Unix(0, r.alarmNs).Add(-alarmOverlap), to: to}
+		r.alarmWin = w
 	}
-	var after *store.AlarmRowPos
-	for {
-		rows, err := r.st.AlarmRowsEvaluated(ctx, from, to, after, alarmPage)
+	for range alarmPages {
+		rows, err := r.st.AlarmRowsEvaluated(ctx, w.from, w.to, w.after, alarmPage)
 		if err != nil {
 			return err
 		}
@@ -45,12 +58,14 @@ func (r *runner) sendAlarms(ctx context.Context, now time.Time) error {
 			return err
 		}
 		if len(rows) < alarmPage {
-			break
+			r.alarmNs, r.alarmWin = w.to.UnixNano(), nil
+			return r.saveCursor(ctx, KindAlarm, r.alarmNs, nil)
 		}
 		last := rows[len(rows)-1].Pos()
-		after = &last
+		w.after = &last
+		// Every row of an earlier second is read: a restart may begin there.
+		r.alarmNs = max(r.alarmNs, last.EvaluatedAt.UnixNano())
 	}
-	r.alarmNs = to.UnixNano()
 	return r.saveCursor(ctx, KindAlarm, r.alarmNs, nil)
 }
 

@@ -45,6 +45,9 @@ func (r *runner) sendBase(ctx context.Context, now time.Time) error {
 			return nil
 		}
 		round = &baseRound{at: now.Truncate(time.Second), hash: hash}
+		// Until it ends, sites may hold what it sends: a return to what
+		// the last whole round sent is a change again.
+		r.baseHash = ""
 		if err := r.recordCursor(ctx, store.ForwardCursor{Target: r.t.Name, Kind: baseRoundKind,
 			LiveNs: round.at.UnixNano(), Pending: hash}); err != nil {
 			return err

@@ -38,7 +38,8 @@ type runner struct {
 	// platform down); zero once one succeeds.
 	failedAt time.Time
 
-	alarmNs   int64 // alarm rows evaluated before this were handled
+	alarmNs   int64        // alarm rows evaluated before this were handled
+	alarmWin  *alarmWindow // the window the passes are reading, if one is unfinished
 	alarmAt   time.Time
 	baseNs    int64      // when base data was last sent
 	baseHash  string     // and what it held (baseHash)
@@ -167,7 +168,10 @@ func (r *runner) loadCursors(ctx context.Context) error {
 		r.baseNs, r.baseHash = c.LiveNs, c.Pending
 	}
 	if c, ok := cs[baseRoundKind]; ok && c.LiveNs > r.baseNs {
+		// Cut short: whatever the registry holds now is sent, even what
+		// the last whole round sent, since some sites got this one's.
 		r.baseRound = &baseRound{at: time.Unix(0, c.LiveNs), hash: c.Pending}
+		r.baseHash = ""
 	}
 	r.observe(now)
 	return nil
