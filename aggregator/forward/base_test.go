@@ -137,3 +137,60 @@ func TestBaseRoundGoesOnUnderItsKeys(t *testing.T) {
 		})
 	}
 }
+
+// A round cut short leaves the platform with the new base data for some
+// sites: when the registry goes back to what the last whole round sent,
+// that is sent again, or those sites would keep data no longer true.
+func TestBaseRoundCutShortThenUndone(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	seedRegistry(t, st)
+	seedSecondSite(t, st)
+	rcv := newReceiver(t, nil)
+	tg := rcv.target(t, t.TempDir())
+	tg.RefreshEvery = 300 * time.Millisecond
+	highHigh := func() []any { // site's HH limit of T101.LT, per base message of site
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		var out []any
+		for _, b := range rcv.bases {
+			if b["companyName"] != "示例化工有限公司" {
+				continue
+			}
+			for _, q := range b["quotas"].([]any) {
+				if q := q.(map[string]any); q["tagNo"] == "T101.LT" {
+					out = append(out, q["highHighLimit"])
+				}
+			}
+		}
+		return out
+	}
+	setHH := func(hh float64) {
+		if err := st.SaveCatalog(ctx, site, "park-1", "test", []*lifelinev1.Point{
+			{Id: "T101.LT", Name: "储罐T101.LT", Unit: "m", Kind: "level", RangeLow: f(0), RangeHigh: f(20),
+				Limits: &lifelinev1.Limits{High: f(15), HighHigh: f(hh)}, HazardSource: &lifelinev1.HazardSource{Code: "MH-01", Name: "甲醇罐区", Level: 3},
+				Equipment: "T101", NodeId: "nsu=urn:x;s=T101.LT", Endpoint: "opc.tcp://127.0.0.1:4840"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runForwarder(t, st, tg)
+	waitFor(t, 20*time.Second, "the first round", func() bool { return len(highHigh()) == 1 })
+	waitFor(t, 20*time.Second, "the first round's cursor", func() bool {
+		cs, err := st.ForwardCursors(ctx, tg.Name)
+		return err == nil && cs[forward.KindBase].Pending != ""
+	})
+	// The platform goes away after the changed site's message.
+	f := func() { rcv.mode.Store(unavailable) }
+	rcv.acceptedBase.Store(&f)
+	setHH(17)
+	waitFor(t, 20*time.Second, "the changed round's first message", func() bool { return len(highHigh()) == 2 })
+	rcv.acceptedBase.Store(nil)
+	setHH(18)
+	time.Sleep(time.Second) // refreshed while the platform is away
+	rcv.mode.Store(up)
+	waitFor(t, 20*time.Second, "the site's base data as it is again", func() bool {
+		hh := highHigh()
+		return len(hh) >= 3 && hh[len(hh)-1] == 18.0
+	})
+}
