@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"testing"
@@ -47,7 +48,11 @@ func TestInsertBuffersBounded(t *testing.T) {
 // An insert reuses its connection's buffers: before, each one allocated
 // its encode and compress buffers afresh, about 800 bytes a row in all
 // (900 under -race) where it is now about 500 (600): the rest is the
-// driver's columns, which it builds anew for every insert.
+// driver's columns, which it builds anew for every insert. The first
+// insert on a connection allocates the buffers (~925 bytes a row, 1,030
+// under -race), and the bound is relative to it: the process's other
+// allocations and sync.Pool's random drops under -race (which add ~120
+// bytes a row to most inserts there) move both.
 func TestInsertReusesBuffers(t *testing.T) {
 	s := storetest.Open(t)
 	ctx := context.Background()
@@ -63,16 +68,15 @@ func TestInsertReusesBuffers(t *testing.T) {
 		runtime.ReadMemStats(&m)
 		return (m.TotalAlloc - before) / (perInsert * size)
 	}
-	// The least of a few: under -race, sync.Pool drops a quarter of what
-	// it is given, and the column slices Insert keeps in one are then
-	// allocated again.
-	perRow := insert(0)
+	first := insert(0)
+	perRow := uint64(math.MaxUint64)
 	for round := 1; round < 6; round++ {
 		perRow = min(perRow, insert(round))
 	}
-	t.Logf("allocated per row: %d bytes", perRow)
-	if perRow > 700 {
-		t.Errorf("an insert allocated %d bytes a row, want at most 700", perRow)
+	ratio := float64(perRow) / float64(first)
+	t.Logf("allocated per row: %d bytes, the first insert %d (%.2f)", perRow, first, ratio)
+	if ratio > 0.75 {
+		t.Errorf("an insert allocated %d bytes a row against the first one's %d (%.2f), want at most 0.75: buffers not reused", perRow, first, ratio)
 	}
 }
 
