@@ -118,11 +118,16 @@ func (e *Evaluator) checkpoint(ctx context.Context) error {
 // every sample, wait for the full checkpoint instead of being written at
 // every event anywhere.
 func (e *Evaluator) checkpointEvents(ctx context.Context) error {
+	return e.checkpointSites(ctx, e.outboxSites())
+}
+
+// outboxSites returns the sites of the events not yet written.
+func (e *Evaluator) outboxSites() map[string]bool {
 	sites := map[string]bool{}
 	for _, ev := range e.outbox {
 		sites[ev.SiteID] = true
 	}
-	return e.checkpointSites(ctx, sites)
+	return sites
 }
 
 // checkpointSites checkpoints only (every site when nil).
@@ -216,11 +221,7 @@ func (e *Evaluator) writeEvents(ctx context.Context) error {
 		return nil
 	}
 	defer e.waited("events", time.Now())
-	sites := map[string]bool{}
-	for _, ev := range e.outbox {
-		sites[ev.SiteID] = true
-	}
-	epochs, err := e.fence(ctx, sites)
+	epochs, err := e.fence(ctx, e.outboxSites())
 	if err != nil {
 		return err
 	}

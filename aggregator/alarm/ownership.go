@@ -182,14 +182,7 @@ func (e *Evaluator) forgetAll() {
 	clear(e.sites)
 	clear(e.adopted)
 	clear(e.dirtySites)
-	for key, pt := range e.points {
-		if pt.cfg == nil {
-			delete(e.points, key)
-		} else if pt.m != nil {
-			pt.m = nil
-			e.points[key] = pt
-		}
-	}
+	e.dropMachines(func(string) bool { return true })
 	clear(e.outbox)
 	e.outbox = e.outbox[:0]
 }
@@ -199,17 +192,23 @@ func (e *Evaluator) forget(site string) {
 	delete(e.sites, site)
 	delete(e.adopted, site)
 	delete(e.dirtySites, site)
+	e.dropMachines(func(s string) bool { return s == site })
+	e.outbox = slices.DeleteFunc(e.outbox, func(ev store.AlarmEvent) bool { return ev.SiteID == site })
+}
+
+// dropMachines drops the state machines of the sites of, keeping the
+// points' configurations: the sites' agents may come back.
+func (e *Evaluator) dropMachines(of func(site string) bool) {
 	for key, pt := range e.points {
 		switch {
-		case key[0] != site || pt.m == nil:
+		case pt.m == nil || !of(key[0]):
 		case pt.cfg == nil:
 			delete(e.points, key)
 		default:
-			pt.m = nil // the configuration stays: the site's agent may come back
+			pt.m = nil
 			e.points[key] = pt
 		}
 	}
-	e.outbox = slices.DeleteFunc(e.outbox, func(ev store.AlarmEvent) bool { return ev.SiteID == site })
 }
 
 // adoptHeld adopts the sites held but not yet adopted (claimed while their

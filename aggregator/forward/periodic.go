@@ -44,7 +44,7 @@ func (r *runner) sendBase(ctx context.Context, now time.Time) error {
 			r.baseRound = nil
 			return nil
 		}
-		round = &baseRound{at: now.Truncate(time.Second), hash: hash}
+		round = &baseRound{at: now.Truncate(time.Second), hash: hash, sent: map[string]bool{}}
 		// Until it ends, sites may hold what it sends: a return to what
 		// the last whole round sent is a change again.
 		r.baseHash = ""
@@ -53,9 +53,6 @@ func (r *runner) sendBase(ctx context.Context, now time.Time) error {
 			return err
 		}
 		r.baseRound = round
-	}
-	if round.sent == nil {
-		round.sent = map[string]bool{}
 	}
 	at := round.at
 	for _, site := range sortedKeys(r.reg.sites) {

@@ -170,7 +170,7 @@ func (r *runner) loadCursors(ctx context.Context) error {
 	if c, ok := cs[baseRoundKind]; ok && c.LiveNs > r.baseNs {
 		// Cut short: whatever the registry holds now is sent, even what
 		// the last whole round sent, since some sites got this one's.
-		r.baseRound = &baseRound{at: time.Unix(0, c.LiveNs), hash: c.Pending}
+		r.baseRound = &baseRound{at: time.Unix(0, c.LiveNs), hash: c.Pending, sent: map[string]bool{}}
 		r.baseHash = ""
 	}
 	r.observe(now)
